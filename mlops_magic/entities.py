@@ -1,0 +1,167 @@
+"""The values mlops-magic hands to callers: frozen dataclasses and string enums.
+
+Entities are separate from table rows and from API schemas so the store can
+change its layout without breaking callers. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+#: The lifecycle stages, in lifecycle order.
+STAGE_KINDS: tuple[str, ...] = ("problem", "data", "train", "evaluate", "deploy", "monitor")
+
+
+class RunStatus(str, Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed-out"
+    KILLED = "killed"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StageStatus(str, Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Trigger(str, Enum):
+    INTERACTIVE = "interactive"
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+    DATA_CHANGE = "data-change"
+    DRIFT = "drift"
+    CI = "ci"
+    AFTER = "after"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+RUN_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus)
+TRIGGERS: tuple[str, ...] = tuple(t.value for t in Trigger)
+
+
+def utc_from_ts(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN/inf; keep them readable rather than invalid
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class _Entity:
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: ISO times, plain strings for enums."""
+        return _jsonable(asdict(self))  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True)
+class Run(_Entity):
+    id: str
+    notebook: str | None
+    trigger: str
+    status: str
+    started: datetime
+    ended: datetime | None = None
+    name: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    code_version: str | None = None
+    git_dirty: bool | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    parent_run_id: str | None = None
+    schedule_id: str | None = None
+    error: str | None = None
+    host: str | None = None
+    pid: int | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, or ``None`` while running."""
+        return None if self.ended is None else (self.ended - self.started).total_seconds()
+
+
+@dataclass(frozen=True)
+class VariableInfo(_Entity):
+    name: str
+    type: str
+    shape: list[int] | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True)
+class Fingerprint(_Entity):
+    digest: str
+    kind: str  # dataframe | array | series | file | files
+    rows: int | None = None
+    schema: dict[str, str] | None = None
+    size: int | None = None
+    name: str | None = None
+    role: str | None = None  # input | output
+    stage_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StageRun(_Entity):
+    id: int
+    run_id: str
+    kind: str
+    name: str
+    attempt: int
+    status: str
+    started: datetime
+    ended: datetime | None = None
+    code_digest: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    error_line: int | None = None
+    variables: list[VariableInfo] = field(default_factory=list)
+    fingerprints: list[Fingerprint] = field(default_factory=list)
+    notes: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.ended is None else (self.ended - self.started).total_seconds()
+
+
+@dataclass(frozen=True)
+class Metric(_Entity):
+    key: str
+    value: float
+    step: int
+    timestamp: datetime
+    stage_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Artifact(_Entity):
+    name: str
+    digest: str
+    size: int
+    created: datetime
+    path: str
+    stage_id: int | None = None

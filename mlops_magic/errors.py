@@ -1,0 +1,59 @@
+"""One exception root for mlops-magic.
+
+Every error a user can cause is an :class:`MlopsError` carrying a one-line
+message that names the fix. The faces translate it at their edge only: the
+magic raises ``UsageError(str(e))``, the CLI a ``click.ClickException``, the
+REST handler an ``HTTPError`` with :attr:`MlopsError.status`.
+"""
+
+from __future__ import annotations
+
+
+class MlopsError(Exception):
+    """Root of every error mlops-magic raises on purpose."""
+
+    #: HTTP status the REST API answers with for this error.
+    status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInputError(MlopsError):
+    """The caller passed something malformed: a bad key=value, a bad stage kind, a bad test name."""
+
+
+class NotFoundError(MlopsError):
+    """A run, stage, model, alias, schedule or file that does not exist."""
+
+    status = 404
+
+
+class ConflictError(MlopsError):
+    """The request is valid but the current state forbids it (a failed gate, an active run)."""
+
+    status = 409
+
+
+class StoreError(MlopsError):
+    """The store cannot be opened or written: unwritable folder, newer schema, unreachable database."""
+
+    status = 500
+
+
+class StoreVersionError(StoreError):
+    """The store was written by a newer mlops-magic; it is refused, never altered."""
+
+
+class GateFailedError(ConflictError):
+    """A quality gate did not pass; headless runs exit with a distinct status."""
+
+
+class ExecutionError(MlopsError):
+    """A headless run did not succeed; carries the stage and cell that failed."""
+
+    status = 500

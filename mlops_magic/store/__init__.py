@@ -1,0 +1,54 @@
+"""The store: where runs, stages, metrics, models and schedules are kept.
+
+``open_store()`` resolves a location (see :mod:`.location`) and returns a
+:class:`Store`; one per location and process is cached so every face shares it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from ..errors import StoreError
+from .artifacts import ArtifactStore
+from .db import Database, SQLiteDatabase, Transaction
+from .location import StoreLocation, find_project_dir, resolve_location
+from .tracking import Store
+
+_cache: dict[tuple[str, int], Store] = {}
+_cache_lock = threading.Lock()
+
+
+def open_store(url: str | None = None, *, start: str | os.PathLike[str] | None = None,
+               create: bool = True) -> Store:
+    """The store for ``url`` (or the resolved default), creating ``.mlops/`` on first use."""
+    location = resolve_location(url, start=start)
+    key = (location.url, os.getpid())  # a forked child must not share its parent's connection
+    with _cache_lock:
+        store = _cache.get(key)
+        if store is None:
+            store = _open(location, create=create)
+            _cache[key] = store
+        return store
+
+
+def _open(location: StoreLocation, *, create: bool) -> Store:
+    if location.db_path is None:  # pragma: no cover - only sqlite for now
+        raise StoreError(f"unsupported store {location.url}")
+    db = SQLiteDatabase(location.db_path, create=create)
+    return Store(db, ArtifactStore(location.artifacts_root), location.project_dir)
+
+
+def clear_cache() -> None:
+    """Forget cached stores (tests and `init` use this after moving the default)."""
+    with _cache_lock:
+        for store in _cache.values():
+            try:
+                store.close()
+            except Exception:
+                pass
+        _cache.clear()
+
+
+__all__ = ["ArtifactStore", "Database", "SQLiteDatabase", "Store", "StoreLocation", "Transaction",
+           "clear_cache", "find_project_dir", "open_store", "resolve_location"]

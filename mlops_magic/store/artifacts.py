@@ -1,0 +1,85 @@
+"""Content-addressed artifact files, written atomically.
+
+A file's bytes decide its name (``objects/ab/<sha256>``), so logging the same
+file twice stores it once, and a half-written file never has a final name: it
+is written to a temporary file in the same folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import InvalidInputError, NotFoundError, StoreError
+
+_CHUNK = 1 << 20
+
+
+class ArtifactStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, digest: str) -> Path:
+        """The file holding ``digest``; refuses anything that is not a plain hex digest."""
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise InvalidInputError(f"not an artifact digest: {digest[:80]!r}")
+        return self.root / "objects" / digest[:2] / digest
+
+    def put_file(self, source: str | os.PathLike[str]) -> tuple[str, int]:
+        """Copy ``source`` into the store; returns (sha256 hex digest, size in bytes)."""
+        src = Path(source)
+        if not src.is_file():
+            raise NotFoundError(f"no such file to log as an artifact: {src}")
+        with src.open("rb") as fh:
+            return self.put_stream(fh)
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        import io
+
+        return self.put_stream(io.BytesIO(data))
+
+    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        tmp_dir = self.root / "tmp"
+        try:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256()
+            size = 0
+            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    while chunk := stream.read(_CHUNK):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                final = self.path_for(digest.hexdigest())
+                final.parent.mkdir(parents=True, exist_ok=True)
+                if final.exists():
+                    os.unlink(tmp_name)
+                else:
+                    os.replace(tmp_name, final)
+            except BaseException:
+                if os.path.exists(tmp_name):
+                    os.unlink(tmp_name)
+                raise
+        except OSError as exc:
+            raise StoreError(f"cannot write artifact files under {self.root}: {exc.strerror or exc}") from None
+        return digest.hexdigest(), size
+
+    def open(self, digest: str) -> BinaryIO:
+        path = self.path_for(digest)
+        if not path.exists():
+            raise NotFoundError(f"artifact {digest[:12]} is missing from {self.root}")
+        return path.open("rb")
+
+    def copy_to(self, digest: str, destination: str | os.PathLike[str]) -> Path:
+        dest = Path(destination)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with self.open(digest) as src, dest.open("wb") as out:
+            shutil.copyfileobj(src, out)
+        return dest

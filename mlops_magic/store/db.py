@@ -1,0 +1,236 @@
+"""The database seam: a narrow SQL interface that SQLite (and later PostgreSQL) implement.
+
+Domain modules (tracking, registry, scheduler, monitoring) write portable SQL
+with ``?`` placeholders against :class:`Database`; an implementation translates
+what its driver needs. Lock contention is handled here, never in callers.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import StoreError, StoreVersionError
+from . import schema
+
+T = TypeVar("T")
+Row = Any  # sqlite3.Row or a mapping with name access
+
+
+class Transaction(ABC):
+    """Statements issued inside one atomic write."""
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+
+class Database(ABC):
+    """What every backend offers: reads, atomic writes, retried transactions."""
+
+    dialect: str = "abstract"
+    url: str = ""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement in its own transaction; returns the new row id where there is one."""
+        with self.transaction() as tx:
+            return tx.execute(sql, params)
+
+    def run_in_transaction(self, fn: Callable[[Transaction], T]) -> T:
+        """Run ``fn`` atomically; the whole function is retried if the backend reports contention."""
+        with self.transaction() as tx:
+            return fn(tx)
+
+
+class _SQLiteTx(Transaction):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._conn.execute(sql, params).lastrowid
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class SQLiteDatabase(Database):
+    """SQLite in WAL mode: readers never block the writer; writers queue on a busy timeout.
+
+    Writes take the lock up front (``BEGIN IMMEDIATE``) so two writers never
+    deadlock upgrading a read lock; a busy error that still escapes SQLite's own
+    timeout is retried with jittered backoff before it reaches anyone.
+    """
+
+    dialect = "sqlite"
+    BUSY_TIMEOUT_MS = 30_000
+    RETRIES = 50
+
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        self._lock = threading.RLock()
+        exists = self.path.exists()
+        if not exists and not create:
+            raise StoreError(f"no store at {self.path}; create one with `mlops init`")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=self.BUSY_TIMEOUT_MS / 1000
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open the store at {self.path} ({exc}); choose a writable place with "
+                "MLOPS_STORE=/path or `mlops init --store URL`"
+            ) from None
+        self._conn.row_factory = sqlite3.Row
+        try:
+            self._check_version_before_writing()
+            self._conn.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            if "readonly" in str(exc).lower() or "unable to open" in str(exc).lower():
+                raise StoreError(
+                    f"the store at {self.path} is not writable ({exc}); fix its permissions or point "
+                    "MLOPS_STORE at a writable folder"
+                ) from None
+            raise StoreError(f"the store at {self.path} is not a readable mlops database ({exc})") from None
+        except StoreError:
+            self._conn.close()
+            raise
+
+    # -- schema -------------------------------------------------------------------------------
+    def _stored_version(self) -> int:
+        has_meta = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if not has_meta:
+            return 0
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _check_version_before_writing(self) -> None:
+        version = self._stored_version()
+        if version > schema.SCHEMA_VERSION:
+            from .._version import __version__
+
+            raise StoreVersionError(
+                f"the store at {self.path} has schema version {version}, newer than this mlops-magic "
+                f"{__version__} reads (up to {schema.SCHEMA_VERSION}); upgrade with "
+                "`pip install -U mlops-magic`. The store was not changed."
+            )
+
+    def _migrate(self) -> None:
+        if self._stored_version() == schema.SCHEMA_VERSION:
+            return
+        with self.transaction() as tx:
+            # Re-read inside the write lock: another process may have migrated meanwhile.
+            tx.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = tx.query_one("SELECT value FROM meta WHERE key = 'schema_version'")
+            current = int(row[0]) if row else 0
+            if current > schema.SCHEMA_VERSION:
+                raise StoreVersionError(f"the store at {self.path} was upgraded by a newer mlops-magic")
+            for number in range(current, schema.SCHEMA_VERSION):
+                for statement in schema.statements(
+                    schema.MIGRATIONS[number], "INTEGER PRIMARY KEY AUTOINCREMENT"
+                ):
+                    tx.execute(statement)
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(schema.SCHEMA_VERSION),),
+            )
+
+    # -- access -------------------------------------------------------------------------------
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            for attempt in range(self.RETRIES):
+                try:
+                    return self._conn.execute(sql, params).fetchall()
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc) or attempt == self.RETRIES - 1:
+                        raise
+                    _backoff(attempt)
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        with self._lock:
+            self._begin()
+            try:
+                yield _SQLiteTx(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._commit()
+
+    def _begin(self) -> None:
+        for attempt in range(self.RETRIES):
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or attempt == self.RETRIES - 1:
+                    raise StoreError(f"the store at {self.path} stayed locked: {exc}") from None
+                _backoff(attempt)
+
+    def _commit(self) -> None:
+        for attempt in range(self.RETRIES):
+            try:
+                self._conn.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or attempt == self.RETRIES - 1:
+                    self._conn.execute("ROLLBACK")
+                    raise StoreError(f"could not commit to the store at {self.path}: {exc}") from None
+                _backoff(attempt)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(0.5, 0.002 * (2 ** min(attempt, 8))) * (0.5 + random.random()))

@@ -1,0 +1,110 @@
+"""Where the store lives: an explicit URL, ``MLOPS_STORE``, or the nearest ``.mlops/`` folder.
+
+Resolution order, most specific first: the URL passed in code or with
+``--store``; the ``MLOPS_STORE`` environment variable; the nearest ``.mlops/``
+found walking up from the working directory (like git finds ``.git``), whose
+``config.json`` may point elsewhere; finally a new ``.mlops/`` in the working
+directory (the notebook's folder when a kernel starts there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InvalidInputError, StoreError
+
+PROJECT_DIRNAME = ".mlops"
+DB_FILENAME = "mlops.db"
+CONFIG_FILENAME = "config.json"
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """A resolved store: how to reach the database, and where artifact files go."""
+
+    url: str
+    db_path: Path | None  # for sqlite
+    artifacts_root: Path
+    project_dir: Path | None  # the folder holding .mlops/, when there is one
+
+
+def find_project_dir(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` holding a ``.mlops/`` folder."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_DIRNAME).is_dir():
+            return folder
+    return None
+
+
+def parse_store_url(url: str, *, base: Path | None = None) -> StoreLocation:
+    """Turn ``sqlite:///path.db``, a folder, or ``postgresql://…`` into a location."""
+    url = url.strip()
+    if not url:
+        raise InvalidInputError("empty store URL; use sqlite:///path/to/mlops.db or a folder path")
+    base = base or Path.cwd()
+    if url.startswith(("postgresql://", "postgres://", "postgresql+")):
+        raise StoreError(
+            "PostgreSQL stores are not available in this release; the store interface is ready for one "
+            "(see docs/architecture.md). Use the default SQLite store: sqlite:///path/to/mlops.db"
+        )
+    if url.startswith("sqlite:///"):
+        raw = url[len("sqlite:///") :]
+        db_path = Path(raw) if raw.startswith("/") else (base / raw)
+        db_path = db_path.resolve()
+        return StoreLocation(url=f"sqlite:///{db_path}", db_path=db_path,
+                             artifacts_root=db_path.parent / "artifacts", project_dir=None)
+    if "://" in url:
+        scheme = url.split("://", 1)[0]
+        raise InvalidInputError(
+            f"unknown store URL scheme {scheme!r}; use sqlite:///path/to/mlops.db or a folder path"
+        )
+    path = Path(url).expanduser()
+    path = (path if path.is_absolute() else base / path).resolve()
+    if path.suffix == ".db":
+        return StoreLocation(url=f"sqlite:///{path}", db_path=path,
+                             artifacts_root=path.parent / "artifacts", project_dir=None)
+    mlops_dir = path if path.name == PROJECT_DIRNAME else path / PROJECT_DIRNAME
+    db_path = mlops_dir / DB_FILENAME
+    return StoreLocation(url=f"sqlite:///{db_path}", db_path=db_path,
+                         artifacts_root=mlops_dir / "artifacts", project_dir=mlops_dir.parent)
+
+
+def resolve_location(url: str | None = None, *, start: str | os.PathLike[str] | None = None) -> StoreLocation:
+    """Apply the resolution order above without creating anything."""
+    if url:
+        return parse_store_url(url)
+    env_url = os.environ.get("MLOPS_STORE")
+    if env_url:
+        return parse_store_url(env_url)
+    project = find_project_dir(start)
+    if project is not None:
+        config = read_project_config(project)
+        if config.get("store"):
+            return parse_store_url(str(config["store"]), base=project)
+        return parse_store_url(str(project))
+    return parse_store_url(str(Path(start or os.getcwd())))
+
+
+def read_project_config(project: Path) -> dict[str, object]:
+    path = project / PROJECT_DIRNAME / CONFIG_FILENAME
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot read {path}: {exc}; fix or delete it") from None
+    return data if isinstance(data, dict) else {}
+
+
+def write_project_config(project: Path, config: dict[str, object]) -> Path:
+    folder = project / PROJECT_DIRNAME
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CONFIG_FILENAME
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,481 @@
+"""The tracking store: runs, stage runs, params, metrics, artifacts, fingerprints, tags, events.
+
+Everything the faces show goes through these methods; they speak entities,
+not rows. Other domains (registry, scheduler, monitoring) reach the same
+database through :attr:`Store.db` with their own SQL in their own modules.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..entities import (
+    RUN_STATUSES,
+    STAGE_KINDS,
+    TRIGGERS,
+    Artifact,
+    Fingerprint,
+    Metric,
+    Run,
+    RunStatus,
+    StageRun,
+    VariableInfo,
+    utc_from_ts,
+)
+from ..errors import InvalidInputError, NotFoundError
+from .artifacts import ArtifactStore
+from .db import Database, Transaction
+
+MAX_NAME = 250  # keys and names longer than this are refused with a clear message
+_RUN_COLUMNS = (
+    "id, notebook, name, trigger, status, started, ended, code_version, git_dirty, environment, "
+    "parent_run_id, schedule_id, error, host, pid, run_params"
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, allow_nan=True)
+
+
+def _loads(text: str | None, default: Any = None) -> Any:
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def check_name(kind: str, name: str) -> str:
+    """Keys are any non-empty unicode up to MAX_NAME characters, without control characters."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInputError(f"{kind} must be a non-empty string, got {name!r}")
+    if len(name) > MAX_NAME:
+        raise InvalidInputError(f"{kind} is {len(name)} characters long; the limit is {MAX_NAME}")
+    if any(ord(c) < 32 for c in name):
+        raise InvalidInputError(f"{kind} {name[:40]!r} contains control characters")
+    return name
+
+
+def as_metric_value(key: str, value: Any) -> float:
+    """Numbers only; NaN and ±inf are numbers and are kept."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        try:
+            import numpy as np  # only reached for non-builtin values
+
+            if isinstance(value, np.generic) and np.issubdtype(type(value), np.number):
+                return float(value)
+        except ImportError:  # pragma: no cover
+            pass
+        raise InvalidInputError(f"metric {key!r} must be a number, got {type(value).__name__} {value!r:.60}")
+    return float(value)
+
+
+class Store:
+    """One project's store: a :class:`Database` plus an :class:`ArtifactStore`."""
+
+    def __init__(self, db: Database, artifacts: ArtifactStore, project_dir: Path | None = None) -> None:
+        self.db = db
+        self.artifacts = artifacts
+        self.project_dir = project_dir
+
+    @property
+    def url(self) -> str:
+        return self.db.url
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- runs ---------------------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        notebook: str | None = None,
+        trigger: str = "manual",
+        name: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        code_version: str | None = None,
+        git_dirty: bool | None = None,
+        environment: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        schedule_id: str | None = None,
+        status: str = "running",
+        run_id: str | None = None,
+        error: str | None = None,
+        pid: int | None = None,
+    ) -> Run:
+        if trigger not in TRIGGERS:
+            raise InvalidInputError(f"unknown trigger {trigger!r}; use one of {', '.join(TRIGGERS)}")
+        if status not in RUN_STATUSES:
+            raise InvalidInputError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
+        run_id = run_id or uuid.uuid4().hex[:16]
+        now = time.time()
+        params = dict(params or {})
+        ended = None if status == "running" else now
+
+        def write(tx: Transaction) -> None:
+            tx.execute(
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (run_id, notebook, name, trigger, status, now, ended, code_version,
+                 None if git_dirty is None else int(git_dirty), _dumps(dict(environment or {})),
+                 parent_run_id, schedule_id, error, socket.gethostname(), pid or os.getpid(),
+                 _dumps(params)),
+            )
+            if params:
+                tx.executemany(
+                    "INSERT INTO params (run_id, key, value, stage_id) VALUES (?,?,?,NULL)",
+                    [(run_id, check_name("parameter name", k), _dumps(v)) for k, v in params.items()],
+                )
+
+        self.db.run_in_transaction(write)
+        return self.get_run(run_id)
+
+    def finish_run(self, run_id: str, status: str, error: str | None = None) -> Run:
+        if status not in RUN_STATUSES or status == "running":
+            raise InvalidInputError(f"a run cannot finish as {status!r}")
+        self.db.write(
+            "UPDATE runs SET status = ?, ended = ?, error = COALESCE(?, error) WHERE id = ?",
+            (status, time.time(), error, run_id),
+        )
+        return self.get_run(run_id)
+
+    def resolve_run_id(self, ref: str) -> str:
+        """A full id, or a unique prefix of one (as git accepts short hashes)."""
+        ref = (ref or "").strip()
+        if not ref:
+            raise InvalidInputError("a run id is required")
+        if ref in ("latest", "last"):
+            row = self.db.query_one("SELECT id FROM runs ORDER BY started DESC LIMIT 1")
+            if row is None:
+                raise NotFoundError("the store has no runs yet")
+            return row[0]
+        rows = self.db.query("SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2",
+                             (ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",))
+        if not rows:
+            raise NotFoundError(f"no run {ref!r}; list runs with `mlops runs`")
+        if len(rows) > 1:
+            raise InvalidInputError(f"run id {ref!r} is ambiguous; give more characters")
+        return rows[0][0]
+
+    def get_run(self, ref: str) -> Run:
+        run_id = self.resolve_run_id(ref)
+        row = self.db.query_one(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
+        assert row is not None
+        tags = {r[0]: r[1] for r in self.db.query("SELECT key, value FROM tags WHERE run_id = ?", (run_id,))}
+        params = {r[0]: _loads(r[1]) for r in self.db.query(
+            "SELECT key, value FROM params WHERE run_id = ?", (run_id,))}
+        return self._run_from_row(row, params, tags)
+
+    @staticmethod
+    def _run_from_row(row: Any, params: dict[str, Any], tags: dict[str, str]) -> Run:
+        return Run(
+            id=row["id"], notebook=row["notebook"], name=row["name"], trigger=row["trigger"],
+            status=row["status"], started=utc_from_ts(row["started"]),  # type: ignore[arg-type]
+            ended=utc_from_ts(row["ended"]), params=params, tags=tags,
+            code_version=row["code_version"],
+            git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
+            environment=_loads(row["environment"], {}), parent_run_id=row["parent_run_id"],
+            schedule_id=row["schedule_id"], error=row["error"], host=row["host"], pid=row["pid"],
+        )
+
+    def run_requested_params(self, run_id: str) -> dict[str, Any]:
+        """The parameters a run was started with (headless ``-p``), as opposed to ones logged later."""
+        row = self.db.query_one("SELECT run_params FROM runs WHERE id = ?", (run_id,))
+        return _loads(row[0], {}) if row else {}
+
+    def _run_filters(self, notebook: str | None, status: str | None, trigger: str | None,
+                     schedule_id: str | None = None) -> tuple[str, list[Any]]:
+        clauses, args = [], []
+        for column, value, allowed in (("status", status, RUN_STATUSES), ("trigger", trigger, TRIGGERS)):
+            if value:
+                values = [v.strip() for v in value.split(",") if v.strip()]
+                bad = [v for v in values if v not in allowed]
+                if bad:
+                    raise InvalidInputError(f"unknown {column} {bad[0]!r}; use one of {', '.join(allowed)}")
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+        if notebook:
+            clauses.append("(notebook = ? OR notebook LIKE ? ESCAPE '\\')")
+            args.extend([notebook, "%/" + notebook.replace("%", "\\%").replace("_", "\\_")])
+        if schedule_id:
+            clauses.append("schedule_id = ?")
+            args.append(schedule_id)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def list_runs(self, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
+                  schedule_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[Run]:
+        """Runs newest first, each with its params and tags."""
+        self.reap_orphans()
+        where, args = self._run_filters(notebook, status, trigger, schedule_id)
+        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+        rows = self.db.query(f"SELECT {_RUN_COLUMNS} FROM runs{where} ORDER BY started DESC, id{page}", args)
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        params: dict[str, dict[str, Any]] = {i: {} for i in ids}
+        tags: dict[str, dict[str, str]] = {i: {} for i in ids}
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.query(f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks})", chunk):
+                params[r[0]][r[1]] = _loads(r[2])
+            for r in self.db.query(f"SELECT run_id, key, value FROM tags WHERE run_id IN ({marks})", chunk):
+                tags[r[0]][r[1]] = r[2]
+        return [self._run_from_row(r, params[r["id"]], tags[r["id"]]) for r in rows]
+
+    def count_runs(self, *, notebook: str | None = None, status: str | None = None,
+                   trigger: str | None = None) -> int:
+        where, args = self._run_filters(notebook, status, trigger)
+        row = self.db.query_one(f"SELECT COUNT(*) FROM runs{where}", args)
+        return int(row[0]) if row else 0
+
+    def latest_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
+        """The last logged value of every metric of each run."""
+        out: dict[str, dict[str, float]] = {i: {} for i in run_ids}
+        for chunk in _chunks(list(run_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.query(
+                "SELECT m.run_id, m.key, m.value, m.is_nan FROM metrics m JOIN ("
+                f" SELECT MAX(id) AS id FROM metrics WHERE run_id IN ({marks}) GROUP BY run_id, key"
+                ") last ON last.id = m.id", chunk)
+            for r in rows:
+                out[r[0]][r[1]] = math.nan if r[3] else r[2]
+        return out
+
+    def reap_orphans(self) -> int:
+        """Runs left 'running' by a process of this host that no longer exists become 'killed'."""
+        host = socket.gethostname()
+        rows = self.db.query("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,))
+        dead = [r[0] for r in rows if r[1] and not _pid_alive(int(r[1]))]
+        for run_id in dead:
+            self.db.write(
+                "UPDATE runs SET status = 'killed', ended = ?, error = COALESCE(error, ?) "
+                "WHERE id = ? AND status = 'running'",
+                (time.time(), "the process running it exited without closing the run", run_id))
+            self.db.write("UPDATE stage_runs SET status = 'failed', ended = ?, error_type = 'Killed', "
+                          "error_message = 'the process exited mid-stage' WHERE run_id = ? AND status = 'running'",
+                          (time.time(), run_id))
+        return len(dead)
+
+    # -- tags and params ----------------------------------------------------------------------
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        rows = [(run_id, check_name("tag name", k), str(v)) for k, v in tags.items()]
+        with self.db.transaction() as tx:
+            tx.executemany("INSERT INTO tags (run_id, key, value) VALUES (?,?,?) "
+                           "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value", rows)
+
+    def log_params(self, run_id: str, params: Mapping[str, Any], stage_id: int | None = None) -> None:
+        rows = [(run_id, check_name("parameter name", k), _dumps(v), stage_id) for k, v in params.items()]
+        with self.db.transaction() as tx:
+            tx.executemany("INSERT INTO params (run_id, key, value, stage_id) VALUES (?,?,?,?) "
+                           "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
+                           "stage_id = excluded.stage_id", rows)
+
+    # -- metrics ------------------------------------------------------------------------------
+    def log_metric(self, run_id: str, key: str, value: Any, step: int = 0, timestamp: float | None = None,
+                   stage_id: int | None = None) -> None:
+        number = as_metric_value(key, value)
+        nan = math.isnan(number)
+        self.db.write(
+            "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp, stage_id) VALUES (?,?,?,?,?,?,?)",
+            (run_id, check_name("metric name", key), None if nan else number, int(nan), int(step),
+             timestamp or time.time(), stage_id))
+
+    def log_metrics(self, run_id: str, rows: Iterable[tuple[str, Any, int]], timestamp: float | None = None,
+                    stage_id: int | None = None) -> int:
+        """Batch insert of (key, value, step) rows in one transaction; all or nothing."""
+        ts = timestamp or time.time()
+        prepared = []
+        for key, value, step in rows:
+            number = as_metric_value(key, value)
+            nan = math.isnan(number)
+            prepared.append((run_id, check_name("metric name", key), None if nan else number, int(nan),
+                             int(step), ts, stage_id))
+        with self.db.transaction() as tx:
+            tx.executemany("INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp, stage_id) "
+                           "VALUES (?,?,?,?,?,?,?)", prepared)
+        return len(prepared)
+
+    def metric_history(self, run_id: str, key: str | None = None) -> list[Metric]:
+        sql = "SELECT key, value, is_nan, step, timestamp, stage_id FROM metrics WHERE run_id = ?"
+        args: list[Any] = [run_id]
+        if key is not None:
+            sql += " AND key = ?"
+            args.append(key)
+        rows = self.db.query(sql + " ORDER BY key, step, id", args)
+        return [Metric(key=r[0], value=math.nan if r[2] else r[1], step=r[3],
+                       timestamp=utc_from_ts(r[4]), stage_id=r[5]) for r in rows]  # type: ignore[arg-type]
+
+    def last_step(self, run_id: str, key: str) -> int | None:
+        row = self.db.query_one("SELECT MAX(step) FROM metrics WHERE run_id = ? AND key = ?", (run_id, key))
+        return None if row is None or row[0] is None else int(row[0])
+
+    # -- stages -------------------------------------------------------------------------------
+    def start_stage(self, run_id: str, kind: str, name: str | None = None, code_digest: str | None = None,
+                    notes: str | None = None) -> StageRun:
+        if kind not in STAGE_KINDS:
+            raise InvalidInputError(f"unknown stage kind {kind!r}; use one of {', '.join(STAGE_KINDS)}")
+        name = check_name("stage name", name or kind)
+        now = time.time()
+
+        def write(tx: Transaction) -> int:
+            row = tx.query_one("SELECT MAX(attempt) FROM stage_runs WHERE run_id = ? AND name = ?", (run_id, name))
+            attempt = (row[0] or 0) + 1 if row else 1
+            return tx.execute(
+                "INSERT INTO stage_runs (run_id, kind, name, attempt, status, started, code_digest, notes) "
+                "VALUES (?,?,?,?,?,?,?,?)", (run_id, kind, name, attempt, "running", now, code_digest, notes))
+
+        stage_id = self.db.run_in_transaction(write)
+        return self.get_stage(stage_id)
+
+    def finish_stage(self, stage_id: int, status: str, *, error_type: str | None = None,
+                     error_message: str | None = None, error_line: int | None = None,
+                     variables: Sequence[VariableInfo] = ()) -> None:
+        self.db.write(
+            "UPDATE stage_runs SET status = ?, ended = ?, error_type = ?, error_message = ?, error_line = ?, "
+            "variables = ? WHERE id = ?",
+            (status, time.time(), error_type, (error_message or "")[:4000] or None, error_line,
+             _dumps([v.to_dict() for v in variables]), stage_id))
+
+    def get_stage(self, stage_id: int) -> StageRun:
+        rows = self._stage_rows("WHERE id = ?", [stage_id])
+        if not rows:
+            raise NotFoundError(f"no stage run {stage_id}")
+        return rows[0]
+
+    def list_stages(self, run_id: str) -> list[StageRun]:
+        """Every attempt of every stage of a run, in the order they started."""
+        return self._stage_rows("WHERE run_id = ? ORDER BY started, id", [run_id])
+
+    def _stage_rows(self, where: str, args: list[Any]) -> list[StageRun]:
+        rows = self.db.query(
+            "SELECT id, run_id, kind, name, attempt, status, started, ended, code_digest, error_type, "
+            f"error_message, error_line, variables, notes FROM stage_runs {where}", args)
+        if not rows:
+            return []
+        fps: dict[int, list[Fingerprint]] = {}
+        ids = [r["id"] for r in rows]
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for fp in self._fingerprint_rows(f"WHERE stage_id IN ({marks})", chunk):
+                fps.setdefault(fp.stage_id or 0, []).append(fp)
+        return [
+            StageRun(
+                id=r["id"], run_id=r["run_id"], kind=r["kind"], name=r["name"], attempt=r["attempt"],
+                status=r["status"], started=utc_from_ts(r["started"]),  # type: ignore[arg-type]
+                ended=utc_from_ts(r["ended"]), code_digest=r["code_digest"], error_type=r["error_type"],
+                error_message=r["error_message"], error_line=r["error_line"],
+                variables=[VariableInfo(**v) for v in _loads(r["variables"], [])],
+                fingerprints=fps.get(r["id"], []), notes=r["notes"],
+            )
+            for r in rows
+        ]
+
+    # -- artifacts ----------------------------------------------------------------------------
+    def log_artifact(self, run_id: str, path: str | os.PathLike[str], name: str | None = None,
+                     stage_id: int | None = None) -> Artifact:
+        source = Path(path)
+        name = check_name("artifact name", name or source.name)
+        digest, size = self.artifacts.put_file(source)
+        self.db.write(
+            "INSERT INTO artifacts (run_id, name, digest, size, created, stage_id) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT (run_id, name) DO UPDATE SET digest = excluded.digest, size = excluded.size, "
+            "created = excluded.created, stage_id = excluded.stage_id",
+            (run_id, name, digest, size, time.time(), stage_id))
+        return self.get_artifact(run_id, name)
+
+    def log_artifact_bytes(self, run_id: str, name: str, data: bytes, stage_id: int | None = None) -> Artifact:
+        digest, size = self.artifacts.put_bytes(data)
+        self.db.write(
+            "INSERT INTO artifacts (run_id, name, digest, size, created, stage_id) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT (run_id, name) DO UPDATE SET digest = excluded.digest, size = excluded.size, "
+            "created = excluded.created, stage_id = excluded.stage_id",
+            (run_id, check_name("artifact name", name), digest, size, time.time(), stage_id))
+        return self.get_artifact(run_id, name)
+
+    def get_artifact(self, run_id: str, name: str) -> Artifact:
+        row = self.db.query_one("SELECT name, digest, size, created, stage_id FROM artifacts "
+                                "WHERE run_id = ? AND name = ?", (run_id, name))
+        if row is None:
+            raise NotFoundError(f"run {run_id[:8]} has no artifact {name!r}")
+        return self._artifact(row)
+
+    def list_artifacts(self, run_id: str) -> list[Artifact]:
+        rows = self.db.query("SELECT name, digest, size, created, stage_id FROM artifacts WHERE run_id = ? "
+                             "ORDER BY created, name", (run_id,))
+        return [self._artifact(r) for r in rows]
+
+    def _artifact(self, row: Any) -> Artifact:
+        return Artifact(name=row[0], digest=row[1], size=row[2], created=utc_from_ts(row[3]),  # type: ignore[arg-type]
+                        path=str(self.artifacts.path_for(row[1])), stage_id=row[4])
+
+    # -- fingerprints -------------------------------------------------------------------------
+    def log_fingerprint(self, run_id: str, fp: Fingerprint, *, stage_id: int | None = None) -> None:
+        self.db.write(
+            "INSERT INTO fingerprints (run_id, stage_id, name, role, kind, digest, rows, size, schema, created) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (run_id, stage_id if stage_id is not None else fp.stage_id, fp.name, fp.role, fp.kind, fp.digest,
+             fp.rows, fp.size, _dumps(fp.schema) if fp.schema is not None else None, time.time()))
+
+    def list_fingerprints(self, run_id: str) -> list[Fingerprint]:
+        return self._fingerprint_rows("WHERE run_id = ? ORDER BY id", [run_id])
+
+    def _fingerprint_rows(self, where: str, args: Sequence[Any]) -> list[Fingerprint]:
+        rows = self.db.query(
+            f"SELECT digest, kind, rows, schema, size, name, role, stage_id FROM fingerprints {where}", args)
+        return [Fingerprint(digest=r[0], kind=r[1], rows=r[2], schema=_loads(r[3]), size=r[4], name=r[5],
+                            role=r[6], stage_id=r[7]) for r in rows]
+
+    # -- events -------------------------------------------------------------------------------
+    def emit_event(self, kind: str, *, subject: str | None = None, run_id: str | None = None,
+                   payload: Mapping[str, Any] | None = None) -> int:
+        """Append an event (drift found, run finished, …) that schedulers and panels can follow."""
+        return self.db.write("INSERT INTO events (kind, subject, run_id, payload, created) VALUES (?,?,?,?,?)",
+                             (kind, subject, run_id, _dumps(dict(payload or {})), time.time()))
+
+    def list_events(self, kind: str | None = None, *, after_id: int = 0, subject: str | None = None,
+                    limit: int = 1000) -> list[dict[str, Any]]:
+        sql = "SELECT id, kind, subject, run_id, payload, created FROM events WHERE id > ?"
+        args: list[Any] = [after_id]
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+        if subject:
+            sql += " AND subject = ?"
+            args.append(subject)
+        rows = self.db.query(sql + f" ORDER BY id LIMIT {int(limit)}", args)
+        return [{"id": r[0], "kind": r[1], "subject": r[2], "run_id": r[3], "payload": _loads(r[4], {}),
+                 "created": utc_from_ts(r[5])} for r in rows]
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); treat it as gone.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+__all__ = ["Store", "RunStatus", "as_metric_value", "check_name"]
