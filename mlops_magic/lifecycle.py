@@ -280,7 +280,7 @@ class ActiveRun:
 def _script_path() -> str | None:
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    if path and not path.endswith(("ipykernel_launcher.py", "__main__.py")) and "ipython" not in path:
+    if path and os.path.isfile(path) and not path.endswith(("ipykernel_launcher.py", "__main__.py")):
         return path
     return None
 

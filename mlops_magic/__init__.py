@@ -1,0 +1,122 @@
+"""mlops-magic: notebook cells as tracked lifecycle stages, headless runs and continuous training.
+
+``%load_ext mlops_magic`` in a notebook, or ``import mlops_magic as mlops`` in
+Python. Importing this package is cheap: pandas, papermill, scikit-learn and
+ipywidgets are imported only by the calls that need them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .entities import STAGE_KINDS, Artifact, Fingerprint, Metric, Run, StageRun
+from .errors import MlopsError
+from .lifecycle import (
+    active_run,
+    end_run,
+    get_session,
+    log_artifact,
+    log_fingerprint,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    set_tags,
+    stage,
+    start_run,
+    store,
+)
+
+_tracker: Any = None
+
+
+def init(path: str | None = None, store_url: str | None = None) -> str:
+    """Create ``PATH/.mlops/`` (or point it at ``store_url``) and record there from now on."""
+    from .project import init_project
+
+    st, message = init_project(path, store_url)
+    get_session().use_store(st.url)
+    return message
+
+
+def runs(notebook: str | None = None, status: str | None = None, trigger: str | None = None,
+         limit: int | None = None) -> Any:
+    """Runs as a pandas DataFrame, newest first, with ``params.*`` and ``metrics.*`` columns."""
+    from .queries import runs_frame
+
+    return runs_frame(store(), notebook=notebook, status=status, trigger=trigger, limit=limit)
+
+
+def get_run(ref: str) -> Run:
+    """A run by id, unique id prefix, or ``"latest"``."""
+    return store().get_run(ref)
+
+
+def show(ref: str | None = None) -> Any:
+    """A displayable summary of a run (default: the active or latest run)."""
+    from .queries import run_detail
+    from .views import RunView
+
+    return RunView(run_detail(store(), _default_ref(ref)))
+
+
+def status(ref: str | None = None) -> Any:
+    """The lifecycle view of a run (default: the active or latest run)."""
+    from .queries import run_lifecycle
+    from .views import LifecycleView
+
+    return LifecycleView(run_lifecycle(store(), _default_ref(ref)))
+
+
+def fingerprint(data: Any) -> Fingerprint:
+    """Fingerprint a DataFrame, Series, array, file path or glob without logging it."""
+    from .fingerprint import fingerprint as fp
+
+    return fp(data)
+
+
+def _default_ref(ref: str | None) -> str:
+    if ref:
+        return ref
+    current = get_session().current_run_id(create=False)
+    return current or "latest"
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext mlops_magic``: register the magics and the stage-cell hooks."""
+    global _tracker
+    from .ipython_hooks import StageCellTracker
+    from .magics import load
+
+    session = get_session()
+    session.user_ns = ipython.user_ns
+    if not session.attached_run_id:
+        session.default_trigger = "interactive"
+    load(ipython, session)
+    if _tracker is not None:
+        _tracker.unregister()
+    _tracker = StageCellTracker(ipython, session)
+    _tracker.register()
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    global _tracker
+    if _tracker is not None:
+        _tracker.unregister()
+        _tracker = None
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "mlops-magic"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "mlops_magic.server"}]
+
+
+__all__ = [
+    "STAGE_KINDS", "Artifact", "Fingerprint", "Metric", "MlopsError", "Run", "StageRun", "__version__",
+    "active_run", "end_run", "fingerprint", "get_run", "init", "log_artifact", "log_fingerprint", "log_metric",
+    "log_metrics", "log_param", "log_params", "runs", "set_tags", "show", "stage", "start_run", "status", "store",
+]

@@ -1,0 +1,183 @@
+"""Read-side queries every face shares: runs tables, a run's detail, the lifecycle view.
+
+The magic, the CLI, the widgets and the REST API all call these, so
+``%mlops runs``, ``mlops runs``, the runs panel and ``GET /runs`` agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .entities import STAGE_KINDS, Run, StageRun
+from .store import Store
+
+
+def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, Any]:
+    """A run as a JSON-ready dict; the CLI's ``--format json`` contract (id, notebook, status, trigger, started…)."""
+    return {
+        "id": run.id,
+        "notebook": run.notebook,
+        "name": run.name,
+        "status": run.status,
+        "trigger": run.trigger,
+        "started": run.started.isoformat(),
+        "ended": run.ended.isoformat() if run.ended else None,
+        "duration": run.duration,
+        "params": run.params,
+        "metrics": _json_numbers(metrics or {}),
+        "tags": run.tags,
+        "parent_run_id": run.parent_run_id,
+        "schedule_id": run.schedule_id,
+        "code_version": run.code_version,
+        "git_dirty": run.git_dirty,
+        "error": run.error,
+    }
+
+
+def _json_numbers(values: dict[str, float]) -> dict[str, Any]:
+    import math
+
+    return {k: (v if isinstance(v, float) and math.isfinite(v) else str(v)) for k, v in values.items()}
+
+
+def list_run_records(store: Store, *, notebook: str | None = None, status: str | None = None,
+                     trigger: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """Runs newest first with their latest metrics, as dicts."""
+    runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, limit=limit, offset=offset)
+    metrics = store.latest_metrics([r.id for r in runs])
+    return [run_record(r, metrics[r.id]) for r in runs]
+
+
+def runs_frame(store: Store, *, notebook: str | None = None, status: str | None = None,
+               trigger: str | None = None, limit: int | None = None) -> Any:
+    """A pandas DataFrame of runs, newest first, with ``params.*`` and ``metrics.*`` columns."""
+    import pandas as pd
+
+    runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, limit=limit)
+    metrics = store.latest_metrics([r.id for r in runs])
+    rows = []
+    for r in runs:
+        row: dict[str, Any] = {
+            "id": r.id, "notebook": r.notebook, "name": r.name, "status": r.status, "trigger": r.trigger,
+            "started": r.started, "ended": r.ended, "duration_s": r.duration, "parent_run_id": r.parent_run_id,
+            "code_version": r.code_version,
+        }
+        for k, v in r.params.items():
+            row[f"params.{k}"] = v
+        for k, v in metrics[r.id].items():
+            row[f"metrics.{k}"] = v
+        rows.append(row)
+    base = ["id", "notebook", "name", "status", "trigger", "started", "ended", "duration_s", "parent_run_id",
+            "code_version"]
+    frame = pd.DataFrame(rows, columns=base + sorted({c for row in rows for c in row} - set(base)))
+    for col in ("started", "ended"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StageStatus:
+    """The latest attempt of one stage with what is wrong about it."""
+
+    kind: str
+    name: str
+    status: str  # succeeded | failed | running | not run
+    attempt: int = 0
+    attempts: int = 0
+    started: Any = None
+    duration: float | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    stage_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    run_id: str | None
+    stages: list[StageStatus]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{s.name}: {w}" for s in self.stages for w in s.warnings]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "stages": [{
+                "kind": s.kind, "name": s.name, "status": s.status, "attempt": s.attempt, "attempts": s.attempts,
+                "started": s.started.isoformat() if s.started else None, "duration": s.duration, "error": s.error,
+                "warnings": s.warnings, "stage_id": s.stage_id,
+            } for s in self.stages],
+            "warnings": self.warnings,
+        }
+
+
+def lifecycle(stage_runs: list[StageRun], run_id: str | None = None) -> Lifecycle:
+    """Latest attempt of each stage in lifecycle order, flagging stale and out-of-order stages.
+
+    A stage is *stale* when a stage of an earlier kind ran again after it (a
+    model trained before the data cell was re-run); it ran *out of order* when
+    it ran before an earlier kind's first attempt.
+    """
+    first: dict[str, StageRun] = {}
+    latest: dict[str, StageRun] = {}
+    counts: dict[str, int] = {}
+    for s in stage_runs:
+        first.setdefault(s.name, s)
+        latest[s.name] = s
+        counts[s.name] = counts.get(s.name, 0) + 1
+    order = {kind: i for i, kind in enumerate(STAGE_KINDS)}
+    rows: list[StageStatus] = []
+    for kind in STAGE_KINDS:
+        names = [n for n, s in latest.items() if s.kind == kind]
+        if not names:
+            rows.append(StageStatus(kind=kind, name=kind, status="not run"))
+            continue
+        for name in sorted(names, key=lambda n: first[n].started):
+            last = latest[name]
+            warnings = []
+            for up_name, up in latest.items():
+                if order[up.kind] >= order[kind]:
+                    continue
+                if up.started > last.started:
+                    if first[up_name].started > first[name].started and last.attempt == 1:
+                        warnings.append(f"ran out of lifecycle order: before {up_name}")
+                    else:
+                        warnings.append(f"stale: {up_name} ran again after it (attempt {up.attempt})")
+                if up.status == "failed":
+                    warnings.append(f"upstream {up_name} failed")
+            error = f"{last.error_type}: {last.error_message}" if last.error_type else None
+            rows.append(StageStatus(kind=kind, name=name, status=last.status, attempt=last.attempt,
+                                    attempts=counts[name], started=last.started, duration=last.duration,
+                                    error=error, warnings=warnings, stage_id=last.id))
+    return Lifecycle(run_id=run_id, stages=rows)
+
+
+def run_lifecycle(store: Store, run_ref: str) -> Lifecycle:
+    run_id = store.resolve_run_id(run_ref)
+    return lifecycle(store.list_stages(run_id), run_id)
+
+
+def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
+    """Everything ``show`` prints about a run, as JSON-ready data."""
+    run = store.get_run(run_ref)
+    stages = store.list_stages(run.id)
+    history = store.metric_history(run.id)
+    latest: dict[str, Any] = {}
+    series: dict[str, int] = {}
+    for m in history:
+        latest[m.key] = {"value": m.value, "step": m.step}
+        series[m.key] = series.get(m.key, 0) + 1
+    record = run_record(run, {k: v["value"] for k, v in latest.items()})
+    record.update({
+        "environment": run.environment,
+        "stages": [s.to_dict() | {"duration": s.duration} for s in stages],
+        "lifecycle": lifecycle(stages, run.id).to_dict(),
+        "metrics_latest": {k: {"value": _json_numbers({"v": v["value"]})["v"], "step": v["step"],
+                               "points": series[k]} for k, v in latest.items()},
+        "artifacts": [a.to_dict() for a in store.list_artifacts(run.id)],
+        "fingerprints": [f.to_dict() for f in store.list_fingerprints(run.id)],
+    })
+    return record
