@@ -140,7 +140,7 @@ def _series(s: Any, name: str | None, role: str | None) -> Fingerprint:
     _put_str(h, repr(s.name))
     _hash_values(h, s.index)
     _hash_values(h, s)
-    return Fingerprint(digest=h.hexdigest(), kind="series", rows=int(len(s)), schema={str(s.name): str(s.dtype)},
+    return Fingerprint(digest=h.hexdigest(), kind="series", rows=len(s), schema={str(s.name): str(s.dtype)},
                        name=name, role=role)
 
 

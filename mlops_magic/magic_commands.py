@@ -71,10 +71,11 @@ def parse_literal(text: str) -> Any:
     return t
 
 
-def parse_pairs(items: Sequence[str], what: str) -> list[tuple[str, str]]:
+def parse_pairs(items: Sequence[str], what: str, *, split_last: bool = False) -> list[tuple[str, str]]:
+    """``NAME=VALUE`` pairs; metrics split at the last ``=`` (values are numbers), others at the first."""
     pairs = []
     for item in items:
-        key, sep, value = item.partition("=")
+        key, sep, value = item.rpartition("=") if split_last else item.partition("=")
         if not sep or not key.strip():
             raise InvalidInputError(f"malformed {what} {item!r}; write NAME=VALUE, e.g. lr=0.1")
         pairs.append((key.strip(), value))
@@ -127,7 +128,7 @@ def cmd_metric(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
     p.add_argument("--step", type=int, default=None, help="step (default: next step of each metric)")
     args = p.parse_args(argv)
-    values = {key: _metric_value(ctx, key, raw) for key, raw in parse_pairs(args.pairs, "metric")}
+    values = {key: _metric_value(ctx, key, raw) for key, raw in parse_pairs(args.pairs, "metric", split_last=True)}
     if len(values) == 1:
         (key, value), = values.items()
         ctx.session.log_metric(key, value, args.step)

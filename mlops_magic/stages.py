@@ -66,7 +66,8 @@ def parse_stage_args(args: str) -> StageSpec:
         elif token.startswith("--name="):
             name = token.split("=", 1)[1]
         else:
-            raise InvalidInputError(f"unexpected {token!r} after the stage kind; usage: %%mlops stage KIND [--name NAME]")
+            raise InvalidInputError(
+                f"unexpected {token!r} after the stage kind; usage: %%mlops stage KIND [--name NAME]")
     check_kind(kind)
     if name is not None and not name.strip():
         raise InvalidInputError("--name needs a non-empty value")
@@ -75,7 +76,7 @@ def parse_stage_args(args: str) -> StageSpec:
 
 def split_header(source: str) -> tuple[str | None, str]:
     """(header arguments or None, body) of a cell; the body keeps its line numbers' meaning."""
-    first, sep, rest = source.partition("\n")
+    first, _, rest = source.partition("\n")
     match = HEADER_RE.match(first.rstrip("\r"))
     if not match:
         return None, source

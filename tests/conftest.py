@@ -1,0 +1,54 @@
+"""Shared fixtures: a fresh store per test, and a real IPython shell with the extension loaded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project folder used as the working directory and the store."""
+    from mlops_magic.lifecycle import reset_session
+    from mlops_magic.store import clear_cache
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLOPS_STORE", str(tmp_path))
+    for var in ("MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE", "JPY_SESSION_NAME"):
+        monkeypatch.delenv(var, raising=False)
+    clear_cache()
+    reset_session()
+    yield tmp_path
+    clear_cache()
+    reset_session()
+
+
+@pytest.fixture
+def store(store_dir: Path):
+    from mlops_magic.store import open_store
+
+    return open_store()
+
+
+@pytest.fixture
+def ip(store_dir: Path):
+    """A real IPython shell with mlops_magic loaded, its namespace cleaned after the test."""
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+
+    import mlops_magic
+
+    shell = start_ipython() or get_ipython()
+    before = set(shell.user_ns)
+    mlops_magic.load_ipython_extension(shell)
+    yield shell
+    mlops_magic.unload_ipython_extension(shell)
+    for name in set(shell.user_ns) - before:
+        shell.user_ns.pop(name, None)
+
+
