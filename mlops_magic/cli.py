@@ -19,7 +19,12 @@ from ._version import __version__
 from .errors import MlopsError
 
 #: name → "module:attribute" of a click command, imported on first use.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "run": "mlops_magic.runner.cli:run",
+    "models": "mlops_magic.registry_cli:models",
+    "serve": "mlops_magic.serving:serve_command",
+    "demo": "mlops_magic.demo:demo",
+}
 
 
 class LazyGroup(click.Group):

@@ -40,15 +40,23 @@ class Session:
         self.listeners: list[Listener] = []
         self._steps: dict[tuple[str, str], int] = {}
         self._lock = threading.RLock()
+        self._store: tuple[tuple[Any, ...], Store] | None = None
 
     # -- store --------------------------------------------------------------------------------
     @property
     def store(self) -> Store:
-        return open_store(self.store_url or os.environ.get("MLOPS_STORE") or None)
+        """The session's store, resolved once: a kernel keeps recording where it started."""
+        key = (self.store_url, os.environ.get("MLOPS_STORE"), os.getpid())
+        cached = self._store
+        if cached is None or cached[0] != key:
+            cached = (key, open_store(self.store_url or os.environ.get("MLOPS_STORE") or None))
+            self._store = cached
+        return cached[1]
 
     def use_store(self, url: str | None) -> Store:
         """Point this session at another store; later calls record there."""
         self.store_url = url
+        self._store = None
         self.implicit_run_id = None
         self._steps.clear()
         return self.store

@@ -54,25 +54,20 @@ def runs_frame(store: Store, *, notebook: str | None = None, status: str | None 
     """A pandas DataFrame of runs, newest first, with ``params.*`` and ``metrics.*`` columns."""
     import pandas as pd
 
-    runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, limit=limit)
-    metrics = store.latest_metrics([r.id for r in runs])
-    rows = []
-    for r in runs:
-        row: dict[str, Any] = {
-            "id": r.id, "notebook": r.notebook, "name": r.name, "status": r.status, "trigger": r.trigger,
-            "started": r.started, "ended": r.ended, "duration_s": r.duration, "parent_run_id": r.parent_run_id,
-            "code_version": r.code_version,
-        }
-        for k, v in r.params.items():
-            row[f"params.{k}"] = v
-        for k, v in metrics[r.id].items():
-            row[f"metrics.{k}"] = v
-        rows.append(row)
-    base = ["id", "notebook", "name", "status", "trigger", "started", "ended", "duration_s", "parent_run_id",
-            "code_version"]
-    frame = pd.DataFrame(rows, columns=base + sorted({c for row in rows for c in row} - set(base)))
-    for col in ("started", "ended"):
-        frame[col] = pd.to_datetime(frame[col], utc=True)
+    rows, params, metrics = store.run_table(notebook=notebook, status=status, trigger=trigger, limit=limit)
+    names = ["id", "notebook", "name", "status", "trigger", "started", "ended", "parent_run_id", "code_version"]
+    columns: dict[str, Any] = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    started = pd.to_datetime(pd.Series(columns["started"], dtype="float64"), unit="s", utc=True)
+    ended = pd.to_datetime(pd.Series(columns["ended"], dtype="float64"), unit="s", utc=True)
+    columns["started"], columns["ended"] = started, ended
+    columns["duration_s"] = (ended - started).dt.total_seconds()
+    ids = columns["id"]
+    for prefix, values in (("params.", params), ("metrics.", metrics)):
+        keys = sorted({k for run_id in ids for k in values[run_id]})
+        for key in keys:
+            columns[prefix + key] = [values[run_id].get(key) for run_id in ids]
+    order = [*names[:7], "duration_s", *names[7:]]
+    frame = pd.DataFrame({k: columns[k] for k in order + [c for c in columns if c not in order]})
     return frame
 
 

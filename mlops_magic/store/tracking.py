@@ -11,6 +11,7 @@ import json
 import math
 import numbers
 import os
+import re
 import socket
 import time
 import uuid
@@ -36,6 +37,7 @@ from .artifacts import ArtifactStore
 from .db import Database, Transaction
 
 MAX_NAME = 250  # keys and names longer than this are refused with a clear message
+_CONTROL = re.compile(r"[\x00-\x1f]")
 _RUN_COLUMNS = (
     "id, notebook, name, trigger, status, started, ended, code_version, git_dirty, environment, "
     "parent_run_id, schedule_id, error, host, pid, run_params"
@@ -61,13 +63,15 @@ def check_name(kind: str, name: str) -> str:
         raise InvalidInputError(f"{kind} must be a non-empty string, got {name!r}")
     if len(name) > MAX_NAME:
         raise InvalidInputError(f"{kind} is {len(name)} characters long; the limit is {MAX_NAME}")
-    if any(ord(c) < 32 for c in name):
+    if _CONTROL.search(name):
         raise InvalidInputError(f"{kind} {name[:40]!r} contains control characters")
     return name
 
 
 def as_metric_value(key: str, value: Any) -> float:
     """Numbers only; NaN and ±inf are numbers and are kept."""
+    if type(value) is float or type(value) is int:
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         try:
             import numpy as np  # only reached for non-builtin values
@@ -230,6 +234,23 @@ class Store:
             for r in self.db.query(f"SELECT run_id, key, value FROM tags WHERE run_id IN ({marks})", chunk):
                 tags[r[0]][r[1]] = r[2]
         return [self._run_from_row(r, params[r["id"]], tags[r["id"]]) for r in rows]
+
+    def run_table(self, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
+                  limit: int | None = None) -> tuple[list[Any], dict[str, dict[str, Any]], dict[str, dict[str, float]]]:
+        """Runs (summary columns only), their params and latest metrics: the fast path behind tables."""
+        self.reap_orphans()
+        where, args = self._run_filters(notebook, status, trigger)
+        page = f" LIMIT {int(limit)}" if limit is not None else ""
+        rows = self.db.query(
+            "SELECT id, notebook, name, status, trigger, started, ended, parent_run_id, code_version "
+            f"FROM runs{where} ORDER BY started DESC, id{page}", args)
+        ids = [r[0] for r in rows]
+        params: dict[str, dict[str, Any]] = {i: {} for i in ids}
+        for chunk in _chunks(ids, 900):
+            marks = ",".join("?" * len(chunk))
+            for r in self.db.query(f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks})", chunk):
+                params[r[0]][r[1]] = _loads(r[2])
+        return rows, params, self.latest_metrics(ids)
 
     def count_runs(self, *, notebook: str | None = None, status: str | None = None,
                    trigger: str | None = None) -> int:
@@ -478,4 +499,4 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-__all__ = ["Store", "RunStatus", "as_metric_value", "check_name"]
+__all__ = ["RunStatus", "Store", "as_metric_value", "check_name"]
