@@ -1,0 +1,39 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+
+import { formatAgo, formatDuration, formatValue, sparklinePoints, statusClass } from '../format';
+
+test('durations', () => {
+  assert.equal(formatDuration(null), '—');
+  assert.equal(formatDuration(0.25), '250 ms');
+  assert.equal(formatDuration(3.21), '3.2 s');
+  assert.equal(formatDuration(125), '2 min 5 s');
+  assert.equal(formatDuration(7260), '2 h 1 min');
+});
+
+test('times ago', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  assert.equal(formatAgo('2026-01-01T11:59:30Z', now), '30 s ago');
+  assert.equal(formatAgo('2026-01-01T11:30:00Z', now), '30 min ago');
+  assert.equal(formatAgo('2026-01-01T10:00:00Z', now), '2 h ago');
+  assert.equal(formatAgo(null, now), '—');
+});
+
+test('status classes only for known statuses', () => {
+  assert.equal(statusClass('failed'), 'mlops-status-failed');
+  assert.equal(statusClass('<img>'), 'mlops-status-never');
+  assert.equal(statusClass(null), 'mlops-status-never');
+});
+
+test('values', () => {
+  assert.equal(formatValue(3), '3');
+  assert.equal(formatValue(0.91234), '0.9123');
+  assert.equal(formatValue('a'), 'a');
+});
+
+test('sparkline scales into the box and skips non-finite values', () => {
+  const pts = sparklinePoints([{ step: 0, value: 0 }, { step: 1, value: NaN }, { step: 2, value: 1 }], 100, 10);
+  assert.equal(pts, '0.0,10.0 100.0,0.0');
+  assert.equal(sparklinePoints([{ step: 0, value: 5 }], 100, 10), '50.0,5.0');
+  assert.equal(sparklinePoints([], 100, 10), '');
+});

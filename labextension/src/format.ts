@@ -1,0 +1,84 @@
+/** Pure display helpers: durations, times, statuses, sparklines. */
+
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !isFinite(seconds)) {
+    return '—';
+  }
+  if (seconds < 1) {
+    return `${Math.round(seconds * 1000)} ms`;
+  }
+  if (seconds < 60) {
+    return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  }
+  const m = Math.floor(seconds / 60);
+  if (m < 60) {
+    return `${m} min ${Math.round(seconds - m * 60)} s`;
+  }
+  const h = Math.floor(m / 60);
+  return `${h} h ${m - h * 60} min`;
+}
+
+/** "3 min ago" style, relative to `now` (ms since epoch). */
+export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) {
+    return '—';
+  }
+  const t = Date.parse(iso);
+  if (isNaN(t)) {
+    return iso;
+  }
+  const s = Math.max(0, (now - t) / 1000);
+  if (s < 60) {
+    return `${Math.round(s)} s ago`;
+  }
+  if (s < 3600) {
+    return `${Math.round(s / 60)} min ago`;
+  }
+  if (s < 86400) {
+    return `${Math.round(s / 3600)} h ago`;
+  }
+  return new Date(t).toISOString().slice(0, 10);
+}
+
+const KNOWN = ['running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'];
+
+/** A CSS class for a status, `never` when there is none. */
+export function statusClass(status: string | null | undefined): string {
+  const s = status && KNOWN.includes(status) ? status : 'never';
+  return `mlops-status-${s}`;
+}
+
+export function formatValue(value: unknown): string {
+  if (typeof value === 'number') {
+    if (Number.isInteger(value)) {
+      return String(value);
+    }
+    return Math.abs(value) >= 1e4 || Math.abs(value) < 1e-3 ? value.toExponential(3) : value.toPrecision(4);
+  }
+  if (typeof value === 'string') {
+    return value;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * An SVG polyline `points` attribute for (step, value) pairs scaled into width x height.
+ * Non-finite values are skipped; a flat series draws a line across the middle.
+ */
+export function sparklinePoints(
+  points: ReadonlyArray<{ step: number; value: number }>,
+  width: number,
+  height: number
+): string {
+  const finite = points.filter(p => isFinite(p.value) && isFinite(p.step));
+  if (finite.length === 0) {
+    return '';
+  }
+  const xs = finite.map(p => p.step);
+  const ys = finite.map(p => p.value);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const sx = (x: number) => (x1 === x0 ? width / 2 : ((x - x0) / (x1 - x0)) * width);
+  const sy = (y: number) => (y1 === y0 ? height / 2 : height - ((y - y0) / (y1 - y0)) * height);
+  return finite.map(p => `${sx(p.step).toFixed(1)},${sy(p.value).toFixed(1)}`).join(' ');
+}

@@ -1,0 +1,34 @@
+"""Jupyter server extension: the mlops-magic REST API under ``/mlops/api/v1/``.
+
+The handlers are a face over the core (see ``handlers.py``): they parse the
+request, call the same functions the CLI and the magics call, and translate
+:class:`~mlops_magic.errors.MlopsError` into a JSON error with its status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+API_PREFIX = "mlops/api/v1"
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    # Lets `mlops_magic.server` be enabled on its own too (tests, development).
+    return [{"module": "mlops_magic.server"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    from jupyter_server.utils import url_path_join
+
+    from .handlers import ROUTES
+
+    web_app = serverapp.web_app
+    base_url = web_app.settings["base_url"]
+    web_app.settings.setdefault("mlops_root_dir", serverapp.root_dir)
+    handlers = [(url_path_join(base_url, API_PREFIX, pattern), handler) for pattern, handler in ROUTES]
+    web_app.add_handlers(".*$", handlers)
+    serverapp.log.info("mlops-magic: REST API at %s", url_path_join(base_url, API_PREFIX))
+
+
+# Jupyter server < 2 and some tools still look for the old name.
+load_jupyter_server_extension = _load_jupyter_server_extension

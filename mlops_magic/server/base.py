@@ -1,0 +1,134 @@
+"""What every mlops-magic handler shares: JSON errors, argument parsing, the store.
+
+Errors are translated here and only here: an :class:`MlopsError` becomes a JSON
+reply with the error's own HTTP status (404 for a missing run, 409 for a failed
+gate...), never a blanket 500. See ``errors.py`` for the statuses.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jupyter_server.base.handlers import APIHandler
+from tornado.web import HTTPError
+
+from ..errors import InvalidInputError, MlopsError
+from .paths import resolve_in_root
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ApiError(HTTPError):
+    """An HTTP error whose JSON body names the mlops error type and its message."""
+
+    def __init__(self, status: int, message: str, error: str) -> None:
+        # log_message goes through %-formatting when tornado logs it: escape it.
+        super().__init__(status, message.replace("%", "%%"))
+        self.message = message
+        self.error = error
+
+
+class NotAvailableError(MlopsError):
+    """A route whose core part is not installed in this build (answered with 501)."""
+
+    status = 501
+
+
+def maps_errors(method: F) -> F:
+    """Turn an :class:`MlopsError` raised by the core into :class:`ApiError` with its status."""
+
+    @functools.wraps(method)
+    async def wrapper(self: MlopsHandler, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = method(self, *args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+        except MlopsError as exc:
+            raise ApiError(exc.status, str(exc), type(exc).__name__) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def require(module: str, feature: str, *, attr: str | None = None) -> Any:
+    """Import a core module that another part of the project provides, or answer 501."""
+    try:
+        found = importlib.import_module(f"mlops_magic.{module}")
+    except ImportError as exc:
+        raise NotAvailableError(
+            f"{feature}: not available in this build (mlops_magic.{module} is missing: {exc})"
+        ) from None
+    if attr and not hasattr(found, attr):
+        raise NotAvailableError(f"{feature}: not available in this build (mlops_magic.{module}.{attr} is missing)")
+    return found
+
+
+class MlopsHandler(APIHandler):
+    """Base for every route under ``/mlops/api/v1/``; subclasses decorate each method
+    with ``@tornado.web.authenticated`` and ``@maps_errors``."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": exc.message, "error": exc.error, "status": status_code}))
+            return
+        super().write_error(status_code, **kwargs)
+
+    # -- context -------------------------------------------------------------------------------
+    @property
+    def root_dir(self) -> Path:
+        return Path(self.settings.get("mlops_root_dir") or self.settings["server_root_dir"]).resolve()
+
+    @property
+    def store(self) -> Any:
+        """The project's store, resolved from the server root as the CLI would from that folder."""
+        from ..store import open_store
+
+        return open_store(self.settings.get("mlops_store_url"), start=self.root_dir)
+
+    def notebook_path(self, api_path: str | None) -> Path:
+        return resolve_in_root(self.root_dir, api_path or "")
+
+    # -- input ---------------------------------------------------------------------------------
+    def int_arg(self, name: str, default: int, lo: int, hi: int) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InvalidInputError(
+                f"{name} must be an integer between {lo} and {hi}, not {raw[:40]!r}") from None
+        if not lo <= value <= hi:
+            raise InvalidInputError(f"{name} must be between {lo} and {hi}, not {value}")
+        return value
+
+    def str_arg(self, name: str) -> str | None:
+        raw = self.get_query_argument(name, None)
+        return raw.strip() or None if raw is not None else None
+
+    def json_body(self) -> dict[str, Any]:
+        if not self.request.body:
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except ValueError as exc:
+            raise InvalidInputError(f"the request body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise InvalidInputError("the request body must be a JSON object")
+        return body
+
+    def reply(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(payload, default=str))
+
+
+AsyncMethod = Callable[..., Awaitable[None]]

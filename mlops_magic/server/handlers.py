@@ -1,0 +1,255 @@
+"""REST API v1 handlers: parse the request, call the core, answer JSON.
+
+No query logic lives here: every answer comes from the same core functions the
+CLI and the magics use (``mlops_magic.queries``, the store, the registry, the
+scheduler, the runner). Every method is ``@tornado.web.authenticated``; the
+test suite asserts that every route refuses a request without the token.
+The OpenAPI description of these routes is ``labextension/openapi.yaml``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tornado.escape
+import tornado.web
+
+from .._version import __version__
+from ..errors import InvalidInputError
+from . import compose
+from .base import MlopsHandler, NotAvailableError, maps_errors, require
+from .paths import to_api_path
+
+MAX_PAGE = 500
+#: What each optional route needs from the other parts of the project: (feature, module, function).
+FEATURES = [("models", "registry_aliases", "promote"), ("schedules", "scheduler", "list_schedules_view"),
+            ("run_now", "runner", "run_notebooks")]
+
+
+class InfoHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self) -> None:
+        features = {}
+        for feature, module, attr in FEATURES:
+            try:
+                require(module, feature, attr=attr)
+                features[feature] = True
+            except NotAvailableError:
+                features[feature] = False
+        self.reply({"version": __version__, "api": "v1", "store": self.store.url, "features": features})
+
+
+def _core(name: str) -> Any:
+    """A read query from ``mlops_magic.queries`` when it has one, else from ``compose``."""
+    from .. import queries
+    from . import compose
+
+    return getattr(queries, name, None) or getattr(compose, name)
+
+
+class RunsHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self) -> None:
+        limit = self.int_arg("limit", 50, 1, MAX_PAGE)
+        offset = self.int_arg("offset", 0, 0, 10**9)
+        notebook = self.str_arg("notebook")
+        key = compose.notebook_key(self.store, self.notebook_path(notebook)) if notebook else None
+        page = _core("runs_page")(self.store, notebook=key, status=self.str_arg("status"),
+                                  trigger=self.str_arg("trigger"), limit=limit, offset=offset)
+        for run in page["runs"]:
+            self.add_api_path(run)
+        self.reply(page)
+
+    def add_api_path(self, run: dict[str, Any]) -> None:
+        """``notebook_path``: the run's notebook as a path Lab can open, or null when outside the root."""
+        file = compose.notebook_file(self.store, run.get("notebook"))
+        run["notebook_path"] = to_api_path(self.root_dir, file) if file else None
+
+
+class RunHandler(RunsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self, run_id: str) -> None:
+        detail = _core("run_detail")(self.store, run_id)
+        self.add_api_path(detail)
+        for artifact in detail.get("artifacts", []):
+            artifact.pop("path", None)  # a store-internal file; download through the artifacts route
+        self.reply(detail)
+
+
+class MetricHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self, run_id: str, key: str) -> None:
+        self.reply(_core("metric_series")(self.store, run_id, key))
+
+
+class StagesHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self, run_id: str) -> None:
+        store = self.store
+        run_id = store.resolve_run_id(run_id)
+        self.reply({"run_id": run_id, "stages": [s.to_dict() | {"duration": s.duration}
+                                                  for s in store.list_stages(run_id)],
+                    "lifecycle": _core("run_lifecycle")(store, run_id).to_dict()})
+
+
+class ArtifactHandler(MlopsHandler):
+    """Download one artifact of a run. The file is found by content digest inside the
+    store (the store refuses anything that is not a plain digest), never by a client path."""
+
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self, run_id: str, name: str) -> None:
+        store = self.store
+        artifact = store.get_artifact(store.resolve_run_id(run_id), name)
+        path = store.artifacts.path_for(artifact.digest)
+        self.set_header("Content-Type", "application/octet-stream")
+        quoted = tornado.escape.url_escape(name, plus=False)
+        self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quoted}")
+        with open(path, "rb") as fh:
+            self.finish(fh.read())
+
+
+class LifecycleHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self) -> None:
+        notebook = self.notebook_path(self.get_query_argument("path", ""))
+        view = _core("notebook_lifecycle")(self.store, notebook)
+        view["path"] = to_api_path(self.root_dir, notebook)
+        self.reply(view)
+
+
+# -- models and aliases (mlops_magic.registry) -------------------------------------------------
+class ModelsHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self) -> None:
+        require("registry", "the model registry")
+        self.reply({"models": _core("models_view")(self.store)})
+
+
+class ModelHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self, name: str) -> None:
+        require("registry", "the model registry")
+        self.reply(_core("model_view")(self.store, name))
+
+
+class AliasHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def put(self, name: str, alias: str) -> None:
+        """Promote: point ``alias`` at a version; a failed gate answers 409 and moves nothing."""
+        aliases = require("registry_aliases", "the model registry")
+        body = self.json_body()
+        version = body.get("version")
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            raise InvalidInputError('"version" must be an integer (omit it to promote the latest version)')
+        if_better = body.get("if_better")
+        if if_better is not None and not isinstance(if_better, str):
+            raise InvalidInputError('"if_better" must be a metric name, e.g. "accuracy"')
+        result = aliases.promote(self.store, name, alias, version=version, if_better=if_better,
+                                 reason=_optional_str(body, "reason"))
+        self.reply(result.to_dict())
+
+
+class RollbackHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def post(self, name: str, alias: str) -> None:
+        aliases = require("registry_aliases", "the model registry")
+        reason = _optional_str(self.json_body(), "reason")
+        self.reply(aliases.rollback(self.store, name, alias, reason=reason).to_dict())
+
+
+def _optional_str(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInputError(f'"{key}" must be a string')
+    return value
+
+
+# -- schedules (mlops_magic.scheduler) ---------------------------------------------------------
+class SchedulesHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self) -> None:
+        scheduler = require("scheduler", "schedules", attr="list_schedules_view")
+        self.reply({"schedules": scheduler.list_schedules_view(self.store)})
+
+    @tornado.web.authenticated
+    @maps_errors
+    def post(self) -> None:
+        scheduler = require("scheduler", "schedules", attr="create_schedule_view")
+        body = self.json_body()
+        body["notebook"] = str(self.notebook_path(body.get("notebook")))
+        self.reply(scheduler.create_schedule_view(self.store, **body), status=201)
+
+
+class ScheduleHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self, schedule_id: str) -> None:
+        scheduler = require("scheduler", "schedules", attr="schedule_view")
+        self.reply(scheduler.schedule_view(self.store, schedule_id))
+
+    @tornado.web.authenticated
+    @maps_errors
+    def patch(self, schedule_id: str) -> None:
+        scheduler = require("scheduler", "schedules", attr="update_schedule_view")
+        body = self.json_body()
+        if "notebook" in body:
+            body["notebook"] = str(self.notebook_path(body["notebook"]))
+        self.reply(scheduler.update_schedule_view(self.store, schedule_id, **body))
+
+    @tornado.web.authenticated
+    @maps_errors
+    def delete(self, schedule_id: str) -> None:
+        scheduler = require("scheduler", "schedules", attr="delete_schedule")
+        scheduler.delete_schedule(self.store, schedule_id)
+        self.set_status(204)
+        self.finish()
+
+
+# -- run now (mlops_magic.runner) --------------------------------------------------------------
+class RunNowHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def post(self) -> None:
+        require("runner", "headless runs", attr="run_notebooks")
+        body = self.json_body()
+        notebook = self.notebook_path(body.get("path"))
+        params = body.get("params") or {}
+        stages = body.get("stages") or []
+        if not isinstance(params, dict):
+            raise InvalidInputError('"params" must be an object of name: value')
+        if not (isinstance(stages, list) and all(isinstance(s, str) for s in stages)):
+            raise InvalidInputError('"stages" must be a list of stage kinds or names, e.g. ["train"]')
+        run_id = _core("start_headless_run")(self.store, notebook, params=params, stages=stages)
+        self.reply({"id": run_id, "status": "starting", "notebook_path": to_api_path(self.root_dir, notebook)},
+                   status=202)
+
+
+_RUN = r"(?P<run_id>[^/]+)"
+ROUTES: list[tuple[str, type[MlopsHandler]]] = [
+    (r"info", InfoHandler),
+    (r"runs", RunsHandler),
+    (rf"runs/{_RUN}", RunHandler),
+    (rf"runs/{_RUN}/stages", StagesHandler),
+    (rf"runs/{_RUN}/metrics/(?P<key>.+)", MetricHandler),
+    (rf"runs/{_RUN}/artifacts/(?P<name>.+)", ArtifactHandler),
+    (r"lifecycle", LifecycleHandler),
+    (r"models", ModelsHandler),
+    (r"models/(?P<name>[^/]+)", ModelHandler),
+    (r"models/(?P<name>[^/]+)/aliases/(?P<alias>[^/]+)", AliasHandler),
+    (r"models/(?P<name>[^/]+)/aliases/(?P<alias>[^/]+)/rollback", RollbackHandler),
+    (r"schedules", SchedulesHandler),
+    (r"schedules/(?P<schedule_id>[^/]+)", ScheduleHandler),
+    (r"run-now", RunNowHandler),
+]

@@ -1,0 +1,35 @@
+"""Helpers shared by the browser tests (imported by conftest.py and the test modules)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+class Lab:
+    def __init__(self, url: str, token: str, root: Path, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.url, self.token, self.root, self.process, self.log = url, token, root, process, log
+
+    def api(self, path: str) -> Any:
+        req = urllib.request.Request(f"{self.url}/{path}", headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=10) as response:
+            return json.loads(response.read())
+
+
+def open_lab(page: Any, lab: Lab, path: str = "") -> None:
+    target = f"/lab/tree/{path}" if path else "/lab"
+    page.goto(f"{lab.url}{target}?reset&token={lab.token}")
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=30_000)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
