@@ -21,6 +21,9 @@ from .errors import MlopsError
 #: name → "module:attribute" of a click command, imported on first use.
 LAZY_COMMANDS: dict[str, str] = {
     "run": "mlops_magic.runner.cli:run",
+    "schedule": "mlops_magic.scheduling.cli:schedule",
+    "scheduler": "mlops_magic.scheduling.cli:scheduler",
+    "report": "mlops_magic.report.cli:report",
     "models": "mlops_magic.registry_cli:models",
     "serve": "mlops_magic.serving:serve_command",
     "demo": "mlops_magic.demo:demo",

@@ -118,6 +118,121 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_kind ON events (kind, id);
     """,
+    # model registry — versions, aliases and their audit history, gate results, served inputs
+    """
+    CREATE TABLE models (
+        name TEXT PRIMARY KEY,
+        created DOUBLE PRECISION NOT NULL
+    );
+
+    CREATE TABLE model_versions (
+        id {serial},
+        model TEXT NOT NULL REFERENCES models (name),
+        version INTEGER NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        flavour TEXT NOT NULL,
+        format TEXT NOT NULL,
+        model_type TEXT,
+        digest TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        trusted_types TEXT,
+        input_schema TEXT,
+        metrics TEXT,
+        gates TEXT,
+        gates_passed INTEGER,
+        run_id TEXT,
+        stage_id INTEGER,
+        data_fingerprint TEXT,
+        lineage TEXT,
+        environment TEXT,
+        description TEXT,
+        UNIQUE (model, version)
+    );
+
+    CREATE TABLE aliases (
+        model TEXT NOT NULL REFERENCES models (name),
+        alias TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        updated DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (model, alias)
+    );
+
+    CREATE TABLE alias_history (
+        id {serial},
+        model TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        action TEXT NOT NULL,
+        from_version INTEGER,
+        to_version INTEGER,
+        moved INTEGER NOT NULL,
+        run_id TEXT,
+        reason TEXT,
+        comparison TEXT,
+        created DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX alias_history_alias ON alias_history (model, alias, id);
+
+    CREATE TABLE gate_results (
+        id {serial},
+        run_id TEXT NOT NULL,
+        stage_id INTEGER,
+        expression TEXT NOT NULL,
+        passed INTEGER NOT NULL,
+        soft INTEGER NOT NULL,
+        clauses TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX gate_results_run ON gate_results (run_id, id);
+
+    CREATE TABLE served_inputs (
+        id {serial},
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        received DOUBLE PRECISION NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX served_inputs_model ON served_inputs (model, id);
+    """,
+    # scheduler — schedules and their fires (one row per schedule and due time: the insert that wins runs it)
+    """
+    CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        notebook TEXT NOT NULL,
+        base_dir TEXT NOT NULL,
+        params TEXT NOT NULL,
+        stages TEXT,
+        from_stage TEXT,
+        cron TEXT,
+        timezone TEXT,
+        on_change TEXT,
+        after TEXT,
+        on_drift TEXT,
+        timeout DOUBLE PRECISION,
+        retries INTEGER NOT NULL DEFAULT 0,
+        catchup TEXT NOT NULL DEFAULT 'skip',
+        max_concurrency INTEGER NOT NULL DEFAULT 1,
+        paused INTEGER NOT NULL DEFAULT 0,
+        notify TEXT,
+        kernel TEXT,
+        created DOUBLE PRECISION NOT NULL,
+        cron_cursor DOUBLE PRECISION,
+        event_cursor INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE schedule_fires (
+        id {serial},
+        schedule_id TEXT NOT NULL REFERENCES schedules (id),
+        fire_key TEXT NOT NULL,
+        trigger TEXT NOT NULL,
+        due DOUBLE PRECISION NOT NULL,
+        run_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        claimed_by TEXT,
+        created DOUBLE PRECISION NOT NULL,
+        UNIQUE (schedule_id, fire_key)
+    );
+    CREATE INDEX schedule_fires_state ON schedule_fires (schedule_id, state);
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)

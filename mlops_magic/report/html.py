@@ -1,0 +1,154 @@
+"""Self-contained HTML reports: one page per run, and an index across runs.
+
+Everything is inline (CSS, SVG charts, the executed notebook rendered by
+nbconvert in an ``iframe srcdoc``), so a report opens offline, from a CI
+artifact or an e-mail. Every string that came from a user is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from .charts import STATUS_COLOURS, line_chart, status_strip, timeline
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1100px}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px;border-bottom:1px solid #eee}
+table{border-collapse:collapse;font-size:13px} td,th{border:1px solid #e3e3e3;padding:3px 8px;text-align:left}
+th{background:#fafafa} .muted{color:#777} .status{color:#fff;border-radius:3px;padding:1px 6px;font-size:12px}
+.error{background:#fff3f3;border-left:3px solid #c62828;padding:6px 10px;white-space:pre-wrap;font-size:13px}
+.charts{display:flex;flex-wrap:wrap;gap:12px} iframe{width:100%;height:900px;border:1px solid #ddd}
+code{font-size:12px}
+"""
+
+
+def _badge(status: str) -> str:
+    return f'<span class="status" style="background:{STATUS_COLOURS.get(status, "#607d8b")}">{escape(status)}</span>'
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        return escape(f"{v:.6g}")
+    if isinstance(v, (dict, list)):
+        return f"<code>{escape(json.dumps(v, default=str))}</code>"
+    return escape(str(v))
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return '<p class="muted">none</p>'
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+            f"<style>{CSS}</style></head><body>{body}</body></html>")
+
+
+def notebook_html(path: str | None) -> str:
+    """The executed notebook rendered by nbconvert, without any script that would need the network."""
+    if not path or not Path(path).exists():
+        return '<p class="muted">no executed notebook was kept for this run</p>'
+    try:
+        import nbformat
+        from nbconvert import HTMLExporter
+
+        nb = nbformat.read(path, as_version=4)
+        body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    except Exception as exc:  # a report without the notebook beats no report
+        return f'<p class="muted">the notebook could not be rendered: {escape(str(exc))}</p>'
+    body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)
+    body = re.sub(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", "", body)
+    return (f'<iframe sandbox="allow-same-origin" title="executed notebook" '
+            f'srcdoc="{escape(body, quote=True)}"></iframe>')
+
+
+def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
+    stages = d.get("stages", [])
+    bars = []
+    for s in stages:
+        from datetime import datetime
+
+        start = datetime.fromisoformat(s["started"]).timestamp()
+        end = start + (s.get("duration") or 0.0)
+        label = s["name"] + (f" #{s['attempt']}" if s.get("attempt", 1) > 1 else "")
+        bars.append({"label": label, "start": start, "end": end, "status": s["status"]})
+    stage_rows = [[escape(s["name"]), escape(s["kind"]), str(s["attempt"]), _badge(s["status"]),
+                   f"{s['duration']:.2f}s" if s.get("duration") is not None else "",
+                   escape(f"{s['error_type']}: {s['error_message']}") if s.get("error_type") else "",
+                   escape(", ".join(v["name"] for v in s.get("variables", [])))] for s in stages]
+    history = d.get("metric_history", {})
+    charts = "".join(line_chart([(float(step), float(v)) for step, v in pts], title=key)
+                     for key, pts in history.items() if len(pts) > 1)
+    metric_rows = [[escape(k), _value(v["value"]), str(v["step"]), str(v["points"])]
+                   for k, v in d.get("metrics_latest", {}).items()]
+    artifacts = [[escape(a["name"]), f"{a['size']:,}", f"<code>{escape(a['digest'][:12])}</code>"]
+                 for a in d.get("artifacts", [])]
+    fps = [[escape(f.get("name") or ""), escape(f.get("role") or ""), escape(f["kind"]),
+            str(f.get("rows") if f.get("rows") is not None else ""), f"<code>{escape(f['digest'][:16])}</code>"]
+           for f in d.get("fingerprints", [])]
+    gates = [[f"<code>{escape(g['expression'])}</code>", _badge("succeeded" if g["passed"] else "failed"),
+              "soft" if g["soft"] else "hard", _value(g["clauses"])] for g in d.get("gates", [])]
+    drift = [[escape(str(e.get("subject"))), _value(e.get("payload"))] for e in d.get("drift", [])]
+    params = [[escape(k), _value(v)] for k, v in d.get("params", {}).items()]
+    error = f'<div class="error">{escape(d["error"])}</div>' if d.get("error") else ""
+    duration = f"{d['duration']:.1f}s" if d.get("duration") is not None else "running"
+    sections = [
+        f"<h1>{escape(d.get('notebook') or d['id'])} {_badge(d['status'])}</h1>",
+        f'<p class="muted">run <code>{escape(d["id"])}</code> · trigger {escape(d["trigger"])} · started '
+        f"{escape(d['started'][:19].replace('T', ' '))} UTC · {duration}"
+        + (f" · commit <code>{escape(d['code_version'][:10])}</code>" if d.get("code_version") else "")
+        + (f" · schedule <code>{escape(d['schedule_id'])}</code>" if d.get("schedule_id") else "") + "</p>",
+        error,
+        "<h2>Stages</h2>", timeline(bars),
+        _table(["stage", "kind", "attempt", "status", "duration", "error", "variables"], stage_rows),
+        "<h2>Parameters</h2>", _table(["name", "value"], params),
+        "<h2>Metrics</h2>", _table(["metric", "last value", "step", "points"], metric_rows),
+        f'<div class="charts">{charts}</div>' if charts else "",
+        "<h2>Artifacts</h2>", _table(["name", "bytes", "digest"], artifacts),
+        "<h2>Data fingerprints</h2>", _table(["name", "role", "kind", "rows", "digest"], fps),
+    ]
+    if gates:
+        sections += ["<h2>Quality gates</h2>", _table(["gate", "result", "kind", "clauses"], gates)]
+    if drift:
+        sections += ["<h2>Drift</h2>", _table(["subject", "details"], drift)]
+    if include_notebook:
+        sections += ["<h2>Executed notebook</h2>", notebook_html(d.get("executed_path"))]
+    return _page(f"run {d['id'][:8]} — {d.get('notebook') or ''}", "".join(sections))
+
+
+def index_html(data: dict[str, Any], link: Any = None) -> str:
+    """Status history and metric trends per notebook; ``link(run_id)`` gives each run's page."""
+    link = link or (lambda run_id: None)
+    parts = [f"<h1>mlops runs</h1><p class='muted'>{data['count']} runs</p>"]
+    for notebook, runs in data["notebooks"].items():
+        parts.append(f"<h2>{escape(notebook)}</h2>")
+        parts.append(status_strip([(r["id"], r["status"]) for r in runs]))
+        keys = sorted({k for r in runs for k in r["metrics"]})
+        charts = []
+        for key in keys:
+            pts = [(r["ts"], r["metrics"][key]) for r in runs if key in r["metrics"]
+                   and isinstance(r["metrics"][key], float) and math.isfinite(r["metrics"][key])]
+            if pts:
+                labels = [r["id"][:8] for r in runs if key in r["metrics"]]
+                charts.append(line_chart(pts, title=key, labels=labels))
+        if charts:
+            parts.append(f'<div class="charts">{"".join(charts)}</div>')
+        rows = []
+        for r in reversed(runs[-50:]):
+            href = link(r["id"])
+            rid = f'<a href="{escape(href)}">{escape(r["id"][:8])}</a>' if href else escape(r["id"][:8])
+            metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                for k, v in list(r["metrics"].items())[:4])
+            rows.append([rid, _badge(r["status"]), escape(r["trigger"]), escape(r["started"][:19].replace("T", " ")),
+                         f"{r['duration']:.1f}s" if r["duration"] is not None else "", escape(metrics),
+                         escape((r["error"] or "")[:160])])
+        parts.append(_table(["run", "status", "trigger", "started", "duration", "metrics", "error"], rows))
+    return _page("mlops runs", "".join(parts))

@@ -1,0 +1,73 @@
+"""Headless runs over papermill: stage selection, parameters, executors, retries, status mapping.
+
+``run_notebooks()`` is the core the CLI (``mlops run``), the scheduler and
+Python callers share: it validates every request first (bad input raises a
+one-line :class:`~mlops_magic.errors.MlopsError` and nothing is recorded),
+then executes them through an executor and returns one
+:class:`RunResult` per request, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .request import EXIT_CODES, EXIT_USAGE, RunRequest, RunResult
+
+
+def run_notebooks(requests: Sequence[RunRequest], *, store: Any = None, parallel: int = 1,
+                  on_result: Callable[[RunResult], None] | None = None,
+                  warn: Callable[[str], None] | None = None) -> list[RunResult]:
+    from ..store import open_store
+    from .executors import make_executor
+    from .prepare import prepare
+
+    store = store or open_store(requests[0].store_url if requests else None)
+    preps = [prepare(r, store.project_dir) for r in requests]
+    for prep in preps:
+        check_kernel(prep.kernel)
+        for name in prep.unknown_params:
+            known = ", ".join(prep.known_params) or "none: no cell is tagged 'parameters'"
+            (warn or _log_warning)(f"warning: {prep.request.notebook} has no parameter {name!r} "
+                                   f"(its parameters: {known}); it is injected anyway")
+    executor = make_executor(store, parallel)
+    try:
+        return executor.run_all(preps, on_result)
+    finally:
+        executor.shutdown()
+
+
+def run_notebook(notebook: str, params: dict[str, Any] | None = None, **options: Any) -> RunResult:
+    """Execute one notebook headlessly; ``options`` are :class:`RunRequest` fields."""
+    store = options.pop("store", None)
+    return run_notebooks([RunRequest(notebook=notebook, params=dict(params or {}), **options)], store=store)[0]
+
+
+def _log_warning(message: str) -> None:
+    import logging
+
+    logging.getLogger("mlops_magic.runner").warning(message)
+
+
+_known_kernels: set[str] = set()
+
+
+def check_kernel(name: str | None) -> None:
+    """An unknown kernel name is bad input, reported before any run is created."""
+    from ..errors import InvalidInputError
+
+    if not name or name in _known_kernels:
+        return
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(name)
+    except NoSuchKernel:
+        names = ", ".join(sorted(manager.find_kernel_specs())) or "none installed"
+        raise InvalidInputError(f"no Jupyter kernel named {name!r}; installed: {names}; "
+                                "choose one with --kernel") from None
+    _known_kernels.add(name)
+
+
+__all__ = ["EXIT_CODES", "EXIT_USAGE", "RunRequest", "RunResult", "run_notebook", "run_notebooks"]

@@ -1,0 +1,313 @@
+"""Execute one prepared run: create it in the store, run it through papermill, map the outcome, finish it.
+
+Outcomes are told apart: a cell error is ``failed`` (stage and cell named,
+the partial notebook kept), a kernel that died is ``killed``, a run past its
+``timeout`` is ``timed-out``; ``retries`` re-executes within the same run,
+so stage attempts accumulate and the run keeps one id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ExecutionError
+from ..stages import stage_of_cell
+from ..store import Store
+from .kernels import KernelSlot
+from .prepare import PreparedRun, what_changed
+from .request import RunResult
+
+SIGNATURE_TAG = "mlops.inputs_signature"
+INPUTS_TAG = "mlops.inputs"
+RETRYABLE = ("failed", "killed", "timed-out")
+
+
+@dataclass
+class Outcome:
+    status: str
+    error: str | None = None
+    gate_failed: bool = False
+
+
+def runs_dir(store: Store) -> Path:
+    return Path(store.artifacts.root).parent / "runs"
+
+
+def kernel_env(prep: PreparedRun, store: Store, input_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("JPY_SESSION_NAME", "MLOPS_RUN_ID")}
+    env.update({
+        "MLOPS_RUN_ID": prep.run_id,
+        "MLOPS_STORE": store.url,
+        "MLOPS_NOTEBOOK": prep.recorded_notebook,
+        "MLOPS_NOTEBOOK_SOURCE": str(input_path),
+    })
+    return env
+
+
+def write_input(prep: PreparedRun, store: Store) -> Path:
+    folder = runs_dir(store) / prep.run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "input.ipynb"
+    path.write_text(json.dumps(prep.nb, indent=1), encoding="utf-8")
+    return path
+
+
+def launch_kernel(prep: PreparedRun, store: Store) -> KernelSlot:
+    """Write the prepared notebook and start its kernel (it boots while something else runs)."""
+    input_path = write_input(prep, store)
+    slot = KernelSlot(prep.kernel, kernel_env(prep, store, input_path), prep.cwd,
+                      runs_dir(store) / prep.run_id / "kernel.log")
+    return slot.launch()
+
+
+def last_successful(store: Store, notebook: str) -> tuple[str, str, dict[str, Any]] | None:
+    """(run id, signature, signature parts) of the notebook's latest succeeded headless run."""
+    row = store.db.query_one(
+        "SELECT r.id, t.value FROM runs r JOIN tags t ON t.run_id = r.id AND t.key = ? "
+        "WHERE r.notebook = ? AND r.status = 'succeeded' ORDER BY r.started DESC LIMIT 1",
+        (SIGNATURE_TAG, notebook))
+    if row is None:
+        return None
+    parts_row = store.db.query_one("SELECT value FROM tags WHERE run_id = ? AND key = ?", (row[0], INPUTS_TAG))
+    try:
+        parts = json.loads(parts_row[0]) if parts_row else {}
+    except ValueError:
+        parts = {}
+    return row[0], row[1], parts
+
+
+def unchanged_since(store: Store, prep: PreparedRun) -> str | None:
+    """The id of the last successful run with the same inputs signature, if there is one."""
+    last = last_successful(store, prep.recorded_notebook)
+    return last[0] if last and last[1] == prep.signature else None
+
+
+def change_reason(store: Store, prep: PreparedRun) -> str:
+    last = last_successful(store, prep.recorded_notebook)
+    if last is None:
+        return "no earlier successful run"
+    return "changed: " + (", ".join(what_changed(last[2], prep.signature_parts)) or "signature")
+
+
+def create_run(store: Store, prep: PreparedRun, status: str = "running", error: str | None = None) -> None:
+    from ..environment import environment, git_state
+
+    req = prep.request
+    commit, dirty = git_state(prep.notebook_path.parent)
+    store.create_run(
+        run_id=prep.run_id, notebook=prep.recorded_notebook, trigger=req.trigger, name=req.name,
+        params=req.params, code_version=commit, git_dirty=dirty, environment=environment(),
+        parent_run_id=req.parent_run_id, schedule_id=req.schedule_id, status=status, error=error,
+    )
+    tags = {SIGNATURE_TAG: prep.signature, INPUTS_TAG: json.dumps(prep.signature_parts, sort_keys=True)}
+    if req.stages:
+        tags["mlops.stages"] = ",".join(req.stages)
+    if req.from_stage:
+        tags["mlops.from_stage"] = req.from_stage
+    store.set_tags(prep.run_id, tags)
+
+
+def skip_run(store: Store, prep: PreparedRun, previous: str) -> RunResult:
+    reason = f"skipped: nothing changed since run {previous[:8]} (same code, parameters and watched inputs)"
+    create_run(store, prep, status="skipped", error=reason)
+    return RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status="skipped", error=reason)
+
+
+def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None) -> RunResult:
+    """Create, execute (with retries) and finish one run; the kernel ``slot`` may be pre-started."""
+    req = prep.request
+    started = time.monotonic()
+    if req.if_changed:
+        previous = unchanged_since(store, prep)
+        if previous:
+            if slot is not None:
+                slot.kill()
+            return skip_run(store, prep, previous)
+    if slot is None:
+        slot = launch_kernel(prep, store)
+    create_run(store, prep)
+    folder = runs_dir(store) / prep.run_id
+    output = folder / "output.ipynb"
+    outcome = Outcome("failed", "not executed")
+    attempts = 0
+    try:
+        for attempt in range(1, max(0, req.retries) + 2):
+            attempts = attempt
+            if slot is None:
+                slot = launch_kernel(prep, store)
+            outcome = execute_once(prep, slot, folder / "input.ipynb", output)
+            slot = None
+            if outcome.status not in RETRYABLE or outcome.gate_failed or attempt > req.retries:
+                break
+            time.sleep(max(0.0, req.retry_delay) * (2 ** (attempt - 1)))
+    except BaseException as exc:  # an interrupt or a runner bug must not leave the run 'running'
+        if slot is not None:
+            slot.kill()
+        store.finish_run(prep.run_id, "killed" if isinstance(exc, KeyboardInterrupt) else "failed",
+                         f"runner stopped: {type(exc).__name__}: {exc}"[:2000])
+        raise
+    if attempts > 1:
+        store.set_tags(prep.run_id, {"mlops.attempts": attempts})
+    kept = keep_output(store, prep, output)
+    store.finish_run(prep.run_id, outcome.status, outcome.error)
+    report = None
+    if req.report:
+        from ..report import write_run_report
+
+        try:
+            report = str(write_run_report(store, prep.run_id))
+        except Exception as exc:  # a report must never change the run's outcome
+            report = f"(report failed: {exc})"
+    result = RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status=outcome.status,
+                       error=outcome.error, output=kept, attempts=attempts,
+                       duration=time.monotonic() - started, gate_failed=outcome.gate_failed, report=report)
+    if outcome.status != "succeeded":
+        from ..notify import notify_all
+
+        notify_all(req.notify, result, store)
+    return result
+
+
+def keep_output(store: Store, prep: PreparedRun, output: Path) -> str | None:
+    """Store the executed notebook as an artifact of the run and copy it to ``--output``."""
+    if not output.exists():
+        return None
+    store.log_artifact(prep.run_id, output, name="executed.ipynb")
+    dest = prep.request.output
+    if not dest:
+        return str(output)
+    target = Path(dest)
+    if target.suffix != ".ipynb":
+        target = target / prep.notebook_path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(output, target)
+    return str(target)
+
+
+def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: Path) -> Outcome:
+    """One attempt on one kernel; the kernel is dead when this returns."""
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    from .engine import register
+
+    req = prep.request
+    _quiet_papermill()
+    timed_out = threading.Event()
+    watchdog = None
+    if req.timeout:
+        def expire() -> None:
+            timed_out.set()
+            slot.hard_kill()
+
+        watchdog = threading.Timer(req.timeout, expire)
+        watchdog.daemon = True
+        watchdog.start()
+    try:
+        papermill.execute_notebook(
+            str(input_path), str(output), parameters=dict(req.params) or None, engine_name=register(),
+            km=slot.km, kernel_name=slot.kernel_name, progress_bar=req.progress, start_timeout=60,
+        )
+        return Outcome("succeeded")
+    except PapermillExecutionError as exc:
+        if timed_out.is_set():
+            return Outcome("timed-out", f"timed out after {req.timeout:g}s{_where(prep, output)}")
+        place = describe_cell(prep, output, exc.cell_index)
+        message = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:500] if exc.evalue else \
+            (_stderr_tail(output, exc.cell_index) or exc.ename)
+        return Outcome("failed", f"{place} failed: {message}", gate_failed=exc.ename == "GateFailedError")
+    except (DeadKernelError, RuntimeError) as exc:
+        if timed_out.is_set():
+            return Outcome("timed-out", f"timed out after {req.timeout:g}s{_where(prep, output)}")
+        if isinstance(exc, RuntimeError) and "Kernel didn't respond" in str(exc):
+            tail = slot.log_tail(2).replace("\n", " | ")
+            return Outcome("killed", f"the kernel did not start{': ' + tail if tail else ''}")
+        if not isinstance(exc, DeadKernelError) and slot.alive():
+            raise
+        tail = slot.log_tail(1)
+        return Outcome("killed", f"the kernel died{_where(prep, output)}"
+                                 f"{' (' + tail[:200] + ')' if tail else ''}")
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+        slot.kill()
+
+
+class _DropUnknownParameter:
+    """papermill warns per unknown parameter; the runner already said so once, before running."""
+
+    def filter(self, record: Any) -> bool:
+        return not str(record.msg).startswith("Passed unknown parameter")
+
+
+def _quiet_papermill() -> None:
+    import logging
+
+    logger = logging.getLogger("papermill")
+    if not any(isinstance(f, _DropUnknownParameter) for f in logger.filters):
+        logger.addFilter(_DropUnknownParameter())
+
+
+def _executed_cells(output: Path) -> list[dict[str, Any]]:
+    from papermill.execute import ERROR_MARKER_TAG
+
+    try:
+        nb = json.loads(output.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [c for c in nb.get("cells", []) if ERROR_MARKER_TAG not in (c.get("metadata") or {}).get("tags", [])]
+
+
+def _stderr_tail(output: Path, index: int) -> str | None:
+    """The last stderr line of a cell that failed without an error output (e.g. an IPython UsageError)."""
+    cells = _executed_cells(output)
+    if not 0 <= index < len(cells):
+        return None
+    for out in reversed(cells[index].get("outputs", [])):
+        if out.get("name") == "stderr":
+            text = "".join(out.get("text", "")).strip()
+            if text:
+                return text.splitlines()[-1][:500]
+    return None
+
+
+def describe_cell(prep: PreparedRun, output: Path, index: int) -> str:
+    """'stage train (cell 4)' for an index into the executed (parameterised) notebook."""
+    cells = _executed_cells(output)
+    if not 0 <= index < len(cells):
+        return f"cell {index}"
+    cell = cells[index]
+    tags = (cell.get("metadata") or {}).get("tags") or []
+    if "injected-parameters" in tags:
+        return "the injected parameters cell"
+    injected_before = sum(1 for c in cells[:index]
+                          if "injected-parameters" in ((c.get("metadata") or {}).get("tags") or []))
+    prepared_index = index - injected_before
+    original = prep.source_index[prepared_index] if prepared_index < len(prep.source_index) else prepared_index
+    source = cell.get("source", "")
+    spec = stage_of_cell("".join(source) if isinstance(source, list) else source, tags)
+    return f"stage {spec.name} (cell {original})" if spec else f"setup cell {original}"
+
+
+def _where(prep: PreparedRun, output: Path) -> str:
+    """' in stage train (cell 4)': the last cell that started, for a kernel that died or timed out."""
+    cells = _executed_cells(output)
+    last = None
+    for i, cell in enumerate(cells):
+        if ((cell.get("metadata") or {}).get("papermill") or {}).get("start_time"):
+            last = i
+    return "" if last is None else " in " + describe_cell(prep, output, last)
+
+
+def check_status(result: RunResult) -> None:
+    """Raise :class:`ExecutionError` unless the run succeeded or was skipped (for Python callers)."""
+    if result.status not in ("succeeded", "skipped"):
+        raise ExecutionError(f"run {result.run_id[:8]} {result.status}: {result.error}")

@@ -1,0 +1,99 @@
+"""Kernels for headless runs: started early, used by exactly one run, killed when done.
+
+Kernel start-up (~0.5 s) dominates small runs, so an executor may *launch*
+the kernel of its next run while the current one executes: the launch only
+spawns the process, which boots in the background. Each kernel is started
+with its run's environment (``MLOPS_RUN_ID`` …) and working directory, so no
+state is ever shared between runs. Once the executed notebook is saved the
+kernel is killed rather than asked to exit: a polite shutdown sometimes
+waits seconds for a kernel that will not go.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ..errors import ExecutionError
+from .engine import cell_id_client_class
+
+
+class KernelSlot:
+    """One kernel process reserved for one run."""
+
+    def __init__(self, kernel_name: str | None, env: dict[str, str], cwd: Path, log_path: Path | None) -> None:
+        self.kernel_name = kernel_name or "python3"
+        self.env = env
+        self.cwd = cwd
+        self.log_path = log_path
+        self.km: Any = None
+        self._log: Any = None
+
+    def launch(self) -> KernelSlot:
+        from jupyter_client import AsyncKernelManager
+        from jupyter_client.kernelspec import NoSuchKernel
+        from jupyter_core.utils import run_sync
+
+        try:
+            km = AsyncKernelManager(kernel_name=self.kernel_name)
+            km.client_factory = cell_id_client_class()
+            _ = km.kernel_spec  # resolve now: an unknown kernel is a usage error, not a failed run
+        except NoSuchKernel:
+            from jupyter_client.kernelspec import KernelSpecManager
+
+            names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none installed"
+            raise ExecutionError(f"no Jupyter kernel named {self.kernel_name!r}; installed: {names}") from None
+        stream: Any = subprocess.DEVNULL
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = stream = open(self.log_path, "ab")  # noqa: SIM115 - closed in kill()
+        run_sync(km.start_kernel)(env=self.env, cwd=str(self.cwd), stdout=stream, stderr=stream)
+        self.km = km
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return getattr(process, "pid", None)
+
+    def alive(self) -> bool:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return process is not None and process.poll() is None
+
+    def hard_kill(self) -> None:
+        """SIGKILL the kernel process; safe from any thread (the run's watchdog uses it)."""
+        pid = self.pid
+        if pid is not None and self.alive():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def kill(self) -> None:
+        """Kill the kernel and free its connection files; never waits for a polite exit."""
+        from jupyter_core.utils import run_sync
+
+        if self.km is not None:
+            self.hard_kill()
+            try:
+                run_sync(self.km.shutdown_kernel)(now=True)
+            except Exception:  # already gone: nothing to free but files
+                pass
+            try:
+                run_sync(self.km.cleanup_resources)()
+            except Exception:
+                pass
+            self.km = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_tail(self, lines: int = 5) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        kept = [ln for ln in text.splitlines() if ln.strip() and "without encryption" not in ln]
+        return "\n".join(kept[-lines:])

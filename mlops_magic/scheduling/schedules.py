@@ -1,0 +1,207 @@
+"""Schedules kept in the store: add (validated), list, get, pause, resume, remove.
+
+A schedule is a notebook, its parameters and stages, and its triggers: cron
+(timezone-aware), data change on globs (fingerprints, not mtimes), after
+another notebook succeeds, and drift events. Everything is checked when the
+schedule is added, so a bad cron string or an empty glob is one clear line
+then, not a silent failure at 2 a.m.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, NotFoundError
+from ..store import Store
+
+CATCHUP = ("skip", "all")
+_COLUMNS = ("id, notebook, base_dir, params, stages, from_stage, cron, timezone, on_change, after, on_drift, "
+            "timeout, retries, catchup, max_concurrency, paused, notify, kernel, created, cron_cursor, event_cursor")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    id: str
+    notebook: str  # relative to base_dir when inside it
+    base_dir: str  # absolute: where relative notebook paths and globs are resolved
+    params: dict[str, Any] = field(default_factory=dict)
+    stages: tuple[str, ...] = ()
+    from_stage: str | None = None
+    cron: str | None = None
+    timezone: str | None = None
+    on_change: tuple[str, ...] = ()
+    after: str | None = None
+    on_drift: str | None = None
+    timeout: float | None = None
+    retries: int = 0
+    catchup: str = "skip"
+    max_concurrency: int = 1
+    paused: bool = False
+    notify: tuple[str, ...] = ()
+    kernel: str | None = None
+    created: float = 0.0
+    cron_cursor: float | None = None
+    event_cursor: int = 0
+
+    @property
+    def notebook_path(self) -> Path:
+        return Path(self.base_dir) / self.notebook
+
+    def triggers(self) -> str:
+        parts = []
+        if self.cron:
+            parts.append(f"cron {self.cron}" + (f" ({self.timezone})" if self.timezone else ""))
+        if self.on_change:
+            parts.append("on-change " + ",".join(self.on_change))
+        if self.after:
+            parts.append(f"after {self.after}")
+        if self.on_drift:
+            parts.append(f"drift {self.on_drift}")
+        return "; ".join(parts)
+
+    def next_due(self, now: datetime | None = None) -> datetime | None:
+        if not self.cron:
+            return None
+        from croniter import croniter
+
+        tz = zone(self.timezone)
+        base = (now or datetime.now(timezone.utc)).astimezone(tz)
+        return croniter(self.cron, base).get_next(datetime)
+
+
+def zone(name: str | None) -> Any:
+    if not name or name.upper() == "UTC":
+        return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInputError(f"unknown timezone {name!r}; use an IANA name such as Europe/Paris or UTC") from None
+
+
+def check_cron(expr: str) -> str:
+    from croniter import croniter
+
+    expr = " ".join(expr.split())
+    if not croniter.is_valid(expr):
+        raise InvalidInputError(f"bad cron expression {expr!r}; use five fields: minute hour day month weekday, "
+                                "e.g. '0 2 * * *'")
+    return expr
+
+
+def _row_to_schedule(r: Any) -> Schedule:
+    def items(text: str | None) -> tuple[str, ...]:
+        return tuple(json.loads(text)) if text else ()
+
+    return Schedule(
+        id=r["id"], notebook=r["notebook"], base_dir=r["base_dir"], params=json.loads(r["params"] or "{}"),
+        stages=items(r["stages"]), from_stage=r["from_stage"], cron=r["cron"], timezone=r["timezone"],
+        on_change=items(r["on_change"]), after=r["after"], on_drift=r["on_drift"], timeout=r["timeout"],
+        retries=r["retries"], catchup=r["catchup"], max_concurrency=r["max_concurrency"],
+        paused=bool(r["paused"]), notify=items(r["notify"]), kernel=r["kernel"], created=r["created"],
+        cron_cursor=r["cron_cursor"], event_cursor=r["event_cursor"] or 0,
+    )
+
+
+def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None = None,
+                 stages: tuple[str, ...] = (), from_stage: str | None = None, cron: str | None = None,
+                 tz: str | None = None, on_change: tuple[str, ...] = (), after: str | None = None,
+                 on_drift: str | None = None, timeout: float | None = None, retries: int = 0,
+                 catchup: str = "skip", max_concurrency: int = 1, notify: tuple[str, ...] = (),
+                 kernel: str | None = None, base_dir: str | None = None, now: float | None = None) -> Schedule:
+    """Validate and store a schedule; nothing is written when any part is wrong."""
+    from ..fingerprint import fingerprint_path
+    from ..runner.prepare import select_cells
+    from ..stages import read_notebook_json
+
+    base = Path(base_dir or store.project_dir or os.getcwd()).resolve()
+    if not (cron or on_change or after or on_drift):
+        raise InvalidInputError("a schedule needs a trigger: --cron, --on-change, --after or --on-drift")
+    path = Path(notebook).expanduser().resolve()
+    if not path.exists():
+        raise InvalidInputError(f"no such notebook: {notebook}")
+    nb = read_notebook_json(path)
+    select_cells(nb, tuple(stages), from_stage, notebook)
+    if cron:
+        cron = check_cron(cron)
+    zone(tz)
+    if catchup not in CATCHUP:
+        raise InvalidInputError(f"catch-up policy must be one of {', '.join(CATCHUP)}, not {catchup!r}")
+    if max_concurrency < 1:
+        raise InvalidInputError("--max-concurrency must be at least 1")
+    for pattern in on_change:
+        fingerprint_path(pattern, base=base)  # a glob that matches nothing is refused now
+    after_rel = None
+    if after:
+        after_path = Path(after).expanduser().resolve()
+        if not after_path.exists():
+            raise InvalidInputError(f"--after: no such notebook: {after}")
+        after_rel = _relative(after_path, store)
+    from ..notify import make_notifier
+
+    for spec in notify:
+        make_notifier(spec)
+    created = now if now is not None else time.time()
+    row = store.db.query_one("SELECT MAX(id) FROM events")
+    schedule_id = uuid.uuid4().hex[:8]
+    store.db.write(
+        f"INSERT INTO schedules ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (schedule_id, _relative_to(path, base), str(base), json.dumps(params or {}),
+         json.dumps(list(stages)) if stages else None, from_stage, cron, tz, json.dumps(list(on_change))
+         if on_change else None, after_rel, on_drift, timeout, retries, catchup, max_concurrency, 0,
+         json.dumps(list(notify)) if notify else None, kernel, created, created,
+         int(row[0] or 0) if row else 0))
+    return get_schedule(store, schedule_id)
+
+
+def _relative_to(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _relative(path: Path, store: Store) -> str:
+    from ..runner.prepare import recorded_path
+
+    return recorded_path(path, store.project_dir)
+
+
+def list_schedules(store: Store) -> list[Schedule]:
+    return [_row_to_schedule(r) for r in store.db.query(f"SELECT {_COLUMNS} FROM schedules ORDER BY created, id")]
+
+
+def get_schedule(store: Store, ref: str) -> Schedule:
+    ref = (ref or "").strip()
+    rows = store.db.query(f"SELECT {_COLUMNS} FROM schedules WHERE id LIKE ? LIMIT 2",
+                          (ref.replace("%", "").replace("_", "") + "%",)) if ref else []
+    if not rows:
+        raise NotFoundError(f"no schedule {ref!r}; list them with `mlops schedule list`")
+    if len(rows) > 1:
+        raise InvalidInputError(f"schedule id {ref!r} is ambiguous; give more characters")
+    return _row_to_schedule(rows[0])
+
+
+def set_paused(store: Store, ref: str, paused: bool) -> Schedule:
+    schedule = get_schedule(store, ref)
+    store.db.write("UPDATE schedules SET paused = ? WHERE id = ?", (int(paused), schedule.id))
+    return get_schedule(store, schedule.id)
+
+
+def remove_schedule(store: Store, ref: str) -> Schedule:
+    schedule = get_schedule(store, ref)
+
+    def delete(tx: Any) -> None:
+        tx.execute("DELETE FROM schedule_fires WHERE schedule_id = ?", (schedule.id,))
+        tx.execute("DELETE FROM schedules WHERE id = ?", (schedule.id,))
+
+    store.db.run_in_transaction(delete)
+    return schedule

@@ -1,0 +1,332 @@
+"""One idempotent scheduler pass: find what is due, claim it, run it.
+
+Claiming inserts a row into ``schedule_fires``, whose ``UNIQUE (schedule_id,
+fire_key)`` constraint decides which of any number of concurrent ticks
+(threads, processes, machines on one store) runs a due time: the insert that
+wins. The run id is chosen inside that same transaction, so a tick that
+crashes right after claiming leaves a fire whose run a later tick records as
+killed; no due time ever starts two runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import MlopsError
+from ..runner.prepare import new_run_id
+from ..runner.request import RunRequest, RunResult
+from ..store import Store
+from .schedules import Schedule, list_schedules, zone
+
+log = logging.getLogger("mlops_magic.scheduler")
+MAX_CATCHUP = 1000
+
+
+@dataclass(frozen=True)
+class Fire:
+    key: str
+    trigger: str
+    due: float
+    parent_run_id: str | None = None
+    if_changed: bool = False
+
+
+@dataclass
+class Claimed:
+    schedule: Schedule
+    fire: Fire
+    run_id: str
+    result: RunResult | None = None
+
+
+def _claimer() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# -- what is due ---------------------------------------------------------------------------------
+def cron_fires(s: Schedule, now: datetime) -> tuple[list[Fire], float | None]:
+    """Due times after the cursor up to ``now`` (only the latest with catch-up 'skip'), and the new cursor."""
+    if not s.cron:
+        return [], None
+    from croniter import croniter
+
+    tz = zone(s.timezone)
+    start = datetime.fromtimestamp(s.cron_cursor if s.cron_cursor is not None else s.created, tz)
+    it = croniter(s.cron, start)
+    due: list[datetime] = []
+    while len(due) < MAX_CATCHUP:
+        nxt = it.get_next(datetime)
+        if nxt > now:
+            break
+        due.append(nxt)
+    if not due:
+        return [], None
+    chosen = due if s.catchup == "all" else due[-1:]
+    fires = [Fire(key="cron:" + d.astimezone(timezone.utc).isoformat(), trigger="schedule", due=d.timestamp(),
+                  if_changed=bool(s.on_change)) for d in chosen]
+    return fires, due[-1].timestamp()
+
+
+def change_fires(store: Store, s: Schedule, now: datetime) -> list[Fire]:
+    """On-change without cron: fire once per new inputs signature since the last successful run."""
+    if not s.on_change or s.cron:
+        return []
+    from ..runner.execute import last_successful
+    from ..runner.prepare import prepare
+
+    prep = prepare(request_for(store, s, "data-change"), store.project_dir)
+    last = last_successful(store, prep.recorded_notebook)
+    if last is not None and last[1] == prep.signature:
+        return []
+    baseline = last[0] if last else "none"
+    return [Fire(key=f"change:{prep.signature}:{baseline}", trigger="data-change", due=now.timestamp())]
+
+
+def after_fires(store: Store, s: Schedule) -> list[Fire]:
+    if not s.after:
+        return []
+    rows = store.db.query(
+        "SELECT id, ended FROM runs WHERE notebook = ? AND status = 'succeeded' AND ended >= ? "
+        "ORDER BY ended DESC, id LIMIT ?", (s.after, s.created, 1 if s.catchup == "skip" else MAX_CATCHUP))
+    return [Fire(key=f"after:{r[0]}", trigger="after", due=r[1], parent_run_id=r[0]) for r in reversed(rows)]
+
+
+def drift_fires(store: Store, s: Schedule) -> tuple[list[Fire], int]:
+    if not s.on_drift:
+        return [], s.event_cursor
+    events = store.list_events("drift", after_id=s.event_cursor, limit=MAX_CATCHUP)
+    cursor = max([s.event_cursor, *[e["id"] for e in events]])
+    matching = [e for e in events if _drift_matches(s, e)]
+    if s.catchup == "skip":
+        matching = matching[-1:]
+    return [Fire(key=f"drift:{e['id']}", trigger="drift", due=e["created"].timestamp(), parent_run_id=e["run_id"])
+            for e in matching], cursor
+
+
+def _drift_matches(s: Schedule, event: dict[str, Any]) -> bool:
+    if s.on_drift in ("*", "any"):
+        return True
+    payload = event.get("payload") or {}
+    names = {event.get("subject"), payload.get("model"), payload.get("notebook")}
+    return s.on_drift in names
+
+
+# -- claiming ------------------------------------------------------------------------------------
+TAKEN, BUSY = "taken", "busy"
+
+
+def claim(store: Store, s: Schedule, fire: Fire) -> str:
+    """Insert the fire if no tick did and the schedule has room.
+
+    Returns the run id it reserved, ``TAKEN`` when another tick already has
+    this fire, or ``BUSY`` when the schedule is at its maximum concurrency.
+    """
+    run_id = new_run_id()
+
+    def write(tx: Any) -> str:
+        if tx.query_one("SELECT 1 FROM schedule_fires WHERE schedule_id = ? AND fire_key = ?", (s.id, fire.key)):
+            return TAKEN
+        busy = tx.query_one("SELECT COUNT(*) FROM schedule_fires WHERE schedule_id = ? AND state IN "
+                            "('claimed', 'running')", (s.id,))
+        if busy and busy[0] >= s.max_concurrency:
+            return BUSY
+        tx.execute("INSERT INTO schedule_fires (schedule_id, fire_key, trigger, due, run_id, state, claimed_by, "
+                   "created) VALUES (?,?,?,?,?,?,?,?)",
+                   (s.id, fire.key, fire.trigger, fire.due, run_id, "claimed", _claimer(), time.time()))
+        return run_id
+
+    try:
+        return store.db.run_in_transaction(write)
+    except Exception as exc:  # another backend's unique violation: the other tick won
+        if "unique" in str(exc).lower() or "integrity" in type(exc).__name__.lower():
+            return TAKEN
+        raise
+
+
+def reap_fires(store: Store) -> None:
+    """Close fires whose run ended; record the run of a fire whose claiming tick died before starting it."""
+    store.reap_orphans()
+    store.db.write("UPDATE schedule_fires SET state = 'done' WHERE state IN ('claimed', 'running') AND run_id IN "
+                   "(SELECT id FROM runs WHERE status <> 'running')")
+    host = socket.gethostname()
+    rows = store.db.query("SELECT f.id, f.schedule_id, f.run_id, f.claimed_by FROM schedule_fires f "
+                          "LEFT JOIN runs r ON r.id = f.run_id WHERE f.state = 'claimed' AND r.id IS NULL")
+    from ..store.tracking import _pid_alive
+
+    for fire_id, schedule_id, run_id, claimed_by in rows:
+        claimer_host, _, pid = (claimed_by or "").rpartition(":")
+        if claimer_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+            try:
+                store.create_run(run_id=run_id, trigger="schedule", schedule_id=schedule_id, status="killed",
+                                 error="the scheduler stopped after claiming this run and before starting it")
+            except Exception:  # pragma: no cover - another tick recorded it first
+                pass
+            store.db.write("UPDATE schedule_fires SET state = 'done' WHERE id = ?", (fire_id,))
+
+
+def _advance(store: Store, s: Schedule, cron_cursor: float | None, event_cursor: int | None) -> None:
+    if cron_cursor is not None:
+        store.db.write("UPDATE schedules SET cron_cursor = ? WHERE id = ? AND (cron_cursor IS NULL OR "
+                       "cron_cursor < ?)", (cron_cursor, s.id, cron_cursor))
+    if event_cursor is not None and event_cursor > s.event_cursor:
+        store.db.write("UPDATE schedules SET event_cursor = ? WHERE id = ? AND event_cursor < ?",
+                       (event_cursor, s.id, event_cursor))
+
+
+# -- running -------------------------------------------------------------------------------------
+def request_for(store: Store, s: Schedule, trigger: str, *, run_id: str | None = None,
+                parent_run_id: str | None = None, if_changed: bool = False) -> RunRequest:
+    return RunRequest(
+        notebook=str(s.notebook_path), params=dict(s.params), stages=s.stages, from_stage=s.from_stage,
+        trigger=trigger, store_url=store.url, timeout=s.timeout, retries=s.retries, kernel=s.kernel,
+        if_changed=if_changed or bool(s.on_change), watch=s.on_change, schedule_id=s.id,
+        parent_run_id=parent_run_id, run_id=run_id, notify=s.notify, cwd=None,
+    )
+
+
+def due(store: Store, now: datetime) -> list[Claimed]:
+    """Claim everything due at ``now``; each claim is this tick's to run."""
+    reap_fires(store)
+    claimed: list[Claimed] = []
+    for s in list_schedules(store):
+        if s.paused:
+            continue
+        try:
+            fires, cron_cursor = cron_fires(s, now)
+            fires += change_fires(store, s, now) + after_fires(store, s)
+            drift, event_cursor = drift_fires(store, s)
+            fires += drift
+        except MlopsError as exc:  # e.g. a watched glob that now matches nothing: say so, go on
+            log.warning("mlops scheduler: schedule %s: %s", s.id, exc)
+            continue
+        for fire in fires:
+            outcome = claim(store, s, fire)
+            if outcome == BUSY:
+                if fire.key.startswith("cron:"):  # keep this due time (and later ones) for a later tick
+                    earlier = [f.due for f in fires if f.key.startswith("cron:") and f.due < fire.due]
+                    cron_cursor = max(earlier) if earlier else None
+                if fire.key.startswith("drift:"):
+                    event_cursor = None
+                break
+            if outcome != TAKEN:
+                claimed.append(Claimed(s, fire, outcome))
+        _advance(store, s, cron_cursor, event_cursor)
+    return claimed
+
+
+def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
+         executor: Any = None) -> list[Claimed]:
+    """One pass: claim what is due and run it to the end. A failing notebook never stops the pass."""
+    from ..runner.executors import make_executor
+
+    now = now or datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        raise MlopsError("tick(now=...) needs a timezone-aware datetime")
+    claimed = due(store, now)
+    if not claimed:
+        return []
+    own = executor is None
+    executor = executor or make_executor(store, parallel)
+    done: list[Claimed] = []
+    try:
+        # Fires held back by max concurrency (catch-up 'all') are claimed once earlier ones finish.
+        for _ in range(MAX_CATCHUP):
+            futures = [(c, submit(store, executor, c)) for c in claimed]
+            for c, future in futures:
+                c.result = future.result() if future is not None else c.result
+                mark_done(store, c)
+            done += claimed
+            claimed = due(store, now)
+            if not claimed:
+                break
+    finally:
+        if own:
+            executor.shutdown()
+    return done
+
+
+def submit(store: Store, executor: Any, c: Claimed) -> Any:
+    """Prepare and hand a claimed fire to the executor; a bad notebook becomes a failed run, not a crash."""
+    from ..runner.prepare import prepare
+
+    request = request_for(store, c.schedule, c.fire.trigger, run_id=c.run_id,
+                          parent_run_id=c.fire.parent_run_id, if_changed=c.fire.if_changed)
+    store.db.write("UPDATE schedule_fires SET state = 'running' WHERE schedule_id = ? AND fire_key = ?",
+                   (c.schedule.id, c.fire.key))
+    try:
+        prep = prepare(request, store.project_dir)
+    except MlopsError as exc:
+        store.create_run(run_id=c.run_id, notebook=c.schedule.notebook, trigger=c.fire.trigger,
+                         schedule_id=c.schedule.id, status="failed", error=f"cannot start: {exc}")
+        c.result = RunResult(run_id=c.run_id, notebook=c.schedule.notebook, status="failed",
+                             error=f"cannot start: {exc}")
+        from ..notify import notify_all
+
+        notify_all(c.schedule.notify, c.result, store)
+        return None
+    return executor.submit(prep)
+
+
+def mark_done(store: Store, c: Claimed) -> None:
+    store.db.write("UPDATE schedule_fires SET state = 'done' WHERE schedule_id = ? AND fire_key = ?",
+                   (c.schedule.id, c.fire.key))
+
+
+def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: bool = False,
+             clock: Any = None, sleep: Any = time.sleep, echo: Any = print) -> None:
+    """``mlops scheduler run``: tick every ``interval`` seconds, runs going to a process pool."""
+    from ..runner.executors import make_executor
+
+    clock = clock or (lambda: datetime.now(timezone.utc))
+    executor = make_executor(store, max(parallel, 2))
+    pending: list[tuple[Claimed, Any]] = []
+    try:
+        while True:
+            try:
+                for c in due(store, clock()):
+                    echo(f"{clock().isoformat(timespec='seconds')}  schedule {c.schedule.id}  {c.fire.trigger}  "
+                         f"run {c.run_id[:8]}  {c.schedule.notebook}")
+                    pending.append((c, submit(store, executor, c)))
+            except Exception as exc:  # the loop outlives a broken store moment or a bad schedule
+                log.warning("mlops scheduler: tick failed: %s", exc)
+            still = []
+            for c, future in pending:
+                if future is None or future.done():
+                    if future is not None:
+                        c.result = future.result()
+                        echo("  " + c.result.line())
+                    mark_done(store, c)
+                else:
+                    still.append((c, future))
+            pending = still
+            if once:
+                for c, future in pending:
+                    if future is not None:
+                        c.result = future.result()
+                        echo("  " + c.result.line())
+                    mark_done(store, c)
+                return
+            sleep(interval)
+    finally:
+        executor.shutdown()
+
+
+def fires_of(store: Store, schedule_id: str) -> list[dict[str, Any]]:
+    rows = store.db.query("SELECT fire_key, trigger, due, run_id, state FROM schedule_fires WHERE schedule_id = ? "
+                          "ORDER BY id", (schedule_id,))
+    return [{"key": r[0], "trigger": r[1], "due": r[2], "run_id": r[3], "state": r[4]} for r in rows]
+
+
+def describe(claimed: list[Claimed]) -> str:
+    return json.dumps([{"schedule": c.schedule.id, "fire": c.fire.key, "run_id": c.run_id,
+                        "status": c.result.status if c.result else None} for c in claimed], indent=2)
+
+
+__all__ = ["Claimed", "Fire", "claim", "due", "run_loop", "tick"]

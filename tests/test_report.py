@@ -1,0 +1,93 @@
+"""Reports from a real store: self-contained HTML (escaped), the index, Markdown."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from mlops_magic.cli import main
+from mlops_magic.entities import Fingerprint
+from mlops_magic.report import index_report, run_report, write_index
+from mlops_magic.report.charts import line_chart
+from mlops_magic.store import clear_cache, open_store
+
+EVIL = "<script>alert('x')</script>"
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    (tmp_path / ".mlops").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLOPS_STORE", raising=False)
+    clear_cache()
+    yield open_store()
+    clear_cache()
+
+
+def make_run(store, notebook="churn.ipynb", status="succeeded", auc=0.8, trigger="schedule"):
+    run = store.create_run(notebook=notebook, trigger=trigger, params={"n": 3, EVIL: EVIL})
+    stage = store.start_stage(run.id, "train", EVIL)
+    for step in range(5):
+        store.log_metric(run.id, "loss", 1.0 / (step + 1), step)
+    store.log_metric(run.id, "auc", auc)
+    store.log_metric(run.id, "nanmetric", float("nan"))
+    store.finish_stage(stage.id, "failed" if status == "failed" else "succeeded",
+                       error_type="ValueError" if status == "failed" else None, error_message=EVIL)
+    store.log_fingerprint(run.id, Fingerprint(digest="ab" * 16, kind="file", rows=3, name=EVIL, role="input"))
+    store.log_artifact_bytes(run.id, f"{EVIL}.txt", b"hello")
+    store.emit_event("drift", subject="churn", run_id=run.id, payload={"column": EVIL})
+    store.finish_run(run.id, status, EVIL if status == "failed" else None)
+    time.sleep(0.01)
+    return run
+
+
+def test_run_report_is_self_contained_and_escapes_user_strings(store):
+    run = make_run(store, status="failed")
+    page = run_report(store, run.id)
+    assert EVIL not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    for words in ("<svg", "loss", "auc", "Stages", "Parameters", "Artifacts", "Data fingerprints", "Drift"):
+        assert words in page
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert "no executed notebook" in page
+
+
+def test_index_shows_trends_and_status_history_and_markdown(store, tmp_path):
+    runs = [make_run(store, auc=a, status=s) for a, s in [(0.7, "succeeded"), (0.8, "failed"), (0.9, "succeeded")]]
+    target = write_index(store, tmp_path / "site")
+    page = target.read_text()
+    assert EVIL not in page and "churn.ipynb" in page
+    assert page.count("<svg") >= 3  # status strip + auc and loss trends
+    assert (tmp_path / "site" / "runs" / f"{runs[0].id}.html").exists()
+    assert f'href="runs/{runs[0].id}.html"' in page
+    md = index_report(store, "markdown")
+    assert "🟩🟥🟩" in md and "| auc |" in md and EVIL not in md
+
+
+def test_chart_leaves_out_non_finite_points():
+    svg = line_chart([(0, 1.0), (1, float("nan")), (2, float("inf")), (3, 2.0)], title="m<1>")
+    assert svg.count("<circle") == 2 and "m&lt;1&gt;" in svg
+
+
+def test_cli_report_html_markdown_and_index_after_a_real_run(store, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    shutil.copy(Path(__file__).parent / "notebooks" / "pipeline.ipynb", tmp_path / "pipeline.ipynb")
+    runner = CliRunner()
+    ran = runner.invoke(main, ["run", "pipeline.ipynb", "--report"])
+    assert ran.exit_code == 0, ran.output
+    run = store.get_run("latest")
+    report = tmp_path / ".mlops" / "runs" / run.id / "report.html"
+    assert "report: " in ran.output and report.exists()
+    page = report.read_text()
+    assert "<iframe" in page and "srcdoc=" in page and "train 45" in page  # the executed notebook, rendered
+    assert 'src="http' not in page
+    out = runner.invoke(main, ["report", "latest", "--html", str(tmp_path / "r.html")])
+    assert out.exit_code == 0 and (tmp_path / "r.html").exists()
+    md = runner.invoke(main, ["report", "latest", "--format", "markdown"])
+    assert "pipeline.ipynb" in md.output and "| data |" in md.output
+    idx = runner.invoke(main, ["report", "--index", str(tmp_path / "site")])
+    assert idx.exit_code == 0 and (tmp_path / "site" / "index.html").exists()

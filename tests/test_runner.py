@@ -1,0 +1,168 @@
+"""Headless runs through real kernels: status mapping, stages, parameters, retries, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mlops_magic.cli import main
+from mlops_magic.runner import RunRequest, run_notebook, run_notebooks
+from mlops_magic.runner.prepare import select_cells
+from mlops_magic.stages import read_notebook_json
+from mlops_magic.store import clear_cache, open_store
+
+FIXTURES = Path(__file__).parent / "notebooks"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project folder with the fixture notebooks and its own store."""
+    for nb in FIXTURES.glob("*.ipynb"):
+        shutil.copy(nb, tmp_path / nb.name)
+    (tmp_path / ".mlops").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLOPS_STORE", raising=False)
+    monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
+    clear_cache()
+    yield tmp_path
+    clear_cache()
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_run_records_params_stages_metrics_and_the_executed_notebook(project):
+    result = cli("run", "pipeline.ipynb", "-p", "alpha", "3", "-p", "rows", "4", "-o", "out/")
+    assert result.exit_code == 0, result.output
+    store = open_store()
+    run = store.get_run("latest")
+    assert run.status == "succeeded" and run.trigger == "manual"
+    assert run.notebook == "pipeline.ipynb"
+    assert run.params == {"alpha": 3, "rows": 4}
+    # both stage spellings recorded into the runner's run: magic (data, evaluate) and tag (train)
+    assert [s.name for s in store.list_stages(run.id)] == ["data", "train", "evaluate"]
+    assert store.latest_metrics([run.id])[run.id] == {"total": 18.0}
+    [artifact] = store.list_artifacts(run.id)
+    executed = json.loads(Path(artifact.path).read_text())
+    assert any("injected-parameters" in c["metadata"].get("tags", []) for c in executed["cells"])
+    assert (project / "out" / "pipeline.ipynb").exists()
+    assert (project / ".mlops" / "runs" / run.id / "output.ipynb").exists()
+
+
+def test_failing_cell_names_stage_and_cell_and_keeps_partial_notebook(project):
+    result = cli("run", "failing.ipynb")
+    assert result.exit_code == 1
+    run = open_store().get_run("latest")
+    assert run.status == "failed"
+    assert run.error == "stage train (cell 2) failed: ValueError: boom in train"
+    stages = {s.name: s.status for s in open_store().list_stages(run.id)}
+    assert stages == {"data": "succeeded", "train": "failed"}
+    [artifact] = open_store().list_artifacts(run.id)
+    cells = json.loads(Path(artifact.path).read_text())["cells"]
+    assert not any(o.get("text") == ["never\n"] for c in cells for o in c.get("outputs", []))
+
+
+def test_dead_kernel_is_killed_and_timeout_is_timed_out(project):
+    results = run_notebooks([RunRequest("dies.ipynb"), RunRequest("endless.ipynb", timeout=2)])
+    dies, endless = results
+    assert dies.status == "killed" and dies.exit_code == 5
+    assert "the kernel died in stage train (cell 1)" in dies.error
+    assert endless.status == "timed-out" and endless.exit_code == 4
+    assert endless.error.startswith("timed out after 2s in stage train (cell 1)")
+    assert endless.duration < 15
+    assert open_store().get_run(endless.run_id).status == "timed-out"
+
+
+def test_sys_exit_zero_stops_early_and_succeeds(project):
+    result = run_notebook("sysexit0.ipynb")
+    assert result.status == "succeeded" and result.exit_code == 0
+
+
+def test_missing_and_unknown_parameters(project):
+    missing = cli("run", "needs_param.ipynb")
+    assert missing.exit_code == 1
+    assert "AssertionError: pass -p data_path PATH" in open_store().get_run("latest").error
+    (project / "in.txt").write_text("hello\n")
+    given = cli("run", "needs_param.ipynb", "-p", "data_path", "in.txt", "-p", "nope", "1")
+    assert given.exit_code == 0, given.output
+    assert "warning: needs_param.ipynb has no parameter 'nope' (its parameters: data_path)" in given.output
+
+
+def test_gate_failure_exits_3(project):
+    result = cli("run", "gate.ipynb")
+    assert result.exit_code == 3
+    assert open_store().get_run("latest").status == "failed"
+
+
+def test_stage_selection_runs_setup_plus_chosen_stages(project):
+    result = run_notebook("pipeline.ipynb", stages=("data", "train"))
+    assert result.status == "succeeded"
+    store = open_store()
+    assert [s.name for s in store.list_stages(result.run_id)] == ["data", "train"]
+    assert store.get_run(result.run_id).tags["mlops.stages"] == "data,train"
+
+
+def test_from_stage_keeps_setup_cells_and_later_stages():
+    nb = read_notebook_json(FIXTURES / "pipeline.ipynb")
+    _, kept = select_cells(nb, (), "train", "pipeline.ipynb")
+    assert kept == [0, 1, 2, 4, 5]
+    _, kept = select_cells(nb, ("evaluate",), None, "pipeline.ipynb")
+    assert kept == [0, 1, 2, 5]
+
+
+def test_bad_input_is_one_line_exit_2_and_records_nothing(project):
+    (project / "broken.ipynb").write_text("{not json")
+    for args, words in [
+        (["run", "pipeline.ipynb", "--stages", "trian"], "has no stage 'trian'; its stages: data, train, evaluate"),
+        (["run", "missing.ipynb"], "no such notebook: missing.ipynb"),
+        (["run", "broken.ipynb"], "is not a valid notebook"),
+        (["run", "tiny.ipynb", "--kernel", "nosuchkernel"], "no Jupyter kernel named 'nosuchkernel'"),
+        (["run", "tiny.ipynb", "--watch", "data/*.csv"], "matches no file"),
+        (["run", "tiny.ipynb", "-f", "nofile.yaml"], "no such parameters file"),
+    ]:
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+    assert open_store().count_runs() == 0
+
+
+def test_retries_rerun_within_the_same_run(project):
+    result = run_notebook("failing.ipynb", retries=1, retry_delay=0)
+    assert result.status == "failed" and result.attempts == 2
+    store = open_store()
+    attempts = [s.attempt for s in store.list_stages(result.run_id) if s.name == "train"]
+    assert attempts == [1, 2]
+    assert store.get_run(result.run_id).tags["mlops.attempts"] == "2"
+
+
+def test_if_changed_skips_until_a_watched_input_changes(project):
+    data = project / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("x\n1\n")
+    args = ["run", "tiny.ipynb", "--if-changed", "--watch", "data/*.csv"]
+    assert cli(*args).exit_code == 0
+    second = cli(*args)
+    assert second.exit_code == 0 and "skipped" in second.output
+    skipped = open_store().get_run("latest")
+    assert skipped.status == "skipped" and "nothing changed since run" in skipped.error
+    (data / "a.csv").write_text("x\n2\n")  # one byte
+    assert cli(*args).exit_code == 0
+    assert open_store().get_run("latest").status == "succeeded"
+    assert cli("run", "tiny.ipynb", "--if-changed", "--watch", "data/*.csv", "-p", "n", "5").exit_code == 0
+    assert open_store().get_run("latest").status == "succeeded"  # new parameters: not skipped
+
+
+def test_parallel_batch_runs_each_notebook_in_its_own_kernel(project):
+    for i in range(3):
+        shutil.copy(project / "tiny.ipynb", project / f"t{i}.ipynb")
+    result = cli("run", "t0.ipynb", "t1.ipynb", "t2.ipynb", "failing.ipynb", "--parallel", "2")
+    assert result.exit_code == 1, result.output
+    runs = open_store().list_runs()
+    assert sorted(r.status for r in runs) == ["failed", "succeeded", "succeeded", "succeeded"]
+    assert len({r.pid for r in runs}) >= 1 and len(runs) == 4
