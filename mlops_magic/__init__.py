@@ -76,6 +76,39 @@ def fingerprint(data: Any) -> Fingerprint:
     return fp(data)
 
 
+def drift(reference: Any, current: Any, columns: Any = None, tests: Any = None, *, threshold: Any = None,
+          model: str | None = None, record: bool = True, **options: Any) -> Any:
+    """Per-column drift of ``current`` against ``reference`` (a frame, a file, a profile or
+    ``"model:NAME@ALIAS"``); recorded with the current stage, and a ``drift`` event when the data set drifted."""
+    from .monitoring.records import check_drift
+
+    return check_drift(reference, current, columns=columns, tests=tests, threshold=threshold, model=model,
+                       record=record, **options)
+
+
+def quality(reference: Any, current: Any, columns: Any = None) -> Any:
+    """Schema changes, missing values, unseen categories and out-of-range values (nothing recorded)."""
+    from .monitoring import quality as _quality
+    from .monitoring.records import resolve_data, resolve_reference
+
+    ref, _, _ = resolve_reference(store(), reference)
+    return _quality(ref, resolve_data(current), columns=columns)
+
+
+def profile(data: Any) -> Any:
+    """A compact, JSON-serialisable reference profile of a DataFrame (what monitors compare against)."""
+    from .monitoring import profile as _profile
+
+    return _profile(data)
+
+
+def drift_history(model: str) -> Any:
+    """Every stored drift check of ``model`` as a DataFrame, oldest first."""
+    from .monitoring.records import drift_history as _history
+
+    return _history(store(), model)
+
+
 def _default_ref(ref: str | None) -> str:
     if ref:
         return ref
@@ -117,6 +150,6 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 __all__ = [
     "STAGE_KINDS", "Artifact", "Fingerprint", "Metric", "MlopsError", "Run", "StageRun", "__version__",
-    "active_run", "end_run", "fingerprint", "get_run", "init", "log_artifact", "log_fingerprint", "log_metric",
-    "log_metrics", "log_param", "log_params", "runs", "set_tags", "show", "stage", "start_run", "status", "store",
+    "active_run", "drift", "drift_history", "end_run", "fingerprint", "get_run", "init", "log_artifact", "log_fingerprint", "log_metric",
+    "log_metrics", "log_param", "log_params", "profile", "quality", "runs", "set_tags", "show", "stage", "start_run", "status", "store",
 ]

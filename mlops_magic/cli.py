@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "models": "mlops_magic.registry_cli:models",
     "serve": "mlops_magic.serving:serve_command",
     "demo": "mlops_magic.demo:demo",
+    "drift": "mlops_magic.monitoring.cli:drift_command",
 }
 
 

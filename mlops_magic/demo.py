@@ -1,15 +1,17 @@
-"""``mlops demo``: the whole lifecycle, headless, in a fresh project folder, ending with a report.
+"""``mlops demo``: continuous training end to end, headless, in a fresh project folder.
 
-This is the README's first command. It uses only public faces (the store,
-papermill through the runner's environment contract, the report writer), so
-it doubles as an end-to-end check of the product a new user sees.
+This is the README's first command. It drives only public pieces (runner,
+scheduler, registry, monitoring, reports), so it doubles as an end-to-end
+check of what a new user sees: train and promote a churn model, let a new
+month of drifted customers arrive, let the scheduler's monitor run find the
+drift, let the drift trigger retrain, and write a report site.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -23,47 +25,76 @@ def demo_notebooks_dir() -> Path:
     raise click.ClickException("the demo notebooks are missing from this installation")
 
 
-def _execute(notebook: Path, output: Path, store_url: str, parameters: dict[str, object]) -> None:
-    import papermill
+def _say(text: str) -> None:
+    click.secho(f"==> {text}", bold=True)
 
-    env = {"MLOPS_STORE": store_url, "MLOPS_NOTEBOOK": notebook.name}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, cwd=str(notebook.parent),
-                                   progress_bar=False, kernel_name="python3")
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+
+def _tick(store: Any, label: str) -> list[Any]:
+    from .scheduling.tick import tick
+
+    claimed = tick(store)
+    if not claimed:
+        click.echo(f"    tick ({label}): nothing due")
+    for c in claimed:
+        run = store.get_run(c.run_id)
+        click.echo(f"    tick ({label}): {Path(run.notebook or '?').name} ran, trigger {run.trigger}, {run.status}"
+                   + (f" ({run.error})" if run.error else ""))
+    return claimed
+
+
+def run_demo(target: Path) -> Path:
+    """The story; returns the report index path. Raises MlopsError if a step fails."""
+    from .demo_data import write_month
+    from .errors import ExecutionError
+    from .project import init_project
+    from .report import write_index
+    from .runner import run_notebook
+    from .scheduling.schedules import add_schedule
+
+    target.mkdir(parents=True, exist_ok=True)
+    for nb in demo_notebooks_dir().glob("*.ipynb"):
+        shutil.copy(nb, target / nb.name)
+    store, message = init_project(target)
+    click.echo(message)
+
+    _say("lifecycle.ipynb: problem → data → train → evaluate on scikit-learn's breast-cancer data")
+    result = run_notebook(str(target / "lifecycle.ipynb"), store=store, params={"n_estimators": 60})
+    click.echo("    " + result.line())
+
+    _say("month 0: train the churn model, gate it, register it, promote it to production")
+    write_month(target / "data" / "labelled", 0)
+    result = run_notebook(str(target / "churn.ipynb"), store=store)
+    click.echo("    " + result.line())
+    if result.status != "succeeded":
+        raise ExecutionError(f"the first training run did not succeed: {result.error}")
+
+    _say("schedules: monitor when new customers arrive; retrain when the monitor finds drift")
+    monitor = add_schedule(store, str(target / "monitor.ipynb"), on_change=("data/incoming/*.csv",),
+                           base_dir=str(target))
+    retrain = add_schedule(store, str(target / "churn.ipynb"), on_drift="churn", base_dir=str(target))
+    click.echo(f"    {monitor.id}: monitor.ipynb on change of data/incoming/*.csv")
+    click.echo(f"    {retrain.id}: churn.ipynb on drift of model churn")
+    _tick(store, "nothing new yet")
+
+    _say("month 1 arrives: prices up, more month-to-month contracts, more support calls")
+    write_month(target / "data" / "incoming", 1, labelled=False)
+    write_month(target / "data" / "labelled", 1)
+    _tick(store, "new data")
+    _tick(store, "after the monitor run")
+
+    _say("reports")
+    index = write_index(store, target / "site")
+    click.echo(f"    runs: {len(store.list_runs())}; models: `mlops models history churn`")
+    return index
 
 
 @click.command()
 @click.argument("folder", default="mlops-demo", type=click.Path(file_okay=False))
 @click.option("--fresh/--keep", default=True, show_default=True, help="Start from an empty folder.")
 def demo(folder: str, fresh: bool) -> None:
-    """Run the demo lifecycle headlessly in FOLDER and print where its report is."""
-    from .project import init_project
-    from .queries import run_detail
-    from .views import RunView
-
+    """Run the continuous-training demo headlessly in FOLDER and print where its report is."""
     target = Path(folder).resolve()
     if fresh and target.exists():
         shutil.rmtree(target)
-    target.mkdir(parents=True, exist_ok=True)
-    source = demo_notebooks_dir()
-    for nb in source.glob("*.ipynb"):
-        shutil.copy(nb, target / nb.name)
-    store, message = init_project(target)
-    click.echo(message)
-    click.echo("==> lifecycle.ipynb: problem → data → train → evaluate")
-    _execute(target / "lifecycle.ipynb", target / "lifecycle.out.ipynb", store.url, {"n_estimators": 60})
-    run = store.list_runs(limit=1)[0]
-    view = RunView(run_detail(store, run.id))
-    click.echo(repr(view))
-    report = target / "report.html"
-    report.write_text("<!doctype html><meta charset='utf-8'><title>mlops-magic demo</title>"
-                      + view._repr_html_(), encoding="utf-8")
-    click.echo(f"report: {report}")
+    index = run_demo(target)
+    click.secho(f"report: {index}", fg="green", bold=True)

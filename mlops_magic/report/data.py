@@ -19,8 +19,19 @@ def run_data(store: Store, ref: str) -> dict[str, Any]:
     detail["metric_history"] = history
     detail["gates"] = _gates(store, run_id)
     detail["drift"] = [e for e in store.list_events("drift", limit=100_000) if e["run_id"] == run_id]
+    detail["drift_reports"] = _drift_reports(store, run_id)
     detail["executed_path"] = next((a["path"] for a in detail["artifacts"] if a["name"] == "executed.ipynb"), None)
     return detail
+
+
+def _drift_reports(store: Store, run_id: str) -> list[Any]:
+    """Stored drift reports of the run (per-column verdicts with overlaid distributions)."""
+    try:
+        from ..monitoring.records import drift_reports
+
+        return drift_reports(store, run_id)
+    except Exception:  # a store without the monitoring tables, or a report from another format
+        return []
 
 
 def _gates(store: Store, run_id: str) -> list[dict[str, Any]]:

@@ -117,7 +117,9 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
     ]
     if gates:
         sections += ["<h2>Quality gates</h2>", _table(["gate", "result", "kind", "clauses"], gates)]
-    if drift:
+    if d.get("drift_reports"):
+        sections += ["<h2>Drift</h2>", *(r._repr_html_() for r in d["drift_reports"])]
+    elif drift:
         sections += ["<h2>Drift</h2>", _table(["subject", "details"], drift)]
     if include_notebook:
         sections += ["<h2>Executed notebook</h2>", notebook_html(d.get("executed_path"))]

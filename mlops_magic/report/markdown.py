@@ -44,6 +44,8 @@ def run_markdown(d: dict[str, Any]) -> str:
     if d.get("gates"):
         lines += _section("Quality gates", ["gate", "passed"],
                           [[g["expression"], "yes" if g["passed"] else "no"] for g in d["gates"]])
+    for report in d.get("drift_reports", []):
+        lines += ["#### Drift", "", report._repr_markdown_(), ""]
     return "\n".join(lines)
 
 

@@ -20,6 +20,18 @@ from typing import Any
 from ..errors import ExecutionError
 from .engine import cell_id_client_class
 
+#: Loads the extension at kernel start without binding a name and without marking it loaded, so a
+#: notebook's own ``%load_ext mlops_magic`` stays silent and a notebook that only uses ``mlops:KIND``
+#: tags (or forgot ``%load_ext``) still records its stages.
+AUTOLOAD = "__import__('mlops_magic').load_ipython_extension(get_ipython())"
+
+
+def autoload_arguments(argv: list[str]) -> list[str]:
+    """Extra kernel arguments that load mlops_magic, for IPython kernels only."""
+    if any("ipykernel" in part for part in argv):
+        return [f"--InteractiveShellApp.exec_lines={AUTOLOAD}"]
+    return []
+
 
 class KernelSlot:
     """One kernel process reserved for one run."""
@@ -50,7 +62,8 @@ class KernelSlot:
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = stream = open(self.log_path, "ab")  # noqa: SIM115 - closed in kill()
-        run_sync(km.start_kernel)(env=self.env, cwd=str(self.cwd), stdout=stream, stderr=stream)
+        run_sync(km.start_kernel)(env=self.env, cwd=str(self.cwd), stdout=stream, stderr=stream,
+                                  extra_arguments=autoload_arguments(km.kernel_spec.argv))
         self.km = km
         return self
 

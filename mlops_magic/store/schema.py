@@ -233,6 +233,33 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX schedule_fires_state ON schedule_fires (schedule_id, state);
     """,
+    # monitoring — reference profiles of model versions, stored drift reports
+    """
+    CREATE TABLE reference_profiles (
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        run_id TEXT,
+        profile TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (model, version)
+    );
+
+    CREATE TABLE drift_reports (
+        id {serial},
+        run_id TEXT,
+        stage_id INTEGER,
+        model TEXT,
+        version INTEGER,
+        reference TEXT,
+        drifted INTEGER NOT NULL,
+        drift_share DOUBLE PRECISION NOT NULL,
+        drifted_columns TEXT NOT NULL,
+        report TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX drift_reports_model ON drift_reports (model, id);
+    CREATE INDEX drift_reports_run ON drift_reports (run_id);
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)

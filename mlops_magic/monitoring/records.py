@@ -1,0 +1,166 @@
+"""Monitoring in the store: reference profiles of model versions, drift reports, drift events.
+
+The pure tests live in :mod:`.drift`; this module decides what a reference
+spec means (a frame, a file, or ``model:NAME@ALIAS``), stores each report with
+its stage run, and emits the ``drift`` event the scheduler's drift trigger
+follows. The event's subject is the model name, so ``--on-drift churn``
+retrains when any monitor of ``churn`` finds data-set drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInputError, NotFoundError
+from ..store import Store
+from .drift import DriftReport
+from .profile import ReferenceProfile
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MODEL_PREFIX = "model:"
+
+
+def save_profile(store: Store, model: str, version: int, prof: ReferenceProfile, run_id: str | None = None) -> None:
+    """Keep the training data's profile with the version, so monitors need only current data."""
+    store.db.write(
+        "INSERT INTO reference_profiles (model, version, run_id, profile, created) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (model, version) DO UPDATE SET profile = excluded.profile, run_id = excluded.run_id",
+        (model, int(version), run_id, json.dumps(prof.to_dict()), time.time()))
+
+
+def load_profile(store: Store, ref: str) -> tuple[ReferenceProfile, str, int]:
+    """The reference profile of ``NAME``, ``NAME@ALIAS`` or ``NAME@VERSION``."""
+    from ..registry import resolve_version_number
+
+    model, version = resolve_version_number(store, ref)
+    row = store.db.query_one("SELECT profile FROM reference_profiles WHERE model = ? AND version = ?",
+                             (model, version))
+    if row is None:
+        raise NotFoundError(f"model {model} v{version} has no reference profile; register it with "
+                            f"`%mlops model register VAR --name {model} --input X_train` so one is stored")
+    return ReferenceProfile.from_dict(json.loads(row[0])), model, version
+
+
+def read_table(path: str | Path) -> Any:
+    """A CSV, Parquet, JSON-lines or JSON file as a DataFrame; one clear line when it cannot be read."""
+    import pandas as pd
+
+    p = Path(path)
+    if not p.is_file():
+        raise NotFoundError(f"no such data file: {path}")
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(p)
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(p, lines=True)
+        if suffix == ".json":
+            return pd.read_json(p)
+        if suffix in (".csv", ".txt", ".gz", ".tsv"):
+            return pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
+    except Exception as exc:  # pandas raises many types; the user needs one line
+        raise InvalidInputError(f"cannot read {path}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+    raise InvalidInputError(f"cannot read {path}: use a .csv, .tsv, .parquet, .json or .jsonl file")
+
+
+def resolve_data(spec: Any, namespace: dict[str, Any] | None = None, *, what: str = "data") -> Any:
+    """A DataFrame given directly, by variable name, or by file path."""
+    if not isinstance(spec, str):
+        return spec
+    if namespace is not None and _IDENT.match(spec):
+        if spec in namespace:
+            return namespace[spec]
+        if not Path(spec).exists():
+            raise InvalidInputError(f"{what} {spec!r} is neither a variable nor a file")
+    return read_table(spec)
+
+
+def resolve_reference(store: Store, spec: Any, namespace: dict[str, Any] | None = None
+                      ) -> tuple[Any, str | None, int | None]:
+    """(reference, model, version): ``model:NAME@ALIAS`` gives the version's stored profile."""
+    if isinstance(spec, str) and spec.startswith(MODEL_PREFIX):
+        prof, model, version = load_profile(store, spec[len(MODEL_PREFIX):])
+        return prof, model, version
+    return resolve_data(spec, namespace, what="reference"), None, None
+
+
+def record_drift(store: Store, report: DriftReport, *, run_id: str | None, stage_id: int | None,
+                 model: str | None = None, version: int | None = None, reference: str | None = None) -> int:
+    """Store the report with its stage run; a data-set drift also becomes a ``drift`` event."""
+    report_id = store.db.write(
+        "INSERT INTO drift_reports (run_id, stage_id, model, version, reference, drifted, drift_share, "
+        "drifted_columns, report, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (run_id, stage_id, model, version, reference, int(report.drifted), report.drift_share,
+         json.dumps(report.drifted_columns), json.dumps(report.to_dict()), time.time()))
+    if report.drifted:
+        store.emit_event("drift", subject=model or reference, run_id=run_id, payload={
+            "model": model, "version": version, "drift_share": report.drift_share,
+            "columns": report.drifted_columns, "report_id": report_id})
+    return int(report_id)
+
+
+def check_drift(reference: Any, current: Any, *, columns: Any = None, tests: Any = None, threshold: Any = None,
+                model: str | None = None, record: bool = True, namespace: dict[str, Any] | None = None,
+                **options: Any) -> DriftReport:
+    """Compute drift and record it in the current run and stage (the magic and ``mlops.drift`` call this)."""
+    from ..lifecycle import get_session
+    from .drift import drift
+
+    session = get_session()
+    store = session.store
+    ref, ref_model, version = resolve_reference(store, reference, namespace)
+    cur = resolve_data(current, namespace, what="current data")
+    report = drift(ref, cur, columns=columns, tests=tests, threshold=threshold, **options)
+    if record:
+        run_id = session.current_run_id()
+        stage = session.current_stage
+        record_drift(store, report, run_id=run_id, stage_id=stage.id if stage else None,
+                     model=model or ref_model, version=version,
+                     reference=reference if isinstance(reference, str) else None)
+    return report
+
+
+def drift_reports(store: Store, run_id: str) -> list[DriftReport]:
+    rows = store.db.query("SELECT report FROM drift_reports WHERE run_id = ? ORDER BY id", (run_id,))
+    return [DriftReport.from_dict(json.loads(r[0])) for r in rows]
+
+
+def drift_history(store: Store, model: str) -> Any:
+    """Every stored drift check of a model, oldest first, as a DataFrame."""
+    import pandas as pd
+
+    rows = store.db.query(
+        "SELECT created, run_id, version, drifted, drift_share, drifted_columns FROM drift_reports "
+        "WHERE model = ? ORDER BY id", (model,))
+    if not rows:
+        known = [r[0] for r in store.db.query("SELECT DISTINCT model FROM drift_reports WHERE model IS NOT NULL")]
+        hint = f"; models with drift checks: {', '.join(known)}" if known else ""
+        raise NotFoundError(f"no drift checks recorded for model {model!r}{hint}")
+    frame = pd.DataFrame([{
+        "checked": pd.Timestamp(r[0], unit="s", tz="UTC"), "run_id": r[1], "version": r[2],
+        "drifted": bool(r[3]), "drift_share": r[4], "drifted_columns": ", ".join(json.loads(r[5])),
+    } for r in rows])
+    return frame
+
+
+class DriftHistory:
+    """``%mlops drift --history MODEL``: the table plus a drift-share chart (inline SVG)."""
+
+    def __init__(self, model: str, frame: Any) -> None:
+        self.model = model
+        self.frame = frame
+
+    def _repr_html_(self) -> str:
+        from ..report.charts import line_chart
+        from ..views import esc
+
+        points = [(ts.timestamp(), share) for ts, share in zip(self.frame["checked"], self.frame["drift_share"])]
+        chart = line_chart(points, title=f"drift share of {self.model}") if points else ""
+        return f"<div><b>Drift history of {esc(self.model)}</b>{chart}{self.frame.to_html(escape=True)}</div>"
+
+    def __repr__(self) -> str:
+        return f"Drift history of {self.model}\n{self.frame.to_string(index=False)}"

@@ -1,0 +1,72 @@
+"""Monitoring in the store: %mlops drift records reports, emits drift events, keeps history; the CLI twin."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from IPython.core.error import UsageError
+
+import mlops_magic as mlops
+from mlops_magic.cli import main
+from mlops_magic.demo_data import churn_frame
+from mlops_magic.lifecycle import get_session
+
+
+def frames():
+    ref = churn_frame(2000, month=0).drop(columns=["customer_id", "churned"])
+    cur = churn_frame(2000, month=1).drop(columns=["customer_id", "churned"])
+    return ref, cur
+
+
+def test_drift_magic_records_report_with_stage_and_emits_event(ip) -> None:
+    ref, cur = frames()
+    ip.user_ns.update(ref=ref, cur=cur)
+    result = ip.run_cell("%%mlops stage monitor\nreport = %mlops drift cur --reference ref --model churn\nreport")
+    assert result.success, result.error_in_exec
+    report = ip.user_ns["report"]
+    assert report.drifted and {"monthly_charges", "support_calls"} <= set(report.drifted_columns)
+    store = get_session().store
+    stage = store.list_stages(get_session().current_run_id())[0]
+    row = store.db.query_one("SELECT stage_id, model, drifted FROM drift_reports")
+    assert tuple(row) == (stage.id, "churn", 1)
+    [event] = store.list_events("drift")
+    assert event["subject"] == "churn" and "monthly_charges" in event["payload"]["columns"]
+    history = ip.run_line_magic("mlops", "drift --history churn")
+    assert len(history.frame) == 1 and "drift share" in history._repr_html_()
+
+
+def test_unchanged_data_records_no_event(ip) -> None:
+    ref, _ = frames()
+    ip.user_ns.update(ref=ref, same=churn_frame(2000, month=0, seed=5).drop(columns=["customer_id", "churned"]))
+    report = ip.run_line_magic("mlops", "drift same --reference ref --model churn")
+    assert not report.drifted
+    assert get_session().store.list_events("drift") == []
+
+
+def test_python_twin_and_bad_input(ip, store_dir) -> None:
+    ref, cur = frames()
+    report = mlops.drift(ref, cur, columns=["monthly_charges", "age"], tests={"age": "psi"})
+    assert report["age"].test == "psi" and report["monthly_charges"].drifted
+    with pytest.raises(UsageError, match="neither a variable nor a file"):
+        ip.run_line_magic("mlops", "drift cur --reference missing_frame")
+    with pytest.raises(UsageError, match="no model"):
+        ip.user_ns["cur"] = cur
+        ip.run_line_magic("mlops", "drift cur --reference model:nosuch@production")
+    with pytest.raises(UsageError, match="no drift checks recorded"):
+        ip.run_line_magic("mlops", "drift --history nosuch")
+
+
+def test_cli_drift_between_files(store_dir) -> None:
+    ref, cur = frames()
+    ref.to_csv(store_dir / "ref.csv", index=False)
+    cur.to_parquet(store_dir / "cur.parquet")
+    runner = CliRunner()
+    result = runner.invoke(main, ["drift", "ref.csv", "cur.parquet", "--html", "drift.html", "--fail-on-drift"])
+    assert result.exit_code == 1 and "Drift detected" in result.output
+    assert "monthly_charges" in (store_dir / "drift.html").read_text()
+    as_json = runner.invoke(main, ["drift", "ref.csv", "ref.csv", "--format", "json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.output)["drifted"] is False
+    missing = runner.invoke(main, ["drift", "ref.csv", "nope.csv"])
+    assert missing.exit_code != 0 and "no such data file" in missing.output
