@@ -36,12 +36,9 @@ def cmd_drift(ctx: MagicContext, argv: list[str]) -> Any:
                          threshold=args.threshold, model=args.model, record=not args.no_record,
                          namespace=ctx.user_ns)
     if args.widget:
-        try:
-            from .widgets import drift_panel  # type: ignore[attr-defined]
+        from .widgets import DriftPanel
 
-            return drift_panel(report)
-        except (ImportError, AttributeError):
-            pass
+        return DriftPanel(report)
     return report
 
 

@@ -134,7 +134,9 @@ def get_version(store: Store, ref: str) -> ModelVersion:
 def _versions(store: Store, where: str, args: tuple[Any, ...]) -> list[ModelVersion]:
     rows = store.db.query(f"SELECT {_COLUMNS} FROM model_versions {where} ORDER BY model, version", args)
     aliases: dict[tuple[str, int], list[str]] = {}
-    for r in store.db.query("SELECT model, version, alias FROM aliases ORDER BY alias"):
+    names = sorted({r["model"] for r in rows})
+    for r in store.db.query(f"SELECT model, version, alias FROM aliases WHERE model IN ({','.join('?' * len(names))}) "
+                            "ORDER BY alias", names) if names else []:
         aliases.setdefault((r[0], r[1]), []).append(r[2])
 
     def js(text: str | None, default: Any) -> Any:
@@ -155,6 +157,26 @@ def versions_of(store: Store, name: str) -> list[ModelVersion]:
     check_model_name(name)
     _require_model(store, name)
     return _versions(store, "WHERE model = ?", (name,))
+
+
+def versions_of_run(store: Store, run_id: str) -> list[ModelVersion]:
+    """The versions a run registered (for lifecycle panels and reports)."""
+    return _versions(store, "WHERE run_id = ?", (run_id,))
+
+
+def data_sources(store: Store, ref: str) -> list[dict[str, Any]]:
+    """Lineage back to the data: the runs and stages that produced (or read) the training data's fingerprint."""
+    mv = get_version(store, ref)
+    digests = {fp["digest"] for fp in [mv.data_fingerprint, *mv.lineage] if fp}
+    if not digests:
+        return []
+    marks = ",".join("?" * len(digests))
+    rows = store.db.query(
+        "SELECT f.digest, f.name, f.role, f.rows, f.run_id, s.name, s.kind, f.created FROM fingerprints f "
+        f"LEFT JOIN stage_runs s ON s.id = f.stage_id WHERE f.digest IN ({marks}) ORDER BY f.created",
+        sorted(digests))
+    return [{"digest": r[0], "name": r[1], "role": r[2], "rows": r[3], "run_id": r[4], "stage": r[5],
+             "kind": r[6], "created": utc_from_ts(r[7])} for r in rows]
 
 
 def model_names(store: Store) -> list[str]:
@@ -184,7 +206,7 @@ def _schema_from_model(model: Any) -> dict[str, Any] | None:
 
 def register(store: Store, model: Any, name: str, *, input: Any = None, format: str = "skops",
              run_id: str | None = None, stage_id: int | None = None, description: str | None = None,
-             label: str | None = None) -> ModelVersion:
+             label: str | None = None, input_name: str | None = None) -> ModelVersion:
     """Save ``model`` and record it as the next version of ``name`` (allocated atomically)."""
     from . import gates, model_io
     from .fingerprint import fingerprint
@@ -193,7 +215,9 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
     label = label or "the model"
     model_io.check_model(model, label)
     schema = input_schema(input) or _schema_from_model(model)
-    data_fp = fingerprint(input, name=label, role="input").to_dict() if input is not None else None
+    data_fp = (fingerprint(input, name=input_name or "training data", role="input").to_dict()
+               if input is not None else None)
+    reference = _reference_profile(input)
     saved = model_io.dump(model, format, label)
     digest, size = store.artifacts.put_bytes(saved.data)
     metrics: dict[str, float] = store.latest_metrics([run_id])[run_id] if run_id else {}
@@ -213,12 +237,32 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
              json.dumps([g.to_dict() for g in gate_results]), None if passed is None else int(passed), run_id,
              stage_id, json.dumps(data_fp) if data_fp else None, json.dumps(lineage),
              json.dumps(saved.environment), description))
+        if data_fp and run_id:  # the registering stage read this data: makes it findable by digest
+            tx.execute("INSERT INTO fingerprints (run_id, stage_id, name, role, kind, digest, rows, size, schema, "
+                       "created) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       (run_id, stage_id, data_fp["name"], "input", data_fp["kind"], data_fp["digest"],
+                        data_fp["rows"], data_fp["size"], json.dumps(data_fp["schema"]), now))
         tx.execute("INSERT INTO events (kind, subject, run_id, payload, created) VALUES (?,?,?,?,?)",
                    ("model-registered", name, run_id, json.dumps({"version": version}), now))
         return version
 
     version = store.db.run_in_transaction(write)
+    if reference is not None:
+        from .monitoring.records import save_profile
+
+        save_profile(store, name, version, reference, run_id)
     return get_version(store, f"{name}@{version}")
+
+
+def _reference_profile(data: Any) -> Any:
+    """The training frame's profile, kept with the version so a monitor needs only current data."""
+    if type(data).__name__ != "DataFrame":
+        return None
+    try:
+        from .monitoring.profile import profile
+    except ImportError:  # a build without the monitoring feature
+        return None
+    return profile(data)
 
 
 def load(store: Store, ref: str, *, trust: bool = False) -> Any:
@@ -237,43 +281,6 @@ def load(store: Store, ref: str, *, trust: bool = False) -> Any:
         raise MlopsError(f"the model file of {label} is corrupt (its checksum does not match); "
                          "register the model again")
     return model_io.load(data, mv.format, mv.trusted_types, trust=trust, label=label)
-
-
-# -- served traffic ---------------------------------------------------------------------------------
-def record_served(store: Store, name: str, version: int, records: list[dict[str, Any]],
-                  keep: int = 100_000) -> None:
-    """Append served input rows (one transaction), keeping the newest ``keep`` rows per model."""
-    if not records:
-        return
-    now = time.time()
-    with store.db.transaction() as tx:
-        tx.executemany("INSERT INTO served_inputs (model, version, received, record) VALUES (?,?,?,?)",
-                       [(name, version, now, json.dumps(r, default=str)) for r in records])
-        tx.execute("DELETE FROM served_inputs WHERE model = ? AND id <= "
-                   "(SELECT MAX(id) FROM served_inputs WHERE model = ?) - ?", (name, name, keep))
-
-
-def served_frame(store: Store, name: str, limit: int = 1000, *, with_meta: bool = False) -> Any:
-    """The latest ``limit`` served input rows of a model, oldest first, typed by the schema."""
-    import pandas as pd
-
-    check_model_name(name)
-    _require_model(store, name)
-    rows = store.db.query("SELECT version, received, record FROM served_inputs WHERE model = ? "
-                          "ORDER BY id DESC LIMIT ?", (name, int(limit)))[::-1]
-    frame = pd.DataFrame.from_records([json.loads(r[2]) for r in rows])
-    if rows:
-        schema = get_version(store, f"{name}@{rows[-1][0]}").input_schema or {}
-        for col in schema.get("columns", []):
-            if col["name"] in frame and col.get("dtype"):
-                try:
-                    frame[col["name"]] = frame[col["name"]].astype(col["dtype"])
-                except (TypeError, ValueError):
-                    pass
-    if with_meta:
-        frame["_version"] = [r[0] for r in rows]
-        frame["_received"] = pd.to_datetime([r[1] for r in rows], unit="s", utc=True)
-    return frame
 
 
 # -- the Python API (twins of the magics; the session's store and run) ------------------------------
@@ -363,4 +370,6 @@ def alias_history(name: str, alias: str | None = None) -> Any:
 
 def served_inputs(model: str, limit: int = 1000, *, with_meta: bool = False) -> Any:
     """The latest inputs the server received for ``model``: a monitor stage's current data."""
+    from .serving_input import served_frame
+
     return served_frame(_session().store, model, limit, with_meta=with_meta)

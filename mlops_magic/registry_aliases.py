@@ -80,9 +80,6 @@ def _gate_refusal(mv: ModelVersion) -> str | None:
 
 
 def _compare(challenger: ModelVersion, champion: ModelVersion, metric: str, higher: bool) -> dict[str, Any]:
-    if metric not in challenger.metrics:
-        raise InvalidInputError(f"{challenger} has no metric {metric!r} to compare on; its metrics: "
-                                f"{', '.join(sorted(challenger.metrics)) or 'none'}")
     if metric not in champion.metrics:
         raise ConflictError(f"the champion {champion} has no metric {metric!r}, so it cannot be compared; "
                             "promote without --if-better to replace it anyway")
@@ -121,6 +118,9 @@ def promote(store: Store, name: str, to: str, *, version: int | None = None, if_
     if refusal:
         raise GateFailedError(refusal)
     higher = metric_direction(if_better, higher_is_better) if if_better else None
+    if if_better and if_better not in challenger.metrics:
+        raise InvalidInputError(f"{challenger} has no metric {if_better!r} to compare on; its metrics: "
+                                f"{', '.join(sorted(challenger.metrics)) or 'none'}")
 
     def decide(tx: Any) -> tuple[bool, int | None, dict[str, Any] | None]:
         row = tx.query_one("SELECT version FROM aliases WHERE model = ? AND alias = ?", (name, to))

@@ -1,0 +1,170 @@
+"""Model serving and registry benchmarks: `python benchmarks/bench_models.py [--requests N]`.
+
+1. Single-row predict latency (p50, p99) through `mlops serve` (its own process, Uvicorn) against
+   calling ``model.predict`` in process on the same one-row DataFrame. Goal: at most 2 ms added at p50.
+2. 1,000-row batch throughput, HTTP against in process.
+3. Registration and load time against ``joblib.dump`` / ``joblib.load`` of the same model.
+
+The HTTP client is ``http.client`` on one keep-alive connection, so the figures measure the server,
+not a client library's overhead. Everything runs in a temporary store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# One OpenMP thread in both processes: with two processes sharing the CPUs, OpenMP workers spinning in one
+# (HistGradientBoosting predicts with OpenMP) starve the other and the figures measure contention, not
+# serving. One row does not gain from threads anyway. Set OMP_NUM_THREADS yourself to override.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _timed(fn, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def _data(rows: int = 5000):
+    import numpy as np
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({f"f{i}": rng.normal(size=rows) for i in range(8)})
+    X["plan"] = rng.integers(0, 4, rows)
+    X["tenure"] = rng.integers(0, 120, rows)
+    y = ((X.f0 + X.f1 * X.f2 + X.plan / 3) > 0.5).astype(int)
+    return X, HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(X, y)
+
+
+def _post(conn: http.client.HTTPConnection, body: bytes) -> dict:
+    conn.request("POST", "/predict", body=body, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    payload = response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{response.status}: {payload[:200]!r}")
+    return json.loads(payload)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--requests", type=int, default=2000, help="single-row requests to time")
+    p.add_argument("--batches", type=int, default=50, help="1,000-row requests to time")
+    args = p.parse_args()
+
+    import joblib
+
+    from mlops_magic import registry
+    from mlops_magic.lifecycle import reset_session
+
+    tmp = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
+    os.environ["MLOPS_STORE"] = str(tmp / "store")
+    reset_session()
+    X, model = _data()
+
+    # -- registration and load vs joblib ------------------------------------------------------------
+    reg = _timed(lambda: registry.register_model(model, "bench", input=X), 10)
+    load = _timed(lambda: registry.load_model("bench@1"), 10)
+    path = tmp / "model.joblib"
+    jdump = _timed(lambda: joblib.dump(model, path), 10)
+    jload = _timed(lambda: joblib.load(path), 10)
+    registry.promote("bench", "production", version=1)
+
+    # -- serving --------------------------------------------------------------------------------------
+    port = _free_port()
+    paths = [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    server = subprocess.Popen([sys.executable, "-m", "mlops_magic.cli", "--store", str(tmp / "store"), "serve",
+                               "bench@production", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", "/health")
+                if conn.getresponse().read():
+                    break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start") from None
+                time.sleep(0.1)
+        one = X.head(1)
+        one_body = json.dumps({"records": one.to_dict("records")}).encode()
+        batch = X.head(1000)
+        batch_body = json.dumps({"records": batch.to_dict("records")}).encode()
+        for _ in range(200):  # warm up both paths
+            _post(conn, one_body)
+            model.predict(one)
+        http_one = _timed(lambda: _post(conn, one_body), args.requests)
+        local_one = _timed(lambda: model.predict(one), args.requests)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # keep-alive expired meanwhile
+        _post(conn, batch_body)
+        http_batch = _timed(lambda: _post(conn, batch_body), args.batches)
+        local_batch = _timed(lambda: model.predict(batch), args.batches)
+        # in process, a client would also build the frame from its JSON records: time that honestly too
+        import pandas as pd
+
+        local_json = _timed(lambda: model.predict(pd.DataFrame(json.loads(batch_body)["records"])), args.batches)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    ms = 1000
+    p50h, p99h = _percentile(http_one, 0.5) * ms, _percentile(http_one, 0.99) * ms
+    p50l, p99l = _percentile(local_one, 0.5) * ms, _percentile(local_one, 0.99) * ms
+    rows_http = 1000 / statistics.median(http_batch)
+    rows_local = 1000 / statistics.median(local_batch)
+    rows_json = 1000 / statistics.median(local_json)
+    med = statistics.median
+    import importlib.util
+
+    fast = [m for m in ("httptools", "uvloop") if importlib.util.find_spec(m)]
+    print(f"uvicorn with {', '.join(fast) or 'h11 and asyncio (no httptools/uvloop)'}")
+    print(f"model: HistGradientBoostingClassifier, {X.shape[1]} columns; {args.requests} single-row requests, "
+          f"{args.batches} x 1,000-row batches; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print()
+    print("single row            p50 ms    p99 ms")
+    print(f"  HTTP /predict      {p50h:8.3f}  {p99h:8.3f}")
+    print(f"  in-process predict {p50l:8.3f}  {p99l:8.3f}")
+    print(f"  added by HTTP      {p50h - p50l:8.3f}  {p99h - p99l:8.3f}   (goal: <= 2 ms at p50) "
+          f"ratio {p50h / p50l:.2f}x")
+    print()
+    print("1,000-row batch       rows/s")
+    print(f"  HTTP /predict      {rows_http:10,.0f}")
+    print(f"  in-process predict {rows_local:10,.0f}   HTTP/in-process {rows_http / rows_local:.2f}x")
+    print(f"  in-process + JSON  {rows_json:10,.0f}   HTTP/(in-process + JSON) {rows_http / rows_json:.2f}x")
+    print()
+    print("save/load (median)    ms")
+    print(f"  register_model     {med(reg) * ms:8.2f}   joblib.dump {med(jdump) * ms:8.2f}   "
+          f"ratio {med(reg) / med(jdump):.2f}x")
+    print(f"  load_model         {med(load) * ms:8.2f}   joblib.load {med(jload) * ms:8.2f}   "
+          f"ratio {med(load) / med(jload):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""A drift report as a panel: the verdict, the per-column table, and one column's distributions enlarged.
+
+Wraps :class:`~mlops_magic.monitoring.DriftReport` without re-testing anything;
+its own escaped HTML (with inline SVG distributions) is the static view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Panel
+from .charts import image_widget, render_distribution_png
+
+
+class DriftPanel(Panel):
+    """Per-column verdicts; pick a column (drifted ones first) to see reference vs current large."""
+
+    title = "Drift"
+
+    def __init__(self, report: Any) -> None:
+        super().__init__()
+        self.report = report
+        charted = [c for c in report.columns if c.chart]
+        self.columns = sorted(charted, key=lambda c: (not c.drifted, c.p_value if c.p_value is not None else 1.0))
+        self.selected: str | None = self.columns[0].column if self.columns else None
+
+    def chart_png(self, column: str | None = None) -> bytes:
+        name = column or self.selected
+        col = next((c for c in self.columns if c.column == name), None)
+        return render_distribution_png(col.chart, col.column) if col is not None else b""
+
+    def select(self, column: str) -> None:
+        self.selected = column
+        if self._widget is not None:
+            self._image.value = self.chart_png()
+
+    def build(self) -> Any:
+        import ipywidgets as w
+
+        from ..monitoring.render import drift_html
+
+        children: list[Any] = []
+        if self.columns:
+            options = [(f"{c.column} — {'drifted' if c.drifted else 'no drift'}"
+                        + (f" (p={c.p_value:.3g})" if c.p_value is not None else ""), c.column)
+                       for c in self.columns]
+            picker = w.Dropdown(options=options, value=self.selected, description="column",
+                                layout=w.Layout(width="420px"))
+            picker.observe(lambda change: self.select(change["new"]), names="value")
+            self._image = image_widget(self.chart_png())
+            children += [picker, self._image]
+        children.append(w.HTML(drift_html(self.report)))
+        box = w.VBox(children)
+        box.add_class("mlops-drift-panel")
+        return box
+
+    def html(self) -> str:
+        from ..monitoring.render import drift_html
+
+        return drift_html(self.report)
+
+    def text(self) -> str:
+        return repr(self.report)

@@ -1,0 +1,217 @@
+"""Serving: a real Uvicorn server on a free port, driven with httpx."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlops_magic import registry
+from mlops_magic.errors import InvalidInputError
+from mlops_magic.lifecycle import reset_session
+from mlops_magic.serving import create_app
+from mlops_magic.serving_input import prepare
+from mlops_magic.store import clear_cache
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLOPS_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    clear_cache()
+    s = reset_session()
+    yield s
+    clear_cache()
+    reset_session()
+
+
+@pytest.fixture(scope="module")
+def data():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"age": rng.normal(40, 10, 300), "plan": rng.integers(0, 3, 300),
+                      "region": rng.choice(["north", "south"], 300), "active": rng.random(300) > 0.5})
+    y = (X.age > 40).astype(int)
+    numeric = X[["age", "plan"]]
+    return X, numeric, y, LogisticRegression(max_iter=500).fit(numeric, y)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(app):
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started:
+        assert time.time() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.01)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+
+
+def test_predict_health_metadata_and_validation(session, data):
+    _, X, _, clf = data
+    registry.register_model(clf, "churn", input=X)
+    registry.promote("churn", "production")
+    with running(create_app("churn@production", poll_interval=0.2)) as client:
+        assert client.get("/health").json() == {"status": "ok", "model": "churn", "version": 1}
+        meta = client.get("/metadata").json()
+        assert meta["version"] == 1 and [c["name"] for c in meta["input_schema"]["columns"]] == ["age", "plan"]
+        rows = X.head(3).to_dict("records")
+        expected = clf.predict(X.head(3)).tolist()
+        assert client.post("/predict", json={"records": rows}).json()["predictions"] == expected
+        assert client.post("/predict", json=rows).json()["predictions"] == expected
+        cols = {"age": X.age.head(3).tolist(), "plan": X.plan.head(3).tolist()}
+        assert client.post("/predict", json={"columns": cols}).json()["predictions"] == expected
+        extra = client.post("/predict", json=[{"age": 30.0, "plan": 1, "zip": "x"}]).json()
+        assert extra["ignored_columns"] == ["zip"]
+        missing = client.post("/predict", json=[{"age": 30.0}])
+        assert missing.status_code == 422
+        assert missing.json()["error"] == "missing column plan; the model needs age, plan"
+        wrong = client.post("/predict", json=[{"age": "old", "plan": 1}])
+        assert wrong.status_code == 422 and "column 'age' expects numbers (float64); row 0 has 'old'" in \
+            wrong.json()["error"]
+        assert client.post("/predict", content=b"{nope").status_code == 400
+        assert client.post("/predict", json={"rows": 1}).status_code == 422
+    time.sleep(0.05)
+    served = registry.served_inputs("churn", limit=100)
+    assert list(served.columns) == ["age", "plan"] and len(served) == 3 + 3 + 3 + 1
+    assert served.dtypes["plan"] == np.int64
+
+
+def test_alias_move_is_picked_up_without_dropping_requests(session, data):
+    _, X, y, clf = data
+    from sklearn.dummy import DummyClassifier
+
+    registry.register_model(clf, "churn", input=X)
+    constant = DummyClassifier(strategy="constant", constant=7).fit(X, np.full(len(y), 7))
+    registry.register_model(constant, "churn", input=X)
+    registry.promote("churn", "production", version=1)
+    row = X.head(1).to_dict("records")
+    with running(create_app("churn@production", poll_interval=0.1)) as client:
+        results, stop = [], threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                r = client.post("/predict", json=row)
+                results.append((r.status_code, r.json()["version"]))
+
+        worker = threading.Thread(target=hammer)
+        worker.start()
+        time.sleep(0.3)
+        registry.promote("churn", "production", version=2)
+        deadline = time.time() + 10
+        while client.get("/health").json()["version"] != 2:
+            assert time.time() < deadline, "the server did not pick up the alias move"
+            time.sleep(0.05)
+        time.sleep(0.2)
+        stop.set()
+        worker.join()
+        assert client.post("/predict", json=row).json()["predictions"] == [7]
+    assert all(status == 200 for status, _ in results)
+    versions = [v for _, v in results]
+    assert versions[0] == 1 and versions[-1] == 2 and versions == sorted(versions)
+
+
+def test_unknown_reference_fails_before_listening(session, data):
+    _, X, _, clf = data
+    registry.register_model(clf, "churn", input=X)
+    with pytest.raises(Exception, match="no alias 'production'"):
+        create_app("churn@production")
+
+
+def test_prepare_checks_types_per_column(data):
+    X, _, _, _ = data
+    schema = registry.input_schema(X)
+    ok = prepare({"records": X.head(2).to_dict("records")}, schema)
+    assert list(ok.frame.columns) == list(X.columns) and ok.frame.dtypes["active"].kind == "b"
+    cases = [
+        ([{"age": 1.0, "plan": 1.5, "region": "x", "active": True}], "column 'plan' expects integers"),
+        ([{"age": 1.0, "plan": 1, "region": 3, "active": True}], "column 'region' expects strings"),
+        ([{"age": True, "plan": 1, "region": "x", "active": True}], "column 'age' expects numbers"),
+        ([{"age": 1.0, "plan": 1, "region": "x", "active": "yes"}], "column 'active' expects true or false"),
+        ([{"age": 1.0, "plan": 1, "region": "x", "active": True}, {"age": 2.0}], "row 1 has no value"),
+        ([], "no rows"),
+        ("text", "cannot read the request body"),
+    ]
+    for payload, message in cases:
+        with pytest.raises(InvalidInputError, match=message):
+            prepare(payload, schema)
+
+
+def test_mlops_serve_command_in_its_own_process(session, data, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    _, X, _, clf = data
+    registry.register_model(clf, "churn", input=X)
+    registry.promote("churn", "production")
+    port = _free_port()
+    env = {**os.environ, "MLOPS_STORE": str(tmp_path / "store")}
+    proc = subprocess.Popen([sys.executable, "-m", "mlops_magic.cli", "serve", "churn@production", "--port",
+                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.time() < deadline and proc.poll() is None, proc.communicate()
+                time.sleep(0.1)
+        assert health.json()["version"] == 1
+        reply = httpx.post(f"http://127.0.0.1:{port}/predict", json=X.head(2).to_dict("records"), timeout=5)
+        assert reply.json()["predictions"] == clf.predict(X.head(2)).tolist()
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert "serving churn v1 (churn@production) on http://127.0.0.1:" in out
+
+
+def test_array_models_and_served_metadata(session, data):
+    _, X, y, _ = data
+    from sklearn.linear_model import LogisticRegression
+
+    arr = X.to_numpy(dtype=float)
+    registry.register_model(LogisticRegression().fit(arr, y), "plain", input=arr)
+    with running(create_app("plain", poll_interval=0.1)) as client:
+        ok = client.post("/predict", json={"instances": arr[:2].tolist()})
+        assert ok.status_code == 200 and len(ok.json()["predictions"]) == 2
+        bad = client.post("/predict", json={"instances": [[1.0]]})
+        assert bad.status_code == 422 and "2 numbers" in bad.json()["error"]
+        assert client.get("/metadata").json()["follows_alias"] is True
+    time.sleep(0.05)
+    served = registry.served_inputs("plain", with_meta=True)
+    assert list(served.columns) == ["x0", "x1", "_version", "_received"] and len(served) == 2
+
+
+def test_missing_extra_names_the_install_command(monkeypatch):
+    import sys
+
+    from mlops_magic.errors import MlopsError
+
+    monkeypatch.setitem(sys.modules, "starlette", None)  # what an environment without the extra looks like
+    with pytest.raises(MlopsError, match=r'pip install "mlops-magic\[serve\]"'):
+        create_app("churn")

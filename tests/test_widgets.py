@@ -1,0 +1,183 @@
+"""Lifecycle panel and runs table on a real store: widget models, live updates, static fallbacks, escaping."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import pytest
+
+from mlops_magic.lifecycle import get_session
+from mlops_magic.widgets.base import WIDGET_VIEW
+from mlops_magic.widgets.lifecycle_panel import LifecyclePanel
+from mlops_magic.widgets.runs_table import RunsTable
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def _fail(session, kind, name=None, message="boom"):
+    with pytest.raises(ValueError), session.stage(kind, name):
+        raise ValueError(message)
+
+
+def test_importing_widgets_package_imports_neither_ipywidgets_nor_matplotlib(store_dir) -> None:
+    import subprocess
+
+    code = ("import sys, mlops_magic, mlops_magic.widgets, mlops_magic.widget_magics, "
+            "mlops_magic.widgets.lifecycle_panel, mlops_magic.widgets.plot_panel, mlops_magic.widgets.params_panel;"
+            "print(any(m in sys.modules for m in ('ipywidgets', 'matplotlib')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_lifecycle_panel_shows_six_stages_in_order_with_status_attempt_and_warnings(store_dir) -> None:
+    session = get_session()
+    with session.stage("problem"):
+        pass
+    with session.stage("data"):
+        pass
+    with session.stage("train"):
+        pass
+    with session.stage("data"):  # re-running data makes train stale
+        pass
+    panel = LifecyclePanel(session)
+    kinds = [s.kind for s in panel.view.stages]
+    assert kinds == ["problem", "data", "train", "evaluate", "deploy", "monitor"]
+    assert [panel.status_of(k) for k in ("problem", "data", "evaluate")] == ["succeeded", "succeeded", "not run"]
+    widget = panel.widget
+    buttons = [c for c in panel._grid.children if type(c).__name__ == "Button"]
+    assert [b.description for b in buttons] == kinds
+    assert [b.button_style for b in buttons][:3] == ["success", "success", "success"]
+    html = panel.html()
+    assert "#2 of 2" in html and "stale: data ran again after it" in html
+    assert "stale" in panel.text() and "not run" in panel.text()
+    bundle = panel.mimebundle(with_widget=True)
+    assert bundle[WIDGET_VIEW]["model_id"] == widget.model_id
+    assert set(bundle) == {"text/plain", "text/html", WIDGET_VIEW}
+    panel.close()
+
+
+def test_lifecycle_panel_updates_live_from_session_events_and_unsubscribes_on_close(store_dir) -> None:
+    session = get_session()
+    panel = LifecyclePanel(session)  # before any run: follows the session's run when it starts
+    assert panel.run is None and "no run yet" in panel.text()
+    panel.widget  # noqa: B018 - build the widgets so updates reach them
+    with session.stage("data"):
+        assert panel.status_of("data") == "running"
+    assert panel.status_of("data") == "succeeded"
+    _fail(session, "train", message="diverged")
+    assert panel.status_of("train") == "failed"
+    row = panel._rows["train"]
+    assert row[0].button_style == "danger" and "diverged" in row[4].value
+    updates = panel.updates
+    for i in range(50):
+        session.log_metric("loss", 1.0 / (i + 1))  # metric events must not re-query the lifecycle
+    assert panel.updates == updates
+    assert panel.live and panel._on_event in session.listeners
+    panel.close()
+    assert not panel.live and panel._on_event not in session.listeners
+    with session.stage("evaluate"):
+        pass
+    assert panel.status_of("evaluate") == "not run"  # closed: no longer updated
+
+
+def test_lifecycle_detail_shows_error_variables_and_escapes_names(store_dir) -> None:
+    session = get_session()
+    _fail(session, "train", EVIL, message=EVIL)
+    panel = LifecyclePanel(session)
+    panel.widget  # noqa: B018
+    panel.select(EVIL)
+    detail = panel._detail.value
+    assert "ValueError: &lt;img src=x onerror=alert(1)&gt;" in detail and EVIL not in detail
+    for html in (panel.html(), panel.mimebundle(with_widget=False)["text/html"]):
+        assert EVIL not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert EVIL in panel.text()  # plain text is not HTML: shown as is
+    panel.select(EVIL)
+    assert panel._detail.value == ""
+    panel.close()
+
+
+def test_lifecycle_panel_follows_a_run_written_by_another_process(store, store_dir) -> None:
+    session = get_session()
+    run = store.create_run(notebook="nb.ipynb", trigger="manual", pid=os.getppid())  # another live process
+    panel = LifecyclePanel(session, run.id, live=False)
+    panel.widget  # noqa: B018
+    panel.follow(run.id, interval=0.05)
+    assert "live" in panel._header.value
+    stage = store.start_stage(run.id, "data")
+    store.finish_stage(stage.id, "succeeded")
+    _wait(lambda: panel.status_of("data") == "succeeded")
+    store.finish_run(run.id, "succeeded")
+    _wait(lambda: panel.run.status == "succeeded" and not panel.live)
+    _wait(lambda: "live" not in panel._header.value)
+    panel.close()
+
+
+def test_lifecycle_panel_shows_gate_checklist_and_model_versions(store_dir) -> None:
+    from mlops_magic import gates
+
+    session = get_session()
+    with session.stage("evaluate"):
+        session.log_metrics({"accuracy": 0.91, "auc": 0.7})
+        gates.gate("accuracy >= 0.9", soft=True)
+        gates.gate("auc > 0.8", soft=True)
+    panel = LifecyclePanel(session)
+    assert panel.models is not None
+    assert [(g[0], g[1]) for g in panel.models.gates] == [("accuracy >= 0.9 (soft)", True), ("auc > 0.8 (soft)", False)]
+    html = panel.html()
+    assert "☑ accuracy &gt;= 0.9" in html and "☒ auc &gt; 0.8" in html
+    assert "[x] accuracy >= 0.9" in panel.text()
+    panel.close()
+
+
+def _seed_runs(store):
+    ids = []
+    for i, (status, trigger, nb) in enumerate([("succeeded", "schedule", "a.ipynb"), ("failed", "manual", "b.ipynb"),
+                                               ("succeeded", "manual", "a.ipynb")]):
+        run = store.create_run(notebook=nb, trigger=trigger, name=EVIL if i == 1 else None,
+                               params={"lr": 0.1 * (i + 1), "depth": 3})
+        store.log_metrics(run.id, [("accuracy", 0.8 + i / 100, 0), ("accuracy", 0.85 + i / 100, 1)])
+        store.finish_run(run.id, status)
+        ids.append(run.id)
+        time.sleep(0.01)
+    return ids
+
+
+def test_runs_table_filters_sorts_and_compares_selection(store, store_dir) -> None:
+    ids = _seed_runs(store)
+    table = RunsTable(get_session())
+    assert [r["id"] for r in table.records] == ids[::-1]  # newest first
+    table.widget  # noqa: B018
+    status, trigger, notebook = table._filters
+    status.value = "failed"
+    assert [r["id"] for r in table.records] == [ids[1]]
+    status.value = ""
+    trigger.value = "manual"
+    notebook.value = "a.ipynb"
+    assert [r["id"] for r in table.records] == [ids[2]]
+    trigger.value, notebook.value = "", ""
+    table._sort.value = "metrics.accuracy"
+    assert [r["id"] for r in table.records] == ids[::-1]
+    table.set_filter(descending=False)
+    assert [r["id"] for r in table.records] == ids
+    assert table._sort.value == "metrics.accuracy"
+    boxes = [c for c in table._grid.children if type(c).__name__ == "Checkbox"]
+    assert len(boxes) == 3
+    boxes[0].value = True
+    assert table.compare_selected() is None and "select two" in table._message.value
+    boxes[1].value = True
+    compare = table.compare_selected()
+    assert compare is not None and table._compare_box.children == (compare.widget,)
+    assert compare.differing_params == ["lr"]
+    html = table.html()
+    assert EVIL not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "sorted by metrics.accuracy (ascending)" in table.text()
+    table.close()
+
+
+def _wait(cond, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
