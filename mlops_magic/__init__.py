@@ -148,8 +148,34 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "mlops_magic.server"}]
 
 
+def gate(expression: str, soft: bool = False) -> Any:
+    """Check ``"accuracy >= 0.85 and auc >= 0.9"`` against this run's latest metrics (never ``eval``);
+    raises GateFailedError naming the failing clause unless ``soft``."""
+    from .gates import gate as _gate
+
+    return _gate(expression, soft=soft)
+
+
+def __getattr__(name: str) -> Any:
+    """Registry and runner twins, imported on first use so ``import mlops_magic`` stays light."""
+    lazy = {
+        "register_model": "registry", "promote": "registry", "rollback": "registry", "load_model": "registry",
+        "list_models": "registry", "model_versions": "registry", "alias_history": "registry",
+        "served_inputs": "registry", "ModelVersion": "registry", "GateResult": "gates",
+        "run_notebook": "runner", "run_notebooks": "runner", "RunRequest": "runner", "DriftReport": "monitoring",
+    }
+    if name in lazy:
+        import importlib
+
+        return getattr(importlib.import_module(f".{lazy[name]}", __name__), name)
+    raise AttributeError(f"module 'mlops_magic' has no attribute {name!r}")
+
+
 __all__ = [
-    "STAGE_KINDS", "Artifact", "Fingerprint", "Metric", "MlopsError", "Run", "StageRun", "__version__",
-    "active_run", "drift", "drift_history", "end_run", "fingerprint", "get_run", "init", "log_artifact", "log_fingerprint", "log_metric",
-    "log_metrics", "log_param", "log_params", "profile", "quality", "runs", "set_tags", "show", "stage", "start_run", "status", "store",
+    "STAGE_KINDS", "Artifact", "DriftReport", "Fingerprint", "GateResult", "Metric", "MlopsError", "ModelVersion",
+    "Run", "RunRequest", "StageRun", "__version__", "active_run", "alias_history", "drift", "drift_history",
+    "end_run", "fingerprint", "gate", "get_run", "init", "list_models", "load_model", "log_artifact",
+    "log_fingerprint", "log_metric", "log_metrics", "log_param", "log_params", "model_versions", "profile",
+    "promote", "quality", "register_model", "rollback", "run_notebook", "run_notebooks", "runs", "served_inputs",
+    "set_tags", "show", "stage", "start_run", "status", "store",
 ]

@@ -39,7 +39,20 @@ def _tick(store: Any, label: str) -> list[Any]:
         run = store.get_run(c.run_id)
         click.echo(f"    tick ({label}): {Path(run.notebook or '?').name} ran, trigger {run.trigger}, {run.status}"
                    + (f" ({run.error})" if run.error else ""))
+        _outcome(store, run.id)
     return claimed
+
+
+def _outcome(store: Any, run_id: str) -> None:
+    """What a run decided: its drift verdict, the model version it registered and where production points."""
+    from .monitoring.records import drift_reports
+    from .registry import get_version, versions_of_run
+
+    for report in drift_reports(store, run_id):
+        click.echo(f"      drift: {report.verdict}")
+    for version in versions_of_run(store, run_id):
+        production = get_version(store, f"{version.name}@production")
+        click.echo(f"      registered {version.name} v{version.version}; production is v{production.version}")
 
 
 def run_demo(target: Path) -> Path:
@@ -63,8 +76,10 @@ def run_demo(target: Path) -> Path:
 
     _say("month 0: train the churn model, gate it, register it, promote it to production")
     write_month(target / "data" / "labelled", 0)
+    write_month(target / "data" / "incoming", 0, labelled=False, seed=1)
     result = run_notebook(str(target / "churn.ipynb"), store=store)
     click.echo("    " + result.line())
+    _outcome(store, result.run_id)
     if result.status != "succeeded":
         raise ExecutionError(f"the first training run did not succeed: {result.error}")
 
@@ -74,13 +89,13 @@ def run_demo(target: Path) -> Path:
     retrain = add_schedule(store, str(target / "churn.ipynb"), on_drift="churn", base_dir=str(target))
     click.echo(f"    {monitor.id}: monitor.ipynb on change of data/incoming/*.csv")
     click.echo(f"    {retrain.id}: churn.ipynb on drift of model churn")
-    _tick(store, "nothing new yet")
+    _tick(store, "first tick: a baseline check of month 0")
 
     _say("month 1 arrives: prices up, more month-to-month contracts, more support calls")
     write_month(target / "data" / "incoming", 1, labelled=False)
     write_month(target / "data" / "labelled", 1)
     _tick(store, "new data")
-    _tick(store, "after the monitor run")
+    _tick(store, "again: each due time runs once")
 
     _say("reports")
     index = write_index(store, target / "site")

@@ -14,7 +14,7 @@ CONTRACTS = ["month-to-month", "one-year", "two-year"]
 PAYMENTS = ["card", "bank-transfer", "e-check", "mailed-check"]
 
 
-def churn_frame(rows: int = 4000, *, month: int = 0, seed: int = 0, labelled: bool = True) -> Any:
+def churn_frame(rows: int = 10_000, *, month: int = 0, seed: int = 0, labelled: bool = True) -> Any:
     """One month of customers; ``month`` > 0 shifts prices, contracts and support load."""
     import numpy as np
     import pandas as pd
@@ -28,8 +28,8 @@ def churn_frame(rows: int = 4000, *, month: int = 0, seed: int = 0, labelled: bo
     calls = rng.poisson(1.2 + 0.9 * shift, rows)
     age = rng.integers(18, 81, rows)
     payment = rng.choice(PAYMENTS, rows, p=[0.35, 0.25, 0.3, 0.1])
-    logit = (-1.2 + 1.1 * (contract == "month-to-month") - 0.035 * tenure + 0.025 * (charges - 65)
-             + 0.45 * calls + 0.5 * (payment == "e-check") - 0.6 * (contract == "two-year"))
+    logit = 1.8 * (-0.9 + 1.1 * (contract == "month-to-month") - 0.035 * tenure + 0.025 * (charges - 65)
+                   + 0.45 * calls + 0.5 * (payment == "e-check") - 0.6 * (contract == "two-year"))
     churned = rng.random(rows) < 1 / (1 + np.exp(-logit))
     frame = pd.DataFrame({
         "customer_id": np.arange(rows) + 100_000 * (month + 1),
@@ -41,7 +41,7 @@ def churn_frame(rows: int = 4000, *, month: int = 0, seed: int = 0, labelled: bo
     return frame
 
 
-def write_month(folder: str | Path, month: int, *, rows: int = 4000, labelled: bool = True, seed: int = 0) -> Path:
+def write_month(folder: str | Path, month: int, *, rows: int = 10_000, labelled: bool = True, seed: int = 0) -> Path:
     path = Path(folder) / f"month-{month:02d}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     churn_frame(rows, month=month, seed=seed, labelled=labelled).to_csv(path, index=False)
