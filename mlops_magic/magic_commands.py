@@ -35,7 +35,8 @@ class SubParser(argparse.ArgumentParser):
     """argparse whose errors become one-line InvalidInputErrors instead of exiting the kernel."""
 
     def error(self, message: str) -> Any:  # type: ignore[override]
-        raise InvalidInputError(f"{self.prog}: {message}; usage: {self.format_usage().strip()[7:]}")
+        usage = " ".join(self.format_usage().split())  # argparse wraps long usages; errors stay one line
+        raise InvalidInputError(f"{self.prog}: {message}; {usage}")
 
     def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
         raise HelpShown()

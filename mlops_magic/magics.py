@@ -7,6 +7,7 @@ leave as IPython's ``UsageError``: one line, no traceback.
 from __future__ import annotations
 
 import importlib
+import os
 import shlex
 from typing import Any
 
@@ -33,6 +34,13 @@ class MlopsMagics(Magics):
             return self._line(line)
         except MlopsError as exc:
             raise UsageError(str(exc)) from None
+        except UsageError:
+            raise
+        except Exception as exc:  # never a traceback wall from a magic; MLOPS_DEBUG=1 shows it
+            if os.environ.get("MLOPS_DEBUG"):
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            raise UsageError(f"{type(exc).__name__}: {first} (set MLOPS_DEBUG=1 to see the traceback)") from None
 
     def _line(self, line: str) -> Any:
         from .magic_commands import HelpShown, MagicContext

@@ -16,3 +16,8 @@ def python_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.update(extra)
     return env
+
+
+def failing_subcommand(ctx: object, argv: list[str]) -> None:
+    """A %mlops handler with a bug, to check the magic still answers in one line."""
+    raise KeyError("internal detail")

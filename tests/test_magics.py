@@ -196,3 +196,14 @@ def test_extension_loads_through_config(store_dir, tmp_path) -> None:
     out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=60,
                          env=python_env(IPYTHONDIR=str(tmp_path / "ipy")))
     assert out.stdout.strip().endswith("True"), out.stderr
+
+
+def test_unexpected_errors_are_one_line_unless_debugging(ip, monkeypatch) -> None:
+    from mlops_magic.magic_registry import SUBCOMMANDS, Subcommand
+
+    monkeypatch.setitem(SUBCOMMANDS, "boom", Subcommand("boom", "_support:failing_subcommand", "%mlops boom", "x"))
+    with pytest.raises(UsageError, match="KeyError: 'internal detail' \\(set MLOPS_DEBUG=1"):
+        ip.run_line_magic("mlops", "boom")
+    monkeypatch.setenv("MLOPS_DEBUG", "1")
+    with pytest.raises(KeyError):
+        ip.run_line_magic("mlops", "boom")
