@@ -238,11 +238,6 @@ def _missing(module: str) -> bool:
 
 @pytest.mark.parametrize("method, parts, body, module", [
     ("PUT", ("models", "m", "aliases", "production"), {"version": 1}, "registry_aliases"),
-    ("GET", ("schedules",), None, "scheduler"),
-    ("POST", ("schedules",), {"notebook": "demo.ipynb", "cron": "0 * * * *"}, "scheduler"),
-    ("GET", ("schedules", "s1"), None, "scheduler"),
-    ("PATCH", ("schedules", "s1"), {"paused": True}, "scheduler"),
-    ("DELETE", ("schedules", "s1"), None, "scheduler"),
     ("POST", ("run-now",), {"path": "demo.ipynb"}, "runner"),
 ])
 async def test_unbuilt_features_answer_501(jp_fetch: Any, demo: dict[str, Any], method: str,
@@ -252,6 +247,92 @@ async def test_unbuilt_features_answer_501(jp_fetch: Any, demo: dict[str, Any], 
     kwargs = {"method": method} | ({"body": json.dumps(body)} if body is not None else {})
     code, reply = await error_of(jp_fetch, *parts, **kwargs)
     assert code == 501 and "not available" in reply["message"]
+
+
+# -- schedules (mlops_magic.scheduling) --------------------------------------------------------
+async def post_json(jp_fetch: Any, *parts: str, body: Any, method: str = "POST") -> tuple[int, Any]:
+    response = await jp_fetch(API, *parts, method=method, body=json.dumps(body))
+    return response.code, json.loads(response.body) if response.body else None
+
+
+async def test_schedules_add_list_pause_resume_remove(jp_fetch: Any, demo: dict[str, Any],
+                                                      jp_root_dir: Path) -> None:
+    (jp_root_dir / "data").mkdir()
+    (jp_root_dir / "data" / "a.csv").write_text("x\n1\n")
+    assert await get_json(jp_fetch, "schedules") == {"schedules": []}
+    code, made = await post_json(jp_fetch, "schedules", body={
+        "notebook": "demo.ipynb", "cron": "0  2 * * *", "timezone": "Europe/Paris", "on_change": ["data/*.csv"],
+        "stages": ["train"], "params": {"lr": 0.5}, "after": "demo.ipynb", "on_drift": "churn"})
+    assert code == 201
+    sid = made["id"]
+    assert made["notebook_path"] == "demo.ipynb" and made["cron"] == "0 2 * * *"
+    assert made["triggers"] == "cron 0 2 * * * (Europe/Paris); on-change data/*.csv; after demo.ipynb; drift churn"
+    assert made["stages"] == ["train"] and made["params"] == {"lr": 0.5} and not made["paused"]
+    assert made["next_due"].endswith(("+01:00", "+02:00")) and "T02:00:00" in made["next_due"]
+    _, other = await post_json(jp_fetch, "schedules", body={"notebook": "demo.ipynb", "on_change": ["data/*"]})
+
+    listed = await get_json(jp_fetch, "schedules", params={"notebook": "demo.ipynb"})
+    assert [s["id"] for s in listed["schedules"]] == [sid, other["id"]]
+    assert (await get_json(jp_fetch, "schedules", sid[:4]))["id"] == sid
+
+    code, paused = await post_json(jp_fetch, "schedules", sid, method="PATCH", body={"paused": True})
+    assert code == 200 and paused["paused"] and paused["next_due"] is None
+    _, resumed = await post_json(jp_fetch, "schedules", sid, method="PATCH", body={"paused": False})
+    assert not resumed["paused"] and resumed["next_due"]
+
+    gone = await jp_fetch(API, "schedules", sid, method="DELETE")
+    assert gone.code == 204
+    assert [s["id"] for s in (await get_json(jp_fetch, "schedules"))["schedules"]] == [other["id"]]
+    assert (await error_of(jp_fetch, "schedules", sid))[0] == 404
+
+
+async def test_schedules_of_another_notebook_are_not_listed(jp_fetch: Any, demo: dict[str, Any],
+                                                            jp_root_dir: Path) -> None:
+    write_notebook(jp_root_dir / "other.ipynb", [("x = 1", [])])
+    await post_json(jp_fetch, "schedules", body={"notebook": "other.ipynb", "cron": "*/5 * * * *"})
+    assert (await get_json(jp_fetch, "schedules", params={"notebook": "demo.ipynb"}))["schedules"] == []
+    assert len((await get_json(jp_fetch, "schedules"))["schedules"]) == 1
+    assert (await error_of(jp_fetch, "schedules", params={"notebook": "../demo.ipynb"}))[0] == 400
+    assert (await error_of(jp_fetch, "schedules", params={"notebook": "gone.ipynb"}))[0] == 404
+
+
+@pytest.mark.parametrize("body, status, fragment", [
+    ({"notebook": "demo.ipynb", "cron": "every day"}, 400, "bad cron expression"),
+    ({"notebook": "demo.ipynb"}, 400, "needs a trigger"),
+    ({"notebook": "demo.ipynb", "cron": "0 2 * * *", "timezone": "Mars/Olympus"}, 400, "unknown timezone"),
+    ({"notebook": "demo.ipynb", "cron": "0 2 * * *", "stages": ["cook"]}, 400, "has no stage 'cook'"),
+    ({"notebook": "demo.ipynb", "cron": "0 2 * * *", "stages": "train"}, 400, '"stages" must be'),
+    ({"notebook": "demo.ipynb", "cron": "0 2 * * *", "colour": "red"}, 400, "unknown schedule field 'colour'"),
+    ({"notebook": "demo.ipynb", "on_change": ["nothing/*.csv"]}, 404, "matches no file"),
+    ({"notebook": "demo.ipynb", "on_change": ["../*.csv"]}, 400, "without '..'"),
+    ({"notebook": "demo.ipynb", "on_change": ["/etc/*"]}, 400, "relative"),
+    ({"notebook": "demo.ipynb", "after": "../x.ipynb"}, 400, "'..'"),
+    ({"notebook": "../demo.ipynb", "cron": "0 2 * * *"}, 400, "'..'"),
+    ({"notebook": "missing.ipynb", "cron": "0 2 * * *"}, 404, "no such file"),
+    ({"cron": "0 2 * * *"}, 400, "notebook path is required"),
+])
+async def test_bad_schedule_is_refused(jp_fetch: Any, demo: dict[str, Any], body: dict[str, Any], status: int,
+                                       fragment: str) -> None:
+    code, reply = await error_of(jp_fetch, "schedules", method="POST", body=json.dumps(body))
+    assert (code, reply["status"]) == (status, status) and fragment in reply["message"], reply
+    assert "\n" not in reply["message"]
+    assert (await get_json(jp_fetch, "schedules"))["schedules"] == []
+
+
+@pytest.mark.parametrize("method, body, status, fragment", [
+    ("GET", None, 404, "no schedule 'nosuch'"),
+    ("PATCH", {"paused": True}, 404, "no schedule"),
+    ("DELETE", None, 404, "no schedule"),
+    ("PATCH", {"paused": "yes"}, 400, '"paused" must be'),
+    ("PATCH", {"cron": "0 3 * * *"}, 400, "only \"paused\""),
+])
+async def test_schedule_errors(jp_fetch: Any, demo: dict[str, Any], method: str, body: Any, status: int,
+                               fragment: str) -> None:
+    _, made = await post_json(jp_fetch, "schedules", body={"notebook": "demo.ipynb", "cron": "0 2 * * *"})
+    target = "nosuch" if status == 404 else made["id"]
+    kwargs = {"method": method} | ({"body": json.dumps(body)} if body is not None else {})
+    code, reply = await error_of(jp_fetch, "schedules", target, **kwargs)
+    assert code == status and fragment in reply["message"], reply
 
 
 @pytest.mark.parametrize("body, status", [

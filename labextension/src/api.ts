@@ -120,6 +120,52 @@ export interface PromotionResult {
   change: { model: string; alias: string; action: string; from_version: number | null; to_version: number | null; reason: string | null };
 }
 
+/** What POST run-now answers (202): the id the run will have; poll `run(id)` for its status. */
+export interface RunStarted {
+  id: string;
+  status: 'starting';
+  notebook_path: string | null;
+}
+
+/** A schedule as `scheduling.views.schedule_view` gives it, plus `notebook_path`. */
+export interface Schedule {
+  id: string;
+  notebook: string;
+  notebook_path: string | null;
+  triggers: string;
+  paused: boolean;
+  next_due: string | null;
+  cron: string | null;
+  timezone: string | null;
+  on_change: string[];
+  after: string | null;
+  on_drift: string | null;
+  stages: string[];
+  from_stage: string | null;
+  params: Record<string, unknown>;
+  timeout: number | null;
+  retries: number;
+  catchup: 'skip' | 'all';
+  max_concurrency: number;
+  created: string;
+  last_run: { id: string; status: string; started: string } | null;
+}
+
+/** What POST schedules accepts besides the notebook; at least one trigger is required. */
+export interface ScheduleSpec {
+  cron?: string;
+  timezone?: string;
+  on_change?: string[];
+  stages?: string[];
+  params?: Record<string, unknown>;
+  after?: string;
+  on_drift?: string;
+  timeout?: number;
+  retries?: number;
+  catchup?: 'skip' | 'all';
+  max_concurrency?: number;
+}
+
 /** An error the API answered with: its HTTP status and the message naming the fix. */
 export class ApiError extends Error {
   constructor(
@@ -197,8 +243,8 @@ export class MlopsClient {
     return this.request<LifecycleView>(withQuery('lifecycle', { path }));
   }
 
-  runNow(path: string, params: Record<string, unknown> = {}, stages?: string[]): Promise<Run> {
-    return this.request<Run>('run-now', {
+  runNow(path: string, params: Record<string, unknown> = {}, stages?: string[]): Promise<RunStarted> {
+    return this.request<RunStarted>('run-now', {
       method: 'POST',
       body: JSON.stringify({ path, params, stages })
     });
@@ -220,6 +266,26 @@ export class MlopsClient {
       `models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}/rollback`,
       { method: 'POST', body: '{}' }
     );
+  }
+
+  schedules(notebook?: string): Promise<{ schedules: Schedule[] }> {
+    return this.request(withQuery('schedules', { notebook }));
+  }
+
+  addSchedule(notebook: string, spec: ScheduleSpec): Promise<Schedule> {
+    return this.request<Schedule>('schedules', { method: 'POST', body: JSON.stringify({ notebook, ...spec }) });
+  }
+
+  /** Pause (true) or resume (false). */
+  setPaused(scheduleId: string, paused: boolean): Promise<Schedule> {
+    return this.request<Schedule>(`schedules/${encodeURIComponent(scheduleId)}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ paused })
+    });
+  }
+
+  removeSchedule(scheduleId: string): Promise<void> {
+    return this.request<void>(`schedules/${encodeURIComponent(scheduleId)}`, { method: 'DELETE' });
   }
 
   artifactUrl(runId: string, name: string): string {

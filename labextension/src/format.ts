@@ -82,3 +82,28 @@ export function sparklinePoints(
   const sy = (y: number) => (y1 === y0 ? height / 2 : height - ((y - y0) / (y1 - y0)) * height);
   return finite.map(p => `${sx(p.step).toFixed(1)},${sy(p.value).toFixed(1)}`).join(' ');
 }
+
+/** A future time as "in 5 min" / "in 3 h", then "YYYY-MM-DD HH:MM" (UTC) beyond a day; '—' when none. */
+export function formatDue(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) {
+    return '—';
+  }
+  const t = Date.parse(iso);
+  if (isNaN(t)) {
+    return iso;
+  }
+  const s = (t - now) / 1000;
+  if (s < 0) {
+    return 'due now';
+  }
+  if (s < 60) {
+    return `in ${Math.round(s)} s`;
+  }
+  if (s < 3600) {
+    return `in ${Math.round(s / 60)} min`;
+  }
+  if (s < 86400) {
+    return `in ${Math.round(s / 3600)} h`;
+  }
+  return `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -1,5 +1,5 @@
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, InputDialog } from '@jupyterlab/apputils';
+import { Dialog, ICommandPalette, InputDialog, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
 import { MlopsClient } from './api';
@@ -31,7 +31,30 @@ const plugin: JupyterFrontEndPlugin<void> = {
           await nb.context.save();
         }
       },
-      openFile: path => void app.commands.execute('docmanager:open', { path })
+      openFile: path => void app.commands.execute('docmanager:open', { path }),
+      parametersSource: path => {
+        const nb = tracker.find(w => w.context.path === path);
+        const cells = nb?.content.model?.cells;
+        if (!cells) {
+          return null;
+        }
+        for (let i = 0; i < cells.length; i++) {
+          const cell = cells.get(i);
+          const tags = cell.getMetadata('tags');
+          if (cell.type === 'code' && Array.isArray(tags) && tags.includes('parameters')) {
+            return cell.sharedModel.getSource();
+          }
+        }
+        return null;
+      },
+      confirm: async (title, body, action) => {
+        const result = await showDialog({
+          title,
+          body,
+          buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: action })]
+        });
+        return result.button.accept;
+      }
     });
     panel.title.icon = mlopsIcon;
     shell.add(panel, 'left', { rank: 600 });

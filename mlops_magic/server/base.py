@@ -19,7 +19,7 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
 from ..errors import InvalidInputError, MlopsError
-from .paths import resolve_in_root
+from .paths import resolve_in_root, to_api_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,6 +95,10 @@ class MlopsHandler(APIHandler):
 
     def notebook_path(self, api_path: str | None) -> Path:
         return resolve_in_root(self.root_dir, api_path or "")
+
+    def api_path(self, path: Path) -> str | None:
+        """``path`` as a Jupyter API path Lab can open, or ``None`` when it lies outside the root."""
+        return to_api_path(self.root_dir, path)
 
     # -- input ---------------------------------------------------------------------------------
     def int_arg(self, name: str, default: int, lo: int, hi: int) -> int:

@@ -18,11 +18,11 @@ from .._version import __version__
 from ..errors import InvalidInputError
 from . import compose
 from .base import MlopsHandler, NotAvailableError, maps_errors, require
-from .paths import to_api_path
+from .paths import check_relative_glob, to_api_path
 
 MAX_PAGE = 500
 #: What each optional route needs from the other parts of the project: (feature, module, function).
-FEATURES = [("models", "registry_aliases", "promote"), ("schedules", "scheduler", "list_schedules_view"),
+FEATURES = [("models", "registry_aliases", "promote"), ("schedules", "scheduling.views", "list_schedules_view"),
             ("run_now", "runner", "run_notebooks")]
 
 
@@ -175,44 +175,56 @@ def _optional_str(body: dict[str, Any], key: str) -> str | None:
     return value
 
 
-# -- schedules (mlops_magic.scheduler) ---------------------------------------------------------
+# -- schedules (mlops_magic.scheduling) --------------------------------------------------------
 class SchedulesHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        scheduler = require("scheduler", "schedules", attr="list_schedules_view")
-        self.reply({"schedules": scheduler.list_schedules_view(self.store)})
+        from ..scheduling import views
+
+        notebook = self.str_arg("notebook")
+        rows = views.list_schedules_view(self.store, self.notebook_path(notebook) if notebook else None,
+                                         locate=self.api_path)
+        self.reply({"schedules": rows})
 
     @tornado.web.authenticated
     @maps_errors
     def post(self) -> None:
-        scheduler = require("scheduler", "schedules", attr="create_schedule_view")
+        """Add a schedule; ``notebook`` and ``after`` are API paths, ``on_change`` globs stay under the root."""
+        from ..scheduling import views
+
         body = self.json_body()
-        body["notebook"] = str(self.notebook_path(body.get("notebook")))
-        self.reply(scheduler.create_schedule_view(self.store, **body), status=201)
+        notebook = self.notebook_path(body.pop("notebook", None))
+        if isinstance(body.get("after"), str) and body["after"].strip():
+            body["after"] = str(self.notebook_path(body["after"].strip()))
+        if isinstance(body.get("on_change"), list):
+            for pattern in body["on_change"]:
+                check_relative_glob(pattern)
+        self.reply(views.create_schedule_view(self.store, notebook, body, locate=self.api_path), status=201)
 
 
 class ScheduleHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, schedule_id: str) -> None:
-        scheduler = require("scheduler", "schedules", attr="schedule_view")
-        self.reply(scheduler.schedule_view(self.store, schedule_id))
+        from ..scheduling import views
+
+        self.reply(views.get_schedule_view(self.store, schedule_id, locate=self.api_path))
 
     @tornado.web.authenticated
     @maps_errors
     def patch(self, schedule_id: str) -> None:
-        scheduler = require("scheduler", "schedules", attr="update_schedule_view")
-        body = self.json_body()
-        if "notebook" in body:
-            body["notebook"] = str(self.notebook_path(body["notebook"]))
-        self.reply(scheduler.update_schedule_view(self.store, schedule_id, **body))
+        """``{"paused": true}`` pauses, ``{"paused": false}`` resumes."""
+        from ..scheduling import views
+
+        self.reply(views.update_schedule_view(self.store, schedule_id, self.json_body(), locate=self.api_path))
 
     @tornado.web.authenticated
     @maps_errors
     def delete(self, schedule_id: str) -> None:
-        scheduler = require("scheduler", "schedules", attr="delete_schedule")
-        scheduler.delete_schedule(self.store, schedule_id)
+        from ..scheduling import remove_schedule
+
+        remove_schedule(self.store, schedule_id)
         self.set_status(204)
         self.finish()
 

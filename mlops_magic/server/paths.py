@@ -37,3 +37,13 @@ def to_api_path(root: str | Path, path: str | Path) -> str | None:
     if not target.is_relative_to(real_root):
         return None
     return target.relative_to(real_root).as_posix()
+
+
+def check_relative_glob(pattern: object) -> str:
+    """An on-change glob from a client: relative, without ``..``, so it only matches files under the root."""
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise InvalidInputError('"on_change" must be a list of non-empty globs, e.g. ["data/*.csv"]')
+    pure = PurePosixPath(pattern.strip())
+    if pure.is_absolute() or "\\" in pattern or ".." in pure.parts or pattern.strip().startswith("~"):
+        raise InvalidInputError(f"glob {pattern[:200]!r} must be relative to the notebook's folder, without '..'")
+    return pattern

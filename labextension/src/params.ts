@@ -1,0 +1,132 @@
+/**
+ * Parameters and lists typed in the panel's forms. Pure: no JupyterLab imports.
+ * Values are typed as the CLI's `-p NAME VALUE` types them (mlops_magic.magic_commands.parse_literal):
+ * int, float, bool, None, a quoted string, else the bare string.
+ */
+
+const INT_RE = /^[+-]?\d+$/;
+const FLOAT_RE = /^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$/;
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function parseLiteral(text: string): unknown {
+  const t = text.trim();
+  const low = t.toLowerCase();
+  if (INT_RE.test(t)) {
+    const n = Number(t);
+    return Number.isSafeInteger(n) ? n : t;
+  }
+  if (FLOAT_RE.test(t)) {
+    return Number(t);
+  }
+  if (low === 'true') {
+    return true;
+  }
+  if (low === 'false') {
+    return false;
+  }
+  if (low === 'none' || low === 'null') {
+    return null;
+  }
+  if (t.length >= 2 && t[0] === t[t.length - 1] && (t[0] === '"' || t[0] === "'")) {
+    return t.slice(1, -1);
+  }
+  return t;
+}
+
+export interface ParsedParams {
+  params: Record<string, unknown>;
+  /** One message per line that is not `NAME=VALUE` with a Python name. */
+  errors: string[];
+}
+
+/** `NAME=VALUE` lines (blank lines and `#` comments skipped) into typed parameters. */
+export function parseParamLines(text: string): ParsedParams {
+  const params: Record<string, unknown> = {};
+  const errors: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) {
+      return;
+    }
+    const eq = line.indexOf('=');
+    const name = eq > 0 ? line.slice(0, eq).trim() : '';
+    if (!NAME_RE.test(name)) {
+      errors.push(`line ${i + 1}: write NAME=VALUE with a Python name, e.g. n_estimators=200`);
+      return;
+    }
+    params[name] = parseLiteral(line.slice(eq + 1));
+  });
+  return { params, errors };
+}
+
+/**
+ * `NAME=VALUE` lines for the simple assignments of a `parameters` cell (`x = 3  # comment`),
+ * so the run-now form starts from the notebook's defaults. Anything else is left out.
+ */
+export function parameterLines(source: string): string {
+  const out: string[] = [];
+  for (const raw of source.split(/\r?\n/)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*(?::[^=]+)?=\s*(.+?)\s*$/.exec(raw);
+    if (!m || raw.startsWith(' ') || raw.startsWith('\t')) {
+      continue;
+    }
+    const value = stripComment(m[2]);
+    if (value) {
+      out.push(`${m[1]}=${value}`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** `value  # comment` without the comment, leaving a `#` inside quotes alone. */
+function stripComment(value: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (quote) {
+      if (c === quote) {
+        quote = null;
+      }
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === '#') {
+      return value.slice(0, i).trim();
+    }
+  }
+  return value.trim();
+}
+
+/** `"a, b,,c"` -> `["a", "b", "c"]`; commas or whitespace-free globs on separate lines both work. */
+export function splitList(text: string): string[] {
+  return text
+    .split(/[,\n]/)
+    .map(s => s.trim())
+    .filter(s => s.length > 0);
+}
+
+/** What the schedule form sends (api.ts ScheduleSpec): empty fields left out, lists split. */
+export function scheduleSpec(fields: { cron: string; timezone: string; globs: string; stages: string }): {
+  cron?: string;
+  timezone?: string;
+  on_change?: string[];
+  stages?: string[];
+} {
+  const spec: { cron?: string; timezone?: string; on_change?: string[]; stages?: string[] } = {};
+  const cron = fields.cron.trim().split(/\s+/).join(' ');
+  const timezone = fields.timezone.trim();
+  const globs = splitList(fields.globs);
+  const stages = splitList(fields.stages);
+  if (cron) {
+    spec.cron = cron;
+  }
+  if (timezone) {
+    spec.timezone = timezone;
+  }
+  if (globs.length) {
+    spec.on_change = globs;
+  }
+  if (stages.length) {
+    spec.stages = stages;
+  }
+  return spec;
+}
