@@ -85,6 +85,10 @@ def test_panel_shows_lifecycle_runs_and_detail(page: Any, lab: Lab, demo: dict[s
 
     # Cell badges: kind and latest status on the three stage cells, none on the setup cell.
     page.wait_for_function("document.querySelectorAll('.mlops-cell-badge').length === 3")
+    # Badges appear first and take their statuses when the lifecycle answer arrives.
+    page.wait_for_function(
+        "[...document.querySelectorAll('.mlops-cell-badge')].map(b => b.dataset.status).join() === "
+        "'succeeded,failed,never'", timeout=15_000)
     badges = page.locator(".mlops-cell-badge")
     assert badges.all_inner_texts() == ["data ✓", "train ✗", "evaluate"]
     assert [badges.nth(i).get_attribute("data-status") for i in range(3)] == ["succeeded", "failed", "never"]
