@@ -103,6 +103,18 @@ def test_on_change_fires_once_per_new_fingerprint(store, tmp_path):
     assert len(tick(store, at(5), executor=rec)) == 1
 
 
+def test_on_change_glob_given_from_the_project_root_watches_the_same_files_for_a_notebook_in_a_subfolder(
+        store, tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    shutil.copy(tmp_path / "tiny.ipynb", tmp_path / "notebooks" / "tiny.ipynb")
+    schedule = add_schedule(store, "notebooks/tiny.ipynb", on_change=("data/*.csv",), now=T0.timestamp())
+    rec = Recorder(store)
+    assert len(tick(store, at(1), executor=rec)) == 1
+    assert tick(store, at(2), executor=rec) == []
+    (tmp_path / "data" / "a.csv").write_text("x\n3\n")
+    assert len(tick(store, at(3), executor=rec)) == 1, schedule.on_change
+
+
 def test_after_and_drift_triggers(store):
     after = add_schedule(store, "tiny.ipynb", after="pipeline.ipynb", now=T0.timestamp())
     drift = add_schedule(store, "tiny.ipynb", on_drift="churn", now=T0.timestamp())

@@ -139,6 +139,8 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
         raise InvalidInputError("--max-concurrency must be at least 1")
     for pattern in on_change:
         fingerprint_path(pattern, base=base)  # a glob that matches nothing is refused now
+    # Runs resolve watched globs from the notebook's folder (their working directory): store them so.
+    on_change = tuple(os.path.relpath(os.path.normpath(os.path.join(base, p)), path.parent) for p in on_change)
     after_rel = None
     if after:
         after_path = Path(after).expanduser().resolve()
