@@ -177,3 +177,26 @@ def test_concurrent_processes_write_every_row(store_dir: Path) -> None:
     assert total == procs * count
     assert len(store.list_runs()) == procs
     assert os.path.exists(store_dir / ".mlops" / "mlops.db")
+
+
+OPENER = """
+import sys, time
+from mlops_magic.store import open_store
+start = float(sys.argv[2])
+while time.time() < start:
+    pass  # spin: every opener reaches the new file within microseconds of the others
+print(open_store(sys.argv[1]).create_run().id)
+"""
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_many_processes_creating_the_same_new_store_at_once(tmp_path: Path, round_: int) -> None:
+    import time
+
+    start = str(time.time() + 0.8)
+    children = [subprocess.Popen([PYTHON, "-c", OPENER, str(tmp_path / "fresh"), start], env=python_env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(12)]
+    results = [c.communicate(timeout=120) for c in children]
+    assert all(c.returncode == 0 for c in children), [r[1][-300:] for r in results]
+    clear_cache()
+    assert len(open_store(str(tmp_path / "fresh")).list_runs()) == 12

@@ -122,12 +122,7 @@ class SQLiteDatabase(Database):
             ) from None
         self._conn.row_factory = sqlite3.Row
         try:
-            self._check_version_before_writing()
-            self._conn.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self._prepare()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             if "readonly" in str(exc).lower() or "unable to open" in str(exc).lower():
@@ -139,6 +134,26 @@ class SQLiteDatabase(Database):
         except StoreError:
             self._conn.close()
             raise
+
+    def _prepare(self) -> None:
+        """Version check, pragmas and migrations; retried while another process is creating the same store.
+
+        Switching a new file to WAL and migrating it need brief exclusive locks, and SQLite
+        answers "database is locked" to a racing opener without always waiting on the busy timeout.
+        """
+        for attempt in range(self.RETRIES):
+            try:
+                self._check_version_before_writing()
+                self._conn.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or attempt == self.RETRIES - 1:
+                    raise
+                _backoff(attempt)
 
     # -- schema -------------------------------------------------------------------------------
     def _stored_version(self) -> int:
