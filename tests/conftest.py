@@ -52,3 +52,18 @@ def ip(store_dir: Path):
         shell.user_ns.pop(name, None)
 
 
+
+
+@pytest.fixture
+def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh session whose store lives in tmp_path/store (the working directory is tmp_path)."""
+    from mlops_magic.lifecycle import reset_session
+    from mlops_magic.store import clear_cache
+
+    monkeypatch.setenv("MLOPS_STORE", str(tmp_path / "store"))
+    monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    clear_cache()
+    yield reset_session()
+    clear_cache()
+    reset_session()

@@ -8,21 +8,6 @@ import pytest
 
 from mlops_magic import gates
 from mlops_magic.errors import GateFailedError, InvalidInputError
-from mlops_magic.lifecycle import reset_session
-from mlops_magic.store import clear_cache
-
-
-@pytest.fixture
-def session(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLOPS_STORE", str(tmp_path / "store"))
-    monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
-    monkeypatch.chdir(tmp_path)
-    clear_cache()
-    s = reset_session()
-    yield s
-    clear_cache()
-    reset_session()
-
 
 METRICS = {"accuracy": 0.9, "auc": 0.85, "val loss": 0.2, "eval/f1": 0.7, "nanny": math.nan}
 

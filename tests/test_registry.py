@@ -13,20 +13,6 @@ import pytest
 
 from mlops_magic import gates, model_io, registry, registry_aliases
 from mlops_magic.errors import ConflictError, GateFailedError, InvalidInputError, MlopsError, NotFoundError
-from mlops_magic.lifecycle import reset_session
-from mlops_magic.store import clear_cache
-
-
-@pytest.fixture
-def session(tmp_path, monkeypatch):
-    monkeypatch.setenv("MLOPS_STORE", str(tmp_path / "store"))
-    monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
-    monkeypatch.chdir(tmp_path)
-    clear_cache()
-    s = reset_session()
-    yield s
-    clear_cache()
-    reset_session()
 
 
 @pytest.fixture(scope="module")
