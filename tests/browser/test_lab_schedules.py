@@ -82,6 +82,8 @@ def test_add_pause_remove_schedule_and_run_with_params(page: Any, lab: Lab, note
     # Run headlessly with parameters: the form starts from the notebook's parameters cell.
     page.locator(".mlops-run-params summary").click()
     params = page.locator(".mlops-params-input")
+    # The box is filled once the notebook's parameters cell has been read: wait for it, don't race it.
+    page.wait_for_function("document.querySelector('.mlops-params-input')?.value !== ''", timeout=15_000)
     assert params.input_value() == "n=3\nlabel='demo'"
     params.fill("n=5\nlabel=nightly")
     page.click(".mlops-run-now")
