@@ -70,3 +70,16 @@ def test_cli_drift_between_files(store_dir) -> None:
     assert as_json.exit_code == 0 and json.loads(as_json.output)["drifted"] is False
     missing = runner.invoke(main, ["drift", "ref.csv", "nope.csv"])
     assert missing.exit_code != 0 and "no such data file" in missing.output
+
+
+def test_drift_widget_wraps_the_recorded_report(ip) -> None:
+    from mlops_magic.widgets import DriftPanel
+
+    ref, cur = frames()
+    ip.user_ns.update(ref=ref, cur=cur)
+    panel = ip.run_line_magic("mlops", "drift cur --reference ref --widget")
+    assert isinstance(panel, DriftPanel)
+    bundle = panel._repr_mimebundle_()
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "Drift detected" in bundle["text/html"]
+    assert get_session().store.db.query_one("SELECT COUNT(*) FROM drift_reports")[0] == 1
