@@ -206,13 +206,15 @@ class Session:
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
         run_id = self.current_run_id()
         assert run_id is not None
-        rows = []
-        for key, value in metrics.items():
-            s = self._next_step(run_id, key) if step is None else int(step)
-            rows.append((key, value, s))
+        if step is None:
+            rows = [(key, value, self._next_step(run_id, key)) for key, value in metrics.items()]
+        else:
+            rows = [(key, value, int(step)) for key, value in metrics.items()]
         self.store.log_metrics(run_id, rows, stage_id=self._stage_id())
+        steps = self._steps
         for key, _, s in rows:
-            self._steps[(run_id, key)] = max(s, self._steps.get((run_id, key), -1))
+            if steps.get((run_id, key), -1) < s:
+                steps[(run_id, key)] = s
         self._notify("metric", {"run_id": run_id, "keys": list(metrics)})
 
     def _next_step(self, run_id: str, key: str) -> int:

@@ -26,7 +26,7 @@ def init_project(path: str | os.PathLike[str] | None = None, store_url: str | No
     else:
         store = open_store(str(project))
     verb = "Using existing" if existed else "Initialised"
-    message = f"{verb} mlops project at {folder} (store {store.url})"
+    message = f"{verb} mlops project at {folder} (store {store.display_url})"
     if os.environ.get("MLOPS_STORE") and not store_url:
         message += f"; note: MLOPS_STORE={os.environ['MLOPS_STORE']} takes precedence in this environment"
     return store, message

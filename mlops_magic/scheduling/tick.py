@@ -144,8 +144,8 @@ def claim(store: Store, s: Schedule, fire: Fire) -> str:
 
     try:
         return store.db.run_in_transaction(write)
-    except Exception as exc:  # another backend's unique violation: the other tick won
-        if "unique" in str(exc).lower() or "integrity" in type(exc).__name__.lower():
+    except Exception as exc:  # the UNIQUE (schedule_id, fire_key) insert lost: the other tick won
+        if store.db.is_unique_violation(exc):
             return TAKEN
         raise
 

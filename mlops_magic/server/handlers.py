@@ -37,7 +37,7 @@ class InfoHandler(MlopsHandler):
                 features[feature] = True
             except NotAvailableError:
                 features[feature] = False
-        self.reply({"version": __version__, "api": "v1", "store": self.store.url, "features": features})
+        self.reply({"version": __version__, "api": "v1", "store": self.store.display_url, "features": features})
 
 
 def _core(name: str) -> Any:

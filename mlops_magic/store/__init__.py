@@ -33,9 +33,15 @@ def open_store(url: str | None = None, *, start: str | os.PathLike[str] | None =
 
 
 def _open(location: StoreLocation, *, create: bool) -> Store:
-    if location.db_path is None:  # pragma: no cover - only sqlite for now
-        raise StoreError(f"unsupported store {location.url}")
-    db = SQLiteDatabase(location.db_path, create=create)
+    db: Database
+    if location.conninfo is not None:
+        from .postgres import PostgresDatabase  # psycopg is imported only for a PostgreSQL store
+
+        db = PostgresDatabase(location.url, conninfo=location.conninfo, create=create)
+    elif location.db_path is not None:
+        db = SQLiteDatabase(location.db_path, create=create)
+    else:  # pragma: no cover - parse_store_url gives one or the other
+        raise StoreError(f"unsupported store {location.display_url}")
     return Store(db, ArtifactStore(location.artifacts_root), location.project_dir)
 
 

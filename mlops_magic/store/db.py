@@ -61,6 +61,18 @@ class Database(ABC):
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    @property
+    def display_url(self) -> str:
+        """The URL to show people: the same as :attr:`url` without any password."""
+        return self.url
+
+    @staticmethod
+    def is_unique_violation(exc: BaseException) -> bool:
+        """Whether ``exc`` is a UNIQUE / PRIMARY KEY violation, whichever backend raised it."""
+        if isinstance(exc, sqlite3.IntegrityError):
+            return "unique" in str(exc).lower()  # "UNIQUE constraint failed: …" (PRIMARY KEY says it too)
+        return getattr(exc, "sqlstate", None) == "23505"  # psycopg's UniqueViolation
+
     def write(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement in its own transaction; returns the new row id where there is one."""
         with self.transaction() as tx:
@@ -188,7 +200,7 @@ class SQLiteDatabase(Database):
                 raise StoreVersionError(f"the store at {self.path} was upgraded by a newer mlops-magic")
             for number in range(current, schema.SCHEMA_VERSION):
                 for statement in schema.statements(
-                    schema.MIGRATIONS[number], "INTEGER PRIMARY KEY AUTOINCREMENT"
+                    schema.MIGRATIONS[number], "INTEGER PRIMARY KEY"
                 ):
                     tx.execute(statement)
             tx.execute(

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, StoreError
 
@@ -29,6 +31,12 @@ class StoreLocation:
     db_path: Path | None  # for sqlite
     artifacts_root: Path
     project_dir: Path | None  # the folder holding .mlops/, when there is one
+    conninfo: str | None = None  # for postgresql: the URL libpq is given (without our own parameters)
+
+    @property
+    def display_url(self) -> str:
+        """:attr:`url` fit to show: any password replaced by ``***``."""
+        return redact_url(self.url)
 
 
 def find_project_dir(start: str | os.PathLike[str] | None = None) -> Path | None:
@@ -41,16 +49,13 @@ def find_project_dir(start: str | os.PathLike[str] | None = None) -> Path | None
 
 
 def parse_store_url(url: str, *, base: Path | None = None) -> StoreLocation:
-    """Turn ``sqlite:///path.db``, a folder, or ``postgresql://…`` into a location."""
+    """Turn ``sqlite:///path.db``, a folder, or ``postgresql://…[?artifacts=/folder]`` into a location."""
     url = url.strip()
     if not url:
         raise InvalidInputError("empty store URL; use sqlite:///path/to/mlops.db or a folder path")
     base = base or Path.cwd()
-    if url.startswith(("postgresql://", "postgres://", "postgresql+")):
-        raise StoreError(
-            "PostgreSQL stores are not available in this release; the store interface is ready for one "
-            "(see docs/architecture.md). Use the default SQLite store: sqlite:///path/to/mlops.db"
-        )
+    if url.startswith(("postgresql://", "postgres://", "postgresql+", "postgres+")):
+        return _postgres_location(url, base)
     if url.startswith("sqlite:///"):
         raw = url[len("sqlite:///") :]
         db_path = Path(raw) if raw.startswith("/") else (base / raw)
@@ -60,7 +65,8 @@ def parse_store_url(url: str, *, base: Path | None = None) -> StoreLocation:
     if "://" in url:
         scheme = url.split("://", 1)[0]
         raise InvalidInputError(
-            f"unknown store URL scheme {scheme!r}; use sqlite:///path/to/mlops.db or a folder path"
+            f"unknown store URL scheme {scheme!r}; use sqlite:///path/to/mlops.db, postgresql://user@host/database "
+            "or a folder path"
         )
     path = Path(url).expanduser()
     path = (path if path.is_absolute() else base / path).resolve()
@@ -71,6 +77,58 @@ def parse_store_url(url: str, *, base: Path | None = None) -> StoreLocation:
     db_path = mlops_dir / DB_FILENAME
     return StoreLocation(url=f"sqlite:///{db_path}", db_path=db_path,
                          artifacts_root=mlops_dir / "artifacts", project_dir=mlops_dir.parent)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password (if any) replaced by ``***``: for messages, logs and displays."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        password = None
+    if password is None:
+        return re.sub(r"(//[^:/@]*):[^@/]*@", r"\1:***@", url)
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{parts.username or ''}:***@{host}").geturl()
+
+
+def _postgres_location(url: str, base: Path) -> StoreLocation:
+    """``postgresql://user:pass@host:port/db?sslmode=…&artifacts=/shared/folder``.
+
+    Artifact files go to ``?artifacts=`` in the URL, else ``MLOPS_ARTIFACTS``, else the
+    ``.mlops/artifacts`` folder of the project (found from ``base``). The resolved folder is
+    written back into :attr:`StoreLocation.url`, so a headless run started from this store
+    (which gets the URL in ``MLOPS_STORE``) uses the very same files.
+    """
+    scheme, rest = url.split("://", 1)
+    scheme = scheme.split("+", 1)[0]
+    if scheme not in ("postgresql", "postgres"):
+        raise InvalidInputError(f"unknown store URL scheme {scheme!r}; use postgresql://user@host/database")
+    try:
+        parts = urlsplit("postgresql://" + rest)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise InvalidInputError(f"malformed PostgreSQL URL {redact_url(url)!r}: {exc}") from None
+    if not parts.path.strip("/"):
+        raise InvalidInputError(
+            f"the PostgreSQL URL {redact_url(url)!r} names no database; use postgresql://user@host/database"
+        )
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    given = [v for k, v in query if k == "artifacts"]
+    others = [(k, v) for k, v in query if k != "artifacts"]
+    project = find_project_dir(base)
+    if given and given[-1]:
+        artifacts = Path(given[-1]).expanduser()
+        artifacts = artifacts if artifacts.is_absolute() else (project or base) / artifacts
+    elif os.environ.get("MLOPS_ARTIFACTS"):
+        artifacts = Path(os.environ["MLOPS_ARTIFACTS"]).expanduser()
+        artifacts = artifacts if artifacts.is_absolute() else base / artifacts
+    else:
+        artifacts = (project or base) / PROJECT_DIRNAME / "artifacts"
+    artifacts = artifacts.resolve()
+    conninfo = urlunsplit(parts._replace(query=urlencode(others)))
+    full = urlunsplit(parts._replace(query=urlencode([*others, ("artifacts", str(artifacts))], safe="/")))
+    return StoreLocation(url=full, db_path=None, artifacts_root=artifacts, project_dir=project, conninfo=conninfo)
 
 
 def resolve_location(url: str | None = None, *, start: str | os.PathLike[str] | None = None) -> StoreLocation:

@@ -57,14 +57,21 @@ def _loads(text: str | None, default: Any = None) -> Any:
         return text
 
 
+_checked_names: set[str] = set()  # metric keys repeat; validating each once keeps batches fast
+
+
 def check_name(kind: str, name: str) -> str:
     """Keys are any non-empty unicode up to MAX_NAME characters, without control characters."""
+    if name in _checked_names:
+        return name
     if not isinstance(name, str) or not name.strip():
         raise InvalidInputError(f"{kind} must be a non-empty string, got {name!r}")
     if len(name) > MAX_NAME:
         raise InvalidInputError(f"{kind} is {len(name)} characters long; the limit is {MAX_NAME}")
     if _CONTROL.search(name):
         raise InvalidInputError(f"{kind} {name[:40]!r} contains control characters")
+    if len(_checked_names) < 100_000:
+        _checked_names.add(name)
     return name
 
 
@@ -94,7 +101,13 @@ class Store:
 
     @property
     def url(self) -> str:
+        """The URL that reopens this store (a PostgreSQL one keeps its password: show display_url)."""
         return self.db.url
+
+    @property
+    def display_url(self) -> str:
+        """:attr:`url` fit to show people: any password replaced by ``***``."""
+        return self.db.display_url
 
     def close(self) -> None:
         self.db.close()
@@ -289,16 +302,15 @@ class Store:
     # -- tags and params ----------------------------------------------------------------------
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         rows = [(run_id, check_name("tag name", k), str(v)) for k, v in tags.items()]
-        with self.db.transaction() as tx:
-            tx.executemany("INSERT INTO tags (run_id, key, value) VALUES (?,?,?) "
-                           "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value", rows)
+        self.db.run_in_transaction(lambda tx: tx.executemany(
+            "INSERT INTO tags (run_id, key, value) VALUES (?,?,?) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value", rows))
 
     def log_params(self, run_id: str, params: Mapping[str, Any], stage_id: int | None = None) -> None:
         rows = [(run_id, check_name("parameter name", k), _dumps(v), stage_id) for k, v in params.items()]
-        with self.db.transaction() as tx:
-            tx.executemany("INSERT INTO params (run_id, key, value, stage_id) VALUES (?,?,?,?) "
-                           "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
-                           "stage_id = excluded.stage_id", rows)
+        self.db.run_in_transaction(lambda tx: tx.executemany(
+            "INSERT INTO params (run_id, key, value, stage_id) VALUES (?,?,?,?) "
+            "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, stage_id = excluded.stage_id", rows))
 
     # -- metrics ------------------------------------------------------------------------------
     def log_metric(self, run_id: str, key: str, value: Any, step: int = 0, timestamp: float | None = None,
@@ -320,9 +332,9 @@ class Store:
             nan = math.isnan(number)
             prepared.append((run_id, check_name("metric name", key), None if nan else number, int(nan),
                              int(step), ts, stage_id))
-        with self.db.transaction() as tx:
-            tx.executemany("INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp, stage_id) "
-                           "VALUES (?,?,?,?,?,?,?)", prepared)
+        self.db.run_in_transaction(lambda tx: tx.executemany(
+            "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp, stage_id) VALUES (?,?,?,?,?,?,?)",
+            prepared))
         return len(prepared)
 
     def metric_history(self, run_id: str, key: str | None = None) -> list[Metric]:

@@ -1,0 +1,443 @@
+"""One store contract, two backends: every test here runs on SQLite and on a real PostgreSQL server.
+
+The PostgreSQL server is a throwaway cluster (tests/postgres_support.py). Without the server
+binaries the postgres cases fail with a hint to run `bash .ci/setup-postgres`; set
+MLOPS_SKIP_POSTGRES=1 to skip them instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import textwrap
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from _support import PYTHON, python_env
+from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures
+
+from mlops_magic.entities import Fingerprint
+from mlops_magic.errors import InvalidInputError, NotFoundError, StoreError, StoreVersionError
+from mlops_magic.store import clear_cache, open_store
+from mlops_magic.store import schema as schema_mod
+from mlops_magic.store.location import parse_store_url
+
+FIXTURES = Path(__file__).parent / "notebooks"
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory."""
+    from mlops_magic.lifecycle import reset_session
+
+    monkeypatch.chdir(tmp_path)
+    for var in ("MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE", "JPY_SESSION_NAME", "MLOPS_ARTIFACTS"):
+        monkeypatch.delenv(var, raising=False)
+    if request.param == "sqlite":
+        url = str(tmp_path / "project")
+    else:
+        url = request.getfixturevalue("postgres_url") + f"?artifacts={tmp_path / 'shared-artifacts'}"
+    monkeypatch.setenv("MLOPS_STORE", url)
+    clear_cache()
+    reset_session()
+    yield url
+    clear_cache()
+    reset_session()
+
+
+@pytest.fixture
+def store(store_url: str):
+    return open_store(store_url)
+
+
+def _spawn(script: str, *args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([PYTHON, "-c", textwrap.dedent(script), *args], env=python_env(), cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_all(children: list[subprocess.Popen[str]]) -> list[str]:
+    results = [c.communicate(timeout=120) for c in children]
+    assert all(c.returncode == 0 for c in children), [r[1][-1500:] for r in results]
+    return [r[0] for r in results]
+
+
+# -- tracking -------------------------------------------------------------------------------------
+def test_runs_params_tags_round_trip(store) -> None:
+    run = store.create_run(notebook="nb.ipynb", params={"lr": 0.1, "name": "50% ?off", "n": 3, "flag": True})
+    store.set_tags(run.id, {"team": "risk", "note": "it's 100%"})
+    store.log_params(run.id, {"depth": 4, "n": 5})
+    got = store.get_run(run.id[:6])
+    assert got.id == run.id and got.notebook == "nb.ipynb"
+    assert got.params == {"lr": 0.1, "name": "50% ?off", "n": 5, "flag": True, "depth": 4}
+    assert got.tags == {"team": "risk", "note": "it's 100%"} and got.status == "running" and got.host
+    assert store.run_requested_params(run.id) == {"lr": 0.1, "name": "50% ?off", "n": 3, "flag": True}
+    done = store.finish_run(run.id, "succeeded")
+    assert done.status == "succeeded" and done.duration is not None and done.duration >= 0
+    assert store.get_run("latest").id == run.id
+    assert [r.id for r in store.list_runs(notebook="nb.ipynb", status="succeeded")] == [run.id]
+    assert store.count_runs(status="running") == 0
+    with pytest.raises(NotFoundError, match="no run"):
+        store.get_run("doesnotexist")
+
+
+def test_metrics_keep_nan_infinities_and_steps(store) -> None:
+    run = store.create_run()
+    store.log_metric(run.id, "loss", math.nan, step=0)
+    store.log_metric(run.id, "loss", math.inf, step=1)
+    store.log_metric(run.id, "loss", -math.inf, step=2)
+    store.log_metrics(run.id, [("acc", 0.5, 0), ("acc", 0.75, 1)])
+    history = store.metric_history(run.id, "loss")
+    assert math.isnan(history[0].value) and history[1].value == math.inf and history[2].value == -math.inf
+    assert [m.step for m in store.metric_history(run.id, "acc")] == [0, 1]
+    assert store.latest_metrics([run.id])[run.id]["acc"] == 0.75
+    assert store.last_step(run.id, "loss") == 2
+    with pytest.raises(InvalidInputError):
+        store.log_metrics(run.id, [("a", 1.0, 0), ("b", "x", 0)])
+    assert {m.key for m in store.metric_history(run.id)} == {"loss", "acc"}  # the bad batch wrote nothing
+
+
+def test_stage_attempts_and_finish(store) -> None:
+    run = store.create_run()
+    first = store.start_stage(run.id, "train", "gbm")
+    second = store.start_stage(run.id, "train", "gbm")
+    assert (first.attempt, second.attempt) == (1, 2) and isinstance(first.id, int)
+    store.finish_stage(first.id, "failed", error_type="ValueError", error_message="bad")
+    store.finish_stage(second.id, "succeeded")
+    stages = store.list_stages(run.id)
+    assert [(s.attempt, s.status) for s in stages] == [(1, "failed"), (2, "succeeded")]
+    assert store.get_stage(first.id).error_type == "ValueError"
+
+
+def test_artifacts_are_content_addressed(store, tmp_path: Path) -> None:
+    run = store.create_run()
+    f = tmp_path / "model.txt"
+    f.write_text("weights")
+    a = store.log_artifact(run.id, f)
+    b = store.log_artifact(run.id, f, name="copy.txt")
+    c = store.log_artifact_bytes(run.id, "copy.txt", b"other")  # same name again: replaced
+    assert a.digest == b.digest and Path(a.path).read_text() == "weights"
+    assert {x.name: x.digest for x in store.list_artifacts(run.id)} == {"model.txt": a.digest, "copy.txt": c.digest}
+    assert store.get_artifact(run.id, "copy.txt").size == 5
+
+
+def test_fingerprints_and_events(store) -> None:
+    run = store.create_run()
+    stage = store.start_stage(run.id, "data")
+    fp = Fingerprint(digest="ab" * 16, kind="dataframe", rows=10, schema={"x": "int64"}, size=80, name="df",
+                     role="output")
+    store.log_fingerprint(run.id, fp, stage_id=stage.id)
+    [got] = store.list_fingerprints(run.id)
+    assert got.digest == fp.digest and got.rows == 10 and got.schema == {"x": "int64"} and got.stage_id == stage.id
+    first = store.emit_event("drift", subject="churn", run_id=run.id, payload={"share": 0.5})
+    second = store.emit_event("finished", subject="nb")
+    assert isinstance(first, int) and second > first
+    events = store.list_events("drift")
+    assert [(e["id"], e["subject"], e["payload"]) for e in events] == [(first, "churn", {"share": 0.5})]
+    assert [e["id"] for e in store.list_events(after_id=first)] == [second]
+
+
+def test_lifecycle_view_and_runs_frame(store) -> None:
+    from mlops_magic.queries import list_run_records, run_detail, run_lifecycle, runs_frame
+
+    run = store.create_run(notebook="pipe.ipynb", params={"lr": 0.1})
+    for kind in ("data", "train"):
+        stage = store.start_stage(run.id, kind)
+        store.finish_stage(stage.id, "succeeded")
+    again = store.start_stage(run.id, "data")
+    store.finish_stage(again.id, "succeeded")
+    store.log_metric(run.id, "auc", 0.9)
+    store.finish_run(run.id, "succeeded")
+    view = {s.kind: s for s in run_lifecycle(store, run.id).stages}
+    assert view["data"].attempts == 2 and view["evaluate"].status == "not run"
+    assert any("stale" in w for w in view["train"].warnings)
+    frame = runs_frame(store)
+    assert list(frame["id"]) == [run.id] and frame["metrics.auc"].iloc[0] == 0.9
+    assert frame["params.lr"].iloc[0] == 0.1
+    assert list_run_records(store)[0]["metrics"] == {"auc": 0.9}
+    detail = run_detail(store, run.id[:5])
+    assert detail["id"] == run.id and len(detail["stages"]) == 3 and detail["metrics_latest"]["auc"]["points"] == 1
+
+
+def test_drift_report_is_recorded_with_an_event(store) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from mlops_magic.monitoring.drift import drift
+    from mlops_magic.monitoring.records import drift_history, drift_reports, record_drift
+
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"x": rng.normal(size=500), "c": rng.choice(["a", "b"], size=500)})
+    cur = pd.DataFrame({"x": rng.normal(3, size=500), "c": rng.choice(["a", "b"], size=500)})
+    report = drift(ref, cur)
+    assert report.drifted
+    run = store.create_run()
+    report_id = record_drift(store, report, run_id=run.id, stage_id=None, model="churn", version=1)
+    assert isinstance(report_id, int)
+    [stored] = drift_reports(store, run.id)
+    assert stored.drifted_columns == report.drifted_columns
+    [event] = store.list_events("drift")
+    assert event["subject"] == "churn" and event["payload"]["report_id"] == report_id
+    assert len(drift_history(store, "churn")) == 1
+
+
+# -- schema ---------------------------------------------------------------------------------------
+def _bump_version(store_url: str, store, version: int) -> None:
+    if store.db.dialect == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(store.db.path)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+        conn.commit()
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(store.db._conninfo, autocommit=True) as conn:
+            conn.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(version),))
+
+
+def _snapshot(store) -> object:
+    if store.db.dialect == "sqlite":
+        return store.db.path.read_bytes()
+    import psycopg
+
+    with psycopg.connect(store.db._conninfo, autocommit=True) as conn:
+        tables = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                              "current_schema() ORDER BY table_name").fetchall()
+        meta = conn.execute("SELECT key, value FROM meta ORDER BY key").fetchall()
+        runs = conn.execute("SELECT id, status FROM runs ORDER BY id").fetchall()
+        return tables, meta, runs
+
+
+def test_newer_schema_is_refused_untouched(store_url: str) -> None:
+    store = open_store(store_url)
+    store.create_run()
+    clear_cache()
+    _bump_version(store_url, store, schema_mod.SCHEMA_VERSION + 5)
+    before = _snapshot(store)
+    with pytest.raises(StoreVersionError, match="newer") as info:
+        open_store(store_url)
+    assert "pip install -U mlops-magic" in str(info.value)
+    assert _snapshot(store) == before
+
+
+def test_a_later_migration_is_applied_once(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(store_url)
+    run = store.create_run(params={"a": 1})
+    clear_cache()
+    later = [*schema_mod.MIGRATIONS, "CREATE TABLE future_things (id {serial}, note TEXT)"]
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", later)
+    monkeypatch.setattr(schema_mod, "SCHEMA_VERSION", len(later))
+    upgraded = open_store(store_url)
+    assert upgraded.get_run(run.id).params == {"a": 1}
+    assert upgraded.db.write("INSERT INTO future_things (note) VALUES ('ok')") == 1
+    assert upgraded.db.write("INSERT INTO future_things (note) VALUES (?)", ("50%",)) == 2
+    assert upgraded.db.write("UPDATE future_things SET note = 'x' WHERE id = 1") is None or \
+        upgraded.db.dialect == "sqlite"
+
+
+# -- concurrency ----------------------------------------------------------------------------------
+WRITER = """
+import sys
+from mlops_magic.store import open_store
+store = open_store(sys.argv[1])
+run = store.create_run(trigger="manual")
+for i in range(int(sys.argv[2])):
+    store.log_metric(run.id, "m", float(i), step=i)
+store.log_metrics(run.id, [("batch", float(i), i) for i in range(50)])
+store.log_params(run.id, {"shared": 1})
+print(run.id)
+"""
+
+
+def test_concurrent_writers_in_several_processes_keep_every_row(store_url: str) -> None:
+    procs, count = 3, 200
+    open_store(store_url)  # created (migrated) up front; creation races have their own test in test_store.py
+    _wait_all([_spawn(WRITER, store_url, str(count)) for _ in range(procs)])
+    clear_cache()
+    store = open_store(store_url)
+    assert store.db.query_one("SELECT COUNT(*) FROM metrics")[0] == procs * (count + 50)
+    assert len(store.list_runs()) == procs
+
+
+OPENER = """
+import sys, time
+from mlops_magic.store import open_store
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.001)
+print(open_store(sys.argv[1]).create_run().id)
+"""
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(store_url: str) -> None:
+    start = str(time.time() + 1.0)
+    _wait_all([_spawn(OPENER, store_url, start) for _ in range(4)])
+    clear_cache()
+    store = open_store(store_url)
+    assert len(store.list_runs()) == 4
+    assert store.db.query_one("SELECT value FROM meta WHERE key = 'schema_version'")[0] == \
+        str(schema_mod.SCHEMA_VERSION)
+
+
+REGISTER = """
+import sys, time
+from sklearn.dummy import DummyClassifier
+from mlops_magic.registry import register
+from mlops_magic.store import open_store
+store = open_store(sys.argv[1])
+clf = DummyClassifier().fit([[0], [1]], [0, 1])
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.001)
+print(" ".join(str(register(store, clf, "race").version) for _ in range(4)))
+"""
+
+
+def test_concurrent_model_registration_allocates_every_version_once(store_url: str, tmp_path: Path) -> None:
+    from mlops_magic.registry import load, versions_of
+
+    open_store(store_url)
+    start = str(time.time() + 2.0)
+    outs = _wait_all([_spawn(REGISTER, store_url, start, cwd=tmp_path) for _ in range(2)])
+    versions = sorted(int(v) for out in outs for v in out.split())
+    assert versions == list(range(1, 9))
+    clear_cache()
+    store = open_store(store_url)
+    assert [v.version for v in versions_of(store, "race")] == list(range(1, 9))
+    assert load(store, "race@8").predict([[0]]).shape == (1,)
+
+
+TICKER = """
+import sys, time
+from concurrent.futures import Future
+from datetime import datetime
+from mlops_magic.runner.execute import create_run
+from mlops_magic.runner.executors import Executor
+from mlops_magic.runner.request import RunResult
+from mlops_magic.scheduling import tick
+from mlops_magic.store import open_store
+
+
+class Recorder(Executor):
+    def __init__(self, store):
+        self.store = store
+
+    def submit(self, prep):
+        create_run(self.store, prep, status="succeeded")
+        future = Future()
+        future.set_result(RunResult(prep.run_id, prep.recorded_notebook, "succeeded"))
+        return future
+
+
+store = open_store(sys.argv[1])
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.0005)
+print(len(tick(store, datetime.fromisoformat(sys.argv[3]), executor=Recorder(store))))
+"""
+
+
+def test_two_concurrent_ticks_claim_exactly_one_run(store_url: str, tmp_path: Path) -> None:
+    from mlops_magic.scheduling import add_schedule
+
+    shutil.copy(FIXTURES / "tiny.ipynb", tmp_path / "tiny.ipynb")
+    store = open_store(store_url)
+    t0 = datetime(2024, 5, 1, 0, 0, tzinfo=timezone.utc)
+    s = add_schedule(store, "tiny.ipynb", cron="0 2 * * *", now=t0.timestamp())
+    start = str(time.time() + 1.5)
+    outs = _wait_all([_spawn(TICKER, store_url, start, "2024-05-01T02:00:30+00:00", cwd=tmp_path)
+                      for _ in range(3)])
+    assert sorted(int(o) for o in outs) == [0, 0, 1]
+    runs = store.list_runs(schedule_id=s.id)
+    assert len(runs) == 1 and runs[0].status == "succeeded" and runs[0].trigger == "schedule"
+    assert store.db.query_one("SELECT COUNT(*) FROM schedule_fires")[0] == 1
+
+
+def test_unique_violation_is_recognised(store) -> None:
+    run = store.create_run()
+    with pytest.raises(Exception) as info:
+        store.db.write("INSERT INTO runs (id, trigger, status, started) VALUES (?, 'manual', 'running', 0)",
+                       (run.id,))
+    assert store.db.is_unique_violation(info.value)
+    assert not store.db.is_unique_violation(ValueError("unique"))
+
+
+# -- PostgreSQL only: URLs, secrets, SQL translation ----------------------------------------------
+def test_postgres_url_forms_and_artifacts_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOPS_ARTIFACTS", raising=False)
+    (tmp_path / ".mlops").mkdir()
+    loc = parse_store_url("postgres://ann:s3cret@db.example:5433/mlops?sslmode=require", base=tmp_path)
+    assert loc.url.startswith("postgresql://ann:s3cret@db.example:5433/mlops?sslmode=require&artifacts=")
+    assert loc.artifacts_root == (tmp_path / ".mlops" / "artifacts").resolve()
+    assert loc.conninfo == "postgresql://ann:s3cret@db.example:5433/mlops?sslmode=require"
+    assert "s3cret" not in loc.display_url and "ann:***@db.example" in loc.display_url
+    assert parse_store_url("postgresql+psycopg://h/db?artifacts=/shared/a").artifacts_root == Path("/shared/a")
+    monkeypatch.setenv("MLOPS_ARTIFACTS", str(tmp_path / "env-artifacts"))
+    assert parse_store_url("postgresql://h/db", base=tmp_path).artifacts_root == tmp_path / "env-artifacts"
+    again = parse_store_url(loc.url, base=Path("/"))  # the URL a headless run gets reopens the same place
+    assert again.url == loc.url and again.artifacts_root == loc.artifacts_root
+    with pytest.raises(InvalidInputError, match="names no database"):
+        parse_store_url("postgresql://ann:s3cret@host/")
+    with pytest.raises(InvalidInputError) as info:
+        parse_store_url("postgresql://ann:s3cret@host:notaport/db")
+    assert "s3cret" not in str(info.value)
+
+
+def test_unreachable_postgres_is_one_line_without_the_password(postgres_cluster) -> None:  # noqa: F811
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    clear_cache()
+    with pytest.raises(StoreError, match="PostgreSQL") as info:
+        open_store(f"postgresql://ann:s3cret@127.0.0.1:{port}/mlops")
+    assert "s3cret" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sql_translation() -> None:
+    from mlops_magic.store.postgres import serial_tables, to_pyformat, translate
+
+    assert to_pyformat("SELECT '?%', \"a?\" FROM t WHERE x LIKE ? AND y = ? -- what?\n") == \
+        "SELECT '?%%', \"a?\" FROM t WHERE x LIKE %s AND y = %s -- what?\n"
+    assert to_pyformat("SELECT 'it''s ?' , ?") == "SELECT 'it''s ?' , %s"
+    tables = serial_tables(schema_mod.MIGRATIONS)
+    assert {"metrics", "stage_runs", "events", "model_versions", "schedule_fires", "drift_reports"} <= tables
+    assert not {"runs", "params", "tags", "artifacts", "meta", "models", "aliases"} & tables
+    assert translate("INSERT INTO events (kind) VALUES (?)", tables) == \
+        ("INSERT INTO events (kind) VALUES (%s) RETURNING id", True)
+    assert translate("INSERT INTO tags (run_id) VALUES (?)", tables)[1] is False
+
+
+def test_missing_psycopg_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from mlops_magic.store import postgres
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(StoreError, match=r'pip install "mlops-magic\[postgres\]"'):
+        postgres.import_psycopg()
+
+
+def test_forked_child_gets_its_own_connection_and_leaves_the_parents_alone(postgres_url) -> None:  # noqa: F811
+    store = open_store(postgres_url)
+    run = store.create_run()
+    pid = os.fork()
+    if pid == 0:  # child: use the same Database object, then close it
+        code = 0
+        try:
+            store.log_metric(run.id, "child", 1.0)
+            store.db.close()
+        except BaseException:
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    store.log_metric(run.id, "parent", 2.0)  # the parent's connection still works
+    assert {m.key for m in store.metric_history(run.id)} == {"child", "parent"}
