@@ -61,11 +61,16 @@ def show(ref: str | None = None) -> Any:
     return RunView(run_detail(store(), _default_ref(ref)))
 
 
-def status(ref: str | None = None) -> Any:
-    """The lifecycle view of a run (default: the active or latest run)."""
+def status(ref: str | None = None, *, static: bool = False) -> Any:
+    """The lifecycle of a run (default: the active or latest run): in Jupyter a live panel, else a static view."""
     from .queries import run_lifecycle
     from .views import LifecycleView
+    from .widgets.base import frontend_available
 
+    if not static and frontend_available():
+        from .widgets.lifecycle_panel import LifecyclePanel
+
+        return LifecyclePanel(get_session(), store().resolve_run_id(ref) if ref else None)
     return LifecycleView(run_lifecycle(store(), _default_ref(ref)))
 
 
