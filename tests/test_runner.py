@@ -166,3 +166,22 @@ def test_parallel_batch_runs_each_notebook_in_its_own_kernel(project):
     runs = open_store().list_runs()
     assert sorted(r.status for r in runs) == ["failed", "succeeded", "succeeded", "succeeded"]
     assert len({r.pid for r in runs}) >= 1 and len(runs) == 4
+
+
+def test_old_notebook_without_cell_ids_still_records_tag_form_stages(project):
+    nb = {"nbformat": 4, "nbformat_minor": 4,
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "cells": [
+              {"cell_type": "markdown", "metadata": {}, "source": "%%mlops stage train\nprose, not code"},
+              {"cell_type": "code", "metadata": {"tags": ["mlops:data"]}, "execution_count": None, "outputs": [],
+               "source": "x = [1, 2, 3]\r\n"},
+              {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+               "source": "%%mlops stage train --name 'modèle'\r\ny = sum(x)"},
+          ]}
+    (project / "ödd nötebook.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    result = cli("run", "ödd nötebook.ipynb")
+    assert result.exit_code == 0, result.output
+    store = open_store()
+    run = store.get_run("latest")
+    assert [(s.kind, s.name, s.status) for s in store.list_stages(run.id)] == [
+        ("data", "data", "succeeded"), ("train", "modèle", "succeeded")]

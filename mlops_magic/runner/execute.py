@@ -55,8 +55,28 @@ def write_input(prep: PreparedRun, store: Store) -> Path:
     folder = runs_dir(store) / prep.run_id
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "input.ipynb"
-    path.write_text(json.dumps(prep.nb, indent=1), encoding="utf-8")
+    path.write_text(json.dumps(with_cell_ids(prep.nb), indent=1), encoding="utf-8")
     return path
+
+
+def with_cell_ids(nb: dict[str, Any]) -> dict[str, Any]:
+    """Give every cell an id (nbformat 4.5): the kernel finds ``mlops:KIND`` tags by cell id.
+
+    Notebooks written before nbformat 4.5 (or by other tools) have none; without this their
+    tag-form stages would run untracked.
+    """
+    if nb.get("nbformat") == 4 and int(nb.get("nbformat_minor", 0)) < 5:
+        nb["nbformat_minor"] = 5
+    seen: set[str] = set()
+    for index, cell in enumerate(nb.get("cells", [])):
+        cell_id = cell.get("id")
+        if not cell_id or cell_id in seen:
+            cell_id = f"mlops-{index}"
+            while cell_id in seen:
+                cell_id += "x"
+            cell["id"] = cell_id
+        seen.add(cell_id)
+    return nb
 
 
 def launch_kernel(prep: PreparedRun, store: Store) -> KernelSlot:
