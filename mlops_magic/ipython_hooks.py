@@ -58,7 +58,10 @@ class StageCellTracker:
                     parse_stage_args(match.group("args") or "")
                 except MlopsError:
                     return lines
-                return [*lines[:i], "# " + line.lstrip().rstrip("\r\n") + "\n", *lines[i + 1:]]
+                rest = lines[i + 1:]
+                if rest and rest[0].lstrip().startswith("%%"):
+                    return rest  # a stacked cell magic (%%time, %%capture) must stay the first line
+                return [*lines[:i], "# " + line.lstrip().rstrip("\r\n") + "\n", *rest]
             return lines
         return lines
 

@@ -207,3 +207,13 @@ def test_unexpected_errors_are_one_line_unless_debugging(ip, monkeypatch) -> Non
     monkeypatch.setenv("MLOPS_DEBUG", "1")
     with pytest.raises(KeyError):
         ip.run_line_magic("mlops", "boom")
+
+
+def test_a_cell_magic_stacked_under_the_stage_header_still_runs(ip) -> None:
+    with capture_output() as captured:
+        result = ip.run_cell("%%mlops stage train\n%%capture out\nprint('hidden')\nz = 41 + 1")
+    assert result.success, result.error_in_exec
+    assert ip.user_ns["z"] == 42 and "hidden" not in captured.stdout
+    assert "hidden" in ip.user_ns["out"].stdout
+    [stage] = stages(ip)
+    assert stage.status == "succeeded" and "z" in {v.name for v in stage.variables}
