@@ -107,3 +107,16 @@ def test_console_script_runs_as_a_process(store_dir) -> None:
     bad = subprocess.run([PYTHON, "-m", "mlops_magic.cli", "show", "zzz"], capture_output=True, text=True,
                          env=python_env(), timeout=60)
     assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0 and "no run" in bad.stderr
+
+
+def test_read_commands_outside_a_project_say_so_and_create_nothing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("MLOPS_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    from mlops_magic.store import find_project_dir
+
+    if find_project_dir() is not None:
+        pytest.skip(f"a .mlops/ folder above {tmp_path} makes this machine's temp dir a project")
+    for args in (["runs"], ["show", "latest"], ["models", "list"], ["report", "--index", "site"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and "no mlops project here" in result.output, args
+    assert not (tmp_path / ".mlops").exists()

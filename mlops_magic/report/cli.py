@@ -18,10 +18,10 @@ import click
 def report(ctx: click.Context, run: str | None, html_path: str | None, index_dir: str | None, fmt: str,
            limit: int) -> None:
     """Report on RUN (id, prefix or 'latest'), or on all runs with --index."""
-    from ..store import open_store
+    from ..cli import open_cli_store
     from . import index_report, run_report, write_index, write_run_report
 
-    store = open_store((ctx.find_root().obj or {}).get("store"))
+    store = open_cli_store(ctx)
     if index_dir or (run is None and fmt == "markdown" and not html_path):
         if fmt == "markdown":
             click.echo(index_report(store, "markdown", limit))
