@@ -53,13 +53,13 @@ def _hash_ndarray(h: Any, arr: Any) -> None:
         if arr.dtype.byteorder == ">":
             data = arr.astype(arr.dtype.newbyteorder("<"))
         data = np.ascontiguousarray(data)
-        _put(h, memoryview(data.reshape(-1).view(np.uint8)))
+        _put(h, data.reshape(-1).view(np.uint8).data)
     else:
         import pandas as pd
 
         flat = arr.reshape(-1) if arr.ndim > 1 else arr
         hashed = pd.util.hash_array(np.asarray(flat, dtype=object), categorize=False)
-        _put(h, memoryview(np.ascontiguousarray(hashed).view(np.uint8)))
+        _put(h, np.ascontiguousarray(hashed).view(np.uint8).data)
 
 
 def _hash_values(h: Any, values: Any) -> None:
@@ -89,7 +89,7 @@ def _hash_values(h: Any, values: Any) -> None:
         return
     # strings, objects, arrow-backed and other extension arrays: a keyed per-element hash
     hashed = pd.util.hash_array(np.asarray(values, dtype=object), categorize=False)
-    _put(h, memoryview(np.ascontiguousarray(hashed).view(np.uint8)))
+    _put(h, np.ascontiguousarray(hashed).view(np.uint8).data)
 
 
 def _schema(frame: Any) -> dict[str, str]:

@@ -73,6 +73,7 @@ class MlopsMagics(Magics):
         if not argv or argv[0] != "stage":
             raise UsageError("the cell magic is %%mlops stage KIND [--name NAME]")
         spec = parse_stage_args(argv[1] if len(argv) > 1 else "")
+        assert self.shell is not None
         with self.session.stage(spec.kind, spec.name, code=cell):
             result = self.shell.run_cell(cell, store_history=False)
             if result.error_in_exec is not None:
@@ -97,8 +98,8 @@ def _complete(self_: Any, event: Any) -> list[str]:
 
 def _install_docs(magics: MlopsMagics) -> None:
     doc = reference()
-    func = magics.mlops.__func__ if hasattr(magics.mlops, "__func__") else magics.mlops
-    func.__doc__ = doc
+    # The reference is generated from the subcommand table, so %mlops? can never drift from it.
+    MlopsMagics.mlops.__doc__ = doc
 
 
 def load(shell: Any, session: Session) -> MlopsMagics:

@@ -154,8 +154,8 @@ class LocalProcessExecutor(Executor):
         self._jobs = self._ctx.Queue()
         self._results = self._ctx.Queue()
         for _ in range(self.workers):
-            proc = self._ctx.Process(target=_worker_main, args=(self.store.url, self._jobs, self._results),
-                                     daemon=True)
+            proc = self._ctx.Process(  # type: ignore[attr-defined]
+                target=_worker_main, args=(self.store.url, self._jobs, self._results), daemon=True)
             proc.start()
             self._procs.append(proc)
         self._collector = threading.Thread(target=self._collect, daemon=True)

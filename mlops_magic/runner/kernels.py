@@ -63,7 +63,7 @@ class KernelSlot:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = stream = open(self.log_path, "ab")  # noqa: SIM115 - closed in kill()
         run_sync(km.start_kernel)(env=self.env, cwd=str(self.cwd), stdout=stream, stderr=stream,
-                                  extra_arguments=autoload_arguments(km.kernel_spec.argv))
+                                  extra_arguments=autoload_arguments(km.kernel_spec.argv if km.kernel_spec else []))
         self.km = km
         return self
 

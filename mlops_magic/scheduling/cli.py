@@ -70,7 +70,7 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
     from .schedules import list_schedules
 
     store = _store(ctx)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in list_schedules(store):
         last = store.list_runs(schedule_id=s.id, limit=1)
         nxt = s.next_due()

@@ -201,7 +201,8 @@ def due(store: Store, now: datetime) -> list[Claimed]:
         try:
             fires, cron_cursor = cron_fires(s, now)
             fires += change_fires(store, s, now) + after_fires(store, s)
-            drift, event_cursor = drift_fires(store, s)
+            drift, drift_cursor = drift_fires(store, s)
+            event_cursor: int | None = drift_cursor
             fires += drift
         except MlopsError as exc:  # e.g. a watched glob that now matches nothing: say so, go on
             log.warning("mlops scheduler: schedule %s: %s", s.id, exc)
