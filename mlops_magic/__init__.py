@@ -74,11 +74,15 @@ def status(ref: str | None = None, *, static: bool = False) -> Any:
     return LifecycleView(run_lifecycle(store(), _default_ref(ref)))
 
 
-def fingerprint(data: Any) -> Fingerprint:
-    """Fingerprint a DataFrame, Series, array, file path or glob without logging it."""
-    from .fingerprint import fingerprint as fp
+# The submodule shares the name of the function below. Importing it first means the `def` wins:
+# Python binds a submodule onto its package only when it first loads it, so a later
+# `import mlops_magic.fingerprint` elsewhere can no longer replace `mlops_magic.fingerprint()`.
+from . import fingerprint as _fingerprint_module  # noqa: E402
 
-    return fp(data)
+
+def fingerprint(data: Any) -> Fingerprint:  # type: ignore[no-redef]
+    """Fingerprint a DataFrame, Series, array, file path or glob without logging it."""
+    return _fingerprint_module.fingerprint(data)
 
 
 def drift(reference: Any, current: Any, columns: Any = None, tests: Any = None, *, threshold: Any = None,

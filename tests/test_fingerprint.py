@@ -84,3 +84,14 @@ def test_files_and_globs(tmp_path: Path) -> None:
 def test_unsupported_object_is_a_clear_error() -> None:
     with pytest.raises(InvalidInputError, match="DataFrame, Series, numpy array"):
         fingerprint({"a": 1})
+
+
+def test_package_level_fingerprint_stays_a_function_after_the_submodule_is_imported() -> None:
+    import importlib
+
+    import mlops_magic
+
+    importlib.import_module("mlops_magic.fingerprint")
+    importlib.import_module("mlops_magic.ipython_hooks")
+    assert callable(mlops_magic.fingerprint)
+    assert mlops_magic.fingerprint(np.arange(3)).kind == "array"
