@@ -310,6 +310,7 @@ async def test_schedules_of_another_notebook_are_not_listed(jp_fetch: Any, demo:
     ({"notebook": "../demo.ipynb", "cron": "0 2 * * *"}, 400, "'..'"),
     ({"notebook": "missing.ipynb", "cron": "0 2 * * *"}, 404, "no such file"),
     ({"cron": "0 2 * * *"}, 400, "notebook path is required"),
+    ({"notebook": [None, None], "cron": "0 2 * * *"}, 400, "a path must be a string"),  # found by schemathesis
 ])
 async def test_bad_schedule_is_refused(jp_fetch: Any, demo: dict[str, Any], body: dict[str, Any], status: int,
                                        fragment: str) -> None:

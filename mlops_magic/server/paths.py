@@ -14,6 +14,8 @@ from ..errors import InvalidInputError, NotFoundError
 
 def resolve_in_root(root: str | Path, api_path: str, *, must_exist: bool = True) -> Path:
     """The real file for ``api_path`` under ``root``; refuses anything that escapes it."""
+    if api_path is not None and not isinstance(api_path, str):  # JSON bodies can carry anything
+        raise InvalidInputError(f"a path must be a string, not {type(api_path).__name__}")
     if not api_path or not api_path.strip("/"):
         raise InvalidInputError("a notebook path is required, e.g. ?path=folder/analysis.ipynb")
     if "\x00" in api_path or "\\" in api_path:
