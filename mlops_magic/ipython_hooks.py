@@ -127,12 +127,34 @@ class StageCellTracker:
             if before.get(name) == id(value) or type(value).__name__ in _SKIP_TYPES:
                 continue
             variables.append(describe(name, value))
-            if is_fingerprintable(value):
+            if is_fingerprintable(value) and cheap_to_fingerprint(value):
                 try:
                     fingerprints.append(fingerprint(value, name=name, role="output"))
                 except Exception:  # an exotic dtype must not fail the user's cell
                     pass
         return variables, fingerprints
+
+
+#: Outputs bigger than this are not fingerprinted automatically (``%mlops fingerprint VAR`` still
+#: does it): hashing runs at memory speed for numbers but ~0.1 µs per string, and a stage cell must
+#: stay as fast as the same cell without the magic.
+AUTO_FINGERPRINT_MAX_BYTES = int(os.environ.get("MLOPS_FINGERPRINT_MAX_BYTES", str(1 << 30)))
+AUTO_FINGERPRINT_MAX_OBJECTS = 5_000_000
+
+
+def cheap_to_fingerprint(value: Any) -> bool:
+    """Whether hashing ``value`` after every stage costs little next to the cell itself."""
+    nbytes = getattr(value, "nbytes", None)
+    if nbytes is None and hasattr(value, "memory_usage"):
+        usage = value.memory_usage(index=True, deep=False)
+        nbytes = int(usage.sum()) if hasattr(usage, "sum") else int(usage)
+    if nbytes is not None and nbytes > AUTO_FINGERPRINT_MAX_BYTES:
+        return False
+    dtypes = getattr(value, "dtypes", None)
+    kinds = [getattr(t, "kind", "O") for t in dtypes] if dtypes is not None and hasattr(dtypes, "__iter__") \
+        else [getattr(getattr(value, "dtype", None), "kind", "O")]
+    objects = sum(1 for k in kinds if k not in "biufcmM") * (len(value) if hasattr(value, "__len__") else 0)
+    return objects <= AUTO_FINGERPRINT_MAX_OBJECTS
 
 
 def describe(name: str, value: Any) -> VariableInfo:

@@ -217,3 +217,14 @@ def test_a_cell_magic_stacked_under_the_stage_header_still_runs(ip) -> None:
     assert "hidden" in ip.user_ns["out"].stdout
     [stage] = stages(ip)
     assert stage.status == "succeeded" and "z" in {v.name for v in stage.variables}
+
+
+def test_big_outputs_are_described_but_not_fingerprinted_automatically(ip, monkeypatch) -> None:
+    import mlops_magic.ipython_hooks as hooks
+
+    monkeypatch.setattr(hooks, "AUTO_FINGERPRINT_MAX_OBJECTS", 10)
+    ip.run_cell("%%mlops stage data\nimport pandas as pd\nwide = pd.DataFrame({'s': ['x'] * 100})\n"
+                "nums = pd.DataFrame({'n': range(100)})")
+    [stage] = stages(ip)
+    assert {v.name for v in stage.variables} >= {"wide", "nums"}
+    assert [f.name for f in stage.fingerprints] == ["nums"]
