@@ -137,6 +137,7 @@ async def test_run_detail_stages_metrics(jp_fetch: Any, demo: dict[str, Any]) ->
 
     artifact = await jp_fetch(API, "runs", run_id, "artifacts", "model.txt")
     assert artifact.body == b"weights"
+    assert artifact.headers["Content-Type"] == "application/octet-stream"
 
 
 @pytest.mark.parametrize("parts", [
@@ -144,10 +145,22 @@ async def test_run_detail_stages_metrics(jp_fetch: Any, demo: dict[str, Any]) ->
     ("runs", "nosuchrun", "stages"),
     ("runs", "nosuchrun", "metrics", "acc"),
     ("runs", "nosuchrun", "artifacts", "model.txt"),
+    ("runs", "nosuchrun", "report"),
 ])
 async def test_missing_run_is_404(jp_fetch: Any, demo: dict[str, Any], parts: tuple[str, ...]) -> None:
     code, body = await error_of(jp_fetch, *parts)
     assert code == 404 and body["error"] == "NotFoundError"
+
+
+async def test_run_report_is_html_served_sandboxed(jp_fetch: Any, demo: dict[str, Any], store: Any) -> None:
+    run_id = demo["runs"][0]
+    store.log_params(run_id, {"evil": "<script>alert(1)</script>"})
+    response = await jp_fetch(API, "runs", run_id[:8], "report")
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    page = response.body.decode()
+    assert run_id in page and "demo.ipynb" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
 
 
 async def test_missing_metric_and_artifact_are_404(jp_fetch: Any, demo: dict[str, Any]) -> None:

@@ -288,6 +288,10 @@ export class MlopsClient {
     return this.request<void>(`schedules/${encodeURIComponent(scheduleId)}`, { method: 'DELETE' });
   }
 
+  reportUrl(runId: string): string {
+    return URLExt.join(this.settings.baseUrl, API_PREFIX, `runs/${encodeURIComponent(runId)}/report`);
+  }
+
   artifactUrl(runId: string, name: string): string {
     return URLExt.join(
       this.settings.baseUrl,

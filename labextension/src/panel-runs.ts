@@ -91,6 +91,7 @@ export interface DetailActions {
   back(): void;
   openFile(path: string): void;
   artifactUrl(runId: string, name: string): string;
+  reportUrl(runId: string): string;
 }
 
 export function renderDetail(detail: RunDetail, series: Record<string, MetricPoint[]>, on: DetailActions): Node {
@@ -167,5 +168,13 @@ export function renderDetail(detail: RunDetail, series: Record<string, MetricPoi
     const nb = run.notebook_path;
     section.append(h('button', { className: 'jp-Button jp-mod-styled', onclick: () => on.openFile(nb) }, 'Open notebook'));
   }
+  // The report opens in a browser tab, served sandboxed by the server (no scripts run in it).
+  section.append(
+    h(
+      'a',
+      { className: 'mlops-report-link', href: on.reportUrl(run.id), target: '_blank', rel: 'noopener noreferrer' },
+      'Open report'
+    )
+  );
   return section;
 }

@@ -343,7 +343,8 @@ export class MlopsPanel extends Widget {
     return renderDetail(detail, this._series, {
       back: () => void this.showRun(null),
       openFile: path => this.callbacks.openFile(path),
-      artifactUrl: (runId, name) => this.client.artifactUrl(runId, name)
+      artifactUrl: (runId, name) => this.client.artifactUrl(runId, name),
+      reportUrl: runId => this.client.reportUrl(runId)
     });
   }
 

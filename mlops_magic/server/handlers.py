@@ -107,11 +107,33 @@ class ArtifactHandler(MlopsHandler):
         store = self.store
         artifact = store.get_artifact(store.resolve_run_id(run_id), name)
         path = store.artifacts.path_for(artifact.digest)
-        self.set_header("Content-Type", "application/octet-stream")
         quoted = tornado.escape.url_escape(name, plus=False)
         self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quoted}")
+        self.set_header("X-Content-Type-Options", "nosniff")
         with open(path, "rb") as fh:
-            self.finish(fh.read())
+            # APIHandler.finish would label every body JSON; a download is bytes.
+            self.finish(fh.read(), set_content_type="application/octet-stream")
+
+
+class ReportHandler(MlopsHandler):
+    """A run's self-contained HTML report (the same page as ``mlops report RUN --html``).
+
+    The page embeds the executed notebook, whose outputs nobody vetted: it is served sandboxed
+    (a unique origin, no scripts), so nothing in it can act on the Jupyter session.
+    """
+
+    SANDBOX = ("sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+               "font-src data:; frame-ancestors 'self'")
+
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self, run_id: str) -> None:
+        from ..report import run_report
+
+        html = run_report(self.store, run_id, "html")
+        self.set_header("Content-Security-Policy", self.SANDBOX)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.finish(html, set_content_type="text/html; charset=utf-8")
 
 
 class LifecycleHandler(MlopsHandler):
@@ -256,6 +278,7 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     (rf"runs/{_RUN}/stages", StagesHandler),
     (rf"runs/{_RUN}/metrics/(?P<key>.+)", MetricHandler),
     (rf"runs/{_RUN}/artifacts/(?P<name>.+)", ArtifactHandler),
+    (rf"runs/{_RUN}/report", ReportHandler),
     (r"lifecycle", LifecycleHandler),
     (r"models", ModelsHandler),
     (r"models/(?P<name>[^/]+)", ModelHandler),

@@ -106,6 +106,13 @@ def test_panel_shows_lifecycle_runs_and_detail(page: Any, lab: Lab, demo: dict[s
     assert "n_estimators" in detail.locator(".mlops-params").inner_text()
     page.wait_for_selector(".mlops-detail .mlops-sparkline", timeout=10_000)
     screenshot(page, "panel-run-detail")
+    # "Open report": the run's HTML report, fetched with the browser's own Jupyter session.
+    href = detail.locator(".mlops-report-link").get_attribute("href") or ""
+    report = page.request.get(href if href.startswith("http") else lab.url.rstrip("/") + href)
+    assert report.ok and report.headers["content-type"].startswith("text/html")
+    assert "sandbox" in report.headers["content-security-policy"]
+    shown_run = (detail.get_attribute("aria-label") or "").removeprefix("Run ")
+    assert shown_run and shown_run in report.text()
     page.keyboard.press("Enter")  # focus is on "‹ All runs"
     page.wait_for_selector(".mlops-run-list", timeout=10_000)
 
