@@ -14,7 +14,8 @@ def _columns(text: str | None) -> list[str] | None:
 
 def cmd_drift(ctx: MagicContext, argv: list[str]) -> Any:
     p = parser("drift", "Compare current data with a reference, column by column, and record the verdict.")
-    p.add_argument("current", nargs="?", help="variable or file (csv, parquet, json) with the current data")
+    p.add_argument("current", nargs="?",
+                   help="variable, file (csv, parquet, json), or served:NAME[@N] (inputs `mlops serve` sampled)")
     p.add_argument("--reference", "-r", help="variable, file, or model:NAME@ALIAS (the version's stored profile)")
     p.add_argument("--columns", default=None, help="comma-separated columns to test (default: all shared)")
     p.add_argument("--test", action="append", default=[], metavar="COLUMN=TEST",

@@ -83,3 +83,24 @@ def test_drift_widget_wraps_the_recorded_report(ip) -> None:
     bundle = bundle[0] if isinstance(bundle, tuple) else bundle
     assert "Drift detected" in bundle["text/html"]
     assert get_session().store.db.query_one("SELECT COUNT(*) FROM drift_reports")[0] == 1
+
+
+def test_live_traffic_sampled_by_serving_is_current_data_for_the_model_profile(ip) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from mlops_magic.registry import promote, register_model
+    from mlops_magic.serving_input import record_served
+
+    ref, cur = frames()
+    numeric = ["tenure_months", "monthly_charges", "support_calls", "age"]
+    y = churn_frame(2000, month=0)["churned"]
+    ip.run_cell("%%mlops stage deploy\nx = 1")
+    version = register_model(LogisticRegression(max_iter=300).fit(ref[numeric], y), "churn", input=ref[numeric])
+    promote("churn", "production")
+    store = get_session().store
+    record_served(store, "churn", version.version, cur[numeric].to_dict("records"))
+    report = ip.run_line_magic("mlops", "drift served:churn --reference model:churn@production")
+    assert report.current_rows == len(cur) and "monthly_charges" in report.drifted_columns
+    with pytest.raises(UsageError, match="no served inputs of model 'other'"):
+        register_model(LogisticRegression().fit(ref[numeric], y), "other", input=ref[numeric])
+        ip.run_line_magic("mlops", "drift served:other --reference model:other")

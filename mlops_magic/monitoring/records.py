@@ -22,6 +22,7 @@ from .profile import ReferenceProfile
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MODEL_PREFIX = "model:"
+SERVED_PREFIX = "served:"  # served:NAME[@N] = the last N inputs `mlops serve` sampled for model NAME
 
 
 def save_profile(store: Store, model: str, version: int, prof: ReferenceProfile, run_id: str | None = None) -> None:
@@ -67,10 +68,23 @@ def read_table(path: str | Path) -> Any:
     raise InvalidInputError(f"cannot read {path}: use a .csv, .tsv, .parquet, .json or .jsonl file")
 
 
-def resolve_data(spec: Any, namespace: dict[str, Any] | None = None, *, what: str = "data") -> Any:
-    """A DataFrame given directly, by variable name, or by file path."""
+def resolve_data(spec: Any, namespace: dict[str, Any] | None = None, *, what: str = "data",
+                 store: Store | None = None) -> Any:
+    """A DataFrame given directly, by variable name, by file path, or ``served:NAME[@N]`` (live traffic)."""
     if not isinstance(spec, str):
         return spec
+    if spec.startswith(SERVED_PREFIX):
+        from ..serving_input import served_frame
+        from ..store import open_store
+
+        name, _, limit = spec[len(SERVED_PREFIX):].partition("@")
+        if limit and not limit.isdigit():
+            raise InvalidInputError(f"{spec!r}: write served:NAME or served:NAME@N with N a number of rows")
+        frame = served_frame(store or open_store(), name, int(limit or 10_000))
+        if len(frame) == 0:
+            raise NotFoundError(f"no served inputs of model {name!r} yet; `mlops serve {name}@production` "
+                                "samples them as it answers")
+        return frame
     if namespace is not None and _IDENT.match(spec):
         if spec in namespace:
             return namespace[spec]
@@ -113,7 +127,7 @@ def check_drift(reference: Any, current: Any, *, columns: Any = None, tests: Any
     session = get_session()
     store = session.store
     ref, ref_model, version = resolve_reference(store, reference, namespace)
-    cur = resolve_data(current, namespace, what="current data")
+    cur = resolve_data(current, namespace, what="current data", store=store)
     report = drift(ref, cur, columns=columns, tests=tests, threshold=threshold, **options)
     if record:
         run_id = session.current_run_id()
