@@ -16,7 +16,14 @@ from typing import Any
 STAGE_KINDS: tuple[str, ...] = ("problem", "data", "train", "evaluate", "deploy", "monitor")
 
 
-class RunStatus(str, Enum):
+class _Word(str, Enum):
+    """A string enum that prints as its value (``str(RunStatus.FAILED) == "failed"``)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RunStatus(_Word):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -24,21 +31,15 @@ class RunStatus(str, Enum):
     KILLED = "killed"
     SKIPPED = "skipped"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class StageStatus(str, Enum):
+class StageStatus(_Word):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Trigger(str, Enum):
+class Trigger(_Word):
     INTERACTIVE = "interactive"
     MANUAL = "manual"
     SCHEDULE = "schedule"
@@ -46,9 +47,6 @@ class Trigger(str, Enum):
     DRIFT = "drift"
     CI = "ci"
     AFTER = "after"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 RUN_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus)
