@@ -76,7 +76,7 @@ def metric_logging(calls: int, batch: int) -> tuple[float, float]:
 def query_runs(n: int) -> float:
     import mlops_magic as mlops
 
-    store = mlops.store()
+    store = mlops.get_store()
     for i in range(n):
         run = store.create_run(params={"lr": 0.1, "depth": i % 5})
         store.log_metrics(run.id, [("accuracy", i / n, 0), ("auc", 0.5, 0)])

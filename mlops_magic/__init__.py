@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+# `store` stays the subpackage (so `import mlops_magic.store` works); the store itself is get_store().
+from . import store as store
 from ._version import __version__
 from .entities import STAGE_KINDS, Artifact, Fingerprint, Metric, Run, StageRun
 from .errors import MlopsError
@@ -25,7 +27,9 @@ from .lifecycle import (
     set_tags,
     stage,
     start_run,
-    store,
+)
+from .lifecycle import (
+    store as get_store,
 )
 
 _tracker: Any = None
@@ -45,12 +49,12 @@ def runs(notebook: str | None = None, status: str | None = None, trigger: str | 
     """Runs as a pandas DataFrame, newest first, with ``params.*`` and ``metrics.*`` columns."""
     from .queries import runs_frame
 
-    return runs_frame(store(), notebook=notebook, status=status, trigger=trigger, limit=limit)
+    return runs_frame(get_store(), notebook=notebook, status=status, trigger=trigger, limit=limit)
 
 
 def get_run(ref: str) -> Run:
     """A run by id, unique id prefix, or ``"latest"``."""
-    return store().get_run(ref)
+    return get_store().get_run(ref)
 
 
 def show(ref: str | None = None) -> Any:
@@ -58,7 +62,7 @@ def show(ref: str | None = None) -> Any:
     from .queries import run_detail
     from .views import RunView
 
-    return RunView(run_detail(store(), _default_ref(ref)))
+    return RunView(run_detail(get_store(), _default_ref(ref)))
 
 
 def status(ref: str | None = None, *, static: bool = False) -> Any:
@@ -70,8 +74,8 @@ def status(ref: str | None = None, *, static: bool = False) -> Any:
     if not static and frontend_available():
         from .widgets.lifecycle_panel import LifecyclePanel
 
-        return LifecyclePanel(get_session(), store().resolve_run_id(ref) if ref else None)
-    return LifecycleView(run_lifecycle(store(), _default_ref(ref)))
+        return LifecyclePanel(get_session(), get_store().resolve_run_id(ref) if ref else None)
+    return LifecycleView(run_lifecycle(get_store(), _default_ref(ref)))
 
 
 # The submodule shares the name of the function below. Importing it first means the `def` wins:
@@ -100,7 +104,7 @@ def quality(reference: Any, current: Any, columns: Any = None) -> Any:
     from .monitoring import quality as _quality
     from .monitoring.records import resolve_data, resolve_reference
 
-    ref, _, _ = resolve_reference(store(), reference)
+    ref, _, _ = resolve_reference(get_store(), reference)
     return _quality(ref, resolve_data(current), columns=columns)
 
 
@@ -115,7 +119,7 @@ def drift_history(model: str) -> Any:
     """Every stored drift check of ``model`` as a DataFrame, oldest first."""
     from .monitoring.records import drift_history as _history
 
-    return _history(store(), model)
+    return _history(get_store(), model)
 
 
 def _default_ref(ref: str | None) -> str:
@@ -181,10 +185,49 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "STAGE_KINDS", "Artifact", "DriftReport", "Fingerprint", "GateResult", "Metric", "MlopsError", "ModelVersion",
-    "Run", "RunRequest", "StageRun", "__version__", "active_run", "alias_history", "drift", "drift_history",
-    "end_run", "fingerprint", "gate", "get_run", "init", "list_models", "load_model", "log_artifact",
-    "log_fingerprint", "log_metric", "log_metrics", "log_param", "log_params", "model_versions", "profile",
-    "promote", "quality", "register_model", "rollback", "run_notebook", "run_notebooks", "runs", "served_inputs",
-    "set_tags", "show", "stage", "start_run", "status", "store",
+    "STAGE_KINDS",
+    "Artifact",
+    "DriftReport",
+    "Fingerprint",
+    "GateResult",
+    "Metric",
+    "MlopsError",
+    "ModelVersion",
+    "Run",
+    "RunRequest",
+    "StageRun",
+    "__version__",
+    "active_run",
+    "alias_history",
+    "drift",
+    "drift_history",
+    "end_run",
+    "fingerprint",
+    "gate",
+    "get_run",
+    "get_store",
+    "init",
+    "list_models",
+    "load_model",
+    "log_artifact",
+    "log_fingerprint",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "model_versions",
+    "profile",
+    "promote",
+    "quality",
+    "register_model",
+    "rollback",
+    "run_notebook",
+    "run_notebooks",
+    "runs",
+    "served_inputs",
+    "set_tags",
+    "show",
+    "stage",
+    "start_run",
+    "status",
 ]
