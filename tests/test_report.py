@@ -37,7 +37,13 @@ def make_run(store, notebook="churn.ipynb", status="succeeded", auc=0.8, trigger
                        error_type="ValueError" if status == "failed" else None, error_message=EVIL)
     store.log_fingerprint(run.id, Fingerprint(digest="ab" * 16, kind="file", rows=3, name=EVIL, role="input"))
     store.log_artifact_bytes(run.id, f"{EVIL}.txt", b"hello")
-    store.emit_event("drift", subject="churn", run_id=run.id, payload={"column": EVIL})
+    import pandas as pd
+
+    from mlops_magic.monitoring import drift
+    from mlops_magic.monitoring.records import record_drift
+
+    report = drift(pd.DataFrame({EVIL: range(200)}), pd.DataFrame({EVIL: range(100, 300)}))
+    record_drift(store, report, run_id=run.id, stage_id=stage.id, model="churn")
     store.finish_run(run.id, status, EVIL if status == "failed" else None)
     time.sleep(0.01)
     return run

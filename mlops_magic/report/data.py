@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..store import Store
@@ -18,7 +17,6 @@ def run_data(store: Store, ref: str) -> dict[str, Any]:
         history.setdefault(m.key, []).append((m.step, m.value))
     detail["metric_history"] = history
     detail["gates"] = _gates(store, run_id)
-    detail["drift"] = [e for e in store.list_events("drift", limit=100_000) if e["run_id"] == run_id]
     detail["drift_reports"] = _drift_reports(store, run_id)
     detail["executed_path"] = next((a["path"] for a in detail["artifacts"] if a["name"] == "executed.ipynb"), None)
     return detail
@@ -26,29 +24,16 @@ def run_data(store: Store, ref: str) -> dict[str, Any]:
 
 def _drift_reports(store: Store, run_id: str) -> list[Any]:
     """Stored drift reports of the run (per-column verdicts with overlaid distributions)."""
-    try:
-        from ..monitoring.records import drift_reports
+    from ..monitoring.records import drift_reports
 
-        return drift_reports(store, run_id)
-    except Exception:  # a store without the monitoring tables, or a report from another format
-        return []
+    return drift_reports(store, run_id)
 
 
 def _gates(store: Store, run_id: str) -> list[dict[str, Any]]:
-    """Quality-gate results when the registry recorded any (its table may not exist in older stores)."""
-    try:
-        rows = store.db.query("SELECT expression, passed, soft, clauses FROM gate_results WHERE run_id = ? "
-                              "ORDER BY id", (run_id,))
-    except Exception:
-        return []
-    out = []
-    for r in rows:
-        try:
-            clauses = json.loads(r[3])
-        except (TypeError, ValueError):
-            clauses = r[3]
-        out.append({"expression": r[0], "passed": bool(r[1]), "soft": bool(r[2]), "clauses": clauses})
-    return out
+    """The run's quality gates (latest result of each expression), as the registry records them."""
+    from ..gates import run_gates
+
+    return [g.to_dict() for g in run_gates(store, run_id)]
 
 
 def index_data(store: Store, limit: int = 500) -> dict[str, Any]:

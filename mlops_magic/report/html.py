@@ -96,7 +96,6 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
            for f in d.get("fingerprints", [])]
     gates = [[f"<code>{escape(g['expression'])}</code>", _badge("succeeded" if g["passed"] else "failed"),
               "soft" if g["soft"] else "hard", _value(g["clauses"])] for g in d.get("gates", [])]
-    drift = [[escape(str(e.get("subject"))), _value(e.get("payload"))] for e in d.get("drift", [])]
     params = [[escape(k), _value(v)] for k, v in d.get("params", {}).items()]
     error = f'<div class="error">{escape(d["error"])}</div>' if d.get("error") else ""
     duration = f"{d['duration']:.1f}s" if d.get("duration") is not None else "running"
@@ -119,8 +118,6 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
         sections += ["<h2>Quality gates</h2>", _table(["gate", "result", "kind", "clauses"], gates)]
     if d.get("drift_reports"):
         sections += ["<h2>Drift</h2>", *(r._repr_html_() for r in d["drift_reports"])]
-    elif drift:
-        sections += ["<h2>Drift</h2>", _table(["subject", "details"], drift)]
     if include_notebook:
         sections += ["<h2>Executed notebook</h2>", notebook_html(d.get("executed_path"))]
     return _page(f"run {d['id'][:8]} — {d.get('notebook') or ''}", "".join(sections))
