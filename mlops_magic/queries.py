@@ -7,10 +7,16 @@ The magic, the CLI, the widgets and the REST API all call these, so
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .entities import STAGE_KINDS, Run, StageRun
+from .errors import NotFoundError
+from .stages import notebook_stages
 from .store import Store
+
+#: How many of a notebook's latest runs the notebook lifecycle view looks at for stage attempts.
+LIFECYCLE_RUNS = 20
 
 
 def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, Any]:
@@ -176,3 +182,76 @@ def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
         "fingerprints": [f.to_dict() for f in store.list_fingerprints(run.id)],
     })
     return record
+
+
+# -- notebooks and pages (the lab panel's reads) --------------------------------------------------
+def notebook_key(store: Store, notebook: Path) -> str:
+    """How runs name ``notebook``: relative to the project folder when inside it (as
+    ``environment.detect_notebook_path`` records it), else absolute."""
+    if store.project_dir is not None and notebook.is_relative_to(store.project_dir.resolve()):
+        return notebook.relative_to(store.project_dir.resolve()).as_posix()
+    return str(notebook)
+
+
+def notebook_file(store: Store, recorded: str | None) -> Path | None:
+    """The file a run's recorded notebook name points at (the inverse of :func:`notebook_key`)."""
+    if not recorded:
+        return None
+    path = Path(recorded)
+    if not path.is_absolute() and store.project_dir is not None:
+        path = store.project_dir / path
+    return path if path.is_absolute() else None
+
+
+def runs_page(store: Store, *, notebook: str | None, status: str | None, trigger: str | None,
+              limit: int, offset: int) -> dict[str, Any]:
+    """One page of runs with the total and the next offset (the runs panel pages through these)."""
+    runs = list_run_records(store, notebook=notebook, status=status, trigger=trigger,
+                            limit=limit, offset=offset)
+    total = store.count_runs(notebook=notebook, status=status, trigger=trigger)
+    more = offset + len(runs) < total
+    return {"runs": runs, "total": total, "limit": limit, "offset": offset,
+            "next_offset": offset + len(runs) if more else None}
+
+
+def metric_points(store: Store, run_ref: str, key: str) -> dict[str, Any]:
+    """One metric's points over steps, JSON-ready."""
+    run_id = store.resolve_run_id(run_ref)
+    points = store.metric_history(run_id, key)
+    if not points:
+        raise NotFoundError(f"run {run_id[:8]} has no metric {key!r}; see its metrics in GET runs/{run_id}")
+    return {"run_id": run_id, "key": key,
+            "points": [{"step": m.step, "value": m.to_dict()["value"], "timestamp": m.timestamp.isoformat()}
+                       for m in points]}
+
+
+def notebook_lifecycle(store: Store, notebook: Path) -> dict[str, Any]:
+    """The stage cells of a notebook file, in lifecycle order, each with its latest attempt
+    across the notebook's recent runs, stale warnings, and whether its code changed since."""
+    cells = notebook_stages(notebook)
+    key = notebook_key(store, notebook)
+    runs = store.list_runs(notebook=key, limit=LIFECYCLE_RUNS)
+    attempts = sorted((s for r in runs for s in store.list_stages(r.id)), key=lambda s: (s.started, s.id))
+    view = lifecycle(attempts, runs[0].id if runs else None).to_dict()
+    by_name = {row["name"]: row for row in view["stages"] if row["status"] != "not run"}
+    digests = {s.id: s.code_digest for s in attempts}
+    stages = []
+    for cell in cells:
+        row = dict(by_name.get(cell.name) or {"kind": cell.kind, "name": cell.name, "status": "not run",
+                                             "attempt": 0, "attempts": 0, "started": None, "duration": None,
+                                             "error": None, "warnings": [], "stage_id": None})
+        row["warnings"] = list(row["warnings"])
+        ran_digest = digests.get(row["stage_id"])
+        row["code_changed"] = bool(ran_digest and ran_digest != cell.code_digest)
+        if row["code_changed"]:
+            row["warnings"].append("stale: the cell's code changed since it last ran")
+        row.update(cell_index=cell.index, cell_id=cell.cell_id, form=cell.form)
+        stages.append(row)
+    order = {row["name"]: i for i, row in enumerate(view["stages"])}
+    stages.sort(key=lambda r: (STAGE_KINDS.index(r["kind"]), order.get(r["name"], 1_000), r["cell_index"]))
+    in_notebook = {c.name for c in cells}
+    orphans = [row["name"] for row in by_name.values() if row["name"] not in in_notebook]
+    warnings = []
+    if orphans:
+        warnings.append(f"stages recorded but no longer in the notebook: {', '.join(sorted(orphans))}")
+    return {"run_id": view["run_id"], "notebook": key, "stages": stages, "warnings": warnings}

@@ -183,6 +183,26 @@ def model_names(store: Store) -> list[str]:
     return [r[0] for r in store.db.query("SELECT name FROM models ORDER BY name")]
 
 
+def model_summaries(store: Store) -> list[dict[str, Any]]:
+    """One JSON-ready row per model (latest version, count, where each alias points): every face's list."""
+    rows = []
+    for name in model_names(store):
+        versions = _versions(store, "WHERE model = ?", (name,))
+        latest = versions[-1]
+        rows.append({"name": name, "latest": latest.version, "versions": len(versions),
+                     "aliases": {a: v.version for v in versions for a in v.aliases},
+                     "updated": latest.created.isoformat(), "flavour": latest.flavour})
+    return rows
+
+
+def model_detail(store: Store, name: str) -> dict[str, Any]:
+    """A model's versions (metrics, gates, aliases, source run) and its alias history, JSON-ready."""
+    from .registry_aliases import history
+
+    return {"name": name, "versions": [v.to_dict() for v in versions_of(store, name)],
+            "history": [c.to_dict() for c in history(store, name)]}
+
+
 # -- registration -----------------------------------------------------------------------------------
 def input_schema(data: Any) -> dict[str, Any] | None:
     """Column names and dtypes of a DataFrame (or width and dtype of an array) to validate inputs against."""
@@ -333,15 +353,8 @@ def list_models() -> Any:
     """One row per model: latest version, aliases, when it was last registered, as a DataFrame."""
     import pandas as pd
 
-    store = _session().store
-    rows = []
-    for name in model_names(store):
-        versions = _versions(store, "WHERE model = ?", (name,))
-        latest = versions[-1]
-        aliases = {a: v.version for v in versions for a in v.aliases}
-        rows.append({"name": name, "latest": latest.version, "versions": len(versions),
-                     "aliases": ", ".join(f"{a}→v{n}" for a, n in sorted(aliases.items())),
-                     "updated": latest.created, "flavour": latest.flavour})
+    rows = [{**row, "aliases": ", ".join(f"{a}→v{n}" for a, n in sorted(row["aliases"].items())),
+             "updated": pd.Timestamp(row["updated"])} for row in model_summaries(_session().store)]
     return pd.DataFrame(rows, columns=["name", "latest", "versions", "aliases", "updated", "flavour"])
 
 

@@ -29,15 +29,9 @@ def models() -> None:
 @click.pass_context
 def list_cmd(ctx: click.Context, fmt: str) -> None:
     """One line per model: latest version and where its aliases point."""
-    from .registry import _versions, model_names
+    from .registry import model_summaries
 
-    store = open_cli_store(ctx)
-    records: list[dict[str, Any]] = []
-    for name in model_names(store):
-        versions = _versions(store, "WHERE model = ?", (name,))
-        aliases = {a: v.version for v in versions for a in v.aliases}
-        records.append({"name": name, "latest": versions[-1].version, "versions": len(versions),
-                        "aliases": aliases, "updated": versions[-1].created.isoformat()})
+    records = model_summaries(open_cli_store(ctx))
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     elif not records:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from pathlib import Path
@@ -87,7 +86,7 @@ async def error_of(jp_fetch: Any, *parts: str, **kwargs: Any) -> tuple[int, dict
 async def test_info(jp_fetch: Any, store: Any) -> None:
     info = await get_json(jp_fetch, "info")
     assert info["api"] == "v1" and info["store"].startswith("sqlite:///")
-    assert set(info["features"]) == {"models", "schedules", "run_now"}
+    assert "features" not in info and info["api"] == "v1"
 
 
 async def test_runs_paginated_and_filtered(jp_fetch: Any, demo: dict[str, Any]) -> None:
@@ -198,7 +197,6 @@ async def test_lifecycle_of_a_broken_notebook_is_400(jp_fetch: Any, store: Any, 
 # -- models and aliases ------------------------------------------------------------------------
 @pytest.fixture
 def models(store: Any) -> None:
-    pytest.importorskip("sklearn")
     from sklearn.dummy import DummyClassifier
 
     from mlops_magic import registry
@@ -235,31 +233,6 @@ async def test_model_errors(jp_fetch: Any, models: None) -> None:
     code, body = await error_of(jp_fetch, "models", "churn", "aliases", "staging", "rollback", method="POST",
                                 body="{}")
     assert code == 409 and body["error"] == "ConflictError"
-
-
-# -- features owned by other parts ------------------------------------------------------------
-def _missing(module: str) -> bool:
-    from mlops_magic.server.handlers import FEATURES
-
-    attr = {m: a for _, m, a in FEATURES}.get(module)
-    try:
-        found = importlib.import_module(f"mlops_magic.{module}")
-    except ImportError:
-        return True
-    return attr is not None and not hasattr(found, attr)
-
-
-@pytest.mark.parametrize("method, parts, body, module", [
-    ("PUT", ("models", "m", "aliases", "production"), {"version": 1}, "registry_aliases"),
-    ("POST", ("run-now",), {"path": "demo.ipynb"}, "runner"),
-])
-async def test_unbuilt_features_answer_501(jp_fetch: Any, demo: dict[str, Any], method: str,
-                                           parts: tuple[str, ...], body: Any, module: str) -> None:
-    if not _missing(module):
-        pytest.skip(f"mlops_magic.{module} exists; its routes are tested with it")
-    kwargs = {"method": method} | ({"body": json.dumps(body)} if body is not None else {})
-    code, reply = await error_of(jp_fetch, *parts, **kwargs)
-    assert code == 501 and "not available" in reply["message"]
 
 
 # -- schedules (mlops_magic.scheduling) --------------------------------------------------------
@@ -358,15 +331,11 @@ async def test_schedule_errors(jp_fetch: Any, demo: dict[str, Any], method: str,
     (json.dumps({"path": "nope.ipynb"}), 404),
 ])
 async def test_run_now_bad_input(jp_fetch: Any, demo: dict[str, Any], body: str, status: int) -> None:
-    if _missing("runner"):
-        pytest.skip("needs mlops_magic.runner")
     code, reply = await error_of(jp_fetch, "run-now", method="POST", body=body)
     assert code == status, reply
 
 
 async def test_run_now_runs_headlessly(jp_fetch: Any, store: Any, jp_root_dir: Path) -> None:
-    if _missing("runner"):
-        pytest.skip("needs mlops_magic.runner")
     import asyncio
 
     write_notebook(jp_root_dir / "quick.ipynb", [("x = 1", ["parameters"]), ("y = x + 1", [])])

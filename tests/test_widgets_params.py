@@ -133,7 +133,6 @@ def test_launch_reports_a_runner_that_exits_early(store_dir) -> None:
 def test_run_headlessly_through_the_runner_with_typed_values(store_dir) -> None:
     import time
 
-    pytest.importorskip("mlops_magic.runner")
     nb = {"nbformat": 4, "nbformat_minor": 5,
           "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
           "cells": [

@@ -103,7 +103,6 @@ export interface Info {
   version: string;
   api: string;
   store: string;
-  features: { models: boolean; schedules: boolean; run_now: boolean };
 }
 
 export interface ModelSummary {

@@ -7,7 +7,7 @@
 import { Signal, ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { ApiError, Info, LifecycleView, MetricPoint, MlopsClient, ModelSummary, PromotionResult, RunDetail, RunsPage, Schedule, ScheduleSpec } from './api';
+import { ApiError, LifecycleView, MetricPoint, MlopsClient, ModelSummary, PromotionResult, RunDetail, RunsPage, Schedule, ScheduleSpec } from './api';
 import { h } from './dom';
 import { renderLifecycle } from './panel-lifecycle';
 import { renderModels } from './panel-models';
@@ -113,21 +113,17 @@ export class MlopsPanel extends Widget {
       return;
     }
     try {
-      if (!this._info) {
-        this._info = await this.client.info();
-      }
-      const { models, schedules } = this._info.features;
       const [lifecycle, runs, modelList, scheduleList] = await Promise.all([
         this.client.lifecycle(path),
         this.client.runs({ notebook: path, status: this._status || undefined, limit: PAGE_SIZE, offset: this._offset }),
-        models ? this.client.models() : Promise.resolve(null),
-        schedules ? this.client.schedules(path) : Promise.resolve(null)
+        this.client.models(),
+        this.client.schedules(path)
       ]);
       if (path !== this._path) {
         return; // the user switched notebooks meanwhile
       }
-      this._models = modelList?.models ?? null;
-      this._schedules = scheduleList?.schedules ?? null;
+      this._models = modelList.models;
+      this._schedules = scheduleList.schedules;
       this._lifecycle = lifecycle;
       this._runs = runs;
       this._error = null;
@@ -325,9 +321,7 @@ export class MlopsPanel extends Widget {
         open: runId => void this.showRun(runId)
       })
     );
-    if (this._info?.features.schedules) {
-      wrap.append(renderSchedules(this._schedules, this._scheduleForm, this._scheduleMessage, this._scheduleActions));
-    }
+    wrap.append(renderSchedules(this._schedules, this._scheduleForm, this._scheduleMessage, this._scheduleActions));
     if (this._models) {
       wrap.append(
         renderModels(this._models, {
@@ -353,7 +347,6 @@ export class MlopsPanel extends Widget {
   private _runs: RunsPage | null = null;
   private _detail: RunDetail | null = null;
   private _series: Record<string, MetricPoint[]> = {};
-  private _info: Info | null = null;
   private _models: ModelSummary[] | null = null;
   private _schedules: Schedule[] | null = null;
   private _error: string | null = null;

@@ -9,6 +9,7 @@ then executes them through an executor and returns one
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -43,6 +44,36 @@ def run_notebook(notebook: str, params: dict[str, Any] | None = None, **options:
     return run_notebooks([RunRequest(notebook=notebook, params=dict(params or {}), **options)], store=store)[0]
 
 
+_background: Any = None
+
+
+def submit_notebook(store: Any, notebook: str | os.PathLike[str], *, params: dict[str, Any],
+                    stages: Sequence[str] = ()) -> str:
+    """Validate a headless run now (bad input raises before anything is recorded), then execute it
+    in a background thread through the runner's core; returns the run id it will have."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .prepare import new_run_id, prepare
+
+    global _background
+    request = RunRequest(notebook=str(notebook), params=params, stages=tuple(stages), trigger="manual",
+                         store_url=store.url, run_id=new_run_id())
+    check_kernel(prepare(request, store.project_dir).kernel)
+    if _background is None:
+        _background = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mlops-run-now")
+    future = _background.submit(run_notebooks, [request], store=store)
+    future.add_done_callback(_log_failure)
+    return str(request.run_id)
+
+
+def _log_failure(future: Any) -> None:
+    exc = future.exception()
+    if exc is not None:
+        import logging
+
+        logging.getLogger("mlops_magic.runner").error("headless run failed to run: %s", exc, exc_info=exc)
+
+
 def _log_warning(message: str) -> None:
     import logging
 
@@ -70,4 +101,4 @@ def check_kernel(name: str | None) -> None:
     _known_kernels.add(name)
 
 
-__all__ = ["EXIT_CODES", "EXIT_USAGE", "RunRequest", "RunResult", "run_notebook", "run_notebooks"]
+__all__ = ["EXIT_CODES", "EXIT_USAGE", "RunRequest", "RunResult", "run_notebook", "run_notebooks", "submit_notebook"]

@@ -8,7 +8,6 @@ gate...), never a blanket 500. See ``errors.py`` for the statuses.
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -34,12 +33,6 @@ class ApiError(HTTPError):
         self.error = error
 
 
-class NotAvailableError(MlopsError):
-    """A route whose core part is not installed in this build (answered with 501)."""
-
-    status = 501
-
-
 def maps_errors(method: F) -> F:
     """Turn an :class:`MlopsError` raised by the core into :class:`ApiError` with its status."""
 
@@ -54,19 +47,6 @@ def maps_errors(method: F) -> F:
             raise ApiError(exc.status, str(exc), type(exc).__name__) from exc
 
     return wrapper  # type: ignore[return-value]
-
-
-def require(module: str, feature: str, *, attr: str | None = None) -> Any:
-    """Import a core module that another part of the project provides, or answer 501."""
-    try:
-        found = importlib.import_module(f"mlops_magic.{module}")
-    except ImportError as exc:
-        raise NotAvailableError(
-            f"{feature}: not available in this build (mlops_magic.{module} is missing: {exc})"
-        ) from None
-    if attr and not hasattr(found, attr):
-        raise NotAvailableError(f"{feature}: not available in this build (mlops_magic.{module}.{attr} is missing)")
-    return found
 
 
 class MlopsHandler(APIHandler):

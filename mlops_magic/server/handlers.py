@@ -14,38 +14,21 @@ from typing import Any
 import tornado.escape
 import tornado.web
 
+from .. import queries
 from .._version import __version__
 from ..errors import InvalidInputError
-from . import compose
-from .base import MlopsHandler, NotAvailableError, maps_errors, require
+from .base import MlopsHandler, maps_errors
 from .paths import check_relative_glob, to_api_path
 
 MAX_PAGE = 500
-#: What each optional route needs from the other parts of the project: (feature, module, function).
-FEATURES = [("models", "registry_aliases", "promote"), ("schedules", "scheduling.views", "list_schedules_view"),
-            ("run_now", "runner", "run_notebooks")]
 
 
 class InfoHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        features = {}
-        for feature, module, attr in FEATURES:
-            try:
-                require(module, feature, attr=attr)
-                features[feature] = True
-            except NotAvailableError:
-                features[feature] = False
-        self.reply({"version": __version__, "api": "v1", "store": self.store.display_url, "features": features})
+        self.reply({"version": __version__, "api": "v1", "store": self.store.display_url})
 
-
-def _core(name: str) -> Any:
-    """A read query from ``mlops_magic.queries`` when it has one, else from ``compose``."""
-    from .. import queries
-    from . import compose
-
-    return getattr(queries, name, None) or getattr(compose, name)
 
 
 class RunsHandler(MlopsHandler):
@@ -55,8 +38,8 @@ class RunsHandler(MlopsHandler):
         limit = self.int_arg("limit", 50, 1, MAX_PAGE)
         offset = self.int_arg("offset", 0, 0, 10**9)
         notebook = self.str_arg("notebook")
-        key = compose.notebook_key(self.store, self.notebook_path(notebook)) if notebook else None
-        page = _core("runs_page")(self.store, notebook=key, status=self.str_arg("status"),
+        key = queries.notebook_key(self.store, self.notebook_path(notebook)) if notebook else None
+        page = queries.runs_page(self.store, notebook=key, status=self.str_arg("status"),
                                   trigger=self.str_arg("trigger"), limit=limit, offset=offset)
         for run in page["runs"]:
             self.add_api_path(run)
@@ -64,7 +47,7 @@ class RunsHandler(MlopsHandler):
 
     def add_api_path(self, run: dict[str, Any]) -> None:
         """``notebook_path``: the run's notebook as a path Lab can open, or null when outside the root."""
-        file = compose.notebook_file(self.store, run.get("notebook"))
+        file = queries.notebook_file(self.store, run.get("notebook"))
         run["notebook_path"] = to_api_path(self.root_dir, file) if file else None
 
 
@@ -72,7 +55,7 @@ class RunHandler(RunsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, run_id: str) -> None:
-        detail = _core("run_detail")(self.store, run_id)
+        detail = queries.run_detail(self.store, run_id)
         self.add_api_path(detail)
         for artifact in detail.get("artifacts", []):
             artifact.pop("path", None)  # a store-internal file; download through the artifacts route
@@ -83,7 +66,7 @@ class MetricHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, run_id: str, key: str) -> None:
-        self.reply(_core("metric_series")(self.store, run_id, key))
+        self.reply(queries.metric_points(self.store, run_id, key))
 
 
 class StagesHandler(MlopsHandler):
@@ -94,7 +77,7 @@ class StagesHandler(MlopsHandler):
         run_id = store.resolve_run_id(run_id)
         self.reply({"run_id": run_id, "stages": [s.to_dict() | {"duration": s.duration}
                                                   for s in store.list_stages(run_id)],
-                    "lifecycle": _core("run_lifecycle")(store, run_id).to_dict()})
+                    "lifecycle": queries.run_lifecycle(store, run_id).to_dict()})
 
 
 class ArtifactHandler(MlopsHandler):
@@ -141,7 +124,7 @@ class LifecycleHandler(MlopsHandler):
     @maps_errors
     def get(self) -> None:
         notebook = self.notebook_path(self.get_query_argument("path", ""))
-        view = _core("notebook_lifecycle")(self.store, notebook)
+        view = queries.notebook_lifecycle(self.store, notebook)
         view["path"] = to_api_path(self.root_dir, notebook)
         self.reply(view)
 
@@ -151,16 +134,18 @@ class ModelsHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        require("registry", "the model registry")
-        self.reply({"models": _core("models_view")(self.store)})
+        from ..registry import model_summaries
+
+        self.reply({"models": model_summaries(self.store)})
 
 
 class ModelHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, name: str) -> None:
-        require("registry", "the model registry")
-        self.reply(_core("model_view")(self.store, name))
+        from ..registry import model_detail
+
+        self.reply(model_detail(self.store, name))
 
 
 class AliasHandler(MlopsHandler):
@@ -168,7 +153,8 @@ class AliasHandler(MlopsHandler):
     @maps_errors
     def put(self, name: str, alias: str) -> None:
         """Promote: point ``alias`` at a version; a failed gate answers 409 and moves nothing."""
-        aliases = require("registry_aliases", "the model registry")
+        from .. import registry_aliases as aliases
+
         body = self.json_body()
         version = body.get("version")
         if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
@@ -185,7 +171,8 @@ class RollbackHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def post(self, name: str, alias: str) -> None:
-        aliases = require("registry_aliases", "the model registry")
+        from .. import registry_aliases as aliases
+
         reason = _optional_str(self.json_body(), "reason")
         self.reply(aliases.rollback(self.store, name, alias, reason=reason).to_dict())
 
@@ -256,7 +243,8 @@ class RunNowHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def post(self) -> None:
-        require("runner", "headless runs", attr="run_notebooks")
+        from ..runner import submit_notebook
+
         body = self.json_body()
         notebook = self.notebook_path(body.get("path"))
         params = body.get("params") or {}
@@ -265,7 +253,7 @@ class RunNowHandler(MlopsHandler):
             raise InvalidInputError('"params" must be an object of name: value')
         if not (isinstance(stages, list) and all(isinstance(s, str) for s in stages)):
             raise InvalidInputError('"stages" must be a list of stage kinds or names, e.g. ["train"]')
-        run_id = _core("start_headless_run")(self.store, notebook, params=params, stages=stages)
+        run_id = submit_notebook(self.store, notebook, params=params, stages=stages)
         self.reply({"id": run_id, "status": "starting", "notebook_path": to_api_path(self.root_dir, notebook)},
                    status=202)
 

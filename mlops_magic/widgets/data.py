@@ -126,21 +126,11 @@ class ModelInfo:
 
 
 def model_info(store: Store, run_id: str) -> ModelInfo | None:
-    """Gate results and model versions of a run, via the registry's public functions; None if it has none.
+    """Gate results and model versions of a run, via the registry's public functions; None if it has none."""
+    from .. import gates, registry
 
-    Walks ``model_names``/``versions_of`` because the registry has no
-    "versions of a run" call yet; a ``registry.versions_of_run`` would replace the loop.
-    """
-    try:
-        from .. import gates, registry
-    except ImportError:  # the registry feature is not installed in this build
-        return None
-    try:
-        results = gates.run_gates(store, run_id)
-        versions = [v for name in registry.model_names(store) for v in registry.versions_of(store, name)
-                    if v.run_id == run_id]
-    except Exception:  # an older store without the registry tables
-        return None
+    results = gates.run_gates(store, run_id)
+    versions = registry.versions_of_run(store, run_id)
     if not results and not versions:
         return None
     names = [str(v) + (f" [{', '.join(v.aliases)}]" if v.aliases else "") for v in versions]

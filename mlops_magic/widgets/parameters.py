@@ -12,8 +12,6 @@ import io
 import os
 import re
 import shlex
-import shutil
-import sys
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,10 +183,3 @@ def run_args(notebook: str, params: dict[str, Any]) -> list[str]:
     for name, value in params.items():
         args += ["-p", name, cli_value(value)]
     return args
-
-
-def mlops_run_argv(notebook: str, params: dict[str, Any]) -> list[str]:
-    """The full argument vector of ``mlops run`` (no shell involved)."""
-    exe = shutil.which("mlops")
-    head = [exe] if exe else [sys.executable, "-c", "from mlops_magic.cli import main; main()"]
-    return head + run_args(notebook, params)

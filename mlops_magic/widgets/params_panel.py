@@ -7,10 +7,7 @@ Values leave the controls typed (IntText → int, FloatText → float, Checkbox
 
 from __future__ import annotations
 
-import os
 import shlex
-import subprocess
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +20,7 @@ from ..views import esc
 from .base import Panel, Poller, html_table
 from .data import newest_run_since
 from .lifecycle_panel import LifecyclePanel
-from .parameters import ParametersCell, ParamSpec, mlops_run_argv, run_args
+from .parameters import ParametersCell, ParamSpec, run_args
 
 
 @dataclass
@@ -32,7 +29,7 @@ class Launch:
 
     argv: list[str]
     started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    process: Any = None  # a subprocess (``mlops run``), or
+    process: Any = None  # a subprocess, when a custom launcher starts one, or
     thread: Any = None  # a thread calling the runner's Python API
     log_path: str | None = None
     run_id: str | None = None
@@ -80,29 +77,6 @@ def launch_in_process(notebook: str, params: dict[str, Any], store_url: str | No
     return launch
 
 
-def launch_mlops_run(notebook: str, params: dict[str, Any], store_url: str | None) -> Launch:
-    """Start ``mlops run`` in its own process (the kernel stays free); output goes to a log file."""
-    argv = mlops_run_argv(notebook, params)
-    env = dict(os.environ)
-    env.pop("MLOPS_RUN_ID", None)  # the child must create its own run, not attach to this kernel's
-    if store_url:
-        env["MLOPS_STORE"] = store_url
-    fd, log_path = tempfile.mkstemp(prefix="mlops-run-", suffix=".log")
-    with os.fdopen(fd, "wb") as log:
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=os.path.dirname(os.path.abspath(notebook)) or None, start_new_session=True)
-    return Launch(argv=argv, process=process, log_path=log_path)
-
-
-def default_launcher(notebook: str, params: dict[str, Any], store_url: str | None) -> Launch:
-    """The runner's Python API when this build has it, else the ``mlops run`` command."""
-    try:
-        import mlops_magic.runner  # noqa: F401
-    except ImportError:
-        return launch_mlops_run(notebook, params, store_url)
-    return launch_in_process(notebook, params, store_url)
-
-
 def _control(spec: ParamSpec) -> Any:
     import ipywidgets as w
 
@@ -128,7 +102,7 @@ class ParamsPanel(Panel):
         super().__init__()
         self.session = session
         self.cell = cell
-        self.launcher: Launcher = launcher or default_launcher
+        self.launcher: Launcher = launcher or launch_in_process
         self.launch: Launch | None = None
         self.run_panel: LifecyclePanel | None = None
         self._controls: dict[str, Any] = {}

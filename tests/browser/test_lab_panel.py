@@ -169,21 +169,18 @@ def test_mark_cell_as_stage_and_run_now(page: Any, lab: Lab, demo: dict[str, Any
     assert saved["cells"][1]["metadata"]["tags"] == ["mlops:deploy"]
     screenshot(page, "panel-marked-stage")
 
-    # Run headlessly now: a new run appears, or the server says the runner is not in this build.
+    # Run headlessly now: a new run appears and finishes, watched live.
     page.click(".mlops-run-now")
     page.wait_for_selector(".mlops-message:not(:text('Starting'))", timeout=15_000)
     message = page.locator(".mlops-message").inner_text()
-    if lab.api("mlops/api/v1/info")["features"]["run_now"]:
-        assert "started" in message
-        run_id = message.split()[1]
-        # The panel polls while a run is running: watch it appear and finish without a reload.
-        page.wait_for_function(
-            f"document.querySelector('.mlops-run-row')?.dataset.runId.startsWith('{run_id}') && "
-            "document.querySelector('.mlops-run-row').classList.contains('mlops-status-succeeded')",
-            timeout=60_000)
-        assert page.locator(".mlops-stage[data-kind='deploy']").get_attribute("data-status") == "succeeded"
-        page.wait_for_function("document.querySelector(\".mlops-cell-badge[data-kind='train']\")"
-                               "?.dataset.status === 'succeeded'", timeout=10_000)
-    else:
-        assert "not available" in message
+    assert "started" in message
+    run_id = message.split()[1]
+    # The panel polls while a run is running: watch it appear and finish without a reload.
+    page.wait_for_function(
+        f"document.querySelector('.mlops-run-row')?.dataset.runId.startsWith('{run_id}') && "
+        "document.querySelector('.mlops-run-row').classList.contains('mlops-status-succeeded')",
+        timeout=60_000)
+    assert page.locator(".mlops-stage[data-kind='deploy']").get_attribute("data-status") == "succeeded"
+    page.wait_for_function("document.querySelector(\".mlops-cell-badge[data-kind='train']\")"
+                           "?.dataset.status === 'succeeded'", timeout=10_000)
     screenshot(page, "panel-run-now")
