@@ -67,24 +67,18 @@ def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_
 def list_cmd(ctx: click.Context, fmt: str) -> None:
     """Schedules with their triggers, next cron time and last run."""
     from ..cli import print_table
-    from .schedules import list_schedules
+    from .views import list_schedules_view
 
-    store = _store(ctx)
-    rows: list[dict[str, Any]] = []
-    for s in list_schedules(store):
-        last = store.list_runs(schedule_id=s.id, limit=1)
-        nxt = s.next_due()
-        rows.append({"id": s.id, "notebook": s.notebook, "triggers": s.triggers(), "paused": s.paused,
-                     "next": nxt.isoformat(timespec="minutes") if nxt and not s.paused else None,
-                     "last_run": last[0].id if last else None, "last_status": last[0].status if last else None})
+    rows = list_schedules_view(_store(ctx))
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     elif not rows:
         click.echo("no schedules; add one with `mlops schedule add NOTEBOOK --cron '0 2 * * *'`")
     else:
         print_table(["id", "notebook", "triggers", "state", "next", "last run"], [
-            [r["id"], r["notebook"], r["triggers"], "paused" if r["paused"] else "active", r["next"] or "",
-             f"{r['last_run'][:8]} {r['last_status']}" if r["last_run"] else ""] for r in rows])
+            [r["id"], r["notebook"], r["triggers"], "paused" if r["paused"] else "active",
+             (r["next_due"] or "")[:16].replace("T", " "),
+             f"{r['last_run']['id'][:8]} {r['last_run']['status']}" if r["last_run"] else ""] for r in rows])
 
 
 def _simple(name: str, help_text: str, action: Any) -> None:
