@@ -153,19 +153,27 @@ class SQLiteDatabase(Database):
         Switching a new file to WAL and migrating it need brief exclusive locks, and SQLite
         answers "database is locked" to a racing opener without always waiting on the busy timeout.
         """
+
+        def prepare() -> None:
+            self._check_version_before_writing()
+            self._conn.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+
+        self._while_busy(prepare)
+
+    def _while_busy(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``, retrying with jittered backoff while SQLite reports the database busy or locked."""
         for attempt in range(self.RETRIES):
             try:
-                self._check_version_before_writing()
-                self._conn.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute("PRAGMA synchronous = NORMAL")
-                self._conn.execute("PRAGMA foreign_keys = ON")
-                self._migrate()
-                return
+                return fn()
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or attempt == self.RETRIES - 1:
                     raise
                 _backoff(attempt)
+        raise AssertionError("unreachable")
 
     # -- schema -------------------------------------------------------------------------------
     def _stored_version(self) -> int:
@@ -212,14 +220,7 @@ class SQLiteDatabase(Database):
     # -- access -------------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
-            for attempt in range(self.RETRIES):
-                try:
-                    return self._conn.execute(sql, params).fetchall()
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or attempt == self.RETRIES - 1:
-                        raise
-                    _backoff(attempt)
-        raise AssertionError("unreachable")
+            return self._while_busy(lambda: self._conn.execute(sql, params).fetchall())
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -234,25 +235,17 @@ class SQLiteDatabase(Database):
                 self._commit()
 
     def _begin(self) -> None:
-        for attempt in range(self.RETRIES):
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or attempt == self.RETRIES - 1:
-                    raise StoreError(f"the store at {self.path} stayed locked: {exc}") from None
-                _backoff(attempt)
+        try:
+            self._while_busy(lambda: self._conn.execute("BEGIN IMMEDIATE"))
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"the store at {self.path} stayed locked: {exc}") from None
 
     def _commit(self) -> None:
-        for attempt in range(self.RETRIES):
-            try:
-                self._conn.execute("COMMIT")
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or attempt == self.RETRIES - 1:
-                    self._conn.execute("ROLLBACK")
-                    raise StoreError(f"could not commit to the store at {self.path}: {exc}") from None
-                _backoff(attempt)
+        try:
+            self._while_busy(lambda: self._conn.execute("COMMIT"))
+        except sqlite3.OperationalError as exc:
+            self._conn.execute("ROLLBACK")
+            raise StoreError(f"could not commit to the store at {self.path}: {exc}") from None
 
     def close(self) -> None:
         with self._lock:
