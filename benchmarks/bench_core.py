@@ -24,8 +24,8 @@ MLFLOW_REQUIREMENTS = ["mlflow-skinny>=3", "sqlalchemy", "alembic", "pandas"]
 
 
 def fresh_store(folder: str):
-    from mlops_magic.lifecycle import reset_session
     from mlops_magic.store import clear_cache, open_store
+    from mlops_magic.tracking.session import reset_session
 
     os.environ["MLOPS_STORE"] = folder
     clear_cache()
@@ -93,7 +93,7 @@ def fingerprint_speed(rows: int) -> tuple[float, float]:
     import numpy as np
     import pandas as pd
 
-    from mlops_magic.fingerprint import fingerprint
+    from mlops_magic.tracking.fingerprint import fingerprint
 
     df = pd.DataFrame(np.random.default_rng(0).normal(size=(rows, 12)), columns=[f"c{i}" for i in range(12)])
     ours, peer = [], []

@@ -79,8 +79,8 @@ def main() -> None:
 
     import joblib
 
-    from mlops_magic import registry
-    from mlops_magic.lifecycle import reset_session
+    from mlops_magic.registry import versions as registry
+    from mlops_magic.tracking.session import reset_session
 
     tmp = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
     os.environ["MLOPS_STORE"] = str(tmp / "store")

@@ -14,7 +14,7 @@ from . import store as store
 from ._version import __version__
 from .entities import STAGE_KINDS, Artifact, Fingerprint, Metric, Run, StageRun
 from .errors import MlopsError
-from .lifecycle import (
+from .tracking.session import (
     active_run,
     end_run,
     get_session,
@@ -28,16 +28,14 @@ from .lifecycle import (
     stage,
     start_run,
 )
-from .lifecycle import (
-    store as get_store,
-)
+from .tracking.session import store as get_store
 
 _tracker: Any = None
 
 
 def init(path: str | None = None, store_url: str | None = None) -> str:
     """Create ``PATH/.mlops/`` (or point it at ``store_url``) and record there from now on."""
-    from .project import init_project
+    from .store.project import init_project
 
     st, message = init_project(path, store_url)
     get_session().use_store(st.url)
@@ -47,7 +45,7 @@ def init(path: str | None = None, store_url: str | None = None) -> str:
 def runs(notebook: str | None = None, status: str | None = None, trigger: str | None = None,
          limit: int | None = None) -> Any:
     """Runs as a pandas DataFrame, newest first, with ``params.*`` and ``metrics.*`` columns."""
-    from .queries import runs_frame
+    from .tracking.queries import runs_frame
 
     return runs_frame(get_store(), notebook=notebook, status=status, trigger=trigger, limit=limit)
 
@@ -59,16 +57,16 @@ def get_run(ref: str) -> Run:
 
 def show(ref: str | None = None) -> Any:
     """A displayable summary of a run (default: the active or latest run)."""
-    from .queries import run_detail
-    from .views import RunView
+    from .display.runs import RunView
+    from .tracking.queries import run_detail
 
     return RunView(run_detail(get_store(), _default_ref(ref)))
 
 
 def status(ref: str | None = None, *, static: bool = False) -> Any:
     """The lifecycle of a run (default: the active or latest run): in Jupyter a live panel, else a static view."""
-    from .queries import run_lifecycle
-    from .views import LifecycleView
+    from .display.runs import LifecycleView
+    from .tracking.queries import run_lifecycle
     from .widgets.base import frontend_available
 
     if not static and frontend_available():
@@ -78,13 +76,10 @@ def status(ref: str | None = None, *, static: bool = False) -> Any:
     return LifecycleView(run_lifecycle(get_store(), _default_ref(ref)))
 
 
-# The submodule shares the name of the function below. Importing it first means the `def` wins:
-# Python binds a submodule onto its package only when it first loads it, so a later
-# `import mlops_magic.fingerprint` elsewhere can no longer replace `mlops_magic.fingerprint()`.
-from . import fingerprint as _fingerprint_module  # noqa: E402
+from .tracking import fingerprint as _fingerprint_module  # noqa: E402
 
 
-def fingerprint(data: Any) -> Fingerprint:  # type: ignore[no-redef]
+def fingerprint(data: Any) -> Fingerprint:
     """Fingerprint a DataFrame, Series, array, file path or glob without logging it."""
     return _fingerprint_module.fingerprint(data)
 
@@ -132,8 +127,8 @@ def _default_ref(ref: str | None) -> str:
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext mlops_magic``: register the magics and the stage-cell hooks."""
     global _tracker
-    from .ipython_hooks import StageCellTracker
-    from .magics import load
+    from .ipython.hooks import StageCellTracker
+    from .ipython.magics import load
 
     session = get_session()
     session.user_ns = ipython.user_ns
@@ -164,7 +159,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def gate(expression: str, soft: bool = False) -> Any:
     """Check ``"accuracy >= 0.85 and auc >= 0.9"`` against this run's latest metrics (never ``eval``);
     raises GateFailedError naming the failing clause unless ``soft``."""
-    from .gates import gate as _gate
+    from .registry.gates import gate as _gate
 
     return _gate(expression, soft=soft)
 
@@ -172,9 +167,10 @@ def gate(expression: str, soft: bool = False) -> Any:
 def __getattr__(name: str) -> Any:
     """Registry and runner twins, imported on first use so ``import mlops_magic`` stays light."""
     lazy = {
-        "register_model": "registry", "promote": "registry", "rollback": "registry", "load_model": "registry",
-        "list_models": "registry", "model_versions": "registry", "alias_history": "registry",
-        "served_inputs": "registry", "ModelVersion": "registry", "GateResult": "gates",
+        "register_model": "registry.versions", "promote": "registry.versions", "rollback": "registry.versions",
+        "load_model": "registry.versions", "list_models": "registry.versions", "model_versions": "registry.versions",
+        "alias_history": "registry.versions", "served_inputs": "registry.versions",
+        "ModelVersion": "registry.versions", "GateResult": "registry.gates",
         "run_notebook": "runner", "run_notebooks": "runner", "RunRequest": "runner", "DriftReport": "monitoring",
     }
     if name in lazy:

@@ -14,8 +14,8 @@ os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 @pytest.fixture
 def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty project folder used as the working directory and the store."""
-    from mlops_magic.lifecycle import reset_session
     from mlops_magic.store import clear_cache
+    from mlops_magic.tracking.session import reset_session
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLOPS_STORE", str(tmp_path))
@@ -57,8 +57,8 @@ def ip(store_dir: Path):
 @pytest.fixture
 def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A fresh session whose store lives in tmp_path/store (the working directory is tmp_path)."""
-    from mlops_magic.lifecycle import reset_session
     from mlops_magic.store import clear_cache
+    from mlops_magic.tracking.session import reset_session
 
     monkeypatch.setenv("MLOPS_STORE", str(tmp_path / "store"))
     monkeypatch.delenv("MLOPS_RUN_ID", raising=False)

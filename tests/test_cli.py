@@ -11,7 +11,7 @@ from _support import PYTHON, python_env
 from click.testing import CliRunner
 
 import mlops_magic
-from mlops_magic.cli import main
+from mlops_magic.cli.main import main
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 @pytest.mark.slow
 def test_demo_trains_monitors_detects_drift_and_retrains(tmp_path: Path, monkeypatch) -> None:
-    from mlops_magic.cli import main
+    from mlops_magic.cli.main import main
     from mlops_magic.store import clear_cache, open_store
 
     for key, value in python_env().items():
@@ -32,7 +32,7 @@ def test_demo_trains_monitors_detects_drift_and_retrains(tmp_path: Path, monkeyp
     [event] = store.list_events("drift")
     assert event["subject"] == "churn"
     assert set(event["payload"]["columns"]) == {"monthly_charges", "contract", "support_calls"}
-    from mlops_magic.registry import get_version
+    from mlops_magic.registry.versions import get_version
 
     assert get_version(store, "churn@production").version == 2
     retrain = next(r for r in store.list_runs() if r.trigger == "drift")

@@ -11,7 +11,7 @@ import pytest
 from _support import PYTHON, python_env
 
 from mlops_magic.errors import InvalidInputError, NotFoundError
-from mlops_magic.fingerprint import fingerprint, fingerprint_path
+from mlops_magic.tracking.fingerprint import fingerprint, fingerprint_path
 
 
 def frame() -> pd.DataFrame:
@@ -47,7 +47,7 @@ def test_any_change_gives_another_fingerprint(change) -> None:
 
 
 def test_fingerprint_is_stable_across_processes() -> None:
-    code = ("import numpy as np, pandas as pd; from mlops_magic.fingerprint import fingerprint;"
+    code = ("import numpy as np, pandas as pd; from mlops_magic.tracking.fingerprint import fingerprint;"
             "df = pd.DataFrame({'x': np.arange(1000) * 0.5, 's': ['a', 'b'] * 500});"
             "print(fingerprint(df).digest)")
     digests = {subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=python_env(
@@ -91,7 +91,7 @@ def test_package_level_fingerprint_stays_a_function_after_the_submodule_is_impor
 
     import mlops_magic
 
-    importlib.import_module("mlops_magic.fingerprint")
-    importlib.import_module("mlops_magic.ipython_hooks")
+    importlib.import_module("mlops_magic.tracking.fingerprint")
+    importlib.import_module("mlops_magic.ipython.hooks")
     assert callable(mlops_magic.fingerprint)
     assert mlops_magic.fingerprint(np.arange(3)).kind == "array"

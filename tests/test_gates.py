@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from mlops_magic import gates
 from mlops_magic.errors import GateFailedError, InvalidInputError
+from mlops_magic.registry import gates
 
 METRICS = {"accuracy": 0.9, "auc": 0.85, "val loss": 0.2, "eval/f1": 0.7, "nanny": math.nan}
 

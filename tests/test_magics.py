@@ -10,8 +10,8 @@ from _support import PYTHON, python_env
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from mlops_magic.lifecycle import get_session
-from mlops_magic.magic_registry import SUBCOMMANDS
+from mlops_magic.ipython.subcommands import SUBCOMMANDS
+from mlops_magic.tracking.session import get_session
 
 
 def stages(ip):
@@ -199,7 +199,7 @@ def test_extension_loads_through_config(store_dir, tmp_path) -> None:
 
 
 def test_unexpected_errors_are_one_line_unless_debugging(ip, monkeypatch) -> None:
-    from mlops_magic.magic_registry import SUBCOMMANDS, Subcommand
+    from mlops_magic.ipython.subcommands import SUBCOMMANDS, Subcommand
 
     monkeypatch.setitem(SUBCOMMANDS, "boom", Subcommand("boom", "_support:failing_subcommand", "%mlops boom", "x"))
     with pytest.raises(UsageError, match="KeyError: 'internal detail' \\(set MLOPS_DEBUG=1"):
@@ -220,7 +220,7 @@ def test_a_cell_magic_stacked_under_the_stage_header_still_runs(ip) -> None:
 
 
 def test_big_outputs_are_described_but_not_fingerprinted_automatically(ip, monkeypatch) -> None:
-    import mlops_magic.ipython_hooks as hooks
+    import mlops_magic.ipython.hooks as hooks
 
     monkeypatch.setattr(hooks, "AUTO_FINGERPRINT_MAX_OBJECTS", 10)
     ip.run_cell("%%mlops stage data\nimport pandas as pd\nwide = pd.DataFrame({'s': ['x'] * 100})\n"

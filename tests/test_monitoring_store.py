@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from IPython.core.error import UsageError
 
 import mlops_magic as mlops
-from mlops_magic.cli import main
-from mlops_magic.demo_data import churn_frame
-from mlops_magic.lifecycle import get_session
+from mlops_magic.cli.main import main
+from mlops_magic.demo.data import churn_frame
+from mlops_magic.tracking.session import get_session
 
 
 def frames():
@@ -88,8 +88,8 @@ def test_drift_widget_wraps_the_recorded_report(ip) -> None:
 def test_live_traffic_sampled_by_serving_is_current_data_for_the_model_profile(ip) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    from mlops_magic.registry import promote, register_model
-    from mlops_magic.serving_input import record_served
+    from mlops_magic.registry.versions import promote, register_model
+    from mlops_magic.serving.inputs import record_served
 
     ref, cur = frames()
     numeric = ["tenure_months", "monthly_charges", "support_calls", "age"]

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlops_magic.errors import MlopsError
-from mlops_magic.gates import evaluate, parse_gate
-from mlops_magic.magic_commands import parse_literal
-from mlops_magic.stages import parse_stage_args, split_header, stage_of_cell
+from mlops_magic.registry.gates import evaluate, parse_gate
+from mlops_magic.tracking.stages import parse_stage_args, split_header, stage_of_cell
+from mlops_magic.tracking.values import parse_literal
 
 GATE_TOKENS = st.sampled_from([*"abcxyz_ 0123456789.<>=!()-+eE\t", "and", "or", " and ", " or ", ">=", "auc"])
 GATE_TEXT = st.lists(GATE_TOKENS, max_size=25).map("".join)

@@ -11,8 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_magic import gates, model_io, registry, registry_aliases
 from mlops_magic.errors import ConflictError, GateFailedError, InvalidInputError, MlopsError, NotFoundError
+from mlops_magic.registry import aliases as registry_aliases
+from mlops_magic.registry import gates
+from mlops_magic.registry import model_files as model_io
+from mlops_magic.registry import versions as registry
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +203,7 @@ def test_concurrent_registration_in_two_processes(session, data, tmp_path):
     script = textwrap.dedent(f"""
         import time, sys
         from sklearn.dummy import DummyClassifier
-        import mlops_magic.registry as r
+        import mlops_magic.registry.versions as r
         clf = DummyClassifier().fit([[0], [1]], [0, 1])
         while time.time() < {time.time() + 1.5}:
             time.sleep(0.001)

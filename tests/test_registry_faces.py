@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from mlops_magic.cli import main
-from mlops_magic.lifecycle import reset_session
+from mlops_magic.cli.main import main
 from mlops_magic.store import clear_cache
+from mlops_magic.tracking.session import reset_session
 
 
 @pytest.fixture
@@ -117,8 +117,9 @@ def test_cli_models_and_serve_errors(ip, tmp_path):
 
 
 def test_heavy_modules_stay_unimported():
-    code = ("import sys, mlops_magic, mlops_magic.gates, mlops_magic.registry, mlops_magic.registry_aliases, "
-            "mlops_magic.registry_magics, mlops_magic.model_io, mlops_magic.serving, mlops_magic.serving_input;"
+    code = ("import sys, mlops_magic, mlops_magic.registry.gates, mlops_magic.registry.versions, "
+            "mlops_magic.registry.aliases, mlops_magic.ipython.models, mlops_magic.registry.model_files, "
+            "mlops_magic.serving.app, mlops_magic.serving.inputs;"
             "print(sorted(m for m in ('pandas', 'sklearn', 'skops', 'starlette', 'uvicorn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -7,10 +7,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from mlops_magic.cli import main
+from mlops_magic.cli.main import main
+from mlops_magic.display.charts import line_chart
 from mlops_magic.entities import Fingerprint
 from mlops_magic.report import index_report, run_report, write_index
-from mlops_magic.report.charts import line_chart
 from mlops_magic.store import clear_cache, open_store
 
 EVIL = "<script>alert('x')</script>"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mlops_magic.cli import main
+from mlops_magic.cli.main import main
 from mlops_magic.runner import RunRequest, run_notebook, run_notebooks
 from mlops_magic.runner.prepare import select_cells
-from mlops_magic.stages import read_notebook_json
 from mlops_magic.store import clear_cache, open_store
+from mlops_magic.tracking.stages import read_notebook_json
 
 FIXTURES = Path(__file__).parent / "notebooks"
 

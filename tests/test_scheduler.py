@@ -17,11 +17,11 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner
 
-from mlops_magic.cli import main
+from mlops_magic.cli.main import main
 from mlops_magic.errors import InvalidInputError, MlopsError, NotFoundError
-from mlops_magic.notify import WebhookNotifier, notify_all
 from mlops_magic.runner.execute import create_run
 from mlops_magic.runner.executors import Executor
+from mlops_magic.runner.notify import WebhookNotifier, notify_all
 from mlops_magic.runner.request import RunResult
 from mlops_magic.scheduling import add_schedule, get_schedule, set_paused, tick
 from mlops_magic.scheduling.export import export

@@ -199,7 +199,7 @@ async def test_lifecycle_of_a_broken_notebook_is_400(jp_fetch: Any, store: Any, 
 def models(store: Any) -> None:
     from sklearn.dummy import DummyClassifier
 
-    from mlops_magic import registry
+    from mlops_magic.registry import versions as registry
 
     model = DummyClassifier().fit([[0], [1]], [0, 1])
     for _ in range(2):

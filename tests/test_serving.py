@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_magic import registry
 from mlops_magic.errors import InvalidInputError
-from mlops_magic.serving import create_app
-from mlops_magic.serving_input import prepare
+from mlops_magic.registry import versions as registry
+from mlops_magic.serving.app import create_app
+from mlops_magic.serving.inputs import prepare
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ BACKENDS = ["sqlite", "postgres"]
 @pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory."""
-    from mlops_magic.lifecycle import reset_session
+    from mlops_magic.tracking.session import reset_session
 
     monkeypatch.chdir(tmp_path)
     for var in ("MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE", "JPY_SESSION_NAME", "MLOPS_ARTIFACTS"):
@@ -142,7 +142,7 @@ def test_fingerprints_and_events(store) -> None:
 
 
 def test_lifecycle_view_and_runs_frame(store) -> None:
-    from mlops_magic.queries import list_run_records, run_detail, run_lifecycle, runs_frame
+    from mlops_magic.tracking.queries import list_run_records, run_detail, run_lifecycle, runs_frame
 
     run = store.create_run(notebook="pipe.ipynb", params={"lr": 0.1})
     for kind in ("data", "train"):
@@ -288,7 +288,7 @@ def test_processes_opening_a_new_store_at_once_migrate_it_once(store_url: str) -
 REGISTER = """
 import sys, time
 from sklearn.dummy import DummyClassifier
-from mlops_magic.registry import register
+from mlops_magic.registry.versions import register
 from mlops_magic.store import open_store
 store = open_store(sys.argv[1])
 clf = DummyClassifier().fit([[0], [1]], [0, 1])
@@ -300,7 +300,7 @@ print(" ".join(str(register(store, clf, "race").version) for _ in range(4)))
 
 
 def test_concurrent_model_registration_allocates_every_version_once(store_url: str, tmp_path: Path) -> None:
-    from mlops_magic.registry import load, versions_of
+    from mlops_magic.registry.versions import load, versions_of
 
     open_store(store_url)
     start = str(time.time() + 2.0)

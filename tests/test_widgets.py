@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mlops_magic.lifecycle import get_session
+from mlops_magic.tracking.session import get_session
 from mlops_magic.widgets.base import WIDGET_VIEW
 from mlops_magic.widgets.lifecycle_panel import LifecyclePanel
 from mlops_magic.widgets.runs_table import RunsTable
@@ -24,7 +24,7 @@ def _fail(session, kind, name=None, message="boom"):
 def test_importing_widgets_package_imports_neither_ipywidgets_nor_matplotlib(store_dir) -> None:
     import subprocess
 
-    code = ("import sys, mlops_magic, mlops_magic.widgets, mlops_magic.widget_magics, "
+    code = ("import sys, mlops_magic, mlops_magic.widgets, mlops_magic.ipython.panels, "
             "mlops_magic.widgets.lifecycle_panel, mlops_magic.widgets.plot_panel, mlops_magic.widgets.params_panel;"
             "print(any(m in sys.modules for m in ('ipywidgets', 'matplotlib')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -115,7 +115,7 @@ def test_lifecycle_panel_follows_a_run_written_by_another_process(store, store_d
 
 
 def test_lifecycle_panel_shows_gate_checklist_and_model_versions(store_dir) -> None:
-    from mlops_magic import gates
+    from mlops_magic.registry import gates
 
     session = get_session()
     with session.stage("evaluate"):

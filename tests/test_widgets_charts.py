@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 
-from mlops_magic.lifecycle import get_session
+from mlops_magic.tracking.session import get_session
 from mlops_magic.widgets.charts import mpl_text, render_png
 from mlops_magic.widgets.compare_panel import ComparePanel
 from mlops_magic.widgets.data import Series

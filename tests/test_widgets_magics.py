@@ -7,13 +7,13 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 from test_widgets_params import write_notebook
 
-from mlops_magic.magic_registry import SUBCOMMANDS, reference
-from mlops_magic.views import LifecycleView
+from mlops_magic.display.runs import LifecycleView
+from mlops_magic.ipython.subcommands import SUBCOMMANDS, reference
 
 
 def test_subcommands_are_registered_and_documented() -> None:
     for name in ("status", "runs", "compare", "plot", "params"):
-        assert SUBCOMMANDS[name].target.startswith("mlops_magic.widget_magics:")
+        assert SUBCOMMANDS[name].target.startswith("mlops_magic.ipython.panels:")
     text = reference()
     assert "%mlops compare RUN RUN" in text and "--across-runs" in text and "--widget" in text
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mlops_magic.errors import InvalidInputError
-from mlops_magic.lifecycle import get_session
-from mlops_magic.magic_commands import parse_literal
+from mlops_magic.tracking.session import get_session
+from mlops_magic.tracking.values import parse_literal
 from mlops_magic.widgets.parameters import cli_value, parse_parameters, read_parameters, run_args
 from mlops_magic.widgets.params_panel import Launch, ParamsPanel
 

@@ -132,17 +132,17 @@ class DriftReport:
                    current_rows=data["current_rows"])
 
     def __repr__(self) -> str:
-        from .render import drift_text
+        from ..display.monitoring import drift_text
 
         return drift_text(self)
 
     def _repr_markdown_(self) -> str:
-        from .render import drift_markdown
+        from ..display.monitoring import drift_markdown
 
         return drift_markdown(self)
 
     def _repr_html_(self) -> str:
-        from .render import drift_html
+        from ..display.monitoring import drift_html
 
         return drift_html(self)
 

@@ -84,17 +84,17 @@ class QualityReport:
                    issues=tuple(QualityIssue(**i) for i in data["issues"]))
 
     def __repr__(self) -> str:
-        from .render import quality_text
+        from ..display.monitoring import quality_text
 
         return quality_text(self)
 
     def _repr_markdown_(self) -> str:
-        from .render import quality_markdown
+        from ..display.monitoring import quality_markdown
 
         return quality_markdown(self)
 
     def _repr_html_(self) -> str:
-        from .render import quality_html
+        from ..display.monitoring import quality_html
 
         return quality_html(self)
 

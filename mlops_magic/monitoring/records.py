@@ -10,17 +10,16 @@ retrains when any monitor of ``churn`` finds data-set drift.
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..store import Store
+from ..tracking.values import IDENT
 from .drift import DriftReport
 from .profile import ReferenceProfile
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MODEL_PREFIX = "model:"
 SERVED_PREFIX = "served:"  # served:NAME[@N] = the last N inputs `mlops serve` sampled for model NAME
 
@@ -35,7 +34,7 @@ def save_profile(store: Store, model: str, version: int, prof: ReferenceProfile,
 
 def load_profile(store: Store, ref: str) -> tuple[ReferenceProfile, str, int]:
     """The reference profile of ``NAME``, ``NAME@ALIAS`` or ``NAME@VERSION``."""
-    from ..registry import resolve_version_number
+    from ..registry.versions import resolve_version_number
 
     model, version = resolve_version_number(store, ref)
     row = store.db.query_one("SELECT profile FROM reference_profiles WHERE model = ? AND version = ?",
@@ -74,7 +73,7 @@ def resolve_data(spec: Any, namespace: dict[str, Any] | None = None, *, what: st
     if not isinstance(spec, str):
         return spec
     if spec.startswith(SERVED_PREFIX):
-        from ..serving_input import served_frame
+        from ..serving.inputs import served_frame
         from ..store import open_store
 
         name, _, limit = spec[len(SERVED_PREFIX):].partition("@")
@@ -85,7 +84,7 @@ def resolve_data(spec: Any, namespace: dict[str, Any] | None = None, *, what: st
             raise NotFoundError(f"no served inputs of model {name!r} yet; `mlops serve {name}@production` "
                                 "samples them as it answers")
         return frame
-    if namespace is not None and _IDENT.match(spec):
+    if namespace is not None and IDENT.match(spec):
         if spec in namespace:
             return namespace[spec]
         if not Path(spec).exists():
@@ -121,7 +120,7 @@ def check_drift(reference: Any, current: Any, *, columns: Any = None, tests: Any
                 model: str | None = None, record: bool = True, namespace: dict[str, Any] | None = None,
                 **options: Any) -> DriftReport:
     """Compute drift and record it in the current run and stage (the magic and ``mlops.drift`` call this)."""
-    from ..lifecycle import get_session
+    from ..tracking.session import get_session
     from .drift import drift
 
     session = get_session()
@@ -169,8 +168,8 @@ class DriftHistory:
         self.frame = frame
 
     def _repr_html_(self) -> str:
-        from ..report.charts import line_chart
-        from ..views import esc
+        from ..display.charts import line_chart
+        from ..display.html import esc
 
         points = [(ts.timestamp(), share) for ts, share in zip(self.frame["checked"], self.frame["drift_share"])]
         chart = line_chart(points, title=f"drift share of {self.model}") if points else ""

@@ -8,7 +8,7 @@ from ..store import Store
 
 
 def run_data(store: Store, ref: str) -> dict[str, Any]:
-    from ..queries import run_detail
+    from ..tracking.queries import run_detail
 
     detail = run_detail(store, ref)
     run_id = detail["id"]
@@ -31,7 +31,7 @@ def _drift_reports(store: Store, run_id: str) -> list[Any]:
 
 def _gates(store: Store, run_id: str) -> list[dict[str, Any]]:
     """The run's quality gates (latest result of each expression), as the registry records them."""
-    from ..gates import run_gates
+    from ..registry.gates import run_gates
 
     return [g.to_dict() for g in run_gates(store, run_id)]
 

@@ -14,7 +14,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .charts import STATUS_COLOURS, line_chart, status_strip, timeline
+from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1100px}

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExecutionError
-from ..stages import stage_of_cell
 from ..store import Store
+from ..tracking.stages import stage_of_cell
 from .kernels import KernelSlot
 from .prepare import PreparedRun, what_changed
 from .request import RunResult
@@ -117,7 +117,7 @@ def change_reason(store: Store, prep: PreparedRun) -> str:
 
 
 def create_run(store: Store, prep: PreparedRun, status: str = "running", error: str | None = None) -> None:
-    from ..environment import environment, git_state
+    from ..tracking.environment import environment, git_state
 
     req = prep.request
     commit, dirty = git_state(prep.notebook_path.parent)
@@ -189,7 +189,7 @@ def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None
                        error=outcome.error, output=kept, attempts=attempts,
                        duration=time.monotonic() - started, gate_failed=outcome.gate_failed, report=report)
     if outcome.status != "succeeded":
-        from ..notify import notify_all
+        from .notify import notify_all
 
         notify_all(req.notify, result, store)
     return result

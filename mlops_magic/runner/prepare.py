@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..stages import code_digest, notebook_stages, read_notebook_json, stage_of_cell
+from ..tracking.stages import code_digest, notebook_stages, read_notebook_json, stage_of_cell
 from .request import RunRequest
 
 
@@ -127,7 +127,7 @@ def select_cells(nb: dict[str, Any], stages: tuple[str, ...], from_stage: str | 
 def signature_parts(nb: dict[str, Any], params: dict[str, Any], watch: tuple[str, ...],
                     base: Path) -> dict[str, Any]:
     """What decides a run's result: code of the cells that run, parameters, watched inputs."""
-    from ..fingerprint import fingerprint_path
+    from ..tracking.fingerprint import fingerprint_path
 
     code = []
     for cell in nb.get("cells", []):
@@ -163,7 +163,7 @@ def what_changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def parse_param_value(text: str) -> Any:
     """Type a ``-p NAME VALUE`` value as papermill does: int, float, bool, None, else string."""
-    from ..magic_commands import parse_literal
+    from ..tracking.values import parse_literal
 
     return parse_literal(text)
 

@@ -118,9 +118,9 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
                  catchup: str = "skip", max_concurrency: int = 1, notify: tuple[str, ...] = (),
                  kernel: str | None = None, base_dir: str | None = None, now: float | None = None) -> Schedule:
     """Validate and store a schedule; nothing is written when any part is wrong."""
-    from ..fingerprint import fingerprint_path
     from ..runner.prepare import select_cells
-    from ..stages import read_notebook_json
+    from ..tracking.fingerprint import fingerprint_path
+    from ..tracking.stages import read_notebook_json
 
     base = Path(base_dir or store.project_dir or os.getcwd()).resolve()
     if not (cron or on_change or after or on_drift):
@@ -147,7 +147,7 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
         if not after_path.exists():
             raise InvalidInputError(f"--after: no such notebook: {after}")
         after_rel = _relative(after_path, store)
-    from ..notify import make_notifier
+    from ..runner.notify import make_notifier
 
     for spec in notify:
         make_notifier(spec)

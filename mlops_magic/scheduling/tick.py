@@ -268,7 +268,7 @@ def submit(store: Store, executor: Any, c: Claimed) -> Any:
                          schedule_id=c.schedule.id, status="failed", error=f"cannot start: {exc}")
         c.result = RunResult(run_id=c.run_id, notebook=c.schedule.notebook, status="failed",
                              error=f"cannot start: {exc}")
-        from ..notify import notify_all
+        from ..runner.notify import notify_all
 
         notify_all(c.schedule.notify, c.result, store)
         return None

@@ -1,7 +1,7 @@
 """REST API v1 handlers: parse the request, call the core, answer JSON.
 
 No query logic lives here: every answer comes from the same core functions the
-CLI and the magics use (``mlops_magic.queries``, the store, the registry, the
+CLI and the magics use (``mlops_magic.tracking.queries``, the store, the registry, the
 scheduler, the runner). Every method is ``@tornado.web.authenticated``; the
 test suite asserts that every route refuses a request without the token.
 The OpenAPI description of these routes is ``labextension/openapi.yaml``.
@@ -14,9 +14,9 @@ from typing import Any
 import tornado.escape
 import tornado.web
 
-from .. import queries
 from .._version import __version__
 from ..errors import InvalidInputError
+from ..tracking import queries
 from .base import MlopsHandler, maps_errors
 from .paths import check_relative_glob, to_api_path
 
@@ -129,12 +129,12 @@ class LifecycleHandler(MlopsHandler):
         self.reply(view)
 
 
-# -- models and aliases (mlops_magic.registry) -------------------------------------------------
+# -- models and aliases (mlops_magic.registry.versions) -------------------------------------------------
 class ModelsHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        from ..registry import model_summaries
+        from ..registry.versions import model_summaries
 
         self.reply({"models": model_summaries(self.store)})
 
@@ -143,7 +143,7 @@ class ModelHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, name: str) -> None:
-        from ..registry import model_detail
+        from ..registry.versions import model_detail
 
         self.reply(model_detail(self.store, name))
 
@@ -153,7 +153,7 @@ class AliasHandler(MlopsHandler):
     @maps_errors
     def put(self, name: str, alias: str) -> None:
         """Promote: point ``alias`` at a version; a failed gate answers 409 and moves nothing."""
-        from .. import registry_aliases as aliases
+        from ..registry import aliases
 
         body = self.json_body()
         version = body.get("version")
@@ -171,7 +171,7 @@ class RollbackHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def post(self, name: str, alias: str) -> None:
-        from .. import registry_aliases as aliases
+        from ..registry import aliases
 
         reason = _optional_str(self.json_body(), "reason")
         self.reply(aliases.rollback(self.store, name, alias, reason=reason).to_dict())
@@ -189,7 +189,7 @@ class SchedulesHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        from ..scheduling import views
+        from ..scheduling import overview as views
 
         notebook = self.str_arg("notebook")
         rows = views.list_schedules_view(self.store, self.notebook_path(notebook) if notebook else None,
@@ -200,7 +200,7 @@ class SchedulesHandler(MlopsHandler):
     @maps_errors
     def post(self) -> None:
         """Add a schedule; ``notebook`` and ``after`` are API paths, ``on_change`` globs stay under the root."""
-        from ..scheduling import views
+        from ..scheduling import overview as views
 
         body = self.json_body()
         notebook = self.notebook_path(body.pop("notebook", None))
@@ -216,7 +216,7 @@ class ScheduleHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, schedule_id: str) -> None:
-        from ..scheduling import views
+        from ..scheduling import overview as views
 
         self.reply(views.get_schedule_view(self.store, schedule_id, locate=self.api_path))
 
@@ -224,7 +224,7 @@ class ScheduleHandler(MlopsHandler):
     @maps_errors
     def patch(self, schedule_id: str) -> None:
         """``{"paused": true}`` pauses, ``{"paused": false}`` resumes."""
-        from ..scheduling import views
+        from ..scheduling import overview as views
 
         self.reply(views.update_schedule_view(self.store, schedule_id, self.json_body(), locate=self.api_path))
 

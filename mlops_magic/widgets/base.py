@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ..views import STATUS_COLOUR, STATUS_ICON, esc
+from ..display.html import STATUS_COLOUR, STATUS_ICON, esc
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 

@@ -13,7 +13,7 @@ import math
 from itertools import pairwise
 from typing import Any
 
-from ..views import esc
+from ..display.html import esc
 from .data import Series
 
 MARKER_LIMIT = 60  # draw point markers only for short series, so long ones stay fast and legible

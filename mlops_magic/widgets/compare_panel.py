@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..display.html import esc
 from ..store import Store
-from ..views import esc
 from .base import Panel, html_table, status_badge
 from .charts import image_widget, img_html, render_png
 from .data import MISSING, Comparison, ParamRow, compare_runs, run_label

@@ -1,4 +1,4 @@
-"""Read-side helpers the panels need that :mod:`mlops_magic.queries` does not have yet.
+"""Read-side helpers the panels need that :mod:`mlops_magic.tracking.queries` does not have yet.
 
 Pure functions over :class:`~mlops_magic.store.Store` methods (no SQL here),
 so the CLI and REST API can share them; candidates to move into ``queries.py``.
@@ -127,7 +127,8 @@ class ModelInfo:
 
 def model_info(store: Store, run_id: str) -> ModelInfo | None:
     """Gate results and model versions of a run, via the registry's public functions; None if it has none."""
-    from .. import gates, registry
+    from ..registry import gates
+    from ..registry import versions as registry
 
     results = gates.run_gates(store, run_id)
     versions = registry.versions_of_run(store, run_id)

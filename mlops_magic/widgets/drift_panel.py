@@ -37,7 +37,7 @@ class DriftPanel(Panel):
     def build(self) -> Any:
         import ipywidgets as w
 
-        from ..monitoring.render import drift_html
+        from ..display.monitoring import drift_html
 
         children: list[Any] = []
         if self.columns:
@@ -55,7 +55,7 @@ class DriftPanel(Panel):
         return box
 
     def html(self) -> str:
-        from ..monitoring.render import drift_html
+        from ..display.monitoring import drift_html
 
         return drift_html(self.report)
 

@@ -2,7 +2,7 @@
 
 The panel subscribes to the session (stage and run events of this kernel)
 and, for a run in another process, polls the store; either way it re-reads
-the same :func:`~mlops_magic.queries.run_lifecycle` the static view uses.
+the same :func:`~mlops_magic.tracking.queries.run_lifecycle` the static view uses.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from ..display.html import esc, fmt_duration
+from ..display.runs import lifecycle_text
 from ..entities import Run
-from ..lifecycle import Session
-from ..queries import Lifecycle, StageStatus, lifecycle, run_lifecycle
-from ..views import esc, fmt_duration, lifecycle_text
+from ..tracking.queries import Lifecycle, StageStatus, lifecycle, run_lifecycle
+from ..tracking.session import Session
 from .base import Panel, Poller, html_table, status_badge
 from .data import ModelInfo, model_info
 

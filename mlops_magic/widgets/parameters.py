@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
-from ..magic_commands import parse_literal
-from ..stages import read_notebook_json
+from ..tracking.stages import read_notebook_json
+from ..tracking.values import parse_literal
 
 KINDS: dict[type, str] = {bool: "bool", int: "int", float: "float", str: "str"}
 _CHOICES = re.compile(r"#\s*choices\s*:\s*(?P<items>.+)$", re.IGNORECASE)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ..display.html import esc
 from ..errors import MlopsError, NotFoundError
-from ..lifecycle import Session
-from ..views import esc
+from ..tracking.session import Session
 from .base import Panel, Poller, html_table
 from .data import newest_run_since
 from .lifecycle_panel import LifecyclePanel

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..lifecycle import Session
-from ..views import esc
+from ..display.html import esc
+from ..tracking.session import Session
 from .base import Panel, html_table
 from .charts import image_widget, img_html, render_png
 from .data import Series, metric_across_runs, metric_keys, metric_series

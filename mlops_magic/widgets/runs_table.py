@@ -1,6 +1,6 @@
 """``%mlops runs --widget``: the runs table with filters, sorting and "compare selected".
 
-Rows come from :func:`~mlops_magic.queries.list_run_records` (the same call as
+Rows come from :func:`~mlops_magic.tracking.queries.list_run_records` (the same call as
 ``mlops runs --format json`` and ``GET /runs``); the filters are that call's
 arguments, sorting is presentation only.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..display.html import esc, fmt_duration
 from ..entities import RUN_STATUSES, TRIGGERS
-from ..lifecycle import Session
-from ..queries import list_run_records
-from ..views import esc, fmt_duration
+from ..tracking.queries import list_run_records
+from ..tracking.session import Session
 from .base import Panel, close_tree, html_table, status_badge
 from .compare_panel import ComparePanel
 from .data import notebooks

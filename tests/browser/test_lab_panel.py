@@ -49,7 +49,7 @@ def demo(lab: Lab) -> dict[str, Any]:
         runs.append(run.id)
     from sklearn.dummy import DummyClassifier
 
-    from mlops_magic import registry
+    from mlops_magic.registry import versions as registry
 
     for _ in range(2):
         registry.register(store, DummyClassifier().fit([[0], [1]], [0, 1]), "churn", run_id=runs[-1])

@@ -1,0 +1,168 @@
+"""The ``mlops`` command: the same core as the magics, for shells, cron and CI.
+
+Subcommands live in their own modules and are imported only when invoked
+(:class:`LazyGroup`), so ``mlops --help`` stays fast. Every error is one line
+on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+import sys
+from typing import Any
+
+import click
+
+from .._version import __version__
+from ..errors import MlopsError
+
+#: name → "module:attribute" of a click command, imported on first use.
+LAZY_COMMANDS: dict[str, str] = {
+    "run": "mlops_magic.cli.run:run",
+    "schedule": "mlops_magic.cli.schedule:schedule",
+    "scheduler": "mlops_magic.cli.schedule:scheduler",
+    "report": "mlops_magic.cli.report:report",
+    "models": "mlops_magic.cli.models:models",
+    "serve": "mlops_magic.cli.serve:serve_command",
+    "demo": "mlops_magic.cli.demo:demo",
+    "drift": "mlops_magic.cli.drift:drift_command",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            module, _, attr = LAZY_COMMANDS[name].partition(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MlopsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def open_cli_store(ctx: click.Context) -> Any:
+    """The store named by --store / MLOPS_STORE, else the nearest project's; never a new one by accident.
+
+    Commands that read (runs, show, models, report) must not leave a ``.mlops/`` folder behind in
+    whatever directory they were typed in.
+    """
+    import os
+
+    from ..errors import StoreError
+    from ..store import find_project_dir, open_store
+
+    url = (ctx.find_root().obj or {}).get("store")
+    if not url and find_project_dir() is None:
+        raise StoreError(f"no mlops project here: no .mlops/ folder in {os.getcwd()} or above; "
+                         "run `mlops init` or set MLOPS_STORE")
+    return open_store(url)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlops")
+@click.option("--store", envvar="MLOPS_STORE", default=None, metavar="URL",
+              help="Store URL or folder (default: the nearest .mlops/ above the working directory).")
+@click.pass_context
+def main(ctx: click.Context, store: str | None) -> None:
+    """mlops-magic: track, run and retrain notebooks.
+
+    Runs recorded by %%mlops stage cells, the Python API and headless runs all
+    land in one store; these commands read and drive it.
+    """
+    ctx.obj = {"store": store}
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(file_okay=False))
+@click.option("--store", "store_url", default=None, metavar="URL",
+              help="Keep the data elsewhere, e.g. sqlite:////data/mlops.db.")
+def init(path: str | None, store_url: str | None) -> None:
+    """Create PATH/.mlops/ (default: the working directory)."""
+    from ..store.project import init_project
+
+    _, message = init_project(path, store_url)
+    click.echo(message)
+
+
+def _fmt_time(iso: str | None) -> str:
+    return iso[:19].replace("T", " ") if iso else ""
+
+
+def _fmt_metrics(metrics: dict[str, Any], limit: int = 3) -> str:
+    items = list(metrics.items())[:limit]
+    text = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in items)
+    return text + (" …" if len(metrics) > limit else "")
+
+
+def print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip())
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+@main.command()
+@click.option("--notebook", default=None, help="Only runs of this notebook.")
+@click.option("--status", default=None, help="Only these statuses (comma-separated).")
+@click.option("--trigger", default=None, help="Only these triggers (comma-separated).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many runs.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.pass_context
+def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None,
+         limit: int | None, fmt: str) -> None:
+    """List runs, newest first. JSON is an array of run objects (id, notebook, status, trigger, started, …)."""
+    from ..tracking.queries import list_run_records
+
+    records = list_run_records(open_cli_store(ctx), notebook=notebook, status=status, trigger=trigger, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=2))
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["id", "notebook", "name", "status", "trigger", "started", "ended", "duration", "metrics"])
+        for r in records:
+            writer.writerow([r["id"], r["notebook"] or "", r["name"] or "", r["status"], r["trigger"], r["started"],
+                             r["ended"] or "", r["duration"] if r["duration"] is not None else "",
+                             json.dumps(r["metrics"])])
+    elif not records:
+        click.echo("no runs yet")
+    else:
+        print_table(["id", "status", "trigger", "notebook", "started", "duration", "metrics"], [
+            [r["id"][:8], r["status"], r["trigger"], r["notebook"] or "", _fmt_time(r["started"]),
+             f"{r['duration']:.1f}s" if r["duration"] is not None else "", _fmt_metrics(r["metrics"])]
+            for r in records])
+
+
+@main.command()
+@click.argument("run", default="latest")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_context
+def show(ctx: click.Context, run: str, fmt: str) -> None:
+    """Show RUN (an id, a unique prefix, or 'latest'): stages, params, metrics, artifacts, fingerprints."""
+    from ..display.runs import RunView
+    from ..tracking.queries import run_detail
+
+    detail = run_detail(open_cli_store(ctx), run)
+    click.echo(json.dumps(detail, indent=2, default=str) if fmt == "json" else repr(RunView(detail)))
+
+
+@main.command()
+@click.argument("run", default="latest")
+@click.pass_context
+def status(ctx: click.Context, run: str) -> None:
+    """The lifecycle of RUN: stages in order with status, attempt, duration and warnings."""
+    from ..display.runs import LifecycleView
+    from ..tracking.queries import run_lifecycle
+
+    click.echo(repr(LifecycleView(run_lifecycle(open_cli_store(ctx), run))))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,175 @@
+"""``mlops schedule …`` (manage schedules) and ``mlops scheduler …`` (tick once, or loop)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from ..errors import MlopsError
+from .run import UsageFailure, parse_params, split_list
+
+
+def _store(ctx: click.Context) -> Any:
+    from ..store import open_store
+
+    return open_store((ctx.find_root().obj or {}).get("store"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def schedule() -> None:
+    """Add, list, pause, resume, remove and export schedules."""
+
+
+@schedule.command("add")
+@click.argument("notebook", type=click.Path(dir_okay=False))
+@click.option("--cron", default=None, help="Cron expression, e.g. '0 2 * * *'.")
+@click.option("--tz", "tz", default=None, help="Timezone of --cron (IANA name; default UTC).")
+@click.option("--on-change", multiple=True, metavar="GLOB",
+              help="Run when these files' fingerprints change (with --cron: run at cron times only if changed).")
+@click.option("--after", default=None, metavar="NOTEBOOK", help="Run after each successful run of NOTEBOOK.")
+@click.option("--on-drift", default=None, metavar="SUBJECT",
+              help="Run when drift is found for SUBJECT (a model or notebook name; '*' for any).")
+@click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE")
+@click.option("-f", "--params-file", "params_files", multiple=True, type=click.Path(dir_okay=False))
+@click.option("--stages", default=None, metavar="A,B")
+@click.option("--from", "from_stage", default=None, metavar="STAGE")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--retries", type=click.IntRange(min=0), default=0)
+@click.option("--catchup", type=click.Choice(["skip", "all"]), default="skip", show_default=True,
+              help="After downtime: run only the latest missed time, or every one.")
+@click.option("--max-concurrency", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--notify", multiple=True, metavar="SPEC", help="On failure: 'log' or 'webhook:URL'.")
+@click.option("--kernel", default=None)
+@click.pass_context
+def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_change: tuple[str, ...],
+        after: str | None, on_drift: str | None, params: tuple[tuple[str, str], ...],
+        params_files: tuple[str, ...], stages: str | None, from_stage: str | None, timeout: float | None,
+        retries: int, catchup: str, max_concurrency: int, notify: tuple[str, ...], kernel: str | None) -> None:
+    """Schedule NOTEBOOK; prints the new schedule id."""
+    from ..scheduling.schedules import add_schedule
+
+    try:
+        s = add_schedule(_store(ctx), notebook, params=parse_params(params, params_files),
+                         stages=split_list(stages), from_stage=from_stage, cron=cron, tz=tz, on_change=on_change,
+                         after=after, on_drift=on_drift, timeout=timeout, retries=retries, catchup=catchup,
+                         max_concurrency=max_concurrency, notify=notify, kernel=kernel)
+    except MlopsError as exc:
+        raise UsageFailure(str(exc)) from None
+    click.echo(f"{s.id}  {s.notebook}  {s.triggers()}")
+
+
+@schedule.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def list_cmd(ctx: click.Context, fmt: str) -> None:
+    """Schedules with their triggers, next cron time and last run."""
+    from ..scheduling.overview import list_schedules_view
+    from .main import print_table
+
+    rows = list_schedules_view(_store(ctx))
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo("no schedules; add one with `mlops schedule add NOTEBOOK --cron '0 2 * * *'`")
+    else:
+        print_table(["id", "notebook", "triggers", "state", "next", "last run"], [
+            [r["id"], r["notebook"], r["triggers"], "paused" if r["paused"] else "active",
+             (r["next_due"] or "")[:16].replace("T", " "),
+             f"{r['last_run']['id'][:8]} {r['last_run']['status']}" if r["last_run"] else ""] for r in rows])
+
+
+def _simple(name: str, help_text: str, action: Any) -> None:
+    @schedule.command(name, help=help_text)
+    @click.argument("schedule_id")
+    @click.pass_context
+    def command(ctx: click.Context, schedule_id: str) -> None:
+        s = action(_store(ctx), schedule_id)
+        click.echo(f"{s.id}  {name}d" if name != "remove" else f"{s.id}  removed")
+
+
+def _pause(store: Any, ref: str) -> Any:
+    from ..scheduling.schedules import set_paused
+
+    return set_paused(store, ref, True)
+
+
+def _resume(store: Any, ref: str) -> Any:
+    from ..scheduling.schedules import set_paused
+
+    return set_paused(store, ref, False)
+
+
+def _remove(store: Any, ref: str) -> Any:
+    from ..scheduling.schedules import remove_schedule
+
+    return remove_schedule(store, ref)
+
+
+_simple("pause", "Stop firing SCHEDULE_ID until resumed.", _pause)
+_simple("resume", "Fire SCHEDULE_ID again (missed times follow its catch-up policy).", _resume)
+_simple("remove", "Delete SCHEDULE_ID (its runs stay).", _remove)
+
+
+@schedule.command("export")
+@click.option("--format", "fmt", type=click.Choice(["crontab", "systemd", "github-actions"]), required=True)
+@click.pass_context
+def export_cmd(ctx: click.Context, fmt: str) -> None:
+    """Print a crontab line, systemd units or a GitHub Actions workflow that ticks the scheduler."""
+    from pathlib import Path
+
+    from ..scheduling.export import export
+    from ..scheduling.schedules import list_schedules
+
+    store = _store(ctx)
+    project = Path(store.project_dir or Path.cwd())
+    click.echo(export(list_schedules(store), fmt, project, (ctx.find_root().obj or {}).get("store")), nl=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def scheduler() -> None:
+    """Run the scheduler: one idempotent tick, or a foreground loop."""
+
+
+@scheduler.command("tick")
+@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--now", "now_text", default=None, metavar="ISO", help="Pretend it is this time (testing).")
+@click.pass_context
+def tick_cmd(ctx: click.Context, parallel: int, now_text: str | None) -> None:
+    """Claim and run everything due now; safe to run from several places at once."""
+    from ..scheduling.tick import tick
+
+    now = _parse_now(now_text)
+    claimed = tick(_store(ctx), now, parallel=parallel)
+    for c in claimed:
+        click.echo(f"schedule {c.schedule.id}  {c.fire.trigger}  " + (c.result.line() if c.result else c.run_id))
+    if not claimed:
+        click.echo("nothing due")
+
+
+@scheduler.command("run")
+@click.option("--interval", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds between ticks.")
+@click.option("--parallel", type=click.IntRange(min=1), default=2, show_default=True)
+@click.pass_context
+def run_cmd(ctx: click.Context, interval: float, parallel: int) -> None:
+    """Tick every INTERVAL seconds in the foreground until interrupted."""
+    from ..scheduling.tick import run_loop
+
+    click.echo(f"mlops scheduler: ticking every {interval:g}s (Ctrl-C to stop)")
+    try:
+        run_loop(_store(ctx), interval=interval, parallel=parallel, echo=click.echo)
+    except KeyboardInterrupt:
+        click.echo("mlops scheduler: stopped")
+
+
+def _parse_now(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageFailure(f"--now {text!r} is not an ISO time such as 2024-05-01T02:00:00+00:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,26 @@
+"""``mlops serve REF``: a registered model behind HTTP (extra ``[serve]``)."""
+
+from __future__ import annotations
+
+import click
+
+from .main import open_cli_store
+
+
+@click.command("serve")
+@click.argument("ref")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--poll", "poll_interval", type=float, default=1.0, show_default=True,
+              help="Seconds between checks that the alias still points at the served version.")
+@click.option("--sample", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="Fraction of requests whose inputs are kept in the store for monitoring.")
+@click.option("--trust", is_flag=True, help="Allow serving a pickle/joblib model file.")
+@click.pass_context
+def serve_command(ctx: click.Context, ref: str, host: str, port: int, poll_interval: float, sample: float,
+                  trust: bool) -> None:
+    """Serve a model (NAME, NAME@VERSION or NAME@ALIAS) over HTTP; follows alias moves."""
+    from ..serving.app import serve
+
+    serve(ref, host=host, port=port, poll_interval=poll_interval, sample=sample, trust=trust,
+          store=open_cli_store(ctx), announce=click.echo)

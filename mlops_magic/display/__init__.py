@@ -1,0 +1,1 @@
+"""Text and HTML renderings shared by every face; escaping lives here."""

@@ -1,0 +1,121 @@
+"""Text, Markdown and HTML views of drift and quality reports.
+
+Every user string (column names, categories, messages) is HTML-escaped. The overlaid
+reference/current distribution is a small inline SVG drawn here: no network, no plotting
+library, so the same markup works in a notebook, a static run report and the lab panel.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..monitoring.drift import ColumnDrift, DriftReport
+    from ..monitoring.quality import QualityReport
+
+_HEAD = ("column", "kind", "test", "statistic", "p-value", "effect size", "threshold", "drifted")
+_REF, _CUR = "#7aa6d6", "#e8743b"
+
+
+def _num(v: float | None, spec: str = ".4g") -> str:
+    if v is None:
+        return "—"
+    return "0" if v == 0 else format(v, spec)
+
+
+def _cells(c: ColumnDrift) -> list[str]:
+    return [c.column, c.kind, c.test or "—", _num(c.statistic), _num(c.p_value, ".3g"),
+            _num(c.effect_size), _num(c.threshold, ".3g"), "yes" if c.drifted else ("no" if c.test else "—")]
+
+
+def drift_text(report: DriftReport) -> str:
+    rows = [list(_HEAD)] + [_cells(c) for c in report.columns]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEAD))]
+    lines = [report.verdict, ""] + ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines += [f"  {c.column}: {c.note}" for c in report.columns if c.note]
+    if report.quality.issues:
+        lines += ["", quality_text(report.quality)]
+    return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """One line, with HTML special characters escaped: Markdown renderers pass raw HTML through."""
+    return html.escape(text.replace("\n", " "), quote=False)
+
+
+def _md_escape(text: str) -> str:
+    """Safe inside a Markdown table cell."""
+    return _one_line(text).replace("|", "\\|")
+
+
+def drift_markdown(report: DriftReport) -> str:
+    lines = [f"**{_one_line(report.verdict)}**", "", "| " + " | ".join(_HEAD) + " |",
+             "|" + "---|" * len(_HEAD)]
+    lines += ["| " + " | ".join(_md_escape(v) for v in _cells(c)) + " |" for c in report.columns]
+    notes = [f"- {_one_line(c.column)}: {_one_line(c.note)}" for c in report.columns if c.note]
+    notes += [f"- {i.severity}: {_one_line(i.message)}" for i in report.quality.issues]
+    return "\n".join(lines + (["", *notes] if notes else []))
+
+
+def drift_html(report: DriftReport) -> str:
+    e = html.escape
+    colour = "#b3261e" if report.drifted else ("#8a5a00" if report.drifted_columns else "#1e6b34")
+    head = "".join(f"<th>{e(h)}</th>" for h in (*_HEAD, "distribution", "note"))
+    body = []
+    for c in report.columns:
+        cells = "".join(f"<td>{e(v)}</td>" for v in _cells(c))
+        style = ' style="background:#fdecea"' if c.drifted else ""
+        chart = distribution_svg(c.chart, c.column) if c.chart else ""
+        body.append(f"<tr{style}>{cells}<td>{chart}</td><td>{e(c.note)}</td></tr>")
+    legend = (f'<span style="color:{_REF}">■ reference</span> '
+              f'<span style="color:{_CUR}">□ current</span>')
+    out = (f'<div class="mlops-drift"><p style="color:{colour};font-weight:bold">{e(report.verdict)}</p>'
+           f'<table class="mlops-drift-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+           f'</table><p style="font-size:smaller">{legend} · α = {report.alpha:g}; a column drifts when '
+           f"p &lt; α and its effect size ≥ its threshold</p>")
+    if report.quality.issues:
+        out += _issues_html(report.quality)
+    return out + "</div>"
+
+
+def _issues_html(q: QualityReport) -> str:
+    items = "".join(f"<li><b>{html.escape(i.severity)}</b> {html.escape(i.message)}</li>" for i in q.issues)
+    return f"<p>{html.escape(q.verdict)}</p><ul class=\"mlops-quality\">{items}</ul>"
+
+
+def quality_text(q: QualityReport) -> str:
+    return "\n".join([q.verdict] + [f"  [{i.severity}] {i.message}" for i in q.issues])
+
+
+def quality_markdown(q: QualityReport) -> str:
+    return "\n".join([f"**{_one_line(q.verdict)}**", ""] +
+                     [f"- {i.severity}: {_one_line(i.message)}" for i in q.issues])
+
+
+def quality_html(q: QualityReport) -> str:
+    return f'<div class="mlops-quality">{_issues_html(q)}</div>'
+
+
+def distribution_svg(chart: dict[str, Any], title: str = "", width: int = 140, height: int = 36) -> str:
+    """Reference shares as filled bars, current shares as outlined bars over them."""
+    ref, cur = chart.get("reference") or [], chart.get("current") or []
+    if not ref:
+        return ""
+    top = max(max(ref), max(cur, default=0.0)) or 1.0
+    step = width / len(ref)
+    labels = chart.get("labels")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img"><title>{html.escape(title)}: reference vs current'
+             "</title>"]
+    for i, (r, c) in enumerate(zip(ref, cur)):
+        x = i * step
+        rh, ch = r / top * (height - 1), c / top * (height - 1)
+        tip = (f"<title>{html.escape(str(labels[i]))}: {r:.1%} → {c:.1%}</title>"
+               if labels else "")
+        parts.append(f'<g>{tip}<rect x="{x + 0.5:.1f}" y="{height - rh:.1f}" width="{max(step - 1, 0.5):.1f}" '
+                     f'height="{rh:.1f}" fill="{_REF}" fill-opacity="0.7"/>'
+                     f'<rect x="{x + 0.5:.1f}" y="{height - ch:.1f}" width="{max(step - 1, 0.5):.1f}" '
+                     f'height="{ch:.1f}" fill="{_CUR}" fill-opacity="0.15" stroke="{_CUR}" '
+                     f'stroke-width="1"/></g>')
+    return "".join(parts) + "</svg>"

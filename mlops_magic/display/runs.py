@@ -1,0 +1,145 @@
+"""Rich displays for notebooks: a run and a lifecycle as escaped HTML and plain text.
+
+Every user-controlled string (run names, params, metric names, errors) goes
+through :func:`~mlops_magic.display.html.esc`; these views are also what headless notebooks and
+reports keep, so they need no JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .html import STATUS_COLOUR, STATUS_ICON, esc, fmt_duration
+
+if TYPE_CHECKING:
+    from ..tracking.queries import Lifecycle
+
+
+def _status(status: str) -> str:
+    colour = STATUS_COLOUR.get(status, "#555")
+    return f'<span style="color:{colour}">{esc(STATUS_ICON.get(status, ""))} {esc(status)}</span>'
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th style='text-align:left'>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table class='mlops-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def lifecycle_html(view: Lifecycle) -> str:
+    rows = []
+    for s in view.stages:
+        label = s.kind if s.name == s.kind else f"{s.kind} · {s.name}"
+        notes = "; ".join(s.warnings)
+        if s.error:
+            notes = f"{s.error}" + (f"; {notes}" if notes else "")
+        rows.append([esc(label), _status(s.status), esc(s.attempt or ""), esc(fmt_duration(s.duration)),
+                     f"<span style='color:#ef6c00'>{esc(notes)}</span>" if notes else ""])
+    title = f"Lifecycle of run {esc(view.run_id[:8])}" if view.run_id else "Lifecycle"
+    return f"<div class='mlops-lifecycle'><b>{title}</b>" + _table(
+        ["stage", "status", "attempt", "duration", "warnings"], rows) + "</div>"
+
+
+def lifecycle_text(view: Lifecycle) -> str:
+    lines = [f"Lifecycle of run {view.run_id[:8]}" if view.run_id else "Lifecycle"]
+    for s in view.stages:
+        label = s.kind if s.name == s.kind else f"{s.kind}:{s.name}"
+        extra = "; ".join(([s.error] if s.error else []) + s.warnings)
+        attempt = f"#{s.attempt}" if s.attempt else ""
+        lines.append(f"  {STATUS_ICON.get(s.status, ' ')} {label:<18} {s.status:<10} {attempt:<4} "
+                     f"{fmt_duration(s.duration):>9}  {extra}".rstrip())
+    return "\n".join(lines)
+
+
+class LifecycleView:
+    """``%mlops status``: the six stages in order with status, attempt, duration and warnings."""
+
+    def __init__(self, view: Lifecycle) -> None:
+        self.view = view
+
+    def _repr_html_(self) -> str:
+        return lifecycle_html(self.view)
+
+    def __repr__(self) -> str:
+        return lifecycle_text(self.view)
+
+
+class RunView:
+    """``%mlops show``: one run's stages, params, metrics, artifacts and fingerprints."""
+
+    def __init__(self, detail: dict[str, Any]) -> None:
+        self.detail = detail
+
+    def __getitem__(self, key: str) -> Any:
+        return self.detail[key]
+
+    def _repr_html_(self) -> str:
+        d = self.detail
+        parts = [f"<div class='mlops-run'><b>Run {esc(d['id'])}</b> {_status(d['status'])} · "
+                 f"trigger {esc(d['trigger'])} · notebook {esc(d['notebook'] or '—')} · "
+                 f"started {esc(d['started'][:19])} · {esc(fmt_duration(d['duration']))}"]
+        if d.get("error"):
+            parts.append(f"<div style='color:#c62828'>{esc(d['error'])}</div>")
+        if d.get("code_version"):
+            dirty = " (dirty)" if d.get("git_dirty") else ""
+            parts.append(f"<div>git {esc(d['code_version'][:12])}{esc(dirty)}</div>")
+        stages = [[esc(s["kind"]), esc(s["name"]), esc(s["attempt"]), _status(s["status"]),
+                   esc(fmt_duration(s["duration"])),
+                   esc(f"{s['error_type']}: {s['error_message']}" if s.get("error_type") else ""),
+                   esc(", ".join(f"{v['name']}:{v['type']}" for v in s.get("variables") or []))]
+                  for s in d["stages"]]
+        if stages:
+            parts.append("<h4>Stages</h4>" + _table(
+                ["kind", "name", "attempt", "status", "duration", "error", "variables"], stages))
+        if d["lifecycle"]["warnings"]:
+            parts.append("<div style='color:#ef6c00'>" + "<br>".join(esc(w) for w in d["lifecycle"]["warnings"])
+                         + "</div>")
+        if d["params"]:
+            parts.append("<h4>Parameters</h4>" + _table(["name", "value"],
+                                                        [[esc(k), esc(v)] for k, v in d["params"].items()]))
+        if d["metrics_latest"]:
+            parts.append("<h4>Metrics</h4>" + _table(
+                ["name", "last value", "step", "points"],
+                [[esc(k), esc(v["value"]), esc(v["step"]), esc(v["points"])] for k, v in d["metrics_latest"].items()]))
+        if d["artifacts"]:
+            parts.append("<h4>Artifacts</h4>" + _table(
+                ["name", "size", "digest"],
+                [[esc(a["name"]), esc(a["size"]), esc(a["digest"][:12])] for a in d["artifacts"]]))
+        if d["fingerprints"]:
+            parts.append("<h4>Data fingerprints</h4>" + _table(
+                ["name", "role", "kind", "rows", "digest"],
+                [[esc(f["name"]), esc(f["role"]), esc(f["kind"]), esc(f["rows"]), esc(f["digest"][:16])]
+                 for f in d["fingerprints"]]))
+        return "".join(parts) + "</div>"
+
+    def __repr__(self) -> str:
+        d = self.detail
+        lines = [f"Run {d['id']}  {d['status']}  trigger={d['trigger']}  notebook={d['notebook'] or '-'}",
+                 f"  started {d['started'][:19]}  duration {fmt_duration(d['duration']) or '-'}"]
+        if d.get("code_version"):
+            lines.append(f"  git {d['code_version'][:12]}{' (dirty)' if d.get('git_dirty') else ''}")
+        if d.get("error"):
+            lines.append(f"  error: {d['error']}")
+        if d["stages"]:
+            lines.append("Stages:")
+            for s in d["stages"]:
+                err = f"  {s['error_type']}: {s['error_message']}" if s.get("error_type") else ""
+                lines.append(f"  {s['kind']:<9} {s['name']:<14} #{s['attempt']:<3} {s['status']:<10} "
+                             f"{fmt_duration(s['duration']):>9}{err}")
+        for w in d["lifecycle"]["warnings"]:
+            lines.append(f"  warning: {w}")
+        if d["params"]:
+            lines.append("Parameters:")
+            lines.extend(f"  {k} = {v!r}" for k, v in d["params"].items())
+        if d["metrics_latest"]:
+            lines.append("Metrics (last value):")
+            lines.extend(f"  {k} = {v['value']} (step {v['step']}, {v['points']} points)"
+                         for k, v in d["metrics_latest"].items())
+        if d["artifacts"]:
+            lines.append("Artifacts:")
+            lines.extend(f"  {a['name']}  {a['size']} bytes  {a['digest'][:12]}" for a in d["artifacts"])
+        if d["fingerprints"]:
+            lines.append("Data fingerprints:")
+            lines.extend(f"  {f['name']} ({f['role']}, {f['kind']}, {f['rows']} rows)  {f['digest'][:16]}"
+                         for f in d["fingerprints"])
+        return "\n".join(lines)

@@ -1,0 +1,208 @@
+"""Stage cells through IPython's own cell lifecycle, so they behave exactly like plain cells.
+
+An input transformer turns the ``%%mlops stage …`` first line into a comment
+(line numbers in tracebacks still match the cell); ``pre_run_cell`` opens the
+stage and snapshots the namespace; ``post_run_cell`` closes it with the
+result's error, the variables the cell created or rebound, and fingerprints of
+the DataFrames and arrays among them. The cell itself runs untouched: its last
+expression displays, ``await`` and line magics work, errors are the user's own.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..entities import StageRun, VariableInfo
+from ..errors import MlopsError
+from ..tracking.session import Session
+from ..tracking.stages import (
+    HEADER_RE,
+    StageSpec,
+    TagLookup,
+    code_digest,
+    parse_stage_args,
+    spec_from_tags,
+    split_header,
+)
+
+_SKIP_TYPES = ("module", "function", "builtin_function_or_method", "type", "method")
+
+
+class StageCellTracker:
+    """Opens and closes stages around cells that declare one (by first line or by tag)."""
+
+    def __init__(self, shell: Any, session: Session) -> None:
+        self.shell = shell
+        self.session = session
+        self.tags = TagLookup()
+        self._open: StageRun | None = None
+        self._before: dict[str, int] = {}
+
+    # -- registration -------------------------------------------------------------------------
+    def register(self) -> None:
+        self.shell.input_transformers_cleanup.insert(0, self.transform)
+        self.shell.events.register("pre_run_cell", self.pre_run_cell)
+        self.shell.events.register("post_run_cell", self.post_run_cell)
+
+    def unregister(self) -> None:
+        if self.transform in self.shell.input_transformers_cleanup:
+            self.shell.input_transformers_cleanup.remove(self.transform)
+        for event, fn in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
+            try:
+                self.shell.events.unregister(event, fn)
+            except ValueError:
+                pass
+
+    # -- the three hooks ----------------------------------------------------------------------
+    def transform(self, lines: list[str]) -> list[str]:
+        """Comment out a valid stage header; an invalid one is left for the cell magic to reject."""
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            match = HEADER_RE.match(line.rstrip("\r\n"))
+            if match:
+                try:
+                    parse_stage_args(match.group("args") or "")
+                except MlopsError:
+                    return lines
+                rest = lines[i + 1:]
+                if rest and rest[0].lstrip().startswith("%%"):
+                    return rest  # a stacked cell magic (%%time, %%capture) must stay the first line
+                return [*lines[:i], "# " + line.lstrip().rstrip("\r\n") + "\n", *rest]
+            return lines
+        return lines
+
+    def pre_run_cell(self, info: Any) -> None:
+        if getattr(info, "silent", False):
+            return
+        spec = self._spec(info.raw_cell or "", getattr(info, "cell_id", None))
+        if spec is None:
+            return
+        if self._open is not None:  # a previous cell never reached post_run_cell (interrupted kernel)
+            self.session.end_stage(self._open, RuntimeError("cell did not finish"))
+            self._open = None
+        source = info.raw_cell or ""
+        notes = split_header(source)[1].strip()[:10_000] if spec.kind == "problem" else None
+        try:
+            self._before = self._snapshot()
+            self._open = self.session.begin_stage(spec.kind, spec.name, code_digest=code_digest(source),
+                                                  notes=notes or None)
+        except MlopsError as exc:  # the store is unusable: say so once, let the cell run anyway
+            print(f"mlops: stage not recorded: {exc}")
+            self._open = None
+
+    def post_run_cell(self, result: Any) -> None:
+        stage, self._open = self._open, None
+        if stage is None:
+            return
+        error = result.error_in_exec or result.error_before_exec
+        try:
+            variables, fingerprints = self._produced()
+            for fp in fingerprints:
+                self.session.store.log_fingerprint(stage.run_id, fp, stage_id=stage.id)
+            self.session.end_stage(stage, error, variables=variables,
+                                   error_line=_cell_error_line(error) if error else None)
+        except MlopsError as exc:
+            print(f"mlops: stage result not recorded: {exc}")
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _spec(self, raw: str, cell_id: str | None) -> StageSpec | None:
+        args, _ = split_header(raw.lstrip("\r\n"))
+        if args is not None:
+            try:
+                return parse_stage_args(args)
+            except MlopsError:
+                return None  # the cell magic raises the UsageError
+        if cell_id:
+            return spec_from_tags(self.tags.tags_for(_notebook_source(), cell_id))
+        return None
+
+    def _user_names(self) -> dict[str, Any]:
+        hidden = getattr(self.shell, "user_ns_hidden", {})
+        return {k: v for k, v in self.shell.user_ns.items()
+                if not k.startswith("_") and k not in hidden and k not in ("In", "Out", "exit", "quit")}
+
+    def _snapshot(self) -> dict[str, int]:
+        return {k: id(v) for k, v in self._user_names().items()}
+
+    def _produced(self) -> tuple[list[VariableInfo], list[Any]]:
+        from ..tracking.fingerprint import fingerprint, is_fingerprintable
+
+        before = self._before
+        variables, fingerprints = [], []
+        for name, value in self._user_names().items():
+            if before.get(name) == id(value) or type(value).__name__ in _SKIP_TYPES:
+                continue
+            variables.append(describe(name, value))
+            if is_fingerprintable(value) and cheap_to_fingerprint(value):
+                try:
+                    fingerprints.append(fingerprint(value, name=name, role="output"))
+                except Exception:  # an exotic dtype must not fail the user's cell
+                    pass
+        return variables, fingerprints
+
+
+#: Outputs bigger than this are not fingerprinted automatically (``%mlops fingerprint VAR`` still
+#: does it): hashing runs at memory speed for numbers but ~0.1 µs per string, and a stage cell must
+#: stay as fast as the same cell without the magic.
+AUTO_FINGERPRINT_MAX_BYTES = int(os.environ.get("MLOPS_FINGERPRINT_MAX_BYTES", str(1 << 30)))
+AUTO_FINGERPRINT_MAX_OBJECTS = 5_000_000
+
+
+def cheap_to_fingerprint(value: Any) -> bool:
+    """Whether hashing ``value`` after every stage costs little next to the cell itself."""
+    nbytes = getattr(value, "nbytes", None)
+    if nbytes is None and hasattr(value, "memory_usage"):
+        usage = value.memory_usage(index=True, deep=False)
+        nbytes = int(usage.sum()) if hasattr(usage, "sum") else int(usage)
+    if nbytes is not None and nbytes > AUTO_FINGERPRINT_MAX_BYTES:
+        return False
+    dtypes = getattr(value, "dtypes", None)
+    kinds = [getattr(t, "kind", "O") for t in dtypes] if dtypes is not None and hasattr(dtypes, "__iter__") \
+        else [getattr(getattr(value, "dtype", None), "kind", "O")]
+    objects = sum(1 for k in kinds if k not in "biufcmM") * (len(value) if hasattr(value, "__len__") else 0)
+    return objects <= AUTO_FINGERPRINT_MAX_OBJECTS
+
+
+def describe(name: str, value: Any) -> VariableInfo:
+    """Name, type, and shape or length: enough to see what a stage produced without storing it."""
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and all(isinstance(d, int) for d in shape):
+        return VariableInfo(name=name, type=type(value).__name__, shape=list(shape))
+    length = None
+    if isinstance(value, (list, tuple, dict, set, frozenset, str, bytes)):
+        length = len(value)
+    return VariableInfo(name=name, type=type(value).__name__, length=length)
+
+
+def _notebook_source() -> str | None:
+    for var in ("MLOPS_NOTEBOOK_SOURCE", "MLOPS_NOTEBOOK", "JPY_SESSION_NAME"):
+        path = os.environ.get(var)
+        if not path:
+            continue
+        if os.path.isfile(path):
+            return path
+        local = os.path.basename(path)  # Jupyter gives a path relative to its root; the kernel runs beside it
+        if os.path.isfile(local):
+            return local
+    return None
+
+
+def _cell_error_line(error: BaseException | None) -> int | None:
+    """The line in the cell (or the innermost function defined in it) where the error was raised."""
+    if error is None:
+        return None
+    if isinstance(error, SyntaxError):
+        return error.lineno
+    tb = error.__traceback__
+    cell_file = None
+    line = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if cell_file is None and code.co_name == "<module>":
+            cell_file = code.co_filename
+        if cell_file is not None and code.co_filename == cell_file:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

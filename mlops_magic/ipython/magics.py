@@ -1,0 +1,114 @@
+"""The ``%mlops`` line magic and ``%%mlops`` cell magic: parse, call the core, display.
+
+Errors from the core arrive as :class:`~mlops_magic.errors.MlopsError` and
+leave as IPython's ``UsageError``: one line, no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from ..entities import STAGE_KINDS
+from ..errors import MlopsError
+from ..tracking.session import Session
+from .subcommands import SUBCOMMANDS, reference
+
+
+@magics_class
+class MlopsMagics(Magics):
+    def __init__(self, shell: Any, session: Session) -> None:
+        super().__init__(shell)
+        self.session = session
+
+    @line_cell_magic
+    def mlops(self, line: str, cell: str | None = None) -> Any:
+        try:
+            if cell is not None:
+                return self._cell(line, cell)
+            return self._line(line)
+        except MlopsError as exc:
+            raise UsageError(str(exc)) from None
+        except UsageError:
+            raise
+        except Exception as exc:  # never a traceback wall from a magic; MLOPS_DEBUG=1 shows it
+            if os.environ.get("MLOPS_DEBUG"):
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0][:300]
+            raise UsageError(f"{type(exc).__name__}: {first} (set MLOPS_DEBUG=1 to see the traceback)") from None
+
+    def _line(self, line: str) -> Any:
+        from .commands import HelpShown, MagicContext
+
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"cannot read %mlops arguments: {exc}") from None
+        if not argv:
+            print(reference())
+            return None
+        name, rest = argv[0], argv[1:]
+        sub = SUBCOMMANDS.get(name)
+        if sub is None:
+            if name == "stage":
+                raise UsageError("stage is a cell magic: start a cell with %%mlops stage KIND")
+            raise UsageError(f"unknown subcommand {name!r}; use one of: {', '.join(SUBCOMMANDS)}")
+        module, _, func = sub.target.partition(":")
+        handler = getattr(importlib.import_module(module), func)
+        try:
+            return handler(MagicContext(self.shell, self.session), rest)
+        except HelpShown:
+            return None
+
+    def _cell(self, line: str, cell: str) -> Any:
+        """Reached only when the input transformer did not run (e.g. ``run_cell_magic`` from code)."""
+        from ..tracking.stages import parse_stage_args
+
+        argv = line.split(None, 1)
+        if not argv or argv[0] != "stage":
+            raise UsageError("the cell magic is %%mlops stage KIND [--name NAME]")
+        spec = parse_stage_args(argv[1] if len(argv) > 1 else "")
+        assert self.shell is not None
+        with self.session.stage(spec.kind, spec.name, code=cell):
+            result = self.shell.run_cell(cell, store_history=False)
+            if result.error_in_exec is not None:
+                raise result.error_in_exec
+        return None
+
+
+def _complete(self_: Any, event: Any) -> list[str]:
+    """Tab completion: subcommands after ``%mlops``, stage kinds after ``%%mlops stage``."""
+    words = event.line.split()
+    ends_with_space = event.line.endswith(" ")
+    if words and words[0] == "%%mlops":
+        if len(words) == 1 or (len(words) == 2 and not ends_with_space):
+            return ["stage"]
+        if words[1] == "stage" and (len(words) == 2 or (len(words) == 3 and not ends_with_space)):
+            return list(STAGE_KINDS)
+        return ["--name"]
+    if len(words) <= 1 or (len(words) == 2 and not ends_with_space):
+        return list(SUBCOMMANDS)
+    return []
+
+
+def _install_docs(magics: MlopsMagics) -> None:
+    doc = reference()
+    # The reference is generated from the subcommand table, so %mlops? can never drift from it.
+    MlopsMagics.mlops.__doc__ = doc
+
+
+def load(shell: Any, session: Session) -> MlopsMagics:
+    magics = MlopsMagics(shell, session)
+    _install_docs(magics)
+    shell.register_magics(magics)
+    for key in ("%mlops", "%%mlops"):
+        try:
+            shell.set_hook("complete_command", _complete, str_key=key)
+        except Exception:  # completion is a convenience; never fail loading over it
+            pass
+    return magics

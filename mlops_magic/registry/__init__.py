@@ -1,0 +1,1 @@
+"""Models: numbered versions, aliases and promotion, quality gates, model files."""

@@ -1,0 +1,147 @@
+"""Model files: skops by default so that loading never runs arbitrary code; pickle/joblib on request.
+
+skops refuses to build any type it does not trust. The types a model needs
+beyond skops' defaults (e.g. ``sklearn.tree._tree.Tree``) are computed when the
+model is saved and kept in the store, *not* in the file; at load time a file
+that asks for any type outside that allowlist is refused, so a swapped or
+tampered file cannot widen what gets built. Pickle and joblib can run any code
+when loaded: saving warns, and loading needs ``trust=True``.
+"""
+
+from __future__ import annotations
+
+import io
+import platform
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidInputError, MlopsError
+
+FORMATS = ("skops", "pickle", "joblib")
+UNSAFE_FORMATS = ("pickle", "joblib")
+
+
+class UnsafeFormatWarning(UserWarning):
+    """A model was saved in a format whose loading can execute arbitrary code."""
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    data: bytes
+    format: str
+    flavour: str
+    model_type: str
+    trusted_types: list[str]
+    environment: dict[str, str]
+
+
+def model_type(model: Any) -> str:
+    cls = type(model)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def check_model(model: Any, label: str = "the object") -> None:
+    """Anything with a callable ``predict`` is a model; say clearly what was given otherwise."""
+    if model is None or not callable(getattr(model, "predict", None)):
+        kind = type(model).__name__
+        raise InvalidInputError(f"{label} is a {kind}, not a model: it has no predict() method; "
+                                "register a fitted estimator (e.g. a scikit-learn model)")
+
+
+def flavour_of(model: Any) -> str:
+    """'sklearn' for scikit-learn estimators (and pipelines); 'python' for any other object with predict."""
+    if type(model).__module__.split(".")[0] == "sklearn":
+        return "sklearn"
+    try:
+        from sklearn.base import BaseEstimator
+
+        if isinstance(model, BaseEstimator):
+            return "sklearn"
+    except ImportError:  # pragma: no cover - sklearn is a dependency
+        pass
+    return "python"
+
+
+def _environment() -> dict[str, str]:
+    env = {"python": platform.python_version()}
+    try:
+        import sklearn
+
+        env["scikit-learn"] = sklearn.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return env
+
+
+def dump(model: Any, fmt: str = "skops", label: str = "the model") -> SavedModel:
+    """Serialise ``model`` to bytes in ``fmt``; an unsafe format warns visibly."""
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"unknown model format {fmt!r}; use one of {', '.join(FORMATS)}")
+    check_model(model, label)
+    trusted: list[str] = []
+    if fmt == "skops":
+        import skops.io as sio
+
+        try:
+            data = sio.dumps(model)
+        except Exception as exc:
+            raise InvalidInputError(
+                f"skops cannot save {label} ({type(exc).__name__}: {exc}); if you trust everyone who will "
+                "load it, register it with --format joblib") from None
+        trusted = sorted(sio.get_untrusted_types(data=data))
+    else:
+        warnings.warn(f"saving {label} as {fmt}: loading it can run arbitrary code, so loading will need "
+                      "trust=True (--trust). Prefer the default format, skops.", UnsafeFormatWarning,
+                      stacklevel=3)
+        buffer = io.BytesIO()
+        try:
+            if fmt == "pickle":
+                import pickle
+
+                pickle.dump(model, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+            else:
+                import joblib
+
+                joblib.dump(model, buffer)
+        except Exception as exc:
+            raise InvalidInputError(f"cannot save {label} as {fmt}: {type(exc).__name__}: {exc}") from None
+        data = buffer.getvalue()
+    return SavedModel(data, fmt, flavour_of(model), model_type(model), trusted, _environment())
+
+
+def load(data: bytes, fmt: str, trusted_types: list[str], *, trust: bool = False,
+         label: str = "the model") -> Any:
+    """Rebuild a model from bytes saved by :func:`dump`; refuses what it was not told to trust."""
+    if fmt in UNSAFE_FORMATS and not trust:
+        raise MlopsError(f"{label} is a {fmt} file and loading it can run arbitrary code; load it only if "
+                         "you trust where it came from: load_model(..., trust=True) or --trust")
+    try:
+        if fmt == "skops":
+            return _load_skops(data, trusted_types, label)
+        if fmt == "pickle":
+            import pickle
+
+            return pickle.loads(data)
+        if fmt == "joblib":
+            import joblib
+
+            return joblib.load(io.BytesIO(data))
+    except MlopsError:
+        raise
+    except Exception as exc:
+        raise MlopsError(f"the model file of {label} is corrupt or unreadable ({type(exc).__name__}: "
+                         f"{str(exc)[:200]}); register the model again") from None
+    raise InvalidInputError(f"unknown model format {fmt!r} for {label}")
+
+
+def _load_skops(data: bytes, trusted_types: list[str], label: str) -> Any:
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        # skops itself refuses any type outside ``trusted`` (beyond its safe defaults) before building it
+        return sio.loads(data, trusted=list(trusted_types) or None)
+    except UntrustedTypesFoundException as exc:
+        raise MlopsError(f"the model file of {label} asks for types it was not saved with ({exc}); "
+                         "refusing to load it. Register the model again.") from None

@@ -1,0 +1,1 @@
+"""The HTTP model server and the checks on what it is sent."""

@@ -1,0 +1,212 @@
+"""``mlops serve churn@production``: a model behind HTTP on Starlette + Uvicorn (extra ``[serve]``).
+
+The served version lives in one attribute of :class:`ModelHolder`. Each request
+reads it once, so a swap (the alias moved) lets in-flight requests finish on
+the old model while new ones get the new one: nothing is dropped or mixed. A
+background thread polls the store (one indexed query a second), loads a new
+version off the event loop, then swaps; it also flushes a sample of served
+inputs to the store for monitor stages (:func:`mlops_magic.registry.versions.served_inputs`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidInputError, MlopsError
+
+log = logging.getLogger("mlops_magic.serving.app")
+INLINE_ROWS = 256  # smaller batches predict on the event loop: a thread hop costs more than they do
+
+
+def _require_starlette() -> None:
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise MlopsError('serving needs Starlette and Uvicorn: pip install "mlops-magic[serve]"') from None
+
+
+@dataclass(frozen=True)
+class Served:
+    version: Any  # registry.ModelVersion
+    model: Any
+    loaded: float
+
+
+class ModelHolder:
+    """The model a reference points at now; refreshed by polling, swapped atomically."""
+
+    def __init__(self, store: Any, ref: str, *, trust: bool = False, sample: float = 1.0,
+                 max_buffer_rows: int = 10_000) -> None:
+        from ..registry.versions import parse_ref
+
+        self.store, self.ref, self.trust, self.sample = store, ref, trust, sample
+        self.follows = not isinstance(parse_ref(ref)[1], int)  # a pinned version never moves
+        self.current = self._load(ref)
+        self._failed: int | None = None
+        self._buffer: list[tuple[int, Any]] = []
+        self._buffered_rows = 0
+        self._max_rows = max_buffer_rows
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    def _load(self, ref: str) -> Served:
+        from ..registry.versions import get_version, load
+
+        version = get_version(self.store, ref)
+        model = load(self.store, f"{version.name}@{version.version}", trust=self.trust)
+        return Served(version, model, time.time())
+
+    def refresh(self) -> bool:
+        """Swap in the version the reference points at now; True when it changed."""
+        from ..registry.versions import resolve_version_number
+
+        if not self.follows:
+            return False
+        name, number = resolve_version_number(self.store, self.ref)
+        if number == self.current.version.version or number == self._failed:
+            return False
+        try:
+            fresh = self._load(f"{name}@{number}")
+        except MlopsError as exc:
+            self._failed = number
+            log.error("keeping %s: cannot load %s v%s: %s", self.current.version, name, number, exc)
+            return False
+        old, self.current = self.current.version, fresh
+        log.warning("%s moved: now serving %s (was %s)", self.ref, fresh.version, old)
+        return True
+
+    def remember(self, version: int, prepared: Any) -> None:
+        """Keep a sample of served inputs in memory; the poller writes them in one transaction."""
+        if self.sample < 1.0 and random.random() >= self.sample:
+            return
+        with self._lock:
+            if self._buffered_rows >= self._max_rows:
+                return
+            self._buffer.append((version, prepared))
+            self._buffered_rows += prepared.rows
+
+    def flush(self) -> int:
+        from .inputs import record_served
+
+        with self._lock:
+            batch, self._buffer, self._buffered_rows = self._buffer, [], 0
+        by_version: dict[int, list[dict[str, Any]]] = {}
+        for version, prepared in batch:
+            by_version.setdefault(version, []).extend(prepared.records())
+        for version, records in by_version.items():
+            record_served(self.store, self.current.version.name, version, records)
+        return sum(len(r) for r in by_version.values())
+
+
+class Poller(threading.Thread):
+    def __init__(self, holder: ModelHolder, interval: float) -> None:
+        super().__init__(name="mlops-serve-poller", daemon=True)
+        self.holder, self.interval, self.stop = holder, interval, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            self.tick()
+        self.tick()
+
+    def tick(self) -> None:
+        try:
+            self.holder.refresh()
+        except Exception as exc:  # a store hiccup must not stop serving the current model
+            log.error("could not check %s: %s", self.holder.ref, exc)
+        try:
+            self.holder.flush()
+        except Exception as exc:
+            log.error("could not record served inputs: %s", exc)
+
+
+def _jsonable(values: Any) -> list[Any]:
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
+def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sample: float = 1.0,
+               trust: bool = False) -> Any:
+    """The Starlette app serving ``ref``; loads the model now so a bad reference fails before listening."""
+    _require_starlette()
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from ..store import open_store
+    from .inputs import prepare
+
+    holder = ModelHolder(store or open_store(), ref, trust=trust, sample=sample)
+    poller = Poller(holder, poll_interval)
+
+    def error(status: int, message: str) -> Response:
+        return JSONResponse({"error": message}, status_code=status)
+
+    async def predict(request: Request) -> Response:
+        served = holder.current  # read once: a swap mid-request cannot mix two versions
+        holder.requests += 1
+        try:
+            payload = json.loads(await request.body())
+        except ValueError as exc:
+            return error(400, f"the body is not JSON: {exc}")
+        try:
+            prepared = prepare(payload, served.version.input_schema)
+        except InvalidInputError as exc:
+            return error(422, str(exc))
+        try:
+            if prepared.rows <= INLINE_ROWS:
+                out = served.model.predict(prepared.frame)
+            else:
+                out = await run_in_threadpool(served.model.predict, prepared.frame)
+        except Exception as exc:
+            return error(500, f"{served.version} failed to predict: {type(exc).__name__}: {exc}")
+        holder.remember(served.version.version, prepared)
+        body: dict[str, Any] = {"predictions": _jsonable(out), "model": served.version.name,
+                                "version": served.version.version}
+        if prepared.ignored:
+            body["ignored_columns"] = prepared.ignored
+        return JSONResponse(body)
+
+    async def health(request: Request) -> Response:
+        v = holder.current.version
+        return JSONResponse({"status": "ok", "model": v.name, "version": v.version})
+
+    async def metadata(request: Request) -> Response:
+        served = holder.current
+        info = served.version.to_dict()
+        info.update(ref=holder.ref, follows_alias=holder.follows, requests=holder.requests,
+                    loaded=served.loaded)
+        info.pop("trusted_types", None)
+        return JSONResponse(info)
+
+    async def lifespan(app: Any) -> Any:
+        poller.start()
+        yield
+        poller.stop.set()
+        poller.join(timeout=10)
+
+    from contextlib import asynccontextmanager
+
+    app = Starlette(routes=[Route("/predict", predict, methods=["POST"]), Route("/health", health),
+                            Route("/metadata", metadata)], lifespan=asynccontextmanager(lifespan))
+    app.state.holder = holder
+    return app
+
+
+def serve(ref: str, *, host: str = "127.0.0.1", port: int = 8080, poll_interval: float = 1.0,
+          sample: float = 1.0, trust: bool = False, store: Any = None, announce: Any = print) -> None:
+    """Serve ``ref`` until interrupted (blocking); ``announce`` gets the one line that says what is served."""
+    _require_starlette()
+    import uvicorn
+
+    app = create_app(ref, store=store, poll_interval=poll_interval, sample=sample, trust=trust)
+    v = app.state.holder.current.version
+    announce(f"serving {v} ({ref}) on http://{host}:{port}  POST /predict · GET /health · GET /metadata")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

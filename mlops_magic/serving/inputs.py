@@ -1,0 +1,186 @@
+"""Prediction input: JSON checked against a version's input schema, then a DataFrame; and its sample kept.
+
+Validation is strict on purpose: a string where the model was trained on
+numbers is a client bug to report (422), not a value to coerce silently.
+Each message names the column, the row and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidInputError
+from ..store import Store
+
+_FORMS = ('{"records": [{"col": value, ...}, ...]}, {"columns": {"col": [values], ...}} '
+          "or a bare list of records")
+
+
+@dataclass
+class Prepared:
+    frame: Any  # pandas DataFrame or numpy array, ready for predict
+    rows: int
+    ignored: list[str] = field(default_factory=list)
+    raw: dict[str, list[Any]] = field(default_factory=dict)  # the JSON values per column, cheap to store
+
+    def records(self) -> list[dict[str, Any]]:
+        names = list(self.raw)
+        return [dict(zip(names, values)) for values in zip(*self.raw.values())]
+
+
+def _kind(dtype: str | None) -> str:
+    if not dtype:
+        return "any"
+    d = dtype.lower()
+    if d.startswith(("float", "double")):
+        return "float"
+    if d.startswith(("int", "uint")):
+        return "int"
+    if d in ("bool", "boolean"):
+        return "bool"
+    if d.startswith("datetime"):
+        return "datetime"
+    return "string"  # object, str, string, category
+
+
+def _check(name: str, kind: str, values: list[Any], dtype: str) -> Any:
+    import numpy as np
+
+    def bad(i: int, expected: str) -> InvalidInputError:
+        return InvalidInputError(f"column {name!r} expects {expected} ({dtype}); row {i} has "
+                                 f"{values[i]!r} ({type(values[i]).__name__})")
+
+    if kind == "float":
+        for i, v in enumerate(values):
+            if v is not None and (type(v) is bool or not isinstance(v, (int, float))):
+                raise bad(i, "numbers")
+        return np.array([np.nan if v is None else v for v in values], dtype=dtype)
+    if kind == "int":
+        for i, v in enumerate(values):
+            if type(v) is bool or not (isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
+                raise bad(i, "integers")
+        return np.array(values, dtype=dtype)
+    if kind == "bool":
+        for i, v in enumerate(values):
+            if type(v) is not bool:
+                raise bad(i, "true or false")
+        return np.array(values, dtype=bool)
+    if kind == "datetime":
+        import pandas as pd
+
+        try:
+            return pd.to_datetime(values)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"column {name!r} expects dates ({dtype}); cannot read {values[:3]!r}") from None
+    if kind == "string":
+        for i, v in enumerate(values):
+            if v is not None and not isinstance(v, str):
+                raise bad(i, "strings")
+        import pandas as pd
+
+        return pd.Series(values, dtype=dtype if dtype.startswith(("category", "str")) else object)
+    return values
+
+
+def _columns_of(payload: Any) -> dict[str, list[Any]]:
+    if isinstance(payload, dict) and "columns" in payload:
+        cols = payload["columns"]
+        if not isinstance(cols, dict) or not all(isinstance(v, list) for v in cols.values()):
+            raise InvalidInputError(f'"columns" must map each column name to a list of values; send {_FORMS}')
+        lengths = {len(v) for v in cols.values()}
+        if len(lengths) > 1:
+            raise InvalidInputError(f"columns have different lengths ({sorted(lengths)}); send equal-length lists")
+        return cols
+    records = payload.get("records") if isinstance(payload, dict) else payload
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise InvalidInputError(f"cannot read the request body; send {_FORMS}")
+    names: dict[str, None] = {}
+    for r in records:
+        names.update(dict.fromkeys(r))
+    return {n: [r.get(n, _MISSING) for r in records] for n in names}
+
+
+_MISSING = object()
+
+
+def prepare(payload: Any, schema: dict[str, Any] | None) -> Prepared:
+    """Turn a request body into the model's input, or raise InvalidInputError saying exactly what is wrong."""
+    import numpy as np
+    import pandas as pd
+
+    if schema and schema.get("kind") == "array":
+        rows = payload.get("instances") if isinstance(payload, dict) else payload
+        width = schema["n_features"]
+        if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == width for r in rows):
+            raise InvalidInputError(f'send {{"instances": [[{width} numbers], ...]}} or a list of such lists')
+        try:
+            arr = np.array(rows, dtype=schema.get("dtype") or float)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"instances must be numbers: {exc}") from None
+        return Prepared(arr, len(rows), raw={f"x{i}": list(col) for i, col in enumerate(zip(*rows))})
+    columns = _columns_of(payload)
+    if not columns:
+        raise InvalidInputError(f"the request has no rows; send {_FORMS}")
+    rows = len(next(iter(columns.values())))
+    if rows == 0:
+        raise InvalidInputError("the request has no rows")
+    if not schema or not schema.get("columns"):
+        return Prepared(pd.DataFrame(columns), rows, raw=columns)
+    wanted = schema["columns"]
+    missing = [c["name"] for c in wanted if c["name"] not in columns]
+    if missing:
+        raise InvalidInputError(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+                                f"the model needs {', '.join(c['name'] for c in wanted)}")
+    data = {}
+    for col in wanted:
+        values = columns[col["name"]]
+        gaps = [i for i, v in enumerate(values) if v is _MISSING]
+        if gaps:
+            raise InvalidInputError(f"row {gaps[0]} has no value for column {col['name']!r}")
+        data[col["name"]] = _check(col["name"], _kind(col.get("dtype")), values, col.get("dtype") or "")
+    known = {c["name"] for c in wanted}
+    return Prepared(pd.DataFrame(data, copy=False), rows, [n for n in columns if n not in known],
+                    {c["name"]: columns[c["name"]] for c in wanted})
+
+
+# -- served inputs, kept for monitoring ----------------------------------------------------------
+def record_served(store: Store, name: str, version: int, records: list[dict[str, Any]],
+                  keep: int = 100_000) -> None:
+    """Append served input rows (one transaction), keeping the newest ``keep`` rows per model."""
+    if not records:
+        return
+    now = time.time()
+    with store.db.transaction() as tx:
+        tx.executemany("INSERT INTO served_inputs (model, version, received, record) VALUES (?,?,?,?)",
+                       [(name, version, now, json.dumps(r, default=str)) for r in records])
+        tx.execute("DELETE FROM served_inputs WHERE model = ? AND id <= "
+                   "(SELECT MAX(id) FROM served_inputs WHERE model = ?) - ?", (name, name, keep))
+
+
+def served_frame(store: Store, name: str, limit: int = 1000, *, with_meta: bool = False) -> Any:
+    """The latest ``limit`` served input rows of a model, oldest first, typed by the schema."""
+    import pandas as pd
+
+    from ..registry.versions import _require_model, check_model_name, get_version
+
+    check_model_name(name)
+    _require_model(store, name)
+    rows = store.db.query("SELECT version, received, record FROM served_inputs WHERE model = ? "
+                          "ORDER BY id DESC LIMIT ?", (name, int(limit)))[::-1]
+    schema = get_version(store, f"{name}@{rows[-1][0]}" if rows else name).input_schema or {}
+    columns = [c["name"] for c in schema.get("columns", [])] or None
+    frame = pd.DataFrame.from_records([json.loads(r[2]) for r in rows], columns=columns)
+    if rows:
+        for col in schema.get("columns", []):
+            if col["name"] in frame and col.get("dtype"):
+                try:
+                    frame[col["name"]] = frame[col["name"]].astype(col["dtype"])
+                except (TypeError, ValueError):
+                    pass
+    if with_meta:
+        frame["_version"] = [r[0] for r in rows]
+        frame["_received"] = pd.to_datetime([r[1] for r in rows], unit="s", utc=True)
+    return frame

@@ -1,0 +1,32 @@
+"""``init``: make a folder an mlops project, optionally pointing its store elsewhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import StoreError
+from . import Store, open_store
+from .location import PROJECT_DIRNAME, parse_store_url, write_project_config
+
+
+def init_project(path: str | os.PathLike[str] | None = None, store_url: str | None = None) -> tuple[Store, str]:
+    """Create ``PATH/.mlops/`` (and the store it names); returns the store and a one-line report."""
+    project = Path(path or os.getcwd()).resolve()
+    folder = project / PROJECT_DIRNAME
+    existed = folder.is_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create {folder}: {exc.strerror or exc}; choose a writable folder") from None
+    if store_url:
+        location = parse_store_url(store_url, base=project)
+        write_project_config(project, {"store": location.url})
+        store = open_store(location.url)
+    else:
+        store = open_store(str(project))
+    verb = "Using existing" if existed else "Initialised"
+    message = f"{verb} mlops project at {folder} (store {store.display_url})"
+    if os.environ.get("MLOPS_STORE") and not store_url:
+        message += f"; note: MLOPS_STORE={os.environ['MLOPS_STORE']} takes precedence in this environment"
+    return store, message

@@ -1,0 +1,1 @@
+"""Recording: the session (runs, stages, params, metrics), stage-cell parsing, fingerprints, read queries."""

@@ -1,0 +1,257 @@
+"""Read-side queries every face shares: runs tables, a run's detail, the lifecycle view.
+
+The magic, the CLI, the widgets and the REST API all call these, so
+``%mlops runs``, ``mlops runs``, the runs panel and ``GET /runs`` agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..entities import STAGE_KINDS, Run, StageRun
+from ..errors import NotFoundError
+from ..store import Store
+from .stages import notebook_stages
+
+#: How many of a notebook's latest runs the notebook lifecycle view looks at for stage attempts.
+LIFECYCLE_RUNS = 20
+
+
+def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, Any]:
+    """A run as a JSON-ready dict; the CLI's ``--format json`` contract (id, notebook, status, trigger, started…)."""
+    return {
+        "id": run.id,
+        "notebook": run.notebook,
+        "name": run.name,
+        "status": run.status,
+        "trigger": run.trigger,
+        "started": run.started.isoformat(),
+        "ended": run.ended.isoformat() if run.ended else None,
+        "duration": run.duration,
+        "params": run.params,
+        "metrics": _json_numbers(metrics or {}),
+        "tags": run.tags,
+        "parent_run_id": run.parent_run_id,
+        "schedule_id": run.schedule_id,
+        "code_version": run.code_version,
+        "git_dirty": run.git_dirty,
+        "error": run.error,
+    }
+
+
+def _json_numbers(values: dict[str, float]) -> dict[str, Any]:
+    import math
+
+    return {k: (v if isinstance(v, float) and math.isfinite(v) else str(v)) for k, v in values.items()}
+
+
+def list_run_records(store: Store, *, notebook: str | None = None, status: str | None = None,
+                     trigger: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+    """Runs newest first with their latest metrics, as dicts."""
+    runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, limit=limit, offset=offset)
+    metrics = store.latest_metrics([r.id for r in runs])
+    return [run_record(r, metrics[r.id]) for r in runs]
+
+
+def runs_frame(store: Store, *, notebook: str | None = None, status: str | None = None,
+               trigger: str | None = None, limit: int | None = None) -> Any:
+    """A pandas DataFrame of runs, newest first, with ``params.*`` and ``metrics.*`` columns."""
+    import pandas as pd
+
+    rows, params, metrics = store.run_table(notebook=notebook, status=status, trigger=trigger, limit=limit)
+    names = ["id", "notebook", "name", "status", "trigger", "started", "ended", "parent_run_id", "code_version"]
+    columns: dict[str, Any] = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    started = pd.to_datetime(pd.Series(columns["started"], dtype="float64"), unit="s", utc=True)
+    ended = pd.to_datetime(pd.Series(columns["ended"], dtype="float64"), unit="s", utc=True)
+    columns["started"], columns["ended"] = started, ended
+    columns["duration_s"] = (ended - started).dt.total_seconds()
+    ids = columns["id"]
+    for prefix, values in (("params.", params), ("metrics.", metrics)):
+        keys = sorted({k for run_id in ids for k in values[run_id]})
+        for key in keys:
+            columns[prefix + key] = [values[run_id].get(key) for run_id in ids]
+    order = [*names[:7], "duration_s", *names[7:]]
+    frame = pd.DataFrame({k: columns[k] for k in order + [c for c in columns if c not in order]})
+    return frame
+
+
+# -- lifecycle ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StageStatus:
+    """The latest attempt of one stage with what is wrong about it."""
+
+    kind: str
+    name: str
+    status: str  # succeeded | failed | running | not run
+    attempt: int = 0
+    attempts: int = 0
+    started: Any = None
+    duration: float | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    stage_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    run_id: str | None
+    stages: list[StageStatus]
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{s.name}: {w}" for s in self.stages for w in s.warnings]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "stages": [{
+                "kind": s.kind, "name": s.name, "status": s.status, "attempt": s.attempt, "attempts": s.attempts,
+                "started": s.started.isoformat() if s.started else None, "duration": s.duration, "error": s.error,
+                "warnings": s.warnings, "stage_id": s.stage_id,
+            } for s in self.stages],
+            "warnings": self.warnings,
+        }
+
+
+def lifecycle(stage_runs: list[StageRun], run_id: str | None = None) -> Lifecycle:
+    """Latest attempt of each stage in lifecycle order, flagging stale and out-of-order stages.
+
+    A stage is *stale* when a stage of an earlier kind ran again after it (a
+    model trained before the data cell was re-run); it ran *out of order* when
+    it ran before an earlier kind's first attempt.
+    """
+    first: dict[str, StageRun] = {}
+    latest: dict[str, StageRun] = {}
+    counts: dict[str, int] = {}
+    for s in stage_runs:
+        first.setdefault(s.name, s)
+        latest[s.name] = s
+        counts[s.name] = counts.get(s.name, 0) + 1
+    order = {kind: i for i, kind in enumerate(STAGE_KINDS)}
+    rows: list[StageStatus] = []
+    for kind in STAGE_KINDS:
+        names = [n for n, s in latest.items() if s.kind == kind]
+        if not names:
+            rows.append(StageStatus(kind=kind, name=kind, status="not run"))
+            continue
+        for name in sorted(names, key=lambda n: first[n].started):
+            last = latest[name]
+            warnings = []
+            for up_name, up in latest.items():
+                if order[up.kind] >= order[kind]:
+                    continue
+                if up.started > last.started:
+                    if first[up_name].started > first[name].started and last.attempt == 1:
+                        warnings.append(f"ran out of lifecycle order: before {up_name}")
+                    else:
+                        warnings.append(f"stale: {up_name} ran again after it (attempt {up.attempt})")
+                if up.status == "failed":
+                    warnings.append(f"upstream {up_name} failed")
+            error = f"{last.error_type}: {last.error_message}" if last.error_type else None
+            rows.append(StageStatus(kind=kind, name=name, status=last.status, attempt=last.attempt,
+                                    attempts=counts[name], started=last.started, duration=last.duration,
+                                    error=error, warnings=warnings, stage_id=last.id))
+    return Lifecycle(run_id=run_id, stages=rows)
+
+
+def run_lifecycle(store: Store, run_ref: str) -> Lifecycle:
+    run_id = store.resolve_run_id(run_ref)
+    return lifecycle(store.list_stages(run_id), run_id)
+
+
+def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
+    """Everything ``show`` prints about a run, as JSON-ready data."""
+    run = store.get_run(run_ref)
+    stages = store.list_stages(run.id)
+    history = store.metric_history(run.id)
+    latest: dict[str, Any] = {}
+    series: dict[str, int] = {}
+    for m in history:
+        latest[m.key] = {"value": m.value, "step": m.step}
+        series[m.key] = series.get(m.key, 0) + 1
+    record = run_record(run, {k: v["value"] for k, v in latest.items()})
+    record.update({
+        "environment": run.environment,
+        "stages": [s.to_dict() | {"duration": s.duration} for s in stages],
+        "lifecycle": lifecycle(stages, run.id).to_dict(),
+        "metrics_latest": {k: {"value": _json_numbers({"v": v["value"]})["v"], "step": v["step"],
+                               "points": series[k]} for k, v in latest.items()},
+        "artifacts": [a.to_dict() for a in store.list_artifacts(run.id)],
+        "fingerprints": [f.to_dict() for f in store.list_fingerprints(run.id)],
+    })
+    return record
+
+
+# -- notebooks and pages (the lab panel's reads) --------------------------------------------------
+def notebook_key(store: Store, notebook: Path) -> str:
+    """How runs name ``notebook``: relative to the project folder when inside it (as
+    ``environment.detect_notebook_path`` records it), else absolute."""
+    if store.project_dir is not None and notebook.is_relative_to(store.project_dir.resolve()):
+        return notebook.relative_to(store.project_dir.resolve()).as_posix()
+    return str(notebook)
+
+
+def notebook_file(store: Store, recorded: str | None) -> Path | None:
+    """The file a run's recorded notebook name points at (the inverse of :func:`notebook_key`)."""
+    if not recorded:
+        return None
+    path = Path(recorded)
+    if not path.is_absolute() and store.project_dir is not None:
+        path = store.project_dir / path
+    return path if path.is_absolute() else None
+
+
+def runs_page(store: Store, *, notebook: str | None, status: str | None, trigger: str | None,
+              limit: int, offset: int) -> dict[str, Any]:
+    """One page of runs with the total and the next offset (the runs panel pages through these)."""
+    runs = list_run_records(store, notebook=notebook, status=status, trigger=trigger,
+                            limit=limit, offset=offset)
+    total = store.count_runs(notebook=notebook, status=status, trigger=trigger)
+    more = offset + len(runs) < total
+    return {"runs": runs, "total": total, "limit": limit, "offset": offset,
+            "next_offset": offset + len(runs) if more else None}
+
+
+def metric_points(store: Store, run_ref: str, key: str) -> dict[str, Any]:
+    """One metric's points over steps, JSON-ready."""
+    run_id = store.resolve_run_id(run_ref)
+    points = store.metric_history(run_id, key)
+    if not points:
+        raise NotFoundError(f"run {run_id[:8]} has no metric {key!r}; see its metrics in GET runs/{run_id}")
+    return {"run_id": run_id, "key": key,
+            "points": [{"step": m.step, "value": m.to_dict()["value"], "timestamp": m.timestamp.isoformat()}
+                       for m in points]}
+
+
+def notebook_lifecycle(store: Store, notebook: Path) -> dict[str, Any]:
+    """The stage cells of a notebook file, in lifecycle order, each with its latest attempt
+    across the notebook's recent runs, stale warnings, and whether its code changed since."""
+    cells = notebook_stages(notebook)
+    key = notebook_key(store, notebook)
+    runs = store.list_runs(notebook=key, limit=LIFECYCLE_RUNS)
+    attempts = sorted((s for r in runs for s in store.list_stages(r.id)), key=lambda s: (s.started, s.id))
+    view = lifecycle(attempts, runs[0].id if runs else None).to_dict()
+    by_name = {row["name"]: row for row in view["stages"] if row["status"] != "not run"}
+    digests = {s.id: s.code_digest for s in attempts}
+    stages = []
+    for cell in cells:
+        row = dict(by_name.get(cell.name) or {"kind": cell.kind, "name": cell.name, "status": "not run",
+                                             "attempt": 0, "attempts": 0, "started": None, "duration": None,
+                                             "error": None, "warnings": [], "stage_id": None})
+        row["warnings"] = list(row["warnings"])
+        ran_digest = digests.get(row["stage_id"])
+        row["code_changed"] = bool(ran_digest and ran_digest != cell.code_digest)
+        if row["code_changed"]:
+            row["warnings"].append("stale: the cell's code changed since it last ran")
+        row.update(cell_index=cell.index, cell_id=cell.cell_id, form=cell.form)
+        stages.append(row)
+    order = {row["name"]: i for i, row in enumerate(view["stages"])}
+    stages.sort(key=lambda r: (STAGE_KINDS.index(r["kind"]), order.get(r["name"], 1_000), r["cell_index"]))
+    in_notebook = {c.name for c in cells}
+    orphans = [row["name"] for row in by_name.values() if row["name"] not in in_notebook]
+    warnings = []
+    if orphans:
+        warnings.append(f"stages recorded but no longer in the notebook: {', '.join(sorted(orphans))}")
+    return {"run_id": view["run_id"], "notebook": key, "stages": stages, "warnings": warnings}

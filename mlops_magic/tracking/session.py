@@ -1,0 +1,394 @@
+"""Runs and stages as the notebook lives them; the plain-Python core behind every magic.
+
+A process has one :class:`Session`. Its *implicit* run is created on first
+use (a kernel session is one run) and closed at exit; ``start_run()`` opens
+explicit runs on top of it. A headless run started by the runner passes its
+id in ``MLOPS_RUN_ID``: the session then *attaches* to that run, recording
+into it without ever creating or closing it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from ..entities import Artifact, Fingerprint, Run, StageRun, VariableInfo
+from ..errors import InvalidInputError, MlopsError
+from ..store import Store, open_store
+
+Listener = Callable[[str, dict[str, Any]], None]
+
+
+class Session:
+    """Process-wide state: which store, which run, which stage is open."""
+
+    def __init__(self) -> None:
+        self.store_url: str | None = None
+        self.default_trigger = "manual"
+        self.user_ns: dict[str, Any] | None = None
+        self.implicit_run_id: str | None = None
+        self.attached_run_id: str | None = os.environ.get("MLOPS_RUN_ID") or None
+        self.run_stack: list[str] = []
+        self.stage_stack: list[StageRun] = []
+        self.listeners: list[Listener] = []
+        self._steps: dict[tuple[str, str], int] = {}
+        self._lock = threading.RLock()
+        self._store: tuple[tuple[Any, ...], Store] | None = None
+
+    # -- store --------------------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        """The session's store, resolved once: a kernel keeps recording where it started."""
+        key = (self.store_url, os.environ.get("MLOPS_STORE"), os.getpid())
+        cached = self._store
+        if cached is None or cached[0] != key:
+            cached = (key, open_store(self.store_url or os.environ.get("MLOPS_STORE") or None))
+            self._store = cached
+        return cached[1]
+
+    def use_store(self, url: str | None) -> Store:
+        """Point this session at another store; later calls record there."""
+        self.store_url = url
+        self._store = None
+        self.implicit_run_id = None
+        self._steps.clear()
+        return self.store
+
+    # -- runs ---------------------------------------------------------------------------------
+    def current_run_id(self, *, create: bool = True) -> str | None:
+        with self._lock:
+            if self.run_stack:
+                return self.run_stack[-1]
+            if self.attached_run_id:
+                return self.attached_run_id
+            if self.implicit_run_id is None and create:
+                run = self._new_run(trigger=self.default_trigger)
+                self.implicit_run_id = run.id
+                self._notify("run-started", {"run_id": run.id})
+            return self.implicit_run_id
+
+    def _new_run(self, *, trigger: str, name: str | None = None, notebook: str | None = None,
+                 params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> Run:
+        from .environment import detect_notebook_path, environment, git_state
+
+        notebook = notebook or detect_notebook_path(self.user_ns) or _script_path()
+        commit, dirty = git_state()
+        return self.store.create_run(notebook=notebook, trigger=trigger, name=name, params=params,
+                                     code_version=commit, git_dirty=dirty, environment=environment(),
+                                     parent_run_id=parent_run_id)
+
+    def start_run(self, *, name: str | None = None, notebook: str | None = None,
+                  params: Mapping[str, Any] | None = None, trigger: str | None = None,
+                  tags: Mapping[str, Any] | None = None) -> ActiveRun:
+        parent = self.current_run_id(create=False)
+        run = self._new_run(trigger=trigger or "manual", name=name, notebook=notebook, params=params,
+                            parent_run_id=parent)
+        if tags:
+            self.store.set_tags(run.id, tags)
+        with self._lock:
+            self.run_stack.append(run.id)
+        self._notify("run-started", {"run_id": run.id})
+        return ActiveRun(self, run.id)
+
+    def end_run(self, run_id: str | None = None, status: str = "succeeded", error: str | None = None) -> Run:
+        """Close an explicit run (or the implicit one); an attached headless run is the runner's to close."""
+        with self._lock:
+            run_id = run_id or self.current_run_id(create=False)
+            if run_id is None:
+                raise InvalidInputError("no run is active")
+            if run_id == self.attached_run_id and run_id not in self.run_stack:
+                raise InvalidInputError("this run belongs to the headless runner; it closes it when the notebook ends")
+            self.stage_stack = [s for s in self.stage_stack if s.run_id != run_id]
+            if run_id in self.run_stack:
+                self.run_stack.remove(run_id)
+            if run_id == self.implicit_run_id:
+                self.implicit_run_id = None
+        run = self.store.finish_run(run_id, status, error)
+        self._notify("run-finished", {"run_id": run_id, "status": status})
+        return run
+
+    def active_run(self) -> Run | None:
+        run_id = self.current_run_id(create=False)
+        return None if run_id is None else self.store.get_run(run_id)
+
+    def close_implicit_run(self) -> None:
+        """At exit: the kernel session's run ends failed if a stage's latest attempt failed."""
+        run_id = self.implicit_run_id
+        if run_id is None:
+            return
+        try:
+            stages = self.store.list_stages(run_id)
+            latest: dict[str, StageRun] = {}
+            for s in stages:
+                latest[s.name] = s
+            failed = [s for s in latest.values() if s.status == "failed"]
+            self.end_run(run_id, "failed" if failed else "succeeded",
+                         f"stage {failed[-1].name} failed" if failed else None)
+        except Exception:  # never let a broken store turn interpreter exit into a traceback
+            pass
+
+    # -- stages -------------------------------------------------------------------------------
+    @property
+    def current_stage(self) -> StageRun | None:
+        return self.stage_stack[-1] if self.stage_stack else None
+
+    def begin_stage(self, kind: str, name: str | None = None, *, code_digest: str | None = None,
+                    notes: str | None = None) -> StageRun:
+        run_id = self.current_run_id()
+        assert run_id is not None
+        stage = self.store.start_stage(run_id, kind, name, code_digest=code_digest, notes=notes)
+        with self._lock:
+            self.stage_stack.append(stage)
+        self._notify("stage-started", {"run_id": run_id, "stage_id": stage.id, "name": stage.name})
+        return stage
+
+    def end_stage(self, stage: StageRun, error: BaseException | None = None, *,
+                  variables: list[VariableInfo] | None = None, error_line: int | None = None) -> None:
+        with self._lock:
+            if stage in self.stage_stack:
+                self.stage_stack.remove(stage)
+        if error is None:
+            self.store.finish_stage(stage.id, "succeeded", variables=variables or [])
+        else:
+            self.store.finish_stage(stage.id, "failed", error_type=type(error).__name__,
+                                    error_message=str(error) or repr(error),
+                                    error_line=error_line if error_line is not None else _error_line(error),
+                                    variables=variables or [])
+        self._notify("stage-finished", {"run_id": stage.run_id, "stage_id": stage.id, "name": stage.name,
+                                        "status": "failed" if error else "succeeded"})
+
+    @contextmanager
+    def stage(self, kind: str, name: str | None = None, *, notes: str | None = None,
+              code: str | None = None) -> Iterator[StageRun]:
+        """A stage of the current run; an exception marks it failed and propagates unchanged."""
+        from .stages import check_kind, code_digest
+
+        check_kind(kind)
+        stage = self.begin_stage(kind, name, notes=notes, code_digest=code_digest(code) if code else None)
+        try:
+            yield stage
+        except BaseException as exc:
+            self.end_stage(stage, exc)
+            raise
+        else:
+            self.end_stage(stage)
+
+    def _stage_id(self) -> int | None:
+        stage = self.current_stage
+        return stage.id if stage else None
+
+    # -- logging ------------------------------------------------------------------------------
+    def requested_params(self) -> dict[str, Any]:
+        """Parameters this run was started with by the runner (``-p``); they win over defaults."""
+        run_id = self.current_run_id(create=False)
+        return self.store.run_requested_params(run_id) if run_id else {}
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        run_id = self.current_run_id()
+        assert run_id is not None
+        self.store.log_params(run_id, params, self._stage_id())
+
+    def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
+        run_id = self.current_run_id()
+        assert run_id is not None
+        step = self._next_step(run_id, key) if step is None else int(step)
+        self.store.log_metric(run_id, key, value, step, stage_id=self._stage_id())
+        self._steps[(run_id, key)] = max(step, self._steps.get((run_id, key), -1))
+        self._notify("metric", {"run_id": run_id, "key": key})
+
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        run_id = self.current_run_id()
+        assert run_id is not None
+        if step is None:
+            rows = [(key, value, self._next_step(run_id, key)) for key, value in metrics.items()]
+        else:
+            rows = [(key, value, int(step)) for key, value in metrics.items()]
+        self.store.log_metrics(run_id, rows, stage_id=self._stage_id())
+        steps = self._steps
+        for key, _, s in rows:
+            if steps.get((run_id, key), -1) < s:
+                steps[(run_id, key)] = s
+        self._notify("metric", {"run_id": run_id, "keys": list(metrics)})
+
+    def _next_step(self, run_id: str, key: str) -> int:
+        last = self._steps.get((run_id, key))
+        if last is None:
+            stored = self.store.last_step(run_id, key)
+            last = -1 if stored is None else stored
+        return last + 1
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Artifact:
+        run_id = self.current_run_id()
+        assert run_id is not None
+        artifact = self.store.log_artifact(run_id, path, name, self._stage_id())
+        self._notify("artifact", {"run_id": run_id, "name": artifact.name})
+        return artifact
+
+    def log_fingerprint(self, data: Any, name: str | None = None, role: str = "input") -> Fingerprint:
+        from .fingerprint import fingerprint
+
+        if role not in ("input", "output"):
+            raise InvalidInputError(f"role must be 'input' or 'output', not {role!r}")
+        fp = fingerprint(data, name=name, role=role)
+        run_id = self.current_run_id()
+        assert run_id is not None
+        self.store.log_fingerprint(run_id, fp, stage_id=self._stage_id())
+        return fp
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        run_id = self.current_run_id()
+        assert run_id is not None
+        self.store.set_tags(run_id, tags)
+
+    # -- live updates -------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(event, info)`` on every change; returns a function that unsubscribes."""
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener) if listener in self.listeners else None
+
+    def _notify(self, event: str, info: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event, info)
+            except Exception:  # a broken panel must never break the user's cell
+                pass
+
+
+class ActiveRun:
+    """What ``start_run()`` returns: usable with ``with``, closes the run failed on an exception."""
+
+    def __init__(self, session: Session, run_id: str) -> None:
+        self._session = session
+        self.id = run_id
+
+    @property
+    def run(self) -> Run:
+        return self._session.store.get_run(self.id)
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            self._session.end_run(self.id, "succeeded")
+        elif isinstance(exc, KeyboardInterrupt):
+            self._session.end_run(self.id, "killed", "interrupted")
+        else:
+            self._session.end_run(self.id, "failed", f"{type(exc).__name__}: {exc}"[:2000])
+
+    def __repr__(self) -> str:
+        return f"<ActiveRun {self.id}>"
+
+
+def _script_path() -> str | None:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path and os.path.isfile(path) and not path.endswith(("ipykernel_launcher.py", "__main__.py")):
+        return path
+    return None
+
+
+def _error_line(error: BaseException) -> int | None:
+    """Line of the innermost frame that is the user's: the last frame not in site-packages or stdlib."""
+    frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
+    if isinstance(error, SyntaxError) and error.lineno:
+        return error.lineno
+    for frame in reversed(frames):
+        if "site-packages" not in frame.filename and "/lib/python" not in frame.filename:
+            return frame.lineno
+    return frames[-1].lineno if frames else None
+
+
+_session: Session | None = None
+_session_lock = threading.Lock()
+
+
+def get_session() -> Session:
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = Session()
+            atexit.register(_session.close_implicit_run)
+        return _session
+
+
+def reset_session() -> Session:
+    """Start over (tests, and after ``%mlops init`` moves the store)."""
+    global _session
+    with _session_lock:
+        _session = None
+    return get_session()
+
+
+def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn.__module__ = __name__
+    return fn
+
+
+# -- the public functional API (thin over the session) -----------------------------------------
+def start_run(name: str | None = None, *, notebook: str | None = None, params: Mapping[str, Any] | None = None,
+              trigger: str | None = None, tags: Mapping[str, Any] | None = None) -> ActiveRun:
+    """Open a run; use as ``with start_run():`` so an exception marks it failed."""
+    return get_session().start_run(name=name, notebook=notebook, params=params, trigger=trigger, tags=tags)
+
+
+def end_run(status: str = "succeeded") -> Run:
+    return get_session().end_run(status=status)
+
+
+def active_run() -> Run | None:
+    return get_session().active_run()
+
+
+def stage(kind: str, name: str | None = None, *, notes: str | None = None) -> Any:
+    """``with stage("train"):`` records a stage of the current run (one is opened if none is)."""
+    return get_session().stage(kind, name, notes=notes)
+
+
+def log_param(key: str, value: Any) -> None:
+    get_session().log_params({key: value})
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    get_session().log_params(params)
+
+
+def log_metric(key: str, value: Any, step: int | None = None) -> None:
+    """Record one value; without ``step`` it continues the key's series (0, 1, 2, …)."""
+    get_session().log_metric(key, value, step)
+
+
+def log_metrics(metrics: Mapping[str, Any], step: int | None = None) -> None:
+    get_session().log_metrics(metrics, step)
+
+
+def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> Artifact:
+    return get_session().log_artifact(path, name)
+
+
+def log_fingerprint(data: Any, name: str | None = None, role: str = "input") -> Fingerprint:
+    return get_session().log_fingerprint(data, name, role)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    get_session().set_tags(tags)
+
+
+def store() -> Store:
+    return get_session().store
+
+
+def now() -> float:
+    return time.time()
+
+
+__all__ = ["ActiveRun", "MlopsError", "Session", "active_run", "end_run", "get_session", "log_artifact",
+           "log_fingerprint", "log_metric", "log_metrics", "log_param", "log_params", "reset_session",
+           "set_tags", "stage", "start_run", "store"]

@@ -1,0 +1,177 @@
+"""Which cells are stages: ``%%mlops stage KIND`` first lines and ``mlops:KIND`` cell tags.
+
+Both spellings mean the same stage everywhere: here, to the runner, the
+widgets and the lab panel. This module is pure (no IPython, no store) so every
+face can call it on a notebook file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Any
+
+from ..entities import STAGE_KINDS
+from ..errors import InvalidInputError, NotFoundError
+
+HEADER_RE = re.compile(r"^[ \t]*%%mlops[ \t]+stage(?:[ \t]+(?P<args>.*))?$")
+TAG_PREFIX = "mlops:"
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    kind: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return self.kind if self.name == self.kind else f"{self.kind}:{self.name}"
+
+
+@dataclass(frozen=True)
+class CellStage:
+    """A stage cell found in a notebook file."""
+
+    index: int
+    cell_id: str | None
+    kind: str
+    name: str
+    form: str  # "magic" | "tag"
+    code_digest: str
+
+
+def check_kind(kind: str) -> str:
+    if kind not in STAGE_KINDS:
+        raise InvalidInputError(f"unknown stage kind {kind!r}; use one of: {', '.join(STAGE_KINDS)}")
+    return kind
+
+
+def parse_stage_args(args: str) -> StageSpec:
+    """``KIND [--name NAME]`` as written after ``%%mlops stage``."""
+    try:
+        tokens = shlex.split(args or "")
+    except ValueError as exc:
+        raise InvalidInputError(f"cannot read stage arguments {args!r}: {exc}") from None
+    if not tokens:
+        raise InvalidInputError(f"%%mlops stage needs a kind: one of {', '.join(STAGE_KINDS)}")
+    kind, name, rest = tokens[0], None, tokens[1:]
+    while rest:
+        token = rest.pop(0)
+        if token in ("--name", "-n") and rest:
+            name = rest.pop(0)
+        elif token.startswith("--name="):
+            name = token.split("=", 1)[1]
+        else:
+            raise InvalidInputError(
+                f"unexpected {token!r} after the stage kind; usage: %%mlops stage KIND [--name NAME]")
+    check_kind(kind)
+    if name is not None and not name.strip():
+        raise InvalidInputError("--name needs a non-empty value")
+    return StageSpec(kind=kind, name=name or kind)
+
+
+def split_header(source: str) -> tuple[str | None, str]:
+    """(header arguments or None, body) of a cell; the body keeps its line numbers' meaning."""
+    first, _, rest = source.partition("\n")
+    match = HEADER_RE.match(first.rstrip("\r"))
+    if not match:
+        return None, source
+    return match.group("args") or "", rest
+
+
+def spec_from_tags(tags: Any) -> StageSpec | None:
+    """``mlops:train`` or ``mlops:train:gbm`` among a cell's tags."""
+    for tag in tags or ():
+        if isinstance(tag, str) and tag.startswith(TAG_PREFIX):
+            parts = tag[len(TAG_PREFIX):].split(":", 1)
+            if parts[0] in STAGE_KINDS:
+                return StageSpec(kind=parts[0], name=parts[1] if len(parts) > 1 and parts[1] else parts[0])
+    return None
+
+
+def stage_of_cell(source: str, tags: Any = ()) -> StageSpec | None:
+    """The stage a cell declares, by its first line or its tags (the first line wins)."""
+    args, _ = split_header(source)
+    if args is not None:
+        return parse_stage_args(args)
+    return spec_from_tags(tags)
+
+
+def code_digest(source: str) -> str:
+    """Digest of a stage's body: the header line excluded, line endings and trailing blanks normalised."""
+    _, body = split_header(source)
+    lines = [line.rstrip() for line in body.replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines).strip("\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _cell_source(cell: dict[str, Any]) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def read_notebook_json(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise NotFoundError(f"no such notebook: {path}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path} is not a valid notebook (not JSON: {exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        raise InvalidInputError(f"{path} is not a valid notebook (no 'cells' list)")
+    return data
+
+
+def notebook_stages(notebook: str | os.PathLike[str] | dict[str, Any]) -> list[CellStage]:
+    """Every stage cell of a notebook, in cell order; bad stage headers raise with the cell named."""
+    nb = notebook if isinstance(notebook, dict) else read_notebook_json(notebook)
+    found = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        source = _cell_source(cell)
+        try:
+            spec = stage_of_cell(source, (cell.get("metadata") or {}).get("tags"))
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"cell {index}: {exc}") from None
+        if spec is None:
+            continue
+        form = "magic" if split_header(source)[0] is not None else "tag"
+        found.append(CellStage(index=index, cell_id=cell.get("id"), kind=spec.kind, name=spec.name,
+                               form=form, code_digest=code_digest(source)))
+    return found
+
+
+class TagLookup:
+    """Cell id → tags of a notebook file, re-read only when the file changes.
+
+    Lets a kernel recognise tag-form stages: Jupyter sends the cell id with
+    each execution, and the notebook on disk holds the tags.
+    """
+
+    def __init__(self) -> None:
+        self._path: str | None = None
+        self._mtime: float = -1.0
+        self._tags: dict[str, list[str]] = {}
+
+    def tags_for(self, path: str | None, cell_id: str | None) -> list[str]:
+        if not path or not cell_id:
+            return []
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            return []
+        if path != self._path or mtime != self._mtime:
+            try:
+                nb = read_notebook_json(path)
+            except Exception:
+                return []
+            self._tags = {c.get("id"): list((c.get("metadata") or {}).get("tags") or [])
+                          for c in nb.get("cells", []) if c.get("id")}
+            self._path, self._mtime = path, mtime
+        return self._tags.get(cell_id, [])
