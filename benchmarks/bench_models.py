@@ -79,7 +79,7 @@ def main() -> None:
 
     import joblib
 
-    from mlops_magic.registry import versions as registry
+    from mlops_magic.registry import api as registry_api
     from mlops_magic.tracking.session import reset_session
 
     tmp = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
@@ -88,12 +88,12 @@ def main() -> None:
     X, model = _data()
 
     # -- registration and load vs joblib ------------------------------------------------------------
-    reg = _timed(lambda: registry.register_model(model, "bench", input=X), 10)
-    load = _timed(lambda: registry.load_model("bench@1"), 10)
+    reg = _timed(lambda: registry_api.register_model(model, "bench", input=X), 10)
+    load = _timed(lambda: registry_api.load_model("bench@1"), 10)
     path = tmp / "model.joblib"
     jdump = _timed(lambda: joblib.dump(model, path), 10)
     jload = _timed(lambda: joblib.load(path), 10)
-    registry.promote("bench", "production", version=1)
+    registry_api.promote("bench", "production", version=1)
 
     # -- serving --------------------------------------------------------------------------------------
     port = _free_port()

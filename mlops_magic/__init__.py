@@ -167,9 +167,9 @@ def gate(expression: str, soft: bool = False) -> Any:
 def __getattr__(name: str) -> Any:
     """Registry and runner twins, imported on first use so ``import mlops_magic`` stays light."""
     lazy = {
-        "register_model": "registry.versions", "promote": "registry.versions", "rollback": "registry.versions",
-        "load_model": "registry.versions", "list_models": "registry.versions", "model_versions": "registry.versions",
-        "alias_history": "registry.versions", "served_inputs": "registry.versions",
+        "register_model": "registry.api", "promote": "registry.api", "rollback": "registry.api",
+        "load_model": "registry.api", "list_models": "registry.api", "model_versions": "registry.api",
+        "alias_history": "registry.api", "served_inputs": "monitoring.served",
         "ModelVersion": "registry.versions", "GateResult": "registry.gates",
         "run_notebook": "runner", "run_notebooks": "runner", "RunRequest": "runner", "DriftReport": "monitoring",
     }

@@ -14,7 +14,7 @@ from scipy.spatial.distance import jensenshannon
 
 from mlops_magic.errors import InvalidInputError
 from mlops_magic.monitoring import DriftReport, drift
-from mlops_magic.monitoring import tests as T
+from mlops_magic.stats import drift_tests as T
 
 
 def _samples(kind: str, n1: int, n2: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

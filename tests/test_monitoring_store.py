@@ -88,8 +88,8 @@ def test_drift_widget_wraps_the_recorded_report(ip) -> None:
 def test_live_traffic_sampled_by_serving_is_current_data_for_the_model_profile(ip) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    from mlops_magic.registry.versions import promote, register_model
-    from mlops_magic.serving.inputs import record_served
+    from mlops_magic.monitoring.served import record_served
+    from mlops_magic.registry.api import promote, register_model
 
     ref, cur = frames()
     numeric = ["tenure_months", "monthly_charges", "support_calls", "age"]

@@ -13,6 +13,7 @@ import pytest
 
 from mlops_magic.errors import ConflictError, GateFailedError, InvalidInputError, MlopsError, NotFoundError
 from mlops_magic.registry import aliases as registry_aliases
+from mlops_magic.registry import api as registry_api
 from mlops_magic.registry import gates
 from mlops_magic.registry import model_files as model_io
 from mlops_magic.registry import versions as registry
@@ -43,7 +44,7 @@ def test_register_records_schema_metrics_gates_lineage(session, data):
         session.log_metrics({"accuracy": 0.91, "auc": 0.97})
         gates.gate("accuracy >= 0.85 and auc >= 0.9")
     with session.stage("deploy"):
-        mv = registry.register_model(clf, "churn", input=X)
+        mv = registry_api.register_model(clf, "churn", input=X)
     assert str(mv) == "churn v1" and mv.flavour == "sklearn" and mv.format == "skops"
     assert mv.input_schema == {"kind": "dataframe", "columns": [
         {"name": "age", "dtype": "float64"}, {"name": "plan", "dtype": "int64"},
@@ -54,7 +55,7 @@ def test_register_records_schema_metrics_gates_lineage(session, data):
     assert mv.data_fingerprint["rows"] == 300
     assert mv.lineage[0]["digest"] == mv.data_fingerprint["digest"]  # same frame: lineage joins up
     assert mv.model_type == "sklearn.linear_model._logistic.LogisticRegression"
-    again = registry.register_model(clf, "churn", input=X)
+    again = registry_api.register_model(clf, "churn", input=X)
     assert again.version == 2
     assert [v.version for v in registry.versions_of_run(session.store, mv.run_id)] == [1, 2]
     from mlops_magic.monitoring.records import load_profile
@@ -62,34 +63,34 @@ def test_register_records_schema_metrics_gates_lineage(session, data):
     assert load_profile(session.store, "churn@1")[2] == 1  # monitors compare against the training data
     sources = registry.data_sources(session.store, "churn@1")  # lineage: model → the stage that made the data
     assert sources[0]["stage"] == "data" and sources[0]["role"] == "output" and sources[0]["name"] == "X_train"
-    loaded = registry.load_model("churn@1")
+    loaded = registry_api.load_model("churn@1")
     assert (loaded.predict(X) == clf.predict(X)).all()
 
 
 def test_refs_resolve_latest_version_and_alias(session, data):
     X, _, clf = data
     for _ in range(3):
-        registry.register_model(clf, "churn", input=X)
-    registry.promote("churn", "production", version=2)
+        registry_api.register_model(clf, "churn", input=X)
+    registry_api.promote("churn", "production", version=2)
     store = session.store
     assert registry.resolve_version_number(store, "churn") == ("churn", 3)
     assert registry.resolve_version_number(store, "churn@latest") == ("churn", 3)
     assert registry.resolve_version_number(store, "churn@1") == ("churn", 1)
     assert registry.resolve_version_number(store, "churn@production") == ("churn", 2)
-    assert registry.get_model_version("churn@2").aliases == ["production"]
+    assert registry_api.get_model_version("churn@2").aliases == ["production"]
     for ref, message in [("nope", "no model 'nope'; registered models: churn"),
                          ("churn@7", "has no version 7"),
                          ("churn@staging", "has no alias 'staging'; its aliases: production")]:
         with pytest.raises(NotFoundError, match=message):
-            registry.load_model(ref)
+            registry_api.load_model(ref)
     with pytest.raises(InvalidInputError, match="model name"):
-        registry.load_model("bad name@1")
+        registry_api.load_model("bad name@1")
 
 
 def test_not_a_model_writes_nothing(session, data):
     X, _, _ = data
     with pytest.raises(InvalidInputError, match="is a DataFrame, not a model: it has no predict"):
-        registry.register_model(X, "churn")
+        registry_api.register_model(X, "churn")
     assert session.store.db.query("SELECT * FROM models") == []
     assert not list((session.store.artifacts.root / "objects").glob("*/*")) if \
         (session.store.artifacts.root / "objects").exists() else True
@@ -100,9 +101,9 @@ def test_skops_allowlist_is_computed_at_save_and_checked_at_load(session, data):
 
     X, y, clf = data
     forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(X, y)
-    mv = registry.register_model(forest, "forest", input=X)
+    mv = registry_api.register_model(forest, "forest", input=X)
     assert "sklearn.tree._tree.Tree" in mv.trusted_types
-    assert (registry.load_model("forest").predict(X) == forest.predict(X)).all()
+    assert (registry_api.load_model("forest").predict(X) == forest.predict(X)).all()
     # a file asking for more than was recorded at save time is refused
     saved = model_io.dump(forest)
     with pytest.raises(MlopsError, match="asks for types it was not saved with"):
@@ -112,15 +113,15 @@ def test_skops_allowlist_is_computed_at_save_and_checked_at_load(session, data):
 
 def test_corrupt_or_missing_model_file(session, data):
     X, _, clf = data
-    mv = registry.register_model(clf, "churn", input=X)
+    mv = registry_api.register_model(clf, "churn", input=X)
     path = session.store.artifacts.path_for(mv.digest)
     path.chmod(0o644)
     path.write_bytes(b"not a zip file")
     with pytest.raises(MlopsError, match="churn v1 is corrupt"):
-        registry.load_model("churn")
+        registry_api.load_model("churn")
     path.unlink()
     with pytest.raises(MlopsError, match="churn v1 is missing"):
-        registry.load_model("churn")
+        registry_api.load_model("churn")
     with pytest.raises(MlopsError, match="corrupt or unreadable"):
         model_io.load(b"garbage", "skops", [], label="x")
 
@@ -128,21 +129,21 @@ def test_corrupt_or_missing_model_file(session, data):
 def test_pickle_warns_and_needs_trust(session, data):
     X, _, clf = data
     with pytest.warns(model_io.UnsafeFormatWarning, match="arbitrary code"):
-        registry.register_model(clf, "churn", input=X, format="joblib")
+        registry_api.register_model(clf, "churn", input=X, format="joblib")
     with pytest.raises(MlopsError, match=r"joblib file .* trust=True"):
-        registry.load_model("churn")
-    assert (registry.load_model("churn", trust=True).predict(X) == clf.predict(X)).all()
+        registry_api.load_model("churn")
+    assert (registry_api.load_model("churn", trust=True).predict(X) == clf.predict(X)).all()
     with pytest.raises(InvalidInputError, match="unknown model format"):
-        registry.register_model(clf, "churn", format="onnx")
+        registry_api.register_model(clf, "churn", format="onnx")
 
 
 def test_promote_refuses_failed_gate_naming_the_clause(session, data):
     X, _, clf = data
     session.log_metrics({"accuracy": 0.8, "auc": 0.95})
     gates.gate("accuracy >= 0.85 and auc >= 0.9", soft=True)
-    registry.register_model(clf, "churn", input=X)
+    registry_api.register_model(clf, "churn", input=X)
     with pytest.raises(GateFailedError, match=r"churn v1 failed its quality gate: accuracy >= 0.85 \(got 0.8\)"):
-        registry.promote("churn", "production")
+        registry_api.promote("churn", "production")
     assert session.store.db.query("SELECT * FROM aliases") == []
     assert registry_aliases.history(session.store, "churn") == []
 
@@ -151,21 +152,21 @@ def test_champion_challenger_both_directions_and_audit(session, data):
     X, _, clf = data
     for acc in (0.90, 0.93, 0.91):
         _new_run(session, accuracy=acc, rmse=1 - acc, custom=acc)
-        registry.register_model(clf, "churn", input=X)
-    first = registry.promote("churn", "production", version=1, reason="first release")
+        registry_api.register_model(clf, "churn", input=X)
+    first = registry_api.promote("churn", "production", version=1, reason="first release")
     assert first.promoted and first.change.from_version is None
-    better = registry.promote("churn", "production", version=2, if_better="accuracy")
+    better = registry_api.promote("churn", "production", version=2, if_better="accuracy")
     assert better.promoted and better.comparison["better"] and better.comparison["champion"] == 1
-    worse = registry.promote("churn", "production", version=3, if_better="rmse")
+    worse = registry_api.promote("churn", "production", version=3, if_better="rmse")
     assert not worse.promoted and "not < champion v2" in worse.change.reason
     assert registry.resolve_version_number(session.store, "churn@production")[1] == 2
     with pytest.raises(InvalidInputError, match="--higher-is-better or --lower-is-better"):
-        registry.promote("churn", "production", version=3, if_better="custom")
-    lower = registry.promote("churn", "production", version=3, if_better="custom", higher_is_better=False)
+        registry_api.promote("churn", "production", version=3, if_better="custom")
+    lower = registry_api.promote("churn", "production", version=3, if_better="custom", higher_is_better=False)
     assert lower.promoted
     with pytest.raises(InvalidInputError, match="has no metric 'auc'"):
-        registry.promote("churn", "staging", if_better="auc")
-    rows = registry.alias_history("churn")
+        registry_api.promote("churn", "staging", if_better="auc")
+    rows = registry_api.alias_history("churn")
     assert list(rows.action) == ["promote", "refused", "promote", "promote"]
     assert list(rows.to_version) == [3, 3, 2, 1]
     assert rows.reason.iloc[-1] == "first release"
@@ -175,16 +176,16 @@ def test_champion_challenger_both_directions_and_audit(session, data):
 def test_rollback_walks_back_through_history(session, data):
     X, _, clf = data
     for _ in range(3):
-        registry.register_model(clf, "churn", input=X)
+        registry_api.register_model(clf, "churn", input=X)
     for v in (1, 2, 3):
-        registry.promote("churn", "production", version=v)
-    assert registry.rollback("churn", "production", reason="bad latency").change.to_version == 2
-    assert registry.rollback("churn", "production").change.to_version == 1
+        registry_api.promote("churn", "production", version=v)
+    assert registry_api.rollback("churn", "production", reason="bad latency").change.to_version == 2
+    assert registry_api.rollback("churn", "production").change.to_version == 1
     with pytest.raises(ConflictError, match="no earlier version"):
-        registry.rollback("churn", "production")
+        registry_api.rollback("churn", "production")
     with pytest.raises(NotFoundError, match="no alias 'staging'"):
-        registry.rollback("churn", "staging")
-    assert registry.load_model("churn@production") is not None
+        registry_api.rollback("churn", "staging")
+    assert registry_api.load_model("churn@production") is not None
     history = registry_aliases.history(session.store, "churn", "production")
     assert [(h.action, h.from_version, h.to_version) for h in history[:2]] == [("rollback", 2, 1),
                                                                              ("rollback", 3, 2)]
@@ -203,7 +204,7 @@ def test_concurrent_registration_in_two_processes(session, data, tmp_path):
     script = textwrap.dedent(f"""
         import time, sys
         from sklearn.dummy import DummyClassifier
-        import mlops_magic.registry.versions as r
+        import mlops_magic.registry.api as r
         clf = DummyClassifier().fit([[0], [1]], [0, 1])
         while time.time() < {time.time() + 1.5}:
             time.sleep(0.001)

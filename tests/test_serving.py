@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mlops_magic as mlops
 from mlops_magic.errors import InvalidInputError
+from mlops_magic.registry import api as registry_api
 from mlops_magic.registry import versions as registry
 from mlops_magic.serving.app import create_app
 from mlops_magic.serving.inputs import prepare
@@ -58,8 +60,8 @@ def running(app):
 
 def test_predict_health_metadata_and_validation(session, data):
     _, X, _, clf = data
-    registry.register_model(clf, "churn", input=X)
-    registry.promote("churn", "production")
+    registry_api.register_model(clf, "churn", input=X)
+    registry_api.promote("churn", "production")
     with running(create_app("churn@production", poll_interval=0.2)) as client:
         assert client.get("/health").json() == {"status": "ok", "model": "churn", "version": 1}
         meta = client.get("/metadata").json()
@@ -81,7 +83,7 @@ def test_predict_health_metadata_and_validation(session, data):
         assert client.post("/predict", content=b"{nope").status_code == 400
         assert client.post("/predict", json={"rows": 1}).status_code == 422
     time.sleep(0.05)
-    served = registry.served_inputs("churn", limit=100)
+    served = mlops.served_inputs("churn", limit=100)
     assert list(served.columns) == ["age", "plan"] and len(served) == 3 + 3 + 3 + 1
     assert served.dtypes["plan"] == np.int64
 
@@ -90,10 +92,10 @@ def test_alias_move_is_picked_up_without_dropping_requests(session, data):
     _, X, y, clf = data
     from sklearn.dummy import DummyClassifier
 
-    registry.register_model(clf, "churn", input=X)
+    registry_api.register_model(clf, "churn", input=X)
     constant = DummyClassifier(strategy="constant", constant=7).fit(X, np.full(len(y), 7))
-    registry.register_model(constant, "churn", input=X)
-    registry.promote("churn", "production", version=1)
+    registry_api.register_model(constant, "churn", input=X)
+    registry_api.promote("churn", "production", version=1)
     row = X.head(1).to_dict("records")
     with running(create_app("churn@production", poll_interval=0.1)) as client:
         results, stop = [], threading.Event()
@@ -106,7 +108,7 @@ def test_alias_move_is_picked_up_without_dropping_requests(session, data):
         worker = threading.Thread(target=hammer)
         worker.start()
         time.sleep(0.3)
-        registry.promote("churn", "production", version=2)
+        registry_api.promote("churn", "production", version=2)
         deadline = time.time() + 10
         while client.get("/health").json()["version"] != 2:
             assert time.time() < deadline, "the server did not pick up the alias move"
@@ -122,7 +124,7 @@ def test_alias_move_is_picked_up_without_dropping_requests(session, data):
 
 def test_unknown_reference_fails_before_listening(session, data):
     _, X, _, clf = data
-    registry.register_model(clf, "churn", input=X)
+    registry_api.register_model(clf, "churn", input=X)
     with pytest.raises(Exception, match="no alias 'production'"):
         create_app("churn@production")
 
@@ -152,8 +154,8 @@ def test_mlops_serve_command_in_its_own_process(session, data, tmp_path):
     import sys
 
     _, X, _, clf = data
-    registry.register_model(clf, "churn", input=X)
-    registry.promote("churn", "production")
+    registry_api.register_model(clf, "churn", input=X)
+    registry_api.promote("churn", "production")
     port = _free_port()
     env = {**os.environ, "MLOPS_STORE": str(tmp_path / "store")}
     proc = subprocess.Popen([sys.executable, "-m", "mlops_magic.cli", "serve", "churn@production", "--port",
@@ -181,7 +183,7 @@ def test_array_models_and_served_metadata(session, data):
     from sklearn.linear_model import LogisticRegression
 
     arr = X.to_numpy(dtype=float)
-    registry.register_model(LogisticRegression().fit(arr, y), "plain", input=arr)
+    registry_api.register_model(LogisticRegression().fit(arr, y), "plain", input=arr)
     with running(create_app("plain", poll_interval=0.1)) as client:
         ok = client.post("/predict", json={"instances": arr[:2].tolist()})
         assert ok.status_code == 200 and len(ok.json()["predictions"]) == 2
@@ -189,7 +191,7 @@ def test_array_models_and_served_metadata(session, data):
         assert bad.status_code == 422 and "2 numbers" in bad.json()["error"]
         assert client.get("/metadata").json()["follows_alias"] is True
     time.sleep(0.05)
-    served = registry.served_inputs("plain", with_meta=True)
+    served = mlops.served_inputs("plain", with_meta=True)
     assert list(served.columns) == ["x0", "x1", "_version", "_received"] and len(served) == 2
 
 

@@ -124,7 +124,7 @@ def _load(ctx: MagicContext, argv: list[str]) -> Any:
 
 def _list(ctx: MagicContext, argv: list[str]) -> Any:
     parser("model list", "Registered models as a DataFrame.").parse_args(argv)
-    from ..registry.versions import list_models
+    from ..registry.api import list_models
 
     return list_models()
 
@@ -133,7 +133,8 @@ def _show(ctx: MagicContext, argv: list[str]) -> Any:
     p = parser("model show", "Every version of a model, or one version (NAME@VERSION / NAME@ALIAS).")
     p.add_argument("ref")
     args = p.parse_args(argv)
-    from ..registry.versions import get_version, model_versions
+    from ..registry.api import model_versions
+    from ..registry.versions import get_version
 
     if "@" in args.ref:
         return get_version(ctx.session.store, args.ref)
@@ -145,7 +146,7 @@ def _history(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("name")
     p.add_argument("--alias", default=None)
     args = p.parse_args(argv)
-    from ..registry.versions import alias_history
+    from ..registry.api import alias_history
 
     return alias_history(args.name, args.alias)
 

@@ -9,8 +9,8 @@ only the current data. See docs/monitoring.md.
 
 from __future__ import annotations
 
+from ..stats.profile import ColumnProfile, ReferenceProfile, profile
 from .drift import DEFAULT_THRESHOLDS, TESTS, ColumnDrift, DriftReport, default_test, drift
-from .profile import ColumnProfile, ReferenceProfile, profile
 from .quality import ColumnQuality, QualityIssue, QualityReport, quality
 
 __all__ = [

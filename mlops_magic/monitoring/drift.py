@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
-from . import tests as T
-from .profile import ColumnProfile, ReferenceProfile, as_frame, family_of, summarise
+from ..stats import drift_tests as T
+from ..stats.profile import ColumnProfile, ReferenceProfile, as_frame, family_of, summarise
 from .quality import QualityReport, assess
 
 FORMAT = "mlops-magic.drift/1"

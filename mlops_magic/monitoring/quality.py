@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
-from .profile import ColumnProfile, ReferenceProfile, as_frame, summarise
-from .tests import chi2_counts
+from ..stats.drift_tests import chi2_counts
+from ..stats.profile import ColumnProfile, ReferenceProfile, as_frame, summarise
 
 FORMAT = "mlops-magic.quality/1"
 #: Smallest share of current rows that makes a missing/unseen/out-of-range finding.

@@ -9,40 +9,29 @@ retrains when any monitor of ``churn`` finds data-set drift.
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
+from ..registry.versions import resolve_version_number
+from ..stats.profile import ReferenceProfile
 from ..store import Store
+from ..store import monitoring as tables
 from ..tracking.values import IDENT
 from .drift import DriftReport
-from .profile import ReferenceProfile
 
 MODEL_PREFIX = "model:"
 SERVED_PREFIX = "served:"  # served:NAME[@N] = the last N inputs `mlops serve` sampled for model NAME
 
 
-def save_profile(store: Store, model: str, version: int, prof: ReferenceProfile, run_id: str | None = None) -> None:
-    """Keep the training data's profile with the version, so monitors need only current data."""
-    store.db.write(
-        "INSERT INTO reference_profiles (model, version, run_id, profile, created) VALUES (?,?,?,?,?) "
-        "ON CONFLICT (model, version) DO UPDATE SET profile = excluded.profile, run_id = excluded.run_id",
-        (model, int(version), run_id, json.dumps(prof.to_dict()), time.time()))
-
-
 def load_profile(store: Store, ref: str) -> tuple[ReferenceProfile, str, int]:
     """The reference profile of ``NAME``, ``NAME@ALIAS`` or ``NAME@VERSION``."""
-    from ..registry.versions import resolve_version_number
-
     model, version = resolve_version_number(store, ref)
-    row = store.db.query_one("SELECT profile FROM reference_profiles WHERE model = ? AND version = ?",
-                             (model, version))
-    if row is None:
+    stored = tables.profile_of(store.db, model, version)
+    if stored is None:
         raise NotFoundError(f"model {model} v{version} has no reference profile; register it with "
                             f"`%mlops model register VAR --name {model} --input X_train` so one is stored")
-    return ReferenceProfile.from_dict(json.loads(row[0])), model, version
+    return ReferenceProfile.from_dict(stored), model, version
 
 
 def read_table(path: str | Path) -> Any:
@@ -73,8 +62,8 @@ def resolve_data(spec: Any, namespace: dict[str, Any] | None = None, *, what: st
     if not isinstance(spec, str):
         return spec
     if spec.startswith(SERVED_PREFIX):
-        from ..serving.inputs import served_frame
         from ..store import open_store
+        from .served import served_frame
 
         name, _, limit = spec[len(SERVED_PREFIX):].partition("@")
         if limit and not limit.isdigit():
@@ -104,16 +93,10 @@ def resolve_reference(store: Store, spec: Any, namespace: dict[str, Any] | None 
 def record_drift(store: Store, report: DriftReport, *, run_id: str | None, stage_id: int | None,
                  model: str | None = None, version: int | None = None, reference: str | None = None) -> int:
     """Store the report with its stage run; a data-set drift also becomes a ``drift`` event."""
-    report_id = store.db.write(
-        "INSERT INTO drift_reports (run_id, stage_id, model, version, reference, drifted, drift_share, "
-        "drifted_columns, report, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (run_id, stage_id, model, version, reference, int(report.drifted), report.drift_share,
-         json.dumps(report.drifted_columns), json.dumps(report.to_dict()), time.time()))
-    if report.drifted:
-        store.emit_event("drift", subject=model or reference, run_id=run_id, payload={
-            "model": model, "version": version, "drift_share": report.drift_share,
-            "columns": report.drifted_columns, "report_id": report_id})
-    return int(report_id)
+    return store.db.run_in_transaction(lambda tx: tables.insert_drift_report(
+        tx, report.to_dict(), drifted=report.drifted, drift_share=report.drift_share,
+        drifted_columns=report.drifted_columns, run_id=run_id, stage_id=stage_id, model=model, version=version,
+        reference=reference))
 
 
 def check_drift(reference: Any, current: Any, *, columns: Any = None, tests: Any = None, threshold: Any = None,
@@ -138,24 +121,21 @@ def check_drift(reference: Any, current: Any, *, columns: Any = None, tests: Any
 
 
 def drift_reports(store: Store, run_id: str) -> list[DriftReport]:
-    rows = store.db.query("SELECT report FROM drift_reports WHERE run_id = ? ORDER BY id", (run_id,))
-    return [DriftReport.from_dict(json.loads(r[0])) for r in rows]
+    return [DriftReport.from_dict(r) for r in tables.drift_reports_of_run(store.db, run_id)]
 
 
 def drift_history(store: Store, model: str) -> Any:
     """Every stored drift check of a model, oldest first, as a DataFrame."""
     import pandas as pd
 
-    rows = store.db.query(
-        "SELECT created, run_id, version, drifted, drift_share, drifted_columns FROM drift_reports "
-        "WHERE model = ? ORDER BY id", (model,))
+    rows = tables.drift_checks_of_model(store.db, model)
     if not rows:
-        known = [r[0] for r in store.db.query("SELECT DISTINCT model FROM drift_reports WHERE model IS NOT NULL")]
+        known = tables.models_with_drift_checks(store.db)
         hint = f"; models with drift checks: {', '.join(known)}" if known else ""
         raise NotFoundError(f"no drift checks recorded for model {model!r}{hint}")
     frame = pd.DataFrame([{
         "checked": pd.Timestamp(r[0], unit="s", tz="UTC"), "run_id": r[1], "version": r[2],
-        "drifted": bool(r[3]), "drift_share": r[4], "drifted_columns": ", ".join(json.loads(r[5])),
+        "drifted": r[3], "drift_share": r[4], "drifted_columns": ", ".join(r[5]),
     } for r in rows])
     return frame
 

@@ -17,9 +17,18 @@ from datetime import datetime
 from typing import Any
 
 from ..entities import _Entity, utc_from_ts
-from ..errors import ConflictError, GateFailedError, InvalidInputError, NotFoundError
+from ..errors import ConflictError, GateFailedError, InvalidInputError
 from ..store import Store
-from .versions import ModelVersion, check_alias, check_model_name, get_version, resolve_version_number
+from ..store import registry as tables
+from .versions import (
+    ModelVersion,
+    check_alias,
+    check_model_name,
+    get_version,
+    require_model,
+    resolve_version_number,
+    versions_of,
+)
 
 HIGHER_IS_BETTER = {"accuracy", "acc", "auc", "roc", "f1", "precision", "recall", "r2", "ap", "map", "ndcg",
                     "score", "balanced", "iou", "dice"}
@@ -89,23 +98,6 @@ def _compare(challenger: ModelVersion, champion: ModelVersion, metric: str, high
             "challenger_value": new, "champion": champion.version, "champion_value": old, "better": better}
 
 
-def _insert_history(tx: Any, name: str, alias: str, action: str, old: int | None, new: int | None,
-                    moved: bool, run_id: str | None, reason: str | None, comparison: dict[str, Any] | None,
-                    now: float) -> None:
-    tx.execute(
-        "INSERT INTO alias_history (model, alias, action, from_version, to_version, moved, run_id, reason, "
-        "comparison, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        (name, alias, action, old, new, int(moved), run_id, reason,
-         json.dumps(comparison) if comparison else None, now))
-    if moved:
-        tx.execute("INSERT INTO aliases (model, alias, version, updated) VALUES (?,?,?,?) "
-                   "ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, "
-                   "updated = excluded.updated", (name, alias, new, now))
-        tx.execute("INSERT INTO events (kind, subject, run_id, payload, created) VALUES (?,?,?,?,?)",
-                   ("alias-moved", name, run_id,
-                    json.dumps({"alias": alias, "from": old, "to": new, "action": action}), now))
-
-
 def promote(store: Store, name: str, to: str, *, version: int | None = None, if_better: str | None = None,
             higher_is_better: bool | None = None, reason: str | None = None,
             run_id: str | None = None) -> PromotionResult:
@@ -123,8 +115,7 @@ def promote(store: Store, name: str, to: str, *, version: int | None = None, if_
                                 f"{', '.join(sorted(challenger.metrics)) or 'none'}")
 
     def decide(tx: Any) -> tuple[bool, int | None, dict[str, Any] | None]:
-        row = tx.query_one("SELECT version FROM aliases WHERE model = ? AND alias = ?", (name, to))
-        current = int(row[0]) if row else None
+        current = tables.alias_version(tx, name, to)
         if current == challenger.version:
             return False, current, None
         comparison = None
@@ -138,8 +129,8 @@ def promote(store: Store, name: str, to: str, *, version: int | None = None, if_
             sign = ">" if higher else "<"
             why = (f"challenger v{challenger.version} {if_better}={comparison['challenger_value']:.6g} is not "
                    f"{sign} champion v{current} {if_better}={comparison['champion_value']:.6g}")
-        _insert_history(tx, name, to, action, current, challenger.version, moved, run_id, why, comparison,
-                        time.time())
+        tables.record_alias_change(tx, name, to, action, current, challenger.version, moved=moved, run_id=run_id,
+                                   reason=why, comparison=comparison, created=time.time())
         return moved, current, comparison
 
     moved, current, comparison = store.db.run_in_transaction(decide)
@@ -158,22 +149,20 @@ def rollback(store: Store, name: str, alias: str, *, reason: str | None = None,
     resolve_version_number(store, f"{name}@{alias}")  # clear error for an unknown model or alias
 
     def move(tx: Any) -> None:
-        rows = tx.query("SELECT action, to_version FROM alias_history WHERE model = ? AND alias = ? AND moved = 1 "
-                        "ORDER BY id", (name, alias))
         stack: list[int] = []
-        for action, to_version in rows:
+        for action, to_version in tables.alias_moves(tx, name, alias):
             if action == "rollback":
                 if stack:
                     stack.pop()
             else:
-                stack.append(int(to_version))
-        current = tx.query_one("SELECT version FROM aliases WHERE model = ? AND alias = ?", (name, alias))[0]
+                stack.append(to_version)
+        current = tables.alias_version(tx, name, alias)
         if len(stack) < 2:
             raise ConflictError(f"{name}@{alias} (v{current}) has no earlier version in its history to roll "
                                 f"back to; see `mlops models history {name}`")
         target = stack[-2]
-        _insert_history(tx, name, alias, "rollback", int(current), target, True, run_id, reason, None,
-                        time.time())
+        tables.record_alias_change(tx, name, alias, "rollback", current, target, moved=True, run_id=run_id,
+                                   reason=reason, comparison=None, created=time.time())
 
     store.db.run_in_transaction(move)
     return PromotionResult(True, history(store, name, alias, limit=1)[0], None)
@@ -182,14 +171,13 @@ def rollback(store: Store, name: str, alias: str, *, reason: str | None = None,
 def history(store: Store, name: str, alias: str | None = None, *, limit: int | None = None) -> list[AliasChange]:
     """The audit history of a model's aliases, newest first."""
     check_model_name(name)
-    if store.db.query_one("SELECT 1 FROM models WHERE name = ?", (name,)) is None:
-        raise NotFoundError(f"no model {name!r}; see `mlops models list`")
-    sql = ("SELECT model, alias, action, from_version, to_version, moved, created, run_id, reason, comparison "
-           "FROM alias_history WHERE model = ?")
-    args: list[Any] = [name]
-    if alias:
-        sql += " AND alias = ?"
-        args.append(alias)
-    sql += " ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
+    require_model(store, name)
     return [AliasChange(r[0], r[1], r[2], r[3], r[4], bool(r[5]), utc_from_ts(r[6]),  # type: ignore[arg-type]
-                        r[7], r[8], json.loads(r[9]) if r[9] else None) for r in store.db.query(sql, args)]
+                        r[7], r[8], json.loads(r[9]) if r[9] else None)
+            for r in tables.alias_history_rows(store.db, name, alias, limit=limit)]
+
+
+def model_detail(store: Store, name: str) -> dict[str, Any]:
+    """A model's versions (metrics, gates, aliases, source run) and its alias history, JSON-ready."""
+    return {"name": name, "versions": [v.to_dict() for v in versions_of(store, name)],
+            "history": [c.to_dict() for c in history(store, name)]}

@@ -14,7 +14,6 @@ circuit) so each one's result is recorded, and a failure names its clauses.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -23,6 +22,7 @@ from typing import Any
 
 from ..entities import _Entity
 from ..errors import GateFailedError, InvalidInputError
+from ..store import registry as tables
 
 OPERATORS = (">=", "<=", "==", "!=", ">", "<")
 _TOKEN = re.compile(
@@ -232,23 +232,17 @@ def evaluate(text: str, metrics: dict[str, float], *, soft: bool = False) -> Gat
 
 # -- recording --------------------------------------------------------------------------------------
 def record(store: Any, result: GateResult) -> None:
-    payload = json.dumps([c.to_dict() for c in result.clauses])
-    store.db.write(
-        "INSERT INTO gate_results (run_id, stage_id, expression, passed, soft, clauses, created) "
-        "VALUES (?,?,?,?,?,?,?)",
-        (result.run_id, result.stage_id, result.expression, int(result.passed), int(result.soft), payload,
-         time.time()))
+    clauses = [c.to_dict() for c in result.clauses]
+    store.db.run_in_transaction(lambda tx: tables.insert_gate_result(
+        tx, result.run_id, result.stage_id, result.expression, result.passed, result.soft, clauses, time.time()))
 
 
 def run_gates(store: Any, run_id: str) -> list[GateResult]:
     """The run's gates, the latest result of each distinct expression (a re-evaluated gate replaces itself)."""
-    rows = store.db.query(
-        "SELECT expression, passed, soft, clauses, stage_id FROM gate_results WHERE run_id = ? ORDER BY id",
-        (run_id,))
     latest: dict[str, GateResult] = {}
-    for r in rows:
-        items = [ClauseResult(**c) for c in json.loads(r[3])]
-        latest[r[0]] = GateResult(r[0], bool(r[1]), items, bool(r[2]), run_id, r[4])
+    for expression, passed, soft, clauses, stage_id in tables.gate_rows(store.db, run_id):
+        latest[expression] = GateResult(expression, passed, [ClauseResult(**c) for c in clauses], soft, run_id,
+                                        stage_id)
     return list(latest.values())
 
 

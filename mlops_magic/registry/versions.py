@@ -3,7 +3,8 @@
 A version records what is needed to trust and to serve a model: the file
 (content-addressed), its flavour and format, the input schema, the metrics and
 gate results of the run that made it, and the fingerprints of the data it was
-trained on. Aliases, promotion and rollback live in :mod:`.registry_aliases`.
+trained on. Aliases, promotion and rollback live in :mod:`.aliases`; the tables in
+:mod:`mlops_magic.store.registry`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 from ..entities import _Entity, utc_from_ts
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store
+from ..store import monitoring as monitoring_tables
+from ..store import registry as tables
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_COLUMNS = ("model, version, created, flavour, format, model_type, digest, size, trusted_types, input_schema, "
-            "metrics, gates, gates_passed, run_id, stage_id, data_fingerprint, lineage, environment, description")
 
 
 @dataclass(frozen=True, repr=False)
@@ -98,9 +99,10 @@ def parse_ref(ref: str) -> tuple[str, int | str | None]:
     return name, check_alias(selector)
 
 
-def _require_model(store: Store, name: str) -> None:
-    if store.db.query_one("SELECT 1 FROM models WHERE name = ?", (name,)) is None:
-        known = [r[0] for r in store.db.query("SELECT name FROM models ORDER BY name LIMIT 20")]
+def require_model(store: Store, name: str) -> None:
+    """One clear line for an unknown model, naming the ones there are."""
+    if not tables.model_exists(store.db, name):
+        known = tables.model_names(store.db, limit=20)
         hint = f"registered models: {', '.join(known)}" if known else "no model is registered yet"
         raise NotFoundError(f"no model {name!r}; {hint}")
 
@@ -109,35 +111,31 @@ def resolve_version_number(store: Store, ref: str) -> tuple[str, int]:
     """(name, version) a reference points at now: one cheap query, used by the server's poller."""
     name, selector = parse_ref(ref)
     if isinstance(selector, int):
-        row = store.db.query_one("SELECT version FROM model_versions WHERE model = ? AND version = ?",
-                                 (name, selector))
+        version = selector if tables.version_exists(store.db, name, selector) else None
     elif selector is None:
-        row = store.db.query_one("SELECT MAX(version) FROM model_versions WHERE model = ?", (name,))
-        row = row if row and row[0] is not None else None
+        version = tables.latest_version(store.db, name)
     else:
-        row = store.db.query_one("SELECT version FROM aliases WHERE model = ? AND alias = ?", (name, selector))
-    if row is None:
-        _require_model(store, name)
+        version = tables.alias_version(store.db, name, selector)
+    if version is None:
+        require_model(store, name)
         if isinstance(selector, int):
             raise NotFoundError(f"model {name!r} has no version {selector}; see `mlops models show {name}`")
-        aliases = [r[0] for r in store.db.query("SELECT alias FROM aliases WHERE model = ?", (name,))]
+        aliases = [alias for _, _, alias in tables.aliases_of(store.db, [name])]
         raise NotFoundError(f"model {name!r} has no alias {selector!r}; its aliases: "
                             f"{', '.join(aliases) or 'none yet (mlops models promote)'}")
-    return name, int(row[0])
+    return name, version
 
 
 def get_version(store: Store, ref: str) -> ModelVersion:
     name, version = resolve_version_number(store, ref)
-    return _versions(store, "WHERE model = ? AND version = ?", (name, version))[0]
+    return _versions(store, model=name, version=version)[0]
 
 
-def _versions(store: Store, where: str, args: tuple[Any, ...]) -> list[ModelVersion]:
-    rows = store.db.query(f"SELECT {_COLUMNS} FROM model_versions {where} ORDER BY model, version", args)
+def _versions(store: Store, **where: Any) -> list[ModelVersion]:
+    rows = tables.version_rows(store.db, **where)
     aliases: dict[tuple[str, int], list[str]] = {}
-    names = sorted({r["model"] for r in rows})
-    for r in store.db.query(f"SELECT model, version, alias FROM aliases WHERE model IN ({','.join('?' * len(names))}) "
-                            "ORDER BY alias", names) if names else []:
-        aliases.setdefault((r[0], r[1]), []).append(r[2])
+    for model, version, alias in tables.aliases_of(store.db, sorted({r["model"] for r in rows})):
+        aliases.setdefault((model, version), []).append(alias)
 
     def js(text: str | None, default: Any) -> Any:
         return default if text is None else json.loads(text)
@@ -155,52 +153,36 @@ def _versions(store: Store, where: str, args: tuple[Any, ...]) -> list[ModelVers
 
 def versions_of(store: Store, name: str) -> list[ModelVersion]:
     check_model_name(name)
-    _require_model(store, name)
-    return _versions(store, "WHERE model = ?", (name,))
+    require_model(store, name)
+    return _versions(store, model=name)
 
 
 def versions_of_run(store: Store, run_id: str) -> list[ModelVersion]:
     """The versions a run registered (for lifecycle panels and reports)."""
-    return _versions(store, "WHERE run_id = ?", (run_id,))
+    return _versions(store, run_id=run_id)
 
 
 def data_sources(store: Store, ref: str) -> list[dict[str, Any]]:
     """Lineage back to the data: the runs and stages that produced (or read) the training data's fingerprint."""
     mv = get_version(store, ref)
     digests = {fp["digest"] for fp in [mv.data_fingerprint, *mv.lineage] if fp}
-    if not digests:
-        return []
-    marks = ",".join("?" * len(digests))
-    rows = store.db.query(
-        "SELECT f.digest, f.name, f.role, f.rows, f.run_id, s.name, s.kind, f.created FROM fingerprints f "
-        f"LEFT JOIN stage_runs s ON s.id = f.stage_id WHERE f.digest IN ({marks}) ORDER BY f.created",
-        sorted(digests))
-    return [{"digest": r[0], "name": r[1], "role": r[2], "rows": r[3], "run_id": r[4], "stage": r[5],
-             "kind": r[6], "created": utc_from_ts(r[7])} for r in rows]
+    return store.fingerprint_uses(sorted(digests)) if digests else []
 
 
 def model_names(store: Store) -> list[str]:
-    return [r[0] for r in store.db.query("SELECT name FROM models ORDER BY name")]
+    return tables.model_names(store.db)
 
 
 def model_summaries(store: Store) -> list[dict[str, Any]]:
     """One JSON-ready row per model (latest version, count, where each alias points): every face's list."""
     rows = []
     for name in model_names(store):
-        versions = _versions(store, "WHERE model = ?", (name,))
+        versions = _versions(store, model=name)
         latest = versions[-1]
         rows.append({"name": name, "latest": latest.version, "versions": len(versions),
                      "aliases": {a: v.version for v in versions for a in v.aliases},
                      "updated": latest.created.isoformat(), "flavour": latest.flavour})
     return rows
-
-
-def model_detail(store: Store, name: str) -> dict[str, Any]:
-    """A model's versions (metrics, gates, aliases, source run) and its alias history, JSON-ready."""
-    from .aliases import history
-
-    return {"name": name, "versions": [v.to_dict() for v in versions_of(store, name)],
-            "history": [c.to_dict() for c in history(store, name)]}
 
 
 # -- registration -----------------------------------------------------------------------------------
@@ -236,8 +218,7 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
     label = label or "the model"
     model_io.check_model(model, label)
     schema = input_schema(input) or _schema_from_model(model)
-    data_fp = (fingerprint(input, name=input_name or "training data", role="input").to_dict()
-               if input is not None else None)
+    data_fp = fingerprint(input, name=input_name or "training data", role="input") if input is not None else None
     reference = _reference_profile(input)
     saved = model_io.dump(model, format, label)
     digest, size = store.artifacts.put_bytes(saved.data)
@@ -247,31 +228,20 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
     lineage = [fp.to_dict() for fp in store.list_fingerprints(run_id)] if run_id else []
     now = time.time()
 
-    def write(tx: Any) -> int:
-        tx.execute("INSERT INTO models (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, now))
-        row = tx.query_one("SELECT MAX(version) FROM model_versions WHERE model = ?", (name,))
-        version = int(row[0] or 0) + 1
-        tx.execute(
-            f"INSERT INTO model_versions ({_COLUMNS}) VALUES ({','.join('?' * 19)})",
-            (name, version, now, saved.flavour, saved.format, saved.model_type, digest, size,
-             json.dumps(saved.trusted_types), json.dumps(schema) if schema else None, json.dumps(metrics),
-             json.dumps([g.to_dict() for g in gate_results]), None if passed is None else int(passed), run_id,
-             stage_id, json.dumps(data_fp) if data_fp else None, json.dumps(lineage),
-             json.dumps(saved.environment), description))
-        if data_fp and run_id:  # the registering stage read this data: makes it findable by digest
-            tx.execute("INSERT INTO fingerprints (run_id, stage_id, name, role, kind, digest, rows, size, schema, "
-                       "created) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                       (run_id, stage_id, data_fp["name"], "input", data_fp["kind"], data_fp["digest"],
-                        data_fp["rows"], data_fp["size"], json.dumps(data_fp["schema"]), now))
-        tx.execute("INSERT INTO events (kind, subject, run_id, payload, created) VALUES (?,?,?,?,?)",
-                   ("model-registered", name, run_id, json.dumps({"version": version}), now))
-        return version
-
-    version = store.db.run_in_transaction(write)
+    values = {
+        "flavour": saved.flavour, "format": saved.format, "model_type": saved.model_type, "digest": digest,
+        "size": size, "trusted_types": json.dumps(saved.trusted_types),
+        "input_schema": json.dumps(schema) if schema else None, "metrics": json.dumps(metrics),
+        "gates": json.dumps([g.to_dict() for g in gate_results]),
+        "gates_passed": None if passed is None else int(passed), "run_id": run_id, "stage_id": stage_id,
+        "data_fingerprint": json.dumps(data_fp.to_dict()) if data_fp else None, "lineage": json.dumps(lineage),
+        "environment": json.dumps(saved.environment), "description": description,
+    }
+    version = store.db.run_in_transaction(
+        lambda tx: tables.insert_version(tx, name, values, created=now, data_fingerprint=data_fp))
     if reference is not None:
-        from ..monitoring.records import save_profile
-
-        save_profile(store, name, version, reference, run_id)
+        store.db.run_in_transaction(lambda tx: monitoring_tables.save_profile(
+            tx, name, version, reference.to_dict(), run_id, created=now))
     return get_version(store, f"{name}@{version}")
 
 
@@ -279,10 +249,8 @@ def _reference_profile(data: Any) -> Any:
     """The training frame's profile, kept with the version so a monitor needs only current data."""
     if type(data).__name__ != "DataFrame":
         return None
-    try:
-        from ..monitoring.profile import profile
-    except ImportError:  # a build without the monitoring feature
-        return None
+    from ..stats.profile import profile
+
     return profile(data)
 
 
@@ -302,88 +270,3 @@ def load(store: Store, ref: str, *, trust: bool = False) -> Any:
         raise MlopsError(f"the model file of {label} is corrupt (its checksum does not match); "
                          "register the model again")
     return model_io.load(data, mv.format, mv.trusted_types, trust=trust, label=label)
-
-
-# -- the Python API (twins of the magics; the session's store and run) ------------------------------
-def _session() -> Any:
-    from ..tracking.session import get_session
-
-    return get_session()
-
-
-def register_model(model: Any, name: str, *, input: Any = None, format: str = "skops",
-                   description: str | None = None) -> ModelVersion:
-    """Register ``model`` as the next version of ``name`` with the current run's metrics, gates and data."""
-    session = _session()
-    run_id = session.current_run_id()
-    stage = session.current_stage
-    return register(session.store, model, name, input=input, format=format, run_id=run_id,
-                    stage_id=stage.id if stage else None, description=description)
-
-
-def load_model(ref: str, *, trust: bool = False) -> Any:
-    """``churn`` (latest), ``churn@3`` or ``churn@production``; pickle/joblib files need ``trust=True``."""
-    return load(_session().store, ref, trust=trust)
-
-
-def get_model_version(ref: str) -> ModelVersion:
-    return get_version(_session().store, ref)
-
-
-def promote(name: str, to: str = "production", *, version: int | None = None, if_better: str | None = None,
-            higher_is_better: bool | None = None, reason: str | None = None) -> Any:
-    """Move alias ``to`` to a version (default latest) if its gates passed and, with ``if_better``, it wins."""
-    from . import aliases as registry_aliases
-
-    session = _session()
-    return registry_aliases.promote(session.store, name, to, version=version, if_better=if_better,
-                                    higher_is_better=higher_is_better, reason=reason,
-                                    run_id=session.current_run_id(create=False))
-
-
-def rollback(name: str, alias: str = "production", *, reason: str | None = None) -> Any:
-    """Move ``alias`` back to the version it pointed at before its latest move."""
-    from . import aliases as registry_aliases
-
-    session = _session()
-    return registry_aliases.rollback(session.store, name, alias, reason=reason,
-                                     run_id=session.current_run_id(create=False))
-
-
-def list_models() -> Any:
-    """One row per model: latest version, aliases, when it was last registered, as a DataFrame."""
-    import pandas as pd
-
-    rows = [{**row, "aliases": ", ".join(f"{a}→v{n}" for a, n in sorted(row["aliases"].items())),
-             "updated": pd.Timestamp(row["updated"])} for row in model_summaries(_session().store)]
-    return pd.DataFrame(rows, columns=["name", "latest", "versions", "aliases", "updated", "flavour"])
-
-
-def model_versions(name: str) -> Any:
-    """Every version of a model with its metrics (``metrics.*``), gates, aliases and source run."""
-    import pandas as pd
-
-    rows = []
-    for v in versions_of(_session().store, name):
-        row = {"version": v.version, "created": v.created, "aliases": ", ".join(v.aliases),
-               "gates": {None: "", True: "passed", False: "failed"}[v.gates_passed], "format": v.format,
-               "run_id": v.run_id}
-        row.update({f"metrics.{k}": m for k, m in v.metrics.items()})
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def alias_history(name: str, alias: str | None = None) -> Any:
-    """The audit history of a model's aliases, newest first, as a DataFrame."""
-    import pandas as pd
-
-    from .aliases import history
-
-    return pd.DataFrame([c.to_dict() for c in history(_session().store, name, alias)])
-
-
-def served_inputs(model: str, limit: int = 1000, *, with_meta: bool = False) -> Any:
-    """The latest inputs the server received for ``model``: a monitor stage's current data."""
-    from ..serving.inputs import served_frame
-
-    return served_frame(_session().store, model, limit, with_meta=with_meta)

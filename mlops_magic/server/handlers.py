@@ -143,7 +143,7 @@ class ModelHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, name: str) -> None:
-        from ..registry.versions import model_detail
+        from ..registry.aliases import model_detail
 
         self.reply(model_detail(self.store, name))
 

@@ -93,7 +93,7 @@ class ModelHolder:
             self._buffered_rows += prepared.rows
 
     def flush(self) -> int:
-        from .inputs import record_served
+        from ..monitoring.served import record_served
 
         with self._lock:
             batch, self._buffer, self._buffered_rows = self._buffer, [], 0

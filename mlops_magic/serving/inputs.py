@@ -7,13 +7,10 @@ Each message names the column, the row and what was expected.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..store import Store
 
 _FORMS = ('{"records": [{"col": value, ...}, ...]}, {"columns": {"col": [values], ...}} '
           "or a bare list of records")
@@ -144,43 +141,3 @@ def prepare(payload: Any, schema: dict[str, Any] | None) -> Prepared:
     known = {c["name"] for c in wanted}
     return Prepared(pd.DataFrame(data, copy=False), rows, [n for n in columns if n not in known],
                     {c["name"]: columns[c["name"]] for c in wanted})
-
-
-# -- served inputs, kept for monitoring ----------------------------------------------------------
-def record_served(store: Store, name: str, version: int, records: list[dict[str, Any]],
-                  keep: int = 100_000) -> None:
-    """Append served input rows (one transaction), keeping the newest ``keep`` rows per model."""
-    if not records:
-        return
-    now = time.time()
-    with store.db.transaction() as tx:
-        tx.executemany("INSERT INTO served_inputs (model, version, received, record) VALUES (?,?,?,?)",
-                       [(name, version, now, json.dumps(r, default=str)) for r in records])
-        tx.execute("DELETE FROM served_inputs WHERE model = ? AND id <= "
-                   "(SELECT MAX(id) FROM served_inputs WHERE model = ?) - ?", (name, name, keep))
-
-
-def served_frame(store: Store, name: str, limit: int = 1000, *, with_meta: bool = False) -> Any:
-    """The latest ``limit`` served input rows of a model, oldest first, typed by the schema."""
-    import pandas as pd
-
-    from ..registry.versions import _require_model, check_model_name, get_version
-
-    check_model_name(name)
-    _require_model(store, name)
-    rows = store.db.query("SELECT version, received, record FROM served_inputs WHERE model = ? "
-                          "ORDER BY id DESC LIMIT ?", (name, int(limit)))[::-1]
-    schema = get_version(store, f"{name}@{rows[-1][0]}" if rows else name).input_schema or {}
-    columns = [c["name"] for c in schema.get("columns", [])] or None
-    frame = pd.DataFrame.from_records([json.loads(r[2]) for r in rows], columns=columns)
-    if rows:
-        for col in schema.get("columns", []):
-            if col["name"] in frame and col.get("dtype"):
-                try:
-                    frame[col["name"]] = frame[col["name"]].astype(col["dtype"])
-                except (TypeError, ValueError):
-                    pass
-    if with_meta:
-        frame["_version"] = [r[0] for r in rows]
-        frame["_received"] = pd.to_datetime([r[1] for r in rows], unit="s", utc=True)
-    return frame

@@ -98,6 +98,9 @@ class _SQLiteTx(Transaction):
         return self._conn.execute(sql, params).fetchall()
 
 
+Reader = Database | Transaction  # what a table's read functions accept: inside a transaction or not
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
     return "locked" in text or "busy" in text

@@ -33,6 +33,7 @@ from ..entities import (
     utc_from_ts,
 )
 from ..errors import InvalidInputError, NotFoundError
+from . import events
 from .artifacts import ArtifactStore
 from .db import Database, Transaction
 
@@ -452,11 +453,18 @@ class Store:
 
     # -- fingerprints -------------------------------------------------------------------------
     def log_fingerprint(self, run_id: str, fp: Fingerprint, *, stage_id: int | None = None) -> None:
-        self.db.write(
-            "INSERT INTO fingerprints (run_id, stage_id, name, role, kind, digest, rows, size, schema, created) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (run_id, stage_id if stage_id is not None else fp.stage_id, fp.name, fp.role, fp.kind, fp.digest,
-             fp.rows, fp.size, _dumps(fp.schema) if fp.schema is not None else None, time.time()))
+        self.db.run_in_transaction(lambda tx: insert_fingerprint(tx, run_id, fp, stage_id=stage_id))
+
+    def fingerprint_uses(self, digests: Sequence[str]) -> list[dict[str, Any]]:
+        """Every stage that read or wrote data with one of these digests, oldest first (lineage by content)."""
+        if not digests:
+            return []
+        rows = self.db.query(
+            "SELECT f.digest, f.name, f.role, f.rows, f.run_id, s.name, s.kind, f.created FROM fingerprints f "
+            f"LEFT JOIN stage_runs s ON s.id = f.stage_id WHERE f.digest IN ({','.join('?' * len(digests))}) "
+            "ORDER BY f.created", list(digests))
+        return [{"digest": r[0], "name": r[1], "role": r[2], "rows": r[3], "run_id": r[4], "stage": r[5],
+                 "kind": r[6], "created": utc_from_ts(r[7])} for r in rows]
 
     def list_fingerprints(self, run_id: str) -> list[Fingerprint]:
         return self._fingerprint_rows("WHERE run_id = ? ORDER BY id", [run_id])
@@ -471,22 +479,23 @@ class Store:
     def emit_event(self, kind: str, *, subject: str | None = None, run_id: str | None = None,
                    payload: Mapping[str, Any] | None = None) -> int:
         """Append an event (drift found, run finished, …) that schedulers and panels can follow."""
-        return self.db.write("INSERT INTO events (kind, subject, run_id, payload, created) VALUES (?,?,?,?,?)",
-                             (kind, subject, run_id, _dumps(dict(payload or {})), time.time()))
+        return self.db.run_in_transaction(
+            lambda tx: events.insert(tx, kind, subject=subject, run_id=run_id, payload=payload))
 
     def list_events(self, kind: str | None = None, *, after_id: int = 0, subject: str | None = None,
                     limit: int = 1000) -> list[dict[str, Any]]:
-        sql = "SELECT id, kind, subject, run_id, payload, created FROM events WHERE id > ?"
-        args: list[Any] = [after_id]
-        if kind:
-            sql += " AND kind = ?"
-            args.append(kind)
-        if subject:
-            sql += " AND subject = ?"
-            args.append(subject)
-        rows = self.db.query(sql + f" ORDER BY id LIMIT {int(limit)}", args)
-        return [{"id": r[0], "kind": r[1], "subject": r[2], "run_id": r[3], "payload": _loads(r[4], {}),
-                 "created": utc_from_ts(r[5])} for r in rows]
+        return events.after(self.db, after_id, kind=kind, subject=subject, limit=limit)
+
+
+def insert_fingerprint(tx: Transaction, run_id: str, fp: Fingerprint, *, stage_id: int | None = None,
+                       created: float | None = None) -> None:
+    """One row of ``fingerprints``: the data a stage read or wrote (or a registered model was trained on)."""
+    tx.execute(
+        "INSERT INTO fingerprints (run_id, stage_id, name, role, kind, digest, rows, size, schema, created) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (run_id, stage_id if stage_id is not None else fp.stage_id, fp.name, fp.role, fp.kind, fp.digest,
+         fp.rows, fp.size, _dumps(fp.schema) if fp.schema is not None else None,
+         time.time() if created is None else created))
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

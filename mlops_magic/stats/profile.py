@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInputError
-from .tests import quantiles_sorted
+from .drift_tests import quantiles_sorted
 
 FORMAT = "mlops-magic.profile/1"
 #: A number column with at most this many distinct reference values is ``discrete``.

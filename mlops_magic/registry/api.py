@@ -1,0 +1,83 @@
+"""The registry's Python API: the twins of ``%mlops model …``, on the session's store and current run.
+
+``import mlops_magic as mlops; mlops.register_model(...)`` lands here; the decisions themselves are
+in :mod:`.versions` and :mod:`.aliases`, which take a store explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import aliases
+from .aliases import history
+from .versions import ModelVersion, get_version, load, model_summaries, register, versions_of
+
+
+def _session() -> Any:
+    from ..tracking.session import get_session
+
+    return get_session()
+
+
+def register_model(model: Any, name: str, *, input: Any = None, format: str = "skops",
+                   description: str | None = None) -> ModelVersion:
+    """Register ``model`` as the next version of ``name`` with the current run's metrics, gates and data."""
+    session = _session()
+    run_id = session.current_run_id()
+    stage = session.current_stage
+    return register(session.store, model, name, input=input, format=format, run_id=run_id,
+                    stage_id=stage.id if stage else None, description=description)
+
+
+def load_model(ref: str, *, trust: bool = False) -> Any:
+    """``churn`` (latest), ``churn@3`` or ``churn@production``; pickle/joblib files need ``trust=True``."""
+    return load(_session().store, ref, trust=trust)
+
+
+def get_model_version(ref: str) -> ModelVersion:
+    return get_version(_session().store, ref)
+
+
+def promote(name: str, to: str = "production", *, version: int | None = None, if_better: str | None = None,
+            higher_is_better: bool | None = None, reason: str | None = None) -> Any:
+    """Move alias ``to`` to a version (default latest) if its gates passed and, with ``if_better``, it wins."""
+    session = _session()
+    return aliases.promote(session.store, name, to, version=version, if_better=if_better,
+                           higher_is_better=higher_is_better, reason=reason,
+                           run_id=session.current_run_id(create=False))
+
+
+def rollback(name: str, alias: str = "production", *, reason: str | None = None) -> Any:
+    """Move ``alias`` back to the version it pointed at before its latest move."""
+    session = _session()
+    return aliases.rollback(session.store, name, alias, reason=reason, run_id=session.current_run_id(create=False))
+
+
+def list_models() -> Any:
+    """One row per model: latest version, aliases, when it was last registered, as a DataFrame."""
+    import pandas as pd
+
+    rows = [{**row, "aliases": ", ".join(f"{a}→v{n}" for a, n in sorted(row["aliases"].items())),
+             "updated": pd.Timestamp(row["updated"])} for row in model_summaries(_session().store)]
+    return pd.DataFrame(rows, columns=["name", "latest", "versions", "aliases", "updated", "flavour"])
+
+
+def model_versions(name: str) -> Any:
+    """Every version of a model with its metrics (``metrics.*``), gates, aliases and source run."""
+    import pandas as pd
+
+    rows = []
+    for v in versions_of(_session().store, name):
+        row = {"version": v.version, "created": v.created, "aliases": ", ".join(v.aliases),
+               "gates": {None: "", True: "passed", False: "failed"}[v.gates_passed], "format": v.format,
+               "run_id": v.run_id}
+        row.update({f"metrics.{k}": m for k, m in v.metrics.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def alias_history(name: str, alias: str | None = None) -> Any:
+    """The audit history of a model's aliases, newest first, as a DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame([c.to_dict() for c in history(_session().store, name, alias)])
