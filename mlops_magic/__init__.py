@@ -60,7 +60,7 @@ def show(ref: str | None = None) -> Any:
     from .display.runs import RunView
     from .tracking.queries import run_detail
 
-    return RunView(run_detail(get_store(), _default_ref(ref)))
+    return RunView(run_detail(get_store(), get_session().run_ref(ref)))
 
 
 def status(ref: str | None = None, *, static: bool = False) -> Any:
@@ -70,10 +70,10 @@ def status(ref: str | None = None, *, static: bool = False) -> Any:
     from .widgets.base import frontend_available
 
     if not static and frontend_available():
-        from .widgets.lifecycle_panel import LifecyclePanel
+        from .widgets.lifecycle_panel import lifecycle_panel
 
-        return LifecyclePanel(get_session(), get_store().resolve_run_id(ref) if ref else None)
-    return LifecycleView(run_lifecycle(get_store(), _default_ref(ref)))
+        return lifecycle_panel(get_session(), ref)
+    return LifecycleView(run_lifecycle(get_store(), get_session().run_ref(ref)))
 
 
 from .tracking import fingerprint as _fingerprint_module  # noqa: E402
@@ -115,13 +115,6 @@ def drift_history(model: str) -> Any:
     from .monitoring.records import drift_history as _history
 
     return _history(get_store(), model)
-
-
-def _default_ref(ref: str | None) -> str:
-    if ref:
-        return ref
-    current = get_session().current_run_id(create=False)
-    return current or "latest"
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -50,7 +50,15 @@ class StoreVersionError(StoreError):
 
 
 class GateFailedError(ConflictError):
-    """A quality gate did not pass; headless runs exit with a distinct status."""
+    """A quality gate did not pass; headless runs exit with a distinct status.
+
+    ``%mlops gate`` and ``mlops.gate()`` raise this same error, so the failing cell of a headless run
+    is named ``GateFailedError`` whichever face the notebook used. In IPython it shows as its one
+    line, not a traceback (``_render_traceback_`` is IPython's hook for exactly that).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"GateFailedError: {self}"]
 
 
 class ExecutionError(MlopsError):

@@ -22,7 +22,11 @@ METRICS = {"accuracy": 0.9, "auc": 0.85, "val loss": 0.2, "eval/f1": 0.7, "nanny
     ("`val loss` < 0.3 AND accuracy != 1", True),
     ("auc == 0.85", True),
     ("auc <= 8.5e-1", True),
-    ("nanny >= 0 or nanny < 0", False),  # NaN never passes
+    ("nanny >= 0 or nanny < 0", False),  # NaN never passes, whatever the operator
+    ("nanny != 0", False),
+    ("nanny == 0", False),
+    ("nanny <= 1", False),
+    ("nanny > -1", False),
     ("accuracy >= -1", True),
 ])
 def test_gate_truth_table(expr, passed):
@@ -72,10 +76,10 @@ def test_gate_records_on_run_and_stage(session):
         gates.gate("accuracy >= 0.95")
     soft = gates.gate("auc >= 0.99", soft=True)
     assert not soft.passed and soft.soft
-    recorded = gates.run_gates(session.store, session.current_run_id())
+    recorded = gates.run_gates(session.store, session.recording_run_id())
     assert [(g.expression, g.passed) for g in recorded] == [
         ("accuracy >= 0.85 and auc >= 0.9", True), ("accuracy >= 0.95", False), ("auc >= 0.99", False)]
-    stages = {s.name: s for s in session.store.list_stages(session.current_run_id())}
+    stages = {s.name: s for s in session.store.list_stages(session.recording_run_id())}
     assert stages["strict"].status == "failed" and stages["strict"].error_type == "GateFailedError"
 
 
@@ -84,7 +88,7 @@ def test_bad_gate_writes_nothing(session):
     for bad in ("accuracy >=", "f1 > 0.2"):
         with pytest.raises(InvalidInputError):
             gates.gate(bad)
-    assert gates.run_gates(session.store, session.current_run_id()) == []
+    assert gates.run_gates(session.store, session.recording_run_id()) == []
 
 
 def test_reevaluated_gate_replaces_itself(session):
@@ -92,7 +96,7 @@ def test_reevaluated_gate_replaces_itself(session):
     gates.gate("accuracy >= 0.85", soft=True)
     session.log_metric("accuracy", 0.9)
     gates.gate("accuracy >= 0.85")
-    assert [g.passed for g in gates.run_gates(session.store, session.current_run_id())] == [True]
+    assert [g.passed for g in gates.run_gates(session.store, session.recording_run_id())] == [True]
 
 
 def test_gate_magic_one_line_with_distinct_name(session, capsys):

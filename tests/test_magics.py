@@ -16,7 +16,7 @@ from mlops_magic.tracking.session import get_session
 
 def stages(ip):
     session = get_session()
-    return session.store.list_stages(session.current_run_id(create=False))
+    return session.store.list_stages(session.active_run_id())
 
 
 def test_stage_cell_keeps_namespace_display_and_records_variables(ip) -> None:
@@ -87,6 +87,24 @@ def test_rerunning_data_makes_train_stale_and_order_is_checked(ip) -> None:
     assert "stale" in repr(ip.run_line_magic("mlops", "status"))
 
 
+def test_a_failed_earlier_stage_warns_every_later_stage_until_it_succeeds(ip) -> None:
+    def warnings() -> dict[str, list[str]]:
+        view = ip.run_line_magic("mlops", "status --static").view
+        return {s.name: s.warnings for s in view.stages if s.status != "not run"}
+
+    ip.run_cell("%%mlops stage problem\ngoal = 'churn'")
+    ip.run_cell("%%mlops stage data\nraise ValueError('no file')")
+    ip.run_cell("%%mlops stage train\nm = 1")
+    ip.run_cell("%%mlops stage evaluate\ne = 1")
+    before = warnings()
+    assert before["problem"] == [] and before["data"] == []  # earlier and failing stages are not warned
+    assert "upstream data failed" in before["train"] and "upstream data failed" in before["evaluate"]
+    ip.run_cell("%%mlops stage data\nd = 1")  # fixed: no longer failed, now the later stages are stale
+    after = warnings()
+    assert not any("upstream" in w for ws in after.values() for w in ws)
+    assert any("stale: data ran again" in w for w in after["train"])
+
+
 @pytest.mark.parametrize("line, message", [
     ("bogus", "unknown subcommand 'bogus'; use one of: init"),
     ("metric acc", "malformed metric 'acc'; write NAME=VALUE"),
@@ -107,7 +125,9 @@ def test_unknown_stage_kind_is_refused_and_the_body_does_not_run(ip) -> None:
         result = ip.run_cell("%%mlops stage trian\nran = True")
     assert isinstance(result.error_in_exec, UsageError)
     assert "unknown stage kind 'trian'" in captured.stderr + captured.stdout
-    assert "ran" not in ip.user_ns and stages(ip) == [] if get_session().current_run_id(create=False) else True
+    assert "ran" not in ip.user_ns  # the header was refused before the body could run
+    store = get_session().store
+    assert [s for r in store.list_runs() for s in store.list_stages(r.id)] == []  # and nothing was recorded
 
 
 def test_reference_is_the_magic_docstring_and_lists_every_subcommand(ip) -> None:

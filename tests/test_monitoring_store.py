@@ -28,7 +28,7 @@ def test_drift_magic_records_report_with_stage_and_emits_event(ip) -> None:
     report = ip.user_ns["report"]
     assert report.drifted and {"monthly_charges", "support_calls"} <= set(report.drifted_columns)
     store = get_session().store
-    stage = store.list_stages(get_session().current_run_id())[0]
+    stage = store.list_stages(get_session().recording_run_id())[0]
     row = store.db.query_one("SELECT stage_id, model, drifted FROM drift_reports")
     assert tuple(row) == (stage.id, "churn", 1)
     [event] = store.list_events("drift")

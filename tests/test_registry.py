@@ -51,7 +51,7 @@ def test_register_records_schema_metrics_gates_lineage(session, data):
         {"name": "tenure", "dtype": "float64"}]}
     assert mv.metrics == {"accuracy": 0.91, "auc": 0.97}
     assert mv.gates_passed is True and mv.gates[0]["expression"] == "accuracy >= 0.85 and auc >= 0.9"
-    assert mv.run_id == session.current_run_id() and mv.stage_id is not None
+    assert mv.run_id == session.recording_run_id() and mv.stage_id is not None
     assert mv.data_fingerprint["rows"] == 300
     assert mv.lineage[0]["digest"] == mv.data_fingerprint["digest"]  # same frame: lineage joins up
     assert mv.model_type == "sklearn.linear_model._logistic.LogisticRegression"
@@ -170,7 +170,7 @@ def test_champion_challenger_both_directions_and_audit(session, data):
     assert list(rows.action) == ["promote", "refused", "promote", "promote"]
     assert list(rows.to_version) == [3, 3, 2, 1]
     assert rows.reason.iloc[-1] == "first release"
-    assert rows.run_id.iloc[0] == session.current_run_id()
+    assert rows.run_id.iloc[0] == session.recording_run_id()
 
 
 def test_rollback_walks_back_through_history(session, data):

@@ -159,13 +159,21 @@ def test_if_changed_skips_until_a_watched_input_changes(project):
 
 
 def test_parallel_batch_runs_each_notebook_in_its_own_kernel(project):
-    for i in range(3):
-        shutil.copy(project / "tiny.ipynb", project / f"t{i}.ipynb")
+    import nbformat
+
+    for i in range(3):  # each notebook records the pid of the kernel that ran it
+        nb = nbformat.read(project / "tiny.ipynb", as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(
+            "import os, mlops_magic as mlops\nmlops.log_metric('kernel_pid', os.getpid())"))
+        nbformat.write(nb, project / f"t{i}.ipynb")
     result = cli("run", "t0.ipynb", "t1.ipynb", "t2.ipynb", "failing.ipynb", "--parallel", "2")
     assert result.exit_code == 1, result.output
-    runs = open_store().list_runs()
+    store = open_store()
+    runs = store.list_runs()
     assert sorted(r.status for r in runs) == ["failed", "succeeded", "succeeded", "succeeded"]
-    assert len({r.pid for r in runs}) >= 1 and len(runs) == 4
+    kernels = [store.latest_metrics([r.id])[r.id]["kernel_pid"] for r in runs if r.status == "succeeded"]
+    assert len(set(kernels)) == 3, kernels  # three notebooks, three kernels: none shared
+    assert not set(kernels) & {r.pid for r in runs}  # and none of them is the runner's own process
 
 
 def test_old_notebook_without_cell_ids_still_records_tag_form_stages(project):

@@ -7,7 +7,7 @@
 import { Signal, ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
-import { ApiError, LifecycleView, MetricPoint, MlopsClient, ModelSummary, PromotionResult, RunDetail, RunsPage, Schedule, ScheduleSpec } from './api';
+import { LifecycleView, MetricPoint, MlopsClient, ModelSummary, PromotionResult, RunDetail, RunsPage, Schedule, ScheduleSpec } from './api';
 import { h } from './dom';
 import { renderLifecycle } from './panel-lifecycle';
 import { renderModels } from './panel-models';
@@ -181,8 +181,7 @@ export class MlopsPanel extends Widget {
       this._message = `Run ${run.id.slice(0, 8)} started${names.length ? ` with ${names.join(', ')}` : ''}.`;
       this._offset = 0;
     } catch (error) {
-      this._message =
-        error instanceof ApiError && error.status === 501 ? error.message : `Could not start the run: ${messageOf(error)}`;
+      this._message = `Could not start the run: ${messageOf(error)}`;
     }
     await this.refresh();
   }

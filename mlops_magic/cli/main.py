@@ -49,21 +49,10 @@ class LazyGroup(click.Group):
 
 
 def open_cli_store(ctx: click.Context) -> Any:
-    """The store named by --store / MLOPS_STORE, else the nearest project's; never a new one by accident.
+    """The store named by --store / MLOPS_STORE, else the nearest project's; never a new one by accident."""
+    from ..store import open_existing_store
 
-    Commands that read (runs, show, models, report) must not leave a ``.mlops/`` folder behind in
-    whatever directory they were typed in.
-    """
-    import os
-
-    from ..errors import StoreError
-    from ..store import find_project_dir, open_store
-
-    url = (ctx.find_root().obj or {}).get("store")
-    if not url and find_project_dir() is None:
-        raise StoreError(f"no mlops project here: no .mlops/ folder in {os.getcwd()} or above; "
-                         "run `mlops init` or set MLOPS_STORE")
-    return open_store(url)
+    return open_existing_store((ctx.find_root().obj or {}).get("store"))
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,10 +9,12 @@ from typing import Any
 import click
 
 from ..errors import MlopsError
+from .main import open_cli_store
 from .run import UsageFailure, parse_params, split_list
 
 
 def _store(ctx: click.Context) -> Any:
+    """Adding a schedule may start a project (as ``mlops run`` does); every other command needs one."""
     from ..store import open_store
 
     return open_store((ctx.find_root().obj or {}).get("store"))
@@ -69,7 +71,7 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
     from ..scheduling.overview import list_schedules_view
     from .main import print_table
 
-    rows = list_schedules_view(_store(ctx))
+    rows = list_schedules_view(open_cli_store(ctx))
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
     elif not rows:
@@ -86,7 +88,7 @@ def _simple(name: str, help_text: str, action: Any) -> None:
     @click.argument("schedule_id")
     @click.pass_context
     def command(ctx: click.Context, schedule_id: str) -> None:
-        s = action(_store(ctx), schedule_id)
+        s = action(open_cli_store(ctx), schedule_id)
         click.echo(f"{s.id}  {name}d" if name != "remove" else f"{s.id}  removed")
 
 
@@ -123,7 +125,7 @@ def export_cmd(ctx: click.Context, fmt: str) -> None:
     from ..scheduling.export import export
     from ..scheduling.schedules import list_schedules
 
-    store = _store(ctx)
+    store = open_cli_store(ctx)
     project = Path(store.project_dir or Path.cwd())
     click.echo(export(list_schedules(store), fmt, project, (ctx.find_root().obj or {}).get("store")), nl=False)
 
@@ -142,7 +144,7 @@ def tick_cmd(ctx: click.Context, parallel: int, now_text: str | None) -> None:
     from ..scheduling.tick import tick
 
     now = _parse_now(now_text)
-    claimed = tick(_store(ctx), now, parallel=parallel)
+    claimed = tick(open_cli_store(ctx), now, parallel=parallel)
     for c in claimed:
         click.echo(f"schedule {c.schedule.id}  {c.fire.trigger}  " + (c.result.line() if c.result else c.run_id))
     if not claimed:
@@ -160,7 +162,7 @@ def run_cmd(ctx: click.Context, interval: float, parallel: int) -> None:
 
     click.echo(f"mlops scheduler: ticking every {interval:g}s (Ctrl-C to stop)")
     try:
-        run_loop(_store(ctx), interval=interval, parallel=parallel, echo=click.echo)
+        run_loop(open_cli_store(ctx), interval=interval, parallel=parallel, echo=click.echo)
     except KeyboardInterrupt:
         click.echo("mlops scheduler: stopped")
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import InvalidInputError
 from ..tracking.session import Session
 from ..tracking.values import IDENT as _IDENT
 from ..tracking.values import parse_literal
@@ -78,10 +78,7 @@ def cmd_params(ctx: MagicContext, argv: list[str]) -> Any:
         if not _IDENT.match(key):
             raise InvalidInputError(f"parameter name {key!r} is not a valid Python name")
         values[key] = parse_literal(raw)
-    requested = ctx.session.requested_params()
-    values.update({k: requested[k] for k in values if k in requested})  # a headless run's -p wins
-    ctx.session.log_params(values)
-    ctx.user_ns.update(values)
+    ctx.user_ns.update(ctx.session.log_params(values))  # a headless run's -p wins
     return None
 
 
@@ -151,18 +148,6 @@ def cmd_runs(ctx: MagicContext, argv: list[str]) -> Any:
                       limit=args.limit)
 
 
-def _run_ref(ctx: MagicContext, ref: str | None) -> str:
-    if ref:
-        return ref
-    current = ctx.session.current_run_id(create=False)
-    if current:
-        return current
-    runs = ctx.session.store.list_runs(limit=1)
-    if not runs:
-        raise NotFoundError("no runs yet: run a %%mlops stage cell first")
-    return runs[0].id
-
-
 def cmd_show(ctx: MagicContext, argv: list[str]) -> Any:
     p = parser("show", "Show one run (default: this kernel's run).")
     p.add_argument("run", nargs="?", default=None)
@@ -170,7 +155,7 @@ def cmd_show(ctx: MagicContext, argv: list[str]) -> Any:
     from ..display.runs import RunView
     from ..tracking.queries import run_detail
 
-    return RunView(run_detail(ctx.session.store, _run_ref(ctx, args.run)))
+    return RunView(run_detail(ctx.session.store, ctx.session.run_ref(args.run)))
 
 
 def cmd_status(ctx: MagicContext, argv: list[str]) -> Any:
@@ -180,7 +165,7 @@ def cmd_status(ctx: MagicContext, argv: list[str]) -> Any:
     from ..display.runs import LifecycleView
     from ..tracking.queries import run_lifecycle
 
-    return LifecycleView(run_lifecycle(ctx.session.store, _run_ref(ctx, args.run)))
+    return LifecycleView(run_lifecycle(ctx.session.store, ctx.session.run_ref(args.run)))
 
 
 def cmd_end(ctx: MagicContext, argv: list[str]) -> Any:

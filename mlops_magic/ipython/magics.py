@@ -15,7 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
 from ..entities import STAGE_KINDS
-from ..errors import MlopsError
+from ..errors import GateFailedError, MlopsError
 from ..tracking.session import Session
 from .subcommands import SUBCOMMANDS, reference
 
@@ -32,6 +32,8 @@ class MlopsMagics(Magics):
             if cell is not None:
                 return self._cell(line, cell)
             return self._line(line)
+        except GateFailedError:
+            raise  # one line already, and headless runs must see its name
         except MlopsError as exc:
             raise UsageError(str(exc)) from None
         except UsageError:

@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from IPython.core.error import UsageError
-
 from .. import errors
 from .commands import _IDENT, MagicContext, parser
-
-
-class GateFailedError(UsageError):
-    """A failed gate in a cell: one line like every UsageError, but its name tells the runner what failed.
-
-    Headless runs read the error name (``ename``) of the failing cell; a plain
-    UsageError would hide that it was a gate. IPython shows only ``UsageError``
-    itself without a traceback, so this subclass renders its own single line.
-    """
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"GateFailedError: {self}"]
 
 
 def cmd_gate(ctx: MagicContext, argv: list[str]) -> Any:
@@ -29,10 +15,7 @@ def cmd_gate(ctx: MagicContext, argv: list[str]) -> Any:
     args = p.parse_args(argv)
     from ..registry.gates import gate
 
-    try:
-        return gate(" ".join(args.expression), soft=args.soft)
-    except errors.GateFailedError as exc:
-        raise GateFailedError(str(exc)) from None
+    return gate(" ".join(args.expression), soft=args.soft)
 
 
 _MODEL_USAGE = ("%mlops model register VAR --name NAME [--input VAR] [--format skops|pickle|joblib] | "
@@ -48,10 +31,7 @@ def cmd_model(ctx: MagicContext, argv: list[str]) -> Any:
     handler = _ACTIONS.get(action)
     if handler is None:
         raise errors.InvalidInputError(f"unknown action {action!r}; use one of {', '.join(_ACTIONS)}")
-    try:
-        return handler(ctx, rest)
-    except errors.GateFailedError as exc:  # promote refused a version that failed a gate
-        raise GateFailedError(str(exc)) from None
+    return handler(ctx, rest)
 
 
 def _variable(ctx: MagicContext, name: str, what: str) -> Any:
@@ -77,7 +57,7 @@ def _register(ctx: MagicContext, argv: list[str]) -> Any:
     session = ctx.session
     stage = session.current_stage
     return register(session.store, model, args.name, input=data, format=args.format,
-                    run_id=session.current_run_id(), stage_id=stage.id if stage else None,
+                    run_id=session.recording_run_id(), stage_id=stage.id if stage else None,
                     description=args.description, label=args.variable, input_name=args.input)
 
 
@@ -97,7 +77,7 @@ def _promote(ctx: MagicContext, argv: list[str]) -> Any:
 
     return promote(ctx.session.store, args.name, args.to, version=args.version, if_better=args.if_better,
                    higher_is_better=args.higher, reason=args.reason,
-                   run_id=ctx.session.current_run_id(create=False))
+                   run_id=ctx.session.active_run_id())
 
 
 def _rollback(ctx: MagicContext, argv: list[str]) -> Any:
@@ -109,7 +89,7 @@ def _rollback(ctx: MagicContext, argv: list[str]) -> Any:
     from ..registry.aliases import rollback
 
     return rollback(ctx.session.store, args.name, args.alias, reason=args.reason,
-                    run_id=ctx.session.current_run_id(create=False))
+                    run_id=ctx.session.active_run_id())
 
 
 def _load(ctx: MagicContext, argv: list[str]) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, MlopsError
 from . import commands as core
 from .commands import MagicContext, parser
 
@@ -29,15 +29,9 @@ def cmd_status(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("run", nargs="?", default=None)
     p.add_argument("--static", action="store_true", help="the plain HTML view, no widget")
     args = p.parse_args(argv)
-    from ..widgets.lifecycle_panel import LifecyclePanel
+    from ..widgets.lifecycle_panel import lifecycle_panel
 
-    store = ctx.session.store
-    run_id = store.resolve_run_id(args.run) if args.run else None
-    panel = LifecyclePanel(ctx.session, run_id)
-    if run_id and panel.run is not None and panel.run.status == "running" and \
-            run_id != ctx.session.current_run_id(create=False):
-        panel.follow(run_id)  # a run of another process: no session events reach us, poll the store
-    return panel
+    return lifecycle_panel(ctx.session, args.run)
 
 
 def cmd_runs(ctx: MagicContext, argv: list[str]) -> Any:
@@ -84,8 +78,8 @@ def cmd_plot(ctx: MagicContext, argv: list[str]) -> Any:
     run_id = None
     if args.run or not args.across_runs or not args.notebook:
         try:
-            run_id = store.resolve_run_id(core._run_ref(ctx, args.run))
-        except Exception:
+            run_id = ctx.session.run_ref(args.run)
+        except MlopsError:
             if args.run or not args.across_runs:
                 raise
     if args.across_runs and not args.keys:

@@ -76,11 +76,6 @@ CELL_SUMMARY = ("make this cell a tracked lifecycle stage; KIND is one of proble
                 "deploy, monitor. A cell tagged mlops:KIND is the same stage.")
 
 
-def register(sub: Subcommand) -> None:
-    """Add or replace a subcommand (used by the modules of later features)."""
-    SUBCOMMANDS[sub.name] = sub
-
-
 def reference() -> str:
     """The magic reference ``%mlops?`` prints."""
     width = max(len(s.usage) for s in SUBCOMMANDS.values())

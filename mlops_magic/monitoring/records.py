@@ -112,7 +112,7 @@ def check_drift(reference: Any, current: Any, *, columns: Any = None, tests: Any
     cur = resolve_data(current, namespace, what="current data", store=store)
     report = drift(ref, cur, columns=columns, tests=tests, threshold=threshold, **options)
     if record:
-        run_id = session.current_run_id()
+        run_id = session.recording_run_id()
         stage = session.current_stage
         record_drift(store, report, run_id=run_id, stage_id=stage.id if stage else None,
                      model=model or ref_model, version=version,

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import aliases
 from .aliases import history
-from .versions import ModelVersion, get_version, load, model_summaries, register, versions_of
+from .versions import ModelVersion, load, model_summaries, register, versions_of
 
 
 def _session() -> Any:
@@ -23,7 +23,7 @@ def register_model(model: Any, name: str, *, input: Any = None, format: str = "s
                    description: str | None = None) -> ModelVersion:
     """Register ``model`` as the next version of ``name`` with the current run's metrics, gates and data."""
     session = _session()
-    run_id = session.current_run_id()
+    run_id = session.recording_run_id()
     stage = session.current_stage
     return register(session.store, model, name, input=input, format=format, run_id=run_id,
                     stage_id=stage.id if stage else None, description=description)
@@ -34,23 +34,19 @@ def load_model(ref: str, *, trust: bool = False) -> Any:
     return load(_session().store, ref, trust=trust)
 
 
-def get_model_version(ref: str) -> ModelVersion:
-    return get_version(_session().store, ref)
-
-
 def promote(name: str, to: str = "production", *, version: int | None = None, if_better: str | None = None,
             higher_is_better: bool | None = None, reason: str | None = None) -> Any:
     """Move alias ``to`` to a version (default latest) if its gates passed and, with ``if_better``, it wins."""
     session = _session()
     return aliases.promote(session.store, name, to, version=version, if_better=if_better,
                            higher_is_better=higher_is_better, reason=reason,
-                           run_id=session.current_run_id(create=False))
+                           run_id=session.active_run_id())
 
 
 def rollback(name: str, alias: str = "production", *, reason: str | None = None) -> Any:
     """Move ``alias`` back to the version it pointed at before its latest move."""
     session = _session()
-    return aliases.rollback(session.store, name, alias, reason=reason, run_id=session.current_run_id(create=False))
+    return aliases.rollback(session.store, name, alias, reason=reason, run_id=session.active_run_id())
 
 
 def list_models() -> Any:

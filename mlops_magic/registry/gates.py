@@ -253,8 +253,7 @@ def gate(expression: str, soft: bool = False) -> GateResult:
     from ..tracking.session import get_session
 
     session = get_session()
-    run_id = session.current_run_id()
-    assert run_id is not None
+    run_id = session.recording_run_id()
     store = session.store
     metrics = store.latest_metrics([run_id])[run_id]
     stage = session.current_stage

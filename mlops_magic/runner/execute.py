@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExecutionError
+from ..errors import GateFailedError
 from ..store import Store
 from ..tracking.stages import stage_of_cell
 from .kernels import KernelSlot
-from .prepare import PreparedRun, what_changed
+from .prepare import PreparedRun
 from .request import RunResult
 
 SIGNATURE_TAG = "mlops.inputs_signature"
@@ -89,31 +89,21 @@ def launch_kernel(prep: PreparedRun, store: Store) -> KernelSlot:
 
 def last_successful(store: Store, notebook: str) -> tuple[str, str, dict[str, Any]] | None:
     """(run id, signature, signature parts) of the notebook's latest succeeded headless run."""
-    row = store.db.query_one(
-        "SELECT r.id, t.value FROM runs r JOIN tags t ON t.run_id = r.id AND t.key = ? "
-        "WHERE r.notebook = ? AND r.status = 'succeeded' ORDER BY r.started DESC LIMIT 1",
-        (SIGNATURE_TAG, notebook))
-    if row is None:
+    found = store.latest_tagged_run(notebook, SIGNATURE_TAG, status="succeeded")
+    if found is None:
         return None
-    parts_row = store.db.query_one("SELECT value FROM tags WHERE run_id = ? AND key = ?", (row[0], INPUTS_TAG))
+    run_id, signature = found
     try:
-        parts = json.loads(parts_row[0]) if parts_row else {}
+        parts = json.loads(store.get_tag(run_id, INPUTS_TAG) or "{}")
     except ValueError:
         parts = {}
-    return row[0], row[1], parts
+    return run_id, signature, parts
 
 
 def unchanged_since(store: Store, prep: PreparedRun) -> str | None:
     """The id of the last successful run with the same inputs signature, if there is one."""
     last = last_successful(store, prep.recorded_notebook)
     return last[0] if last and last[1] == prep.signature else None
-
-
-def change_reason(store: Store, prep: PreparedRun) -> str:
-    last = last_successful(store, prep.recorded_notebook)
-    if last is None:
-        return "no earlier successful run"
-    return "changed: " + (", ".join(what_changed(last[2], prep.signature_parts)) or "signature")
 
 
 def create_run(store: Store, prep: PreparedRun, status: str = "running", error: str | None = None) -> None:
@@ -243,7 +233,7 @@ def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: 
         place = describe_cell(prep, output, exc.cell_index)
         message = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:500] if exc.evalue else \
             (_stderr_tail(output, exc.cell_index) or exc.ename)
-        return Outcome("failed", f"{place} failed: {message}", gate_failed=exc.ename == "GateFailedError")
+        return Outcome("failed", f"{place} failed: {message}", gate_failed=exc.ename == GateFailedError.__name__)
     except (DeadKernelError, RuntimeError) as exc:
         if timed_out.is_set():
             return Outcome("timed-out", f"timed out after {req.timeout:g}s{_where(prep, output)}")
@@ -327,7 +317,3 @@ def _where(prep: PreparedRun, output: Path) -> str:
     return "" if last is None else " in " + describe_cell(prep, output, last)
 
 
-def check_status(result: RunResult) -> None:
-    """Raise :class:`ExecutionError` unless the run succeeded or was skipped (for Python callers)."""
-    if result.status not in ("succeeded", "skipped"):
-        raise ExecutionError(f"run {result.run_id[:8]} {result.status}: {result.error}")

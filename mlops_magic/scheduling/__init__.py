@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from .schedules import Schedule, add_schedule, get_schedule, list_schedules, remove_schedule, set_paused
-from .tick import Claimed, Fire, due, run_loop, tick
+from .tick import Claimed, Fire, claim_due, run_loop, tick
 
-__all__ = ["Claimed", "Fire", "Schedule", "add_schedule", "due", "get_schedule", "list_schedules",
+__all__ = ["Claimed", "Fire", "Schedule", "add_schedule", "claim_due", "get_schedule", "list_schedules",
            "remove_schedule", "run_loop", "set_paused", "tick"]

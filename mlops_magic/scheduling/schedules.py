@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
-from ..store import Store
+from ..store import Store, events
+from ..store import scheduling as tables
 
 CATCHUP = ("skip", "all")
-_COLUMNS = ("id, notebook, base_dir, params, stages, from_stage, cron, timezone, on_change, after, on_drift, "
-            "timeout, retries, catchup, max_concurrency, paused, notify, kernel, created, cron_cursor, event_cursor")
 
 
 @dataclass(frozen=True)
@@ -152,15 +151,21 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
     for spec in notify:
         make_notifier(spec)
     created = now if now is not None else time.time()
-    row = store.db.query_one("SELECT MAX(id) FROM events")
     schedule_id = uuid.uuid4().hex[:8]
-    store.db.write(
-        f"INSERT INTO schedules ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (schedule_id, _relative_to(path, base), str(base), json.dumps(params or {}),
-         json.dumps(list(stages)) if stages else None, from_stage, cron, tz, json.dumps(list(on_change))
-         if on_change else None, after_rel, on_drift, timeout, retries, catchup, max_concurrency, 0,
-         json.dumps(list(notify)) if notify else None, kernel, created, created,
-         int(row[0] or 0) if row else 0))
+    values = {
+        "id": schedule_id, "notebook": _relative_to(path, base), "base_dir": str(base),
+        "params": json.dumps(params or {}), "stages": json.dumps(list(stages)) if stages else None,
+        "from_stage": from_stage, "cron": cron, "timezone": tz,
+        "on_change": json.dumps(list(on_change)) if on_change else None, "after": after_rel, "on_drift": on_drift,
+        "timeout": timeout, "retries": retries, "catchup": catchup, "max_concurrency": max_concurrency,
+        "paused": 0, "notify": json.dumps(list(notify)) if notify else None, "kernel": kernel, "created": created,
+        "cron_cursor": created,
+    }
+
+    def write(tx: Any) -> None:  # drift events from before the schedule existed never fire it
+        tables.insert_schedule(tx, {**values, "event_cursor": events.last_id(tx)})
+
+    store.db.run_in_transaction(write)
     return get_schedule(store, schedule_id)
 
 
@@ -178,13 +183,12 @@ def _relative(path: Path, store: Store) -> str:
 
 
 def list_schedules(store: Store) -> list[Schedule]:
-    return [_row_to_schedule(r) for r in store.db.query(f"SELECT {_COLUMNS} FROM schedules ORDER BY created, id")]
+    return [_row_to_schedule(r) for r in tables.schedule_rows(store.db)]
 
 
 def get_schedule(store: Store, ref: str) -> Schedule:
     ref = (ref or "").strip()
-    rows = store.db.query(f"SELECT {_COLUMNS} FROM schedules WHERE id LIKE ? LIMIT 2",
-                          (ref.replace("%", "").replace("_", "") + "%",)) if ref else []
+    rows = tables.schedules_by_prefix(store.db, ref) if ref else []
     if not rows:
         raise NotFoundError(f"no schedule {ref!r}; list them with `mlops schedule list`")
     if len(rows) > 1:
@@ -194,16 +198,12 @@ def get_schedule(store: Store, ref: str) -> Schedule:
 
 def set_paused(store: Store, ref: str, paused: bool) -> Schedule:
     schedule = get_schedule(store, ref)
-    store.db.write("UPDATE schedules SET paused = ? WHERE id = ?", (int(paused), schedule.id))
+    store.db.run_in_transaction(lambda tx: tables.set_paused(tx, schedule.id, paused))
     return get_schedule(store, schedule.id)
 
 
 def remove_schedule(store: Store, ref: str) -> Schedule:
     schedule = get_schedule(store, ref)
 
-    def delete(tx: Any) -> None:
-        tx.execute("DELETE FROM schedule_fires WHERE schedule_id = ?", (schedule.id,))
-        tx.execute("DELETE FROM schedules WHERE id = ?", (schedule.id,))
-
-    store.db.run_in_transaction(delete)
+    store.db.run_in_transaction(lambda tx: tables.delete_schedule(tx, schedule.id))
     return schedule

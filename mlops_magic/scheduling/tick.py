@@ -10,19 +10,21 @@ killed; no due time ever starts two runs.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from ..errors import MlopsError
 from ..runner.prepare import new_run_id
 from ..runner.request import RunRequest, RunResult
 from ..store import Store
+from ..store import scheduling as tables
+from ..store.runs import pid_alive
 from .schedules import Schedule, list_schedules, zone
 
 log = logging.getLogger("mlops_magic.scheduler")
@@ -92,10 +94,9 @@ def change_fires(store: Store, s: Schedule, now: datetime) -> list[Fire]:
 def after_fires(store: Store, s: Schedule) -> list[Fire]:
     if not s.after:
         return []
-    rows = store.db.query(
-        "SELECT id, ended FROM runs WHERE notebook = ? AND status = 'succeeded' AND ended >= ? "
-        "ORDER BY ended DESC, id LIMIT ?", (s.after, s.created, 1 if s.catchup == "skip" else MAX_CATCHUP))
-    return [Fire(key=f"after:{r[0]}", trigger="after", due=r[1], parent_run_id=r[0]) for r in reversed(rows)]
+    rows = tables.succeeded_runs_of(store.db, s.after, s.created, 1 if s.catchup == "skip" else MAX_CATCHUP)
+    return [Fire(key=f"after:{run_id}", trigger="after", due=ended, parent_run_id=run_id)
+            for run_id, ended in reversed(rows)]
 
 
 def drift_fires(store: Store, s: Schedule) -> tuple[list[Fire], int]:
@@ -131,15 +132,11 @@ def claim(store: Store, s: Schedule, fire: Fire) -> str:
     run_id = new_run_id()
 
     def write(tx: Any) -> str:
-        if tx.query_one("SELECT 1 FROM schedule_fires WHERE schedule_id = ? AND fire_key = ?", (s.id, fire.key)):
+        if tables.fire_exists(tx, s.id, fire.key):
             return TAKEN
-        busy = tx.query_one("SELECT COUNT(*) FROM schedule_fires WHERE schedule_id = ? AND state IN "
-                            "('claimed', 'running')", (s.id,))
-        if busy and busy[0] >= s.max_concurrency:
+        if tables.active_fires(tx, s.id) >= s.max_concurrency:
             return BUSY
-        tx.execute("INSERT INTO schedule_fires (schedule_id, fire_key, trigger, due, run_id, state, claimed_by, "
-                   "created) VALUES (?,?,?,?,?,?,?,?)",
-                   (s.id, fire.key, fire.trigger, fire.due, run_id, "claimed", _claimer(), time.time()))
+        tables.insert_fire(tx, s.id, fire.key, fire.trigger, fire.due, run_id, _claimer(), time.time())
         return run_id
 
     try:
@@ -153,31 +150,25 @@ def claim(store: Store, s: Schedule, fire: Fire) -> str:
 def reap_fires(store: Store) -> None:
     """Close fires whose run ended; record the run of a fire whose claiming tick died before starting it."""
     store.reap_orphans()
-    store.db.write("UPDATE schedule_fires SET state = 'done' WHERE state IN ('claimed', 'running') AND run_id IN "
-                   "(SELECT id FROM runs WHERE status <> 'running')")
+    store.db.run_in_transaction(tables.close_fires_of_ended_runs)
     host = socket.gethostname()
-    rows = store.db.query("SELECT f.id, f.schedule_id, f.run_id, f.claimed_by FROM schedule_fires f "
-                          "LEFT JOIN runs r ON r.id = f.run_id WHERE f.state = 'claimed' AND r.id IS NULL")
-    from ..store.tracking import _pid_alive
-
-    for fire_id, schedule_id, run_id, claimed_by in rows:
+    for fire_id, schedule_id, run_id, claimed_by in tables.fires_without_run(store.db):
         claimer_host, _, pid = (claimed_by or "").rpartition(":")
-        if claimer_host == host and pid.isdigit() and not _pid_alive(int(pid)):
+        if claimer_host == host and pid.isdigit() and not pid_alive(int(pid)):
             try:
                 store.create_run(run_id=run_id, trigger="schedule", schedule_id=schedule_id, status="killed",
                                  error="the scheduler stopped after claiming this run and before starting it")
             except Exception:  # pragma: no cover - another tick recorded it first
                 pass
-            store.db.write("UPDATE schedule_fires SET state = 'done' WHERE id = ?", (fire_id,))
+            store.db.run_in_transaction(partial(tables.close_fire, fire_id=fire_id))
 
 
 def _advance(store: Store, s: Schedule, cron_cursor: float | None, event_cursor: int | None) -> None:
-    if cron_cursor is not None:
-        store.db.write("UPDATE schedules SET cron_cursor = ? WHERE id = ? AND (cron_cursor IS NULL OR "
-                       "cron_cursor < ?)", (cron_cursor, s.id, cron_cursor))
-    if event_cursor is not None and event_cursor > s.event_cursor:
-        store.db.write("UPDATE schedules SET event_cursor = ? WHERE id = ? AND event_cursor < ?",
-                       (event_cursor, s.id, event_cursor))
+    if event_cursor is not None and event_cursor <= s.event_cursor:
+        event_cursor = None
+    if cron_cursor is not None or event_cursor is not None:
+        store.db.run_in_transaction(lambda tx: tables.advance_cursors(tx, s.id, cron_cursor=cron_cursor,
+                                                                      event_cursor=event_cursor))
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -191,7 +182,7 @@ def request_for(store: Store, s: Schedule, trigger: str, *, run_id: str | None =
     )
 
 
-def due(store: Store, now: datetime) -> list[Claimed]:
+def claim_due(store: Store, now: datetime) -> list[Claimed]:
     """Claim everything due at ``now``; each claim is this tick's to run."""
     reap_fires(store)
     claimed: list[Claimed] = []
@@ -230,7 +221,7 @@ def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
     now = now or datetime.now(timezone.utc)
     if now.tzinfo is None:
         raise MlopsError("tick(now=...) needs a timezone-aware datetime")
-    claimed = due(store, now)
+    claimed = claim_due(store, now)
     if not claimed:
         return []
     own = executor is None
@@ -244,7 +235,7 @@ def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
                 c.result = future.result() if future is not None else c.result
                 mark_done(store, c)
             done += claimed
-            claimed = due(store, now)
+            claimed = claim_due(store, now)
             if not claimed:
                 break
     finally:
@@ -259,8 +250,7 @@ def submit(store: Store, executor: Any, c: Claimed) -> Any:
 
     request = request_for(store, c.schedule, c.fire.trigger, run_id=c.run_id,
                           parent_run_id=c.fire.parent_run_id, if_changed=c.fire.if_changed)
-    store.db.write("UPDATE schedule_fires SET state = 'running' WHERE schedule_id = ? AND fire_key = ?",
-                   (c.schedule.id, c.fire.key))
+    store.db.run_in_transaction(lambda tx: tables.set_fire_state(tx, c.schedule.id, c.fire.key, "running"))
     try:
         prep = prepare(request, store.project_dir)
     except MlopsError as exc:
@@ -276,8 +266,7 @@ def submit(store: Store, executor: Any, c: Claimed) -> Any:
 
 
 def mark_done(store: Store, c: Claimed) -> None:
-    store.db.write("UPDATE schedule_fires SET state = 'done' WHERE schedule_id = ? AND fire_key = ?",
-                   (c.schedule.id, c.fire.key))
+    store.db.run_in_transaction(lambda tx: tables.set_fire_state(tx, c.schedule.id, c.fire.key, "done"))
 
 
 def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: bool = False,
@@ -291,7 +280,7 @@ def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: b
     try:
         while True:
             try:
-                for c in due(store, clock()):
+                for c in claim_due(store, clock()):
                     echo(f"{clock().isoformat(timespec='seconds')}  schedule {c.schedule.id}  {c.fire.trigger}  "
                          f"run {c.run_id[:8]}  {c.schedule.notebook}")
                     pending.append((c, submit(store, executor, c)))
@@ -320,14 +309,7 @@ def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: b
 
 
 def fires_of(store: Store, schedule_id: str) -> list[dict[str, Any]]:
-    rows = store.db.query("SELECT fire_key, trigger, due, run_id, state FROM schedule_fires WHERE schedule_id = ? "
-                          "ORDER BY id", (schedule_id,))
-    return [{"key": r[0], "trigger": r[1], "due": r[2], "run_id": r[3], "state": r[4]} for r in rows]
+    return tables.fires_of(store.db, schedule_id)
 
 
-def describe(claimed: list[Claimed]) -> str:
-    return json.dumps([{"schedule": c.schedule.id, "fire": c.fire.key, "run_id": c.run_id,
-                        "status": c.result.status if c.result else None} for c in claimed], indent=2)
-
-
-__all__ = ["Claimed", "Fire", "claim", "due", "run_loop", "tick"]
+__all__ = ["Claimed", "Fire", "claim", "claim_due", "run_loop", "tick"]

@@ -105,7 +105,9 @@ class ModelHolder:
         return sum(len(r) for r in by_version.values())
 
 
-class Poller(threading.Thread):
+class AliasWatcher(threading.Thread):
+    """Re-resolves the served alias every ``interval`` seconds and swaps the model when it moved."""
+
     def __init__(self, holder: ModelHolder, interval: float) -> None:
         super().__init__(name="mlops-serve-poller", daemon=True)
         self.holder, self.interval, self.stop = holder, interval, threading.Event()
@@ -144,7 +146,7 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
     from .inputs import prepare
 
     holder = ModelHolder(store or open_store(), ref, trust=trust, sample=sample)
-    poller = Poller(holder, poll_interval)
+    poller = AliasWatcher(holder, poll_interval)
 
     def error(status: int, message: str) -> Response:
         return JSONResponse({"error": message}, status_code=status)

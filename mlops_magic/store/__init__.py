@@ -13,7 +13,7 @@ from ..errors import StoreError
 from .artifacts import ArtifactStore
 from .db import Database, SQLiteDatabase, Transaction
 from .location import StoreLocation, find_project_dir, resolve_location
-from .tracking import Store
+from .runs import Store
 
 _cache: dict[tuple[str, int], Store] = {}
 _cache_lock = threading.Lock()
@@ -30,6 +30,18 @@ def open_store(url: str | None = None, *, start: str | os.PathLike[str] | None =
             store = _open(location, create=create)
             _cache[key] = store
         return store
+
+
+def open_existing_store(url: str | None = None, *, start: str | os.PathLike[str] | None = None) -> Store:
+    """The store ``url`` (or ``MLOPS_STORE``, or the nearest project's) names; never a new ``.mlops/``.
+
+    Every read of every face (``mlops runs``, ``mlops schedule list``, the lab's panels) opens its store
+    through here, so looking never leaves a project folder behind where it was typed.
+    """
+    if not url and not os.environ.get("MLOPS_STORE") and find_project_dir(start) is None:
+        raise StoreError(f"no mlops project here: no .mlops/ folder in {os.path.abspath(start or os.getcwd())} "
+                         "or above; run `mlops init` or set MLOPS_STORE")
+    return open_store(url, start=start)
 
 
 def _open(location: StoreLocation, *, create: bool) -> Store:
@@ -57,4 +69,4 @@ def clear_cache() -> None:
 
 
 __all__ = ["ArtifactStore", "Database", "SQLiteDatabase", "Store", "StoreLocation", "Transaction",
-           "clear_cache", "find_project_dir", "open_store", "resolve_location"]
+           "clear_cache", "find_project_dir", "open_existing_store", "open_store", "resolve_location"]

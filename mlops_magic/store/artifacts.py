@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
@@ -76,10 +75,3 @@ class ArtifactStore:
         if not path.exists():
             raise NotFoundError(f"artifact {digest[:12]} is missing from {self.root}")
         return path.open("rb")
-
-    def copy_to(self, digest: str, destination: str | os.PathLike[str]) -> Path:
-        dest = Path(destination)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with self.open(digest) as src, dest.open("wb") as out:
-            shutil.copyfileobj(src, out)
-        return dest

@@ -85,11 +85,14 @@ class Database(ABC):
 
 
 class _SQLiteTx(Transaction):
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, serial: frozenset[str]) -> None:
         self._conn = conn
+        self._serial = serial
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._conn.execute(sql, params).lastrowid
+        """The new row's id for an INSERT into a table with a serial id, else None (as PostgreSQL answers)."""
+        rowid = self._conn.execute(sql, params).lastrowid
+        return rowid if schema.inserts_into(sql) in self._serial else None
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._conn.executemany(sql, rows)
@@ -122,6 +125,7 @@ class SQLiteDatabase(Database):
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self._lock = threading.RLock()
+        self._serial = schema.serial_tables(schema.MIGRATIONS)
         exists = self.path.exists()
         if not exists and not create:
             raise StoreError(f"no store at {self.path}; create one with `mlops init`")
@@ -230,7 +234,7 @@ class SQLiteDatabase(Database):
         with self._lock:
             self._begin()
             try:
-                yield _SQLiteTx(self._conn)
+                yield _SQLiteTx(self._conn, self._serial)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise

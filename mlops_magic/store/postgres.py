@@ -58,18 +58,6 @@ def import_psycopg() -> Any:
 
 
 # -- SQL translation ------------------------------------------------------------------------------
-def serial_tables(migrations: Sequence[str]) -> frozenset[str]:
-    """Tables whose ``id`` column is the dialect's serial key, read from the migrations."""
-    found = set()
-    for migration in migrations:
-        for statement in migration.split(";"):
-            match = re.match(r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\((.*)", statement,
-                             re.IGNORECASE | re.DOTALL)
-            if match and re.search(r"(?:^|[(,])\s*id\s+\{serial\}", match.group(2), re.IGNORECASE):
-                found.add(match.group(1).lower())
-    return frozenset(found)
-
-
 def to_pyformat(sql: str) -> str:
     """``?`` → ``%s`` and ``%`` → ``%%`` outside quotes and comments; ``%`` → ``%%`` inside them too."""
     out: list[str] = []
@@ -109,15 +97,11 @@ def to_pyformat(sql: str) -> str:
     return "".join(out)
 
 
-_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
-
-
 @lru_cache(maxsize=1024)
 def translate(sql: str, returning_tables: frozenset[str] = frozenset()) -> tuple[str, bool]:
     """The statement for psycopg, and whether it returns the new row's id."""
     text = to_pyformat(sql.replace("{serial}", SERIAL)).rstrip().rstrip(";")
-    match = _INSERT.match(text)
-    if match and match.group(1).lower() in returning_tables and not re.search(r"\bRETURNING\b", text, re.I):
+    if schema.inserts_into(text) in returning_tables and not re.search(r"\bRETURNING\b", text, re.I):
         return text + " RETURNING id", True
     return text, False
 
@@ -197,10 +181,6 @@ class _PgTx(Transaction):
         return self._conn.execute(text, _params(params)).fetchall()
 
 
-class _Retry(Exception):
-    """Raised inside a retried transaction when the server asks for the transaction to run again."""
-
-
 _live: weakref.WeakSet[PostgresDatabase] = weakref.WeakSet()
 
 
@@ -227,7 +207,7 @@ class PostgresDatabase(Database):
         self._conninfo = conninfo or url
         self._password = urlsplit(self._conninfo).password if "://" in self._conninfo else None
         self._lock = threading.RLock()
-        self._returning = serial_tables(schema.MIGRATIONS)
+        self._returning = schema.serial_tables(schema.MIGRATIONS)
         self._pid = os.getpid()
         self._conn: Any = None
         self._conn = self._connect()

@@ -11,6 +11,10 @@ token is ``{serial}`` for an auto-increment integer key.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
 MIGRATIONS: list[str] = [
     # 1: tracking core — runs, stage runs, params, metrics, artifacts, fingerprints, tags, events
     """
@@ -269,3 +273,25 @@ def statements(migration: str, serial: str) -> list[str]:
     """Split one migration into statements, filling the dialect's serial key type."""
     sql = migration.replace("{serial}", serial)
     return [s.strip() for s in sql.split(";") if s.strip()]
+
+
+def serial_tables(migrations: Sequence[str]) -> frozenset[str]:
+    """Tables whose ``id`` column is the dialect's serial key, read from the migrations."""
+    found = set()
+    for migration in migrations:
+        for statement in migration.split(";"):
+            match = re.match(r"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s*\((.*)", statement,
+                             re.IGNORECASE | re.DOTALL)
+            if match and re.search(r"(?:^|[(,])\s*id\s+\{serial\}", match.group(2), re.IGNORECASE):
+                found.add(match.group(1).lower())
+    return frozenset(found)
+
+
+_INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(\w+)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1024)
+def inserts_into(sql: str) -> str | None:
+    """The table an INSERT statement writes to (lower case), else None."""
+    match = _INSERT.match(sql)
+    return match.group(1).lower() if match else None

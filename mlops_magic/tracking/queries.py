@@ -79,7 +79,7 @@ def runs_frame(store: Store, *, notebook: str | None = None, status: str | None 
 
 # -- lifecycle ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class StageStatus:
+class StageSummary:
     """The latest attempt of one stage with what is wrong about it."""
 
     kind: str
@@ -97,7 +97,7 @@ class StageStatus:
 @dataclass(frozen=True)
 class Lifecycle:
     run_id: str | None
-    stages: list[StageStatus]
+    stages: list[StageSummary]
 
     @property
     def warnings(self) -> list[str]:
@@ -130,11 +130,11 @@ def lifecycle(stage_runs: list[StageRun], run_id: str | None = None) -> Lifecycl
         latest[s.name] = s
         counts[s.name] = counts.get(s.name, 0) + 1
     order = {kind: i for i, kind in enumerate(STAGE_KINDS)}
-    rows: list[StageStatus] = []
+    rows: list[StageSummary] = []
     for kind in STAGE_KINDS:
         names = [n for n, s in latest.items() if s.kind == kind]
         if not names:
-            rows.append(StageStatus(kind=kind, name=kind, status="not run"))
+            rows.append(StageSummary(kind=kind, name=kind, status="not run"))
             continue
         for name in sorted(names, key=lambda n: first[n].started):
             last = latest[name]
@@ -150,7 +150,7 @@ def lifecycle(stage_runs: list[StageRun], run_id: str | None = None) -> Lifecycl
                 if up.status == "failed":
                     warnings.append(f"upstream {up_name} failed")
             error = f"{last.error_type}: {last.error_message}" if last.error_type else None
-            rows.append(StageStatus(kind=kind, name=name, status=last.status, attempt=last.attempt,
+            rows.append(StageSummary(kind=kind, name=name, status=last.status, attempt=last.attempt,
                                     attempts=counts[name], started=last.started, duration=last.duration,
                                     error=error, warnings=warnings, stage_id=last.id))
     return Lifecycle(run_id=run_id, stages=rows)

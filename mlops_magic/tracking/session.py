@@ -13,14 +13,13 @@ import atexit
 import os
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from ..entities import Artifact, Fingerprint, Run, StageRun, VariableInfo
-from ..errors import InvalidInputError, MlopsError
+from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store, open_store
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -62,17 +61,39 @@ class Session:
         return self.store
 
     # -- runs ---------------------------------------------------------------------------------
-    def current_run_id(self, *, create: bool = True) -> str | None:
+    def active_run_id(self) -> str | None:
+        """The run records would go into now, if there is one yet; never creates a run."""
         with self._lock:
             if self.run_stack:
                 return self.run_stack[-1]
-            if self.attached_run_id:
-                return self.attached_run_id
-            if self.implicit_run_id is None and create:
-                run = self._new_run(trigger=self.default_trigger)
-                self.implicit_run_id = run.id
-                self._notify("run-started", {"run_id": run.id})
-            return self.implicit_run_id
+            return self.attached_run_id or self.implicit_run_id
+
+    def recording_run_id(self) -> str:
+        """The run to record into: the active run, else this session's implicit run, created on first use."""
+        with self._lock:
+            active = self.active_run_id()
+            if active is not None:
+                return active
+            run = self._new_run(trigger=self.default_trigger)
+            self.implicit_run_id = run.id
+            self._notify("run-started", {"run_id": run.id})
+            return run.id
+
+    def run_ref(self, ref: str | None = None) -> str:
+        """The run a command means: ``ref`` if given, else the active run, else the newest run in the store.
+
+        Every face (``%mlops show``/``status``, ``mlops.show()``/``status()``, the panels) asks this one
+        rule, so "the run" never means two things.
+        """
+        if ref:
+            return self.store.resolve_run_id(ref)
+        active = self.active_run_id()
+        if active:
+            return active
+        runs = self.store.list_runs(limit=1)
+        if not runs:
+            raise NotFoundError("no runs yet: run a %%mlops stage cell, or `mlops run NOTEBOOK`, first")
+        return runs[0].id
 
     def _new_run(self, *, trigger: str, name: str | None = None, notebook: str | None = None,
                  params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> Run:
@@ -87,7 +108,7 @@ class Session:
     def start_run(self, *, name: str | None = None, notebook: str | None = None,
                   params: Mapping[str, Any] | None = None, trigger: str | None = None,
                   tags: Mapping[str, Any] | None = None) -> ActiveRun:
-        parent = self.current_run_id(create=False)
+        parent = self.active_run_id()
         run = self._new_run(trigger=trigger or "manual", name=name, notebook=notebook, params=params,
                             parent_run_id=parent)
         if tags:
@@ -100,7 +121,7 @@ class Session:
     def end_run(self, run_id: str | None = None, status: str = "succeeded", error: str | None = None) -> Run:
         """Close an explicit run (or the implicit one); an attached headless run is the runner's to close."""
         with self._lock:
-            run_id = run_id or self.current_run_id(create=False)
+            run_id = run_id or self.active_run_id()
             if run_id is None:
                 raise InvalidInputError("no run is active")
             if run_id == self.attached_run_id and run_id not in self.run_stack:
@@ -115,7 +136,7 @@ class Session:
         return run
 
     def active_run(self) -> Run | None:
-        run_id = self.current_run_id(create=False)
+        run_id = self.active_run_id()
         return None if run_id is None else self.store.get_run(run_id)
 
     def close_implicit_run(self) -> None:
@@ -141,8 +162,7 @@ class Session:
 
     def begin_stage(self, kind: str, name: str | None = None, *, code_digest: str | None = None,
                     notes: str | None = None) -> StageRun:
-        run_id = self.current_run_id()
-        assert run_id is not None
+        run_id = self.recording_run_id()
         stage = self.store.start_stage(run_id, kind, name, code_digest=code_digest, notes=notes)
         with self._lock:
             self.stage_stack.append(stage)
@@ -187,25 +207,29 @@ class Session:
     # -- logging ------------------------------------------------------------------------------
     def requested_params(self) -> dict[str, Any]:
         """Parameters this run was started with by the runner (``-p``); they win over defaults."""
-        run_id = self.current_run_id(create=False)
+        run_id = self.active_run_id()
         return self.store.run_requested_params(run_id) if run_id else {}
 
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        run_id = self.current_run_id()
-        assert run_id is not None
-        self.store.log_params(run_id, params, self._stage_id())
+    def log_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Log parameters and return the values in force: a headless run's ``-p`` wins over these defaults.
+
+        So a notebook's ``%mlops params lr=0.1`` or ``mlops.log_params({"lr": 0.1})`` composes with
+        ``mlops run -p lr 0.5`` the way papermill's parameters cell does, whichever face sets them.
+        """
+        requested = self.requested_params()
+        values = {k: requested.get(k, v) for k, v in params.items()}
+        self.store.log_params(self.recording_run_id(), values, self._stage_id())
+        return values
 
     def log_metric(self, key: str, value: Any, step: int | None = None) -> None:
-        run_id = self.current_run_id()
-        assert run_id is not None
+        run_id = self.recording_run_id()
         step = self._next_step(run_id, key) if step is None else int(step)
         self.store.log_metric(run_id, key, value, step, stage_id=self._stage_id())
         self._steps[(run_id, key)] = max(step, self._steps.get((run_id, key), -1))
         self._notify("metric", {"run_id": run_id, "key": key})
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
-        run_id = self.current_run_id()
-        assert run_id is not None
+        run_id = self.recording_run_id()
         if step is None:
             rows = [(key, value, self._next_step(run_id, key)) for key, value in metrics.items()]
         else:
@@ -225,8 +249,7 @@ class Session:
         return last + 1
 
     def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> Artifact:
-        run_id = self.current_run_id()
-        assert run_id is not None
+        run_id = self.recording_run_id()
         artifact = self.store.log_artifact(run_id, path, name, self._stage_id())
         self._notify("artifact", {"run_id": run_id, "name": artifact.name})
         return artifact
@@ -237,14 +260,12 @@ class Session:
         if role not in ("input", "output"):
             raise InvalidInputError(f"role must be 'input' or 'output', not {role!r}")
         fp = fingerprint(data, name=name, role=role)
-        run_id = self.current_run_id()
-        assert run_id is not None
+        run_id = self.recording_run_id()
         self.store.log_fingerprint(run_id, fp, stage_id=self._stage_id())
         return fp
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
-        run_id = self.current_run_id()
-        assert run_id is not None
+        run_id = self.recording_run_id()
         self.store.set_tags(run_id, tags)
 
     # -- live updates -------------------------------------------------------------------------
@@ -327,11 +348,6 @@ def reset_session() -> Session:
     return get_session()
 
 
-def _wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn.__module__ = __name__
-    return fn
-
-
 # -- the public functional API (thin over the session) -----------------------------------------
 def start_run(name: str | None = None, *, notebook: str | None = None, params: Mapping[str, Any] | None = None,
               trigger: str | None = None, tags: Mapping[str, Any] | None = None) -> ActiveRun:
@@ -352,12 +368,14 @@ def stage(kind: str, name: str | None = None, *, notes: str | None = None) -> An
     return get_session().stage(kind, name, notes=notes)
 
 
-def log_param(key: str, value: Any) -> None:
-    get_session().log_params({key: value})
+def log_param(key: str, value: Any) -> Any:
+    """Log one parameter; returns the value in force (a headless run's ``-p`` wins)."""
+    return get_session().log_params({key: value})[key]
 
 
-def log_params(params: Mapping[str, Any]) -> None:
-    get_session().log_params(params)
+def log_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Log parameters; returns the values in force (a headless run's ``-p`` wins), e.g. ``p = log_params({...})``."""
+    return get_session().log_params(params)
 
 
 def log_metric(key: str, value: Any, step: int | None = None) -> None:
@@ -383,10 +401,6 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 def store() -> Store:
     return get_session().store
-
-
-def now() -> float:
-    return time.time()
 
 
 __all__ = ["ActiveRun", "MlopsError", "Session", "active_run", "end_run", "get_session", "log_artifact",

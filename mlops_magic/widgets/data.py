@@ -111,7 +111,7 @@ def notebooks(store: Store, limit: int = 1000) -> list[str]:
     return sorted({r.notebook for r in store.list_runs(limit=limit) if r.notebook})
 
 
-def newest_run_since(store: Store, since: datetime, notebook: str | None = None) -> Run | None:
+def first_run_since(store: Store, since: datetime, notebook: str | None = None) -> Run | None:
     """The first run started at or after ``since`` (the one a headless launch just created)."""
     runs = [r for r in store.list_runs(notebook=notebook, limit=20) if r.started >= since]
     return runs[-1] if runs else None

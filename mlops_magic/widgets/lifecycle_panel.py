@@ -14,7 +14,7 @@ from typing import Any
 from ..display.html import esc, fmt_duration
 from ..display.runs import lifecycle_text
 from ..entities import Run
-from ..tracking.queries import Lifecycle, StageStatus, lifecycle, run_lifecycle
+from ..tracking.queries import Lifecycle, StageSummary, lifecycle, run_lifecycle
 from ..tracking.session import Session
 from .base import Panel, Poller, html_table, status_badge
 from .data import ModelInfo, model_info
@@ -30,17 +30,17 @@ def _when(ts: datetime | None) -> str:
     return ts.astimezone().strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
 
-def _label(s: StageStatus) -> str:
+def _label(s: StageSummary) -> str:
     return s.kind if s.name == s.kind else f"{s.kind} · {s.name}"
 
 
-def _attempt(s: StageStatus) -> str:
+def _attempt(s: StageSummary) -> str:
     if not s.attempt:
         return ""
     return f"#{s.attempt} of {s.attempts} · {_when(s.started)}" if s.attempts > 1 else f"#1 · {_when(s.started)}"
 
 
-def _notes(s: StageStatus) -> list[str]:
+def _notes(s: StageSummary) -> list[str]:
     return ([s.error] if s.error else []) + list(s.warnings)
 
 
@@ -54,7 +54,7 @@ class LifecyclePanel(Panel):
         super().__init__()
         self.session = session
         self.follow_current = run_id is None if follow_current is None else follow_current
-        self.run_id = run_id or session.current_run_id(create=False) or _latest_run_id(session)
+        self.run_id = run_id or session.active_run_id() or _latest_run_id(session)
         self.run: Run | None = None
         self.view: Lifecycle = lifecycle([], None)
         self.models: ModelInfo | None = None
@@ -277,4 +277,18 @@ def _latest_run_id(session: Session) -> str | None:
     return runs[0].id if runs else None
 
 
-__all__ = ["LifecyclePanel"]
+def lifecycle_panel(session: Session, ref: str | None = None) -> LifecyclePanel:
+    """The live panel for ``ref`` (default: this session's run, following the next one it starts).
+
+    A run of another process (a headless run, another kernel) sends this session no events, so a
+    running one is followed by polling the store until it ends. ``%mlops status`` and
+    ``mlops.status()`` both come here.
+    """
+    run_id = session.store.resolve_run_id(ref) if ref else None
+    panel = LifecyclePanel(session, run_id)
+    if run_id and panel.run is not None and panel.run.status == "running" and run_id != session.active_run_id():
+        panel.follow(run_id)
+    return panel
+
+
+__all__ = ["LifecyclePanel", "lifecycle_panel"]

@@ -18,7 +18,7 @@ from ..display.html import esc
 from ..errors import MlopsError, NotFoundError
 from ..tracking.session import Session
 from .base import Panel, Poller, html_table
-from .data import newest_run_since
+from .data import first_run_since
 from .lifecycle_panel import LifecyclePanel
 from .parameters import ParametersCell, ParamSpec, run_args
 
@@ -149,7 +149,7 @@ class ParamsPanel(Panel):
             except NotFoundError:
                 run = None
         else:
-            run = newest_run_since(store, launch.started)
+            run = first_run_since(store, launch.started)
         if run is not None:
             launch.run_id = run.id
             self.run_panel = LifecyclePanel(self.session, run.id, live=False)

@@ -1,8 +1,9 @@
-"""The tracking store: runs, stage runs, params, metrics, artifacts, fingerprints, tags, events.
+"""The runs tables: runs, stage runs, params, metrics, artifacts, fingerprints, tags; and the Store facade.
 
-Everything the faces show goes through these methods; they speak entities,
-not rows. Other domains (registry, scheduler, monitoring) reach the same
-database through :attr:`Store.db` with their own SQL in their own modules.
+:class:`Store` is what every domain is handed: these tables through its methods (which speak
+entities, not rows), the other domains' tables through their own modules beside this one
+(``registry``, ``scheduling``, ``monitoring``, ``events``) over :attr:`Store.db`, and the files
+through :attr:`Store.artifacts`. No SQL is written outside this package.
 """
 
 from __future__ import annotations
@@ -289,7 +290,7 @@ class Store:
         """Runs left 'running' by a process of this host that no longer exists become 'killed'."""
         host = socket.gethostname()
         rows = self.db.query("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,))
-        dead = [r[0] for r in rows if r[1] and not _pid_alive(int(r[1]))]
+        dead = [r[0] for r in rows if r[1] and not pid_alive(int(r[1]))]
         for run_id in dead:
             self.db.write(
                 "UPDATE runs SET status = 'killed', ended = ?, error = COALESCE(error, ?) "
@@ -301,6 +302,17 @@ class Store:
         return len(dead)
 
     # -- tags and params ----------------------------------------------------------------------
+    def get_tag(self, run_id: str, key: str) -> str | None:
+        row = self.db.query_one("SELECT value FROM tags WHERE run_id = ? AND key = ?", (run_id, key))
+        return row[0] if row else None
+
+    def latest_tagged_run(self, notebook: str, key: str, *, status: str) -> tuple[str, str] | None:
+        """(run id, tag value) of the notebook's newest run in ``status`` that carries tag ``key``."""
+        row = self.db.query_one(
+            "SELECT r.id, t.value FROM runs r JOIN tags t ON t.run_id = r.id AND t.key = ? "
+            "WHERE r.notebook = ? AND r.status = ? ORDER BY r.started DESC LIMIT 1", (key, notebook, status))
+        return (row[0], row[1]) if row else None
+
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         rows = [(run_id, check_name("tag name", k), str(v)) for k, v in tags.items()]
         self.db.run_in_transaction(lambda tx: tx.executemany(
@@ -503,7 +515,8 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
         yield items[i : i + size]
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host still runs (a zombie counts as gone)."""
     if pid == os.getpid():
         return True
     try:

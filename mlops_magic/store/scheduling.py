@@ -1,0 +1,108 @@
+"""The scheduler's tables: ``schedules`` (what runs when) and ``schedule_fires`` (each due time, claimed once).
+
+A fire's ``UNIQUE (schedule_id, fire_key)`` row is the claim: whichever tick inserts it runs that due
+time, so any number of schedulers on one store start each due time once (see ``claim_fire``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .db import Reader, Row, Transaction
+
+SCHEDULE_COLUMNS = ("id", "notebook", "base_dir", "params", "stages", "from_stage", "cron", "timezone", "on_change",
+                    "after", "on_drift", "timeout", "retries", "catchup", "max_concurrency", "paused", "notify",
+                    "kernel", "created", "cron_cursor", "event_cursor")
+_SELECT = f"SELECT {', '.join(SCHEDULE_COLUMNS)} FROM schedules"
+ACTIVE = ("claimed", "running")  # fire states that hold a place of the schedule's max concurrency
+
+
+# -- schedules ------------------------------------------------------------------------------------------
+def insert_schedule(tx: Transaction, values: dict[str, Any]) -> None:
+    tx.execute(f"INSERT INTO schedules ({', '.join(SCHEDULE_COLUMNS)}) "
+               f"VALUES ({','.join('?' * len(SCHEDULE_COLUMNS))})", [values.get(c) for c in SCHEDULE_COLUMNS])
+
+
+def schedule_rows(q: Reader) -> list[Row]:
+    return q.query(_SELECT + " ORDER BY created, id")
+
+
+def schedules_by_prefix(q: Reader, prefix: str, limit: int = 2) -> list[Row]:
+    """Schedules whose id starts with ``prefix`` (LIKE wildcards in it are dropped)."""
+    return q.query(_SELECT + " WHERE id LIKE ? LIMIT ?",
+                   (prefix.replace("%", "").replace("_", "") + "%", int(limit)))
+
+
+def set_paused(tx: Transaction, schedule_id: str, paused: bool) -> None:
+    tx.execute("UPDATE schedules SET paused = ? WHERE id = ?", (int(paused), schedule_id))
+
+
+def delete_schedule(tx: Transaction, schedule_id: str) -> None:
+    tx.execute("DELETE FROM schedule_fires WHERE schedule_id = ?", (schedule_id,))
+    tx.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
+
+
+def advance_cursors(tx: Transaction, schedule_id: str, *, cron_cursor: float | None,
+                    event_cursor: int | None) -> None:
+    """Move a schedule's cursors forward only (a slower concurrent tick never moves them back)."""
+    if cron_cursor is not None:
+        tx.execute("UPDATE schedules SET cron_cursor = ? WHERE id = ? AND (cron_cursor IS NULL OR cron_cursor < ?)",
+                   (cron_cursor, schedule_id, cron_cursor))
+    if event_cursor is not None:
+        tx.execute("UPDATE schedules SET event_cursor = ? WHERE id = ? AND event_cursor < ?",
+                   (event_cursor, schedule_id, event_cursor))
+
+
+# -- fires ------------------------------------------------------------------------------------------------
+def fire_exists(q: Reader, schedule_id: str, fire_key: str) -> bool:
+    return q.query_one("SELECT 1 FROM schedule_fires WHERE schedule_id = ? AND fire_key = ?",
+                       (schedule_id, fire_key)) is not None
+
+
+def active_fires(q: Reader, schedule_id: str) -> int:
+    row = q.query_one(f"SELECT COUNT(*) FROM schedule_fires WHERE schedule_id = ? AND state IN "
+                      f"({','.join('?' * len(ACTIVE))})", (schedule_id, *ACTIVE))
+    return int(row[0]) if row else 0
+
+
+def insert_fire(tx: Transaction, schedule_id: str, fire_key: str, trigger: str, due: float, run_id: str,
+                claimed_by: str, created: float) -> None:
+    tx.execute("INSERT INTO schedule_fires (schedule_id, fire_key, trigger, due, run_id, state, claimed_by, "
+               "created) VALUES (?,?,?,?,?,?,?,?)",
+               (schedule_id, fire_key, trigger, due, run_id, "claimed", claimed_by, created))
+
+
+def set_fire_state(tx: Transaction, schedule_id: str, fire_key: str, state: str) -> None:
+    tx.execute("UPDATE schedule_fires SET state = ? WHERE schedule_id = ? AND fire_key = ?",
+               (state, schedule_id, fire_key))
+
+
+def close_fires_of_ended_runs(tx: Transaction) -> None:
+    """A fire whose run is no longer running is done, whoever ran it."""
+    tx.execute(f"UPDATE schedule_fires SET state = 'done' WHERE state IN ({','.join('?' * len(ACTIVE))}) "
+               "AND run_id IN (SELECT id FROM runs WHERE status <> 'running')", ACTIVE)
+
+
+def fires_without_run(q: Reader) -> list[tuple[int, str, str, str | None]]:
+    """(fire id, schedule id, run id, claimed_by) of claimed fires whose run was never recorded."""
+    rows = q.query("SELECT f.id, f.schedule_id, f.run_id, f.claimed_by FROM schedule_fires f "
+                   "LEFT JOIN runs r ON r.id = f.run_id WHERE f.state = 'claimed' AND r.id IS NULL")
+    return [(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+
+def close_fire(tx: Transaction, fire_id: int) -> None:
+    tx.execute("UPDATE schedule_fires SET state = 'done' WHERE id = ?", (fire_id,))
+
+
+def fires_of(q: Reader, schedule_id: str) -> list[dict[str, Any]]:
+    rows = q.query("SELECT fire_key, trigger, due, run_id, state FROM schedule_fires WHERE schedule_id = ? "
+                   "ORDER BY id", (schedule_id,))
+    return [{"key": r[0], "trigger": r[1], "due": r[2], "run_id": r[3], "state": r[4]} for r in rows]
+
+
+def succeeded_runs_of(q: Reader, notebook: str, since: float, limit: int) -> Sequence[tuple[str, float]]:
+    """(run id, ended) of a notebook's successful runs since ``since``, newest first: 'after' triggers."""
+    rows = q.query("SELECT id, ended FROM runs WHERE notebook = ? AND status = 'succeeded' AND ended >= ? "
+                   "ORDER BY ended DESC, id LIMIT ?", (notebook, since, int(limit)))
+    return [(r[0], r[1]) for r in rows]
