@@ -77,7 +77,7 @@ def test_refs_resolve_latest_version_and_alias(session, data):
     assert registry.resolve_version_number(store, "churn@latest") == ("churn", 3)
     assert registry.resolve_version_number(store, "churn@1") == ("churn", 1)
     assert registry.resolve_version_number(store, "churn@production") == ("churn", 2)
-    assert registry_api.get_model_version("churn@2").aliases == ["production"]
+    assert registry.get_version(store, "churn@2").aliases == ["production"]
     for ref, message in [("nope", "no model 'nope'; registered models: churn"),
                          ("churn@7", "has no version 7"),
                          ("churn@staging", "has no alias 'staging'; its aliases: production")]:

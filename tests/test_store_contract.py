@@ -226,6 +226,30 @@ def test_newer_schema_is_refused_untouched(store_url: str) -> None:
     assert _snapshot(store) == before
 
 
+def test_a_store_made_by_0_1_0_opens_with_its_metrics(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = schema_mod.MIGRATIONS[:4]  # the schema 0.1.0 wrote: metrics as one row of text keys per value
+    with monkeypatch.context() as m:
+        m.setattr(schema_mod, "MIGRATIONS", old)
+        m.setattr(schema_mod, "SCHEMA_VERSION", len(old))
+        store = open_store(store_url)
+        run = store.create_run(params={"a": 1})
+        rows = [(run.id, key, value, int(value != value), step, 1.0 + step, None)
+                for key, values in {"loss": [0.9, 0.5, 0.2], "auc": [math.nan, 0.7]}.items()
+                for step, value in enumerate(values)]
+        store.db.run_in_transaction(lambda tx: tx.executemany(
+            "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp, stage_id) VALUES (?,?,?,?,?,?,?)",
+            [(r, k, None if n else v, n, s, t, st) for r, k, v, n, s, t, st in rows]))
+        clear_cache()
+    upgraded = open_store(store_url)
+    history = [(m.key, m.step, m.value) for m in upgraded.metric_history(run.id)]
+    assert history[:3] == [("auc", 0, history[0][2]), ("auc", 1, 0.7), ("loss", 0, 0.9)]
+    assert math.isnan(history[0][2]) and [h[2] for h in history[3:]] == [0.5, 0.2]
+    assert upgraded.latest_metrics([run.id])[run.id] == {"loss": 0.2, "auc": 0.7}
+    upgraded.log_metrics(run.id, [("loss", 0.1, 3)])  # new points continue the migrated series
+    assert upgraded.last_step(run.id, "loss") == 3
+    assert upgraded.db.query_one("SELECT COUNT(*) FROM metrics WHERE run_id = ?", (run.id,))[0] == 6
+
+
 def test_a_later_migration_is_applied_once(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     store = open_store(store_url)
     run = store.create_run(params={"a": 1})

@@ -46,6 +46,9 @@ _RUN_COLUMNS = (
 )
 
 
+_INSERT_POINT = "INSERT INTO metric_points (series_id, step, value, is_nan, timestamp, stage_id) VALUES (?,?,?,?,?,?)"
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, allow_nan=True)
 
@@ -100,6 +103,7 @@ class Store:
         self.db = db
         self.artifacts = artifacts
         self.project_dir = project_dir
+        self._series: dict[tuple[str, str], int] = {}  # (run id, metric key) -> committed series id
 
     @property
     def url(self) -> str:
@@ -279,9 +283,11 @@ class Store:
         for chunk in _chunks(list(run_ids), 500):
             marks = ",".join("?" * len(chunk))
             rows = self.db.query(
-                "SELECT m.run_id, m.key, m.value, m.is_nan FROM metrics m JOIN ("
-                f" SELECT MAX(id) AS id FROM metrics WHERE run_id IN ({marks}) GROUP BY run_id, key"
-                ") last ON last.id = m.id", chunk)
+                "SELECT s.run_id, s.key, p.value, p.is_nan FROM metric_points p "
+                "JOIN metric_series s ON s.id = p.series_id JOIN ("
+                " SELECT series_id, MAX(id) AS id FROM metric_points WHERE series_id IN "
+                f"  (SELECT id FROM metric_series WHERE run_id IN ({marks})) GROUP BY series_id"
+                ") last ON last.id = p.id", chunk)
             for r in rows:
                 out[r[0]][r[1]] = math.nan if r[3] else r[2]
         return out
@@ -326,42 +332,69 @@ class Store:
             "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, stage_id = excluded.stage_id", rows))
 
     # -- metrics ------------------------------------------------------------------------------
+    # A metric is a series (run, key) of points (step, value). Points carry the series' integer id, so a
+    # batch is one insert of numbers; the series ids of a run are cached per store once committed.
     def log_metric(self, run_id: str, key: str, value: Any, step: int = 0, timestamp: float | None = None,
                    stage_id: int | None = None) -> None:
-        number = as_metric_value(key, value)
-        nan = math.isnan(number)
-        self.db.write(
-            "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp, stage_id) VALUES (?,?,?,?,?,?,?)",
-            (run_id, check_name("metric name", key), None if nan else number, int(nan), int(step),
-             timestamp or time.time(), stage_id))
+        number = value if type(value) is float else as_metric_value(key, value)
+        series = self._series.get((run_id, key))
+        if series is None:
+            self.log_metrics(run_id, [(key, number, step)], timestamp, stage_id)
+            return
+        nan = number != number
+        self.db.write(_INSERT_POINT, (series, int(step), None if nan else number, int(nan), timestamp or time.time(),
+                                      stage_id))
 
     def log_metrics(self, run_id: str, rows: Iterable[tuple[str, Any, int]], timestamp: float | None = None,
                     stage_id: int | None = None) -> int:
         """Batch insert of (key, value, step) rows in one transaction; all or nothing."""
         ts = timestamp or time.time()
-        prepared = []
-        for key, value, step in rows:
-            number = as_metric_value(key, value)
-            nan = math.isnan(number)
-            prepared.append((run_id, check_name("metric name", key), None if nan else number, int(nan),
-                             int(step), ts, stage_id))
-        self.db.run_in_transaction(lambda tx: tx.executemany(
-            "INSERT INTO metrics (run_id, key, value, is_nan, step, timestamp, stage_id) VALUES (?,?,?,?,?,?,?)",
-            prepared))
-        return len(prepared)
+        checked: list[tuple[str, float, int]] = []
+        for key, value, step in rows:  # every row is checked before anything is written
+            checked.append((check_name("metric name", key),
+                            value if type(value) is float else as_metric_value(key, value), int(step)))
+        if not checked:
+            return 0
+        keys = {key for key, _, _ in checked}
+
+        def write(tx: Transaction) -> dict[str, int]:
+            ids = self._series_ids(tx, run_id, keys)
+            tx.executemany(_INSERT_POINT, [(ids[k], step, None if n != n else n, int(n != n), ts, stage_id)
+                                           for k, n, step in checked])
+            return ids
+
+        ids = self.db.run_in_transaction(write)
+        if len(self._series) > 100_000:
+            self._series.clear()
+        self._series.update({(run_id, k): i for k, i in ids.items()})  # only what committed
+        return len(checked)
+
+    def _series_ids(self, tx: Transaction, run_id: str, keys: set[str]) -> dict[str, int]:
+        ids = {k: self._series[(run_id, k)] for k in keys if (run_id, k) in self._series}
+        missing = sorted(keys - ids.keys())
+        if missing:
+            tx.executemany("INSERT INTO metric_series (run_id, key) VALUES (?, ?) ON CONFLICT (run_id, key) DO NOTHING",
+                           [(run_id, k) for k in missing])
+            for chunk in _chunks(missing, 500):
+                rows = tx.query(f"SELECT key, id FROM metric_series WHERE run_id = ? AND key IN "
+                                f"({','.join('?' * len(chunk))})", [run_id, *chunk])
+                ids.update({r[0]: int(r[1]) for r in rows})
+        return ids
 
     def metric_history(self, run_id: str, key: str | None = None) -> list[Metric]:
-        sql = "SELECT key, value, is_nan, step, timestamp, stage_id FROM metrics WHERE run_id = ?"
+        sql = ("SELECT s.key, p.value, p.is_nan, p.step, p.timestamp, p.stage_id FROM metric_points p "
+               "JOIN metric_series s ON s.id = p.series_id WHERE s.run_id = ?")
         args: list[Any] = [run_id]
         if key is not None:
-            sql += " AND key = ?"
+            sql += " AND s.key = ?"
             args.append(key)
-        rows = self.db.query(sql + " ORDER BY key, step, id", args)
+        rows = self.db.query(sql + " ORDER BY s.key, p.step, p.id", args)
         return [Metric(key=r[0], value=math.nan if r[2] else r[1], step=r[3],
                        timestamp=utc_from_ts(r[4]), stage_id=r[5]) for r in rows]  # type: ignore[arg-type]
 
     def last_step(self, run_id: str, key: str) -> int | None:
-        row = self.db.query_one("SELECT MAX(step) FROM metrics WHERE run_id = ? AND key = ?", (run_id, key))
+        row = self.db.query_one("SELECT MAX(p.step) FROM metric_points p JOIN metric_series s ON s.id = p.series_id "
+                                "WHERE s.run_id = ? AND s.key = ?", (run_id, key))
         return None if row is None or row[0] is None else int(row[0])
 
     # -- stages -------------------------------------------------------------------------------
