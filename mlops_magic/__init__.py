@@ -110,6 +110,29 @@ def profile(data: Any) -> Any:
     return _profile(data)
 
 
+def performance(ref: str, *, window: str | None = None, current: Any = None, labels: Any = None,
+                metric: str | None = None, threshold: float | None = None, max_drop: float | None = None,
+                min_rows: int | None = None, record: bool = True) -> Any:
+    """A model version's performance: realized where labels arrived, estimated (CBPE) where they have not.
+
+    Over served traffic by ``window`` ("1d", "6h"), or over one batch ``current`` (with ``labels`` it is
+    realized). Recorded with the current stage, logged as metric ``performance.METRIC`` for gates; a drop
+    emits a ``performance-drop`` event that ``--on-performance-drop`` schedules follow.
+    """
+    from .monitoring.performance import DEFAULT_MAX_DROP, DEFAULT_MIN_ROWS, check_performance
+
+    return check_performance(ref, window=window, current=current, labels=labels, metric=metric,
+                             threshold=threshold, max_drop=DEFAULT_MAX_DROP if max_drop is None else max_drop,
+                             min_rows=DEFAULT_MIN_ROWS if min_rows is None else min_rows, record=record)
+
+
+def log_labels(model: str, ids: Any, labels: Any) -> Any:
+    """Labels that arrived (days later, from anywhere), by the request ids ``mlops serve`` answered with."""
+    from .monitoring.performance import log_labels as _log_labels
+
+    return _log_labels(get_store(), model, ids, labels)
+
+
 def drift_history(model: str) -> Any:
     """Every stored drift check of ``model`` as a DataFrame, oldest first."""
     from .monitoring.records import drift_history as _history
@@ -200,11 +223,13 @@ __all__ = [
     "load_model",
     "log_artifact",
     "log_fingerprint",
+    "log_labels",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
     "model_versions",
+    "performance",
     "profile",
     "promote",
     "quality",

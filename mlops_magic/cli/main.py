@@ -28,6 +28,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "serve": "mlops_magic.cli.serve:serve_command",
     "demo": "mlops_magic.cli.demo:demo",
     "drift": "mlops_magic.cli.drift:drift_command",
+    "performance": "mlops_magic.cli.performance:performance_command",
+    "labels": "mlops_magic.cli.performance:labels",
 }
 
 

@@ -47,6 +47,8 @@ def _register(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("variable", metavar="VAR", help="the variable holding the fitted model")
     p.add_argument("--name", required=True, help="model name, e.g. churn")
     p.add_argument("--input", default=None, metavar="VAR", help="training frame: input schema and lineage")
+    p.add_argument("--labels", default=None, metavar="VAR",
+                   help="the true values of --input: the reference for realized and estimated performance")
     p.add_argument("--format", default="skops", choices=["skops", "pickle", "joblib"])
     p.add_argument("--description", default=None)
     args = p.parse_args(argv)
@@ -54,11 +56,12 @@ def _register(ctx: MagicContext, argv: list[str]) -> Any:
 
     model = _variable(ctx, args.variable, "the model")
     data = _variable(ctx, args.input, "--input") if args.input else None
+    labels = _variable(ctx, args.labels, "--labels") if args.labels else None
     session = ctx.session
     stage = session.current_stage
     return register(session.store, model, args.name, input=data, format=args.format,
                     run_id=session.recording_run_id(), stage_id=stage.id if stage else None,
-                    description=args.description, label=args.variable, input_name=args.input)
+                    description=args.description, label=args.variable, input_name=args.input, labels=labels)
 
 
 def _promote(ctx: MagicContext, argv: list[str]) -> Any:

@@ -55,3 +55,47 @@ def cmd_quality(ctx: MagicContext, argv: list[str]) -> Any:
     ref, _, _ = resolve_reference(ctx.session.store, args.reference, ctx.user_ns)
     cur = resolve_data(args.current, ctx.user_ns, what="current data")
     return quality(ref, cur, columns=_columns(args.columns))
+
+
+def cmd_labels(ctx: MagicContext, argv: list[str]) -> Any:
+    p = parser("labels", "Log labels that arrived, joined to served predictions by request id.")
+    p.add_argument("data", help="a DataFrame variable or a file (csv, parquet, json) with an id and a label column")
+    p.add_argument("--model", required=True)
+    p.add_argument("--id", dest="id_column", default="request_id", help="the request id column (default request_id)")
+    p.add_argument("--label", dest="label_column", required=True, help="the label column")
+    args = p.parse_args(argv)
+    from ..monitoring.performance import log_labels
+    from ..monitoring.records import resolve_data
+
+    frame = resolve_data(args.data, ctx.user_ns, what="labels")
+    for column in (args.id_column, args.label_column):
+        if not hasattr(frame, "columns") or column not in frame.columns:
+            raise InvalidInputError(f"the labels have no column {column!r}")
+    return log_labels(ctx.session.store, args.model, frame[args.id_column], frame[args.label_column])
+
+
+def cmd_performance(ctx: MagicContext, argv: list[str]) -> Any:
+    p = parser("performance", "A model's performance per window: realized with labels, estimated without.")
+    p.add_argument("ref", help="NAME, NAME@ALIAS or NAME@N")
+    p.add_argument("--window", default=None, help="window length over served traffic: 30m, 6h, 1d, 1w (default: all)")
+    p.add_argument("--current", default=None, help="score this batch instead: a variable, a file, or served:NAME[@N]")
+    p.add_argument("--labels", default=None, help="with --current: the label column, or a variable of labels")
+    p.add_argument("--metric", default=None, help="accuracy, precision, recall, f1, auc | mae, rmse, r2")
+    p.add_argument("--threshold", type=float, default=None, help="an absolute bar for the metric")
+    p.add_argument("--max-drop", type=float, default=None, help="how far below the reference value is a drop")
+    p.add_argument("--min-rows", type=int, default=None, help="rows a window needs to be judged")
+    p.add_argument("--no-record", action="store_true", help="compute only; store nothing")
+    p.add_argument("--widget", action="store_true", help="a chart over time (in Jupyter)")
+    args = p.parse_args(argv)
+    from ..monitoring.performance import DEFAULT_MAX_DROP, DEFAULT_MIN_ROWS, check_performance
+
+    report = check_performance(args.ref, window=args.window, current=args.current, labels=args.labels,
+                               metric=args.metric, threshold=args.threshold,
+                               max_drop=DEFAULT_MAX_DROP if args.max_drop is None else args.max_drop,
+                               min_rows=DEFAULT_MIN_ROWS if args.min_rows is None else args.min_rows,
+                               namespace=ctx.user_ns, record=not args.no_record)
+    if args.widget:
+        from ..widgets.performance_panel import PerformancePanel
+
+        return PerformancePanel(report)
+    return report

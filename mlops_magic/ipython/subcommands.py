@@ -67,6 +67,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand("quality", "mlops_magic.ipython.monitoring:cmd_quality",
                    "%mlops quality CURRENT --reference REF [--columns A,B]",
                    "schema changes, missing values, unseen categories, values out of the training range"),
+        Subcommand("labels", "mlops_magic.ipython.monitoring:cmd_labels",
+                   "%mlops labels DATA --model NAME --label COL [--id COL]",
+                   "log labels that arrived; they join served predictions by request id"),
+        Subcommand("performance", "mlops_magic.ipython.monitoring:cmd_performance",
+                   "%mlops performance REF [--window 1d] [--current DATA [--labels COL]] [--widget]",
+                   "realized performance where labels arrived, estimated (CBPE) where not; a drop "
+                   "becomes a performance-drop event for retrain schedules"),
         Subcommand("help", f"{_CORE}:cmd_help", "%mlops help", "print this reference"),
     ]
 }

@@ -20,13 +20,17 @@ def _session() -> Any:
 
 
 def register_model(model: Any, name: str, *, input: Any = None, format: str = "skops",
-                   description: str | None = None) -> ModelVersion:
-    """Register ``model`` as the next version of ``name`` with the current run's metrics, gates and data."""
+                   description: str | None = None, labels: Any = None) -> ModelVersion:
+    """Register ``model`` as the next version of ``name`` with the current run's metrics, gates and data.
+
+    ``input`` is the data the model is checked against later (its schema and drift profile); with
+    ``labels`` (``input``'s true values) it is also the reference for realized and estimated performance.
+    """
     session = _session()
     run_id = session.recording_run_id()
     stage = session.current_stage
     return register(session.store, model, name, input=input, format=format, run_id=run_id,
-                    stage_id=stage.id if stage else None, description=description)
+                    stage_id=stage.id if stage else None, description=description, labels=labels)
 
 
 def load_model(ref: str, *, trust: bool = False) -> Any:

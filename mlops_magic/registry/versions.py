@@ -208,8 +208,13 @@ def _schema_from_model(model: Any) -> dict[str, Any] | None:
 
 def register(store: Store, model: Any, name: str, *, input: Any = None, format: str = "skops",
              run_id: str | None = None, stage_id: int | None = None, description: str | None = None,
-             label: str | None = None, input_name: str | None = None) -> ModelVersion:
-    """Save ``model`` and record it as the next version of ``name`` (allocated atomically)."""
+             label: str | None = None, input_name: str | None = None, labels: Any = None) -> ModelVersion:
+    """Save ``model`` and record it as the next version of ``name`` (allocated atomically).
+
+    With ``labels`` (the true values of ``input``), the model's predictions on that evaluation set are
+    kept as the version's performance reference: what realized performance is compared with, and
+    what estimates performance without labels later (:mod:`mlops_magic.stats.performance`).
+    """
     from ..tracking.fingerprint import fingerprint
     from . import gates
     from . import model_files as model_io
@@ -220,6 +225,13 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
     schema = input_schema(input) or _schema_from_model(model)
     data_fp = fingerprint(input, name=input_name or "training data", role="input") if input is not None else None
     reference = _reference_profile(input)
+    performance = None
+    if labels is not None:
+        if input is None:
+            raise InvalidInputError("--labels are the true values of --input: give both")
+        from ..stats.performance import reference_from_model
+
+        performance = reference_from_model(model, input, labels)
     saved = model_io.dump(model, format, label)
     digest, size = store.artifacts.put_bytes(saved.data)
     metrics: dict[str, float] = store.latest_metrics([run_id])[run_id] if run_id else {}
@@ -242,6 +254,10 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
     if reference is not None:
         store.db.run_in_transaction(lambda tx: monitoring_tables.save_profile(
             tx, name, version, reference.to_dict(), run_id, created=now))
+    if performance is not None:
+        kind, stored = performance
+        store.db.run_in_transaction(lambda tx: monitoring_tables.save_performance_reference(
+            tx, name, version, kind, stored, created=now))
     return get_version(store, f"{name}@{version}")
 
 

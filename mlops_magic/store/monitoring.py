@@ -65,11 +65,18 @@ def models_with_drift_checks(q: Reader) -> list[str]:
 
 # -- served inputs --------------------------------------------------------------------------------------
 def append_served(tx: Transaction, model: str, version: int, records: list[dict[str, Any]], *, keep: int,
-                  received: float | None = None) -> None:
-    """Append served input rows, keeping the newest ``keep`` rows per model."""
+                  received: float | None = None,
+                  outputs: list[tuple[str | None, Any, Any]] | None = None) -> None:
+    """Append served input rows (with, per row, the request id, prediction and class probabilities the
+    server answered, when given), keeping the newest ``keep`` rows per model."""
     now = time.time() if received is None else received
-    tx.executemany("INSERT INTO served_inputs (model, version, received, record) VALUES (?,?,?,?)",
-                   [(model, version, now, json.dumps(r, default=str)) for r in records])
+    outs = outputs or [(None, None, None)] * len(records)
+    tx.executemany("INSERT INTO served_inputs (model, version, received, record, request_id, prediction, proba) "
+                   "VALUES (?,?,?,?,?,?,?)",
+                   [(model, version, now, json.dumps(r, default=str), rid,
+                     None if pred is None else json.dumps(pred, default=str),
+                     None if proba is None else json.dumps(proba))
+                    for r, (rid, pred, proba) in zip(records, outs)])
     tx.execute("DELETE FROM served_inputs WHERE model = ? AND id <= "
                "(SELECT MAX(id) FROM served_inputs WHERE model = ?) - ?", (model, model, keep))
 
@@ -79,3 +86,85 @@ def served_rows(q: Reader, model: str, limit: int) -> list[tuple[int, float, dic
     rows = q.query("SELECT version, received, record FROM served_inputs WHERE model = ? ORDER BY id DESC LIMIT ?",
                    (model, int(limit)))
     return [(int(r[0]), r[1], json.loads(r[2])) for r in reversed(rows)]
+
+
+def served_predictions(q: Reader, model: str, *, since: float | None = None, limit: int = 1_000_000
+                       ) -> list[tuple[int, float, str | None, Any, Any, Any]]:
+    """(version, received, request_id, prediction, proba, label) of served rows with a prediction, oldest first.
+
+    ``label`` is the label that arrived for the row's request id, if any (None otherwise).
+    """
+    sql = ("SELECT s.version, s.received, s.request_id, s.prediction, s.proba, l.label FROM served_inputs s "
+           "LEFT JOIN labels l ON l.model = s.model AND l.request_id = s.request_id "
+           "WHERE s.model = ? AND s.prediction IS NOT NULL")
+    args: list[Any] = [model]
+    if since is not None:
+        sql += " AND s.received >= ?"
+        args.append(since)
+    rows = q.query(sql + " ORDER BY s.id DESC LIMIT ?", [*args, int(limit)])
+    return [(int(r[0]), r[1], r[2], json.loads(r[3]), json.loads(r[4]) if r[4] else None,
+             json.loads(r[5]) if r[5] is not None else None) for r in reversed(rows)]
+
+
+def known_request_ids(q: Reader, model: str, request_ids: list[str]) -> set[str]:
+    """Which of these request ids the model's server answered (and sampled)."""
+    found: set[str] = set()
+    for i in range(0, len(request_ids), 500):
+        chunk = request_ids[i:i + 500]
+        rows = q.query(f"SELECT DISTINCT request_id FROM served_inputs WHERE model = ? AND request_id IN "
+                       f"({','.join('?' * len(chunk))})", [model, *chunk])
+        found.update(r[0] for r in rows)
+    return found
+
+
+def upsert_labels(tx: Transaction, model: str, labels: list[tuple[str, Any]], received: float) -> int:
+    """Store labels by request id; a later label for the same id replaces the earlier one. Returns replaced."""
+    ids = [rid for rid, _ in labels]
+    before = 0
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        row = tx.query_one(f"SELECT COUNT(*) FROM labels WHERE model = ? AND request_id IN "
+                           f"({','.join('?' * len(chunk))})", [model, *chunk])
+        before += int(row[0]) if row else 0
+    tx.executemany("INSERT INTO labels (model, request_id, label, received) VALUES (?,?,?,?) "
+                   "ON CONFLICT (model, request_id) DO UPDATE SET label = excluded.label, "
+                   "received = excluded.received, updates = labels.updates + 1",
+                   [(model, rid, json.dumps(label), received) for rid, label in labels])
+    return before
+
+
+def save_performance_reference(tx: Transaction, model: str, version: int, kind: str, reference: dict[str, Any],
+                               created: float) -> None:
+    tx.execute("INSERT INTO performance_references (model, version, kind, reference, created) VALUES (?,?,?,?,?) "
+               "ON CONFLICT (model, version) DO UPDATE SET kind = excluded.kind, reference = excluded.reference",
+               (model, int(version), kind, json.dumps(reference), created))
+
+
+def performance_reference(q: Reader, model: str, version: int) -> tuple[str, dict[str, Any]] | None:
+    row = q.query_one("SELECT kind, reference FROM performance_references WHERE model = ? AND version = ?",
+                      (model, version))
+    return (row[0], json.loads(row[1])) if row else None
+
+
+def insert_performance_report(tx: Transaction, report: dict[str, Any], *, dropped: bool, model: str,
+                              version: int | None, run_id: str | None, stage_id: int | None) -> int:
+    """Store one performance check; a drop also becomes a ``performance-drop`` event in the same transaction."""
+    now = time.time()
+    report_id = int(tx.execute(
+        "INSERT INTO performance_reports (run_id, stage_id, model, version, dropped, report, created) "
+        "VALUES (?,?,?,?,?,?,?)", (run_id, stage_id, model, version, int(dropped), json.dumps(report), now)))
+    if dropped:
+        events.insert(tx, "performance-drop", subject=model, run_id=run_id, created=now, payload={
+            "model": model, "version": version, "report_id": report_id, "metric": report.get("metric"),
+            "value": report.get("latest_value"), "bar": report.get("bar")})
+    return report_id
+
+
+def performance_reports_of_model(q: Reader, model: str) -> list[dict[str, Any]]:
+    rows = q.query("SELECT report FROM performance_reports WHERE model = ? ORDER BY id", (model,))
+    return [json.loads(r[0]) for r in rows]
+
+
+def performance_reports_of_run(q: Reader, run_id: str) -> list[dict[str, Any]]:
+    rows = q.query("SELECT report FROM performance_reports WHERE run_id = ? ORDER BY id", (run_id,))
+    return [json.loads(r[0]) for r in rows]

@@ -293,6 +293,41 @@ MIGRATIONS: list[str] = [
         SELECT p.id, s.run_id, s.key, p.value, p.is_nan, p.step, p.timestamp, p.stage_id
         FROM metric_points p JOIN metric_series s ON s.id = p.series_id;
     """,
+    # performance: what serving predicted (beside the sampled inputs), labels as they arrive, the
+    # reference each version is estimated against, and the performance checks made
+    """
+    ALTER TABLE served_inputs ADD COLUMN request_id TEXT;
+    ALTER TABLE served_inputs ADD COLUMN prediction TEXT;
+    ALTER TABLE served_inputs ADD COLUMN proba TEXT;
+    CREATE INDEX served_inputs_request ON served_inputs (model, request_id);
+    CREATE TABLE labels (
+        model TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        label TEXT NOT NULL,
+        received DOUBLE PRECISION NOT NULL,
+        updates INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (model, request_id)
+    );
+    CREATE TABLE performance_references (
+        model TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (model, version)
+    );
+    CREATE TABLE performance_reports (
+        id {serial},
+        run_id TEXT,
+        stage_id INTEGER,
+        model TEXT NOT NULL,
+        version INTEGER,
+        dropped INTEGER NOT NULL,
+        report TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX performance_reports_model ON performance_reports (model, id);
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)

@@ -18,6 +18,7 @@ _EXPORTS = {
     "PlotPanel": "plot_panel",
     "ParamsPanel": "params_panel",
     "DriftPanel": "drift_panel",
+    "PerformancePanel": "performance_panel",
     "Panel": "base",
     "frontend_available": "base",
     "read_parameters": "parameters",

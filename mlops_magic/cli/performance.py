@@ -1,0 +1,63 @@
+"""``mlops performance REF`` and ``mlops labels add FILE``: a model's real performance from a shell or CI."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .main import open_cli_store
+
+
+@click.command("performance")
+@click.argument("ref")
+@click.option("--window", default=None, help="Window length over served traffic: 30m, 6h, 1d, 1w (default: all).")
+@click.option("--current", default=None, type=click.Path(dir_okay=False),
+              help="Score this batch of inputs (csv, parquet, json) instead of served traffic.")
+@click.option("--labels", "label_column", default=None, help="With --current: the column holding the labels.")
+@click.option("--metric", default=None, help="accuracy, precision, recall, f1, auc | mae, rmse, r2.")
+@click.option("--threshold", type=float, default=None, help="An absolute bar for the metric.")
+@click.option("--max-drop", type=float, default=None, help="How far below the reference value counts as a drop.")
+@click.option("--min-rows", type=int, default=None, help="Rows a window needs to be judged.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--fail-on-drop", is_flag=True, help="Exit with status 1 when the latest window dropped.")
+@click.pass_context
+def performance_command(ctx: click.Context, ref: str, window: str | None, current: str | None,
+                        label_column: str | None, metric: str | None, threshold: float | None,
+                        max_drop: float | None, min_rows: int | None, fmt: str, fail_on_drop: bool) -> None:
+    """Realized performance of REF where labels arrived, estimated (CBPE) where they have not."""
+    from ..monitoring.performance import DEFAULT_MAX_DROP, DEFAULT_MIN_ROWS, performance
+
+    report = performance(open_cli_store(ctx), ref, window=window, current=current, labels=label_column,
+                         metric=metric, threshold=threshold,
+                         max_drop=DEFAULT_MAX_DROP if max_drop is None else max_drop,
+                         min_rows=DEFAULT_MIN_ROWS if min_rows is None else min_rows)
+    click.echo(json.dumps(report.to_dict(), indent=2) if fmt == "json" else repr(report))
+    if fail_on_drop and report.dropped:
+        sys.exit(1)
+
+
+@click.group("labels", context_settings={"help_option_names": ["-h", "--help"]})
+def labels() -> None:
+    """Labels that arrive after the predictions: joined by request id."""
+
+
+@labels.command("add")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--model", required=True, help="The model whose served predictions these label.")
+@click.option("--id", "id_column", default="request_id", show_default=True, help="The request id column.")
+@click.option("--label", "label_column", required=True, help="The label column.")
+@click.pass_context
+def add(ctx: click.Context, path: str, model: str, id_column: str, label_column: str) -> None:
+    """Add labels from a file (csv, parquet, json); the last label for a request id wins."""
+    from ..errors import InvalidInputError
+    from ..monitoring.performance import log_labels
+    from ..monitoring.records import read_table
+
+    frame = read_table(path)
+    for column in (id_column, label_column):
+        if column not in frame.columns:
+            known = ", ".join(map(str, frame.columns))
+            raise InvalidInputError(f"{path} has no column {column!r}; its columns: {known}")
+    click.echo(repr(log_labels(open_cli_store(ctx), model, frame[id_column], frame[label_column])))

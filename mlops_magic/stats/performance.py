@@ -1,0 +1,248 @@
+"""Model performance from predictions: realized (with labels) and estimated without them (CBPE).
+
+Confidence-based performance estimation (CBPE, as NannyML introduced it): on the reference set, where
+labels are known, each class's predicted probability is calibrated against the truth (isotonic
+regression). On a window without labels, a calibrated probability *is* the chance that the row is of
+that class, so the confusion matrix can be estimated as expected counts, and every metric from it; ROC
+AUC from expected true- and false-positive rates along the model's own score ranking.
+
+It holds while the relation between inputs and target stays the one the reference saw (no concept
+drift): covariate shift moves rows into regions where the model is more or less sure, and the estimate
+follows; a world where the same inputs now mean another outcome is invisible without labels. That is
+why realized values are shown beside estimated ones wherever labels exist.
+
+Pure numpy (and scikit-learn's isotonic regression, imported when calibrating).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidInputError
+
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "auc")
+REGRESSION_METRICS = ("mae", "rmse", "r2")
+Z = 3.0  # the band is +-3 standard errors, as NannyML draws it
+
+
+# -- realized -----------------------------------------------------------------------------------------
+def _confusion(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
+    """Counts[true, predicted] for class indices 0..k-1."""
+    return np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k).astype(float)
+
+
+def metrics_from_confusion(m: np.ndarray) -> dict[str, float]:
+    """Accuracy and (binary: positive class; multiclass: macro) precision, recall and F1."""
+    n = m.sum()
+    k = m.shape[0]
+    out = {"accuracy": float(np.trace(m) / n) if n else math.nan}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.diag(m) / m.sum(axis=0)
+        recall = np.diag(m) / m.sum(axis=1)
+        f1 = 2 * precision * recall / (precision + recall)
+    if k == 2:
+        out.update(precision=float(precision[1]), recall=float(recall[1]), f1=float(f1[1]))
+    else:
+        out.update(precision=float(np.nanmean(precision)), recall=float(np.nanmean(recall)),
+                   f1=float(np.nanmean(f1)))
+    return {key: (0.0 if math.isnan(v) and key != "accuracy" and n else v) for key, v in out.items()}
+
+
+def _auc_from_weights(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
+    """Area under the ROC curve of ``score`` where each row counts ``pos`` as positive and ``neg`` as negative.
+
+    With 0/1 weights this is the ordinary (tie-aware) ROC AUC; with calibrated probabilities it is the
+    expected one. Ties in ``score`` are one step of the curve, as scikit-learn draws it.
+    """
+    order = np.argsort(-score, kind="mergesort")
+    s, p, q = score[order], pos[order], neg[order]
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # the last row of each distinct score
+    tps, fps = np.cumsum(p)[last], np.cumsum(q)[last]
+    if tps[-1] <= 0 or fps[-1] <= 0:
+        return math.nan
+    tpr = np.r_[0.0, tps / tps[-1]]
+    fpr = np.r_[0.0, fps / fps[-1]]
+    return float(np.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def auc(y_true: np.ndarray, proba: np.ndarray, k: int) -> float:
+    """Binary ROC AUC of the positive class, or the macro one-vs-rest AUC of several classes."""
+    if k == 2:
+        pos = (y_true == 1).astype(float)
+        return _auc_from_weights(proba[:, 1], pos, 1 - pos)
+    values = []
+    for c in range(k):
+        pos = (y_true == c).astype(float)
+        values.append(_auc_from_weights(proba[:, c], pos, 1 - pos))
+    return float(np.nanmean(values)) if not all(math.isnan(v) for v in values) else math.nan
+
+
+def realized_classification(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None,
+                            k: int) -> dict[str, float]:
+    out = metrics_from_confusion(_confusion(y_true, y_pred, k))
+    out["auc"] = auc(y_true, proba, k) if proba is not None else math.nan
+    return out
+
+
+def realized_regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    err = y_pred - y_true
+    ss_tot = float(np.sum((y_true - y_true.mean()) ** 2)) if len(y_true) else math.nan
+    return {"mae": float(np.mean(np.abs(err))) if len(err) else math.nan,
+            "rmse": float(math.sqrt(np.mean(err ** 2))) if len(err) else math.nan,
+            "r2": 1 - float(np.sum(err ** 2)) / ss_tot if ss_tot else math.nan}
+
+
+# -- sampling error -----------------------------------------------------------------------------------
+def standard_errors(values: dict[str, float], m: np.ndarray) -> dict[str, float]:
+    """Standard errors of each metric for a window with (expected) confusion counts ``m``.
+
+    Binomial errors for accuracy, precision and recall over their own denominators; F1 by its harmonic
+    mean's denominator; AUC by Hanley & McNeil (1982). They size the band drawn around an estimate.
+    """
+    n = float(m.sum())
+    k = m.shape[0]
+    positive = 1 if k == 2 else None
+
+    def binomial(p: float, count: float) -> float:
+        return math.sqrt(max(p * (1 - p), 0.0) / count) if count > 0 and not math.isnan(p) else math.nan
+
+    predicted = m[:, positive].sum() if positive is not None else n / k
+    actual = m[positive, :].sum() if positive is not None else n / k
+    out = {"accuracy": binomial(values.get("accuracy", math.nan), n),
+           "precision": binomial(values.get("precision", math.nan), predicted),
+           "recall": binomial(values.get("recall", math.nan), actual),
+           "f1": binomial(values.get("f1", math.nan), (predicted + actual) / 2)}
+    a = values.get("auc", math.nan)
+    n1 = actual if positive is not None else n / k
+    n0 = n - n1
+    if math.isnan(a) or n1 < 1 or n0 < 1:
+        out["auc"] = math.nan
+    else:
+        q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+        out["auc"] = math.sqrt(max(a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a), 0.0) / (n1 * n0))
+    return out
+
+
+# -- estimated (CBPE) -----------------------------------------------------------------------------------
+@dataclass
+class Calibration:
+    """Per-class isotonic maps from predicted probability to the observed frequency on the reference."""
+
+    classes: list[Any]
+    x: list[list[float]]  # per class: increasing probability knots
+    y: list[list[float]]  # per class: calibrated frequency at each knot
+
+    def apply(self, proba: np.ndarray) -> np.ndarray:
+        k = len(self.classes)
+        out = np.column_stack([np.interp(proba[:, c], self.x[c], self.y[c]) for c in range(k)])
+        if k > 2:  # calibrated one-vs-rest probabilities of one row sum to one again
+            total = out.sum(axis=1, keepdims=True)
+            out = np.divide(out, total, out=np.full_like(out, 1 / k), where=total > 0)
+        else:
+            out[:, 0] = 1 - out[:, 1]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"classes": [_jsonable(c) for c in self.classes], "x": self.x, "y": self.y}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        return cls(list(data["classes"]), data["x"], data["y"])
+
+
+def calibrate(y_true_idx: np.ndarray, proba: np.ndarray, classes: Sequence[Any]) -> Calibration:
+    """Fit the isotonic maps on the reference set (labels as class indices)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    k = len(classes)
+    xs, ys = [], []
+    for c in range(k if k > 2 else 2):
+        if k == 2 and c == 0:
+            xs.append([0.0, 1.0])
+            ys.append([0.0, 1.0])  # class 0 of a binary model is 1 - class 1
+            continue
+        target = (y_true_idx == c).astype(float)
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(proba[:, c], target)
+        knots_x, knots_y = iso.X_thresholds_, iso.y_thresholds_
+        xs.append([float(v) for v in knots_x])
+        ys.append([float(v) for v in knots_y])
+    return Calibration(list(classes), xs, ys)
+
+
+def estimate_classification(calibration: Calibration, y_pred_idx: np.ndarray, proba: np.ndarray
+                            ) -> tuple[dict[str, float], np.ndarray]:
+    """Expected metrics of a window and its expected confusion counts (rows: true, columns: predicted)."""
+    k = len(calibration.classes)
+    calibrated = calibration.apply(proba)
+    expected = np.zeros((k, k))
+    for c in range(k):
+        expected[:, c] = calibrated[y_pred_idx == c].sum(axis=0)
+    values = metrics_from_confusion(expected)
+    if k == 2:
+        values["auc"] = _auc_from_weights(proba[:, 1], calibrated[:, 1], calibrated[:, 0])
+    else:
+        per_class = [_auc_from_weights(proba[:, c], calibrated[:, c], 1 - calibrated[:, c]) for c in range(k)]
+        values["auc"] = float(np.nanmean(per_class))
+    return values, expected
+
+
+def class_indices(values: Sequence[Any], classes: Sequence[Any], what: str) -> np.ndarray:
+    """Labels or predictions as indices into ``classes``; one clear line for a value the model never had."""
+    lookup = {_key(c): i for i, c in enumerate(classes)}
+    out = np.empty(len(values), dtype=np.int64)
+    for i, v in enumerate(values):
+        idx = lookup.get(_key(v))
+        if idx is None:
+            raise InvalidInputError(f"{what} {v!r} is not one of the model's classes "
+                                    f"({', '.join(repr(_jsonable(c)) for c in classes)})")
+        out[i] = idx
+    return out
+
+
+def _key(value: Any) -> Any:
+    value = _jsonable(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+# -- the reference a version is estimated against ---------------------------------------------------------
+def reference_from_model(model: Any, inputs: Any, labels: Any) -> tuple[str, dict[str, Any]]:
+    """What estimation needs from a version's evaluation set: kind, classes, calibration, realized metrics.
+
+    Computed once at registration from the model's own predictions on ``inputs`` against ``labels``.
+    """
+    y = np.asarray(labels)
+    if len(y) != len(inputs):
+        raise InvalidInputError(f"--labels has {len(y)} values but --input has {len(inputs)} rows")
+    if len(y) < 10:
+        raise InvalidInputError("--labels needs at least 10 labelled rows to serve as a reference")
+    prediction = np.asarray(model.predict(inputs))
+    classes = getattr(model, "classes_", None)
+    if classes is None:  # a regressor
+        try:
+            truth = y.astype(float)
+        except (TypeError, ValueError):
+            raise InvalidInputError("the labels of a regressor must be numbers") from None
+        return "regression", {"rows": len(y), "metrics": realized_regression(truth, prediction.astype(float)),
+                              "estimable": False}
+    classes = [_jsonable(c) for c in classes]
+    y_idx = class_indices(list(y), classes, "label")
+    pred_idx = class_indices(list(prediction), classes, "prediction")
+    proba = np.asarray(model.predict_proba(inputs), dtype=float) if hasattr(model, "predict_proba") else None
+    metrics = realized_classification(y_idx, pred_idx, proba, len(classes))
+    out: dict[str, Any] = {"rows": len(y), "classes": classes, "metrics": metrics, "estimable": proba is not None}
+    if proba is not None:
+        out["calibration"] = calibrate(y_idx, proba, classes).to_dict()
+    return "classification", out
