@@ -130,10 +130,8 @@ def test_served_traffic_in_windows_with_late_partial_and_duplicate_labels(sessio
         proba = clf.predict_proba(Xd)
         rids = [f"d{d}-{i}" for i in range(len(Xd))]
         outputs = [(rid, int(p), [float(q) for q in pr]) for rid, p, pr in zip(rids, clf.predict(Xd), proba)]
-        store.db.run_in_transaction(lambda tx, Xd=Xd, outputs=outputs, d=d: __import__(
-            "mlops_magic.store.monitoring", fromlist=["append_served"]).append_served(
-            tx, "churn", mv.version, Xd.to_dict("records"), keep=100_000, received=start + d * day + 60,
-            outputs=outputs))
+        record_served(store, "churn", mv.version, Xd.to_dict("records"), outputs=outputs,
+                      received=start + d * day + 60)
         ids.append((rids, yd))
     # labels for day 0 arrive in full, day 1 only half, with a duplicate that changes its mind; plus an unknown id
     first = log_labels(store, "churn", ids[0][0], ids[0][1])

@@ -14,10 +14,16 @@ from ..store import monitoring as tables
 
 
 def record_served(store: Store, name: str, version: int, records: list[dict[str, Any]],
-                  keep: int = 100_000) -> None:
-    """Append served input rows (one transaction), keeping the newest ``keep`` rows per model."""
+                  keep: int = 100_000, *, outputs: list[tuple[str | None, Any, Any]] | None = None,
+                  received: float | None = None) -> None:
+    """Append served input rows (one transaction), keeping the newest ``keep`` rows per model.
+
+    ``outputs`` gives, per row, the request id, the prediction and the class probabilities answered:
+    what realized and estimated performance are computed from.
+    """
     if records:
-        store.db.run_in_transaction(lambda tx: tables.append_served(tx, name, version, records, keep=keep))
+        store.db.run_in_transaction(lambda tx: tables.append_served(tx, name, version, records, keep=keep,
+                                                                    outputs=outputs, received=received))
 
 
 def served_frame(store: Store, name: str, limit: int = 1000, *, with_meta: bool = False) -> Any:
