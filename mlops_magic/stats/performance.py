@@ -16,6 +16,7 @@ Pure numpy (and scikit-learn's isotonic regression, imported when calibrating).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ def _auc_from_weights(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> fl
     With 0/1 weights this is the ordinary (tie-aware) ROC AUC; with calibrated probabilities it is the
     expected one. Ties in ``score`` are one step of the curve, as scikit-learn draws it.
     """
+    score, pos, neg = np.asarray(score, dtype=float), np.asarray(pos, dtype=float), np.asarray(neg, dtype=float)
     order = np.argsort(-score, kind="mergesort")
     s, p, q = score[order], pos[order], neg[order]
     last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # the last row of each distinct score
@@ -72,6 +74,7 @@ def _auc_from_weights(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> fl
 
 def auc(y_true: np.ndarray, proba: np.ndarray, k: int) -> float:
     """Binary ROC AUC of the positive class, or the macro one-vs-rest AUC of several classes."""
+    y_true, proba = np.asarray(y_true), np.asarray(proba, dtype=float)
     if k == 2:
         pos = (y_true == 1).astype(float)
         return _auc_from_weights(proba[:, 1], pos, 1 - pos)
@@ -84,12 +87,14 @@ def auc(y_true: np.ndarray, proba: np.ndarray, k: int) -> float:
 
 def realized_classification(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None,
                             k: int) -> dict[str, float]:
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
     out = metrics_from_confusion(_confusion(y_true, y_pred, k))
     out["auc"] = auc(y_true, proba, k) if proba is not None else math.nan
     return out
 
 
 def realized_regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     err = y_pred - y_true
     ss_tot = float(np.sum((y_true - y_true.mean()) ** 2)) if len(y_true) else math.nan
     return {"mae": float(np.mean(np.abs(err))) if len(err) else math.nan,
@@ -155,22 +160,64 @@ class Calibration:
         return cls(list(data["classes"]), data["x"], data["y"])
 
 
-def calibrate(y_true_idx: np.ndarray, proba: np.ndarray, classes: Sequence[Any]) -> Calibration:
-    """Fit the isotonic maps on the reference set (labels as class indices)."""
+IDENTITY = ([0.0, 1.0], [0.0, 1.0])
+
+
+def _isotonic(score: np.ndarray, target: np.ndarray) -> tuple[list[float], list[float]]:
     from sklearn.isotonic import IsotonicRegression
 
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(score, target)
+    return [float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_]
+
+
+def calibration_error(score: np.ndarray, target: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-count bins of the score."""
+    order = np.argsort(score, kind="mergesort")
+    s, t = score[order], target[order]
+    edges = np.linspace(0, len(s), min(bins, max(len(s) // 2, 1)) + 1).astype(int)
+    return float(sum((hi - lo) / len(s) * abs(s[lo:hi].mean() - t[lo:hi].mean())
+                     for lo, hi in itertools.pairwise(edges) if hi > lo))
+
+
+def needs_calibration(score: np.ndarray, target: np.ndarray, folds: int = 5) -> bool:
+    """Whether isotonic calibration lowers the calibration error on held-out reference rows.
+
+    A model that is calibrated already (a well-specified logistic regression) is better left alone: an
+    isotonic step function fitted on a finite sample adds its own error, most in the tails a shifted
+    window fills. So calibrate only when the raw scores' error is above what sampling alone gives and
+    cross-validation says calibration lowers it (NannyML asks the second question too).
+    """
+    if len(np.unique(target)) < 2 or len(score) < 4 * folds:
+        return False
+    noise = 0.4 * math.sqrt(10 / len(score))  # the error a perfectly calibrated score shows from sampling alone
+    if calibration_error(score, target) <= noise:
+        return False  # calibrated already: no fold needs fitting
+    index = np.random.default_rng(0).permutation(len(score))
+    raw, calibrated, truth = [], [], []
+    for fold in np.array_split(index, folds):
+        train = np.setdiff1d(index, fold, assume_unique=True)
+        x, y = _isotonic(score[train], target[train])
+        raw.append(score[fold])
+        calibrated.append(np.interp(score[fold], x, y))
+        truth.append(target[fold])
+    t = np.concatenate(truth)
+    return calibration_error(np.concatenate(calibrated), t) < calibration_error(np.concatenate(raw), t)
+
+
+def calibrate(y_true_idx: np.ndarray, proba: np.ndarray, classes: Sequence[Any]) -> Calibration:
+    """Fit the per-class maps on the reference set (labels as class indices); identity where not needed."""
+    y_true_idx, proba = np.asarray(y_true_idx), np.asarray(proba, dtype=float)
     k = len(classes)
     xs, ys = [], []
     for c in range(k if k > 2 else 2):
-        if k == 2 and c == 0:
-            xs.append([0.0, 1.0])
-            ys.append([0.0, 1.0])  # class 0 of a binary model is 1 - class 1
+        if k == 2 and c == 0:  # class 0 of a binary model is 1 - class 1
+            xs.append(IDENTITY[0])
+            ys.append(IDENTITY[1])
             continue
         target = (y_true_idx == c).astype(float)
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(proba[:, c], target)
-        knots_x, knots_y = iso.X_thresholds_, iso.y_thresholds_
-        xs.append([float(v) for v in knots_x])
-        ys.append([float(v) for v in knots_y])
+        x, y = _isotonic(proba[:, c], target) if needs_calibration(proba[:, c], target) else IDENTITY
+        xs.append(list(x))
+        ys.append(list(y))
     return Calibration(list(classes), xs, ys)
 
 
@@ -178,6 +225,7 @@ def estimate_classification(calibration: Calibration, y_pred_idx: np.ndarray, pr
                             ) -> tuple[dict[str, float], np.ndarray]:
     """Expected metrics of a window and its expected confusion counts (rows: true, columns: predicted)."""
     k = len(calibration.classes)
+    y_pred_idx, proba = np.asarray(y_pred_idx), np.asarray(proba, dtype=float)
     calibrated = calibration.apply(proba)
     expected = np.zeros((k, k))
     for c in range(k):
