@@ -45,6 +45,7 @@ class Trigger(_Word):
     SCHEDULE = "schedule"
     DATA_CHANGE = "data-change"
     DRIFT = "drift"
+    PERFORMANCE = "performance"
     CI = "ci"
     AFTER = "after"
 

@@ -200,3 +200,29 @@ def test_magic_and_cli_faces(ip, rng, tmp_path) -> None:
     assert shown.exit_code == 0 and "(realized)" in shown.output, shown.output
     bad = cli.invoke(main, ["performance", "churn", "--metric", "rmse"])
     assert bad.exit_code == 1 and bad.output.count("\n") == 1 and "not measured for a classifier" in bad.output
+
+
+def test_a_performance_drop_fires_its_retrain_schedule_once(session, rng, tmp_path) -> None:
+    import shutil
+    from datetime import datetime, timezone
+
+    from mlops_magic.scheduling.schedules import add_schedule
+    from mlops_magic.scheduling.tick import tick
+
+    shutil.copy(__import__("pathlib").Path(__file__).parent / "notebooks" / "tiny.ipynb", tmp_path / "retrain.ipynb")
+    X, y = make(rng, 3000)
+    clf = LogisticRegression().fit(X, y)
+    mlops.register_model(clf, "churn", input=X, labels=y)
+    store = session.store
+    schedule = add_schedule(store, str(tmp_path / "retrain.ipynb"), on_performance_drop="churn", base_dir=str(tmp_path))
+    assert schedule.triggers() == "performance drop churn"
+    now = datetime.now(timezone.utc)
+    assert tick(store, now) == []  # no drop yet
+    mlops.performance("churn", current=X)  # fine: no event
+    assert tick(store, now) == []
+    flat = pd.DataFrame({c: rng.normal(0, 0.05, 2000) for c in COLUMNS})
+    assert mlops.performance("churn", current=flat, metric="accuracy").dropped
+    ran = tick(store, now)
+    assert [(c.schedule.id, c.fire.trigger, c.result.status) for c in ran] == [(schedule.id, "performance", "succeeded")]
+    assert store.get_run(ran[0].run_id).trigger == "performance"
+    assert tick(store, now) == []  # each drop starts one retrain

@@ -139,6 +139,7 @@ export interface Schedule {
   on_change: string[];
   after: string | null;
   on_drift: string | null;
+  on_performance_drop: string | null;
   stages: string[];
   from_stage: string | null;
   params: Record<string, unknown>;
@@ -159,6 +160,7 @@ export interface ScheduleSpec {
   params?: Record<string, unknown>;
   after?: string;
   on_drift?: string;
+  on_performance_drop?: string;
   timeout?: number;
   retries?: number;
   catchup?: 'skip' | 'all';

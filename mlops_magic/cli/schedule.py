@@ -34,6 +34,8 @@ def schedule() -> None:
 @click.option("--after", default=None, metavar="NOTEBOOK", help="Run after each successful run of NOTEBOOK.")
 @click.option("--on-drift", default=None, metavar="SUBJECT",
               help="Run when drift is found for SUBJECT (a model or notebook name; '*' for any).")
+@click.option("--on-performance-drop", default=None, metavar="MODEL",
+              help="Run when MODEL's estimated or realized performance drops below its bar ('*' for any).")
 @click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="NAME VALUE")
 @click.option("-f", "--params-file", "params_files", multiple=True, type=click.Path(dir_okay=False))
 @click.option("--stages", default=None, metavar="A,B")
@@ -47,7 +49,7 @@ def schedule() -> None:
 @click.option("--kernel", default=None)
 @click.pass_context
 def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_change: tuple[str, ...],
-        after: str | None, on_drift: str | None, params: tuple[tuple[str, str], ...],
+        after: str | None, on_drift: str | None, on_performance_drop: str | None, params: tuple[tuple[str, str], ...],
         params_files: tuple[str, ...], stages: str | None, from_stage: str | None, timeout: float | None,
         retries: int, catchup: str, max_concurrency: int, notify: tuple[str, ...], kernel: str | None) -> None:
     """Schedule NOTEBOOK; prints the new schedule id."""
@@ -56,7 +58,8 @@ def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_
     try:
         s = add_schedule(_store(ctx), notebook, params=parse_params(params, params_files),
                          stages=split_list(stages), from_stage=from_stage, cron=cron, tz=tz, on_change=on_change,
-                         after=after, on_drift=on_drift, timeout=timeout, retries=retries, catchup=catchup,
+                         after=after, on_drift=on_drift, on_performance_drop=on_performance_drop,
+                         timeout=timeout, retries=retries, catchup=catchup,
                          max_concurrency=max_concurrency, notify=notify, kernel=kernel)
     except MlopsError as exc:
         raise UsageFailure(str(exc)) from None

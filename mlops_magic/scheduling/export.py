@@ -31,7 +31,8 @@ def _tick_command(store_url: str | None) -> str:
 
 def _needs_every_minute(schedules: list[Schedule]) -> bool:
     """Data-change, after and drift triggers are polled: they need a frequent tick."""
-    return any((s.on_change and not s.cron) or s.after or s.on_drift for s in schedules) or any(
+    return any((s.on_change and not s.cron) or s.after or s.on_drift or s.on_performance_drop
+               for s in schedules) or any(
         s.timezone not in (None, "UTC") for s in schedules)
 
 

@@ -38,6 +38,7 @@ class Schedule:
     on_change: tuple[str, ...] = ()
     after: str | None = None
     on_drift: str | None = None
+    on_performance_drop: str | None = None
     timeout: float | None = None
     retries: int = 0
     catchup: str = "skip"
@@ -63,6 +64,8 @@ class Schedule:
             parts.append(f"after {self.after}")
         if self.on_drift:
             parts.append(f"drift {self.on_drift}")
+        if self.on_performance_drop:
+            parts.append(f"performance drop {self.on_performance_drop}")
         return "; ".join(parts)
 
     def next_due(self, now: datetime | None = None) -> datetime | None:
@@ -103,7 +106,8 @@ def _row_to_schedule(r: Any) -> Schedule:
     return Schedule(
         id=r["id"], notebook=r["notebook"], base_dir=r["base_dir"], params=json.loads(r["params"] or "{}"),
         stages=items(r["stages"]), from_stage=r["from_stage"], cron=r["cron"], timezone=r["timezone"],
-        on_change=items(r["on_change"]), after=r["after"], on_drift=r["on_drift"], timeout=r["timeout"],
+        on_change=items(r["on_change"]), after=r["after"], on_drift=r["on_drift"],
+        on_performance_drop=r["on_performance_drop"], timeout=r["timeout"],
         retries=r["retries"], catchup=r["catchup"], max_concurrency=r["max_concurrency"],
         paused=bool(r["paused"]), notify=items(r["notify"]), kernel=r["kernel"], created=r["created"],
         cron_cursor=r["cron_cursor"], event_cursor=r["event_cursor"] or 0,
@@ -113,7 +117,8 @@ def _row_to_schedule(r: Any) -> Schedule:
 def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None = None,
                  stages: tuple[str, ...] = (), from_stage: str | None = None, cron: str | None = None,
                  tz: str | None = None, on_change: tuple[str, ...] = (), after: str | None = None,
-                 on_drift: str | None = None, timeout: float | None = None, retries: int = 0,
+                 on_drift: str | None = None, on_performance_drop: str | None = None,
+                 timeout: float | None = None, retries: int = 0,
                  catchup: str = "skip", max_concurrency: int = 1, notify: tuple[str, ...] = (),
                  kernel: str | None = None, base_dir: str | None = None, now: float | None = None) -> Schedule:
     """Validate and store a schedule; nothing is written when any part is wrong."""
@@ -122,8 +127,9 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
     from ..tracking.stages import read_notebook_json
 
     base = Path(base_dir or store.project_dir or os.getcwd()).resolve()
-    if not (cron or on_change or after or on_drift):
-        raise InvalidInputError("a schedule needs a trigger: --cron, --on-change, --after or --on-drift")
+    if not (cron or on_change or after or on_drift or on_performance_drop):
+        raise InvalidInputError("a schedule needs a trigger: --cron, --on-change, --after, --on-drift or "
+                                "--on-performance-drop")
     path = Path(notebook).expanduser().resolve()
     if not path.exists():
         raise InvalidInputError(f"no such notebook: {notebook}")
@@ -157,6 +163,7 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
         "params": json.dumps(params or {}), "stages": json.dumps(list(stages)) if stages else None,
         "from_stage": from_stage, "cron": cron, "timezone": tz,
         "on_change": json.dumps(list(on_change)) if on_change else None, "after": after_rel, "on_drift": on_drift,
+        "on_performance_drop": on_performance_drop,
         "timeout": timeout, "retries": retries, "catchup": catchup, "max_concurrency": max_concurrency,
         "paused": 0, "notify": json.dumps(list(notify)) if notify else None, "kernel": kernel, "created": created,
         "cron_cursor": created,

@@ -99,24 +99,30 @@ def after_fires(store: Store, s: Schedule) -> list[Fire]:
             for run_id, ended in reversed(rows)]
 
 
-def drift_fires(store: Store, s: Schedule) -> tuple[list[Fire], int]:
-    if not s.on_drift:
+#: event kind -> the schedule field naming what it follows, and the trigger a fire of it records
+EVENT_TRIGGERS = {"drift": ("on_drift", "drift"), "performance-drop": ("on_performance_drop", "performance")}
+
+
+def event_fires(store: Store, s: Schedule) -> tuple[list[Fire], int]:
+    """Fires for the drift and performance-drop events this schedule follows, after its event cursor."""
+    kinds = [kind for kind, (field, _) in EVENT_TRIGGERS.items() if getattr(s, field)]
+    if not kinds:
         return [], s.event_cursor
-    events = store.list_events("drift", after_id=s.event_cursor, limit=MAX_CATCHUP)
+    events = store.list_events(after_id=s.event_cursor, limit=MAX_CATCHUP)
     cursor = max([s.event_cursor, *[e["id"] for e in events]])
-    matching = [e for e in events if _drift_matches(s, e)]
+    matching = [e for e in events if e["kind"] in kinds and _matches(getattr(s, EVENT_TRIGGERS[e["kind"]][0]), e)]
     if s.catchup == "skip":
         matching = matching[-1:]
-    return [Fire(key=f"drift:{e['id']}", trigger="drift", due=e["created"].timestamp(), parent_run_id=e["run_id"])
-            for e in matching], cursor
+    return [Fire(key=f"{e['kind']}:{e['id']}", trigger=EVENT_TRIGGERS[e["kind"]][1], due=e["created"].timestamp(),
+                 parent_run_id=e["run_id"]) for e in matching], cursor
 
 
-def _drift_matches(s: Schedule, event: dict[str, Any]) -> bool:
-    if s.on_drift in ("*", "any"):
+def _matches(subject: str, event: dict[str, Any]) -> bool:
+    if subject in ("*", "any"):
         return True
     payload = event.get("payload") or {}
     names = {event.get("subject"), payload.get("model"), payload.get("notebook")}
-    return s.on_drift in names
+    return subject in names
 
 
 # -- claiming ------------------------------------------------------------------------------------
@@ -192,9 +198,9 @@ def claim_due(store: Store, now: datetime) -> list[Claimed]:
         try:
             fires, cron_cursor = cron_fires(s, now)
             fires += change_fires(store, s, now) + after_fires(store, s)
-            drift, drift_cursor = drift_fires(store, s)
-            event_cursor: int | None = drift_cursor
-            fires += drift
+            on_events, after_events = event_fires(store, s)
+            event_cursor: int | None = after_events
+            fires += on_events
         except MlopsError as exc:  # e.g. a watched glob that now matches nothing: say so, go on
             log.warning("mlops scheduler: schedule %s: %s", s.id, exc)
             continue
@@ -204,7 +210,7 @@ def claim_due(store: Store, now: datetime) -> list[Claimed]:
                 if fire.key.startswith("cron:"):  # keep this due time (and later ones) for a later tick
                     earlier = [f.due for f in fires if f.key.startswith("cron:") and f.due < fire.due]
                     cron_cursor = max(earlier) if earlier else None
-                if fire.key.startswith("drift:"):
+                if fire.key.partition(":")[0] in EVENT_TRIGGERS:  # keep the event for a later tick
                     event_cursor = None
                 break
             if outcome != TAKEN:

@@ -328,6 +328,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX performance_reports_model ON performance_reports (model, id);
     """,
+    # schedules can retrain when a model's (estimated or realized) performance drops
+    """
+    ALTER TABLE schedules ADD COLUMN on_performance_drop TEXT;
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)
