@@ -4,6 +4,7 @@ labels joined by request id, windows over served traffic, gates and the performa
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -209,7 +210,7 @@ def test_a_performance_drop_fires_its_retrain_schedule_once(session, rng, tmp_pa
     from mlops_magic.scheduling.schedules import add_schedule
     from mlops_magic.scheduling.tick import tick
 
-    shutil.copy(__import__("pathlib").Path(__file__).parent / "notebooks" / "tiny.ipynb", tmp_path / "retrain.ipynb")
+    shutil.copy(Path(__file__).parent / "notebooks" / "tiny.ipynb", tmp_path / "retrain.ipynb")
     X, y = make(rng, 3000)
     clf = LogisticRegression().fit(X, y)
     mlops.register_model(clf, "churn", input=X, labels=y)
@@ -223,6 +224,7 @@ def test_a_performance_drop_fires_its_retrain_schedule_once(session, rng, tmp_pa
     flat = pd.DataFrame({c: rng.normal(0, 0.05, 2000) for c in COLUMNS})
     assert mlops.performance("churn", current=flat, metric="accuracy").dropped
     ran = tick(store, now)
-    assert [(c.schedule.id, c.fire.trigger, c.result.status) for c in ran] == [(schedule.id, "performance", "succeeded")]
+    assert [(c.schedule.id, c.fire.trigger, c.result.status) for c in ran] == \
+        [(schedule.id, "performance", "succeeded")]
     assert store.get_run(ran[0].run_id).trigger == "performance"
     assert tick(store, now) == []  # each drop starts one retrain
