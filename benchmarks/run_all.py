@@ -2,7 +2,7 @@
 
     python benchmarks/run_all.py [--with-evidently] [--no-browser]
 
-Peers that must not be runtime dependencies (MLflow, Evidently) are installed on first use into their
+Peers that must not be runtime dependencies (MLflow, Evidently, NannyML) are installed on first use into their
 own virtualenvs under benchmarks/.envs/. Numbers from a loaded 2-core machine are noisy: compare ratios.
 """
 
@@ -26,6 +26,7 @@ def main() -> int:
         ["bench_core.py"],
         ["bench_runner.py"],
         ["bench_drift.py", *(["--with-evidently"] if args.with_evidently else [])],
+        ["bench_performance.py"],
         ["bench_models.py"],
         ["bench_lab.py", *(["--no-browser"] if args.no_browser else [])],
     ]

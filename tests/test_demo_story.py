@@ -25,16 +25,26 @@ def test_demo_trains_monitors_detects_drift_and_retrains(tmp_path: Path, monkeyp
     assert (target / "site" / "index.html").exists()
 
     store = open_store(str(target))
-    runs = {(Path(r.notebook).name, r.trigger, r.status) for r in store.list_runs()}
-    assert ("churn.ipynb", "manual", "succeeded") in runs
-    assert ("monitor.ipynb", "data-change", "succeeded") in runs
-    assert ("churn.ipynb", "drift", "succeeded") in runs
-    [event] = store.list_events("drift")
-    assert event["subject"] == "churn"
-    assert set(event["payload"]["columns"]) == {"monthly_charges", "contract", "support_calls"}
+    runs = [(Path(r.notebook).name, r.trigger, r.status) for r in reversed(store.list_runs())]
+    assert runs == [("lifecycle.ipynb", "manual", "succeeded"), ("churn.ipynb", "manual", "succeeded"),
+                    ("monitor.ipynb", "data-change", "succeeded"), ("monitor.ipynb", "data-change", "succeeded"),
+                    ("monitor.ipynb", "data-change", "succeeded"), ("churn.ipynb", "performance", "succeeded")]
+    # month 1: harmless drift; the estimate holds and nothing retrains
+    month1, month2 = store.list_events("drift")
+    assert set(month1["payload"]["columns"]) == {"monthly_charges", "contract", "support_calls"}
+    from mlops_magic.monitoring.performance import performance_history
+
+    checks = performance_history(store, "churn")
+    assert [c.verdict for c in checks] == ["ok", "ok", "drop"]
+    assert all(c.latest.source == "estimated" for c in checks)
+    # month 2: the estimate drops, one performance-drop event, one retrain, and the challenger wins
+    [drop] = store.list_events("performance-drop")
+    assert drop["payload"]["version"] == 1 and drop["id"] > month2["id"]
     from mlops_magic.registry.versions import get_version
 
     assert get_version(store, "churn@production").version == 2
-    retrain = next(r for r in store.list_runs() if r.trigger == "drift")
+    retrain = next(r for r in store.list_runs() if r.trigger == "performance")
+    assert retrain.parent_run_id == drop["run_id"]  # the monitor run whose check dropped
     assert [s.kind for s in store.list_stages(retrain.id)] == ["problem", "data", "train", "evaluate", "deploy"]
     assert (target / "site" / "runs" / f"{retrain.id}.html").exists()
+    assert "auc realized" in result.output and "estimated" in result.output
