@@ -18,6 +18,7 @@ def run_data(store: Store, ref: str) -> dict[str, Any]:
     detail["metric_history"] = history
     detail["gates"] = _gates(store, run_id)
     detail["drift_reports"] = _drift_reports(store, run_id)
+    detail["performance_reports"] = _performance_reports(store, run_id)
     detail["executed_path"] = next((a["path"] for a in detail["artifacts"] if a["name"] == "executed.ipynb"), None)
     return detail
 
@@ -27,6 +28,13 @@ def _drift_reports(store: Store, run_id: str) -> list[Any]:
     from ..monitoring.records import drift_reports
 
     return drift_reports(store, run_id)
+
+
+def _performance_reports(store: Store, run_id: str) -> list[Any]:
+    """Stored performance checks of the run (realized and estimated per window, with the verdict)."""
+    from ..monitoring.performance import performance_reports
+
+    return performance_reports(store, run_id)
 
 
 def _gates(store: Store, run_id: str) -> list[dict[str, Any]]:

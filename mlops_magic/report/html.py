@@ -118,6 +118,8 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
         sections += ["<h2>Quality gates</h2>", _table(["gate", "result", "kind", "clauses"], gates)]
     if d.get("drift_reports"):
         sections += ["<h2>Drift</h2>", *(r._repr_html_() for r in d["drift_reports"])]
+    if d.get("performance_reports"):
+        sections += ["<h2>Performance</h2>", *(r._repr_html_() for r in d["performance_reports"])]
     if include_notebook:
         sections += ["<h2>Executed notebook</h2>", notebook_html(d.get("executed_path"))]
     return _page(f"run {d['id'][:8]} — {d.get('notebook') or ''}", "".join(sections))

@@ -46,6 +46,8 @@ def run_markdown(d: dict[str, Any]) -> str:
                           [[g["expression"], "yes" if g["passed"] else "no"] for g in d["gates"]])
     for report in d.get("drift_reports", []):
         lines += ["#### Drift", "", report._repr_markdown_(), ""]
+    for perf in d.get("performance_reports", []):
+        lines += ["#### Performance", "", "```", repr(perf), "```", ""]
     return "\n".join(lines)
 
 
