@@ -92,6 +92,9 @@ def test_rerunning_data_makes_train_stale_and_order_is_checked(ip) -> None:
     ("metric acc", "malformed metric 'acc'; write NAME=VALUE"),
     ("metric acc=high", "neither a number nor a variable"),
     ("params 1x=3", "not a valid Python name"),
+    ("params class=3", "'class' is not a valid Python name"),
+    ("params lr=", "lr= has no value; write lr='' for an empty string"),
+    ("params a=1 lr=", "lr= has no value"),
     ("show nosuchrun", "no run 'nosuchrun'"),
     ("runs --status nope", "unknown status 'nope'"),
     ("metric --step", "expected one argument"),
@@ -100,6 +103,14 @@ def test_bad_input_is_a_one_line_usage_error(ip, line, message) -> None:
     with pytest.raises(UsageError, match=message) as info:
         ip.run_line_magic("mlops", line)
     assert "\n" not in str(info.value)
+
+
+def test_params_take_any_python_name_and_a_quoted_empty_string(ip) -> None:
+    ip.run_line_magic("mlops", "params 学习率=0.1 name='' other=\"\" text='a b'")
+    assert ip.user_ns["学习率"] == 0.1 and ip.user_ns["name"] == "" and ip.user_ns["other"] == ""
+    assert ip.user_ns["text"] == "a b"
+    session = get_session()
+    assert session.store.get_run(session.current_run_id(create=False)).params["学习率"] == 0.1
 
 
 def test_unknown_stage_kind_is_refused_and_the_body_does_not_run(ip) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..tracking.stages import code_digest, notebook_stages, read_notebook_json, stage_of_cell
+from ..tracking.values import check_param_names
 from .request import RunRequest
 
 
@@ -51,9 +52,7 @@ def prepare(request: RunRequest, project_dir: Path | None = None) -> PreparedRun
     if nb.get("nbformat", 4) < 4:
         raise InvalidInputError(f"{request.notebook} is nbformat {nb.get('nbformat')}; save it as nbformat 4")
     nb, source_index = select_cells(nb, request.stages, request.from_stage, str(request.notebook))
-    for key in request.params:
-        if not str(key).isidentifier():
-            raise InvalidInputError(f"parameter name {key!r} is not a valid Python name")
+    check_param_names(request.params)
     cwd = Path(request.cwd).expanduser().resolve() if request.cwd else path.parent
     if not cwd.is_dir():
         raise InvalidInputError(f"--cwd {request.cwd} is not a folder")
