@@ -185,3 +185,54 @@ def test_old_notebook_without_cell_ids_still_records_tag_form_stages(project):
     run = store.get_run("latest")
     assert [(s.kind, s.name, s.status) for s in store.list_stages(run.id)] == [
         ("data", "data", "succeeded"), ("train", "modèle", "succeeded")]
+
+
+def test_cells_are_named_by_their_place_in_the_file_after_an_earlier_papermill_failure(project):
+    import subprocess
+    import sys
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_markdown_cell("# Churn"), nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("%%mlops stage data\ny = 2"), nbformat.v4.new_code_cell("assert False")]
+    nbformat.write(nb, project / "src.ipynb")
+    # a real earlier failure: papermill writes its banner cells into the notebook the user then opens
+    done = subprocess.run([sys.executable, "-m", "papermill", "src.ipynb", "banners.ipynb"], cwd=project,
+                          capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    cells = json.loads((project / "banners.ipynb").read_text())["cells"]
+    failing = next(i for i, c in enumerate(cells) if "".join(c["source"]) == "assert False")
+    assert failing == 5 and sum("papermill-error-cell-tag" in c["metadata"].get("tags", []) for c in cells) == 2
+    result = cli("run", "banners.ipynb", "-p", "x", "3")
+    assert result.exit_code == 1
+    assert open_store().get_run("latest").error == f"setup cell {failing} failed: AssertionError"
+    (project / "banners.ipynb").write_text(json.dumps(
+        {**json.loads((project / "banners.ipynb").read_text()),
+         "cells": [*cells[:4], {"cell_type": "code", "metadata": {"tags": ["mlops:train"]}, "outputs": [],
+                                "execution_count": None, "source": "raise ValueError('late')"}, *cells[4:]]}))
+    assert cli("run", "banners.ipynb").exit_code == 1
+    assert open_store().get_run("latest").error == "stage train (cell 4) failed: ValueError: late"
+
+
+def test_a_notebook_without_kernel_metadata_runs_on_the_python_kernel(project):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()  # no kernelspec, no language_info: what jupytext writes by default
+    params = nbformat.v4.new_code_cell("lr = 0.5")
+    params.metadata["tags"] = ["parameters"]
+    train = nbformat.v4.new_code_cell("%mlops metric lr_used=lr")
+    train.metadata["tags"] = ["mlops:train"]
+    nb.cells = [params, train]
+    nbformat.write(nb, project / "bare.ipynb")
+    result = CliRunner().invoke(main, ["run", "bare.ipynb", "-p", "lr", "0.1"])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output and "parameter" not in result.output
+    store = open_store()
+    run = store.get_run("latest")
+    assert run.status == "succeeded" and store.latest_metrics([run.id])[run.id]["lr_used"] == 0.1
+    assert [(s.kind, s.status) for s in store.list_stages(run.id)] == [("train", "succeeded")]
+    assert json.loads((project / "bare.ipynb").read_text())["metadata"] == {}  # the user's file is untouched
+    wrong = CliRunner().invoke(main, ["run", "bare.ipynb", "--kernel", "nosuch"])
+    assert wrong.exit_code == 2 and "no Jupyter kernel named 'nosuch'" in wrong.output
