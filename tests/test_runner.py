@@ -236,3 +236,76 @@ def test_a_notebook_without_kernel_metadata_runs_on_the_python_kernel(project):
     assert json.loads((project / "bare.ipynb").read_text())["metadata"] == {}  # the user's file is untouched
     wrong = CliRunner().invoke(main, ["run", "bare.ipynb", "--kernel", "nosuch"])
     assert wrong.exit_code == 2 and "no Jupyter kernel named 'nosuch'" in wrong.output
+
+
+def _processes_with_env(entry: str) -> list[int]:
+    """Pids of live processes whose environment holds ``entry`` (e.g. this run's MLOPS_RUN_ID)."""
+    import os
+
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                env = fh.read().split(b"\0")
+            with open(f"/proc/{pid}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if entry.encode() in env and state != "Z":
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("extra", [[], ["--parallel", "2"]])
+def test_ctrl_c_is_one_line_exit_130_the_run_killed_and_no_kernel_left(project, extra):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _support import python_env
+
+    notebooks = ["endless.ipynb"] if not extra else ["endless.ipynb", "e2.ipynb"]
+    if extra:
+        shutil.copy(project / "endless.ipynb", project / "e2.ipynb")
+    # a terminal's Ctrl-C: SIGINT to the runner's whole process group (kernels live in their own sessions)
+    proc = subprocess.Popen([sys.executable, "-m", "mlops_magic.cli", "run", *notebooks, *extra], cwd=project,
+                            env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    store = open_store(str(project))
+    deadline = time.monotonic() + 120
+    while len([s for r in store.list_runs() for s in store.list_stages(r.id)]) < len(notebooks):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    runs = store.list_runs()
+    assert all(_processes_with_env(f"MLOPS_RUN_ID={r.id}") for r in runs)  # the kernels are running
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == (["interrupted: the runs in progress are recorded as killed"] if extra
+                                        else [f"interrupted: run {runs[0].id[:8]} killed"])
+    for run in runs:
+        run = store.get_run(run.id)
+        assert (run.status, run.error) == ("killed", "interrupted (Ctrl-C) in stage train (cell 1)")
+        left = _processes_with_env(f"MLOPS_RUN_ID={run.id}")
+        while left and time.monotonic() < deadline:  # SIGKILLed; give the OS a moment to reap it
+            time.sleep(0.1)
+            left = _processes_with_env(f"MLOPS_RUN_ID={run.id}")
+        assert left == []
+
+
+def test_a_timeout_prints_only_its_own_line(project):
+    import subprocess
+    import sys
+
+    from _support import python_env
+
+    done = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "run", "endless.ipynb", "--timeout", "2"],
+                          cwd=project, env=python_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4
+    run = open_store(str(project)).get_run("latest")
+    assert done.stderr.strip().splitlines() == [f"mlops: run {run.id[:8]} of endless.ipynb timed-out: "
+                                                "timed out after 2s in stage train (cell 1)"]
+    log = (project / ".mlops" / "runs" / run.id / "runner.log").read_text()
+    assert "Kernel died while waiting for execute reply" in log

@@ -99,4 +99,9 @@ def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str,
                                 warn=lambda m: click.echo(m, err=True))
     except MlopsError as exc:
         raise UsageFailure(str(exc)) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, the run recorded as killed, the shell's 130
+        run_id = getattr(exc, "mlops_run_id", None)
+        click.echo(f"interrupted: run {run_id[:8]} killed" if run_id else
+                   "interrupted: the runs in progress are recorded as killed", err=True)
+        ctx.exit(130)
     ctx.exit(max(r.exit_code for r in results))

@@ -170,8 +170,11 @@ def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None
     except BaseException as exc:  # an interrupt or a runner bug must not leave the run 'running'
         if slot is not None:
             slot.kill()
-        store.finish_run(prep.run_id, "killed" if isinstance(exc, KeyboardInterrupt) else "failed",
-                         f"runner stopped: {type(exc).__name__}: {exc}"[:2000])
+        if isinstance(exc, KeyboardInterrupt):
+            store.finish_run(prep.run_id, "killed", f"interrupted (Ctrl-C){_where(prep, output)}")
+            exc.mlops_run_id = prep.run_id  # type: ignore[attr-defined]  # the CLI names it
+        else:
+            store.finish_run(prep.run_id, "failed", f"runner stopped: {type(exc).__name__}: {exc}"[:2000])
         raise
     if attempts > 1:
         store.set_tags(prep.run_id, {"mlops.attempts": attempts})
@@ -221,6 +224,7 @@ def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: 
 
     req = prep.request
     _quiet_papermill()
+    capture = _capture_library_logs(output.parent / "runner.log")
     timed_out = threading.Event()
     watchdog = None
     if req.timeout:
@@ -259,6 +263,7 @@ def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: 
         if watchdog is not None:
             watchdog.cancel()
         slot.kill()
+        capture.close()
 
 
 class _DropUnknownParameter:
@@ -268,12 +273,71 @@ class _DropUnknownParameter:
         return not str(record.msg).startswith("Passed unknown parameter")
 
 
+class _DropDeadKernelTasks:
+    """asyncio reports nbclient's cell task, left pending when we kill the kernel, at loop close."""
+
+    def filter(self, record: Any) -> bool:
+        return not str(record.msg).startswith(("Task exception was never retrieved", "Task was destroyed"))
+
+
 def _quiet_papermill() -> None:
     import logging
 
     logger = logging.getLogger("papermill")
     if not any(isinstance(f, _DropUnknownParameter) for f in logger.filters):
         logger.addFilter(_DropUnknownParameter())
+    aio = logging.getLogger("asyncio")
+    if not any(isinstance(f, _DropDeadKernelTasks) for f in aio.filters):
+        aio.addFilter(_DropDeadKernelTasks())
+
+
+class _LibraryLog:
+    """papermill's and nbclient's log lines ("Kernel died while waiting for execute reply.") go to the
+    run's ``runner.log``, not around the runner's own one-line outcome on stderr."""
+
+    def __init__(self, path: Path) -> None:
+        import logging
+
+        self.loggers = [logging.getLogger(n) for n in ("papermill", "nbclient", "traitlets")]
+        self.handler: logging.Handler | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+            self.handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        except OSError:
+            self.handler = logging.NullHandler()
+        with _capture_lock:  # runs in threads (run-now) share the loggers: save and restore once
+            global _captures, _saved
+            if _captures == 0:
+                _saved = [(lg.propagate, lg.level) for lg in self.loggers]
+                for lg in self.loggers:
+                    lg.propagate = False
+                    if lg.level == logging.NOTSET:
+                        lg.setLevel(logging.INFO)
+            _captures += 1
+            for lg in self.loggers:
+                lg.addHandler(self.handler)
+
+    def close(self) -> None:
+        global _captures
+        assert self.handler is not None
+        with _capture_lock:
+            for lg in self.loggers:
+                lg.removeHandler(self.handler)
+            _captures -= 1
+            if _captures == 0:
+                for lg, (propagate, level) in zip(self.loggers, _saved):
+                    lg.propagate, lg.level = propagate, level
+        self.handler.close()
+
+
+_capture_lock = threading.Lock()
+_captures = 0
+_saved: list[tuple[bool, int]] = []
+
+
+def _capture_library_logs(path: Path) -> _LibraryLog:
+    return _LibraryLog(path)
 
 
 def _executed_cells(output: Path) -> list[dict[str, Any]]:

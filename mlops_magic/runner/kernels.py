@@ -33,6 +33,17 @@ def autoload_arguments(argv: list[str]) -> list[str]:
     return []
 
 
+#: Kernels launched and not yet killed, so an interrupted runner (Ctrl-C) can leave none behind,
+#: including one pre-started for a run that never began.
+_live: set[KernelSlot] = set()
+
+
+def kill_all() -> None:
+    """Kill every kernel this process launched and has not killed yet."""
+    for slot in list(_live):
+        slot.kill()
+
+
 class KernelSlot:
     """One kernel process reserved for one run."""
 
@@ -65,6 +76,7 @@ class KernelSlot:
         run_sync(km.start_kernel)(env=self.env, cwd=str(self.cwd), stdout=stream, stderr=stream,
                                   extra_arguments=autoload_arguments(km.kernel_spec.argv if km.kernel_spec else []))
         self.km = km
+        _live.add(self)
         return self
 
     @property
@@ -89,6 +101,7 @@ class KernelSlot:
         """Kill the kernel and free its connection files; never waits for a polite exit."""
         from jupyter_core.utils import run_sync
 
+        _live.discard(self)
         if self.km is not None:
             self.hard_kill()
             try:
