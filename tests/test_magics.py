@@ -239,3 +239,27 @@ def test_big_outputs_are_described_but_not_fingerprinted_automatically(ip, monke
     [stage] = stages(ip)
     assert {v.name for v in stage.variables} >= {"wide", "nums"}
     assert [f.name for f in stage.fingerprints] == ["nums"]
+
+
+def test_cells_sharing_a_stage_are_one_stage_run_and_reruns_are_attempts(ip) -> None:
+    from mlops_magic.tracking.stages import code_digest, combined_digest
+
+    cells = {"c1": "%%mlops stage train\na = 1", "c2": "%%mlops stage train\nb = 2",
+             "c3": "%%mlops stage train\nc = a + b"}
+    for cell_id, source in cells.items():
+        assert ip.run_cell(source, cell_id=cell_id).success
+    [stage] = stages(ip)
+    assert (stage.name, stage.attempt, stage.status) == ("train", 1, "succeeded")
+    assert stage.code_digest == combined_digest([code_digest(s) for s in cells.values()])
+    assert sorted(v.name for v in stage.variables) == ["a", "b", "c"]
+    view = ip.run_line_magic("mlops", "status").view
+    assert [(s.name, s.attempt) for s in view.stages if s.attempt] == [("train", 1)]
+    ip.run_cell(cells["c1"], cell_id="c1")  # the same cell again: a re-execution, a new attempt
+    ip.run_cell("%%mlops stage train\nraise ValueError('second cell')", cell_id="c2")
+    ip.run_cell(cells["c3"], cell_id="c3")  # runs after the failure: the attempt stays failed
+    first, second = stages(ip)
+    assert (second.attempt, second.status, second.error_type) == (2, "failed", "ValueError")
+    assert second.error_message == "second cell" and first.status == "succeeded"
+    assert ip.run_cell(cells["c1"]).success  # no cell id (a terminal): every stage cell is an attempt
+    assert ip.run_cell(cells["c2"]).success
+    assert [s.attempt for s in stages(ip)] == [1, 2, 3, 4]

@@ -309,3 +309,35 @@ def test_a_timeout_prints_only_its_own_line(project):
                                                 "timed out after 2s in stage train (cell 1)"]
     log = (project / ".mlops" / "runs" / run.id / "runner.log").read_text()
     assert "Kernel died while waiting for execute reply" in log
+
+
+def test_a_stage_over_several_tagged_cells_is_one_stage_run(project):
+    import nbformat
+
+    from mlops_magic.tracking.stages import code_digest, combined_digest
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    sources = ["import math", "w = 1", "w += 1", "%mlops metric w=w"]
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
+    for cell in nb.cells[1:]:
+        cell.metadata["tags"] = ["mlops:train"]
+    nbformat.write(nb, project / "split.ipynb")
+    result = cli("run", "split.ipynb")
+    assert result.exit_code == 0, result.output
+    store = open_store()
+    run = store.get_run("latest")
+    [stage] = store.list_stages(run.id)
+    assert (stage.name, stage.attempt, stage.status) == ("train", 1, "succeeded")
+    assert stage.code_digest == combined_digest([code_digest(s) for s in sources[1:]])
+    status = cli("status", run.id)
+    assert "#3" not in status.output and "#2" not in status.output, status.output
+    from mlops_magic.tracking.queries import notebook_lifecycle
+
+    rows = notebook_lifecycle(store, project / "split.ipynb")["stages"]
+    assert [(r["attempt"], r["code_changed"]) for r in rows] == [(1, False)] * 3
+    nb.cells[2].source = "raise ValueError('half way')"
+    nbformat.write(nb, project / "split.ipynb")
+    retried = run_notebook("split.ipynb", retries=1, retry_delay=0)
+    assert retried.status == "failed" and retried.error == "stage train (cell 2) failed: ValueError: half way"
+    assert [(s.attempt, s.status) for s in store.list_stages(retried.run_id)] == [(1, "failed"), (2, "failed")]

@@ -86,8 +86,9 @@ class StageCellTracker:
         notes = split_header(source)[1].strip()[:10_000] if spec.kind == "problem" else None
         try:
             self._before = self._snapshot()
-            self._open = self.session.begin_stage(spec.kind, spec.name, code_digest=code_digest(source),
-                                                  notes=notes or None)
+            self._open = self.session.begin_cell_stage(
+                spec.kind, spec.name, cell_id=getattr(info, "cell_id", None), code_digest=code_digest(source),
+                notes=notes or None)
         except MlopsError as exc:  # the store is unusable: say so once, let the cell run anyway
             print(f"mlops: stage not recorded: {exc}")
             self._open = None

@@ -369,6 +369,12 @@ class Store:
         stage_id = self.db.run_in_transaction(write)
         return self.get_stage(stage_id)
 
+    def resume_stage(self, stage_id: int, code_digest: str | None) -> StageRun:
+        """Reopen a stage run that continues in another cell (same stage, same execution)."""
+        self.db.write("UPDATE stage_runs SET status = 'running', ended = NULL, code_digest = ? WHERE id = ?",
+                      (code_digest, stage_id))
+        return self.get_stage(stage_id)
+
     def finish_stage(self, stage_id: int, status: str, *, error_type: str | None = None,
                      error_message: str | None = None, error_line: int | None = None,
                      variables: Sequence[VariableInfo] = ()) -> None:

@@ -109,6 +109,14 @@ def code_digest(source: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def combined_digest(digests: list[str]) -> str:
+    """The code digest of a stage spread over several cells: one cell keeps its own digest; several
+    combine order-independently (running them in another order is not a code change)."""
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.sha256("+".join(sorted(digests)).encode("ascii")).hexdigest()[:32]
+
+
 def _cell_source(cell: dict[str, Any]) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)
