@@ -341,3 +341,59 @@ def test_a_stage_over_several_tagged_cells_is_one_stage_run(project):
     retried = run_notebook("split.ipynb", retries=1, retry_delay=0)
     assert retried.status == "failed" and retried.error == "stage train (cell 2) failed: ValueError: half way"
     assert [(s.attempt, s.status) for s in store.list_stages(retried.run_id)] == [(1, "failed"), (2, "failed")]
+
+
+def _plain_papermill_notebook(path: Path, *extra_cells) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    cells = [nbformat.v4.new_code_cell("%load_ext mlops_magic"), nbformat.v4.new_markdown_cell("# Churn"),
+             nbformat.v4.new_code_cell("lr = 0.5"), nbformat.v4.new_code_cell("x = [1, 2, 3]"),
+             nbformat.v4.new_code_cell("w = sum(x)"), nbformat.v4.new_code_cell("w *= lr\n%mlops metric w=w"),
+             nbformat.v4.new_code_cell("%%mlops stage evaluate\nscore = w"), *extra_cells]
+    for index, tag in ((2, "parameters"), (3, "mlops:data"), (4, "mlops:train"), (5, "mlops:train")):
+        cells[index].metadata["tags"] = [tag]
+    nb.cells = cells
+    nbformat.write(nb, path)
+
+
+def _papermill(project: Path, *args: str):
+    import subprocess
+
+    from _support import python_env
+
+    papermill = Path(__import__("sys").executable).with_name("papermill")
+    return subprocess.run([str(papermill), *args], cwd=project, env=python_env(MLOPS_STORE=str(project)),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_plain_papermill_tracks_tag_form_and_header_stages_with_notebook_and_trigger(project):
+    from mlops_magic.report.data import run_data
+
+    _plain_papermill_notebook(project / "plain.ipynb")
+    (project / "out").mkdir()
+    done = _papermill(project, "plain.ipynb", "out/plain-out.ipynb", "-p", "lr", "2")
+    assert done.returncode == 0, done.stderr
+    store = open_store(str(project))
+    [run] = store.list_runs()
+    assert (run.notebook, run.trigger, run.status) == ("plain.ipynb", "papermill", "succeeded")
+    stages = store.list_stages(run.id)
+    assert [(s.kind, s.attempt, s.status) for s in stages] == [
+        ("data", 1, "succeeded"), ("train", 1, "succeeded"), ("evaluate", 1, "succeeded")]
+    assert sorted(v.name for v in stages[1].variables) == ["w"]
+    assert store.latest_metrics([run.id])[run.id]["w"] == 12
+    [executed] = [a for a in store.list_artifacts(run.id) if a.name == "executed.ipynb"]
+    cells = json.loads(Path(executed.path).read_text())["cells"]
+    assert any("injected-parameters" in c["metadata"].get("tags", []) for c in cells)
+    assert run_data(store, run.id)["executed_path"] == executed.path
+
+
+def test_plain_papermill_failure_names_the_cell_of_the_file(project):
+    import nbformat
+
+    _plain_papermill_notebook(project / "plain.ipynb", nbformat.v4.new_code_cell("assert False, 'stop'"))
+    done = _papermill(project, "plain.ipynb", "plain-out.ipynb")
+    assert done.returncode == 1
+    run = open_store(str(project)).get_run("latest")
+    assert (run.trigger, run.status, run.error) == ("papermill", "failed", "setup cell 7 failed: AssertionError: stop")

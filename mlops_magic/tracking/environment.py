@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -51,14 +52,107 @@ def git_state(folder: str | os.PathLike[str] | None = None) -> tuple[str | None,
 
 
 def detect_notebook_path(user_ns: dict[str, Any] | None = None) -> str | None:
-    """The notebook this process runs: set by the runner, by Jupyter server, or by VS Code."""
+    """The notebook this process runs: set by the runner, by Jupyter server, by VS Code, or the input of
+    the plain ``papermill`` command that started this kernel."""
     for var in ("MLOPS_NOTEBOOK", "JPY_SESSION_NAME"):
         value = os.environ.get(var)
         if value:
             return _relative(value)
     if user_ns and isinstance(user_ns.get("__vsc_ipynb_file__"), str):
         return _relative(user_ns["__vsc_ipynb_file__"])
+    run = papermill_parent()
+    if run is not None:
+        return _relative(run.input_path)
     return None
+
+
+@dataclass(frozen=True)
+class PapermillRun:
+    """A kernel started by the ``papermill`` command: the notebooks it reads and writes."""
+
+    input_path: str  # absolute
+    output_path: str | None  # absolute; None when written to stdout or a remote store
+
+
+_papermill: tuple[int, PapermillRun | None] | None = None
+
+
+def papermill_parent() -> PapermillRun | None:
+    """The ``papermill IN OUT`` command that started this kernel, if one did (cached per process).
+
+    nbclient sends no cell ids and papermill passes no path to the kernel, so the only thing that
+    reaches it is its parent process (``JPY_PARENT_PID``, set by jupyter_client): its command line
+    names the notebooks, its working directory resolves them. A kernel of ``mlops run`` (attached:
+    ``MLOPS_RUN_ID``) or of a Jupyter server is never taken for one.
+    """
+    global _papermill
+    if os.environ.get("MLOPS_RUN_ID") or os.environ.get("JPY_SESSION_NAME"):
+        return None
+    parent = os.environ.get("JPY_PARENT_PID", "")
+    if not parent.isdigit():
+        return None
+    if _papermill is None or _papermill[0] != os.getpid():
+        _papermill = (os.getpid(), _read_papermill_command(int(parent)))
+    return _papermill[1]
+
+
+def _process_command(pid: int) -> tuple[list[str], str] | None:
+    """(argv, working directory) of a process; Linux /proc, else psutil when installed."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = [a.decode("utf-8", "surrogateescape") for a in fh.read().split(b"\0") if a]
+        return argv, os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        pass
+    try:
+        import psutil  # type: ignore[import-untyped]
+
+        proc = psutil.Process(pid)
+        return list(proc.cmdline()), proc.cwd()
+    except Exception:  # not installed, gone, or not ours to inspect
+        return None
+
+
+def _read_papermill_command(pid: int) -> PapermillRun | None:
+    found = _process_command(pid)
+    if found is None:
+        return None
+    argv, cwd = found
+    rest = None
+    for i, arg in enumerate(argv[:4]):  # papermill ..., python .../papermill ..., python -m papermill ...
+        if os.path.basename(arg) in ("papermill", "papermill.exe") or arg.endswith(os.path.join("papermill",
+                                                                                                "__main__.py")):
+            rest = argv[i + 1:]
+            break
+        if arg == "-m" and i + 1 < len(argv) and argv[i + 1] == "papermill":
+            rest = argv[i + 2:]
+            break
+    if rest is None:
+        return None
+    inputs = _papermill_paths(rest)
+    if not inputs or not inputs[0] or "://" in inputs[0] or inputs[0] == "-":
+        return None
+
+    def local(path: str | None) -> str | None:
+        if not path or path == "-" or "://" in path:
+            return None
+        return os.path.normpath(os.path.join(cwd, os.path.expanduser(path)))
+
+    source = local(inputs[0])
+    if source is None or not os.path.isfile(source):
+        return None
+    return PapermillRun(input_path=source, output_path=local(inputs[1]))
+
+
+def _papermill_paths(args: list[str]) -> tuple[str, str | None] | None:
+    """(input, output) as papermill's own command line parses ``args``."""
+    try:
+        from papermill.cli import papermill as command
+
+        ctx = command.make_context("papermill", list(args), resilient_parsing=True)
+        return ctx.params.get("notebook_path"), ctx.params.get("output_path") or None
+    except Exception:
+        return None
 
 
 def _relative(path: str) -> str:

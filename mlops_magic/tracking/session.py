@@ -53,6 +53,8 @@ class Session:
         self.listeners: list[Listener] = []
         self._steps: dict[tuple[str, str], int] = {}
         self._cell_groups: dict[tuple[str, str], _CellGroup] = {}
+        self.failed_cell: str | None = None  # headless without the runner (plain papermill): where it stopped
+        self.executed_notebook: str | None = None  # kept with the run when it closes (papermill's output)
         self._lock = threading.RLock()
         self._store: tuple[tuple[Any, ...], Store] | None = None
 
@@ -144,10 +146,20 @@ class Session:
             for s in stages:
                 latest[s.name] = s
             failed = [s for s in latest.values() if s.status == "failed"]
-            self.end_run(run_id, "failed" if failed else "succeeded",
-                         f"stage {failed[-1].name} failed" if failed else None)
+            if self.executed_notebook and os.path.isfile(self.executed_notebook):
+                self.store.log_artifact(run_id, self.executed_notebook, name="executed.ipynb")
+            if self.failed_cell:
+                self.end_run(run_id, "failed", self.failed_cell)
+            else:
+                self.end_run(run_id, "failed" if failed else "succeeded",
+                             f"stage {failed[-1].name} failed" if failed else None)
         except Exception:  # never let a broken store turn interpreter exit into a traceback
             pass
+
+    def cell_failed(self, message: str) -> None:
+        """A cell raised in a headless execution that stops at the first error (plain papermill)."""
+        if self.failed_cell is None:
+            self.failed_cell = message[:2000]
 
     # -- stages -------------------------------------------------------------------------------
     @property
