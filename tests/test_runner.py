@@ -397,3 +397,16 @@ def test_plain_papermill_failure_names_the_cell_of_the_file(project):
     assert done.returncode == 1
     run = open_store(str(project)).get_run("latest")
     assert (run.trigger, run.status, run.error) == ("papermill", "failed", "setup cell 7 failed: AssertionError: stop")
+
+
+def test_the_run_command_does_not_compile_the_iri_grammar():
+    """jsonschema (via nbformat) would import rfc3987_syntax, 1.2 s of lark grammar a `mlops run` never uses."""
+    import subprocess
+    import sys
+
+    from _support import python_env
+
+    code = ("import sys, mlops_magic.cli.run, papermill, nbformat, jsonschema\n"
+            "print(sys.modules['rfc3987_syntax'] is None, 'date-time' in jsonschema.FormatChecker.checkers)")
+    done = subprocess.run([sys.executable, "-c", code], env=python_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split() == ["True", "True"], done.stderr
