@@ -208,6 +208,16 @@ def test_cells_are_named_by_their_place_in_the_file_after_an_earlier_papermill_f
     result = cli("run", "banners.ipynb", "-p", "x", "3")
     assert result.exit_code == 1
     assert open_store().get_run("latest").error == f"setup cell {failing} failed: AssertionError"
+    # a papermill output with parameters holds its injected cell too: replaced in place, or run as it is
+    done = subprocess.run([sys.executable, "-m", "papermill", "src.ipynb", "injected.ipynb", "-p", "x", "2"],
+                          cwd=project, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    cells = json.loads((project / "injected.ipynb").read_text())["cells"]
+    failing = next(i for i, c in enumerate(cells) if "".join(c["source"]) == "assert False")
+    assert failing == 6 and any("injected-parameters" in c["metadata"].get("tags", []) for c in cells)
+    for extra in ([], ["-p", "x", "5"]):
+        assert cli("run", "injected.ipynb", *extra).exit_code == 1
+        assert open_store().get_run("latest").error == f"setup cell {failing} failed: AssertionError"
     (project / "banners.ipynb").write_text(json.dumps(
         {**json.loads((project / "banners.ipynb").read_text()),
          "cells": [*cells[:4], {"cell_type": "code", "metadata": {"tags": ["mlops:train"]}, "outputs": [],

@@ -372,8 +372,12 @@ def describe_cell(prep: PreparedRun, output: Path, index: int) -> str:
     tags = (cell.get("metadata") or {}).get("tags") or []
     if "injected-parameters" in tags:
         return "the injected parameters cell"
+    # papermill inserts an injected cell only when given parameters and the notebook has none yet (one
+    # left by an earlier papermill run is replaced in place, and runs as it is without parameters)
+    inserted = bool(prep.request.params) and not any(
+        "injected-parameters" in ((c.get("metadata") or {}).get("tags") or []) for c in prep.nb.get("cells", []))
     injected_before = sum(1 for c in cells[:index]
-                          if "injected-parameters" in ((c.get("metadata") or {}).get("tags") or []))
+                          if "injected-parameters" in ((c.get("metadata") or {}).get("tags") or [])) if inserted else 0
     prepared_index = index - injected_before
     original = prep.source_index[prepared_index] if prepared_index < len(prep.source_index) else prepared_index
     source = cell.get("source", "")
