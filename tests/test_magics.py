@@ -263,3 +263,12 @@ def test_cells_sharing_a_stage_are_one_stage_run_and_reruns_are_attempts(ip) -> 
     assert ip.run_cell(cells["c1"]).success  # no cell id (a terminal): every stage cell is an attempt
     assert ip.run_cell(cells["c2"]).success
     assert [s.attempt for s in stages(ip)] == [1, 2, 3, 4]
+
+
+def test_a_kernel_exiting_mid_stage_leaves_no_running_stage(session) -> None:
+    stage = session.begin_stage("train")  # shut down (or papermill's timeout) before post_run_cell
+    session.close_implicit_run()
+    run = session.store.get_run(stage.run_id)
+    assert (run.status, run.error) == ("killed", "the kernel exited while stage train ran")
+    [after] = session.store.list_stages(run.id)
+    assert (after.status, after.error_type) == ("failed", "KernelExit")

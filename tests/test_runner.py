@@ -379,9 +379,13 @@ def _papermill(project: Path, *args: str):
 
 
 def test_plain_papermill_tracks_tag_form_and_header_stages_with_notebook_and_trigger(project):
+    import nbformat
+
     from mlops_magic.report.data import run_data
 
-    _plain_papermill_notebook(project / "plain.ipynb")
+    # finding the papermill command must not import papermill (seconds of jsonschema) into the kernel
+    _plain_papermill_notebook(project / "plain.ipynb", nbformat.v4.new_code_cell(
+        "import sys\nprint('heavy:', [m for m in ('papermill', 'nbformat', 'jsonschema') if m in sys.modules])"))
     (project / "out").mkdir()
     done = _papermill(project, "plain.ipynb", "out/plain-out.ipynb", "-p", "lr", "2")
     assert done.returncode == 0, done.stderr
@@ -397,6 +401,7 @@ def test_plain_papermill_tracks_tag_form_and_header_stages_with_notebook_and_tri
     cells = json.loads(Path(executed.path).read_text())["cells"]
     assert any("injected-parameters" in c["metadata"].get("tags", []) for c in cells)
     assert run_data(store, run.id)["executed_path"] == executed.path
+    assert cells[-1]["outputs"][0]["text"] == ["heavy: []\n"]
 
 
 def test_plain_papermill_failure_names_the_cell_of_the_file(project):

@@ -144,15 +144,38 @@ def _read_papermill_command(pid: int) -> PapermillRun | None:
     return PapermillRun(input_path=source, output_path=local(inputs[1]))
 
 
-def _papermill_paths(args: list[str]) -> tuple[str, str | None] | None:
-    """(input, output) as papermill's own command line parses ``args``."""
-    try:
-        from papermill.cli import papermill as command
+#: papermill's command-line options that take values (papermill 2.x), by how many; any other option is
+#: a flag. Parsed here rather than with papermill's own click command: importing papermill in the
+#: kernel costs seconds (nbformat → jsonschema), inside the user's first cell.
+_PAPERMILL_VALUES = {"-p": 2, "--parameters": 2, "-r": 2, "--parameters_raw": 2, "-f": 1, "--parameters_file": 1,
+                     "-y": 1, "--parameters_yaml": 1, "-b": 1, "--parameters_base64": 1, "--engine": 1,
+                     "--autosave-cell-every": 1, "-k": 1, "--kernel": 1, "-l": 1, "--language": 1, "--cwd": 1,
+                     "--stdout-file": 1, "--stderr-file": 1, "--log-level": 1, "--start-timeout": 1,
+                     "--start_timeout": 1, "--execution-timeout": 1}
 
-        ctx = command.make_context("papermill", list(args), resilient_parsing=True)
-        return ctx.params.get("notebook_path"), ctx.params.get("output_path") or None
-    except Exception:
+
+def _papermill_paths(args: list[str]) -> tuple[str, str | None] | None:
+    """(input, output) of a papermill command line: its first two positional arguments."""
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            positional += args[i + 1:]
+            break
+        if arg.startswith("-") and arg != "-":
+            if arg.startswith("--"):
+                name, inline = arg.split("=", 1)[0], "=" in arg  # --cwd=x: the first value is in the token
+            else:
+                name, inline = arg[:2], len(arg) > 2  # -kpython3 likewise
+            takes = _PAPERMILL_VALUES.get(name, 0)
+            i += 1 + max(0, takes - (1 if inline else 0))
+            continue
+        positional.append(arg)
+        i += 1
+    if not positional:
         return None
+    return positional[0], positional[1] if len(positional) > 1 else None
 
 
 def _relative(path: str) -> str:

@@ -148,7 +148,13 @@ class Session:
             failed = [s for s in latest.values() if s.status == "failed"]
             if self.executed_notebook and os.path.isfile(self.executed_notebook):
                 self.store.log_artifact(run_id, self.executed_notebook, name="executed.ipynb")
-            if self.failed_cell:
+            unfinished = [s for s in latest.values() if s.status == "running"]
+            if unfinished:  # the kernel is exiting mid-cell: shut down, or papermill's --execution-timeout
+                for s in unfinished:
+                    self.store.finish_stage(s.id, "failed", error_type="KernelExit",
+                                            error_message="the kernel exited while this stage ran")
+                self.end_run(run_id, "killed", f"the kernel exited while stage {unfinished[-1].name} ran")
+            elif self.failed_cell:
                 self.end_run(run_id, "failed", self.failed_cell)
             else:
                 self.end_run(run_id, "failed" if failed else "succeeded",
