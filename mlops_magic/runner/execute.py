@@ -21,6 +21,7 @@ from ..errors import ExecutionError
 from ..store import Store
 from ..tracking.stages import stage_of_cell
 from .kernels import KernelSlot
+from .liblog import LibraryLog
 from .prepare import PreparedRun, what_changed
 from .request import RunResult
 
@@ -224,7 +225,7 @@ def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: 
 
     req = prep.request
     _quiet_papermill()
-    capture = _capture_library_logs(output.parent / "runner.log")
+    capture = LibraryLog(output.parent / "runner.log")
     timed_out = threading.Event()
     watchdog = None
     if req.timeout:
@@ -273,71 +274,12 @@ class _DropUnknownParameter:
         return not str(record.msg).startswith("Passed unknown parameter")
 
 
-class _DropDeadKernelTasks:
-    """asyncio reports nbclient's cell task, left pending when we kill the kernel, at loop close."""
-
-    def filter(self, record: Any) -> bool:
-        return not str(record.msg).startswith(("Task exception was never retrieved", "Task was destroyed"))
-
-
 def _quiet_papermill() -> None:
     import logging
 
     logger = logging.getLogger("papermill")
     if not any(isinstance(f, _DropUnknownParameter) for f in logger.filters):
         logger.addFilter(_DropUnknownParameter())
-    aio = logging.getLogger("asyncio")
-    if not any(isinstance(f, _DropDeadKernelTasks) for f in aio.filters):
-        aio.addFilter(_DropDeadKernelTasks())
-
-
-class _LibraryLog:
-    """papermill's and nbclient's log lines ("Kernel died while waiting for execute reply.") go to the
-    run's ``runner.log``, not around the runner's own one-line outcome on stderr."""
-
-    def __init__(self, path: Path) -> None:
-        import logging
-
-        self.loggers = [logging.getLogger(n) for n in ("papermill", "nbclient", "traitlets")]
-        self.handler: logging.Handler | None = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.handler = logging.FileHandler(path, encoding="utf-8", delay=True)
-            self.handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        except OSError:
-            self.handler = logging.NullHandler()
-        with _capture_lock:  # runs in threads (run-now) share the loggers: save and restore once
-            global _captures, _saved
-            if _captures == 0:
-                _saved = [(lg.propagate, lg.level) for lg in self.loggers]
-                for lg in self.loggers:
-                    lg.propagate = False
-                    if lg.level == logging.NOTSET:
-                        lg.setLevel(logging.INFO)
-            _captures += 1
-            for lg in self.loggers:
-                lg.addHandler(self.handler)
-
-    def close(self) -> None:
-        global _captures
-        assert self.handler is not None
-        with _capture_lock:
-            for lg in self.loggers:
-                lg.removeHandler(self.handler)
-            _captures -= 1
-            if _captures == 0:
-                for lg, (propagate, level) in zip(self.loggers, _saved):
-                    lg.propagate, lg.level = propagate, level
-        self.handler.close()
-
-
-_capture_lock = threading.Lock()
-_captures = 0
-_saved: list[tuple[bool, int]] = []
-
-
-def _capture_library_logs(path: Path) -> _LibraryLog:
-    return _LibraryLog(path)
 
 
 def _executed_cells(output: Path) -> list[dict[str, Any]]:
