@@ -155,6 +155,7 @@ def test_custom_classes_warn_at_registration_naming_the_trusted_types(session, d
     [warning] = [w for w in caught if w.category is model_io.TrustedTypesWarning]
     text = str(warning.message)
     assert f"{__name__}.Doubler" in text and "__setstate__" in text and "\n" not in text
+    assert warning.filename == __file__  # points at the caller, so each call site warns
     assert registry.load_model("doubler").predict(X.head(3)).tolist() == (X.age.head(3) * 2).tolist()
     from sklearn.tree import DecisionTreeClassifier  # needs sklearn.tree._tree.Tree: library, no warning
 
