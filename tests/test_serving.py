@@ -121,6 +121,24 @@ def test_hostile_bodies_are_one_line_4xx_and_the_server_stays_up(session, data):
         assert ok.status_code == 200 and ok.json()["predictions"] == clf.predict(X.head(2)).tolist()
 
 
+class Unbounded:
+    """A model whose predictions JSON cannot carry (a regressor that overflowed)."""
+
+    def predict(self, X):
+        return np.where(np.asarray(X)[:, 0] > 100, np.inf, np.nan)
+
+
+def test_non_finite_predictions_are_one_json_line(session, data):
+    _, X, _, _ = data
+    with pytest.warns(UserWarning, match="Unbounded"):  # a class of ours: trusted, and said so
+        registry.register_model(Unbounded(), "reg", input=X)
+    with running(create_app("reg@1", poll_interval=0.2)) as client:
+        reply = client.post("/predict", json=[{"age": 1e300, "plan": 2}])
+        assert reply.status_code == 500 and "JSON cannot carry" in reply.json()["error"], reply.text
+        assert "\n" not in reply.json()["error"]
+        assert client.get("/health").status_code == 200
+
+
 def test_alias_move_is_picked_up_without_dropping_requests(session, data):
     _, X, y, clf = data
     from sklearn.dummy import DummyClassifier

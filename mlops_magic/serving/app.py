@@ -198,7 +198,11 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
                                 "version": served.version.version}
         if prepared.ignored:
             body["ignored_columns"] = prepared.ignored
-        return JSONResponse(body)
+        try:
+            return JSONResponse(body)
+        except (TypeError, ValueError) as exc:  # NaN/inf (JSON has none) or an object predict() returned
+            return error(500, f"{served.version} returned predictions JSON cannot carry "
+                              f"({type(exc).__name__}: {str(exc)[:200]}); check the inputs' range")
 
     async def health(request: Request) -> Response:
         v = holder.current.version
