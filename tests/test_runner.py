@@ -248,6 +248,31 @@ def test_a_notebook_without_kernel_metadata_runs_on_the_python_kernel(project):
     assert wrong.exit_code == 2 and "no Jupyter kernel named 'nosuch'" in wrong.output
 
 
+def test_a_notebook_without_kernel_metadata_runs_this_interpreter_whatever_python3_points_at(project, tmp_path):
+    import subprocess
+    import sys
+
+    import nbformat
+    from _support import python_env
+
+    decoy = tmp_path / "jupyter" / "kernels" / "python3"  # a user's python3 kernelspec for another Python
+    decoy.mkdir(parents=True)
+    (decoy / "kernel.json").write_text(json.dumps({"argv": ["/bin/false", "{connection_file}"],
+                                                   "display_name": "Other Python", "language": "python"}))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import sys\n%mlops tag python={sys.executable}")]
+    nbformat.write(nb, project / "bare.ipynb")
+    env = python_env(JUPYTER_PATH=str(tmp_path / "jupyter"))
+    done = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "run", "bare.ipynb"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = open_store(str(project)).get_run("latest")
+    assert run.status == "succeeded" and run.tags["python"] == sys.executable
+    named = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "run", "bare.ipynb", "--kernel", "python3"],
+                           cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert named.returncode == 5  # asked for by name: the decoy kernelspec is used, and cannot start
+
+
 def _processes_with_env(entry: str) -> list[int]:
     """Pids of live processes whose environment holds ``entry`` (e.g. this run's MLOPS_RUN_ID)."""
     import os

@@ -84,7 +84,7 @@ def launch_kernel(prep: PreparedRun, store: Store) -> KernelSlot:
     """Write the prepared notebook and start its kernel (it boots while something else runs)."""
     input_path = write_input(prep, store)
     slot = KernelSlot(prep.kernel, kernel_env(prep, store, input_path), prep.cwd,
-                      runs_dir(store) / prep.run_id / "kernel.log")
+                      runs_dir(store) / prep.run_id / "kernel.log", native=prep.native_kernel)
     return slot.launch()
 
 

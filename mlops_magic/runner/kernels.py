@@ -44,11 +44,23 @@ def kill_all() -> None:
         slot.kill()
 
 
+def native_kernel_spec() -> Any:
+    """A kernelspec for the ipykernel of the interpreter running this code (mlops-magic's own)."""
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpec
+
+    return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                      display_name="Python 3 (mlops-magic)", language="python", metadata={})
+
+
 class KernelSlot:
     """One kernel process reserved for one run."""
 
-    def __init__(self, kernel_name: str | None, env: dict[str, str], cwd: Path, log_path: Path | None) -> None:
+    def __init__(self, kernel_name: str | None, env: dict[str, str], cwd: Path, log_path: Path | None,
+                 native: bool = False) -> None:
         self.kernel_name = kernel_name or "python3"
+        self.native = native  # this interpreter's ipykernel, not a kernelspec found by name
         self.env = env
         self.cwd = cwd
         self.log_path = log_path
@@ -63,6 +75,8 @@ class KernelSlot:
         try:
             km = AsyncKernelManager(kernel_name=self.kernel_name)
             km.client_factory = cell_id_client_class()
+            if self.native:
+                km._kernel_spec = native_kernel_spec()
             _ = km.kernel_spec  # resolve now: an unknown kernel is a usage error, not a failed run
         except NoSuchKernel:
             from jupyter_client.kernelspec import KernelSpecManager

@@ -36,6 +36,7 @@ class PreparedRun:
     signature_parts: dict[str, Any] = field(default_factory=dict)
     unknown_params: list[str] = field(default_factory=list)
     known_params: list[str] = field(default_factory=list)
+    native_kernel: bool = False  # the notebook names no kernel: run this interpreter's own ipykernel
 
 
 def new_run_id() -> str:
@@ -57,6 +58,8 @@ def prepare(request: RunRequest, project_dir: Path | None = None) -> PreparedRun
     cwd = Path(request.cwd).expanduser().resolve() if request.cwd else path.parent
     if not cwd.is_dir():
         raise InvalidInputError(f"--cwd {request.cwd} is not a folder")
+    spec = (nb.get("metadata") or {}).get("kernelspec")
+    named = isinstance(spec, dict) and bool(spec.get("name"))
     nb, kernel = with_kernel(nb, request.kernel)
     parts = signature_parts(nb, request.params, request.watch, base=cwd)
     known = notebook_parameters(nb, kernel) if request.params else []
@@ -66,12 +69,14 @@ def prepare(request: RunRequest, project_dir: Path | None = None) -> PreparedRun
         request=request, run_id=request.run_id or new_run_id(), notebook_path=path,
         recorded_notebook=recorded_path(path, project_dir), nb=nb, source_index=source_index, cwd=cwd,
         kernel=kernel, signature=digest_of(parts), signature_parts=parts,
+        native_kernel=not request.kernel and not named,
     )
 
 
-#: The kernel of a notebook that names none (``nbformat.v4.new_notebook()``, jupytext without
-#: ``--set-kernel``): Jupyter's native Python kernel, which jupyter_client starts with the interpreter
-#: running the runner, i.e. the one mlops-magic is installed in. ``--kernel`` overrides it.
+#: The kernel name recorded for a notebook that names none (``nbformat.v4.new_notebook()``, jupytext
+#: without ``--set-kernel``). Such a run starts the ipykernel of the interpreter running the runner, the
+#: one mlops-magic is installed in (``PreparedRun.native_kernel``), whatever a ``python3`` kernelspec of
+#: the user's says. ``--kernel`` overrides it.
 DEFAULT_KERNEL = "python3"
 ERROR_MARKER_TAG = "papermill-error-cell-tag"  # papermill.execute.ERROR_MARKER_TAG, without importing papermill
 
