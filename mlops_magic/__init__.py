@@ -145,11 +145,14 @@ def load_ipython_extension(ipython: Any) -> None:
     global _tracker
     from .ipython.hooks import StageCellTracker
     from .ipython.magics import load
+    from .tracking.environment import papermill_parent
 
     session = get_session()
     session.user_ns = ipython.user_ns
     if not session.attached_run_id:
-        session.default_trigger = "interactive"
+        papermill = papermill_parent()
+        session.default_trigger = "papermill" if papermill else "interactive"
+        session.executed_notebook = papermill.output_path if papermill else None
     load(ipython, session)
     if _tracker is not None:
         _tracker.unregister()

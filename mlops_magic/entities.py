@@ -41,6 +41,7 @@ class StageStatus(_Word):
 
 class Trigger(_Word):
     INTERACTIVE = "interactive"
+    PAPERMILL = "papermill"  # a kernel started by the plain `papermill` command (not `mlops run`)
     MANUAL = "manual"
     SCHEDULE = "schedule"
     DATA_CHANGE = "data-change"

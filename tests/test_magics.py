@@ -110,6 +110,9 @@ def test_a_failed_earlier_stage_warns_every_later_stage_until_it_succeeds(ip) ->
     ("metric acc", "malformed metric 'acc'; write NAME=VALUE"),
     ("metric acc=high", "neither a number nor a variable"),
     ("params 1x=3", "not a valid Python name"),
+    ("params class=3", "'class' is not a valid Python name"),
+    ("params lr=", "lr= has no value; write lr='' for an empty string"),
+    ("params a=1 lr=", "lr= has no value"),
     ("show nosuchrun", "no run 'nosuchrun'"),
     ("runs --status nope", "unknown status 'nope'"),
     ("metric --step", "expected one argument"),
@@ -118,6 +121,14 @@ def test_bad_input_is_a_one_line_usage_error(ip, line, message) -> None:
     with pytest.raises(UsageError, match=message) as info:
         ip.run_line_magic("mlops", line)
     assert "\n" not in str(info.value)
+
+
+def test_params_take_any_python_name_and_a_quoted_empty_string(ip) -> None:
+    ip.run_line_magic("mlops", "params 学习率=0.1 name='' other=\"\" text='a b'")
+    assert ip.user_ns["学习率"] == 0.1 and ip.user_ns["name"] == "" and ip.user_ns["other"] == ""
+    assert ip.user_ns["text"] == "a b"
+    session = get_session()
+    assert session.store.get_run(session.active_run_id()).params["学习率"] == 0.1
 
 
 def test_unknown_stage_kind_is_refused_and_the_body_does_not_run(ip) -> None:
@@ -248,3 +259,36 @@ def test_big_outputs_are_described_but_not_fingerprinted_automatically(ip, monke
     [stage] = stages(ip)
     assert {v.name for v in stage.variables} >= {"wide", "nums"}
     assert [f.name for f in stage.fingerprints] == ["nums"]
+
+
+def test_cells_sharing_a_stage_are_one_stage_run_and_reruns_are_attempts(ip) -> None:
+    from mlops_magic.tracking.stages import code_digest, combined_digest
+
+    cells = {"c1": "%%mlops stage train\na = 1", "c2": "%%mlops stage train\nb = 2",
+             "c3": "%%mlops stage train\nc = a + b"}
+    for cell_id, source in cells.items():
+        assert ip.run_cell(source, cell_id=cell_id).success
+    [stage] = stages(ip)
+    assert (stage.name, stage.attempt, stage.status) == ("train", 1, "succeeded")
+    assert stage.code_digest == combined_digest([code_digest(s) for s in cells.values()])
+    assert sorted(v.name for v in stage.variables) == ["a", "b", "c"]
+    view = ip.run_line_magic("mlops", "status").view
+    assert [(s.name, s.attempt) for s in view.stages if s.attempt] == [("train", 1)]
+    ip.run_cell(cells["c1"], cell_id="c1")  # the same cell again: a re-execution, a new attempt
+    ip.run_cell("%%mlops stage train\nraise ValueError('second cell')", cell_id="c2")
+    ip.run_cell(cells["c3"], cell_id="c3")  # runs after the failure: the attempt stays failed
+    first, second = stages(ip)
+    assert (second.attempt, second.status, second.error_type) == (2, "failed", "ValueError")
+    assert second.error_message == "second cell" and first.status == "succeeded"
+    assert ip.run_cell(cells["c1"]).success  # no cell id (a terminal): every stage cell is an attempt
+    assert ip.run_cell(cells["c2"]).success
+    assert [s.attempt for s in stages(ip)] == [1, 2, 3, 4]
+
+
+def test_a_kernel_exiting_mid_stage_leaves_no_running_stage(session) -> None:
+    stage = session.begin_stage("train")  # shut down (or papermill's timeout) before post_run_cell
+    session.close_implicit_run()
+    run = session.store.get_run(stage.run_id)
+    assert (run.status, run.error) == ("killed", "the kernel exited while stage train ran")
+    [after] = session.store.list_stages(run.id)
+    assert (after.status, after.error_type) == ("failed", "KernelExit")

@@ -45,6 +45,24 @@ def test_unchanged_data_records_no_event(ip) -> None:
     assert get_session().store.list_events("drift") == []
 
 
+def test_tiny_samples_say_insufficient_data_and_fire_no_event(ip, store_dir) -> None:
+    ref, cur = frames()
+    ip.user_ns.update(one_ref=ref.head(1)[["age", "monthly_charges"]], one_cur=cur.tail(1)[["age", "monthly_charges"]])
+    report = ip.run_line_magic("mlops", "drift one_cur --reference one_ref --model churn")
+    assert report.status == "insufficient data" and report.insufficient_data and not report.drifted
+    assert report.verdict.startswith("Insufficient data: 1 reference and 1 current rows")
+    assert "No drift" not in repr(report) and "insufficient data: 1 reference and 1 current values" in repr(report)
+    assert "Insufficient data" in report._repr_markdown_() and "#5f6368" in report._repr_html_()
+    assert report.to_dict()["status"] == "insufficient data"
+    assert get_session().store.list_events("drift") == []
+    ref.head(10).to_csv(store_dir / "ref.csv", index=False)
+    cur.head(10).to_csv(store_dir / "cur.csv", index=False)
+    result = CliRunner().invoke(main, ["drift", "ref.csv", "cur.csv", "--fail-on-drift"])
+    assert result.exit_code == 0 and result.output.startswith("Insufficient data: 10 reference and 10 current")
+    enough = mlops.drift(ref.head(40), cur.head(40), columns=["age"])
+    assert enough.status in ("drift", "no drift") and enough["age"].test == "ks"
+
+
 def test_python_twin_and_bad_input(ip, store_dir) -> None:
     ref, cur = frames()
     report = mlops.drift(ref, cur, columns=["monthly_charges", "age"], tests={"age": "psi"})

@@ -137,6 +137,35 @@ def test_pickle_warns_and_needs_trust(session, data):
         registry_api.register_model(clf, "churn", format="onnx")
 
 
+class Doubler:
+    """A model class of the user's own: skops will have to trust (and build) it at load."""
+
+    def __init__(self) -> None:
+        self.factor = 2.0
+
+    def predict(self, X):
+        return np.asarray(X, dtype=float)[:, 0] * self.factor
+
+
+def test_custom_classes_warn_at_registration_naming_the_trusted_types(session, data):
+    import warnings
+
+    X, y, clf = data
+    with pytest.warns(model_io.TrustedTypesWarning) as caught:
+        registry.register_model(Doubler(), "doubler", input=X)
+    [warning] = [w for w in caught if w.category is model_io.TrustedTypesWarning]
+    text = str(warning.message)
+    assert f"{__name__}.Doubler" in text and "__setstate__" in text and "\n" not in text
+    assert warning.filename == __file__  # points at the caller, so each call site warns
+    assert registry.load_model("doubler").predict(X.head(3)).tolist() == (X.age.head(3) * 2).tolist()
+    from sklearn.tree import DecisionTreeClassifier  # needs sklearn.tree._tree.Tree: library, no warning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", model_io.TrustedTypesWarning)
+        registry.register_model(DecisionTreeClassifier(max_depth=2).fit(X, y), "tree", input=X)
+        registry.register_model(clf, "churn", input=X)
+
+
 def test_promote_refuses_failed_gate_naming_the_clause(session, data):
     X, _, clf = data
     session.log_metrics({"accuracy": 0.8, "auc": 0.95})

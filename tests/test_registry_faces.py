@@ -69,6 +69,18 @@ def test_notebook_flow_register_promote_load_rollback(ip):
     assert list(versions["metrics.accuracy"]) == [0.9, 0.93]
 
 
+def test_registering_a_custom_class_warns_in_one_line(ip):
+    from IPython.utils.capture import capture_output
+
+    ip.run_cell("class Scaled:\n    def predict(self, X):\n        return X\nscaled = Scaled()")
+    with capture_output() as captured:
+        version, err = _cell(ip, "%mlops model register scaled --name scaled")
+    assert err is None and version.version == 1
+    lines = [ln for ln in captured.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("mlops: warning: scaled holds types that will be trusted")
+    assert "__main__.Scaled" in lines[0]
+
+
 def test_promote_refused_by_a_gate_is_a_gate_failure(ip):
     ip.run_line_magic("mlops", "metric accuracy=0.7")
     ip.run_cell('%mlops gate "accuracy >= 0.85" --soft')

@@ -193,3 +193,268 @@ def test_old_notebook_without_cell_ids_still_records_tag_form_stages(project):
     run = store.get_run("latest")
     assert [(s.kind, s.name, s.status) for s in store.list_stages(run.id)] == [
         ("data", "data", "succeeded"), ("train", "modèle", "succeeded")]
+
+
+def test_cells_are_named_by_their_place_in_the_file_after_an_earlier_papermill_failure(project):
+    import subprocess
+    import sys
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_markdown_cell("# Churn"), nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("%%mlops stage data\ny = 2"), nbformat.v4.new_code_cell("assert False")]
+    nbformat.write(nb, project / "src.ipynb")
+    # a real earlier failure: papermill writes its banner cells into the notebook the user then opens
+    done = subprocess.run([sys.executable, "-m", "papermill", "src.ipynb", "banners.ipynb"], cwd=project,
+                          capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    cells = json.loads((project / "banners.ipynb").read_text())["cells"]
+    failing = next(i for i, c in enumerate(cells) if "".join(c["source"]) == "assert False")
+    assert failing == 5 and sum("papermill-error-cell-tag" in c["metadata"].get("tags", []) for c in cells) == 2
+    result = cli("run", "banners.ipynb", "-p", "x", "3")
+    assert result.exit_code == 1
+    assert open_store().get_run("latest").error == f"setup cell {failing} failed: AssertionError"
+    # a papermill output with parameters holds its injected cell too: replaced in place, or run as it is
+    done = subprocess.run([sys.executable, "-m", "papermill", "src.ipynb", "injected.ipynb", "-p", "x", "2"],
+                          cwd=project, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    cells = json.loads((project / "injected.ipynb").read_text())["cells"]
+    failing = next(i for i, c in enumerate(cells) if "".join(c["source"]) == "assert False")
+    assert failing == 6 and any("injected-parameters" in c["metadata"].get("tags", []) for c in cells)
+    for extra in ([], ["-p", "x", "5"]):
+        assert cli("run", "injected.ipynb", *extra).exit_code == 1
+        assert open_store().get_run("latest").error == f"setup cell {failing} failed: AssertionError"
+    (project / "banners.ipynb").write_text(json.dumps(
+        {**json.loads((project / "banners.ipynb").read_text()),
+         "cells": [*cells[:4], {"cell_type": "code", "metadata": {"tags": ["mlops:train"]}, "outputs": [],
+                                "execution_count": None, "source": "raise ValueError('late')"}, *cells[4:]]}))
+    assert cli("run", "banners.ipynb").exit_code == 1
+    assert open_store().get_run("latest").error == "stage train (cell 4) failed: ValueError: late"
+
+
+def test_a_notebook_without_kernel_metadata_runs_on_the_python_kernel(project):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()  # no kernelspec, no language_info: what jupytext writes by default
+    params = nbformat.v4.new_code_cell("lr = 0.5")
+    params.metadata["tags"] = ["parameters"]
+    train = nbformat.v4.new_code_cell("%mlops metric lr_used=lr")
+    train.metadata["tags"] = ["mlops:train"]
+    nb.cells = [params, train]
+    nbformat.write(nb, project / "bare.ipynb")
+    result = CliRunner().invoke(main, ["run", "bare.ipynb", "-p", "lr", "0.1"])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.output and "parameter" not in result.output
+    store = open_store()
+    run = store.get_run("latest")
+    assert run.status == "succeeded" and store.latest_metrics([run.id])[run.id]["lr_used"] == 0.1
+    assert [(s.kind, s.status) for s in store.list_stages(run.id)] == [("train", "succeeded")]
+    assert json.loads((project / "bare.ipynb").read_text())["metadata"] == {}  # the user's file is untouched
+    wrong = CliRunner().invoke(main, ["run", "bare.ipynb", "--kernel", "nosuch"])
+    assert wrong.exit_code == 2 and "no Jupyter kernel named 'nosuch'" in wrong.output
+
+
+def test_a_notebook_without_kernel_metadata_runs_this_interpreter_whatever_python3_points_at(project, tmp_path):
+    import subprocess
+    import sys
+
+    import nbformat
+    from _support import python_env
+
+    decoy = tmp_path / "jupyter" / "kernels" / "python3"  # a user's python3 kernelspec for another Python
+    decoy.mkdir(parents=True)
+    (decoy / "kernel.json").write_text(json.dumps({"argv": ["/bin/false", "{connection_file}"],
+                                                   "display_name": "Other Python", "language": "python"}))
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import sys\n%mlops tag python={sys.executable}")]
+    nbformat.write(nb, project / "bare.ipynb")
+    env = python_env(JUPYTER_PATH=str(tmp_path / "jupyter"))
+    done = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "run", "bare.ipynb"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = open_store(str(project)).get_run("latest")
+    assert run.status == "succeeded" and run.tags["python"] == sys.executable
+    named = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "run", "bare.ipynb", "--kernel", "python3"],
+                           cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert named.returncode == 5  # asked for by name: the decoy kernelspec is used, and cannot start
+
+
+def _processes_with_env(entry: str) -> list[int]:
+    """Pids of live processes whose environment holds ``entry`` (e.g. this run's MLOPS_RUN_ID)."""
+    import os
+
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                env = fh.read().split(b"\0")
+            with open(f"/proc/{pid}/stat") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if entry.encode() in env and state != "Z":
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.parametrize("extra", [[], ["--parallel", "2"]])
+def test_ctrl_c_is_one_line_exit_130_the_run_killed_and_no_kernel_left(project, extra):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _support import python_env
+
+    notebooks = ["endless.ipynb"] if not extra else ["endless.ipynb", "e2.ipynb"]
+    if extra:
+        shutil.copy(project / "endless.ipynb", project / "e2.ipynb")
+    # a terminal's Ctrl-C: SIGINT to the runner's whole process group (kernels live in their own sessions)
+    proc = subprocess.Popen([sys.executable, "-m", "mlops_magic.cli", "run", *notebooks, *extra], cwd=project,
+                            env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    store = open_store(str(project))
+    deadline = time.monotonic() + 120
+    while len([s for r in store.list_runs() for s in store.list_stages(r.id)]) < len(notebooks):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.1)
+    runs = store.list_runs()
+    assert all(_processes_with_env(f"MLOPS_RUN_ID={r.id}") for r in runs)  # the kernels are running
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == (["interrupted: the runs in progress are recorded as killed"] if extra
+                                        else [f"interrupted: run {runs[0].id[:8]} killed"])
+    for run in runs:
+        run = store.get_run(run.id)
+        assert (run.status, run.error) == ("killed", "interrupted (Ctrl-C) in stage train (cell 1)")
+        left = _processes_with_env(f"MLOPS_RUN_ID={run.id}")
+        while left and time.monotonic() < deadline:  # SIGKILLed; give the OS a moment to reap it
+            time.sleep(0.1)
+            left = _processes_with_env(f"MLOPS_RUN_ID={run.id}")
+        assert left == []
+
+
+def test_a_timeout_prints_only_its_own_line(project):
+    import subprocess
+    import sys
+
+    from _support import python_env
+
+    done = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "run", "endless.ipynb", "--timeout", "2"],
+                          cwd=project, env=python_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4
+    run = open_store(str(project)).get_run("latest")
+    assert done.stderr.strip().splitlines() == [f"mlops: run {run.id[:8]} of endless.ipynb timed-out: "
+                                                "timed out after 2s in stage train (cell 1)"]
+    log = (project / ".mlops" / "runs" / run.id / "runner.log").read_text()
+    assert "Kernel died while waiting for execute reply" in log
+
+
+def test_a_stage_over_several_tagged_cells_is_one_stage_run(project):
+    import nbformat
+
+    from mlops_magic.tracking.stages import code_digest, combined_digest
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    sources = ["import math", "w = 1", "w += 1", "%mlops metric w=w"]
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
+    for cell in nb.cells[1:]:
+        cell.metadata["tags"] = ["mlops:train"]
+    nbformat.write(nb, project / "split.ipynb")
+    result = cli("run", "split.ipynb")
+    assert result.exit_code == 0, result.output
+    store = open_store()
+    run = store.get_run("latest")
+    [stage] = store.list_stages(run.id)
+    assert (stage.name, stage.attempt, stage.status) == ("train", 1, "succeeded")
+    assert stage.code_digest == combined_digest([code_digest(s) for s in sources[1:]])
+    status = cli("status", run.id)
+    assert "#3" not in status.output and "#2" not in status.output, status.output
+    from mlops_magic.tracking.queries import notebook_lifecycle
+
+    rows = notebook_lifecycle(store, project / "split.ipynb")["stages"]
+    assert [(r["attempt"], r["code_changed"]) for r in rows] == [(1, False)] * 3
+    nb.cells[2].source = "raise ValueError('half way')"
+    nbformat.write(nb, project / "split.ipynb")
+    retried = run_notebook("split.ipynb", retries=1, retry_delay=0)
+    assert retried.status == "failed" and retried.error == "stage train (cell 2) failed: ValueError: half way"
+    assert [(s.attempt, s.status) for s in store.list_stages(retried.run_id)] == [(1, "failed"), (2, "failed")]
+
+
+def _plain_papermill_notebook(path: Path, *extra_cells) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    cells = [nbformat.v4.new_code_cell("%load_ext mlops_magic"), nbformat.v4.new_markdown_cell("# Churn"),
+             nbformat.v4.new_code_cell("lr = 0.5"), nbformat.v4.new_code_cell("x = [1, 2, 3]"),
+             nbformat.v4.new_code_cell("w = sum(x)"), nbformat.v4.new_code_cell("w *= lr\n%mlops metric w=w"),
+             nbformat.v4.new_code_cell("%%mlops stage evaluate\nscore = w"), *extra_cells]
+    for index, tag in ((2, "parameters"), (3, "mlops:data"), (4, "mlops:train"), (5, "mlops:train")):
+        cells[index].metadata["tags"] = [tag]
+    nb.cells = cells
+    nbformat.write(nb, path)
+
+
+def _papermill(project: Path, *args: str):
+    import subprocess
+
+    from _support import python_env
+
+    papermill = Path(__import__("sys").executable).with_name("papermill")
+    return subprocess.run([str(papermill), *args], cwd=project, env=python_env(MLOPS_STORE=str(project)),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_plain_papermill_tracks_tag_form_and_header_stages_with_notebook_and_trigger(project):
+    import nbformat
+
+    from mlops_magic.report.data import run_data
+
+    # finding the papermill command must not import papermill (seconds of jsonschema) into the kernel
+    _plain_papermill_notebook(project / "plain.ipynb", nbformat.v4.new_code_cell(
+        "import sys\nprint('heavy:', [m for m in ('papermill', 'nbformat', 'jsonschema') if m in sys.modules])"))
+    (project / "out").mkdir()
+    done = _papermill(project, "plain.ipynb", "out/plain-out.ipynb", "-p", "lr", "2")
+    assert done.returncode == 0, done.stderr
+    store = open_store(str(project))
+    [run] = store.list_runs()
+    assert (run.notebook, run.trigger, run.status) == ("plain.ipynb", "papermill", "succeeded")
+    stages = store.list_stages(run.id)
+    assert [(s.kind, s.attempt, s.status) for s in stages] == [
+        ("data", 1, "succeeded"), ("train", 1, "succeeded"), ("evaluate", 1, "succeeded")]
+    assert sorted(v.name for v in stages[1].variables) == ["w"]
+    assert store.latest_metrics([run.id])[run.id]["w"] == 12
+    [executed] = [a for a in store.list_artifacts(run.id) if a.name == "executed.ipynb"]
+    cells = json.loads(Path(executed.path).read_text())["cells"]
+    assert any("injected-parameters" in c["metadata"].get("tags", []) for c in cells)
+    assert run_data(store, run.id)["executed_path"] == executed.path
+    assert cells[-1]["outputs"][0]["text"] == ["heavy: []\n"]
+
+
+def test_plain_papermill_failure_names_the_cell_of_the_file(project):
+    import nbformat
+
+    _plain_papermill_notebook(project / "plain.ipynb", nbformat.v4.new_code_cell("assert False, 'stop'"))
+    done = _papermill(project, "plain.ipynb", "plain-out.ipynb")
+    assert done.returncode == 1
+    run = open_store(str(project)).get_run("latest")
+    assert (run.trigger, run.status, run.error) == ("papermill", "failed", "setup cell 7 failed: AssertionError: stop")
+
+
+def test_the_run_command_does_not_compile_the_iri_grammar():
+    """jsonschema (via nbformat) would import rfc3987_syntax, 1.2 s of lark grammar a `mlops run` never uses."""
+    import subprocess
+    import sys
+
+    from _support import python_env
+
+    code = ("import sys, mlops_magic.cli.run, papermill, nbformat, jsonschema\n"
+            "print(sys.modules['rfc3987_syntax'] is None, 'date-time' in jsonschema.FormatChecker.checkers)")
+    done = subprocess.run([sys.executable, "-c", code], env=python_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split() == ["True", "True"], done.stderr

@@ -23,7 +23,7 @@ from mlops_magic.runner.execute import create_run
 from mlops_magic.runner.executors import Executor
 from mlops_magic.runner.notify import WebhookNotifier, notify_all
 from mlops_magic.runner.request import RunResult
-from mlops_magic.scheduling import add_schedule, get_schedule, set_paused, tick
+from mlops_magic.scheduling import add_schedule, get_schedule, list_schedules, set_paused, tick
 from mlops_magic.scheduling.export import export
 from mlops_magic.scheduling.tick import fires_of, reap_fires
 from mlops_magic.store import clear_cache, open_store
@@ -172,6 +172,8 @@ def test_bad_schedules_are_refused_with_one_line(store):
         ({}, "a schedule needs a trigger"),
         ({"cron": "0 2 * * *", "stages": ("nope",)}, "has no stage 'nope'"),
         ({"after": "missing.ipynb"}, "no such notebook"),
+        ({"cron": "0 2 * * *", "params": {"x=1;y": 1}}, "parameter name 'x=1;y' is not a valid Python name"),
+        ({"cron": "0 2 * * *", "params": {"for": 1}}, "parameter name 'for' is not a valid Python name"),
     ]:
         with pytest.raises(MlopsError, match=words):
             add_schedule(store, "pipeline.ipynb", **kwargs)
@@ -179,6 +181,9 @@ def test_bad_schedules_are_refused_with_one_line(store):
         get_schedule(store, "ffffffff")
     result = CliRunner().invoke(main, ["schedule", "pause", "ffffffff"])
     assert result.exit_code == 1 and result.output.strip().startswith("Error: no schedule 'ffffffff'")
+    result = CliRunner().invoke(main, ["schedule", "add", "pipeline.ipynb", "--cron", "0 2 * * *", "-p", "x=1;y", "1"])
+    assert result.exit_code == 2 and "parameter name 'x=1;y' is not a valid Python name" in result.output
+    assert list_schedules(store) == []
 
 
 def test_cli_add_list_pause_export(store):

@@ -297,6 +297,9 @@ async def test_schedules_of_another_notebook_are_not_listed(jp_fetch: Any, demo:
     ({"notebook": "missing.ipynb", "cron": "0 2 * * *"}, 404, "no such file"),
     ({"cron": "0 2 * * *"}, 400, "notebook path is required"),
     ({"notebook": [None, None], "cron": "0 2 * * *"}, 400, "a path must be a string"),  # found by schemathesis
+    ({"notebook": "demo.ipynb", "cron": "0 2 * * *", "params": {"x=1;open('f')#": 1}}, 400,
+     "is not a valid Python name"),
+    ({"notebook": "demo.ipynb", "cron": "0 2 * * *", "params": {"class": 1}}, 400, "'class' is not a valid"),
 ])
 async def test_bad_schedule_is_refused(jp_fetch: Any, demo: dict[str, Any], body: dict[str, Any], status: int,
                                        fragment: str) -> None:
@@ -329,6 +332,7 @@ async def test_schedule_errors(jp_fetch: Any, demo: dict[str, Any], method: str,
     (json.dumps({"path": "demo.ipynb", "stages": ["cook"]}), 400),
     (json.dumps({"path": "../demo.ipynb"}), 400),
     (json.dumps({"path": "nope.ipynb"}), 404),
+    (json.dumps({"path": "demo.ipynb", "params": {"x=1;y": 1}}), 400),
 ])
 async def test_run_now_bad_input(jp_fetch: Any, demo: dict[str, Any], body: str, status: int) -> None:
     code, reply = await error_of(jp_fetch, "run-now", method="POST", body=body)

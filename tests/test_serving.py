@@ -88,6 +88,59 @@ def test_predict_health_metadata_and_validation(session, data):
     assert served.dtypes["plan"] == np.int64
 
 
+def test_hostile_bodies_are_one_line_4xx_and_the_server_stays_up(session, data):
+    _, X, _, clf = data
+    registry.register_model(clf, "churn", input=X)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    cases = [
+        (deep, 400, "nested too deeply"),
+        (b'[{"age": 1.0, "plan": 1' + b"0" * 400 + b"}]", 422, "column 'plan' expects integers from"),
+        (b'[{"age": 1' + b"0" * 400 + b', "plan": 1}]', 422, "column 'age' expects numbers in range"),
+        (b'[{"age": null, "plan": 1}]', 422, "row 0 has a missing value (null) in column 'age'"),
+        (b'[{"age": 1.0, "plan": 1}, {"age": NaN, "plan": 1}]', 422, "row 1 has a missing value (NaN)"),
+        (b'[{"age": Infinity, "plan": 1}]', 422, "column 'age' expects finite numbers"),
+        (b'[{"age": 1.0, "plan": [[[[1]]]]}]', 422, "column 'plan' expects integers"),
+        (b'{"columns": {"age": [1.0], "plan": {"a": 1}}}', 422, '"columns" must map'),
+        (b"\xff\xfe not utf-8", 400, "not JSON"),
+        (b'[{"age": 1.0, "plan": 1' + b"1" * 5000 + b"}]", 400, "not JSON"),
+    ]
+    with running(create_app("churn@1", poll_interval=0.2, max_body=1_000_000)) as client:
+        for body, status, fragment in cases:
+            reply = client.post("/predict", content=body, headers={"content-type": "application/json"})
+            assert reply.status_code == status, (body[:40], reply.text[:300])
+            message = reply.json()["error"]
+            assert fragment in message and "\n" not in message and len(message) < 400, message
+        big = client.post("/predict", content=b"[" + b'{"age": 1.0, "plan": 1},' * 50_000 + b"{}]")
+        assert big.status_code == 413 and "--max-body" in big.json()["error"]
+
+        def chunks():  # no Content-Length: refused while streaming in
+            for _ in range(100):
+                yield b" " * 100_000
+
+        streamed = client.post("/predict", content=chunks())
+        assert streamed.status_code == 413
+        ok = client.post("/predict", json=X.head(2).to_dict("records"))
+        assert ok.status_code == 200 and ok.json()["predictions"] == clf.predict(X.head(2)).tolist()
+
+
+class Unbounded:
+    """A model whose predictions JSON cannot carry (a regressor that overflowed)."""
+
+    def predict(self, X):
+        return np.where(np.asarray(X)[:, 0] > 100, np.inf, np.nan)
+
+
+def test_non_finite_predictions_are_one_json_line(session, data):
+    _, X, _, _ = data
+    with pytest.warns(UserWarning, match="Unbounded"):  # a class of ours: trusted, and said so
+        registry.register_model(Unbounded(), "reg", input=X)
+    with running(create_app("reg@1", poll_interval=0.2)) as client:
+        reply = client.post("/predict", json=[{"age": 1e300, "plan": 2}])
+        assert reply.status_code == 500 and "JSON cannot carry" in reply.json()["error"], reply.text
+        assert "\n" not in reply.json()["error"]
+        assert client.get("/health").status_code == 200
+
+
 def test_alias_move_is_picked_up_without_dropping_requests(session, data):
     _, X, y, clf = data
     from sklearn.dummy import DummyClassifier
@@ -159,7 +212,8 @@ def test_mlops_serve_command_in_its_own_process(session, data, tmp_path):
     port = _free_port()
     env = {**os.environ, "MLOPS_STORE": str(tmp_path / "store")}
     proc = subprocess.Popen([sys.executable, "-m", "mlops_magic.cli", "serve", "churn@production", "--port",
-                             str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             str(port), "--max-body", "2000"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 60
         while True:
@@ -172,6 +226,8 @@ def test_mlops_serve_command_in_its_own_process(session, data, tmp_path):
         assert health.json()["version"] == 1
         reply = httpx.post(f"http://127.0.0.1:{port}/predict", json=X.head(2).to_dict("records"), timeout=5)
         assert reply.json()["predictions"] == clf.predict(X.head(2)).tolist()
+        big = httpx.post(f"http://127.0.0.1:{port}/predict", json=X.head(100).to_dict("records"), timeout=5)
+        assert big.status_code == 413 and "larger than 2000 bytes" in big.json()["error"]
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)

@@ -82,6 +82,47 @@ def test_artifacts_are_content_addressed_and_atomic(store, tmp_path: Path) -> No
         store.artifacts.path_for("../../etc/passwd")
 
 
+def test_uploads_left_by_a_killed_process_are_cleaned_when_the_store_opens(store, store_dir: Path) -> None:
+    import signal
+    import time
+
+    big = store_dir / "big.bin"
+    big.write_bytes(os.urandom(1 << 20))
+    script = (
+        "import sys, time\n"
+        "from mlops_magic.store import open_store\n"
+        "store = open_store()\n"
+        "class Slow:\n"
+        "    def __init__(self): self.sent = False\n"
+        "    def read(self, n):\n"
+        "        if not self.sent:\n"
+        "            self.sent = True\n"
+        "            return open('big.bin', 'rb').read()\n"
+        "        print('copying', flush=True); time.sleep(600)\n"
+        "store.artifacts.put_stream(Slow())\n"
+    )
+    child = subprocess.Popen([PYTHON, "-c", script], env=python_env(), cwd=store_dir, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "copying"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    tmp = store.artifacts.root / "tmp"
+    [left] = list(tmp.iterdir())
+    assert left.name.startswith("upload-") and f"-{child.pid}-" in left.name and left.stat().st_size == 1 << 20
+    recent_elsewhere = tmp / "upload-otherhost-1-abc"
+    ancient = tmp / "upload-otherhost-2-abc"
+    ours = tmp / f"upload-x-{os.getpid()}-abc"
+    for path in (recent_elsewhere, ancient, ours):
+        path.write_bytes(b"x")
+    os.utime(ancient, (time.time() - 2 * 86400,) * 2)
+    os.utime(ours, (time.time() - 3600,) * 2)
+    clear_cache()
+    open_store()
+    assert sorted(p.name for p in tmp.iterdir()) == sorted([recent_elsewhere.name, ours.name])
+
+
 def test_unknown_run_and_ambiguous_prefix(store) -> None:
     with pytest.raises(NotFoundError, match="no run"):
         store.get_run("doesnotexist")

@@ -264,6 +264,13 @@ export class MlopsPanel extends Widget {
 
   // -- rendering -------------------------------------------------------------------------------
   private render(): void {
+    // Polling re-renders: keep keyboard focus (and the caret in a form) on the same control. Read it
+    // before building the new body: building moves the kept forms out of the page, which drops focus.
+    const active = document.activeElement;
+    const kept = active instanceof HTMLElement && (this._runForm.node.contains(active) || this._scheduleForm.node.contains(active));
+    const selection =
+      active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement ? [active.selectionStart, active.selectionEnd] : null;
+    const key = kept ? null : focusKey(active, this.node);
     const body: Node[] = [
       h(
         'header',
@@ -285,12 +292,6 @@ export class MlopsPanel extends Widget {
       }
       body.push(this._detail ? this.renderDetail(this._detail) : this.renderOverview());
     }
-    // Polling re-renders: keep keyboard focus (and the caret in a form) on the same control.
-    const active = document.activeElement;
-    const kept = active instanceof HTMLElement && (this._runForm.node.contains(active) || this._scheduleForm.node.contains(active));
-    const selection =
-      active instanceof HTMLInputElement || active instanceof HTMLTextAreaElement ? [active.selectionStart, active.selectionEnd] : null;
-    const key = kept ? null : focusKey(active, this.node);
     this.node.replaceChildren(...body);
     if (kept && this.node.contains(active)) {
       (active as HTMLElement).focus();

@@ -6,7 +6,8 @@
 
 const INT_RE = /^[+-]?\d+$/;
 const FLOAT_RE = /^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$/;
-const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A Python identifier, any script (`学习率`), as `str.isidentifier()`; keywords are the server's to refuse. */
+const NAME_RE = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*$/u;
 
 export function parseLiteral(text: string): unknown {
   const t = text.trim();
@@ -54,7 +55,12 @@ export function parseParamLines(text: string): ParsedParams {
       errors.push(`line ${i + 1}: write NAME=VALUE with a Python name, e.g. n_estimators=200`);
       return;
     }
-    params[name] = parseLiteral(line.slice(eq + 1));
+    const value = line.slice(eq + 1);
+    if (!value.trim()) {
+      errors.push(`line ${i + 1}: ${name}= has no value; write ${name}='' for an empty string`);
+      return;
+    }
+    params[name] = parseLiteral(value);
   });
   return { params, errors };
 }

@@ -61,6 +61,8 @@ def drift_markdown(report: DriftReport) -> str:
 def drift_html(report: DriftReport) -> str:
     e = html.escape
     colour = "#b3261e" if report.drifted else ("#8a5a00" if report.drifted_columns else "#1e6b34")
+    if report.insufficient_data:
+        colour = "#5f6368"  # no verdict: neither the green of "no drift" nor an alarm
     head = "".join(f"<th>{e(h)}</th>" for h in (*_HEAD, "distribution", "note"))
     body = []
     for c in report.columns:

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import InvalidInputError
 from ..tracking.session import Session
 from ..tracking.values import IDENT as _IDENT
-from ..tracking.values import parse_literal
+from ..tracking.values import check_param_name, parse_assigned, parse_literal
 
 
 class HelpShown(Exception):
@@ -21,6 +21,7 @@ class HelpShown(Exception):
 class MagicContext:
     shell: Any
     session: Session
+    line: str = ""  # the magic's line as typed (shlex has already dropped quotes from ``argv``)
 
     @property
     def user_ns(self) -> dict[str, Any]:
@@ -75,11 +76,17 @@ def cmd_params(ctx: MagicContext, argv: list[str]) -> Any:
     args = p.parse_args(argv)
     values: dict[str, Any] = {}
     for key, raw in parse_pairs(args.pairs, "parameter"):
-        if not _IDENT.match(key):
-            raise InvalidInputError(f"parameter name {key!r} is not a valid Python name")
-        values[key] = parse_literal(raw)
+        check_param_name(key)
+        values[key] = "" if not raw and _quoted_empty(ctx.line, key) else parse_assigned(key, raw)
     ctx.user_ns.update(ctx.session.log_params(values))  # a headless run's -p wins
     return None
+
+
+def _quoted_empty(line: str, key: str) -> bool:
+    """Whether ``key=''`` (or ``key=""``) was typed: shlex turns both into ``key=``, like a bare ``key=``."""
+    import re
+
+    return re.search(rf"(?:^|\s){re.escape(key)}=(?:''|\"\")(?:\s|$)", line) is not None
 
 
 def _metric_value(ctx: MagicContext, key: str, raw: str) -> Any:

@@ -18,6 +18,7 @@ from ..errors import MlopsError
 from ..tracking.session import Session
 from ..tracking.stages import (
     HEADER_RE,
+    CellCursor,
     StageSpec,
     TagLookup,
     code_digest,
@@ -33,11 +34,16 @@ class StageCellTracker:
     """Opens and closes stages around cells that declare one (by first line or by tag)."""
 
     def __init__(self, shell: Any, session: Session) -> None:
+        from ..tracking.environment import papermill_parent
+
         self.shell = shell
         self.session = session
         self.tags = TagLookup()
         self._open: StageRun | None = None
         self._before: dict[str, int] = {}
+        papermill = papermill_parent()  # plain `papermill IN OUT`: cells are found by their source
+        self.cursor = CellCursor(papermill.input_path) if papermill else None
+        self._cell: tuple[int, str, list[str]] | None = None
 
     # -- registration -------------------------------------------------------------------------
     def register(self) -> None:
@@ -76,7 +82,11 @@ class StageCellTracker:
     def pre_run_cell(self, info: Any) -> None:
         if getattr(info, "silent", False):
             return
-        spec = self._spec(info.raw_cell or "", getattr(info, "cell_id", None))
+        cell_id = getattr(info, "cell_id", None)
+        self._cell = None
+        if not cell_id and self.cursor is not None:
+            self._cell = self.cursor.match(info.raw_cell or "")
+        spec = self._spec(info.raw_cell or "", cell_id)
         if spec is None:
             return
         if self._open is not None:  # a previous cell never reached post_run_cell (interrupted kernel)
@@ -86,17 +96,24 @@ class StageCellTracker:
         notes = split_header(source)[1].strip()[:10_000] if spec.kind == "problem" else None
         try:
             self._before = self._snapshot()
-            self._open = self.session.begin_stage(spec.kind, spec.name, code_digest=code_digest(source),
-                                                  notes=notes or None)
+            self._open = self.session.begin_cell_stage(
+                spec.kind, spec.name, cell_id=cell_id or (self._cell[1] if self._cell else None),
+                code_digest=code_digest(source), notes=notes or None)
         except MlopsError as exc:  # the store is unusable: say so once, let the cell run anyway
             print(f"mlops: stage not recorded: {exc}")
             self._open = None
 
     def post_run_cell(self, result: Any) -> None:
         stage, self._open = self._open, None
+        error = result.error_in_exec or result.error_before_exec
+        if error is not None and self.cursor is not None and not _clean_exit(error):
+            # plain papermill stops at the first error: the run failed here, in the runner's words
+            where = f"cell {self._cell[0]}" if self._cell else "a cell"
+            place = f"stage {stage.name} ({where})" if stage else f"setup {where}"
+            detail = str(error).strip().splitlines()[0][:500] if str(error).strip() else ""
+            self.session.cell_failed(f"{place} failed: {type(error).__name__}" + (f": {detail}" if detail else ""))
         if stage is None:
             return
-        error = result.error_in_exec or result.error_before_exec
         try:
             variables, fingerprints = self._produced()
             for fp in fingerprints:
@@ -116,6 +133,8 @@ class StageCellTracker:
                 return None  # the cell magic raises the UsageError
         if cell_id:
             return spec_from_tags(self.tags.tags_for(_notebook_source(), cell_id))
+        if self._cell is not None:
+            return spec_from_tags(self._cell[2])
         return None
 
     def _user_names(self) -> dict[str, Any]:
@@ -174,6 +193,11 @@ def describe(name: str, value: Any) -> VariableInfo:
     if isinstance(value, (list, tuple, dict, set, frozenset, str, bytes)):
         length = len(value)
     return VariableInfo(name=name, type=type(value).__name__, length=length)
+
+
+def _clean_exit(error: BaseException) -> bool:
+    """``sys.exit(0)`` / ``sys.exit()``: papermill's "stop here", not a failure."""
+    return isinstance(error, SystemExit) and error.code in (None, 0, "")
 
 
 def _notebook_source() -> str | None:

@@ -63,7 +63,7 @@ class MlopsMagics(Magics):
         module, _, func = sub.target.partition(":")
         handler = getattr(importlib.import_module(module), func)
         try:
-            return handler(MagicContext(self.shell, self.session), rest)
+            return handler(MagicContext(self.shell, self.session, line), rest)
         except HelpShown:
             return None
 

@@ -52,6 +52,7 @@ def _register(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--format", default="skops", choices=["skops", "pickle", "joblib"])
     p.add_argument("--description", default=None)
     args = p.parse_args(argv)
+    from ..registry import model_files as model_io
     from ..registry.versions import register
 
     model = _variable(ctx, args.variable, "the model")
@@ -59,9 +60,21 @@ def _register(ctx: MagicContext, argv: list[str]) -> Any:
     labels = _variable(ctx, args.labels, "--labels") if args.labels else None
     session = ctx.session
     stage = session.current_stage
-    return register(session.store, model, args.name, input=data, format=args.format,
-                    run_id=session.recording_run_id(), stage_id=stage.id if stage else None,
-                    description=args.description, label=args.variable, input_name=args.input, labels=labels)
+    import sys
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:  # one line each, not a file:line warning block
+        warnings.simplefilter("always")
+        version = register(session.store, model, args.name, input=data, format=args.format,
+                           run_id=session.recording_run_id(), stage_id=stage.id if stage else None,
+                           description=args.description, label=args.variable, input_name=args.input,
+                           labels=labels)
+    for warning in caught:
+        if issubclass(warning.category, (model_io.TrustedTypesWarning, model_io.UnsafeFormatWarning)):
+            print(f"mlops: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return version
 
 
 def _promote(ctx: MagicContext, argv: list[str]) -> Any:

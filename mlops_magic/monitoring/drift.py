@@ -30,6 +30,10 @@ EFFECT_NAMES = {"ks": "KS D", "wasserstein": "Wasserstein / ref. std", "chi2": "
                 "jensenshannon": "JS distance", "psi": "PSI"}
 #: Up to this many values on the smaller side, p-value tests (KS, chi-squared) are the default.
 SMALL_SAMPLE = 1000
+#: Below this many non-missing values on either side a column is not tested: no test says anything
+#: meaningful about 1 row against 1 row, and a verdict would read as "no drift".
+MIN_SAMPLE = 30
+INSUFFICIENT = "insufficient data"
 PSI_BINS = 10
 _CHART_BINS = 20
 _CHART_BARS = 10
@@ -83,9 +87,24 @@ class DriftReport:
         return bool(self.drifted_columns) and self.drift_share >= self.share_threshold
 
     @property
+    def insufficient_data(self) -> bool:
+        """No column was tested, and some were not for lack of values: no verdict is meaningful."""
+        return not self.tested and any(c.note.startswith(INSUFFICIENT) for c in self.columns)
+
+    @property
+    def status(self) -> str:
+        """``drift``, ``no drift`` or ``insufficient data`` (nothing could be tested)."""
+        if self.insufficient_data:
+            return INSUFFICIENT
+        return "drift" if self.drifted else "no drift"
+
+    @property
     def verdict(self) -> str:
         k, n = len(self.drifted_columns), len(self.tested)
-        if n == 0:
+        if self.insufficient_data:
+            line = (f"Insufficient data: {self.reference_rows} reference and {self.current_rows} current rows; "
+                    f"a drift test needs at least {MIN_SAMPLE} values per column on each side, so no verdict")
+        elif n == 0:
             line = "No column could be tested"
         else:
             names = ", ".join(self.drifted_columns[:6]) + (", …" if k > 6 else "")
@@ -117,7 +136,8 @@ class DriftReport:
         cols = [{k: _jsonable(v) for k, v in asdict(c).items()} for c in self.columns]
         return {"format": FORMAT, "alpha": self.alpha, "share_threshold": self.share_threshold,
                 "reference_rows": self.reference_rows, "current_rows": self.current_rows,
-                "drift_share": self.drift_share, "drifted": self.drifted, "verdict": self.verdict,
+                "drift_share": self.drift_share, "drifted": self.drifted, "status": self.status,
+                "verdict": self.verdict,
                 "columns": cols, "quality": self.quality.to_dict()}
 
     @classmethod
@@ -274,6 +294,9 @@ def _test_column(ref: ColumnProfile, cur: ColumnProfile, test: str | None, floor
     if ref.kind in ("text", "datetime") and not explicit:
         why = "identifier or free text" if ref.kind == "text" else "time always moves on"
         return untested(f"not tested by default ({why}); request it with columns=[...]")
+    if min(ref.n, cur.n) < MIN_SAMPLE:
+        return untested(f"{INSUFFICIENT}: {ref.n} reference and {cur.n} current values "
+                        f"(a test needs at least {MIN_SAMPLE} on each side)")
     test = test or default_test(ref.kind if ref.kind != "text" else "categorical", min(ref.n, cur.n))
     floor = DEFAULT_THRESHOLDS[test] if floor is None else floor
     exact = True

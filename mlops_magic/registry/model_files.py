@@ -26,6 +26,34 @@ class UnsafeFormatWarning(UserWarning):
     """A model was saved in a format whose loading can execute arbitrary code."""
 
 
+class TrustedTypesWarning(UserWarning):
+    """A skops model holds classes of your own (or of a third-party package): loading it will build
+    them, so their ``__setstate__`` / ``__init__`` code runs when the model is loaded."""
+
+
+#: Packages whose types in a skops file are the estimator's own machinery, not code of the user's.
+_LIBRARY_MODULES = ("sklearn", "numpy", "scipy", "skops", "builtins", "collections", "functools", "operator",
+                    "datetime", "decimal", "fractions", "re")
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside mlops_magic, so Python's
+    once-per-location filter counts the user's call sites, not this line."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
+
+
+def custom_types(trusted: list[str]) -> list[str]:
+    """The trusted types that come from outside the libraries skops and scikit-learn are made of."""
+    return [t for t in trusted if t.split(".", 1)[0] not in _LIBRARY_MODULES]
+
+
 @dataclass(frozen=True)
 class SavedModel:
     data: bytes
@@ -90,10 +118,16 @@ def dump(model: Any, fmt: str = "skops", label: str = "the model") -> SavedModel
                 f"skops cannot save {label} ({type(exc).__name__}: {exc}); if you trust everyone who will "
                 "load it, register it with --format joblib") from None
         trusted = sorted(sio.get_untrusted_types(data=data))
+        custom = custom_types(trusted)
+        if custom:
+            shown = ", ".join(custom[:8]) + (f" and {len(custom) - 8} more" if len(custom) > 8 else "")
+            warnings.warn(f"{label} holds types that will be trusted when it is loaded: {shown}; their code "
+                          "(e.g. __setstate__) runs at load, so register only classes you wrote or trust",
+                          TrustedTypesWarning, stacklevel=_user_stacklevel())
     else:
         warnings.warn(f"saving {label} as {fmt}: loading it can run arbitrary code, so loading will need "
                       "trust=True (--trust). Prefer the default format, skops.", UnsafeFormatWarning,
-                      stacklevel=3)
+                      stacklevel=_user_stacklevel())
         buffer = io.BytesIO()
         try:
             if fmt == "pickle":

@@ -34,6 +34,11 @@ def run_notebooks(requests: Sequence[RunRequest], *, store: Any = None, parallel
     executor = make_executor(store, parallel)
     try:
         return executor.run_all(preps, on_result)
+    except KeyboardInterrupt:  # Ctrl-C: the run was marked killed; leave no kernel behind
+        from .kernels import kill_all
+
+        kill_all()
+        raise
     finally:
         executor.shutdown()
 

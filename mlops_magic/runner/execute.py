@@ -21,6 +21,7 @@ from ..errors import GateFailedError
 from ..store import Store
 from ..tracking.stages import stage_of_cell
 from .kernels import KernelSlot
+from .liblog import LibraryLog
 from .prepare import PreparedRun
 from .request import RunResult
 
@@ -83,7 +84,7 @@ def launch_kernel(prep: PreparedRun, store: Store) -> KernelSlot:
     """Write the prepared notebook and start its kernel (it boots while something else runs)."""
     input_path = write_input(prep, store)
     slot = KernelSlot(prep.kernel, kernel_env(prep, store, input_path), prep.cwd,
-                      runs_dir(store) / prep.run_id / "kernel.log")
+                      runs_dir(store) / prep.run_id / "kernel.log", native=prep.native_kernel)
     return slot.launch()
 
 
@@ -160,8 +161,11 @@ def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None
     except BaseException as exc:  # an interrupt or a runner bug must not leave the run 'running'
         if slot is not None:
             slot.kill()
-        store.finish_run(prep.run_id, "killed" if isinstance(exc, KeyboardInterrupt) else "failed",
-                         f"runner stopped: {type(exc).__name__}: {exc}"[:2000])
+        if isinstance(exc, KeyboardInterrupt):
+            store.finish_run(prep.run_id, "killed", f"interrupted (Ctrl-C){_where(prep, output)}")
+            exc.mlops_run_id = prep.run_id  # type: ignore[attr-defined]  # the CLI names it
+        else:
+            store.finish_run(prep.run_id, "failed", f"runner stopped: {type(exc).__name__}: {exc}"[:2000])
         raise
     if attempts > 1:
         store.set_tags(prep.run_id, {"mlops.attempts": attempts})
@@ -211,6 +215,7 @@ def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: 
 
     req = prep.request
     _quiet_papermill()
+    capture = LibraryLog(output.parent / "runner.log")
     timed_out = threading.Event()
     watchdog = None
     if req.timeout:
@@ -249,6 +254,7 @@ def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: 
         if watchdog is not None:
             watchdog.cancel()
         slot.kill()
+        capture.close()
 
 
 class _DropUnknownParameter:
@@ -298,8 +304,12 @@ def describe_cell(prep: PreparedRun, output: Path, index: int) -> str:
     tags = (cell.get("metadata") or {}).get("tags") or []
     if "injected-parameters" in tags:
         return "the injected parameters cell"
+    # papermill inserts an injected cell only when given parameters and the notebook has none yet (one
+    # left by an earlier papermill run is replaced in place, and runs as it is without parameters)
+    inserted = bool(prep.request.params) and not any(
+        "injected-parameters" in ((c.get("metadata") or {}).get("tags") or []) for c in prep.nb.get("cells", []))
     injected_before = sum(1 for c in cells[:index]
-                          if "injected-parameters" in ((c.get("metadata") or {}).get("tags") or []))
+                          if "injected-parameters" in ((c.get("metadata") or {}).get("tags") or [])) if inserted else 0
     prepared_index = index - injected_before
     original = prep.source_index[prepared_index] if prepared_index < len(prep.source_index) else prepared_index
     source = cell.get("source", "")

@@ -106,6 +106,15 @@ class InlineExecutor(Executor):
 
 
 def _worker_main(store_url: str, jobs: Any, results: Any) -> None:
+    try:
+        _serve_jobs(store_url, jobs, results)
+    except KeyboardInterrupt:  # Ctrl-C reaches the workers too: their run is already marked killed
+        from .kernels import kill_all
+
+        kill_all()
+
+
+def _serve_jobs(store_url: str, jobs: Any, results: Any) -> None:
     """A worker process: take a run, pre-start the kernel of the one after it, execute, report."""
     store = open_store(store_url)
     current: tuple[int, PreparedRun] | None = jobs.get()

@@ -33,11 +33,34 @@ def autoload_arguments(argv: list[str]) -> list[str]:
     return []
 
 
+#: Kernels launched and not yet killed, so an interrupted runner (Ctrl-C) can leave none behind,
+#: including one pre-started for a run that never began.
+_live: set[KernelSlot] = set()
+
+
+def kill_all() -> None:
+    """Kill every kernel this process launched and has not killed yet."""
+    for slot in list(_live):
+        slot.kill()
+
+
+def native_kernel_spec() -> Any:
+    """A kernelspec for the ipykernel of the interpreter running this code (mlops-magic's own)."""
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpec
+
+    return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                      display_name="Python 3 (mlops-magic)", language="python", metadata={})
+
+
 class KernelSlot:
     """One kernel process reserved for one run."""
 
-    def __init__(self, kernel_name: str | None, env: dict[str, str], cwd: Path, log_path: Path | None) -> None:
+    def __init__(self, kernel_name: str | None, env: dict[str, str], cwd: Path, log_path: Path | None,
+                 native: bool = False) -> None:
         self.kernel_name = kernel_name or "python3"
+        self.native = native  # this interpreter's ipykernel, not a kernelspec found by name
         self.env = env
         self.cwd = cwd
         self.log_path = log_path
@@ -52,6 +75,8 @@ class KernelSlot:
         try:
             km = AsyncKernelManager(kernel_name=self.kernel_name)
             km.client_factory = cell_id_client_class()
+            if self.native:
+                km._kernel_spec = native_kernel_spec()
             _ = km.kernel_spec  # resolve now: an unknown kernel is a usage error, not a failed run
         except NoSuchKernel:
             from jupyter_client.kernelspec import KernelSpecManager
@@ -65,6 +90,7 @@ class KernelSlot:
         run_sync(km.start_kernel)(env=self.env, cwd=str(self.cwd), stdout=stream, stderr=stream,
                                   extra_arguments=autoload_arguments(km.kernel_spec.argv if km.kernel_spec else []))
         self.km = km
+        _live.add(self)
         return self
 
     @property
@@ -89,6 +115,7 @@ class KernelSlot:
         """Kill the kernel and free its connection files; never waits for a polite exit."""
         from jupyter_core.utils import run_sync
 
+        _live.discard(self)
         if self.km is not None:
             self.hard_kill()
             try:

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..tracking.stages import code_digest, notebook_stages, read_notebook_json, stage_of_cell
+from ..tracking.values import check_param_names
 from .request import RunRequest
 
 
@@ -30,11 +31,12 @@ class PreparedRun:
     nb: dict[str, Any]  # the selected cells, as JSON
     source_index: list[int]  # prepared cell index → index in the source notebook
     cwd: Path
-    kernel: str | None
+    kernel: str
     signature: str
     signature_parts: dict[str, Any] = field(default_factory=dict)
     unknown_params: list[str] = field(default_factory=list)
     known_params: list[str] = field(default_factory=list)
+    native_kernel: bool = False  # the notebook names no kernel: run this interpreter's own ipykernel
 
 
 def new_run_id() -> str:
@@ -51,25 +53,81 @@ def prepare(request: RunRequest, project_dir: Path | None = None) -> PreparedRun
     if nb.get("nbformat", 4) < 4:
         raise InvalidInputError(f"{request.notebook} is nbformat {nb.get('nbformat')}; save it as nbformat 4")
     nb, source_index = select_cells(nb, request.stages, request.from_stage, str(request.notebook))
-    for key in request.params:
-        if not str(key).isidentifier():
-            raise InvalidInputError(f"parameter name {key!r} is not a valid Python name")
+    nb, source_index = drop_error_markers(nb, source_index)
+    check_param_names(request.params)
     cwd = Path(request.cwd).expanduser().resolve() if request.cwd else path.parent
     if not cwd.is_dir():
         raise InvalidInputError(f"--cwd {request.cwd} is not a folder")
-    kernel = request.kernel or ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name") or None
+    spec = (nb.get("metadata") or {}).get("kernelspec")
+    named = isinstance(spec, dict) and bool(spec.get("name"))
+    nb, kernel = with_kernel(nb, request.kernel)
     parts = signature_parts(nb, request.params, request.watch, base=cwd)
     known = notebook_parameters(nb, kernel) if request.params else []
     return PreparedRun(
-        unknown_params=[k for k in request.params if k not in known], known_params=known,
+        unknown_params=[k for k in request.params if known is not None and k not in known],
+        known_params=known or [],
         request=request, run_id=request.run_id or new_run_id(), notebook_path=path,
         recorded_notebook=recorded_path(path, project_dir), nb=nb, source_index=source_index, cwd=cwd,
         kernel=kernel, signature=digest_of(parts), signature_parts=parts,
+        native_kernel=not request.kernel and not named,
     )
 
 
-def notebook_parameters(nb: dict[str, Any], kernel: str | None) -> list[str]:
-    """Names set in the cell tagged ``parameters`` (papermill's own inference)."""
+#: The kernel name recorded for a notebook that names none (``nbformat.v4.new_notebook()``, jupytext
+#: without ``--set-kernel``). Such a run starts the ipykernel of the interpreter running the runner, the
+#: one mlops-magic is installed in (``PreparedRun.native_kernel``), whatever a ``python3`` kernelspec of
+#: the user's says. ``--kernel`` overrides it.
+DEFAULT_KERNEL = "python3"
+ERROR_MARKER_TAG = "papermill-error-cell-tag"  # papermill.execute.ERROR_MARKER_TAG, without importing papermill
+
+
+def drop_error_markers(nb: dict[str, Any], source_index: list[int]) -> tuple[dict[str, Any], list[int]]:
+    """Remove the banner cells an earlier failed papermill run left, keeping each cell's file index.
+
+    papermill removes them itself before it counts cells, so without this every cell after a banner
+    would be named by a number that is not its place in the file the user opens.
+    """
+    keep = [i for i, cell in enumerate(nb.get("cells", []))
+            if ERROR_MARKER_TAG not in ((cell.get("metadata") or {}).get("tags") or [])]
+    if len(keep) == len(nb.get("cells", [])):
+        return nb, source_index
+    copy = dict(nb)
+    copy["cells"] = [nb["cells"][i] for i in keep]
+    return copy, [source_index[i] for i in keep]
+
+
+def with_kernel(nb: dict[str, Any], requested: str | None) -> tuple[dict[str, Any], str]:
+    """The kernel to run ``nb`` with, and ``nb`` with the kernel and language metadata papermill needs."""
+    meta = dict(nb.get("metadata") or {})
+    spec: dict[str, Any] = meta["kernelspec"] if isinstance(meta.get("kernelspec"), dict) else {}
+    kernel = requested or spec.get("name") or DEFAULT_KERNEL
+    language = spec.get("language") or (meta.get("language_info") or {}).get("name")
+    if spec.get("name") == kernel and language:
+        return nb, kernel
+    if not language:
+        language = _kernel_language(kernel)
+    meta["kernelspec"] = {**spec, "name": kernel, "language": language,
+                          "display_name": spec.get("display_name") or kernel}
+    if not (meta.get("language_info") or {}).get("name"):
+        meta["language_info"] = {**(meta.get("language_info") or {}), "name": language}
+    return {**nb, "metadata": meta}, kernel
+
+
+def _kernel_language(kernel: str) -> str:
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        return KernelSpecManager().get_kernel_spec(kernel).language or "python"
+    except Exception:  # an unknown kernel is reported by check_kernel, with the installed names
+        return "python"
+
+
+def notebook_parameters(nb: dict[str, Any], kernel: str | None) -> list[str] | None:
+    """Names set in the cell tagged ``parameters`` (papermill's own inference); None when unknown.
+
+    None (papermill cannot parse this language, or the notebook) means "cannot tell", so no
+    parameter is reported as missing from a cell we could not read.
+    """
     import nbformat
     from papermill.inspection import _infer_parameters
 
@@ -78,8 +136,8 @@ def notebook_parameters(nb: dict[str, Any], kernel: str | None) -> list[str]:
         for cell in node.cells:
             cell.metadata.setdefault("tags", [])  # papermill's loader adds these; inference needs them
         return [p.name for p in _infer_parameters(node, name=kernel)]
-    except Exception:  # a language papermill cannot parse: no names, so no warnings
-        return []
+    except Exception:
+        return None
 
 
 def recorded_path(path: Path, project_dir: Path | None) -> str:

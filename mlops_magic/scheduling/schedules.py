@@ -125,8 +125,10 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
     from ..runner.prepare import select_cells
     from ..tracking.fingerprint import fingerprint_path
     from ..tracking.stages import read_notebook_json
+    from ..tracking.values import check_param_names
 
     base = Path(base_dir or store.project_dir or os.getcwd()).resolve()
+    check_param_names(params or {})  # refused now, not at every tick
     if not (cron or on_change or after or on_drift or on_performance_drop):
         raise InvalidInputError("a schedule needs a trigger: --cron, --on-change, --after, --on-drift or "
                                 "--on-performance-drop")

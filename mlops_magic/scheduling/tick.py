@@ -24,7 +24,7 @@ from ..runner.prepare import new_run_id
 from ..runner.request import RunRequest, RunResult
 from ..store import Store
 from ..store import scheduling as tables
-from ..store.runs import pid_alive
+from ..store.processes import pid_alive
 from .schedules import Schedule, list_schedules, zone
 
 log = logging.getLogger("mlops_magic.scheduler")

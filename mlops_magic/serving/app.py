@@ -10,7 +10,6 @@ inputs to the store for monitor stages (:func:`mlops_magic.registry.versions.ser
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -22,6 +21,26 @@ from ..errors import InvalidInputError, MlopsError
 
 log = logging.getLogger("mlops_magic.serving.app")
 INLINE_ROWS = 256  # smaller batches predict on the event loop: a thread hop costs more than they do
+MAX_BODY = 8 * 1024 * 1024  # bytes of a /predict body; larger ones are a 413 before being read whole
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Any, limit: int) -> bytes:
+    """The request body, refused (BodyTooLarge) as soon as it passes ``limit`` bytes: by its declared
+    Content-Length before reading anything, else while streaming it in."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+        raise BodyTooLarge()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _require_starlette() -> None:
@@ -133,7 +152,7 @@ def _jsonable(values: Any) -> list[Any]:
 
 
 def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sample: float = 1.0,
-               trust: bool = False) -> Any:
+               trust: bool = False, max_body: int = MAX_BODY) -> Any:
     """The Starlette app serving ``ref``; loads the model now so a bad reference fails before listening."""
     _require_starlette()
     from starlette.applications import Starlette
@@ -143,7 +162,7 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
     from starlette.routing import Route
 
     from ..store import open_store
-    from .inputs import prepare
+    from .inputs import parse_body, prepare
 
     holder = ModelHolder(store or open_store(), ref, trust=trust, sample=sample)
     poller = AliasWatcher(holder, poll_interval)
@@ -155,13 +174,20 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
         served = holder.current  # read once: a swap mid-request cannot mix two versions
         holder.requests += 1
         try:
-            payload = json.loads(await request.body())
-        except ValueError as exc:
-            return error(400, f"the body is not JSON: {exc}")
+            payload = parse_body(await read_body(request, max_body))
+        except BodyTooLarge:
+            return error(413, f"the body is larger than {max_body} bytes (mlops serve --max-body); "
+                              "send fewer rows per request")
+        except InvalidInputError as exc:
+            return error(400, str(exc))
         try:
             prepared = prepare(payload, served.version.input_schema)
         except InvalidInputError as exc:
             return error(422, str(exc))
+        except Exception as exc:  # a body shape nobody foresaw is still the client's, in one line
+            log.warning("unreadable request body: %s: %s", type(exc).__name__, exc)
+            return error(422, f"cannot read the request body ({type(exc).__name__}); send "
+                              '{"records": [{"col": value, ...}, ...]}')
         try:
             if prepared.rows <= INLINE_ROWS:
                 out = served.model.predict(prepared.frame)
@@ -174,7 +200,11 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
                                 "version": served.version.version}
         if prepared.ignored:
             body["ignored_columns"] = prepared.ignored
-        return JSONResponse(body)
+        try:
+            return JSONResponse(body)
+        except (TypeError, ValueError) as exc:  # NaN/inf (JSON has none) or an object predict() returned
+            return error(500, f"{served.version} returned predictions JSON cannot carry "
+                              f"({type(exc).__name__}: {str(exc)[:200]}); check the inputs' range")
 
     async def health(request: Request) -> Response:
         v = holder.current.version
@@ -203,12 +233,14 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
 
 
 def serve(ref: str, *, host: str = "127.0.0.1", port: int = 8080, poll_interval: float = 1.0,
-          sample: float = 1.0, trust: bool = False, store: Any = None, announce: Any = print) -> None:
+          sample: float = 1.0, trust: bool = False, store: Any = None, announce: Any = print,
+          max_body: int = MAX_BODY) -> None:
     """Serve ``ref`` until interrupted (blocking); ``announce`` gets the one line that says what is served."""
     _require_starlette()
     import uvicorn
 
-    app = create_app(ref, store=store, poll_interval=poll_interval, sample=sample, trust=trust)
+    app = create_app(ref, store=store, poll_interval=poll_interval, sample=sample, trust=trust,
+                     max_body=max_body)
     v = app.state.holder.current.version
     announce(f"serving {v} ({ref}) on http://{host}:{port}  POST /predict · GET /health · GET /metadata")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -7,6 +7,8 @@ Each message names the column, the row and what was expected.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,23 @@ class Prepared:
         return [dict(zip(names, values)) for values in zip(*self.raw.values())]
 
 
+def parse_body(body: bytes | str) -> Any:
+    """The JSON of a request body, or InvalidInputError (a 400) in one line: never a RecursionError.
+
+    ``NaN`` and ``Infinity`` (which Python's json accepts) are read as floats so the column check can
+    name the cell that holds them.
+    """
+    try:
+        return json.loads(body, parse_constant=float)
+    except RecursionError:
+        raise InvalidInputError("the body is nested too deeply; send flat records") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, too many digits, not UTF-8
+        raise InvalidInputError(f"the body is not JSON: {str(exc).splitlines()[0][:200]}") from None
+
+
+_SCALARS = (str, int, float, bool)
+
+
 def _kind(dtype: str | None) -> str:
     if not dtype:
         return "any"
@@ -47,18 +66,35 @@ def _check(name: str, kind: str, values: list[Any], dtype: str) -> Any:
     import numpy as np
 
     def bad(i: int, expected: str) -> InvalidInputError:
+        shown = values[i] if isinstance(values[i], _SCALARS) else type(values[i]).__name__
+        text = repr(shown) if not isinstance(shown, int) or abs(shown) < 10**30 else "a huge integer"
         return InvalidInputError(f"column {name!r} expects {expected} ({dtype}); row {i} has "
-                                 f"{values[i]!r} ({type(values[i]).__name__})")
+                                 f"{text[:80]} ({type(values[i]).__name__})")
 
+    for i, v in enumerate(values):  # the docs promise a 422 for missing values, whatever the column
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            raise InvalidInputError(f"row {i} has a missing value ({'null' if v is None else 'NaN'}) "
+                                    f"in column {name!r}; send a value")
     if kind == "float":
         for i, v in enumerate(values):
-            if v is not None and (type(v) is bool or not isinstance(v, (int, float))):
+            if type(v) is bool or not isinstance(v, (int, float)):
                 raise bad(i, "numbers")
-        return np.array([np.nan if v is None else v for v in values], dtype=dtype)
+            if isinstance(v, int) and not -1e308 < v < 1e308:
+                raise bad(i, "numbers in range")
+            if isinstance(v, float) and math.isinf(v):
+                raise bad(i, "finite numbers")
+        return np.array(values, dtype=dtype)
     if kind == "int":
+        try:
+            info = np.iinfo(dtype)
+            low, high = int(info.min), int(info.max)
+        except (TypeError, ValueError):
+            low, high = -(2**63), 2**63 - 1
         for i, v in enumerate(values):
             if type(v) is bool or not (isinstance(v, int) or (isinstance(v, float) and v.is_integer())):
                 raise bad(i, "integers")
+            if not low <= v <= high:
+                raise bad(i, f"integers from {low} to {high}")
         return np.array(values, dtype=dtype)
     if kind == "bool":
         for i, v in enumerate(values):
@@ -74,11 +110,16 @@ def _check(name: str, kind: str, values: list[Any], dtype: str) -> Any:
             raise InvalidInputError(f"column {name!r} expects dates ({dtype}); cannot read {values[:3]!r}") from None
     if kind == "string":
         for i, v in enumerate(values):
-            if v is not None and not isinstance(v, str):
+            if not isinstance(v, str):
                 raise bad(i, "strings")
         import pandas as pd
 
         return pd.Series(values, dtype=dtype if dtype.startswith(("category", "str")) else object)
+    for i, v in enumerate(values):  # no schema type: still one JSON scalar per cell, never a tree
+        if not isinstance(v, _SCALARS):
+            raise bad(i, "a number, string or boolean")
+        if isinstance(v, float) and math.isinf(v):
+            raise bad(i, "finite numbers")
     return values
 
 
@@ -113,9 +154,14 @@ def prepare(payload: Any, schema: dict[str, Any] | None) -> Prepared:
         width = schema["n_features"]
         if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == width for r in rows):
             raise InvalidInputError(f'send {{"instances": [[{width} numbers], ...]}} or a list of such lists')
+        for r, row in enumerate(rows):
+            for c, v in enumerate(row):
+                if type(v) is bool or not isinstance(v, (int, float)) or not -1e308 < v < 1e308:
+                    shown = repr(v)[:40] if isinstance(v, (float, str)) or v is None else type(v).__name__
+                    raise InvalidInputError(f"instance {r}, feature {c}: expected a finite number, got {shown}")
         try:
             arr = np.array(rows, dtype=schema.get("dtype") or float)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidInputError(f"instances must be numbers: {exc}") from None
         return Prepared(arr, len(rows), raw={f"x{i}": list(col) for i, col in enumerate(zip(*rows))})
     columns = _columns_of(payload)
@@ -125,6 +171,8 @@ def prepare(payload: Any, schema: dict[str, Any] | None) -> Prepared:
     if rows == 0:
         raise InvalidInputError("the request has no rows")
     if not schema or not schema.get("columns"):
+        for name, values in columns.items():
+            _check(str(name), "any", [None if v is _MISSING else v for v in values], "")
         return Prepared(pd.DataFrame(columns), rows, raw=columns)
     wanted = schema["columns"]
     missing = [c["name"] for c in wanted if c["name"] not in columns]

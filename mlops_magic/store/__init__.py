@@ -54,7 +54,9 @@ def _open(location: StoreLocation, *, create: bool) -> Store:
         db = SQLiteDatabase(location.db_path, create=create)
     else:  # pragma: no cover - parse_store_url gives one or the other
         raise StoreError(f"unsupported store {location.display_url}")
-    return Store(db, ArtifactStore(location.artifacts_root), location.project_dir)
+    artifacts = ArtifactStore(location.artifacts_root)
+    artifacts.clean_stale_uploads()  # uploads a killed process left behind
+    return Store(db, artifacts, location.project_dir)
 
 
 def clear_cache() -> None:

@@ -9,18 +9,58 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InvalidInputError, NotFoundError, StoreError
+from .processes import pid_alive
 
 _CHUNK = 1 << 20
+UPLOAD_PREFIX = "upload-"
+STALE_AFTER = 24 * 3600  # seconds: a temp file this old belongs to no live upload
+
+
+def _upload_prefix() -> str:
+    """``upload-HOST-PID-``: whoever finds the file later can tell whether its writer still runs."""
+    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40] or "host"
+    return f"{UPLOAD_PREFIX}{host}-{os.getpid()}-"
 
 
 class ArtifactStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+
+    def clean_stale_uploads(self, now: float | None = None) -> list[str]:
+        """Remove temp files left by uploads that will never finish (a writer killed mid-copy).
+
+        A temp file is stale when it is older than a day, or when its name says it was written on this
+        host by a process that no longer exists. Never raises: opening a store must not fail on this.
+        """
+        tmp_dir = self.root / "tmp"
+        try:
+            entries = list(os.scandir(tmp_dir))
+        except OSError:
+            return []
+        now = time.time() if now is None else now
+        host = _upload_prefix().split("-")[1]
+        removed = []
+        for entry in entries:
+            if not entry.name.startswith(UPLOAD_PREFIX):
+                continue
+            try:
+                old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER
+                parts = entry.name[len(UPLOAD_PREFIX):].split("-")
+                orphan = (len(parts) >= 3 and parts[0] == host and parts[1].isdigit()
+                          and int(parts[1]) != os.getpid() and not pid_alive(int(parts[1])))
+                if old or orphan:
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+            except OSError:
+                continue
+        return removed
 
     def path_for(self, digest: str) -> Path:
         """The file holding ``digest``; refuses anything that is not a plain hex digest."""
@@ -47,7 +87,7 @@ class ArtifactStore:
             tmp_dir.mkdir(parents=True, exist_ok=True)
             digest = hashlib.sha256()
             size = 0
-            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=_upload_prefix())
             try:
                 with os.fdopen(fd, "wb") as out:
                     while chunk := stream.read(_CHUNK):

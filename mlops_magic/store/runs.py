@@ -37,6 +37,7 @@ from ..errors import InvalidInputError, NotFoundError
 from . import events
 from .artifacts import ArtifactStore
 from .db import Database, Transaction
+from .processes import pid_alive
 
 MAX_NAME = 250  # keys and names longer than this are refused with a clear message
 _CONTROL = re.compile(r"[\x00-\x1f]")
@@ -415,6 +416,12 @@ class Store:
         stage_id = self.db.run_in_transaction(write)
         return self.get_stage(stage_id)
 
+    def resume_stage(self, stage_id: int, code_digest: str | None) -> StageRun:
+        """Reopen a stage run that continues in another cell (same stage, same execution)."""
+        self.db.write("UPDATE stage_runs SET status = 'running', ended = NULL, code_digest = ? WHERE id = ?",
+                      (code_digest, stage_id))
+        return self.get_stage(stage_id)
+
     def finish_stage(self, stage_id: int, status: str, *, error_type: str | None = None,
                      error_message: str | None = None, error_line: int | None = None,
                      variables: Sequence[VariableInfo] = ()) -> None:
@@ -546,24 +553,6 @@ def insert_fingerprint(tx: Transaction, run_id: str, fp: Fingerprint, *, stage_i
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process of this host still runs (a zombie counts as gone)."""
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); treat it as gone.
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 __all__ = ["RunStatus", "Store", "as_metric_value", "check_name"]

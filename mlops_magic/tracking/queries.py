@@ -13,7 +13,7 @@ from typing import Any
 from ..entities import STAGE_KINDS, Run, StageRun
 from ..errors import NotFoundError
 from ..store import Store
-from .stages import notebook_stages
+from .stages import combined_digest, notebook_stages
 
 #: How many of a notebook's latest runs the notebook lifecycle view looks at for stage attempts.
 LIFECYCLE_RUNS = 20
@@ -235,6 +235,9 @@ def notebook_lifecycle(store: Store, notebook: Path) -> dict[str, Any]:
     view = lifecycle(attempts, runs[0].id if runs else None).to_dict()
     by_name = {row["name"]: row for row in view["stages"] if row["status"] != "not run"}
     digests = {s.id: s.code_digest for s in attempts}
+    by_stage: dict[str, list[str]] = {}
+    for c in cells:  # a stage spread over several cells ran as one stage run over all of them
+        by_stage.setdefault(c.name, []).append(c.code_digest)
     stages = []
     for cell in cells:
         row = dict(by_name.get(cell.name) or {"kind": cell.kind, "name": cell.name, "status": "not run",
@@ -242,7 +245,7 @@ def notebook_lifecycle(store: Store, notebook: Path) -> dict[str, Any]:
                                              "error": None, "warnings": [], "stage_id": None})
         row["warnings"] = list(row["warnings"])
         ran_digest = digests.get(row["stage_id"])
-        row["code_changed"] = bool(ran_digest and ran_digest != cell.code_digest)
+        row["code_changed"] = bool(ran_digest and ran_digest != combined_digest(by_stage[cell.name]))
         if row["code_changed"]:
             row["warnings"].append("stale: the cell's code changed since it last ran")
         row.update(cell_index=cell.index, cell_id=cell.cell_id, form=cell.form)

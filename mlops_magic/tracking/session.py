@@ -16,6 +16,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..entities import Artifact, Fingerprint, Run, StageRun, VariableInfo
@@ -23,6 +24,18 @@ from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store, open_store
 
 Listener = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class _CellGroup:
+    """The cells one stage run spans in this execution: a stage may be split over several cells."""
+
+    stage_id: int
+    kind: str
+    cells: list[str]
+    digests: list[str]
+    variables: dict[str, VariableInfo] = field(default_factory=dict)
+    failure: tuple[str, str, int | None] | None = None  # (type, message, line) of the first failed cell
 
 
 class Session:
@@ -38,6 +51,9 @@ class Session:
         self.stage_stack: list[StageRun] = []
         self.listeners: list[Listener] = []
         self._steps: dict[tuple[str, str], int] = {}
+        self._cell_groups: dict[tuple[str, str], _CellGroup] = {}
+        self.failed_cell: str | None = None  # headless without the runner (plain papermill): where it stopped
+        self.executed_notebook: str | None = None  # kept with the run when it closes (papermill's output)
         self._lock = threading.RLock()
         self._store: tuple[tuple[Any, ...], Store] | None = None
 
@@ -58,6 +74,7 @@ class Session:
         self._store = None
         self.implicit_run_id = None
         self._steps.clear()
+        self._cell_groups.clear()
         return self.store
 
     # -- runs ---------------------------------------------------------------------------------
@@ -150,10 +167,26 @@ class Session:
             for s in stages:
                 latest[s.name] = s
             failed = [s for s in latest.values() if s.status == "failed"]
-            self.end_run(run_id, "failed" if failed else "succeeded",
-                         f"stage {failed[-1].name} failed" if failed else None)
+            if self.executed_notebook and os.path.isfile(self.executed_notebook):
+                self.store.log_artifact(run_id, self.executed_notebook, name="executed.ipynb")
+            unfinished = [s for s in latest.values() if s.status == "running"]
+            if unfinished:  # the kernel is exiting mid-cell: shut down, or papermill's --execution-timeout
+                for s in unfinished:
+                    self.store.finish_stage(s.id, "failed", error_type="KernelExit",
+                                            error_message="the kernel exited while this stage ran")
+                self.end_run(run_id, "killed", f"the kernel exited while stage {unfinished[-1].name} ran")
+            elif self.failed_cell:
+                self.end_run(run_id, "failed", self.failed_cell)
+            else:
+                self.end_run(run_id, "failed" if failed else "succeeded",
+                             f"stage {failed[-1].name} failed" if failed else None)
         except Exception:  # never let a broken store turn interpreter exit into a traceback
             pass
+
+    def cell_failed(self, message: str) -> None:
+        """A cell raised in a headless execution that stops at the first error (plain papermill)."""
+        if self.failed_cell is None:
+            self.failed_cell = message[:2000]
 
     # -- stages -------------------------------------------------------------------------------
     @property
@@ -169,11 +202,54 @@ class Session:
         self._notify("stage-started", {"run_id": run_id, "stage_id": stage.id, "name": stage.name})
         return stage
 
+    def begin_cell_stage(self, kind: str, name: str | None, *, cell_id: str | None, code_digest: str,
+                         notes: str | None = None) -> StageRun:
+        """A stage cell starts: a new attempt, or the continuation of the stage run it shares.
+
+        Cells that share a stage in one execution are one stage run: a cell (by id) of a stage whose
+        latest run in this kernel and run has not included it yet continues that run, and the run's
+        code digest covers all its cells. A cell that already ran in it is a re-execution: a new
+        attempt. Without a cell id (a terminal IPython) every stage cell is a new attempt.
+        """
+        from .stages import combined_digest
+
+        run_id = self.recording_run_id()
+        key = (run_id, name or kind)
+        group = self._cell_groups.get(key) if cell_id else None
+        if group is not None and cell_id not in group.cells and group.kind == kind:
+            group.cells.append(str(cell_id))
+            group.digests.append(code_digest)
+            stage = self.store.resume_stage(group.stage_id, combined_digest(group.digests))
+            with self._lock:
+                self.stage_stack.append(stage)
+            self._notify("stage-started", {"run_id": run_id, "stage_id": stage.id, "name": stage.name})
+            return stage
+        stage = self.begin_stage(kind, name, code_digest=code_digest, notes=notes)
+        if cell_id:
+            self._cell_groups[key] = _CellGroup(stage.id, kind, [str(cell_id)], [code_digest])
+        else:
+            self._cell_groups.pop(key, None)
+        return stage
+
     def end_stage(self, stage: StageRun, error: BaseException | None = None, *,
                   variables: list[VariableInfo] | None = None, error_line: int | None = None) -> None:
         with self._lock:
             if stage in self.stage_stack:
                 self.stage_stack.remove(stage)
+        group = self._cell_groups.get((stage.run_id, stage.name))
+        if group is not None and group.stage_id == stage.id:  # a stage spread over cells: merge them
+            group.variables.update({v.name: v for v in variables or []})
+            variables = list(group.variables.values())
+            if error is not None and group.failure is None:
+                group.failure = (type(error).__name__, str(error) or repr(error),
+                                 error_line if error_line is not None else _error_line(error))
+            if group.failure is not None:  # one failed cell fails the stage run, whatever comes after
+                etype, message, line = group.failure
+                self.store.finish_stage(stage.id, "failed", error_type=etype, error_message=message,
+                                        error_line=line, variables=variables)
+                self._notify("stage-finished", {"run_id": stage.run_id, "stage_id": stage.id,
+                                                "name": stage.name, "status": "failed"})
+                return
         if error is None:
             self.store.finish_stage(stage.id, "succeeded", variables=variables or [])
         else:

@@ -109,6 +109,14 @@ def code_digest(source: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def combined_digest(digests: list[str]) -> str:
+    """The code digest of a stage spread over several cells: one cell keeps its own digest; several
+    combine order-independently (running them in another order is not a code change)."""
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.sha256("+".join(sorted(digests)).encode("ascii")).hexdigest()[:32]
+
+
 def _cell_source(cell: dict[str, Any]) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)
@@ -175,3 +183,29 @@ class TagLookup:
                           for c in nb.get("cells", []) if c.get("id")}
             self._path, self._mtime = path, mtime
         return self._tags.get(cell_id, [])
+
+
+class CellCursor:
+    """Finds the notebook cell a kernel is executing from its source, for clients that send no cell
+    id (nbclient, so plain ``papermill``): cells run in file order, so the next code cell at or after
+    the last match with exactly this source is the one. A source found nowhere (papermill's injected
+    parameters cell) matches nothing and leaves the cursor where it was.
+    """
+
+    def __init__(self, path: str) -> None:
+        try:
+            nb = read_notebook_json(path)
+        except Exception:
+            nb = {"cells": []}
+        self._cells = [(i, c) for i, c in enumerate(nb.get("cells", [])) if c.get("cell_type") == "code"]
+        self._next = 0
+
+    def match(self, source: str) -> tuple[int, str, list[str]] | None:
+        """(index in the file, the cell's id or ``cell-INDEX``, its tags) of the cell now running."""
+        for pos in range(self._next, len(self._cells)):
+            index, cell = self._cells[pos]
+            if _cell_source(cell) == source:
+                self._next = pos + 1
+                tags = list((cell.get("metadata") or {}).get("tags") or [])
+                return index, str(cell.get("id") or f"cell-{index}"), tags
+        return None

@@ -6,11 +6,32 @@ headless run's parameters.
 
 from __future__ import annotations
 
+import keyword
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
+from ..errors import InvalidInputError
+
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def is_param_name(name: Any) -> bool:
+    """The one rule for parameter names: a Python identifier (any script, ``学习率``) that is no keyword."""
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+
+
+def check_param_name(name: Any) -> str:
+    """``name`` when it can be a notebook variable, else the one-line error every face shows."""
+    if not is_param_name(name):
+        raise InvalidInputError(f"parameter name {name!r} is not a valid Python name")
+    return str(name)
+
+
+def check_param_names(names: Iterable[Any]) -> None:
+    for name in names:
+        check_param_name(name)
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 
@@ -38,3 +59,14 @@ def parse_literal(text: str) -> Any:
     if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
         return t[1:-1]
     return t
+
+
+def parse_assigned(name: str, text: str) -> Any:
+    """The value of ``NAME=VALUE`` typed by hand: like :func:`parse_literal`, but ``NAME=`` is refused.
+
+    ``lr=`` is almost always a value that went missing (a shell variable that expanded to nothing);
+    an empty string is written ``lr=''``.
+    """
+    if not text.strip():
+        raise InvalidInputError(f"{name}= has no value; write {name}='' for an empty string")
+    return parse_literal(text)

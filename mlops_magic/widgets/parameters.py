@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..tracking.stages import read_notebook_json
-from ..tracking.values import parse_literal
+from ..tracking.values import check_param_name, is_param_name, parse_literal
 
 KINDS: dict[type, str] = {bool: "bool", int: "int", float: "float", str: "str"}
 _CHOICES = re.compile(r"#\s*choices\s*:\s*(?P<items>.+)$", re.IGNORECASE)
@@ -89,7 +89,7 @@ def parse_parameters(source: str) -> tuple[list[ParamSpec], list[str]]:
             for item in items:
                 name, sep, raw = item.partition("=")
                 value = parse_literal(raw)
-                if sep and name.isidentifier() and _kind(value):
+                if sep and is_param_name(name) and _kind(value):
                     specs.append(ParamSpec(name, value, _kind(value) or "str", line=number))
     python = "\n".join("" if re.match(r"^\s*[%!]", ln) else ln for ln in lines)  # keep line numbers
     try:
@@ -181,5 +181,5 @@ def run_args(notebook: str, params: dict[str, Any]) -> list[str]:
     """``run NOTEBOOK -p NAME VALUE ...``: the arguments after ``mlops``."""
     args = ["run", str(notebook)]
     for name, value in params.items():
-        args += ["-p", name, cli_value(value)]
+        args += ["-p", check_param_name(name), cli_value(value)]
     return args

@@ -57,14 +57,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     notif.mkdir(parents=True)
     (notif / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     args = []
-    if not _labextension_installed():  # a checkout that is built but not pip-installed
-        built = REPO / "mlops_magic" / "labextension"
-        if not (built / "package.json").exists():
-            pytest.fail("the lab extension is not built: run `pip install -e .` first")
-        (extra / "mlops-magic").symlink_to(built)
-        args.append(f"--LabApp.extra_labextensions_path={extra}")
-    token, port = secrets.token_hex(16), _free_port()
+    built = REPO / "mlops_magic" / "labextension"
     env = dict(os.environ, PYTHONPATH=str(REPO), MLOPS_STORE=str(root))
+    if (built / "package.json").exists():
+        # Test this checkout's build (`cd labextension && jlpm build`), not whichever copy is installed in
+        # the environment: JUPYTER_PATH comes first in Lab's search, so this one wins over the venv's.
+        share = base / "share"
+        (share / "labextensions").mkdir(parents=True)
+        (share / "labextensions" / "mlops-magic").symlink_to(built)
+        env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(share), os.environ.get("JUPYTER_PATH", "")) if p)
+    elif not _labextension_installed():
+        pytest.fail("the lab extension is not built: run `cd labextension && jlpm build` or `pip install -e .`")
+    token, port = secrets.token_hex(16), _free_port()
     env.pop("MLOPS_RUN_ID", None)
     log = base / "lab.log"
     process = subprocess.Popen(

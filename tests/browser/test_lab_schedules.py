@@ -97,6 +97,38 @@ def test_add_pause_remove_schedule_and_run_with_params(page: Any, lab: Lab, note
     assert errors == []
 
 
+def test_a_poll_rerender_keeps_focus_and_typing_in_the_schedule_form(page: Any, lab: Lab, notebook: str) -> None:
+    """The panel re-renders its DOM on every poll; the flaky full-run failure of the test above was a poll
+    landing between focusing the form and pressing a key: the focus was dropped, Enter went nowhere."""
+    open_lab(page, lab, notebook)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=20_000)
+    page.click('li[data-id="mlops-magic:panel"]')
+    section = page.locator(".mlops-panel .mlops-schedules")
+    section.locator(".mlops-empty", has_text="No schedules").wait_for(timeout=15_000)
+
+    def wait_for_rerender() -> None:  # the section element is replaced by the next poll (every 5 s)
+        page.evaluate("document.querySelector('.mlops-panel .mlops-schedules').dataset.before = 'yes'")
+        page.wait_for_function("!document.querySelector('.mlops-panel .mlops-schedules')?.dataset.before",
+                               timeout=15_000)
+
+    section.locator(".mlops-schedule-add-summary").focus()
+    wait_for_rerender()
+    assert page.evaluate("document.activeElement.className") == "mlops-schedule-add-summary"
+    page.keyboard.press("Enter")
+    cron = section.locator(".mlops-schedule-cron")
+    cron.wait_for(state="visible", timeout=5_000)
+    cron.focus()
+    page.keyboard.type("every")
+    wait_for_rerender()
+    assert page.evaluate("[document.activeElement.classList.contains('mlops-schedule-cron'), "
+                         "document.activeElement.value, document.activeElement.selectionStart]") == [True, "every", 5]
+    page.keyboard.type(" night")
+    page.keyboard.press("Enter")
+    error = section.locator(".mlops-schedule-message.mlops-error")
+    error.wait_for(timeout=10_000)
+    assert "bad cron expression" in error.inner_text() and schedules(lab) == []
+
+
 def wait_for_run(lab: Lab, prefix: str, timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     run: dict[str, Any] = {}

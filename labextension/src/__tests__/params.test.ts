@@ -21,6 +21,15 @@ test('NAME=VALUE lines, with comments, blanks and one error per bad line', () =>
   assert.match(parsed.errors[0], /^line 6: write NAME=VALUE/);
 });
 
+test('names follow Python (any script), and an empty value is an error, as in the magic', () => {
+  const parsed = parseParamLines("学习率=0.1\nlr=\nempty=''\nx-y=1");
+  assert.deepEqual(parsed.params, { 学习率: 0.1, empty: '' });
+  assert.deepEqual(parsed.errors, [
+    "line 2: lr= has no value; write lr='' for an empty string",
+    'line 4: write NAME=VALUE with a Python name, e.g. n_estimators=200'
+  ]);
+});
+
 test('a parameters cell becomes NAME=VALUE lines', () => {
   const src = 'n_estimators = 100  # trees\nlabel: str = "a # b"\n  indented = 1\nimport os\nfor i in x: pass\ndata_path="d.csv"';
   assert.equal(parameterLines(src), 'n_estimators=100\nlabel="a # b"\ndata_path="d.csv"');
