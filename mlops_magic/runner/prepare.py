@@ -35,6 +35,7 @@ class PreparedRun:
     signature_parts: dict[str, Any] = field(default_factory=dict)
     unknown_params: list[str] = field(default_factory=list)
     known_params: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # extra kernel environment (a cluster worker sets it)
 
 
 def new_run_id() -> str:

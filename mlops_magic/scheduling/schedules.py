@@ -24,6 +24,7 @@ from ..store import Store
 CATCHUP = ("skip", "all")
 _COLUMNS = ("id, notebook, base_dir, params, stages, from_stage, cron, timezone, on_change, after, on_drift, "
             "timeout, retries, catchup, max_concurrency, paused, notify, kernel, created, cron_cursor, event_cursor")
+_SELECT = _COLUMNS + ", executor, resources, queue_timeout"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class Schedule:
     created: float = 0.0
     cron_cursor: float | None = None
     event_cursor: int = 0
+    executor: str | None = None  # None: the scheduler's executor
+    resources: dict[str, float] = field(default_factory=dict)
+    queue_timeout: float | None = None
 
     @property
     def notebook_path(self) -> Path:
@@ -108,6 +112,8 @@ def _row_to_schedule(r: Any) -> Schedule:
         retries=r["retries"], catchup=r["catchup"], max_concurrency=r["max_concurrency"],
         paused=bool(r["paused"]), notify=items(r["notify"]), kernel=r["kernel"], created=r["created"],
         cron_cursor=r["cron_cursor"], event_cursor=r["event_cursor"] or 0,
+        executor=r["executor"], resources=json.loads(r["resources"]) if r["resources"] else {},
+        queue_timeout=r["queue_timeout"],
     )
 
 
@@ -116,7 +122,9 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
                  tz: str | None = None, on_change: tuple[str, ...] = (), after: str | None = None,
                  on_drift: str | None = None, timeout: float | None = None, retries: int = 0,
                  catchup: str = "skip", max_concurrency: int = 1, notify: tuple[str, ...] = (),
-                 kernel: str | None = None, base_dir: str | None = None, now: float | None = None) -> Schedule:
+                 kernel: str | None = None, base_dir: str | None = None, now: float | None = None,
+                 executor: str | None = None, resources: dict[str, float] | None = None,
+                 queue_timeout: float | None = None) -> Schedule:
     """Validate and store a schedule; nothing is written when any part is wrong."""
     from ..runner.prepare import select_cells
     from ..tracking.fingerprint import fingerprint_path
@@ -147,8 +155,11 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
         if not after_path.exists():
             raise InvalidInputError(f"--after: no such notebook: {after}")
         after_rel = _relative(after_path, store)
+    from ..runner.executors import check_executor_url
     from ..runner.notify import make_notifier
 
+    if executor:
+        executor = check_executor_url(executor)
     for spec in notify:
         make_notifier(spec)
     created = now if now is not None else time.time()
@@ -161,6 +172,10 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
          if on_change else None, after_rel, on_drift, timeout, retries, catchup, max_concurrency, 0,
          json.dumps(list(notify)) if notify else None, kernel, created, created,
          int(row[0] or 0) if row else 0))
+    if executor or resources or queue_timeout:
+        from ..store.dispatch import set_schedule_executor
+
+        set_schedule_executor(store, schedule_id, executor, dict(resources or {}), queue_timeout)
     return get_schedule(store, schedule_id)
 
 
@@ -178,12 +193,12 @@ def _relative(path: Path, store: Store) -> str:
 
 
 def list_schedules(store: Store) -> list[Schedule]:
-    return [_row_to_schedule(r) for r in store.db.query(f"SELECT {_COLUMNS} FROM schedules ORDER BY created, id")]
+    return [_row_to_schedule(r) for r in store.db.query(f"SELECT {_SELECT} FROM schedules ORDER BY created, id")]
 
 
 def get_schedule(store: Store, ref: str) -> Schedule:
     ref = (ref or "").strip()
-    rows = store.db.query(f"SELECT {_COLUMNS} FROM schedules WHERE id LIKE ? LIMIT 2",
+    rows = store.db.query(f"SELECT {_SELECT} FROM schedules WHERE id LIKE ? LIMIT 2",
                           (ref.replace("%", "").replace("_", "") + "%",)) if ref else []
     if not rows:
         raise NotFoundError(f"no schedule {ref!r}; list them with `mlops schedule list`")

@@ -260,6 +260,18 @@ MIGRATIONS: list[str] = [
     CREATE INDEX drift_reports_model ON drift_reports (model, id);
     CREATE INDEX drift_reports_run ON drift_reports (run_id);
     """,
+    # cluster executors — where a run executes (executor URL, worker address), why it waits, its attempt;
+    # who submitted it (host:pid); a schedule's executor, resources and queue timeout
+    """
+    ALTER TABLE runs ADD COLUMN executor TEXT;
+    ALTER TABLE runs ADD COLUMN worker TEXT;
+    ALTER TABLE runs ADD COLUMN waiting TEXT;
+    ALTER TABLE runs ADD COLUMN attempt INTEGER;
+    ALTER TABLE runs ADD COLUMN submitted_by TEXT;
+    ALTER TABLE schedules ADD COLUMN executor TEXT;
+    ALTER TABLE schedules ADD COLUMN resources TEXT;
+    ALTER TABLE schedules ADD COLUMN queue_timeout DOUBLE PRECISION;
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)
