@@ -144,7 +144,8 @@ def skip_run(store: Store, prep: PreparedRun, previous: str) -> RunResult:
     return RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status="skipped", error=reason)
 
 
-def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None) -> RunResult:
+def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None, *,
+                 executor: str | None = None) -> RunResult:
     """Create, execute (with retries) and finish one run; the kernel ``slot`` may be pre-started."""
     req = prep.request
     started = time.monotonic()
@@ -156,7 +157,7 @@ def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None
             return skip_run(store, prep, previous)
     if slot is None:
         slot = launch_kernel(prep, store)
-    create_run(store, prep)
+    create_run(store, prep, executor=executor)
     return execute_created(prep, store, slot, started=started)
 
 

@@ -154,7 +154,7 @@ def reap_fires(store: Store) -> None:
     """Close fires whose run ended; record the run of a fire whose claiming tick died before starting it."""
     store.reap_orphans()
     store.db.write("UPDATE schedule_fires SET state = 'done' WHERE state IN ('claimed', 'running') AND run_id IN "
-                   "(SELECT id FROM runs WHERE status <> 'running')")
+                   "(SELECT id FROM runs WHERE status NOT IN ('queued', 'running'))")
     host = socket.gethostname()
     rows = store.db.query("SELECT f.id, f.schedule_id, f.run_id, f.claimed_by FROM schedule_fires f "
                           "LEFT JOIN runs r ON r.id = f.run_id WHERE f.state = 'claimed' AND r.id IS NULL")
@@ -188,7 +188,74 @@ def request_for(store: Store, s: Schedule, trigger: str, *, run_id: str | None =
         trigger=trigger, store_url=store.url, timeout=s.timeout, retries=s.retries, kernel=s.kernel,
         if_changed=if_changed or bool(s.on_change), watch=s.on_change, schedule_id=s.id,
         parent_run_id=parent_run_id, run_id=run_id, notify=s.notify, cwd=None,
+        resources=dict(s.resources), queue_timeout=s.queue_timeout,
     )
+
+
+class Executors:
+    """The executors one tick or loop uses: a schedule's own (``--executor`` at ``schedule add``), else the
+    scheduler's (``--executor``, else the project default). Each is opened on first use; one that cannot be
+    opened (a cluster that cannot be reached) is remembered as that one-line reason for this pass."""
+
+    def __init__(self, store: Store, parallel: int = 1, executor: Any = None) -> None:
+        from ..runner.executors import Executor
+
+        self.store = store
+        self.parallel = parallel
+        self.fixed = executor if isinstance(executor, Executor) else None
+        self.default = None if self.fixed is not None else executor
+        self._open: dict[str, Any] = {}
+        self._broken: dict[str, str] = {}
+
+    def url_for(self, s: Schedule) -> str:
+        from ..runner.executors import check_executor_url, default_executor_url
+
+        if s.executor:
+            return check_executor_url(s.executor)
+        if isinstance(self.default, str) and self.default:
+            return check_executor_url(self.default)
+        if self.default is not None:
+            return "client"  # a distributed.Client given from Python
+        return default_executor_url(self.store)
+
+    def for_schedule(self, s: Schedule) -> Any:
+        """The executor for ``s``, or raises :class:`MlopsError` saying why there is none."""
+        if self.fixed is not None:
+            return self.fixed
+        url = self.url_for(s)
+        if url in self._broken:
+            raise MlopsError(self._broken[url])
+        if url not in self._open:
+            from ..runner.executors import make_executor
+
+            try:
+                self._open[url] = make_executor(self.store, max(self.parallel, 1),
+                                                self.default if url == "client" else url)
+            except MlopsError as exc:
+                self._broken[url] = str(exc)
+                log.warning("mlops scheduler: %s", exc)
+                raise
+        return self._open[url]
+
+    def retry_broken(self) -> None:
+        """Forget failures, so the next pass tries unreachable clusters again."""
+        self._broken.clear()
+
+    def reconcile(self) -> None:
+        """Let each cluster executor end runs its cluster no longer knows about."""
+        from ..runner.cluster import DaskExecutor, reconcile
+
+        for executor in self._open.values():
+            if isinstance(executor, DaskExecutor):
+                with executor._lock:
+                    mine = frozenset(executor._pending)
+                reconcile(self.store, executor.client, executor.label, skip=mine)
+
+    def shutdown(self) -> None:
+        if self.fixed is None:
+            for executor in self._open.values():
+                executor.shutdown()
+            self._open.clear()
 
 
 def due(store: Store, now: datetime) -> list[Claimed]:
@@ -224,22 +291,22 @@ def due(store: Store, now: datetime) -> list[Claimed]:
 
 def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
          executor: Any = None) -> list[Claimed]:
-    """One pass: claim what is due and run it to the end. A failing notebook never stops the pass."""
-    from ..runner.executors import make_executor
+    """One pass: claim what is due and run it to the end. A failing notebook never stops the pass.
 
+    ``executor``: an executor object (used for every schedule), or a URL / ``distributed.Client`` for
+    schedules that name none (default: the project's executor)."""
     now = now or datetime.now(timezone.utc)
     if now.tzinfo is None:
         raise MlopsError("tick(now=...) needs a timezone-aware datetime")
     claimed = due(store, now)
     if not claimed:
         return []
-    own = executor is None
-    executor = executor or make_executor(store, parallel)
+    executors = Executors(store, parallel, executor)
     done: list[Claimed] = []
     try:
         # Fires held back by max concurrency (catch-up 'all') are claimed once earlier ones finish.
         for _ in range(MAX_CATCHUP):
-            futures = [(c, submit(store, executor, c)) for c in claimed]
+            futures = [(c, submit(store, executors, c)) for c in claimed]
             for c, future in futures:
                 c.result = future.result() if future is not None else c.result
                 mark_done(store, c)
@@ -248,13 +315,14 @@ def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
             if not claimed:
                 break
     finally:
-        if own:
-            executor.shutdown()
+        executors.shutdown()
     return done
 
 
-def submit(store: Store, executor: Any, c: Claimed) -> Any:
-    """Prepare and hand a claimed fire to the executor; a bad notebook becomes a failed run, not a crash."""
+def submit(store: Store, executors: Any, c: Claimed) -> Any:
+    """Prepare and hand a claimed fire to its executor; a bad notebook or an unreachable cluster becomes
+    a failed run (saying so in one line), not a crash."""
+    from ..runner.executors import Executor
     from ..runner.prepare import prepare
 
     request = request_for(store, c.schedule, c.fire.trigger, run_id=c.run_id,
@@ -263,6 +331,7 @@ def submit(store: Store, executor: Any, c: Claimed) -> Any:
                    (c.schedule.id, c.fire.key))
     try:
         prep = prepare(request, store.project_dir)
+        executor = executors if isinstance(executors, Executor) else executors.for_schedule(c.schedule)
     except MlopsError as exc:
         store.create_run(run_id=c.run_id, notebook=c.schedule.notebook, trigger=c.fire.trigger,
                          schedule_id=c.schedule.id, status="failed", error=f"cannot start: {exc}")
@@ -281,20 +350,23 @@ def mark_done(store: Store, c: Claimed) -> None:
 
 
 def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: bool = False,
-             clock: Any = None, sleep: Any = time.sleep, echo: Any = print) -> None:
-    """``mlops scheduler run``: tick every ``interval`` seconds, runs going to a process pool."""
-    from ..runner.executors import make_executor
-
+             clock: Any = None, sleep: Any = time.sleep, echo: Any = print, executor: Any = None) -> None:
+    """``mlops scheduler run``: tick every ``interval`` seconds, runs going to a process pool or a cluster."""
     clock = clock or (lambda: datetime.now(timezone.utc))
-    executor = make_executor(store, max(parallel, 2))
+    executors = Executors(store, max(parallel, 2), executor)
     pending: list[tuple[Claimed, Any]] = []
     try:
         while True:
+            executors.retry_broken()
+            try:
+                executors.reconcile()
+            except Exception as exc:  # pragma: no cover - a cluster hiccup must not stop the loop
+                log.warning("mlops scheduler: reconciling with the cluster failed: %s", exc)
             try:
                 for c in due(store, clock()):
                     echo(f"{clock().isoformat(timespec='seconds')}  schedule {c.schedule.id}  {c.fire.trigger}  "
                          f"run {c.run_id[:8]}  {c.schedule.notebook}")
-                    pending.append((c, submit(store, executor, c)))
+                    pending.append((c, submit(store, executors, c)))
             except Exception as exc:  # the loop outlives a broken store moment or a bad schedule
                 log.warning("mlops scheduler: tick failed: %s", exc)
             still = []
@@ -316,7 +388,7 @@ def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: b
                 return
             sleep(interval)
     finally:
-        executor.shutdown()
+        executors.shutdown()
 
 
 def fires_of(store: Store, schedule_id: str) -> list[dict[str, Any]]:
