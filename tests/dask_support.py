@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-
 from _support import python_env
 
 DASK = str(Path(sys.executable).with_name("dask"))
