@@ -139,8 +139,10 @@ if first:
 """
 
 
-def _kill_worker_running(cluster: LocalCluster, store: Any, run_id: str) -> tuple[str, str, list[int]]:
-    """SIGKILL the worker process running ``run_id`` once its kernel is busy: its name, address and kernels."""
+def _kill_worker_running(cluster: LocalCluster, store: Any, run_id: str,
+                         busy: Path) -> tuple[str, str, list[int]]:
+    """SIGKILL the worker process running ``run_id`` once its kernel is busy (``busy`` exists): the worker's
+    name, address and kernels."""
     run = wait_for(lambda: (r := run_of(store, run_id)) is not None and r.status == "running" and r.worker and r,
                    60, "the run to start on a worker")
     name = next(n for n, w in cluster.workers().items() if w["address"] == run.worker)
@@ -148,6 +150,7 @@ def _kill_worker_running(cluster: LocalCluster, store: Any, run_id: str) -> tupl
     assert pid == run.pid
     kernels = wait_for(lambda: kernels_of(pid), 30, "the run's kernel to start")
     cluster.seen.update(kernels)
+    wait_for(busy.exists, 60, "the notebook to be executing")
     os.kill(pid, signal.SIGKILL)
     return name, str(run.worker), kernels
 
@@ -156,7 +159,7 @@ def test_a_worker_killed_mid_run_ends_the_run_killed_naming_it(cluster: LocalClu
     store = open_store(str(project))
     nb = notebook(project / "slow.ipynb", [SLOW_ONCE.format(marker=str(project / "marker"))])
     thread, out = run_bg([RunRequest(notebook=str(nb), store_url=store.url, run_id="k" * 16)], store, cluster.url)
-    name, address, kernels = _kill_worker_running(cluster, store, "k" * 16)
+    name, address, kernels = _kill_worker_running(cluster, store, "k" * 16, project / "marker")
     thread.join(120)
     [result] = out
     assert isinstance(result, RunResult) and result.status == "killed", result
@@ -175,7 +178,7 @@ def test_a_worker_killed_mid_run_is_retried_as_the_next_attempt(cluster: LocalCl
     nb = notebook(project / "slow_once.ipynb", ["%%mlops stage train\n" + SLOW_ONCE.format(marker=str(marker))])
     request = RunRequest(notebook=str(nb), store_url=store.url, run_id="r" * 16, retries=1, retry_delay=0)
     thread, out = run_bg([request], store, cluster.url)
-    name, address, _ = _kill_worker_running(cluster, store, "r" * 16)
+    name, address, _ = _kill_worker_running(cluster, store, "r" * 16, marker)
     thread.join(120)
     [result] = out
     assert isinstance(result, RunResult) and result.status == "succeeded", result
