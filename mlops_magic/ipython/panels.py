@@ -29,12 +29,13 @@ def cmd_status(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("run", nargs="?", default=None)
     p.add_argument("--static", action="store_true", help="the plain HTML view, no widget")
     args = p.parse_args(argv)
+    from ..entities import ACTIVE_STATUSES
     from ..widgets.lifecycle_panel import LifecyclePanel
 
     store = ctx.session.store
     run_id = store.resolve_run_id(args.run) if args.run else None
     panel = LifecyclePanel(ctx.session, run_id)
-    if run_id and panel.run is not None and panel.run.status == "running" and \
+    if run_id and panel.run is not None and panel.run.status in ACTIVE_STATUSES and \
             run_id != ctx.session.current_run_id(create=False):
         panel.follow(run_id)  # a run of another process: no session events reach us, poll the store
     return panel

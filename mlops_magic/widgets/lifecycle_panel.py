@@ -22,7 +22,7 @@ from .data import ModelInfo, model_info
 #: At most this many panels follow the session; opening more stops the oldest's live updates.
 MAX_LIVE = 8
 _live: list[LifecyclePanel] = []
-_BUTTON_STYLE = {"succeeded": "success", "failed": "danger", "running": "info", "not run": ""}
+_BUTTON_STYLE = {"succeeded": "success", "failed": "danger", "queued": "", "running": "info", "not run": ""}
 _COLUMNS = "minmax(120px,max-content) 110px 190px 80px 1fr"
 
 
@@ -132,7 +132,7 @@ class LifecyclePanel(Panel):
             if self._closed or self.run_id != run_id:
                 return False
             self.reload()
-            running = self.run is not None and self.run.status == "running"
+            running = self.run is not None and self.run.status in ("queued", "running")
             if not running:
                 poller.stop()
                 if self._widget is not None:
