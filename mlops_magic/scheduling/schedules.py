@@ -24,7 +24,7 @@ from ..store import Store
 CATCHUP = ("skip", "all")
 _COLUMNS = ("id, notebook, base_dir, params, stages, from_stage, cron, timezone, on_change, after, on_drift, "
             "timeout, retries, catchup, max_concurrency, paused, notify, kernel, created, cron_cursor, event_cursor")
-_SELECT = _COLUMNS + ", executor, resources, queue_timeout"
+_SELECT = _COLUMNS + ", executor, resources, queue_timeout, cron_next"
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Schedule:
     executor: str | None = None  # None: the scheduler's executor
     resources: dict[str, float] = field(default_factory=dict)
     queue_timeout: float | None = None
+    cron_next: float | None = None  # the first cron time after the cursor (None: not known yet)
 
     @property
     def notebook_path(self) -> Path:
@@ -113,7 +114,7 @@ def _row_to_schedule(r: Any) -> Schedule:
         paused=bool(r["paused"]), notify=items(r["notify"]), kernel=r["kernel"], created=r["created"],
         cron_cursor=r["cron_cursor"], event_cursor=r["event_cursor"] or 0,
         executor=r["executor"], resources=json.loads(r["resources"]) if r["resources"] else {},
-        queue_timeout=r["queue_timeout"],
+        queue_timeout=r["queue_timeout"], cron_next=r["cron_next"],
     )
 
 
@@ -172,11 +173,20 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
          if on_change else None, after_rel, on_drift, timeout, retries, catchup, max_concurrency, 0,
          json.dumps(list(notify)) if notify else None, kernel, created, created,
          int(row[0] or 0) if row else 0))
-    if executor or resources or queue_timeout:
-        from ..store.dispatch import set_schedule_executor
+    from ..store import dispatch
 
-        set_schedule_executor(store, schedule_id, executor, dict(resources or {}), queue_timeout)
+    if executor or resources or queue_timeout:
+        dispatch.set_schedule_executor(store, schedule_id, executor, dict(resources or {}), queue_timeout)
+    if cron:
+        dispatch.advance_cron(store, schedule_id, None, next_cron_time(cron, tz, created))
     return get_schedule(store, schedule_id)
+
+
+def next_cron_time(cron: str, tz: str | None, after: float) -> float:
+    """The first time ``cron`` (in ``tz``) names after the timestamp ``after``."""
+    from croniter import croniter
+
+    return float(croniter(cron, datetime.fromtimestamp(after, zone(tz))).get_next(datetime).timestamp())
 
 
 def _relative_to(path: Path, base: Path) -> str:
@@ -194,6 +204,14 @@ def _relative(path: Path, store: Store) -> str:
 
 def list_schedules(store: Store) -> list[Schedule]:
     return [_row_to_schedule(r) for r in store.db.query(f"SELECT {_SELECT} FROM schedules ORDER BY created, id")]
+
+
+def schedules_to_examine(store: Store, now: float) -> list[Schedule]:
+    """The active schedules that can have something due at ``now`` (one query; cron-only schedules whose
+    next time is later are not even read)."""
+    from ..store.dispatch import schedule_rows_to_examine
+
+    return [_row_to_schedule(r) for r in schedule_rows_to_examine(store, _SELECT, now)]
 
 
 def get_schedule(store: Store, ref: str) -> Schedule:

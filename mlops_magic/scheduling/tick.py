@@ -23,7 +23,7 @@ from ..errors import MlopsError
 from ..runner.prepare import new_run_id
 from ..runner.request import RunRequest, RunResult
 from ..store import Store
-from .schedules import Schedule, list_schedules, zone
+from .schedules import Schedule, schedules_to_examine, zone
 
 log = logging.getLogger("mlops_magic.scheduler")
 MAX_CATCHUP = 1000
@@ -172,9 +172,11 @@ def reap_fires(store: Store) -> None:
 
 
 def _advance(store: Store, s: Schedule, cron_cursor: float | None, event_cursor: int | None) -> None:
-    if cron_cursor is not None:
-        store.db.write("UPDATE schedules SET cron_cursor = ? WHERE id = ? AND (cron_cursor IS NULL OR "
-                       "cron_cursor < ?)", (cron_cursor, s.id, cron_cursor))
+    if cron_cursor is not None and s.cron:
+        from ..store.dispatch import advance_cron
+        from .schedules import next_cron_time
+
+        advance_cron(store, s.id, cron_cursor, next_cron_time(s.cron, s.timezone, cron_cursor))
     if event_cursor is not None and event_cursor > s.event_cursor:
         store.db.write("UPDATE schedules SET event_cursor = ? WHERE id = ? AND event_cursor < ?",
                        (event_cursor, s.id, event_cursor))
@@ -262,11 +264,10 @@ def due(store: Store, now: datetime) -> list[Claimed]:
     """Claim everything due at ``now``; each claim is this tick's to run."""
     reap_fires(store)
     claimed: list[Claimed] = []
-    for s in list_schedules(store):
-        if s.paused:
-            continue
+    for s in schedules_to_examine(store, now.timestamp()):
         try:
-            fires, cron_cursor = cron_fires(s, now)
+            cron_due = s.cron_next is None or s.cron_next <= now.timestamp()
+            fires, cron_cursor = cron_fires(s, now) if cron_due else ([], None)
             fires += change_fires(store, s, now) + after_fires(store, s)
             drift, drift_cursor = drift_fires(store, s)
             event_cursor: int | None = drift_cursor

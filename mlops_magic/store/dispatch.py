@@ -115,7 +115,24 @@ def set_attempts_tag(store: Store, run_id: str, attempts: int) -> None:
     store.set_tags(run_id, {"mlops.attempts": attempts})
 
 
-# -- schedules: the executor they run on -----------------------------------------------------------
+# -- schedules: the executor they run on, and which ones a tick must look at -------------------------
+def schedule_rows_to_examine(store: Store, columns: str, now: float) -> list[Any]:
+    """Rows (``columns``) of unpaused schedules that may be due at ``now``: no cron, a cron time not
+    computed yet or already passed, or an ``after`` / drift trigger (those are looked up per tick)."""
+    return store.db.query(
+        f"SELECT {columns} FROM schedules WHERE paused = 0 AND (cron IS NULL OR cron_next IS NULL OR "
+        "cron_next <= ? OR after IS NOT NULL OR on_drift IS NOT NULL) ORDER BY created, id", (now,))
+
+
+def advance_cron(store: Store, schedule_id: str, cursor: float | None, cron_next: float) -> None:
+    """Move a schedule's cron cursor forward (never back, whichever tick writes first) with its next time."""
+    if cursor is None:
+        store.db.write("UPDATE schedules SET cron_next = ? WHERE id = ?", (cron_next, schedule_id))
+    else:
+        store.db.write("UPDATE schedules SET cron_cursor = ?, cron_next = ? WHERE id = ? AND "
+                       "(cron_cursor IS NULL OR cron_cursor < ?)", (cursor, cron_next, schedule_id, cursor))
+
+
 def set_schedule_executor(store: Store, schedule_id: str, executor: str | None, resources: dict[str, float],
                           queue_timeout: float | None) -> None:
     store.db.write("UPDATE schedules SET executor = ?, resources = ?, queue_timeout = ? WHERE id = ?",
