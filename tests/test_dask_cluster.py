@@ -273,6 +273,24 @@ def test_two_racing_ticks_dispatch_a_fire_once_on_the_cluster(cluster: LocalClus
     assert sum("nothing due" in out for out, _ in outputs) == 1
 
 
+def test_the_scheduler_loop_ticks_here_and_runs_notebooks_on_the_cluster(cluster: LocalCluster,
+                                                                        project: Path) -> None:
+    from datetime import datetime, timezone
+
+    from mlops_magic.scheduling.schedules import add_schedule
+    from mlops_magic.scheduling.tick import run_loop
+
+    store = open_store(str(project))
+    quick(project, "hourly.ipynb")
+    s = add_schedule(store, str(project / "hourly.ipynb"), cron="0 * * * *", now=1714521600.0)
+    lines: list[str] = []
+    run_loop(store, once=True, executor=cluster.url, echo=lines.append,
+             clock=lambda: datetime(2024, 5, 1, 1, 0, 10, tzinfo=timezone.utc))
+    [run] = store.list_runs(schedule_id=s.id)
+    assert run.status == "succeeded" and run.executor == cluster.url and run.worker, lines
+    assert any("succeeded" in ln and run.id[:8] in ln for ln in lines), lines
+
+
 def test_a_scheduler_that_cannot_reach_the_cluster_records_the_fire_failed(project: Path) -> None:
     from dask_support import free_port
 

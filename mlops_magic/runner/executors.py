@@ -273,7 +273,7 @@ def parse_resources(text: str | dict[str, Any] | None) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, amount in items:
         name, value = str(name).strip(), str(amount).strip()
-        match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-zA-Z]*)", value)
+        match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)", value)
         unit = match.group(2).lower() if match else ""
         if not name or not name.replace("_", "").replace("-", "").isalnum() or not match or unit not in _UNITS:
             raise InvalidInputError(f"bad resource {name}={value}; use NAME=AMOUNT[,NAME=AMOUNT], "

@@ -161,6 +161,12 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
 
     if executor:
         executor = check_executor_url(executor)
+    if resources:
+        from ..runner.executors import parse_resources
+
+        resources = parse_resources(resources)
+    if queue_timeout is not None and not queue_timeout > 0:
+        raise InvalidInputError("--queue-timeout must be a positive number of seconds")
     for spec in notify:
         make_notifier(spec)
     created = now if now is not None else time.time()
