@@ -252,6 +252,17 @@ def test_reaper_ends_a_queued_run_the_cluster_does_not_know(cluster: LocalCluste
     assert store.get_run(other.id).status == "queued"
 
 
+def test_a_queued_run_whose_submitter_exited_is_reaped_on_its_host(project: Path) -> None:
+    code = ("from mlops_magic.store import open_store; "
+            f"print(open_store({str(project)!r}).create_run(notebook='gone.ipynb', status='queued', "
+            "executor='dask://127.0.0.1:1').id)")
+    out = subprocess.run([sys.executable, "-c", code], env=python_env(), capture_output=True, text=True, timeout=60)
+    run_id = out.stdout.strip()
+    store = open_store(str(project))
+    [run] = [r for r in store.list_runs() if r.id == run_id]  # listing reaps
+    assert run.status == "killed" and "submitted it" in run.error and "before a worker started it" in run.error
+
+
 # -- schedules -----------------------------------------------------------------------------------
 def test_two_racing_ticks_dispatch_a_fire_once_on_the_cluster(cluster: LocalCluster, project: Path) -> None:
     from mlops_magic.scheduling.schedules import add_schedule

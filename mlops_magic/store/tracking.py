@@ -300,7 +300,8 @@ class Store:
         host = socket.gethostname()
         rows = self.db.query(
             "SELECT id, status, pid, host, worker, submitted_by FROM runs WHERE status IN ('queued', 'running') "
-            "AND (host = ? OR submitted_by LIKE ?)", (host, host.replace("%", "").replace("_", "") + ":%"))
+            "AND (host = ? OR submitted_by LIKE ? ESCAPE '\\')",
+            (host, host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"))
         dead: list[tuple[str, str, str]] = []
         for run_id, status, pid, run_host, worker, submitted_by in rows:
             sub_host, _, sub_pid = (submitted_by or "").rpartition(":")
