@@ -387,6 +387,18 @@ def test_init_records_the_project_executor_and_runs_use_it(cluster: LocalCluster
     assert open_store(str(project)).get_run(local.run_id).executor == "local"
 
 
+def test_the_widgets_run_headlessly_uses_the_project_executor(cluster: LocalCluster, project: Path) -> None:
+    from mlops_magic.widgets.params_panel import launch_in_process
+
+    (project / ".mlops" / "config.json").write_text(json.dumps({"executor": cluster.url}))
+    store = open_store(str(project))
+    launch = launch_in_process(str(quick(project, "widget.ipynb")), {}, store.url)  # as the panel calls it
+    launch.thread.join(120)
+    assert launch.error is None and launch.result is not None and launch.result.status == "succeeded"
+    run = store.get_run(launch.run_id)
+    assert run.executor == cluster.url and run.worker in {w["address"] for w in cluster.workers().values()}
+
+
 def test_a_distributed_client_from_python(cluster: LocalCluster, project: Path) -> None:
     from mlops_magic.runner import run_notebook
 

@@ -255,9 +255,26 @@ def default_executor_url(store: Store | None = None) -> str:
     from ..store.location import read_project_config
 
     url = os.environ.get("MLOPS_EXECUTOR", "").strip()
-    if not url and store is not None and store.project_dir is not None:
-        url = str(read_project_config(store.project_dir).get("executor") or "").strip()
+    if not url:
+        project = _project_of(store)
+        if project is not None:
+            url = str(read_project_config(project).get("executor") or "").strip()
     return check_executor_url(url) if url else LOCAL
+
+
+def _project_of(store: Store | None) -> Any:
+    """The project folder whose config applies: the store's, else the one holding its ``.mlops/mlops.db``
+    (a store opened by its sqlite URL, as the widgets do), else the nearest one above the working directory."""
+    from pathlib import Path
+
+    from ..store.location import PROJECT_DIRNAME, find_project_dir
+
+    if store is not None and store.project_dir is not None:
+        return store.project_dir
+    path = getattr(store.db, "path", None) if store is not None else None
+    if path is not None and Path(path).parent.name == PROJECT_DIRNAME:
+        return Path(path).parent.parent
+    return find_project_dir()
 
 
 def parse_resources(text: str | dict[str, Any] | None) -> dict[str, float]:
