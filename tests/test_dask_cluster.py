@@ -121,6 +121,9 @@ def test_a_resource_nobody_has_waits_with_a_reason_then_queue_timeout_fails_it(
     listing = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "runs"], cwd=project, env=python_env(),
                              capture_output=True, text=True, timeout=60).stdout
     assert "queued" in listing and "no worker offers GPU=2" in listing
+    filtered = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "runs", "--status", "queued", "--format",
+                               "json"], cwd=project, env=python_env(), capture_output=True, text=True, timeout=60)
+    assert [(r["id"], r["status"], r["worker"]) for r in json.loads(filtered.stdout)] == [("b" * 16, "queued", None)]
     thread.join(60)
     [result] = out
     assert isinstance(result, RunResult) and result.status == "failed"
@@ -272,6 +275,9 @@ def test_two_racing_ticks_dispatch_a_fire_once_on_the_cluster(cluster: LocalClus
     s = add_schedule(store, str(project / "nightly.ipynb"), cron="0 2 * * *", executor=cluster.url,
                      resources={"GPU": 1}, now=1714521600.0)  # 2024-05-01T00:00Z
     assert (s.executor, s.resources) == (cluster.url, {"GPU": 1.0})
+    listing = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "schedule", "list"], cwd=project,
+                             env=python_env(), capture_output=True, text=True, timeout=60).stdout
+    assert "EXECUTOR" in listing and f"{cluster.url} GPU=1" in listing, listing
     cmd = [sys.executable, "-m", "mlops_magic.cli", "scheduler", "tick", "--now", "2024-05-01T02:00:30+00:00"]
     procs = [subprocess.Popen(cmd, cwd=project, env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for _ in range(2)]

@@ -83,10 +83,17 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
     elif not rows:
         click.echo("no schedules; add one with `mlops schedule add NOTEBOOK --cron '0 2 * * *'`")
     else:
-        print_table(["id", "notebook", "triggers", "state", "next", "last run"], [
+        where = any(r.get("executor") or r.get("resources") for r in rows)
+        print_table(["id", "notebook", "triggers", "state", "next", "last run"] + (["executor"] if where else []), [
             [r["id"], r["notebook"], r["triggers"], "paused" if r["paused"] else "active",
              (r["next_due"] or "")[:16].replace("T", " "),
-             f"{r['last_run']['id'][:8]} {r['last_run']['status']}" if r["last_run"] else ""] for r in rows])
+             f"{r['last_run']['id'][:8]} {r['last_run']['status']}" if r["last_run"] else ""]
+            + ([_executor_cell(r)] if where else []) for r in rows])
+
+
+def _executor_cell(row: dict[str, Any]) -> str:
+    resources = ",".join(f"{k}={v:g}" for k, v in sorted((row.get("resources") or {}).items()))
+    return " ".join(p for p in (row.get("executor") or "(scheduler's)", resources) if p)
 
 
 def _simple(name: str, help_text: str, action: Any) -> None:
