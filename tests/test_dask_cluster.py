@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -306,6 +307,28 @@ def test_the_scheduler_loop_ticks_here_and_runs_notebooks_on_the_cluster(cluster
     [run] = store.list_runs(schedule_id=s.id)
     assert run.status == "succeeded" and run.executor == cluster.url and run.worker, lines
     assert any("succeeded" in ln and run.id[:8] in ln for ln in lines), lines
+
+
+def test_ctrl_c_on_the_scheduler_loop_cancels_its_cluster_runs(cluster: LocalCluster, project: Path) -> None:
+    from mlops_magic.scheduling.schedules import add_schedule
+
+    store = open_store(str(project))
+    notebook(project / "long.ipynb", ["import time", "%%mlops stage train\ntime.sleep(300)"])
+    s = add_schedule(store, str(project / "long.ipynb"), cron="* * * * *", now=time.time() - 120)
+    proc = subprocess.Popen([sys.executable, "-m", "mlops_magic.cli", "scheduler", "run", "--interval", "1",
+                             "--executor", cluster.url], cwd=project, env=python_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        run = wait_for(lambda: next((r for r in store.list_runs(schedule_id=s.id) if r.status == "running"), None),
+                       60, "the scheduled run to start on the cluster")
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "mlops scheduler: stopped" in out
+    ended = store.get_run(run.id)
+    assert ended.status == "killed" and "the scheduler was stopped" in ended.error, ended.error
 
 
 def test_a_scheduler_that_cannot_reach_the_cluster_records_the_fire_failed(project: Path) -> None:

@@ -253,9 +253,15 @@ class Executors:
                     mine = frozenset(executor._pending)
                 reconcile(self.store, executor.client, executor.label, skip=mine)
 
-    def shutdown(self) -> None:
+    def shutdown(self, interrupted: bool = False) -> None:
+        """Release the executors; ``interrupted`` (Ctrl-C) cancels what is still on a cluster instead of
+        waiting for it (local pools finish their runs, as before)."""
+        from ..runner.cluster import DaskExecutor
+
         if self.fixed is None:
             for executor in self._open.values():
+                if interrupted and isinstance(executor, DaskExecutor):
+                    executor.cancel_all("cancelled: the scheduler was stopped (Ctrl-C)")
                 executor.shutdown()
             self._open.clear()
 
@@ -388,6 +394,9 @@ def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: b
                     mark_done(store, c)
                 return
             sleep(interval)
+    except KeyboardInterrupt:
+        executors.shutdown(interrupted=True)
+        raise
     finally:
         executors.shutdown()
 
