@@ -108,6 +108,10 @@ def test_resources_route_runs_to_the_worker_that_has_them(cluster: LocalCluster,
     assert [r.status for r in results] == ["succeeded"] * 3, [r.line() for r in results]
     gpu = cluster.workers()["gpu"]["address"]
     assert {store.get_run(r.run_id).worker for r in results} == {gpu}
+    from mlops_magic.display.runs import RunView
+    from mlops_magic.tracking.queries import run_detail
+
+    assert f"executor {cluster.url} · worker {gpu}" in repr(RunView(run_detail(store, results[0].run_id)))
 
 
 def test_a_resource_nobody_has_waits_with_a_reason_then_queue_timeout_fails_it(

@@ -232,6 +232,9 @@ class DaskExecutor(Executor):
             name = type(exc).__name__
             if name == "KilledWorker":
                 result = _result(p.prep, "killed", f"killed: its workers kept dying ({exc})"[:500])
+            elif isinstance(exc, ImportError) and "mlops_magic" in str(exc):
+                result = _result(p.prep, "failed", f"the workers of {self.label} cannot import mlops_magic: "
+                                                   "install mlops-magic (and the notebooks' packages) on every worker")
             else:
                 result = _result(p.prep, "failed", f"runner error on the cluster: {name}: {exc}".splitlines()[0][:500])
         # The store must agree with what the cluster said (a worker that could not open it, a task error).
