@@ -37,9 +37,13 @@ def run_notebooks(requests: Sequence[RunRequest], *, store: Any = None, parallel
     if isinstance(executor, str):
         executor = check_executor_url(executor)  # bad input: refused before anything is recorded
     runner = make_executor(store, parallel, executor)
-    if any(r.resources for r in requests) and getattr(runner, "label", LOCAL).startswith(LOCAL):
+    local = getattr(runner, "label", LOCAL).startswith(LOCAL)
+    if any(r.resources for r in requests) and local:
         (warn or _log_warning)("warning: --resources apply to cluster executors only; "
                                "ignored by the local executor")
+    if parallel > 1 and not local:
+        (warn or _log_warning)(f"warning: --parallel is ignored on {runner.label}: its workers decide how many "
+                               "runs execute at once")
     try:
         return runner.run_all(preps, on_result)
     finally:
