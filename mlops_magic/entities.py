@@ -24,6 +24,7 @@ class _Word(str, Enum):
 
 
 class RunStatus(_Word):
+    QUEUED = "queued"  # submitted to a cluster executor, waiting for a worker
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -52,6 +53,8 @@ class Trigger(_Word):
 
 
 RUN_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus)
+#: Statuses of a run that has not ended yet.
+ACTIVE_STATUSES: tuple[str, ...] = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
 TRIGGERS: tuple[str, ...] = tuple(t.value for t in Trigger)
 
 
@@ -98,10 +101,13 @@ class Run(_Entity):
     error: str | None = None
     host: str | None = None
     pid: int | None = None
+    executor: str | None = None  # where it executes: local, local:N, dask://HOST:PORT
+    worker: str | None = None  # the cluster worker's address, once one started it
+    waiting: str | None = None  # why a queued run waits
 
     @property
     def duration(self) -> float | None:
-        """Seconds from start to end, or ``None`` while running."""
+        """Seconds from start to end, or ``None`` while queued or running."""
         return None if self.ended is None else (self.ended - self.started).total_seconds()
 
 

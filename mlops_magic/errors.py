@@ -65,3 +65,9 @@ class ExecutionError(MlopsError):
     """A headless run did not succeed; carries the stage and cell that failed."""
 
     status = 500
+
+
+class ClusterError(MlopsError):
+    """A cluster executor cannot be used: Dask not installed, or its scheduler cannot be reached."""
+
+    status = 503

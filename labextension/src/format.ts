@@ -40,7 +40,7 @@ export function formatAgo(iso: string | null | undefined, now: number = Date.now
   return new Date(t).toISOString().slice(0, 10);
 }
 
-const KNOWN = ['running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'];
+const KNOWN = ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'];
 
 /** A CSS class for a status, `never` when there is none. */
 export function statusClass(status: string | null | undefined): string {

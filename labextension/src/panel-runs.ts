@@ -4,7 +4,7 @@ import { h, sparkline } from './dom';
 import { formatAgo, formatDuration, formatValue, sparklinePoints, statusClass } from './format';
 
 export const PAGE_SIZE = 20;
-export const STATUSES = ['', 'running', 'succeeded', 'failed', 'timed-out', 'killed'];
+export const STATUSES = ['', 'queued', 'running', 'succeeded', 'failed', 'timed-out', 'killed'];
 
 export interface RunsActions {
   filter(status: string): void;

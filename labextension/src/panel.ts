@@ -156,7 +156,8 @@ export class MlopsPanel extends Widget {
     if (this.isDisposed || !this.isVisible) {
       return;
     }
-    const running = this._runs?.runs.some(r => r.status === 'running') || this._detail?.status === 'running';
+    const active = (s?: string) => s === 'queued' || s === 'running';
+    const running = this._runs?.runs.some(r => active(r.status)) || active(this._detail?.status);
     this._timer = window.setTimeout(() => void this.refresh(), running ? FAST_POLL_MS : POLL_MS);
   }
 

@@ -75,11 +75,17 @@ def main(ctx: click.Context, store: str | None) -> None:
 @click.argument("path", required=False, type=click.Path(file_okay=False))
 @click.option("--store", "store_url", default=None, metavar="URL",
               help="Keep the data elsewhere, e.g. sqlite:////data/mlops.db.")
-def init(path: str | None, store_url: str | None) -> None:
+@click.option("--executor", default=None, metavar="URL",
+              help="The project's default executor for headless runs: local, local:N or dask://HOST:PORT.")
+def init(path: str | None, store_url: str | None, executor: str | None) -> None:
     """Create PATH/.mlops/ (default: the working directory)."""
     from ..store.project import init_project
 
-    _, message = init_project(path, store_url)
+    if executor:
+        from ..runner.executor_url import check_executor_url
+
+        executor = check_executor_url(executor)
+    _, message = init_project(path, store_url, executor=executor)
     click.echo(message)
 
 
@@ -125,10 +131,19 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
     elif not records:
         click.echo("no runs yet")
     else:
-        print_table(["id", "status", "trigger", "notebook", "started", "duration", "metrics"], [
+        where = any(r["worker"] or r["status"] == "queued" for r in records)
+        print_table(["id", "status", "trigger", "notebook", "started", "duration", "metrics"]
+                    + (["worker"] if where else []), [
             [r["id"][:8], r["status"], r["trigger"], r["notebook"] or "", _fmt_time(r["started"]),
              f"{r['duration']:.1f}s" if r["duration"] is not None else "", _fmt_metrics(r["metrics"])]
-            for r in records])
+            + ([_where(r)] if where else []) for r in records])
+
+
+def _where(record: dict[str, Any]) -> str:
+    """The worker a cluster run ran on, or why a queued run waits."""
+    if record["status"] == "queued":
+        return f"({record['waiting']})" if record.get("waiting") else "(queued)"
+    return record.get("worker") or ""
 
 
 @main.command()

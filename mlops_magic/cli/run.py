@@ -68,6 +68,13 @@ def split_list(text: str | None) -> tuple[str, ...]:
               help="Seconds before the first retry; doubles each time.")
 @click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run this many notebooks at once, each in its own process and kernel.")
+@click.option("--executor", default=None, metavar="URL",
+              help="Where runs execute: local, local:N, dask://HOST:PORT (default: MLOPS_EXECUTOR, else the "
+                   "project's, else local).")
+@click.option("--resources", default=None, metavar="NAME=AMOUNT,...",
+              help="Cluster worker resources each run needs, e.g. GPU=1,memory=8GiB.")
+@click.option("--queue-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Fail a run still queued for a worker after this many seconds.")
 @click.option("--kernel", default=None, help="Kernel name (default: the notebook's).")
 @click.option("--cwd", default=None, type=click.Path(file_okay=False),
               help="Working directory of the kernel (default: the notebook's folder).")
@@ -86,7 +93,8 @@ def split_list(text: str | None) -> tuple[str, ...]:
 @click.pass_context
 def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str, str], ...],
         params_files: tuple[str, ...], stages: str | None, from_stage: str | None, timeout: float | None,
-        retries: int, retry_delay: float, parallel: int, kernel: str | None, cwd: str | None,
+        retries: int, retry_delay: float, parallel: int, executor: str | None, resources: str | None,
+        queue_timeout: float | None, kernel: str | None, cwd: str | None,
         output: str | None, if_changed: bool, watch: tuple[str, ...], trigger: str, name: str | None,
         notify: tuple[str, ...], report: bool, progress: bool | None) -> None:
     """Execute NOTEBOOKS headlessly with papermill, recording each as a run.
@@ -94,9 +102,13 @@ def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str,
     Exit status: 0 succeeded/skipped, 1 failed, 2 usage error, 3 gate failed, 4 timed out, 5 killed.
     """
     from ..runner import RunRequest, run_notebooks
+    from ..runner.executor_url import check_executor_url, parse_resources
     from ..store import open_store
 
     try:
+        if executor:
+            executor = check_executor_url(executor)
+        needs = parse_resources(resources)
         store = open_store((ctx.find_root().obj or {}).get("store"))
         values = parse_params(params, params_files)
         if progress is None:
@@ -107,8 +119,8 @@ def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str,
             notebook=nb, params=values, stages=split_list(stages), from_stage=from_stage, trigger=trigger,
             store_url=store.url, timeout=timeout, retries=retries, retry_delay=retry_delay, kernel=kernel,
             cwd=cwd, output=output, if_changed=if_changed, watch=watch, name=name, progress=progress,
-            notify=notify, report=report) for nb in notebooks]
-        results = run_notebooks(requests, store=store, parallel=parallel,
+            notify=notify, report=report, resources=needs, queue_timeout=queue_timeout) for nb in notebooks]
+        results = run_notebooks(requests, store=store, parallel=parallel, executor=executor,
                                 on_result=lambda r: click.echo(r.line() + (f"\n  report: {r.report}"
                                                                            if r.report else "")),
                                 warn=lambda m: click.echo(m, err=True))

@@ -47,12 +47,19 @@ def schedule() -> None:
 @click.option("--max-concurrency", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--notify", multiple=True, metavar="SPEC", help="On failure: 'log' or 'webhook:URL'.")
 @click.option("--kernel", default=None)
+@click.option("--executor", default=None, metavar="URL",
+              help="Run this schedule's notebooks there (local, local:N, dask://HOST:PORT); default: the scheduler's.")
+@click.option("--resources", default=None, metavar="NAME=AMOUNT,...", help="Cluster worker resources, e.g. GPU=1.")
+@click.option("--queue-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Fail a run still waiting for a worker after this many seconds.")
 @click.pass_context
 def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_change: tuple[str, ...],
         after: str | None, on_drift: str | None, on_performance_drop: str | None, params: tuple[tuple[str, str], ...],
         params_files: tuple[str, ...], stages: str | None, from_stage: str | None, timeout: float | None,
-        retries: int, catchup: str, max_concurrency: int, notify: tuple[str, ...], kernel: str | None) -> None:
+        retries: int, catchup: str, max_concurrency: int, notify: tuple[str, ...], kernel: str | None,
+        executor: str | None, resources: str | None, queue_timeout: float | None) -> None:
     """Schedule NOTEBOOK; prints the new schedule id."""
+    from ..runner.executor_url import parse_resources
     from ..scheduling.schedules import add_schedule
 
     try:
@@ -60,7 +67,8 @@ def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_
                          stages=split_list(stages), from_stage=from_stage, cron=cron, tz=tz, on_change=on_change,
                          after=after, on_drift=on_drift, on_performance_drop=on_performance_drop,
                          timeout=timeout, retries=retries, catchup=catchup,
-                         max_concurrency=max_concurrency, notify=notify, kernel=kernel)
+                         max_concurrency=max_concurrency, notify=notify, kernel=kernel, executor=executor,
+                         resources=parse_resources(resources), queue_timeout=queue_timeout)
     except MlopsError as exc:
         raise UsageFailure(str(exc)) from None
     click.echo(f"{s.id}  {s.notebook}  {s.triggers()}")
@@ -80,10 +88,17 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
     elif not rows:
         click.echo("no schedules; add one with `mlops schedule add NOTEBOOK --cron '0 2 * * *'`")
     else:
-        print_table(["id", "notebook", "triggers", "state", "next", "last run"], [
+        where = any(r.get("executor") or r.get("resources") for r in rows)
+        print_table(["id", "notebook", "triggers", "state", "next", "last run"] + (["executor"] if where else []), [
             [r["id"], r["notebook"], r["triggers"], "paused" if r["paused"] else "active",
              (r["next_due"] or "")[:16].replace("T", " "),
-             f"{r['last_run']['id'][:8]} {r['last_run']['status']}" if r["last_run"] else ""] for r in rows])
+             f"{r['last_run']['id'][:8]} {r['last_run']['status']}" if r["last_run"] else ""]
+            + ([_executor_cell(r)] if where else []) for r in rows])
+
+
+def _executor_cell(row: dict[str, Any]) -> str:
+    resources = ",".join(f"{k}={v:g}" for k, v in sorted((row.get("resources") or {}).items()))
+    return " ".join(p for p in (row.get("executor") or "(scheduler's)", resources) if p)
 
 
 def _simple(name: str, help_text: str, action: Any) -> None:
@@ -138,16 +153,29 @@ def scheduler() -> None:
     """Run the scheduler: one idempotent tick, or a foreground loop."""
 
 
+_EXECUTOR_HELP = "Run due notebooks there (local, local:N, dask://HOST:PORT) unless a schedule names its own."
+
+
+def _check_executor(url: str | None) -> str | None:
+    from ..runner.executor_url import check_executor_url
+
+    try:
+        return check_executor_url(url) if url else None
+    except MlopsError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
 @scheduler.command("tick")
 @click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--executor", default=None, metavar="URL", help=_EXECUTOR_HELP)
 @click.option("--now", "now_text", default=None, metavar="ISO", help="Pretend it is this time (testing).")
 @click.pass_context
-def tick_cmd(ctx: click.Context, parallel: int, now_text: str | None) -> None:
+def tick_cmd(ctx: click.Context, parallel: int, executor: str | None, now_text: str | None) -> None:
     """Claim and run everything due now; safe to run from several places at once."""
     from ..scheduling.tick import tick
 
     now = _parse_now(now_text)
-    claimed = tick(open_cli_store(ctx), now, parallel=parallel)
+    claimed = tick(open_cli_store(ctx), now, parallel=parallel, executor=_check_executor(executor))
     for c in claimed:
         click.echo(f"schedule {c.schedule.id}  {c.fire.trigger}  " + (c.result.line() if c.result else c.run_id))
     if not claimed:
@@ -158,14 +186,17 @@ def tick_cmd(ctx: click.Context, parallel: int, now_text: str | None) -> None:
 @click.option("--interval", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Seconds between ticks.")
 @click.option("--parallel", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--executor", default=None, metavar="URL", help=_EXECUTOR_HELP)
 @click.pass_context
-def run_cmd(ctx: click.Context, interval: float, parallel: int) -> None:
+def run_cmd(ctx: click.Context, interval: float, parallel: int, executor: str | None) -> None:
     """Tick every INTERVAL seconds in the foreground until interrupted."""
     from ..scheduling.tick import run_loop
 
-    click.echo(f"mlops scheduler: ticking every {interval:g}s (Ctrl-C to stop)")
+    executor = _check_executor(executor)
+    click.echo(f"mlops scheduler: ticking every {interval:g}s (Ctrl-C to stop)"
+               + (f"; notebooks run on {executor}" if executor else ""))
     try:
-        run_loop(open_cli_store(ctx), interval=interval, parallel=parallel, echo=click.echo)
+        run_loop(open_cli_store(ctx), interval=interval, parallel=parallel, echo=click.echo, executor=executor)
     except KeyboardInterrupt:
         click.echo("mlops scheduler: stopped")
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from html import escape
 
 STATUS_COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "killed": "#6a1b9a", "timed-out": "#ef6c00",
-                  "skipped": "#9e9e9e", "running": "#1565c0"}
+                  "skipped": "#9e9e9e", "running": "#1565c0",
+                  "queued": "#5c6bc0"}
 
 
 def _fmt(v: float) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-STATUS_ICON = {"succeeded": "✔", "failed": "✘", "running": "…", "not run": "·", "skipped": "↷",
+STATUS_ICON = {"succeeded": "✔", "failed": "✘", "queued": "⏳", "running": "…", "not run": "·", "skipped": "↷",
                "killed": "☠", "timed-out": "⌛"}
-STATUS_COLOUR = {"succeeded": "#2e7d32", "failed": "#c62828", "running": "#1565c0", "killed": "#6a1b9a",
+STATUS_COLOUR = {"succeeded": "#2e7d32", "failed": "#c62828", "queued": "#5c6bc0", "running": "#1565c0",
+                 "killed": "#6a1b9a",
                  "timed-out": "#ef6c00"}
 
 

@@ -83,6 +83,8 @@ class RunView:
         if d.get("code_version"):
             dirty = " (dirty)" if d.get("git_dirty") else ""
             parts.append(f"<div>git {esc(d['code_version'][:12])}{esc(dirty)}</div>")
+        if _where(d):
+            parts.append(f"<div>{esc(_where(d))}</div>")
         stages = [[esc(s["kind"]), esc(s["name"]), esc(s["attempt"]), _status(s["status"]),
                    esc(fmt_duration(s["duration"])),
                    esc(f"{s['error_type']}: {s['error_message']}" if s.get("error_type") else ""),
@@ -118,6 +120,8 @@ class RunView:
                  f"  started {d['started'][:19]}  duration {fmt_duration(d['duration']) or '-'}"]
         if d.get("code_version"):
             lines.append(f"  git {d['code_version'][:12]}{' (dirty)' if d.get('git_dirty') else ''}")
+        if _where(d):
+            lines.append(f"  {_where(d)}")
         if d.get("error"):
             lines.append(f"  error: {d['error']}")
         if d["stages"]:
@@ -143,3 +147,15 @@ class RunView:
             lines.extend(f"  {f['name']} ({f['role']}, {f['kind']}, {f['rows']} rows)  {f['digest'][:16]}"
                          for f in d["fingerprints"])
         return "\n".join(lines)
+
+
+def _where(d: dict[str, Any]) -> str:
+    """'executor dask://… · worker tcp://…' (or why a queued run waits) for runs sent to a cluster."""
+    if not d.get("worker") and d.get("status") != "queued":
+        return ""
+    parts = [f"executor {d.get('executor') or '-'}"]
+    if d.get("worker"):
+        parts.append(f"worker {d['worker']}")
+    if d.get("status") == "queued" and d.get("waiting"):
+        parts.append(f"waiting: {d['waiting']}")
+    return " · ".join(parts)

@@ -62,7 +62,7 @@ def write_index(store: Any, folder: str | os.PathLike[str], *, limit: int = 500,
     pages = set()
     for r in newest:
         page = root / "runs" / f"{r['id']}.html"
-        if not page.exists() or r["status"] == "running":
+        if not page.exists() or r["status"] in ("queued", "running"):
             _write(page, run_report(store, r["id"]))
         pages.add(r["id"])
     target = root / "index.html"

@@ -18,9 +18,12 @@ from .request import EXIT_CODES, EXIT_USAGE, RunRequest, RunResult
 
 def run_notebooks(requests: Sequence[RunRequest], *, store: Any = None, parallel: int = 1,
                   on_result: Callable[[RunResult], None] | None = None,
-                  warn: Callable[[str], None] | None = None) -> list[RunResult]:
+                  warn: Callable[[str], None] | None = None, executor: Any = None) -> list[RunResult]:
+    """Run ``requests``; ``executor`` is a URL (``local``, ``local:N``, ``dask://HOST:PORT``), a
+    ``distributed.Client`` or an executor object; None means the project default (``MLOPS_EXECUTOR``,
+    else ``executor`` in ``.mlops/config.json``, else local)."""
     from ..store import open_store
-    from .executors import make_executor
+    from .executor_url import LOCAL, check_executor_url, make_executor
     from .prepare import prepare
 
     store = store or open_store(requests[0].store_url if requests else None)
@@ -31,22 +34,37 @@ def run_notebooks(requests: Sequence[RunRequest], *, store: Any = None, parallel
             known = ", ".join(prep.known_params) or "none: no cell is tagged 'parameters'"
             (warn or _log_warning)(f"warning: {prep.request.notebook} has no parameter {name!r} "
                                    f"(its parameters: {known}); it is injected anyway")
-    executor = make_executor(store, parallel)
+    if isinstance(executor, str):
+        executor = check_executor_url(executor)  # bad input: refused before anything is recorded
+    runner = make_executor(store, parallel, executor)
+    local = getattr(runner, "label", LOCAL).startswith(LOCAL)
+    if any(r.resources for r in requests) and local:
+        (warn or _log_warning)("warning: --resources apply to cluster executors only; "
+                               "ignored by the local executor")
+    if parallel > 1 and not local:
+        (warn or _log_warning)(f"warning: --parallel is ignored on {runner.label}: its workers decide how many "
+                               "runs execute at once")
     try:
-        return executor.run_all(preps, on_result)
-    except KeyboardInterrupt:  # Ctrl-C: the run was marked killed; leave no kernel behind
+        return runner.run_all(preps, on_result)
+    except KeyboardInterrupt:  # Ctrl-C: the run was marked killed; leave no local kernel behind
         from .kernels import kill_all
 
         kill_all()
         raise
     finally:
-        executor.shutdown()
+        runner.shutdown()
 
 
 def run_notebook(notebook: str, params: dict[str, Any] | None = None, **options: Any) -> RunResult:
     """Execute one notebook headlessly; ``options`` are :class:`RunRequest` fields."""
+    from .executor_url import parse_resources
+
     store = options.pop("store", None)
-    return run_notebooks([RunRequest(notebook=notebook, params=dict(params or {}), **options)], store=store)[0]
+    executor = options.pop("executor", None)
+    if "resources" in options:
+        options["resources"] = parse_resources(options["resources"])
+    return run_notebooks([RunRequest(notebook=notebook, params=dict(params or {}), **options)], store=store,
+                         executor=executor)[0]
 
 
 _background: Any = None

@@ -13,6 +13,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ def runs_dir(store: Store) -> Path:
 
 def kernel_env(prep: PreparedRun, store: Store, input_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("JPY_SESSION_NAME", "MLOPS_RUN_ID")}
+    env.update(prep.env)
     env.update({
         "MLOPS_RUN_ID": prep.run_id,
         "MLOPS_STORE": store.url,
@@ -107,7 +109,8 @@ def unchanged_since(store: Store, prep: PreparedRun) -> str | None:
     return last[0] if last and last[1] == prep.signature else None
 
 
-def create_run(store: Store, prep: PreparedRun, status: str = "running", error: str | None = None) -> None:
+def create_run(store: Store, prep: PreparedRun, status: str = "running", error: str | None = None, *,
+               executor: str | None = None, waiting: str | None = None) -> None:
     from ..tracking.environment import environment, git_state
 
     req = prep.request
@@ -116,6 +119,7 @@ def create_run(store: Store, prep: PreparedRun, status: str = "running", error: 
         run_id=prep.run_id, notebook=prep.recorded_notebook, trigger=req.trigger, name=req.name,
         params=req.params, code_version=commit, git_dirty=dirty, environment=environment(),
         parent_run_id=req.parent_run_id, schedule_id=req.schedule_id, status=status, error=error,
+        executor=executor, waiting=waiting,
     )
     tags = {SIGNATURE_TAG: prep.signature, INPUTS_TAG: json.dumps(prep.signature_parts, sort_keys=True)}
     if req.stages:
@@ -131,7 +135,8 @@ def skip_run(store: Store, prep: PreparedRun, previous: str) -> RunResult:
     return RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status="skipped", error=reason)
 
 
-def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None) -> RunResult:
+def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None, *,
+                 executor: str | None = None) -> RunResult:
     """Create, execute (with retries) and finish one run; the kernel ``slot`` may be pre-started."""
     req = prep.request
     started = time.monotonic()
@@ -143,18 +148,45 @@ def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None
             return skip_run(store, prep, previous)
     if slot is None:
         slot = launch_kernel(prep, store)
-    create_run(store, prep)
+    create_run(store, prep, executor=executor)
+    return execute_created(prep, store, slot, started=started)
+
+
+def _finish(store: Store, run_id: str, status: str, error: str | None) -> bool:
+    store.finish_run(run_id, status, error)
+    return True
+
+
+def execute_created(prep: PreparedRun, store: Store, slot: KernelSlot | None, *, started: float,
+                    first_attempt: int = 1, finish: Callable[[Store, str, str, str | None], bool] = _finish,
+                    on_slot: Callable[[KernelSlot | None], None] | None = None,
+                    stopped: Callable[[], str | None] | None = None) -> RunResult:
+    """Execute a run that exists in the store (with retries from ``first_attempt``), then finish it.
+
+    ``finish`` ends the run in the store (a cluster worker ends it only while it is still its own);
+    ``on_slot`` is told each kernel in use (so a watcher can kill it); ``stopped`` answers why the run
+    was stopped from outside (cancelled), which ends the retries.
+    """
+    req = prep.request
     folder = runs_dir(store) / prep.run_id
     output = folder / "output.ipynb"
     outcome = Outcome("failed", "not executed")
-    attempts = 0
+    attempts = first_attempt - 1
     try:
-        for attempt in range(1, max(0, req.retries) + 2):
+        for attempt in range(first_attempt, max(0, req.retries) + 2):
             attempts = attempt
             if slot is None:
                 slot = launch_kernel(prep, store)
+            if on_slot is not None:
+                on_slot(slot)
             outcome = execute_once(prep, slot, folder / "input.ipynb", output)
             slot = None
+            if on_slot is not None:
+                on_slot(None)
+            reason = stopped() if stopped is not None else None
+            if reason:
+                outcome = Outcome("killed", reason)
+                break
             if outcome.status not in RETRYABLE or outcome.gate_failed or attempt > req.retries:
                 break
             time.sleep(max(0.0, req.retry_delay) * (2 ** (attempt - 1)))
@@ -162,15 +194,15 @@ def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None
         if slot is not None:
             slot.kill()
         if isinstance(exc, KeyboardInterrupt):
-            store.finish_run(prep.run_id, "killed", f"interrupted (Ctrl-C){_where(prep, output)}")
+            finish(store, prep.run_id, "killed", f"interrupted (Ctrl-C){_where(prep, output)}")
             exc.mlops_run_id = prep.run_id  # type: ignore[attr-defined]  # the CLI names it
         else:
-            store.finish_run(prep.run_id, "failed", f"runner stopped: {type(exc).__name__}: {exc}"[:2000])
+            finish(store, prep.run_id, "failed", f"runner stopped: {type(exc).__name__}: {exc}"[:2000])
         raise
     if attempts > 1:
         store.set_tags(prep.run_id, {"mlops.attempts": attempts})
     kept = keep_output(store, prep, output)
-    store.finish_run(prep.run_id, outcome.status, outcome.error)
+    finish(store, prep.run_id, outcome.status, outcome.error)
     report = None
     if req.report:
         from ..report import write_run_report
@@ -180,7 +212,7 @@ def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None
         except Exception as exc:  # a report must never change the run's outcome
             report = f"(report failed: {exc})"
     result = RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status=outcome.status,
-                       error=outcome.error, output=kept, attempts=attempts,
+                       error=outcome.error, output=kept, attempts=max(1, attempts),
                        duration=time.monotonic() - started, gate_failed=outcome.gate_failed, report=report)
     if outcome.status != "succeeded":
         from .notify import notify_all

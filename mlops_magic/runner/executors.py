@@ -33,6 +33,9 @@ from .request import RunResult
 class Executor(ABC):
     """Runs prepared runs; ``run_all`` keeps input order in its results."""
 
+    #: What runs record as their executor (``local``, ``local:N``, ``dask://HOST:PORT``).
+    label: str = "local"
+
     @abstractmethod
     def submit(self, prep: PreparedRun) -> Future[RunResult]: ...
 
@@ -68,9 +71,9 @@ def _prefetch(prep: PreparedRun | None, store: Store) -> KernelSlot | None:
         return None
 
 
-def _safe_run(prep: PreparedRun, store: Store, slot: KernelSlot | None) -> RunResult:
+def _safe_run(prep: PreparedRun, store: Store, slot: KernelSlot | None, label: str = "local") -> RunResult:
     try:
-        return run_prepared(prep, store, slot)
+        return run_prepared(prep, store, slot, executor=label)
     except Exception as exc:  # a broken run must not take the batch (or the scheduler) down
         if slot is not None:
             slot.kill()
@@ -105,16 +108,16 @@ class InlineExecutor(Executor):
         return results
 
 
-def _worker_main(store_url: str, jobs: Any, results: Any) -> None:
+def _worker_main(store_url: str, jobs: Any, results: Any, label: str = "local") -> None:
     try:
-        _serve_jobs(store_url, jobs, results)
+        _serve_jobs(store_url, jobs, results, label)
     except KeyboardInterrupt:  # Ctrl-C reaches the workers too: their run is already marked killed
         from .kernels import kill_all
 
         kill_all()
 
 
-def _serve_jobs(store_url: str, jobs: Any, results: Any) -> None:
+def _serve_jobs(store_url: str, jobs: Any, results: Any, label: str) -> None:
     """A worker process: take a run, pre-start the kernel of the one after it, execute, report."""
     store = open_store(store_url)
     current: tuple[int, PreparedRun] | None = jobs.get()
@@ -127,7 +130,7 @@ def _serve_jobs(store_url: str, jobs: Any, results: Any) -> None:
         next_slot = _prefetch(upcoming[1], store) if upcoming else None
         job_id, prep = current
         try:
-            results.put((job_id, _safe_run(prep, store, slot), None))
+            results.put((job_id, _safe_run(prep, store, slot, label), None))
         except BaseException:
             results.put((job_id, None, traceback.format_exc()))
             raise
@@ -142,6 +145,7 @@ class LocalProcessExecutor(Executor):
     def __init__(self, store: Store, workers: int = 2) -> None:
         self.store = store
         self.workers = max(1, int(workers))
+        self.label = f"local:{self.workers}"
         self._futures: dict[int, Future[RunResult]] = {}
         self._preps: dict[int, PreparedRun] = {}
         self._next_id = 0
@@ -164,7 +168,7 @@ class LocalProcessExecutor(Executor):
         self._results = self._ctx.Queue()
         for _ in range(self.workers):
             proc = self._ctx.Process(  # type: ignore[attr-defined]
-                target=_worker_main, args=(self.store.url, self._jobs, self._results), daemon=True)
+                target=_worker_main, args=(self.store.url, self._jobs, self._results, self.label), daemon=True)
             proc.start()
             self._procs.append(proc)
         self._collector = threading.Thread(target=self._collect, daemon=True)
@@ -227,7 +231,3 @@ class LocalProcessExecutor(Executor):
         if self._collector is not None:
             self._collector.join(5)
         self._procs = []
-
-
-def make_executor(store: Store, parallel: int = 1) -> Executor:
-    return LocalProcessExecutor(store, parallel) if parallel > 1 else InlineExecutor(store)

@@ -26,10 +26,16 @@ from .engine import cell_id_client_class
 AUTOLOAD = "__import__('mlops_magic').load_ipython_extension(get_ipython())"
 
 
-def autoload_arguments(argv: list[str]) -> list[str]:
+#: With ``MLOPS_PARENT_PID`` in its environment (cluster workers set it) the kernel exits when that
+#: process dies, so a worker killed mid-run never leaves its notebook executing on its own.
+WATCH_PARENT = "__import__('mlops_magic.runner.kernels', fromlist=['watch_parent']).watch_parent()"
+
+
+def autoload_arguments(argv: list[str], env: dict[str, str] | None = None) -> list[str]:
     """Extra kernel arguments that load mlops_magic, for IPython kernels only."""
     if any("ipykernel" in part for part in argv):
-        return [f"--InteractiveShellApp.exec_lines={AUTOLOAD}"]
+        lines = [AUTOLOAD] + ([WATCH_PARENT] if (env or {}).get("MLOPS_PARENT_PID") else [])
+        return [f"--InteractiveShellApp.exec_lines={line}" for line in lines]
     return []
 
 
@@ -52,6 +58,22 @@ def native_kernel_spec() -> Any:
 
     return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                       display_name="Python 3 (mlops-magic)", language="python", metadata={})
+def watch_parent(interval: float = 0.25) -> None:
+    """In a kernel: exit at once when the process named by ``MLOPS_PARENT_PID`` is no longer our parent."""
+    import threading
+    import time
+
+    text = os.environ.get("MLOPS_PARENT_PID", "")
+    if not text.isdigit():
+        return
+    parent = int(text)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(137)
+
+    threading.Thread(target=watch, name="mlops-watch-parent", daemon=True).start()
 
 
 class KernelSlot:
@@ -88,7 +110,8 @@ class KernelSlot:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = stream = open(self.log_path, "ab")  # noqa: SIM115 - closed in kill()
         run_sync(km.start_kernel)(env=self.env, cwd=str(self.cwd), stdout=stream, stderr=stream,
-                                  extra_arguments=autoload_arguments(km.kernel_spec.argv if km.kernel_spec else []))
+                                  extra_arguments=autoload_arguments(km.kernel_spec.argv if km.kernel_spec else [],
+                                                                     self.env))
         self.km = km
         _live.add(self)
         return self

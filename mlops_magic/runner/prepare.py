@@ -37,6 +37,7 @@ class PreparedRun:
     unknown_params: list[str] = field(default_factory=list)
     known_params: list[str] = field(default_factory=list)
     native_kernel: bool = False  # the notebook names no kernel: run this interpreter's own ipykernel
+    env: dict[str, str] = field(default_factory=dict)  # extra kernel environment (a cluster worker sets it)
 
 
 def new_run_id() -> str:

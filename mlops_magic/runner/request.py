@@ -46,6 +46,10 @@ class RunRequest:
     progress: bool = False
     notify: tuple[str, ...] = ()
     report: bool = False
+    #: Cluster executors only: worker resources the run needs (``{"GPU": 1, "memory": 8 * 2**30}``) and
+    #: how many seconds it may wait queued for a worker before it fails.
+    resources: dict[str, float] = field(default_factory=dict)
+    queue_timeout: float | None = None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,10 @@ class Schedule:
     created: float = 0.0
     cron_cursor: float | None = None
     event_cursor: int = 0
+    executor: str | None = None  # None: the scheduler's executor
+    resources: dict[str, float] = field(default_factory=dict)
+    queue_timeout: float | None = None
+    cron_next: float | None = None  # the first cron time after the cursor (None: not known yet)
 
     @property
     def notebook_path(self) -> Path:
@@ -111,6 +115,8 @@ def _row_to_schedule(r: Any) -> Schedule:
         retries=r["retries"], catchup=r["catchup"], max_concurrency=r["max_concurrency"],
         paused=bool(r["paused"]), notify=items(r["notify"]), kernel=r["kernel"], created=r["created"],
         cron_cursor=r["cron_cursor"], event_cursor=r["event_cursor"] or 0,
+        executor=r["executor"], resources=json.loads(r["resources"]) if r["resources"] else {},
+        queue_timeout=r["queue_timeout"], cron_next=r["cron_next"],
     )
 
 
@@ -120,7 +126,9 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
                  on_drift: str | None = None, on_performance_drop: str | None = None,
                  timeout: float | None = None, retries: int = 0,
                  catchup: str = "skip", max_concurrency: int = 1, notify: tuple[str, ...] = (),
-                 kernel: str | None = None, base_dir: str | None = None, now: float | None = None) -> Schedule:
+                 kernel: str | None = None, base_dir: str | None = None, now: float | None = None,
+                 executor: str | None = None, resources: dict[str, float] | None = None,
+                 queue_timeout: float | None = None) -> Schedule:
     """Validate and store a schedule; nothing is written when any part is wrong."""
     from ..runner.prepare import select_cells
     from ..tracking.fingerprint import fingerprint_path
@@ -154,8 +162,17 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
         if not after_path.exists():
             raise InvalidInputError(f"--after: no such notebook: {after}")
         after_rel = _relative(after_path, store)
+    from ..runner.executor_url import check_executor_url
     from ..runner.notify import make_notifier
 
+    if executor:
+        executor = check_executor_url(executor)
+    if resources:
+        from ..runner.executor_url import parse_resources
+
+        resources = parse_resources(resources)
+    if queue_timeout is not None and not queue_timeout > 0:
+        raise InvalidInputError("--queue-timeout must be a positive number of seconds")
     for spec in notify:
         make_notifier(spec)
     created = now if now is not None else time.time()
@@ -168,7 +185,8 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
         "on_performance_drop": on_performance_drop,
         "timeout": timeout, "retries": retries, "catchup": catchup, "max_concurrency": max_concurrency,
         "paused": 0, "notify": json.dumps(list(notify)) if notify else None, "kernel": kernel, "created": created,
-        "cron_cursor": created,
+        "cron_cursor": created, "executor": executor, "resources": json.dumps(dict(resources)) if resources else None,
+        "queue_timeout": queue_timeout, "cron_next": next_cron_time(cron, tz, created) if cron else None,
     }
 
     def write(tx: Any) -> None:  # drift events from before the schedule existed never fire it
@@ -176,6 +194,13 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
 
     store.db.run_in_transaction(write)
     return get_schedule(store, schedule_id)
+
+
+def next_cron_time(cron: str, tz: str | None, after: float) -> float:
+    """The first time ``cron`` (in ``tz``) names after the timestamp ``after``."""
+    from croniter import croniter
+
+    return float(croniter(cron, datetime.fromtimestamp(after, zone(tz))).get_next(datetime).timestamp())
 
 
 def _relative_to(path: Path, base: Path) -> str:
@@ -193,6 +218,12 @@ def _relative(path: Path, store: Store) -> str:
 
 def list_schedules(store: Store) -> list[Schedule]:
     return [_row_to_schedule(r) for r in tables.schedule_rows(store.db)]
+
+
+def schedules_to_examine(store: Store, now: float) -> list[Schedule]:
+    """The active schedules that can have something due at ``now`` (one query; cron-only schedules whose
+    next time is later are not even read)."""
+    return [_row_to_schedule(r) for r in tables.schedule_rows_to_examine(store.db, now)]
 
 
 def get_schedule(store: Store, ref: str) -> Schedule:

@@ -25,7 +25,7 @@ from ..runner.request import RunRequest, RunResult
 from ..store import Store
 from ..store import scheduling as tables
 from ..store.processes import pid_alive
-from .schedules import Schedule, list_schedules, zone
+from .schedules import Schedule, next_cron_time, schedules_to_examine, zone
 
 log = logging.getLogger("mlops_magic.scheduler")
 MAX_CATCHUP = 1000
@@ -172,9 +172,10 @@ def reap_fires(store: Store) -> None:
 def _advance(store: Store, s: Schedule, cron_cursor: float | None, event_cursor: int | None) -> None:
     if event_cursor is not None and event_cursor <= s.event_cursor:
         event_cursor = None
+    cron_next = next_cron_time(s.cron, s.timezone, cron_cursor) if cron_cursor is not None and s.cron else None
     if cron_cursor is not None or event_cursor is not None:
-        store.db.run_in_transaction(lambda tx: tables.advance_cursors(tx, s.id, cron_cursor=cron_cursor,
-                                                                      event_cursor=event_cursor))
+        store.db.run_in_transaction(lambda tx: tables.advance_cursors(
+            tx, s.id, cron_cursor=cron_cursor, event_cursor=event_cursor, cron_next=cron_next))
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -185,18 +186,90 @@ def request_for(store: Store, s: Schedule, trigger: str, *, run_id: str | None =
         trigger=trigger, store_url=store.url, timeout=s.timeout, retries=s.retries, kernel=s.kernel,
         if_changed=if_changed or bool(s.on_change), watch=s.on_change, schedule_id=s.id,
         parent_run_id=parent_run_id, run_id=run_id, notify=s.notify, cwd=None,
+        resources=dict(s.resources), queue_timeout=s.queue_timeout,
     )
+
+
+class Executors:
+    """The executors one tick or loop uses: a schedule's own (``--executor`` at ``schedule add``), else the
+    scheduler's (``--executor``, else the project default). Each is opened on first use; one that cannot be
+    opened (a cluster that cannot be reached) is remembered as that one-line reason for this pass."""
+
+    def __init__(self, store: Store, parallel: int = 1, executor: Any = None) -> None:
+        from ..runner.executors import Executor
+
+        self.store = store
+        self.parallel = parallel
+        self.fixed = executor if isinstance(executor, Executor) else None
+        self.default = None if self.fixed is not None else executor
+        self._open: dict[str, Any] = {}
+        self._broken: dict[str, str] = {}
+
+    def url_for(self, s: Schedule) -> str:
+        from ..runner.executor_url import check_executor_url, default_executor_url
+
+        if s.executor:
+            return check_executor_url(s.executor)
+        if isinstance(self.default, str) and self.default:
+            return check_executor_url(self.default)
+        if self.default is not None:
+            return "client"  # a distributed.Client given from Python
+        return default_executor_url(self.store)
+
+    def for_schedule(self, s: Schedule) -> Any:
+        """The executor for ``s``, or raises :class:`MlopsError` saying why there is none."""
+        if self.fixed is not None:
+            return self.fixed
+        url = self.url_for(s)
+        if url in self._broken:
+            raise MlopsError(self._broken[url])
+        if url not in self._open:
+            from ..runner.executor_url import make_executor
+
+            try:
+                self._open[url] = make_executor(self.store, max(self.parallel, 1),
+                                                self.default if url == "client" else url)
+            except MlopsError as exc:
+                self._broken[url] = str(exc)
+                log.warning("mlops scheduler: %s", exc)
+                raise
+        return self._open[url]
+
+    def retry_broken(self) -> None:
+        """Forget failures, so the next pass tries unreachable clusters again."""
+        self._broken.clear()
+
+    def reconcile(self) -> None:
+        """Let each cluster executor end runs its cluster no longer knows about."""
+        from ..runner.cluster import DaskExecutor, reconcile
+
+        for executor in self._open.values():
+            if isinstance(executor, DaskExecutor):
+                with executor._lock:
+                    mine = frozenset(executor._pending)
+                reconcile(self.store, executor.client, executor.label, skip=mine)
+
+    def shutdown(self, interrupted: bool = False) -> None:
+        """Release the executors; ``interrupted`` (Ctrl-C) cancels what is still on a cluster instead of
+        waiting for it (local pools finish their runs, as before)."""
+        from ..runner.cluster import DaskExecutor
+
+        if self.fixed is None:
+            for executor in self._open.values():
+                if interrupted and isinstance(executor, DaskExecutor):
+                    executor.cancel_all("cancelled: the scheduler was stopped (Ctrl-C)")
+                executor.shutdown()
+            self._open.clear()
 
 
 def claim_due(store: Store, now: datetime) -> list[Claimed]:
     """Claim everything due at ``now``; each claim is this tick's to run."""
     reap_fires(store)
     claimed: list[Claimed] = []
-    for s in list_schedules(store):
-        if s.paused:
-            continue
+    for s in schedules_to_examine(store, now.timestamp()):
         try:
-            fires, cron_cursor = cron_fires(s, now)
+            cron_due = s.cron_next is None or s.cron_next <= now.timestamp()
+            fires, cron_cursor = cron_fires(s, now) if cron_due else ([], None)
             fires += change_fires(store, s, now) + after_fires(store, s)
             on_events, after_events = event_fires(store, s)
             event_cursor: int | None = after_events
@@ -221,22 +294,22 @@ def claim_due(store: Store, now: datetime) -> list[Claimed]:
 
 def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
          executor: Any = None) -> list[Claimed]:
-    """One pass: claim what is due and run it to the end. A failing notebook never stops the pass."""
-    from ..runner.executors import make_executor
+    """One pass: claim what is due and run it to the end. A failing notebook never stops the pass.
 
+    ``executor``: an executor object (used for every schedule), or a URL / ``distributed.Client`` for
+    schedules that name none (default: the project's executor)."""
     now = now or datetime.now(timezone.utc)
     if now.tzinfo is None:
         raise MlopsError("tick(now=...) needs a timezone-aware datetime")
     claimed = claim_due(store, now)
     if not claimed:
         return []
-    own = executor is None
-    executor = executor or make_executor(store, parallel)
+    executors = Executors(store, parallel, executor)
     done: list[Claimed] = []
     try:
         # Fires held back by max concurrency (catch-up 'all') are claimed once earlier ones finish.
         for _ in range(MAX_CATCHUP):
-            futures = [(c, submit(store, executor, c)) for c in claimed]
+            futures = [(c, submit(store, executors, c)) for c in claimed]
             for c, future in futures:
                 c.result = future.result() if future is not None else c.result
                 mark_done(store, c)
@@ -245,13 +318,14 @@ def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
             if not claimed:
                 break
     finally:
-        if own:
-            executor.shutdown()
+        executors.shutdown()
     return done
 
 
-def submit(store: Store, executor: Any, c: Claimed) -> Any:
-    """Prepare and hand a claimed fire to the executor; a bad notebook becomes a failed run, not a crash."""
+def submit(store: Store, executors: Any, c: Claimed) -> Any:
+    """Prepare and hand a claimed fire to its executor; a bad notebook or an unreachable cluster becomes
+    a failed run (saying so in one line), not a crash."""
+    from ..runner.executors import Executor
     from ..runner.prepare import prepare
 
     request = request_for(store, c.schedule, c.fire.trigger, run_id=c.run_id,
@@ -259,6 +333,7 @@ def submit(store: Store, executor: Any, c: Claimed) -> Any:
     store.db.run_in_transaction(lambda tx: tables.set_fire_state(tx, c.schedule.id, c.fire.key, "running"))
     try:
         prep = prepare(request, store.project_dir)
+        executor = executors if isinstance(executors, Executor) else executors.for_schedule(c.schedule)
     except MlopsError as exc:
         store.create_run(run_id=c.run_id, notebook=c.schedule.notebook, trigger=c.fire.trigger,
                          schedule_id=c.schedule.id, status="failed", error=f"cannot start: {exc}")
@@ -276,20 +351,23 @@ def mark_done(store: Store, c: Claimed) -> None:
 
 
 def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: bool = False,
-             clock: Any = None, sleep: Any = time.sleep, echo: Any = print) -> None:
-    """``mlops scheduler run``: tick every ``interval`` seconds, runs going to a process pool."""
-    from ..runner.executors import make_executor
-
+             clock: Any = None, sleep: Any = time.sleep, echo: Any = print, executor: Any = None) -> None:
+    """``mlops scheduler run``: tick every ``interval`` seconds, runs going to a process pool or a cluster."""
     clock = clock or (lambda: datetime.now(timezone.utc))
-    executor = make_executor(store, max(parallel, 2))
+    executors = Executors(store, max(parallel, 2), executor)
     pending: list[tuple[Claimed, Any]] = []
     try:
         while True:
+            executors.retry_broken()
+            try:
+                executors.reconcile()
+            except Exception as exc:  # pragma: no cover - a cluster hiccup must not stop the loop
+                log.warning("mlops scheduler: reconciling with the cluster failed: %s", exc)
             try:
                 for c in claim_due(store, clock()):
                     echo(f"{clock().isoformat(timespec='seconds')}  schedule {c.schedule.id}  {c.fire.trigger}  "
                          f"run {c.run_id[:8]}  {c.schedule.notebook}")
-                    pending.append((c, submit(store, executor, c)))
+                    pending.append((c, submit(store, executors, c)))
             except Exception as exc:  # the loop outlives a broken store moment or a bad schedule
                 log.warning("mlops scheduler: tick failed: %s", exc)
             still = []
@@ -310,8 +388,11 @@ def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: b
                     mark_done(store, c)
                 return
             sleep(interval)
+    except KeyboardInterrupt:
+        executors.shutdown(interrupted=True)
+        raise
     finally:
-        executor.shutdown()
+        executors.shutdown()
 
 
 def fires_of(store: Store, schedule_id: str) -> list[dict[str, Any]]:

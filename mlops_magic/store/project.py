@@ -7,11 +7,15 @@ from pathlib import Path
 
 from ..errors import StoreError
 from . import Store, open_store
-from .location import PROJECT_DIRNAME, parse_store_url, write_project_config
+from .location import PROJECT_DIRNAME, parse_store_url, read_project_config, write_project_config
 
 
-def init_project(path: str | os.PathLike[str] | None = None, store_url: str | None = None) -> tuple[Store, str]:
-    """Create ``PATH/.mlops/`` (and the store it names); returns the store and a one-line report."""
+def init_project(path: str | os.PathLike[str] | None = None, store_url: str | None = None, *,
+                 executor: str | None = None) -> tuple[Store, str]:
+    """Create ``PATH/.mlops/`` (and the store it names); returns the store and a one-line report.
+
+    ``executor`` (a URL the runner checked) becomes the project's default executor for headless runs.
+    """
     project = Path(path or os.getcwd()).resolve()
     folder = project / PROJECT_DIRNAME
     existed = folder.is_dir()
@@ -21,12 +25,16 @@ def init_project(path: str | os.PathLike[str] | None = None, store_url: str | No
         raise StoreError(f"cannot create {folder}: {exc.strerror or exc}; choose a writable folder") from None
     if store_url:
         location = parse_store_url(store_url, base=project)
-        write_project_config(project, {"store": location.url})
+        write_project_config(project, {**read_project_config(project), "store": location.url})
         store = open_store(location.url)
     else:
         store = open_store(str(project))
+    if executor:
+        write_project_config(project, {**read_project_config(project), "executor": executor})
     verb = "Using existing" if existed else "Initialised"
     message = f"{verb} mlops project at {folder} (store {store.display_url})"
+    if executor:
+        message += f"; headless runs go to {executor}"
     if os.environ.get("MLOPS_STORE") and not store_url:
         message += f"; note: MLOPS_STORE={os.environ['MLOPS_STORE']} takes precedence in this environment"
     return store, message

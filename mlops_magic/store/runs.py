@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..entities import (
+    ACTIVE_STATUSES,
     RUN_STATUSES,
     STAGE_KINDS,
     TRIGGERS,
@@ -43,7 +44,7 @@ MAX_NAME = 250  # keys and names longer than this are refused with a clear messa
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _RUN_COLUMNS = (
     "id, notebook, name, trigger, status, started, ended, code_version, git_dirty, environment, "
-    "parent_run_id, schedule_id, error, host, pid, run_params"
+    "parent_run_id, schedule_id, error, host, pid, run_params, executor, worker, waiting, submitted_by"
 )
 
 
@@ -116,6 +117,10 @@ class Store:
         """:attr:`url` fit to show people: any password replaced by ``***``."""
         return self.db.display_url
 
+    def ping(self) -> None:
+        """Raise (the backend's own error) unless the database answers: a worker's check before it starts."""
+        self.db.query_one("SELECT 1")
+
     def close(self) -> None:
         self.db.close()
 
@@ -136,6 +141,8 @@ class Store:
         run_id: str | None = None,
         error: str | None = None,
         pid: int | None = None,
+        executor: str | None = None,
+        waiting: str | None = None,
     ) -> Run:
         if trigger not in TRIGGERS:
             raise InvalidInputError(f"unknown trigger {trigger!r}; use one of {', '.join(TRIGGERS)}")
@@ -144,15 +151,16 @@ class Store:
         run_id = run_id or uuid.uuid4().hex[:16]
         now = time.time()
         params = dict(params or {})
-        ended = None if status == "running" else now
+        ended = None if status in ACTIVE_STATUSES else now
+        submitted_by = f"{socket.gethostname()}:{os.getpid()}"
 
         def write(tx: Transaction) -> None:
             tx.execute(
-                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, notebook, name, trigger, status, now, ended, code_version,
                  None if git_dirty is None else int(git_dirty), _dumps(dict(environment or {})),
                  parent_run_id, schedule_id, error, socket.gethostname(), pid or os.getpid(),
-                 _dumps(params)),
+                 _dumps(params), executor, None, waiting, submitted_by),
             )
             if params:
                 tx.executemany(
@@ -164,7 +172,7 @@ class Store:
         return self.get_run(run_id)
 
     def finish_run(self, run_id: str, status: str, error: str | None = None) -> Run:
-        if status not in RUN_STATUSES or status == "running":
+        if status not in RUN_STATUSES or status in ACTIVE_STATUSES:
             raise InvalidInputError(f"a run cannot finish as {status!r}")
         self.db.write(
             "UPDATE runs SET status = ?, ended = ?, error = COALESCE(?, error) WHERE id = ?",
@@ -209,6 +217,7 @@ class Store:
             git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
             environment=_loads(row["environment"], {}), parent_run_id=row["parent_run_id"],
             schedule_id=row["schedule_id"], error=row["error"], host=row["host"], pid=row["pid"],
+            executor=row["executor"], worker=row["worker"], waiting=row["waiting"],
         )
 
     def run_requested_params(self, run_id: str) -> dict[str, Any]:
@@ -294,15 +303,35 @@ class Store:
         return out
 
     def reap_orphans(self) -> int:
-        """Runs left 'running' by a process of this host that no longer exists become 'killed'."""
+        """Runs whose process on this host no longer exists become 'killed'.
+
+        A local run: its own process. A cluster run (one with a worker) is the submitting executor's to
+        reconcile while that process lives; once both the worker process and the submitter are gone (both
+        on this host), it is killed here, naming the worker. A queued run whose submitter on this host
+        exited before any worker started it is killed too: nothing will ever start it.
+        """
         host = socket.gethostname()
-        rows = self.db.query("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,))
-        dead = [r[0] for r in rows if r[1] and not pid_alive(int(r[1]))]
-        for run_id in dead:
+        rows = self.db.query(
+            "SELECT id, status, pid, host, worker, submitted_by FROM runs WHERE status IN ('queued', 'running') "
+            "AND (host = ? OR submitted_by LIKE ? ESCAPE '\\')",
+            (host, host.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ":%"))
+        dead: list[tuple[str, str, str]] = []
+        for run_id, status, pid, run_host, worker, submitted_by in rows:
+            sub_host, _, sub_pid = (submitted_by or "").rpartition(":")
+            submitter_gone = sub_host == host and sub_pid.isdigit() and not pid_alive(int(sub_pid))
+            if status == "queued":
+                if submitter_gone:
+                    dead.append((run_id, status, f"the process that submitted it (pid {sub_pid}) exited "
+                                                 "before a worker started it"))
+            elif run_host == host and pid and not pid_alive(int(pid)):
+                if not worker:
+                    dead.append((run_id, status, "the process running it exited without closing the run"))
+                elif submitter_gone or not submitted_by:
+                    dead.append((run_id, status, f"worker {worker} (pid {pid}) died mid-run"))
+        for run_id, status, reason in dead:
             self.db.write(
                 "UPDATE runs SET status = 'killed', ended = ?, error = COALESCE(error, ?) "
-                "WHERE id = ? AND status = 'running'",
-                (time.time(), "the process running it exited without closing the run", run_id))
+                "WHERE id = ? AND status = ?", (time.time(), reason, run_id, status))
             self.db.write("UPDATE stage_runs SET status = 'failed', ended = ?, error_type = 'Killed', "
                           "error_message = 'the process exited mid-stage' WHERE run_id = ? AND status = 'running'",
                           (time.time(), run_id))

@@ -13,7 +13,8 @@ from .db import Reader, Row, Transaction
 
 SCHEDULE_COLUMNS = ("id", "notebook", "base_dir", "params", "stages", "from_stage", "cron", "timezone", "on_change",
                     "after", "on_drift", "timeout", "retries", "catchup", "max_concurrency", "paused", "notify",
-                    "kernel", "created", "cron_cursor", "event_cursor", "on_performance_drop")
+                    "kernel", "created", "cron_cursor", "event_cursor", "on_performance_drop", "executor", "resources",
+                    "queue_timeout", "cron_next")
 _SELECT = f"SELECT {', '.join(SCHEDULE_COLUMNS)} FROM schedules"
 ACTIVE = ("claimed", "running")  # fire states that hold a place of the schedule's max concurrency
 
@@ -26,6 +27,15 @@ def insert_schedule(tx: Transaction, values: dict[str, Any]) -> None:
 
 def schedule_rows(q: Reader) -> list[Row]:
     return q.query(_SELECT + " ORDER BY created, id")
+
+
+def schedule_rows_to_examine(q: Reader, now: float) -> list[Row]:
+    """Unpaused schedules that may be due at ``now``: no cron, a cron time not computed yet or already
+    passed, or an ``after`` / event trigger (those are looked up per tick). 10,000 cron schedules of which
+    a few are due cost one indexed read, not 10,000 cron evaluations."""
+    return q.query(_SELECT + " WHERE paused = 0 AND (cron IS NULL OR cron_next IS NULL OR cron_next <= ? OR "
+                   "after IS NOT NULL OR on_drift IS NOT NULL OR on_performance_drop IS NOT NULL) "
+                   "ORDER BY created, id", (now,))
 
 
 def schedules_by_prefix(q: Reader, prefix: str, limit: int = 2) -> list[Row]:
@@ -44,11 +54,14 @@ def delete_schedule(tx: Transaction, schedule_id: str) -> None:
 
 
 def advance_cursors(tx: Transaction, schedule_id: str, *, cron_cursor: float | None,
-                    event_cursor: int | None) -> None:
-    """Move a schedule's cursors forward only (a slower concurrent tick never moves them back)."""
+                    event_cursor: int | None, cron_next: float | None = None) -> None:
+    """Move a schedule's cursors forward only (a slower concurrent tick never moves them back), the cron
+    cursor together with its next due time."""
     if cron_cursor is not None:
-        tx.execute("UPDATE schedules SET cron_cursor = ? WHERE id = ? AND (cron_cursor IS NULL OR cron_cursor < ?)",
-                   (cron_cursor, schedule_id, cron_cursor))
+        tx.execute("UPDATE schedules SET cron_cursor = ?, cron_next = ? WHERE id = ? AND "
+                   "(cron_cursor IS NULL OR cron_cursor < ?)", (cron_cursor, cron_next, schedule_id, cron_cursor))
+    elif cron_next is not None:
+        tx.execute("UPDATE schedules SET cron_next = ? WHERE id = ?", (cron_next, schedule_id))
     if event_cursor is not None:
         tx.execute("UPDATE schedules SET event_cursor = ? WHERE id = ? AND event_cursor < ?",
                    (event_cursor, schedule_id, event_cursor))
@@ -79,9 +92,9 @@ def set_fire_state(tx: Transaction, schedule_id: str, fire_key: str, state: str)
 
 
 def close_fires_of_ended_runs(tx: Transaction) -> None:
-    """A fire whose run is no longer running is done, whoever ran it."""
+    """A fire whose run is no longer queued or running is done, whoever ran it."""
     tx.execute(f"UPDATE schedule_fires SET state = 'done' WHERE state IN ({','.join('?' * len(ACTIVE))}) "
-               "AND run_id IN (SELECT id FROM runs WHERE status <> 'running')", ACTIVE)
+               "AND run_id IN (SELECT id FROM runs WHERE status NOT IN ('queued', 'running'))", ACTIVE)
 
 
 def fires_without_run(q: Reader) -> list[tuple[int, str, str, str | None]]:

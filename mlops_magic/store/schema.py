@@ -332,6 +332,21 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE schedules ADD COLUMN on_performance_drop TEXT;
     """,
+    # cluster executors — where a run executes (executor URL, worker address), why it waits, its attempt;
+    # who submitted it (host:pid); a schedule's executor, resources and queue timeout, and its next cron
+    # time (so a tick reads only the schedules that can be due instead of evaluating every cron)
+    """
+    ALTER TABLE runs ADD COLUMN executor TEXT;
+    ALTER TABLE runs ADD COLUMN worker TEXT;
+    ALTER TABLE runs ADD COLUMN waiting TEXT;
+    ALTER TABLE runs ADD COLUMN attempt INTEGER;
+    ALTER TABLE runs ADD COLUMN submitted_by TEXT;
+    ALTER TABLE schedules ADD COLUMN executor TEXT;
+    ALTER TABLE schedules ADD COLUMN resources TEXT;
+    ALTER TABLE schedules ADD COLUMN queue_timeout DOUBLE PRECISION;
+    ALTER TABLE schedules ADD COLUMN cron_next DOUBLE PRECISION;
+    CREATE INDEX schedules_cron_next ON schedules (cron_next);
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)

@@ -38,6 +38,9 @@ def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, A
         "code_version": run.code_version,
         "git_dirty": run.git_dirty,
         "error": run.error,
+        "executor": run.executor,
+        "worker": run.worker,
+        "waiting": run.waiting,
     }
 
 

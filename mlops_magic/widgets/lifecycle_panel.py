@@ -13,7 +13,7 @@ from typing import Any
 
 from ..display.html import esc, fmt_duration
 from ..display.runs import lifecycle_text
-from ..entities import Run
+from ..entities import ACTIVE_STATUSES, Run
 from ..tracking.queries import Lifecycle, StageSummary, lifecycle, run_lifecycle
 from ..tracking.session import Session
 from .base import Panel, Poller, html_table, status_badge
@@ -22,7 +22,7 @@ from .data import ModelInfo, model_info
 #: At most this many panels follow the session; opening more stops the oldest's live updates.
 MAX_LIVE = 8
 _live: list[LifecyclePanel] = []
-_BUTTON_STYLE = {"succeeded": "success", "failed": "danger", "running": "info", "not run": ""}
+_BUTTON_STYLE = {"succeeded": "success", "failed": "danger", "queued": "", "running": "info", "not run": ""}
 _COLUMNS = "minmax(120px,max-content) 110px 190px 80px 1fr"
 
 
@@ -132,7 +132,7 @@ class LifecyclePanel(Panel):
             if self._closed or self.run_id != run_id:
                 return False
             self.reload()
-            running = self.run is not None and self.run.status == "running"
+            running = self.run is not None and self.run.status in ("queued", "running")
             if not running:
                 poller.stop()
                 if self._widget is not None:
@@ -281,12 +281,12 @@ def lifecycle_panel(session: Session, ref: str | None = None) -> LifecyclePanel:
     """The live panel for ``ref`` (default: this session's run, following the next one it starts).
 
     A run of another process (a headless run, another kernel) sends this session no events, so a
-    running one is followed by polling the store until it ends. ``%mlops status`` and
+    queued or running one is followed by polling the store until it ends. ``%mlops status`` and
     ``mlops.status()`` both come here.
     """
     run_id = session.store.resolve_run_id(ref) if ref else None
     panel = LifecyclePanel(session, run_id)
-    if run_id and panel.run is not None and panel.run.status == "running" and run_id != session.active_run_id():
+    if run_id and panel.run is not None and panel.run.status in ACTIVE_STATUSES and run_id != session.active_run_id():
         panel.follow(run_id)
     return panel
 
