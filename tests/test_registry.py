@@ -152,18 +152,18 @@ def test_custom_classes_warn_at_registration_naming_the_trusted_types(session, d
 
     X, y, clf = data
     with pytest.warns(model_io.TrustedTypesWarning) as caught:
-        registry.register_model(Doubler(), "doubler", input=X)
+        registry_api.register_model(Doubler(), "doubler", input=X)
     [warning] = [w for w in caught if w.category is model_io.TrustedTypesWarning]
     text = str(warning.message)
     assert f"{__name__}.Doubler" in text and "__setstate__" in text and "\n" not in text
     assert warning.filename == __file__  # points at the caller, so each call site warns
-    assert registry.load_model("doubler").predict(X.head(3)).tolist() == (X.age.head(3) * 2).tolist()
+    assert registry_api.load_model("doubler").predict(X.head(3)).tolist() == (X.age.head(3) * 2).tolist()
     from sklearn.tree import DecisionTreeClassifier  # needs sklearn.tree._tree.Tree: library, no warning
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", model_io.TrustedTypesWarning)
-        registry.register_model(DecisionTreeClassifier(max_depth=2).fit(X, y), "tree", input=X)
-        registry.register_model(clf, "churn", input=X)
+        registry_api.register_model(DecisionTreeClassifier(max_depth=2).fit(X, y), "tree", input=X)
+        registry_api.register_model(clf, "churn", input=X)
 
 
 def test_promote_refuses_failed_gate_naming_the_clause(session, data):

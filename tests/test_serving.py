@@ -90,7 +90,7 @@ def test_predict_health_metadata_and_validation(session, data):
 
 def test_hostile_bodies_are_one_line_4xx_and_the_server_stays_up(session, data):
     _, X, _, clf = data
-    registry.register_model(clf, "churn", input=X)
+    registry_api.register_model(clf, "churn", input=X)
     deep = b"[" * 100_000 + b"]" * 100_000
     cases = [
         (deep, 400, "nested too deeply"),
@@ -133,7 +133,7 @@ class Unbounded:
 def test_non_finite_predictions_are_one_json_line(session, data):
     _, X, _, _ = data
     with pytest.warns(UserWarning, match="Unbounded"):  # a class of ours: trusted, and said so
-        registry.register_model(Unbounded(), "reg", input=X)
+        registry_api.register_model(Unbounded(), "reg", input=X)
     with running(create_app("reg@1", poll_interval=0.2)) as client:
         reply = client.post("/predict", json=[{"age": 1e300, "plan": 2}])
         assert reply.status_code == 500 and "JSON cannot carry" in reply.json()["error"], reply.text
@@ -259,3 +259,70 @@ def test_missing_extra_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "starlette", None)  # what an environment without the extra looks like
     with pytest.raises(MlopsError, match=r'pip install "mlops-magic\[serve\]"'):
         create_app("churn")
+
+
+def test_predictions_are_logged_with_request_ids_and_labels_join_them(session, data):
+    from mlops_magic.monitoring.performance import performance
+
+    _, X, y, clf = data
+    registry_api.register_model(clf, "churn", input=X, labels=y)
+    registry_api.promote("churn", "production")
+    app = create_app("churn@production", poll_interval=0.1)
+    with running(app) as client:
+        one = client.post("/predict", json=[X.iloc[0].to_dict()], headers={"X-Request-Id": "order-1"})
+        assert one.json()["request_ids"] == ["order-1"] and one.headers["x-request-id"] == "order-1"
+        many = client.post("/predict", json={"records": X.iloc[1:4].to_dict("records")},
+                           headers={"X-Request-Id": "batch"}).json()
+        assert many["request_ids"] == ["batch:0", "batch:1", "batch:2"]
+        own = client.post("/predict", json={"columns": {"request_id": ["a", "b"], "age": X.age[4:6].tolist(),
+                                                         "plan": X.plan[4:6].tolist()}}).json()
+        assert own["request_ids"] == ["a", "b"] and "ignored_columns" not in own
+        fresh = client.post("/predict", json=X.iloc[6:106].to_dict("records")).json()["request_ids"]
+        assert len(set(fresh)) == 100
+        deadline = time.time() + 10
+        while app.state.holder.logged < 106:
+            assert time.time() < deadline, app.state.holder.logged
+            time.sleep(0.05)
+        labelled = client.post("/labels", json={"labels": [{"request_id": rid, "label": int(v)}
+                                                           for rid, v in zip(fresh, y[6:106])]})
+        assert labelled.status_code == 200
+        assert labelled.json()["stored"] == 100 and labelled.json()["unknown"] == 0
+        wrong = client.post("/labels", json={"ids": ["order-1"], "labels": ["maybe"]})
+        assert wrong.status_code == 400 and "label 'maybe' is not one of the model's classes" in wrong.json()["error"]
+        assert client.post("/labels", json={"nope": 1}).status_code == 422
+        assert client.post("/labels", content=b"[" * 100_000).status_code == 400
+    rows = session.store.db.query("SELECT request_id, prediction, proba FROM served_inputs ORDER BY id")
+    assert [r[0] for r in rows[:4]] == ["order-1", "batch:0", "batch:1", "batch:2"]
+    assert all(r[1] is not None and r[2] is not None for r in rows)
+    report = performance(session.store, "churn@production", min_rows=50)
+    [window] = report.windows
+    assert (window.rows, window.labelled, window.source) == (106, 100, "realized")
+    expected = float((clf.predict(X.iloc[6:106]) == y[6:106]).mean())
+    assert window.realized["accuracy"] == pytest.approx(expected)
+
+
+def test_eight_threads_lose_no_logged_sample_but_the_counted_drops(session, data):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, X, _, clf = data
+    registry_api.register_model(clf, "churn", input=X)
+    registry_api.promote("churn", "production")
+    app = create_app("churn@production", poll_interval=0.05)
+    app.state.holder._max_rows = 300  # a small buffer, so a slow store makes some drops to count
+    rows = X.head(1).to_dict("records")
+    with running(app) as client:
+        def send(i: int) -> str:
+            return client.post("/predict", json=rows, headers={"X-Request-Id": f"r{i}"}).json()["request_ids"][0]
+
+        with ThreadPoolExecutor(8) as pool:
+            answered = list(pool.map(send, range(2000)))
+        holder = app.state.holder
+        deadline = time.time() + 20
+        while holder.logged + holder.dropped < 2000:
+            assert time.time() < deadline, (holder.logged, holder.dropped)
+            time.sleep(0.05)
+        meta = client.get("/metadata").json()
+    assert sorted(answered) == sorted(f"r{i}" for i in range(2000))
+    stored = {r[0] for r in session.store.db.query("SELECT request_id FROM served_inputs")}
+    assert len(stored) == meta["logged_rows"] == holder.logged
+    assert holder.logged + holder.dropped == 2000 and meta["dropped_rows"] == holder.dropped

@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,22 +59,40 @@ class Served:
     loaded: float
 
 
+@dataclass
+class Sample:
+    """One answered request kept for monitoring: what came in, what went out, under which ids."""
+
+    served: Served
+    prepared: Any  # serving.inputs.Prepared
+    predictions: list[Any]
+    request_ids: list[str]
+
+
 class ModelHolder:
-    """The model a reference points at now; refreshed by polling, swapped atomically."""
+    """The model a reference points at now; refreshed by polling, swapped atomically.
+
+    It also keeps a sample of what was answered, in memory, for the poller thread to write: the
+    request path only appends to a bounded buffer (a full buffer drops the sample and counts it, it
+    never blocks a request); class probabilities are computed at flush, in one batch per version.
+    """
 
     def __init__(self, store: Any, ref: str, *, trust: bool = False, sample: float = 1.0,
-                 max_buffer_rows: int = 10_000) -> None:
+                 max_buffer_rows: int = 10_000, keep: int = 100_000) -> None:
         from ..registry.versions import parse_ref
 
         self.store, self.ref, self.trust, self.sample = store, ref, trust, sample
         self.follows = not isinstance(parse_ref(ref)[1], int)  # a pinned version never moves
         self.current = self._load(ref)
         self._failed: int | None = None
-        self._buffer: list[tuple[int, Any]] = []
+        self._buffer: list[Sample] = []
         self._buffered_rows = 0
         self._max_rows = max_buffer_rows
         self._lock = threading.Lock()
+        self.keep = keep
         self.requests = 0
+        self.logged = 0  # rows written to the store
+        self.dropped = 0  # rows not kept because the buffer was full (the store was slow)
 
     def _load(self, ref: str) -> Served:
         from ..registry.versions import get_version, load
@@ -101,27 +120,38 @@ class ModelHolder:
         log.warning("%s moved: now serving %s (was %s)", self.ref, fresh.version, old)
         return True
 
-    def remember(self, version: int, prepared: Any) -> None:
-        """Keep a sample of served inputs in memory; the poller writes them in one transaction."""
+    def remember(self, sample: Sample) -> None:
+        """Keep a sample of an answered request in memory (``--sample`` of them); the poller writes them."""
         if self.sample < 1.0 and random.random() >= self.sample:
             return
+        rows = sample.prepared.rows
         with self._lock:
-            if self._buffered_rows >= self._max_rows:
+            if self._buffered_rows + rows > self._max_rows:
+                self.dropped += rows
                 return
-            self._buffer.append((version, prepared))
-            self._buffered_rows += prepared.rows
+            self._buffer.append(sample)
+            self._buffered_rows += rows
 
     def flush(self) -> int:
+        """Write the buffered samples: inputs, predictions, class probabilities, request ids."""
         from ..monitoring.served import record_served
 
         with self._lock:
             batch, self._buffer, self._buffered_rows = self._buffer, [], 0
-        by_version: dict[int, list[dict[str, Any]]] = {}
-        for version, prepared in batch:
-            by_version.setdefault(version, []).extend(prepared.records())
-        for version, records in by_version.items():
-            record_served(self.store, self.current.version.name, version, records)
-        return sum(len(r) for r in by_version.values())
+        by_version: dict[int, list[Sample]] = {}
+        for sample in batch:
+            by_version.setdefault(sample.served.version.version, []).append(sample)
+        written = 0
+        for version, samples in by_version.items():
+            records = [r for s in samples for r in s.prepared.records()]
+            probabilities = _probabilities(samples)
+            answered = [(rid, pred) for s in samples for rid, pred in zip(s.request_ids, s.predictions)]
+            outputs: list[tuple[str | None, Any, Any]] = [
+                (rid, pred, probabilities[i] if probabilities else None) for i, (rid, pred) in enumerate(answered)]
+            record_served(self.store, self.current.version.name, version, records, self.keep, outputs=outputs)
+            written += len(records)
+        self.logged += written
+        return written
 
 
 class AliasWatcher(threading.Thread):
@@ -147,12 +177,42 @@ class AliasWatcher(threading.Thread):
             log.error("could not record served inputs: %s", exc)
 
 
+def _probabilities(samples: list[Sample]) -> list[list[float]] | None:
+    """Class probabilities of every row of these samples (one version), in one predict_proba call."""
+    model = samples[0].served.model
+    if not hasattr(model, "predict_proba"):
+        return None
+    frames = [s.prepared.frame for s in samples]
+    try:
+        if hasattr(frames[0], "columns"):
+            import pandas as pd
+
+            joined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        else:
+            import numpy as np
+
+            joined = np.vstack(frames)
+        return [[float(p) for p in row] for row in model.predict_proba(joined)]
+    except Exception as exc:  # probabilities are for monitoring: never lose the sample over them
+        log.warning("could not compute class probabilities for monitoring: %s", exc)
+        return None
+
+
+def _request_ids(header: str | None, prepared: Any) -> list[str]:
+    """Per row: the body's id column, else the X-Request-Id header (``ID`` or ``ID:ROW``), else new ids."""
+    if prepared.ids is not None:
+        return list(prepared.ids)
+    base = (header or "").strip()[:200] or uuid.uuid4().hex[:16]
+    return [base] if prepared.rows == 1 else [f"{base}:{i}" for i in range(prepared.rows)]
+
+
 def _jsonable(values: Any) -> list[Any]:
     return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sample: float = 1.0,
-               trust: bool = False, max_body: int = MAX_BODY) -> Any:
+               trust: bool = False, max_body: int = MAX_BODY, keep: int = 100_000,
+               id_column: str = "request_id") -> Any:
     """The Starlette app serving ``ref``; loads the model now so a bad reference fails before listening."""
     _require_starlette()
     from starlette.applications import Starlette
@@ -164,7 +224,7 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
     from ..store import open_store
     from .inputs import parse_body, prepare
 
-    holder = ModelHolder(store or open_store(), ref, trust=trust, sample=sample)
+    holder = ModelHolder(store or open_store(), ref, trust=trust, sample=sample, keep=keep)
     poller = AliasWatcher(holder, poll_interval)
 
     def error(status: int, message: str) -> Response:
@@ -181,7 +241,7 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
         except InvalidInputError as exc:
             return error(400, str(exc))
         try:
-            prepared = prepare(payload, served.version.input_schema)
+            prepared = prepare(payload, served.version.input_schema, id_column=id_column)
         except InvalidInputError as exc:
             return error(422, str(exc))
         except Exception as exc:  # a body shape nobody foresaw is still the client's, in one line
@@ -195,13 +255,15 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
                 out = await run_in_threadpool(served.model.predict, prepared.frame)
         except Exception as exc:
             return error(500, f"{served.version} failed to predict: {type(exc).__name__}: {exc}")
-        holder.remember(served.version.version, prepared)
-        body: dict[str, Any] = {"predictions": _jsonable(out), "model": served.version.name,
-                                "version": served.version.version}
+        predictions = _jsonable(out)
+        request_ids = _request_ids(request.headers.get("x-request-id"), prepared)
+        holder.remember(Sample(served, prepared, predictions, request_ids))
+        body: dict[str, Any] = {"predictions": predictions, "request_ids": request_ids,
+                                "model": served.version.name, "version": served.version.version}
         if prepared.ignored:
             body["ignored_columns"] = prepared.ignored
         try:
-            return JSONResponse(body)
+            return JSONResponse(body, headers={"X-Request-Id": request_ids[0]} if len(request_ids) == 1 else None)
         except (TypeError, ValueError) as exc:  # NaN/inf (JSON has none) or an object predict() returned
             return error(500, f"{served.version} returned predictions JSON cannot carry "
                               f"({type(exc).__name__}: {str(exc)[:200]}); check the inputs' range")
@@ -214,9 +276,30 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
         served = holder.current
         info = served.version.to_dict()
         info.update(ref=holder.ref, follows_alias=holder.follows, requests=holder.requests,
-                    loaded=served.loaded)
+                    loaded=served.loaded, logged_rows=holder.logged, dropped_rows=holder.dropped)
         info.pop("trusted_types", None)
         return JSONResponse(info)
+
+    async def labels(request: Request) -> Response:
+        """``{"labels": [{"request_id": ..., "label": ...}, ...]}`` or ``{"ids": [...], "labels": [...]}``."""
+        from ..monitoring.performance import log_labels
+
+        try:
+            payload = parse_body(await read_body(request, max_body))
+        except BodyTooLarge:
+            return error(413, f"the body is larger than {max_body} bytes (mlops serve --max-body)")
+        except InvalidInputError as exc:
+            return error(400, str(exc))
+        ids, values = _label_pairs(payload)
+        if ids is None:
+            return error(422, 'send {"labels": [{"request_id": "...", "label": ...}, ...]} '
+                              'or {"ids": [...], "labels": [...]}')
+        try:
+            result = await run_in_threadpool(log_labels, holder.store, holder.current.version.name, ids, values)
+        except MlopsError as exc:
+            return error(exc.status if 400 <= exc.status < 500 else 422, str(exc))
+        return JSONResponse({"stored": result.stored, "replaced": result.replaced, "unknown": result.unknown,
+                             "unknown_examples": result.unknown_examples})
 
     async def lifespan(app: Any) -> Any:
         poller.start()
@@ -227,20 +310,31 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
     from contextlib import asynccontextmanager
 
     app = Starlette(routes=[Route("/predict", predict, methods=["POST"]), Route("/health", health),
-                            Route("/metadata", metadata)], lifespan=asynccontextmanager(lifespan))
+                            Route("/metadata", metadata), Route("/labels", labels, methods=["POST"])],
+                    lifespan=asynccontextmanager(lifespan))
     app.state.holder = holder
     return app
 
 
+def _label_pairs(payload: Any) -> tuple[list[Any] | None, list[Any]]:
+    if isinstance(payload, dict) and isinstance(payload.get("ids"), list) and isinstance(payload.get("labels"), list):
+        return payload["ids"], payload["labels"]
+    rows = payload.get("labels") if isinstance(payload, dict) else payload
+    if isinstance(rows, list) and rows and all(isinstance(r, dict) and "request_id" in r and "label" in r
+                                               for r in rows):
+        return [r["request_id"] for r in rows], [r["label"] for r in rows]
+    return None, []
+
+
 def serve(ref: str, *, host: str = "127.0.0.1", port: int = 8080, poll_interval: float = 1.0,
           sample: float = 1.0, trust: bool = False, store: Any = None, announce: Any = print,
-          max_body: int = MAX_BODY) -> None:
+          max_body: int = MAX_BODY, keep: int = 100_000) -> None:
     """Serve ``ref`` until interrupted (blocking); ``announce`` gets the one line that says what is served."""
     _require_starlette()
     import uvicorn
 
     app = create_app(ref, store=store, poll_interval=poll_interval, sample=sample, trust=trust,
-                     max_body=max_body)
+                     max_body=max_body, keep=keep)
     v = app.state.holder.current.version
-    announce(f"serving {v} ({ref}) on http://{host}:{port}  POST /predict · GET /health · GET /metadata")
+    announce(f"serving {v} ({ref}) on http://{host}:{port}  POST /predict · POST /labels · GET /health · GET /metadata")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -24,6 +24,7 @@ class Prepared:
     rows: int
     ignored: list[str] = field(default_factory=list)
     raw: dict[str, list[Any]] = field(default_factory=dict)  # the JSON values per column, cheap to store
+    ids: list[str] | None = None  # the caller's request ids, from an id column of the body
 
     def records(self) -> list[dict[str, Any]]:
         names = list(self.raw)
@@ -144,8 +145,12 @@ def _columns_of(payload: Any) -> dict[str, list[Any]]:
 _MISSING = object()
 
 
-def prepare(payload: Any, schema: dict[str, Any] | None) -> Prepared:
-    """Turn a request body into the model's input, or raise InvalidInputError saying exactly what is wrong."""
+def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | None = None) -> Prepared:
+    """Turn a request body into the model's input, or raise InvalidInputError saying exactly what is wrong.
+
+    A column named ``id_column`` carries the caller's request ids (one per row, later joined to the
+    labels that arrive); it is not an input of the model.
+    """
     import numpy as np
     import pandas as pd
 
@@ -170,10 +175,18 @@ def prepare(payload: Any, schema: dict[str, Any] | None) -> Prepared:
     rows = len(next(iter(columns.values())))
     if rows == 0:
         raise InvalidInputError("the request has no rows")
+    ids = None
+    if id_column and id_column in columns:
+        raw_ids = columns.pop(id_column)
+        if any(v is _MISSING or v is None or isinstance(v, (dict, list, bool)) for v in raw_ids):
+            raise InvalidInputError(f"column {id_column!r} holds the request ids: give every row a string or number")
+        ids = [str(v) for v in raw_ids]
+        if not columns:
+            raise InvalidInputError(f"the request has only ids (column {id_column!r}); send the model's inputs too")
     if not schema or not schema.get("columns"):
         for name, values in columns.items():
             _check(str(name), "any", [None if v is _MISSING else v for v in values], "")
-        return Prepared(pd.DataFrame(columns), rows, raw=columns)
+        return Prepared(pd.DataFrame(columns), rows, raw=columns, ids=ids)
     wanted = schema["columns"]
     missing = [c["name"] for c in wanted if c["name"] not in columns]
     if missing:
@@ -188,4 +201,4 @@ def prepare(payload: Any, schema: dict[str, Any] | None) -> Prepared:
         data[col["name"]] = _check(col["name"], _kind(col.get("dtype")), values, col.get("dtype") or "")
     known = {c["name"] for c in wanted}
     return Prepared(pd.DataFrame(data, copy=False), rows, [n for n in columns if n not in known],
-                    {c["name"]: columns[c["name"]] for c in wanted})
+                    {c["name"]: columns[c["name"]] for c in wanted}, ids)
