@@ -105,6 +105,20 @@ export interface Info {
   store: string;
 }
 
+/** The newest drift and performance checks of a model (`monitoring.health.model_health`). */
+export interface ModelHealth {
+  drift: { drifted: boolean; drifted_columns: string[]; verdict: string; checked: string } | null;
+  performance: {
+    metric: string;
+    value: number | null;
+    bar: number | null;
+    verdict: string;
+    source: string | null;
+    version: number | null;
+    checked: string;
+  } | null;
+}
+
 export interface ModelSummary {
   name: string;
   latest: number;
@@ -112,6 +126,7 @@ export interface ModelSummary {
   aliases: Record<string, number>;
   updated: string;
   flavour: string;
+  health?: ModelHealth;
 }
 
 export interface PromotionResult {

@@ -1,5 +1,7 @@
 /** Pure display helpers: durations, times, statuses, sparklines. */
 
+import type { ModelHealth } from './api';
+
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !isFinite(seconds)) {
     return '—';
@@ -106,4 +108,26 @@ export function formatDue(iso: string | null | undefined, now: number = Date.now
     return `in ${Math.round(s / 3600)} h`;
   }
   return `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** One line each for the newest drift and performance checks: inputs and outcome are two questions. */
+export function healthLines(health: ModelHealth | undefined): { text: string; warn: boolean; kind: string }[] {
+  const out: { text: string; warn: boolean; kind: string }[] = [];
+  const perf = health?.performance;
+  if (perf) {
+    const value = perf.value === null ? 'no value' : perf.value.toFixed(3);
+    const how = perf.source ? ` (${perf.source})` : '';
+    const version = perf.version === null ? '' : `v${perf.version} `;
+    out.push({
+      kind: 'performance',
+      warn: perf.verdict === 'drop',
+      text: `${version}${perf.metric} ${value}${how}: ${perf.verdict}`
+    });
+  }
+  const drift = health?.drift;
+  if (drift) {
+    const columns = drift.drifted_columns.length ? `: ${drift.drifted_columns.slice(0, 3).join(', ')}${drift.drifted_columns.length > 3 ? ', …' : ''}` : '';
+    out.push({ kind: 'drift', warn: drift.drifted, text: drift.drifted ? `drift${columns}` : 'no drift' });
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 /** The Models section: each registered model's latest version and aliases, with promote and roll back. */
 import { ModelSummary } from './api';
 import { h } from './dom';
+import { healthLines } from './format';
 
 export interface ModelActions {
   promote(model: string, version: number): void;
@@ -25,6 +26,13 @@ export function renderModels(models: ModelSummary[], on: ModelActions): Node {
         { className: 'mlops-model', 'data-model': m.name },
         h('span', { className: 'mlops-kind' }, m.name),
         h('span', { className: 'mlops-stage-note' }, ` v${m.latest} · ${aliases || 'no aliases'}`),
+        ...healthLines(m.health).map(line =>
+          h(
+            'div',
+            { className: `mlops-model-health${line.warn ? ' mlops-warn' : ''}`, 'data-check': line.kind, title: `newest ${line.kind} check` },
+            line.text
+          )
+        ),
         h(
           'div',
           { className: 'mlops-model-actions' },

@@ -134,18 +134,21 @@ class ModelsHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
+        from ..monitoring.health import model_health
         from ..registry.versions import model_summaries
 
-        self.reply({"models": model_summaries(self.store)})
+        self.reply({"models": [{**m, "health": model_health(self.store, m["name"])}
+                               for m in model_summaries(self.store)]})
 
 
 class ModelHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, name: str) -> None:
+        from ..monitoring.health import model_health
         from ..registry.aliases import model_detail
 
-        self.reply(model_detail(self.store, name))
+        self.reply({**model_detail(self.store, name), "health": model_health(self.store, name)})
 
 
 class AliasHandler(MlopsHandler):

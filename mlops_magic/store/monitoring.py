@@ -168,3 +168,13 @@ def performance_reports_of_model(q: Reader, model: str) -> list[dict[str, Any]]:
 def performance_reports_of_run(q: Reader, run_id: str) -> list[dict[str, Any]]:
     rows = q.query("SELECT report FROM performance_reports WHERE run_id = ? ORDER BY id", (run_id,))
     return [json.loads(r[0]) for r in rows]
+
+
+def latest_checks(q: Reader, model: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The newest drift report and the newest performance report of a model (each None if never checked)."""
+    drift = q.query_one("SELECT report, created FROM drift_reports WHERE model = ? ORDER BY id DESC LIMIT 1",
+                        (model,))
+    perf = q.query_one("SELECT report, created FROM performance_reports WHERE model = ? ORDER BY id DESC LIMIT 1",
+                       (model,))
+    return ({**json.loads(drift[0]), "checked": drift[1]} if drift else None,
+            {**json.loads(perf[0]), "checked": perf[1]} if perf else None)
