@@ -232,8 +232,10 @@ def test_a_store_made_by_0_1_0_opens_with_its_metrics(store_url: str, monkeypatc
         m.setattr(schema_mod, "MIGRATIONS", old)
         m.setattr(schema_mod, "SCHEMA_VERSION", len(old))
         store = open_store(store_url)
-        run = store.create_run(params={"a": 1})
-        rows = [(run.id, key, value, int(value != value), step, 1.0 + step, None)
+        run_id = "a0b1c2d3e4f50617"  # a run row as 0.1.0 wrote it (today's create_run writes later columns)
+        store.db.write("INSERT INTO runs (id, notebook, trigger, status, started, host, pid, run_params) "
+                       "VALUES (?,?,?,?,?,?,?,?)", (run_id, "old.ipynb", "manual", "succeeded", 1.0, "h", 1, "{}"))
+        rows = [(run_id, key, value, int(value != value), step, 1.0 + step, None)
                 for key, values in {"loss": [0.9, 0.5, 0.2], "auc": [math.nan, 0.7]}.items()
                 for step, value in enumerate(values)]
         store.db.run_in_transaction(lambda tx: tx.executemany(
@@ -241,6 +243,7 @@ def test_a_store_made_by_0_1_0_opens_with_its_metrics(store_url: str, monkeypatc
             [(r, k, None if n else v, n, s, t, st) for r, k, v, n, s, t, st in rows]))
         clear_cache()
     upgraded = open_store(store_url)
+    run = upgraded.get_run(run_id)
     history = [(m.key, m.step, m.value) for m in upgraded.metric_history(run.id)]
     assert history[:3] == [("auc", 0, history[0][2]), ("auc", 1, 0.7), ("loss", 0, 0.9)]
     assert math.isnan(history[0][2]) and [h[2] for h in history[3:]] == [0.5, 0.2]
