@@ -153,6 +153,10 @@ def load_ipython_extension(ipython: Any) -> None:
         papermill = papermill_parent()
         session.default_trigger = "papermill" if papermill else "interactive"
         session.executed_notebook = papermill.output_path if papermill else None
+        if papermill:  # `papermill proj/nb.ipynb …` typed elsewhere: the project is the notebook's
+            import os
+
+            session.store_start = os.path.dirname(papermill.input_path)
     load(ipython, session)
     if _tracker is not None:
         _tracker.unregister()

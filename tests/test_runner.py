@@ -401,14 +401,19 @@ def _plain_papermill_notebook(path: Path, *extra_cells) -> None:
     nbformat.write(nb, path)
 
 
-def _papermill(project: Path, *args: str):
+def _papermill(project: Path, *args: str, cwd: Path | None = None, store: bool = True):
     import subprocess
 
     from _support import python_env
 
     papermill = Path(__import__("sys").executable).with_name("papermill")
-    return subprocess.run([str(papermill), *args], cwd=project, env=python_env(MLOPS_STORE=str(project)),
-                          capture_output=True, text=True, timeout=300)
+    env = python_env()
+    if store:
+        env["MLOPS_STORE"] = str(project)
+    else:  # the kernel finds the project itself
+        env.pop("MLOPS_STORE", None)
+    return subprocess.run([str(papermill), *args], cwd=cwd or project, env=env, capture_output=True, text=True,
+                          timeout=300)
 
 
 def test_plain_papermill_tracks_tag_form_and_header_stages_with_notebook_and_trigger(project):
@@ -458,3 +463,15 @@ def test_the_run_command_does_not_compile_the_iri_grammar():
             "print(sys.modules['rfc3987_syntax'] is None, 'date-time' in jsonschema.FormatChecker.checkers)")
     done = subprocess.run([sys.executable, "-c", code], env=python_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.split() == ["True", "True"], done.stderr
+
+
+def test_plain_papermill_typed_outside_the_project_records_into_the_notebooks_project(project, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    _plain_papermill_notebook(project / "plain.ipynb")
+    done = _papermill(project, str(project / "plain.ipynb"), "out.ipynb", cwd=elsewhere, store=False)
+    assert done.returncode == 0, done.stderr
+    run = open_store(str(project)).get_run("latest")
+    assert (run.notebook, run.trigger, run.status) == ("plain.ipynb", "papermill", "succeeded")
+    assert not (elsewhere / ".mlops").exists()
+    assert [a.name for a in open_store(str(project)).list_artifacts(run.id)] == ["executed.ipynb"]

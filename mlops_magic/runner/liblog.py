@@ -15,10 +15,19 @@ from typing import Any
 
 
 class _DropDeadKernelTasks:
-    """asyncio reports nbclient's cell task, left pending when we kill the kernel, at loop close."""
+    """asyncio reports nbclient's cell task, left pending when we kill the kernel, at loop close.
+
+    Only those (an nbclient or jupyter_client error, or the task itself being nbclient's): a Jupyter
+    server running run-now shares the asyncio logger, and its own lost tasks must still be reported.
+    """
 
     def filter(self, record: Any) -> bool:
-        return not str(record.msg).startswith(("Task exception was never retrieved", "Task was destroyed"))
+        text = str(record.msg)
+        if not text.startswith(("Task exception was never retrieved", "Task was destroyed")):
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        origin = type(exc).__module__ if exc is not None else ""
+        return not (origin.startswith(("nbclient", "jupyter_client")) or "nbclient" in text)
 
 
 def quiet_asyncio() -> None:

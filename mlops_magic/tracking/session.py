@@ -54,6 +54,7 @@ class Session:
         self._cell_groups: dict[tuple[str, str], _CellGroup] = {}
         self.failed_cell: str | None = None  # headless without the runner (plain papermill): where it stopped
         self.executed_notebook: str | None = None  # kept with the run when it closes (papermill's output)
+        self.store_start: str | None = None  # where to look for the project (default: the working dir)
         self._lock = threading.RLock()
         self._store: tuple[tuple[Any, ...], Store] | None = None
 
@@ -61,10 +62,11 @@ class Session:
     @property
     def store(self) -> Store:
         """The session's store, resolved once: a kernel keeps recording where it started."""
-        key = (self.store_url, os.environ.get("MLOPS_STORE"), os.getpid())
+        key = (self.store_url, os.environ.get("MLOPS_STORE"), os.getpid(), self.store_start)
         cached = self._store
         if cached is None or cached[0] != key:
-            cached = (key, open_store(self.store_url or os.environ.get("MLOPS_STORE") or None))
+            cached = (key, open_store(self.store_url or os.environ.get("MLOPS_STORE") or None,
+                                      start=self.store_start))
             self._store = cached
         return cached[1]
 
