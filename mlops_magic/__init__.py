@@ -35,7 +35,7 @@ _tracker: Any = None
 
 def init(path: str | None = None, store_url: str | None = None) -> str:
     """Create ``PATH/.mlops/`` (or point it at ``store_url``) and record there from now on."""
-    from .store.project import init_project
+    from .store.project import init_project  # lazy: import mlops_magic stays light
 
     st, message = init_project(path, store_url)
     get_session().use_store(st.url)
@@ -45,7 +45,7 @@ def init(path: str | None = None, store_url: str | None = None) -> str:
 def runs(notebook: str | None = None, status: str | None = None, trigger: str | None = None,
          limit: int | None = None) -> Any:
     """Runs as a pandas DataFrame, newest first, with ``params.*`` and ``metrics.*`` columns."""
-    from .tracking.queries import runs_frame
+    from .tracking.queries import runs_frame  # lazy: import mlops_magic stays light
 
     return runs_frame(get_store(), notebook=notebook, status=status, trigger=trigger, limit=limit)
 
@@ -57,20 +57,20 @@ def get_run(ref: str) -> Run:
 
 def show(ref: str | None = None) -> Any:
     """A displayable summary of a run (default: the active or latest run)."""
-    from .display.runs import RunView
-    from .tracking.queries import run_detail
+    from .display.runs import RunView  # lazy: import mlops_magic stays light
+    from .tracking.queries import run_detail  # lazy: import mlops_magic stays light
 
     return RunView(run_detail(get_store(), get_session().run_ref(ref)))
 
 
 def status(ref: str | None = None, *, static: bool = False) -> Any:
     """The lifecycle of a run (default: the active or latest run): in Jupyter a live panel, else a static view."""
-    from .display.runs import LifecycleView
-    from .tracking.queries import run_lifecycle
-    from .widgets.base import frontend_available
+    from .display.runs import LifecycleView  # lazy: import mlops_magic stays light
+    from .tracking.queries import run_lifecycle  # lazy: import mlops_magic stays light
+    from .widgets.base import frontend_available  # lazy: import mlops_magic stays light
 
     if not static and frontend_available():
-        from .widgets.lifecycle_panel import lifecycle_panel
+        from .widgets.lifecycle_panel import lifecycle_panel  # lazy: import mlops_magic stays light
 
         return lifecycle_panel(get_session(), ref)
     return LifecycleView(run_lifecycle(get_store(), get_session().run_ref(ref)))
@@ -88,7 +88,7 @@ def drift(reference: Any, current: Any, columns: Any = None, tests: Any = None, 
           model: str | None = None, record: bool = True, **options: Any) -> Any:
     """Per-column drift of ``current`` against ``reference`` (a frame, a file, a profile or
     ``"model:NAME@ALIAS"``); recorded with the current stage, and a ``drift`` event when the data set drifted."""
-    from .monitoring.records import check_drift
+    from .monitoring.records import check_drift  # lazy: pulls numpy
 
     return check_drift(reference, current, columns=columns, tests=tests, threshold=threshold, model=model,
                        record=record, **options)
@@ -96,8 +96,8 @@ def drift(reference: Any, current: Any, columns: Any = None, tests: Any = None, 
 
 def quality(reference: Any, current: Any, columns: Any = None) -> Any:
     """Schema changes, missing values, unseen categories and out-of-range values (nothing recorded)."""
-    from .monitoring import quality as _quality
-    from .monitoring.records import resolve_data, resolve_reference
+    from .monitoring import quality as _quality  # lazy: pulls numpy
+    from .monitoring.records import resolve_data, resolve_reference  # lazy: pulls numpy
 
     ref, _, _ = resolve_reference(get_store(), reference)
     return _quality(ref, resolve_data(current), columns=columns)
@@ -105,7 +105,7 @@ def quality(reference: Any, current: Any, columns: Any = None) -> Any:
 
 def profile(data: Any) -> Any:
     """A compact, JSON-serialisable reference profile of a DataFrame (what monitors compare against)."""
-    from .monitoring import profile as _profile
+    from .monitoring import profile as _profile  # lazy: pulls numpy
 
     return _profile(data)
 
@@ -119,7 +119,7 @@ def performance(ref: str, *, window: str | None = None, current: Any = None, lab
     realized). Recorded with the current stage, logged as metric ``performance.METRIC`` for gates; a drop
     emits a ``performance-drop`` event that ``--on-performance-drop`` schedules follow.
     """
-    from .monitoring.performance import DEFAULT_MAX_DROP, DEFAULT_MIN_ROWS, check_performance
+    from .monitoring.performance import DEFAULT_MAX_DROP, DEFAULT_MIN_ROWS, check_performance  # lazy: pulls numpy
 
     return check_performance(ref, window=window, current=current, labels=labels, metric=metric,
                              threshold=threshold, max_drop=DEFAULT_MAX_DROP if max_drop is None else max_drop,
@@ -128,14 +128,14 @@ def performance(ref: str, *, window: str | None = None, current: Any = None, lab
 
 def log_labels(model: str, ids: Any, labels: Any) -> Any:
     """Labels that arrived (days later, from anywhere), by the request ids ``mlops serve`` answered with."""
-    from .monitoring.performance import log_labels as _log_labels
+    from .monitoring.performance import log_labels as _log_labels  # lazy: pulls numpy
 
     return _log_labels(get_store(), model, ids, labels)
 
 
 def drift_history(model: str) -> Any:
     """Every stored drift check of ``model`` as a DataFrame, oldest first."""
-    from .monitoring.records import drift_history as _history
+    from .monitoring.records import drift_history as _history  # lazy: pulls numpy
 
     return _history(get_store(), model)
 
@@ -143,9 +143,9 @@ def drift_history(model: str) -> Any:
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext mlops_magic``: register the magics and the stage-cell hooks."""
     global _tracker
-    from .ipython.hooks import StageCellTracker
-    from .ipython.magics import load
-    from .tracking.environment import papermill_parent
+    from .ipython.hooks import StageCellTracker  # lazy: import mlops_magic stays light
+    from .ipython.magics import load  # lazy: pulls IPython
+    from .tracking.environment import papermill_parent  # lazy: import mlops_magic stays light
 
     session = get_session()
     session.user_ns = ipython.user_ns
@@ -182,7 +182,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def gate(expression: str, soft: bool = False) -> Any:
     """Check ``"accuracy >= 0.85 and auc >= 0.9"`` against this run's latest metrics (never ``eval``);
     raises GateFailedError naming the failing clause unless ``soft``."""
-    from .registry.gates import gate as _gate
+    from .registry.gates import gate as _gate  # lazy: import mlops_magic stays light
 
     return _gate(expression, soft=soft)
 

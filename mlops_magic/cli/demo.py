@@ -30,7 +30,7 @@ def _say(text: str) -> None:
 
 
 def _tick(store: Any, label: str) -> list[Any]:
-    from ..scheduling.tick import tick
+    from ..scheduling.tick import tick  # lazy: mlops --help imports every command
 
     claimed = tick(store)
     if not claimed:
@@ -45,10 +45,10 @@ def _tick(store: Any, label: str) -> list[Any]:
 
 def _outcome(store: Any, run_id: str) -> None:
     """What a run decided: drift and performance verdicts, the version it registered, where production points."""
-    from ..display.performance import headline
-    from ..monitoring.performance import performance_reports
-    from ..monitoring.records import drift_reports
-    from ..registry.versions import get_version, versions_of_run
+    from ..display.performance import headline  # lazy: mlops --help imports every command
+    from ..monitoring.performance import performance_reports  # lazy: pulls numpy
+    from ..monitoring.records import drift_reports  # lazy: pulls numpy
+    from ..registry.versions import get_version, versions_of_run  # lazy: mlops --help imports every command
 
     for report in drift_reports(store, run_id):
         click.echo(f"      drift: {report.verdict}")
@@ -60,8 +60,8 @@ def _outcome(store: Any, run_id: str) -> None:
 
 
 def _realized(store: Any, ref: str, labelled: Path) -> None:
-    from ..monitoring.performance import performance
-    from ..monitoring.records import read_table
+    from ..monitoring.performance import performance  # lazy: pulls numpy
+    from ..monitoring.records import read_table  # lazy: pulls numpy
 
     batch = read_table(labelled).drop(columns=["customer_id"])
     window = performance(store, ref, current=batch, labels="churned").latest
@@ -78,12 +78,12 @@ def _realized(store: Any, ref: str, labelled: Path) -> None:
 
 def run_demo(target: Path) -> Path:
     """The story; returns the report index path. Raises MlopsError if a step fails."""
-    from ..demo.data import write_month
-    from ..errors import ExecutionError
-    from ..report import write_index
-    from ..runner import run_notebook
-    from ..scheduling.schedules import add_schedule
-    from ..store.project import init_project
+    from ..demo.data import write_month  # lazy: mlops --help imports every command
+    from ..errors import ExecutionError  # lazy: mlops --help imports every command
+    from ..report import write_index  # lazy: mlops --help imports every command
+    from ..runner import run_notebook  # lazy: mlops --help imports every command
+    from ..scheduling.schedules import add_schedule  # lazy: mlops --help imports every command
+    from ..store.project import init_project  # lazy: mlops --help imports every command
 
     target.mkdir(parents=True, exist_ok=True)
     for nb in demo_notebooks_dir().glob("*.ipynb"):

@@ -22,10 +22,10 @@ import click
 def drift_command(ctx: click.Context, reference: str, current: str, columns: str | None, tests: tuple[str, ...],
                   html_path: str | None, fmt: str, fail_on_drift: bool) -> None:
     """Compare CURRENT with REFERENCE (a file, or model:NAME@ALIAS for a registered model's profile)."""
-    from ..display.html import esc
-    from ..errors import InvalidInputError
-    from ..monitoring import drift
-    from ..monitoring.records import read_table, resolve_reference
+    from ..display.html import esc  # lazy: mlops --help imports every command
+    from ..errors import InvalidInputError  # lazy: mlops --help imports every command
+    from ..monitoring import drift  # lazy: pulls numpy
+    from ..monitoring.records import read_table, resolve_reference  # lazy: pulls numpy
 
     test_map = {}
     for item in tests:
@@ -35,7 +35,7 @@ def drift_command(ctx: click.Context, reference: str, current: str, columns: str
         test_map[name] = test
     store = None
     if reference.startswith("model:"):
-        from .main import open_cli_store
+        from .main import open_cli_store  # lazy: mlops --help imports every command
 
         store = open_cli_store(ctx)
     ref, _, _ = resolve_reference(store, reference) if store is not None else (read_table(reference), None, None)

@@ -52,7 +52,7 @@ class LazyGroup(click.Group):
 
 def open_cli_store(ctx: click.Context) -> Any:
     """The store named by --store / MLOPS_STORE, else the nearest project's; never a new one by accident."""
-    from ..store import open_existing_store
+    from ..store import open_existing_store  # lazy: mlops --help imports every command
 
     return open_existing_store((ctx.find_root().obj or {}).get("store"))
 
@@ -79,10 +79,10 @@ def main(ctx: click.Context, store: str | None) -> None:
               help="The project's default executor for headless runs: local, local:N or dask://HOST:PORT.")
 def init(path: str | None, store_url: str | None, executor: str | None) -> None:
     """Create PATH/.mlops/ (default: the working directory)."""
-    from ..store.project import init_project
+    from ..store.project import init_project  # lazy: mlops --help imports every command
 
     if executor:
-        from ..runner.executor_url import check_executor_url
+        from ..runner.executor_url import check_executor_url  # lazy: mlops --help imports every command
 
         executor = check_executor_url(executor)
     _, message = init_project(path, store_url, executor=executor)
@@ -116,7 +116,7 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None,
          limit: int | None, fmt: str) -> None:
     """List runs, newest first. JSON is an array of run objects (id, notebook, status, trigger, started, …)."""
-    from ..tracking.queries import list_run_records
+    from ..tracking.queries import list_run_records  # lazy: mlops --help imports every command
 
     records = list_run_records(open_cli_store(ctx), notebook=notebook, status=status, trigger=trigger, limit=limit)
     if fmt == "json":
@@ -152,8 +152,8 @@ def _where(record: dict[str, Any]) -> str:
 @click.pass_context
 def show(ctx: click.Context, run: str, fmt: str) -> None:
     """Show RUN (an id, a unique prefix, or 'latest'): stages, params, metrics, artifacts, fingerprints."""
-    from ..display.runs import RunView
-    from ..tracking.queries import run_detail
+    from ..display.runs import RunView  # lazy: mlops --help imports every command
+    from ..tracking.queries import run_detail  # lazy: mlops --help imports every command
 
     detail = run_detail(open_cli_store(ctx), run)
     click.echo(json.dumps(detail, indent=2, default=str) if fmt == "json" else repr(RunView(detail)))
@@ -164,8 +164,8 @@ def show(ctx: click.Context, run: str, fmt: str) -> None:
 @click.pass_context
 def status(ctx: click.Context, run: str) -> None:
     """The lifecycle of RUN: stages in order with status, attempt, duration and warnings."""
-    from ..display.runs import LifecycleView
-    from ..tracking.queries import run_lifecycle
+    from ..display.runs import LifecycleView  # lazy: mlops --help imports every command
+    from ..tracking.queries import run_lifecycle  # lazy: mlops --help imports every command
 
     click.echo(repr(LifecycleView(run_lifecycle(open_cli_store(ctx), run))))
 

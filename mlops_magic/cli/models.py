@@ -29,7 +29,7 @@ def models() -> None:
 @click.pass_context
 def list_cmd(ctx: click.Context, fmt: str) -> None:
     """One line per model: latest version and where its aliases point."""
-    from ..registry.versions import model_summaries
+    from ..registry.versions import model_summaries  # lazy: mlops --help imports every command
 
     records = model_summaries(open_cli_store(ctx))
     if fmt == "json":
@@ -49,7 +49,7 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
 @click.pass_context
 def show(ctx: click.Context, ref: str, fmt: str) -> None:
     """Versions of NAME, or one version in full (NAME@VERSION, NAME@ALIAS)."""
-    from ..registry.versions import data_sources, get_version, versions_of
+    from ..registry.versions import data_sources, get_version, versions_of  # lazy: mlops --help imports every command
 
     store = open_cli_store(ctx)
     if "@" in ref:
@@ -97,7 +97,7 @@ def _detail(mv: Any, sources: list[dict[str, Any]]) -> str:
 @click.pass_context
 def history(ctx: click.Context, name: str, alias: str | None, fmt: str) -> None:
     """The audit history of NAME's aliases, newest first: from, to, when, run, reason."""
-    from ..registry.aliases import history as alias_history
+    from ..registry.aliases import history as alias_history  # lazy: mlops --help imports every command
 
     changes = alias_history(open_cli_store(ctx), name, alias)
     if fmt == "json":
@@ -123,7 +123,7 @@ def history(ctx: click.Context, name: str, alias: str | None, fmt: str) -> None:
 def promote(ctx: click.Context, name: str, alias: str, version: int | None, if_better: str | None,
             higher: bool | None, reason: str | None) -> None:
     """Point ALIAS at a version of NAME, refusing versions whose gates failed."""
-    from ..registry.aliases import promote as do_promote
+    from ..registry.aliases import promote as do_promote  # lazy: mlops --help imports every command
 
     result = do_promote(open_cli_store(ctx), name, alias, version=version, if_better=if_better,
                         higher_is_better=higher, reason=reason)
@@ -137,6 +137,6 @@ def promote(ctx: click.Context, name: str, alias: str, version: int | None, if_b
 @click.pass_context
 def rollback(ctx: click.Context, name: str, alias: str, reason: str | None) -> None:
     """Move ALIAS back to the version it held before its latest move."""
-    from ..registry.aliases import rollback as do_rollback
+    from ..registry.aliases import rollback as do_rollback  # lazy: mlops --help imports every command
 
     click.echo(str(do_rollback(open_cli_store(ctx), name, alias, reason=reason).change))

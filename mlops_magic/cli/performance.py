@@ -27,7 +27,7 @@ def performance_command(ctx: click.Context, ref: str, window: str | None, curren
                         label_column: str | None, metric: str | None, threshold: float | None,
                         max_drop: float | None, min_rows: int | None, fmt: str, fail_on_drop: bool) -> None:
     """Realized performance of REF where labels arrived, estimated (CBPE) where they have not."""
-    from ..monitoring.performance import DEFAULT_MAX_DROP, DEFAULT_MIN_ROWS, performance
+    from ..monitoring.performance import DEFAULT_MAX_DROP, DEFAULT_MIN_ROWS, performance  # lazy: pulls numpy
 
     report = performance(open_cli_store(ctx), ref, window=window, current=current, labels=label_column,
                          metric=metric, threshold=threshold,
@@ -51,9 +51,9 @@ def labels() -> None:
 @click.pass_context
 def add(ctx: click.Context, path: str, model: str, id_column: str, label_column: str) -> None:
     """Add labels from a file (csv, parquet, json); the last label for a request id wins."""
-    from ..errors import InvalidInputError
-    from ..monitoring.performance import log_labels
-    from ..monitoring.records import read_table
+    from ..errors import InvalidInputError  # lazy: mlops --help imports every command
+    from ..monitoring.performance import log_labels  # lazy: pulls numpy
+    from ..monitoring.records import read_table  # lazy: pulls numpy
 
     frame = read_table(path)
     for column in (id_column, label_column):

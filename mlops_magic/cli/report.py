@@ -18,8 +18,9 @@ import click
 def report(ctx: click.Context, run: str | None, html_path: str | None, index_dir: str | None, fmt: str,
            limit: int) -> None:
     """Report on RUN (id, prefix or 'latest'), or on all runs with --index."""
+    # lazy: mlops --help imports every command
     from ..report import index_report, run_report, write_index, write_run_report
-    from .main import open_cli_store
+    from .main import open_cli_store  # lazy: mlops --help imports every command
 
     store = open_cli_store(ctx)
     if index_dir or (run is None and fmt == "markdown" and not html_path):

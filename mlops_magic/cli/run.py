@@ -38,7 +38,7 @@ class UsageFailure(click.ClickException):
 
 
 def parse_params(pairs: tuple[tuple[str, str], ...], files: tuple[str, ...]) -> dict[str, Any]:
-    from ..runner.prepare import load_params_file, parse_param_value
+    from ..runner.prepare import load_params_file, parse_param_value  # lazy: mlops --help imports every command
 
     params: dict[str, Any] = {}
     for path in files:
@@ -101,9 +101,9 @@ def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str,
 
     Exit status: 0 succeeded/skipped, 1 failed, 2 usage error, 3 gate failed, 4 timed out, 5 killed.
     """
-    from ..runner import RunRequest, run_notebooks
-    from ..runner.executor_url import check_executor_url, parse_resources
-    from ..store import open_store
+    from ..runner import RunRequest, run_notebooks  # lazy: mlops --help imports every command
+    from ..runner.executor_url import check_executor_url, parse_resources  # lazy: mlops --help imports every command
+    from ..store import open_store  # lazy: mlops --help imports every command
 
     try:
         if executor:

@@ -15,7 +15,7 @@ from .run import UsageFailure, parse_params, split_list
 
 def _store(ctx: click.Context) -> Any:
     """Adding a schedule may start a project (as ``mlops run`` does); every other command needs one."""
-    from ..store import open_store
+    from ..store import open_store  # lazy: mlops --help imports every command
 
     return open_store((ctx.find_root().obj or {}).get("store"))
 
@@ -59,8 +59,8 @@ def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_
         retries: int, catchup: str, max_concurrency: int, notify: tuple[str, ...], kernel: str | None,
         executor: str | None, resources: str | None, queue_timeout: float | None) -> None:
     """Schedule NOTEBOOK; prints the new schedule id."""
-    from ..runner.executor_url import parse_resources
-    from ..scheduling.schedules import add_schedule
+    from ..runner.executor_url import parse_resources  # lazy: mlops --help imports every command
+    from ..scheduling.schedules import add_schedule  # lazy: mlops --help imports every command
 
     try:
         s = add_schedule(_store(ctx), notebook, params=parse_params(params, params_files),
@@ -79,8 +79,8 @@ def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_
 @click.pass_context
 def list_cmd(ctx: click.Context, fmt: str) -> None:
     """Schedules with their triggers, next cron time and last run."""
-    from ..scheduling.overview import list_schedules_view
-    from .main import print_table
+    from ..scheduling.overview import list_schedules_view  # lazy: mlops --help imports every command
+    from .main import print_table  # lazy: mlops --help imports every command
 
     rows = list_schedules_view(open_cli_store(ctx))
     if fmt == "json":
@@ -111,19 +111,19 @@ def _simple(name: str, help_text: str, action: Any) -> None:
 
 
 def _pause(store: Any, ref: str) -> Any:
-    from ..scheduling.schedules import set_paused
+    from ..scheduling.schedules import set_paused  # lazy: mlops --help imports every command
 
     return set_paused(store, ref, True)
 
 
 def _resume(store: Any, ref: str) -> Any:
-    from ..scheduling.schedules import set_paused
+    from ..scheduling.schedules import set_paused  # lazy: mlops --help imports every command
 
     return set_paused(store, ref, False)
 
 
 def _remove(store: Any, ref: str) -> Any:
-    from ..scheduling.schedules import remove_schedule
+    from ..scheduling.schedules import remove_schedule  # lazy: mlops --help imports every command
 
     return remove_schedule(store, ref)
 
@@ -140,8 +140,8 @@ def export_cmd(ctx: click.Context, fmt: str) -> None:
     """Print a crontab line, systemd units or a GitHub Actions workflow that ticks the scheduler."""
     from pathlib import Path
 
-    from ..scheduling.export import export
-    from ..scheduling.schedules import list_schedules
+    from ..scheduling.export import export  # lazy: mlops --help imports every command
+    from ..scheduling.schedules import list_schedules  # lazy: mlops --help imports every command
 
     store = open_cli_store(ctx)
     project = Path(store.project_dir or Path.cwd())
@@ -157,7 +157,7 @@ _EXECUTOR_HELP = "Run due notebooks there (local, local:N, dask://HOST:PORT) unl
 
 
 def _check_executor(url: str | None) -> str | None:
-    from ..runner.executor_url import check_executor_url
+    from ..runner.executor_url import check_executor_url  # lazy: mlops --help imports every command
 
     try:
         return check_executor_url(url) if url else None
@@ -172,7 +172,7 @@ def _check_executor(url: str | None) -> str | None:
 @click.pass_context
 def tick_cmd(ctx: click.Context, parallel: int, executor: str | None, now_text: str | None) -> None:
     """Claim and run everything due now; safe to run from several places at once."""
-    from ..scheduling.tick import tick
+    from ..scheduling.tick import tick  # lazy: mlops --help imports every command
 
     now = _parse_now(now_text)
     claimed = tick(open_cli_store(ctx), now, parallel=parallel, executor=_check_executor(executor))
@@ -190,7 +190,7 @@ def tick_cmd(ctx: click.Context, parallel: int, executor: str | None, now_text: 
 @click.pass_context
 def run_cmd(ctx: click.Context, interval: float, parallel: int, executor: str | None) -> None:
     """Tick every INTERVAL seconds in the foreground until interrupted."""
-    from ..scheduling.tick import run_loop
+    from ..scheduling.tick import run_loop  # lazy: mlops --help imports every command
 
     executor = _check_executor(executor)
     click.echo(f"mlops scheduler: ticking every {interval:g}s (Ctrl-C to stop)"

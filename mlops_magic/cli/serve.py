@@ -24,7 +24,7 @@ from .main import open_cli_store
 def serve_command(ctx: click.Context, ref: str, host: str, port: int, poll_interval: float, sample: float,
                   trust: bool, max_body: int, keep: int) -> None:
     """Serve a model (NAME, NAME@VERSION or NAME@ALIAS) over HTTP; follows alias moves."""
-    from ..serving.app import serve
+    from ..serving.app import serve  # lazy: mlops --help imports every command
 
     serve(ref, host=host, port=port, poll_interval=poll_interval, sample=sample, trust=trust,
           store=open_cli_store(ctx), announce=click.echo, max_body=max_body, keep=keep)

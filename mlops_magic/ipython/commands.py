@@ -62,7 +62,7 @@ def cmd_init(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("path", nargs="?", default=None, help="project folder (default: the working directory)")
     p.add_argument("--store", default=None, help="store URL, e.g. sqlite:////data/mlops.db")
     args = p.parse_args(argv)
-    from ..store.project import init_project
+    from ..store.project import init_project  # lazy: %load_ext stays light
 
     store, message = init_project(args.path, args.store)
     ctx.session.use_store(store.url)
@@ -149,7 +149,7 @@ def cmd_runs(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--trigger", default=None, help="e.g. schedule")
     p.add_argument("--limit", type=int, default=None)
     args = p.parse_args(argv)
-    from ..tracking.queries import runs_frame
+    from ..tracking.queries import runs_frame  # lazy: %load_ext stays light
 
     return runs_frame(ctx.session.store, notebook=args.notebook, status=args.status, trigger=args.trigger,
                       limit=args.limit)
@@ -159,8 +159,8 @@ def cmd_show(ctx: MagicContext, argv: list[str]) -> Any:
     p = parser("show", "Show one run (default: this kernel's run).")
     p.add_argument("run", nargs="?", default=None)
     args = p.parse_args(argv)
-    from ..display.runs import RunView
-    from ..tracking.queries import run_detail
+    from ..display.runs import RunView  # lazy: %load_ext stays light
+    from ..tracking.queries import run_detail  # lazy: %load_ext stays light
 
     return RunView(run_detail(ctx.session.store, ctx.session.run_ref(args.run)))
 
@@ -169,8 +169,8 @@ def cmd_status(ctx: MagicContext, argv: list[str]) -> Any:
     p = parser("status", "The lifecycle of a run (default: this kernel's run).")
     p.add_argument("run", nargs="?", default=None)
     args = p.parse_args(argv)
-    from ..display.runs import LifecycleView
-    from ..tracking.queries import run_lifecycle
+    from ..display.runs import LifecycleView  # lazy: %load_ext stays light
+    from ..tracking.queries import run_lifecycle  # lazy: %load_ext stays light
 
     return LifecycleView(run_lifecycle(ctx.session.store, ctx.session.run_ref(args.run)))
 
@@ -185,7 +185,7 @@ def cmd_end(ctx: MagicContext, argv: list[str]) -> Any:
 
 
 def cmd_help(ctx: MagicContext, argv: list[str]) -> Any:
-    from .subcommands import reference
+    from .subcommands import reference  # lazy: %load_ext stays light
 
     print(reference())
     return None

@@ -34,7 +34,7 @@ class StageCellTracker:
     """Opens and closes stages around cells that declare one (by first line or by tag)."""
 
     def __init__(self, shell: Any, session: Session) -> None:
-        from ..tracking.environment import papermill_parent
+        from ..tracking.environment import papermill_parent  # lazy: %load_ext stays light
 
         self.shell = shell
         self.session = session
@@ -146,7 +146,7 @@ class StageCellTracker:
         return {k: id(v) for k, v in self._user_names().items()}
 
     def _produced(self) -> tuple[list[VariableInfo], list[Any]]:
-        from ..tracking.fingerprint import fingerprint, is_fingerprintable
+        from ..tracking.fingerprint import fingerprint, is_fingerprintable  # lazy: %load_ext stays light
 
         before = self._before
         variables, fingerprints = [], []

@@ -45,7 +45,7 @@ class MlopsMagics(Magics):
             raise UsageError(f"{type(exc).__name__}: {first} (set MLOPS_DEBUG=1 to see the traceback)") from None
 
     def _line(self, line: str) -> Any:
-        from .commands import HelpShown, MagicContext
+        from .commands import HelpShown, MagicContext  # lazy: %load_ext stays light
 
         try:
             argv = shlex.split(line)
@@ -69,7 +69,7 @@ class MlopsMagics(Magics):
 
     def _cell(self, line: str, cell: str) -> Any:
         """Reached only when the input transformer did not run (e.g. ``run_cell_magic`` from code)."""
-        from ..tracking.stages import parse_stage_args
+        from ..tracking.stages import parse_stage_args  # lazy: %load_ext stays light
 
         argv = line.split(None, 1)
         if not argv or argv[0] != "stage":

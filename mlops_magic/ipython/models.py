@@ -13,7 +13,7 @@ def cmd_gate(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("expression", nargs="+", help='e.g. "accuracy >= 0.85 and auc >= 0.90"')
     p.add_argument("--soft", action="store_true", help="record and warn, but do not fail the cell")
     args = p.parse_args(argv)
-    from ..registry.gates import gate
+    from ..registry.gates import gate  # lazy: %load_ext stays light
 
     return gate(" ".join(args.expression), soft=args.soft)
 
@@ -52,8 +52,8 @@ def _register(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--format", default="skops", choices=["skops", "pickle", "joblib"])
     p.add_argument("--description", default=None)
     args = p.parse_args(argv)
-    from ..registry import model_files as model_io
-    from ..registry.versions import register
+    from ..registry import model_files as model_io  # lazy: %load_ext stays light
+    from ..registry.versions import register  # lazy: %load_ext stays light
 
     model = _variable(ctx, args.variable, "the model")
     data = _variable(ctx, args.input, "--input") if args.input else None
@@ -89,7 +89,7 @@ def _promote(ctx: MagicContext, argv: list[str]) -> Any:
     direction.add_argument("--lower-is-better", dest="higher", action="store_false")
     p.add_argument("--reason", default=None)
     args = p.parse_args(argv)
-    from ..registry.aliases import promote
+    from ..registry.aliases import promote  # lazy: %load_ext stays light
 
     return promote(ctx.session.store, args.name, args.to, version=args.version, if_better=args.if_better,
                    higher_is_better=args.higher, reason=args.reason,
@@ -102,7 +102,7 @@ def _rollback(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--alias", default="production")
     p.add_argument("--reason", default=None)
     args = p.parse_args(argv)
-    from ..registry.aliases import rollback
+    from ..registry.aliases import rollback  # lazy: %load_ext stays light
 
     return rollback(ctx.session.store, args.name, args.alias, reason=args.reason,
                     run_id=ctx.session.active_run_id())
@@ -113,14 +113,14 @@ def _load(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("ref")
     p.add_argument("--trust", action="store_true", help="allow loading a pickle/joblib file")
     args = p.parse_args(argv)
-    from ..registry.versions import load
+    from ..registry.versions import load  # lazy: %load_ext stays light
 
     return load(ctx.session.store, args.ref, trust=args.trust)
 
 
 def _list(ctx: MagicContext, argv: list[str]) -> Any:
     parser("model list", "Registered models as a DataFrame.").parse_args(argv)
-    from ..registry.api import list_models
+    from ..registry.api import list_models  # lazy: %load_ext stays light
 
     return list_models()
 
@@ -129,8 +129,8 @@ def _show(ctx: MagicContext, argv: list[str]) -> Any:
     p = parser("model show", "Every version of a model, or one version (NAME@VERSION / NAME@ALIAS).")
     p.add_argument("ref")
     args = p.parse_args(argv)
-    from ..registry.api import model_versions
-    from ..registry.versions import get_version
+    from ..registry.api import model_versions  # lazy: %load_ext stays light
+    from ..registry.versions import get_version  # lazy: %load_ext stays light
 
     if "@" in args.ref:
         return get_version(ctx.session.store, args.ref)
@@ -142,7 +142,7 @@ def _history(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("name")
     p.add_argument("--alias", default=None)
     args = p.parse_args(argv)
-    from ..registry.api import alias_history
+    from ..registry.api import alias_history  # lazy: %load_ext stays light
 
     return alias_history(args.name, args.alias)
 

@@ -26,7 +26,7 @@ def cmd_drift(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--history", default=None, metavar="MODEL", help="show the stored drift checks of MODEL")
     p.add_argument("--widget", action="store_true", help="an interactive panel (in Jupyter)")
     args = p.parse_args(argv)
-    from ..monitoring.records import DriftHistory, check_drift, drift_history
+    from ..monitoring.records import DriftHistory, check_drift, drift_history  # lazy: pulls numpy
 
     if args.history:
         return DriftHistory(args.history, drift_history(ctx.session.store, args.history))
@@ -37,7 +37,7 @@ def cmd_drift(ctx: MagicContext, argv: list[str]) -> Any:
                          threshold=args.threshold, model=args.model, record=not args.no_record,
                          namespace=ctx.user_ns)
     if args.widget:
-        from ..widgets import DriftPanel
+        from ..widgets import DriftPanel  # lazy: %load_ext stays light
 
         return DriftPanel(report)
     return report
@@ -49,8 +49,8 @@ def cmd_quality(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--reference", "-r", required=True, help="variable, file, or model:NAME@ALIAS")
     p.add_argument("--columns", default=None)
     args = p.parse_args(argv)
-    from ..monitoring import quality
-    from ..monitoring.records import resolve_data, resolve_reference
+    from ..monitoring import quality  # lazy: pulls numpy
+    from ..monitoring.records import resolve_data, resolve_reference  # lazy: pulls numpy
 
     ref, _, _ = resolve_reference(ctx.session.store, args.reference, ctx.user_ns)
     cur = resolve_data(args.current, ctx.user_ns, what="current data")
@@ -64,8 +64,8 @@ def cmd_labels(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--id", dest="id_column", default="request_id", help="the request id column (default request_id)")
     p.add_argument("--label", dest="label_column", required=True, help="the label column")
     args = p.parse_args(argv)
-    from ..monitoring.performance import log_labels
-    from ..monitoring.records import resolve_data
+    from ..monitoring.performance import log_labels  # lazy: pulls numpy
+    from ..monitoring.records import resolve_data  # lazy: pulls numpy
 
     frame = resolve_data(args.data, ctx.user_ns, what="labels")
     for column in (args.id_column, args.label_column):
@@ -87,7 +87,7 @@ def cmd_performance(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--no-record", action="store_true", help="compute only; store nothing")
     p.add_argument("--widget", action="store_true", help="a chart over time (in Jupyter)")
     args = p.parse_args(argv)
-    from ..monitoring.performance import DEFAULT_MAX_DROP, DEFAULT_MIN_ROWS, check_performance
+    from ..monitoring.performance import DEFAULT_MAX_DROP, DEFAULT_MIN_ROWS, check_performance  # lazy: pulls numpy
 
     report = check_performance(args.ref, window=args.window, current=args.current, labels=args.labels,
                                metric=args.metric, threshold=args.threshold,
@@ -95,7 +95,7 @@ def cmd_performance(ctx: MagicContext, argv: list[str]) -> Any:
                                min_rows=DEFAULT_MIN_ROWS if args.min_rows is None else args.min_rows,
                                namespace=ctx.user_ns, record=not args.no_record)
     if args.widget:
-        from ..widgets.performance_panel import PerformancePanel
+        from ..widgets.performance_panel import PerformancePanel  # lazy: %load_ext stays light
 
         return PerformancePanel(report)
     return report

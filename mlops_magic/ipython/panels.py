@@ -21,7 +21,7 @@ def _split_widget_flag(argv: list[str]) -> tuple[bool, list[str]]:
 
 def cmd_status(ctx: MagicContext, argv: list[str]) -> Any:
     """The lifecycle panel, live; the static view where widgets cannot render."""
-    from ..widgets.base import frontend_available
+    from ..widgets.base import frontend_available  # lazy: %load_ext stays light
 
     if not frontend_available() or "--static" in argv:
         return core.cmd_status(ctx, [a for a in argv if a != "--static"])
@@ -29,7 +29,7 @@ def cmd_status(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("run", nargs="?", default=None)
     p.add_argument("--static", action="store_true", help="the plain HTML view, no widget")
     args = p.parse_args(argv)
-    from ..widgets.lifecycle_panel import lifecycle_panel
+    from ..widgets.lifecycle_panel import lifecycle_panel  # lazy: %load_ext stays light
 
     return lifecycle_panel(ctx.session, args.run)
 
@@ -47,7 +47,7 @@ def cmd_runs(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--sort", default="started", help="started, status, duration, ... or metrics.NAME")
     p.add_argument("--ascending", action="store_true")
     args = p.parse_args(rest)
-    from ..widgets.runs_table import RunsTable
+    from ..widgets.runs_table import RunsTable  # lazy: %load_ext stays light
 
     return RunsTable(ctx.session, notebook=args.notebook, status=args.status, trigger=args.trigger,
                      limit=args.limit, sort=args.sort, descending=not args.ascending)
@@ -59,7 +59,7 @@ def cmd_compare(ctx: MagicContext, argv: list[str]) -> Any:
     args = p.parse_args(argv)
     if len(args.runs) < 2:
         raise InvalidInputError("compare needs two or more runs, e.g. %mlops compare 1a2b 3c4d")
-    from ..widgets.compare_panel import ComparePanel
+    from ..widgets.compare_panel import ComparePanel  # lazy: %load_ext stays light
 
     return ComparePanel(ctx.session.store, args.runs)
 
@@ -72,7 +72,7 @@ def cmd_plot(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--notebook", default=None, help="with --across-runs: runs of this notebook (default: the run's)")
     p.add_argument("--trigger", default=None, help="with --across-runs: e.g. schedule")
     args = p.parse_args(argv)
-    from ..widgets.plot_panel import PlotPanel
+    from ..widgets.plot_panel import PlotPanel  # lazy: %load_ext stays light
 
     store = ctx.session.store
     run_id = None
@@ -97,7 +97,7 @@ def cmd_params(ctx: MagicContext, argv: list[str]) -> Any:
     p = parser("params --widget", "Controls for the notebook's parameters and a Run headlessly button.")
     p.add_argument("--notebook", default=None, help="notebook path (default: MLOPS_NOTEBOOK or JPY_SESSION_NAME)")
     args = p.parse_args(rest)
-    from ..widgets.parameters import read_parameters, resolve_notebook
-    from ..widgets.params_panel import ParamsPanel
+    from ..widgets.parameters import read_parameters, resolve_notebook  # lazy: %load_ext stays light
+    from ..widgets.params_panel import ParamsPanel  # lazy: %load_ext stays light
 
     return ParamsPanel(ctx.session, read_parameters(resolve_notebook(args.notebook)))

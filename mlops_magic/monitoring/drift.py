@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..display.monitoring import drift_html, drift_markdown, drift_text
 from ..errors import InvalidInputError
 from ..stats import drift_tests as T
 from ..stats.profile import ColumnProfile, ReferenceProfile, as_frame, family_of, summarise
@@ -152,18 +153,12 @@ class DriftReport:
                    current_rows=data["current_rows"])
 
     def __repr__(self) -> str:
-        from ..display.monitoring import drift_text
-
         return drift_text(self)
 
     def _repr_markdown_(self) -> str:
-        from ..display.monitoring import drift_markdown
-
         return drift_markdown(self)
 
     def _repr_html_(self) -> str:
-        from ..display.monitoring import drift_html
-
         return drift_html(self)
 
 

@@ -18,11 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from ..display.performance import performance_html, performance_text
 from ..errors import InvalidInputError, NotFoundError
-from ..registry.versions import check_model_name, get_version, require_model, resolve_version_number
+from ..registry.versions import check_model_name, get_version, load, require_model, resolve_version_number
 from ..stats import performance as P
 from ..store import Store
 from ..store import monitoring as tables
+from ..tracking.session import get_session
+from .records import resolve_data
 
 LOWER_IS_BETTER = {"mae", "rmse"}
 DEFAULT_MAX_DROP = 0.05
@@ -118,13 +121,9 @@ class PerformanceReport:
         return pd.DataFrame(rows)
 
     def __repr__(self) -> str:
-        from ..display.performance import performance_text
-
         return performance_text(self)
 
     def _repr_html_(self) -> str:
-        from ..display.performance import performance_html
-
         return performance_html(self)
 
 
@@ -337,9 +336,6 @@ def _served_windows(store: Store, model: str, kind: str, reference: dict[str, An
 
 def _batch_window(store: Store, model: str, version: int, kind: str, reference: dict[str, Any], current: Any,
                   labels: Any, namespace: dict[str, Any] | None) -> WindowPerformance:
-    from ..registry.versions import load
-    from .records import resolve_data
-
     frame = resolve_data(current, namespace, what="current data", store=store)
     truth: list[Any] | None = None
     if isinstance(labels, str) and hasattr(frame, "columns") and labels in frame.columns:
@@ -380,7 +376,6 @@ def check_performance(ref: str, **options: Any) -> PerformanceReport:
     The watched metric's value of the latest judged window is logged as ``performance.METRIC`` (and
     the verdict as a tag), so ``%mlops gate "performance.auc >= 0.8"`` works like any gate.
     """
-    from ..tracking.session import get_session
 
     record = options.pop("record", True)
     session = get_session()

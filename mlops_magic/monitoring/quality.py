@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..display.monitoring import quality_html, quality_markdown, quality_text
 from ..errors import InvalidInputError
 from ..stats.drift_tests import chi2_counts
 from ..stats.profile import ColumnProfile, ReferenceProfile, as_frame, summarise
@@ -84,18 +85,12 @@ class QualityReport:
                    issues=tuple(QualityIssue(**i) for i in data["issues"]))
 
     def __repr__(self) -> str:
-        from ..display.monitoring import quality_text
-
         return quality_text(self)
 
     def _repr_markdown_(self) -> str:
-        from ..display.monitoring import quality_markdown
-
         return quality_markdown(self)
 
     def _repr_html_(self) -> str:
-        from ..display.monitoring import quality_html
-
         return quality_html(self)
 
 

@@ -12,13 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..display.charts import line_chart
+from ..display.html import esc
 from ..errors import InvalidInputError, NotFoundError
 from ..registry.versions import resolve_version_number
 from ..stats.profile import ReferenceProfile
-from ..store import Store
+from ..store import Store, open_store
 from ..store import monitoring as tables
+from ..tracking.session import get_session
 from ..tracking.values import IDENT
-from .drift import DriftReport
+from .drift import DriftReport, drift
+from .served import served_frame
 
 MODEL_PREFIX = "model:"
 SERVED_PREFIX = "served:"  # served:NAME[@N] = the last N inputs `mlops serve` sampled for model NAME
@@ -62,9 +66,6 @@ def resolve_data(spec: Any, namespace: dict[str, Any] | None = None, *, what: st
     if not isinstance(spec, str):
         return spec
     if spec.startswith(SERVED_PREFIX):
-        from ..store import open_store
-        from .served import served_frame
-
         name, _, limit = spec[len(SERVED_PREFIX):].partition("@")
         if limit and not limit.isdigit():
             raise InvalidInputError(f"{spec!r}: write served:NAME or served:NAME@N with N a number of rows")
@@ -103,8 +104,6 @@ def check_drift(reference: Any, current: Any, *, columns: Any = None, tests: Any
                 model: str | None = None, record: bool = True, namespace: dict[str, Any] | None = None,
                 **options: Any) -> DriftReport:
     """Compute drift and record it in the current run and stage (the magic and ``mlops.drift`` call this)."""
-    from ..tracking.session import get_session
-    from .drift import drift
 
     session = get_session()
     store = session.store
@@ -148,9 +147,6 @@ class DriftHistory:
         self.frame = frame
 
     def _repr_html_(self) -> str:
-        from ..display.charts import line_chart
-        from ..display.html import esc
-
         points = [(ts.timestamp(), share) for ts, share in zip(self.frame["checked"], self.frame["drift_share"])]
         chart = line_chart(points, title=f"drift share of {self.model}") if points else ""
         return f"<div><b>Drift history of {esc(self.model)}</b>{chart}{self.frame.to_html(escape=True)}</div>"

@@ -11,6 +11,7 @@ from typing import Any
 from ..registry.versions import check_model_name, get_version, require_model
 from ..store import Store
 from ..store import monitoring as tables
+from ..tracking.session import get_session
 
 
 def record_served(store: Store, name: str, version: int, records: list[dict[str, Any]],
@@ -51,6 +52,5 @@ def served_frame(store: Store, name: str, limit: int = 1000, *, with_meta: bool 
 
 def served_inputs(model: str, limit: int = 1000, *, with_meta: bool = False) -> Any:
     """The latest inputs the server received for ``model``: a monitor stage's current data."""
-    from ..tracking.session import get_session
 
     return served_frame(get_session().store, model, limit, with_meta=with_meta)

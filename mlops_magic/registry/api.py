@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..tracking.session import get_session
 from . import aliases
 from .aliases import history
 from .versions import ModelVersion, load, model_summaries, register, versions_of
 
 
 def _session() -> Any:
-    from ..tracking.session import get_session
-
     return get_session()
 
 

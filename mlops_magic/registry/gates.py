@@ -23,6 +23,7 @@ from typing import Any
 from ..entities import _Entity
 from ..errors import GateFailedError, InvalidInputError
 from ..store import registry as tables
+from ..tracking.session import get_session
 
 OPERATORS = (">=", "<=", "==", "!=", ">", "<")
 _TOKEN = re.compile(
@@ -250,7 +251,6 @@ def gate(expression: str, soft: bool = False) -> GateResult:
     """Check the current run's latest metrics; records the result, raises GateFailedError unless ``soft``."""
     from dataclasses import replace
 
-    from ..tracking.session import get_session
 
     session = get_session()
     run_id = session.recording_run_id()

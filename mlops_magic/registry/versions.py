@@ -22,6 +22,9 @@ from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store
 from ..store import monitoring as monitoring_tables
 from ..store import registry as tables
+from ..tracking.fingerprint import fingerprint
+from . import gates
+from . import model_files as model_io
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -215,9 +218,6 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
     kept as the version's performance reference: what realized performance is compared with, and
     what estimates performance without labels later (:mod:`mlops_magic.stats.performance`).
     """
-    from ..tracking.fingerprint import fingerprint
-    from . import gates
-    from . import model_files as model_io
 
     check_model_name(name)
     label = label or "the model"
@@ -229,7 +229,7 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
     if labels is not None:
         if input is None:
             raise InvalidInputError("--labels are the true values of --input: give both")
-        from ..stats.performance import reference_from_model
+        from ..stats.performance import reference_from_model  # lazy: pulls numpy
 
         performance = reference_from_model(model, input, labels)
     saved = model_io.dump(model, format, label)
@@ -265,14 +265,13 @@ def _reference_profile(data: Any) -> Any:
     """The training frame's profile, kept with the version so a monitor needs only current data."""
     if type(data).__name__ != "DataFrame":
         return None
-    from ..stats.profile import profile
+    from ..stats.profile import profile  # lazy: pulls numpy
 
     return profile(data)
 
 
 def load(store: Store, ref: str, *, trust: bool = False) -> Any:
     """The model a reference points at, rebuilt from its file after checking the file's checksum."""
-    from . import model_files as model_io
 
     mv = get_version(store, ref)
     label = str(mv)

@@ -10,16 +10,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .data import index_data, run_data
+from .html import index_html, run_html
+from .markdown import index_markdown, run_markdown
+
 
 def run_report(store: Any, ref: str, fmt: str = "html", *, include_notebook: bool = True) -> str:
-    from .data import run_data
-
     data = run_data(store, ref)
     if fmt == "markdown":
-        from .markdown import run_markdown
-
         return run_markdown(data)
-    from .html import run_html
 
     return run_html(data, include_notebook=include_notebook)
 
@@ -36,14 +35,9 @@ def write_run_report(store: Any, ref: str, path: str | os.PathLike[str] | None =
 
 
 def index_report(store: Any, fmt: str = "html", limit: int = 500) -> str:
-    from .data import index_data
-
     data = index_data(store, limit)
     if fmt == "markdown":
-        from .markdown import index_markdown
-
         return index_markdown(data)
-    from .html import index_html
 
     return index_html(data)
 
@@ -53,8 +47,6 @@ def write_index(store: Any, folder: str | os.PathLike[str], *, limit: int = 500,
 
     A finished run never changes, so its page is written once and reused.
     """
-    from .data import index_data
-    from .html import index_html
 
     root = Path(folder)
     data = index_data(store, limit)

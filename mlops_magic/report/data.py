@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..registry.gates import run_gates
 from ..store import Store
+from ..tracking.queries import run_detail
 
 
 def run_data(store: Store, ref: str) -> dict[str, Any]:
-    from ..tracking.queries import run_detail
-
     detail = run_detail(store, ref)
     run_id = detail["id"]
     history: dict[str, list[tuple[int, float]]] = {}
@@ -25,21 +25,20 @@ def run_data(store: Store, ref: str) -> dict[str, Any]:
 
 def _drift_reports(store: Store, run_id: str) -> list[Any]:
     """Stored drift reports of the run (per-column verdicts with overlaid distributions)."""
-    from ..monitoring.records import drift_reports
+    from ..monitoring.records import drift_reports  # lazy: pulls numpy
 
     return drift_reports(store, run_id)
 
 
 def _performance_reports(store: Store, run_id: str) -> list[Any]:
     """Stored performance checks of the run (realized and estimated per window, with the verdict)."""
-    from ..monitoring.performance import performance_reports
+    from ..monitoring.performance import performance_reports  # lazy: pulls numpy
 
     return performance_reports(store, run_id)
 
 
 def _gates(store: Store, run_id: str) -> list[dict[str, Any]]:
     """The run's quality gates (latest result of each expression), as the registry records them."""
-    from ..registry.gates import run_gates
 
     return [g.to_dict() for g in run_gates(store, run_id)]
 

@@ -13,6 +13,11 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..errors import InvalidInputError
+from ..store import open_store
+from .executor_url import LOCAL, check_executor_url, make_executor, parse_resources
+from .kernels import kill_all
+from .prepare import new_run_id, prepare
 from .request import EXIT_CODES, EXIT_USAGE, RunRequest, RunResult
 
 
@@ -22,9 +27,6 @@ def run_notebooks(requests: Sequence[RunRequest], *, store: Any = None, parallel
     """Run ``requests``; ``executor`` is a URL (``local``, ``local:N``, ``dask://HOST:PORT``), a
     ``distributed.Client`` or an executor object; None means the project default (``MLOPS_EXECUTOR``,
     else ``executor`` in ``.mlops/config.json``, else local)."""
-    from ..store import open_store
-    from .executor_url import LOCAL, check_executor_url, make_executor
-    from .prepare import prepare
 
     store = store or open_store(requests[0].store_url if requests else None)
     preps = [prepare(r, store.project_dir) for r in requests]
@@ -47,7 +49,6 @@ def run_notebooks(requests: Sequence[RunRequest], *, store: Any = None, parallel
     try:
         return runner.run_all(preps, on_result)
     except KeyboardInterrupt:  # Ctrl-C: the run was marked killed; leave no local kernel behind
-        from .kernels import kill_all
 
         kill_all()
         raise
@@ -57,7 +58,6 @@ def run_notebooks(requests: Sequence[RunRequest], *, store: Any = None, parallel
 
 def run_notebook(notebook: str, params: dict[str, Any] | None = None, **options: Any) -> RunResult:
     """Execute one notebook headlessly; ``options`` are :class:`RunRequest` fields."""
-    from .executor_url import parse_resources
 
     store = options.pop("store", None)
     executor = options.pop("executor", None)
@@ -76,7 +76,6 @@ def submit_notebook(store: Any, notebook: str | os.PathLike[str], *, params: dic
     in a background thread through the runner's core; returns the run id it will have."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .prepare import new_run_id, prepare
 
     global _background
     request = RunRequest(notebook=str(notebook), params=params, stages=tuple(stages), trigger="manual",
@@ -108,7 +107,6 @@ _known_kernels: set[str] = set()
 
 def check_kernel(name: str | None) -> None:
     """An unknown kernel name is bad input, reported before any run is created."""
-    from ..errors import InvalidInputError
 
     if not name or name in _known_kernels:
         return

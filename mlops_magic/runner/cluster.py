@@ -37,6 +37,7 @@ from ..entities import ACTIVE_STATUSES
 from ..errors import ClusterError
 from ..store import Store, dispatch, open_store
 from ..store.location import redact_url
+from .execute import create_run, execute_created, launch_kernel, runs_dir, skip_run, unchanged_since
 from .executors import Executor
 from .prepare import PreparedRun
 from .request import RunResult
@@ -122,8 +123,6 @@ class DaskExecutor(Executor):
 
     # -- submitting ------------------------------------------------------------------------------
     def submit(self, prep: PreparedRun) -> Future[RunResult]:
-        from .execute import create_run, skip_run, unchanged_since
-
         future: Future[RunResult] = Future()
         req = prep.request
         if req.if_changed:
@@ -342,8 +341,6 @@ def run_on_worker(prep: PreparedRun, store_url: str, executor: str, env: dict[st
 
 def execute_on_worker(prep: PreparedRun, store: Store, address: str, env: dict[str, str], attempt: int,
                       started: float) -> RunResult:
-    from .execute import execute_created, launch_kernel, runs_dir
-
     cwd = prep.cwd if Path(prep.cwd).is_dir() else runs_dir(store) / prep.run_id
     cwd.mkdir(parents=True, exist_ok=True)
     prep = dataclasses.replace(prep, cwd=cwd, env={**env, **prep.env, "MLOPS_PARENT_PID": str(os.getpid())})

@@ -19,10 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GateFailedError
+from ..report import write_run_report
 from ..store import Store
+from ..tracking.environment import environment, git_state
 from ..tracking.stages import stage_of_cell
+from .engine import register
 from .kernels import KernelSlot
 from .liblog import LibraryLog
+from .notify import notify_all
 from .prepare import PreparedRun
 from .request import RunResult
 
@@ -111,8 +115,6 @@ def unchanged_since(store: Store, prep: PreparedRun) -> str | None:
 
 def create_run(store: Store, prep: PreparedRun, status: str = "running", error: str | None = None, *,
                executor: str | None = None, waiting: str | None = None) -> None:
-    from ..tracking.environment import environment, git_state
-
     req = prep.request
     commit, dirty = git_state(prep.notebook_path.parent)
     store.create_run(
@@ -205,8 +207,6 @@ def execute_created(prep: PreparedRun, store: Store, slot: KernelSlot | None, *,
     finish(store, prep.run_id, outcome.status, outcome.error)
     report = None
     if req.report:
-        from ..report import write_run_report
-
         try:
             report = str(write_run_report(store, prep.run_id))
         except Exception as exc:  # a report must never change the run's outcome
@@ -215,8 +215,6 @@ def execute_created(prep: PreparedRun, store: Store, slot: KernelSlot | None, *,
                        error=outcome.error, output=kept, attempts=max(1, attempts),
                        duration=time.monotonic() - started, gate_failed=outcome.gate_failed, report=report)
     if outcome.status != "succeeded":
-        from .notify import notify_all
-
         notify_all(req.notify, result, store)
     return result
 
@@ -243,7 +241,6 @@ def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: 
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    from .engine import register
 
     req = prep.request
     _quiet_papermill()

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import InvalidInputError
 from ..store import Store
+from ..store.location import PROJECT_DIRNAME, find_project_dir, read_project_config
+from .cluster import DaskExecutor
 from .executors import Executor, InlineExecutor, LocalProcessExecutor
 
 LOCAL = "local"
@@ -19,7 +22,6 @@ _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 
 
 def check_executor_url(url: str) -> str:
     """``local``, ``local:N``, ``dask://HOST:PORT`` or ``tcp://HOST:PORT`` (normalised), else one clear error."""
-    from ..errors import InvalidInputError
 
     text = (url or "").strip()
     if text == LOCAL:
@@ -40,7 +42,6 @@ def default_executor_url(store: Store | None = None) -> str:
     """``MLOPS_EXECUTOR``, else the project's ``.mlops/config.json`` ``executor``, else ``local``."""
     import os
 
-    from ..store.location import read_project_config
 
     url = os.environ.get("MLOPS_EXECUTOR", "").strip()
     if not url:
@@ -55,7 +56,6 @@ def _project_of(store: Store | None) -> Any:
     (a store opened by its sqlite URL, as the widgets do), else the nearest one above the working directory."""
     from pathlib import Path
 
-    from ..store.location import PROJECT_DIRNAME, find_project_dir
 
     if store is not None and store.project_dir is not None:
         return store.project_dir
@@ -69,7 +69,6 @@ def parse_resources(text: str | dict[str, Any] | None) -> dict[str, float]:
     """``GPU=1,memory=8GiB`` → ``{"GPU": 1.0, "memory": 8589934592.0}`` (memory units become bytes)."""
     import re
 
-    from ..errors import InvalidInputError
 
     if not text:
         return {}
@@ -93,14 +92,10 @@ def make_executor(store: Store, parallel: int = 1, executor: Any = None) -> Exec
     if isinstance(executor, Executor):
         return executor
     if executor is not None and not isinstance(executor, str):
-        from .cluster import DaskExecutor
-
         return DaskExecutor(store, client=executor)  # a distributed.Client from the Python API
     url = check_executor_url(executor) if executor else default_executor_url(store)
     if url.startswith("local:"):
         parallel = max(parallel, int(url.split(":", 1)[1]))
     elif url != LOCAL:
-        from .cluster import DaskExecutor
-
         return DaskExecutor(store, address=url)
     return LocalProcessExecutor(store, parallel) if parallel > 1 else InlineExecutor(store)

@@ -24,8 +24,9 @@ from concurrent.futures import Future
 from typing import Any
 
 from ..store import Store, open_store
+from .engine import register
 from .execute import launch_kernel, run_prepared, unchanged_since
-from .kernels import KernelSlot
+from .kernels import KernelSlot, kill_all
 from .prepare import PreparedRun
 from .request import RunResult
 
@@ -112,7 +113,6 @@ def _worker_main(store_url: str, jobs: Any, results: Any, label: str = "local") 
     try:
         _serve_jobs(store_url, jobs, results, label)
     except KeyboardInterrupt:  # Ctrl-C reaches the workers too: their run is already marked killed
-        from .kernels import kill_all
 
         kill_all()
 
@@ -161,7 +161,6 @@ class LocalProcessExecutor(Executor):
     def _start(self) -> None:
         import papermill  # noqa: F401 - imported once here so forked workers start warm
 
-        from .engine import register
 
         register()
         self._jobs = self._ctx.Queue()

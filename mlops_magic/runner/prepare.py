@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..tracking.fingerprint import fingerprint_path
 from ..tracking.stages import code_digest, notebook_stages, read_notebook_json, stage_of_cell
-from ..tracking.values import check_param_names
+from ..tracking.values import check_param_names, parse_literal
 from .request import RunRequest
 
 
@@ -186,7 +187,6 @@ def select_cells(nb: dict[str, Any], stages: tuple[str, ...], from_stage: str | 
 def signature_parts(nb: dict[str, Any], params: dict[str, Any], watch: tuple[str, ...],
                     base: Path) -> dict[str, Any]:
     """What decides a run's result: code of the cells that run, parameters, watched inputs."""
-    from ..tracking.fingerprint import fingerprint_path
 
     code = []
     for cell in nb.get("cells", []):
@@ -222,7 +222,6 @@ def what_changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def parse_param_value(text: str) -> Any:
     """Type a ``-p NAME VALUE`` value as papermill does: int, float, bool, None, else string."""
-    from ..tracking.values import parse_literal
 
     return parse_literal(text)
 

@@ -19,8 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
+from ..runner.executor_url import check_executor_url, parse_resources
+from ..runner.notify import make_notifier
+from ..runner.prepare import recorded_path, select_cells
 from ..store import Store, events
 from ..store import scheduling as tables
+from ..tracking.fingerprint import fingerprint_path
+from ..tracking.stages import read_notebook_json
+from ..tracking.values import check_param_names
 
 CATCHUP = ("skip", "all")
 
@@ -130,10 +136,6 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
                  executor: str | None = None, resources: dict[str, float] | None = None,
                  queue_timeout: float | None = None) -> Schedule:
     """Validate and store a schedule; nothing is written when any part is wrong."""
-    from ..runner.prepare import select_cells
-    from ..tracking.fingerprint import fingerprint_path
-    from ..tracking.stages import read_notebook_json
-    from ..tracking.values import check_param_names
 
     base = Path(base_dir or store.project_dir or os.getcwd()).resolve()
     check_param_names(params or {})  # refused now, not at every tick
@@ -162,14 +164,10 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
         if not after_path.exists():
             raise InvalidInputError(f"--after: no such notebook: {after}")
         after_rel = _relative(after_path, store)
-    from ..runner.executor_url import check_executor_url
-    from ..runner.notify import make_notifier
 
     if executor:
         executor = check_executor_url(executor)
     if resources:
-        from ..runner.executor_url import parse_resources
-
         resources = parse_resources(resources)
     if queue_timeout is not None and not queue_timeout > 0:
         raise InvalidInputError("--queue-timeout must be a positive number of seconds")
@@ -211,8 +209,6 @@ def _relative_to(path: Path, base: Path) -> str:
 
 
 def _relative(path: Path, store: Store) -> str:
-    from ..runner.prepare import recorded_path
-
     return recorded_path(path, store.project_dir)
 
 

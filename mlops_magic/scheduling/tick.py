@@ -20,7 +20,12 @@ from functools import partial
 from typing import Any
 
 from ..errors import MlopsError
-from ..runner.prepare import new_run_id
+from ..runner.cluster import DaskExecutor, reconcile
+from ..runner.execute import last_successful
+from ..runner.executor_url import check_executor_url, default_executor_url, make_executor
+from ..runner.executors import Executor
+from ..runner.notify import notify_all
+from ..runner.prepare import new_run_id, prepare
 from ..runner.request import RunRequest, RunResult
 from ..store import Store
 from ..store import scheduling as tables
@@ -80,8 +85,6 @@ def change_fires(store: Store, s: Schedule, now: datetime) -> list[Fire]:
     """On-change without cron: fire once per new inputs signature since the last successful run."""
     if not s.on_change or s.cron:
         return []
-    from ..runner.execute import last_successful
-    from ..runner.prepare import prepare
 
     prep = prepare(request_for(store, s, "data-change"), store.project_dir)
     last = last_successful(store, prep.recorded_notebook)
@@ -196,8 +199,6 @@ class Executors:
     opened (a cluster that cannot be reached) is remembered as that one-line reason for this pass."""
 
     def __init__(self, store: Store, parallel: int = 1, executor: Any = None) -> None:
-        from ..runner.executors import Executor
-
         self.store = store
         self.parallel = parallel
         self.fixed = executor if isinstance(executor, Executor) else None
@@ -206,8 +207,6 @@ class Executors:
         self._broken: dict[str, str] = {}
 
     def url_for(self, s: Schedule) -> str:
-        from ..runner.executor_url import check_executor_url, default_executor_url
-
         if s.executor:
             return check_executor_url(s.executor)
         if isinstance(self.default, str) and self.default:
@@ -224,8 +223,6 @@ class Executors:
         if url in self._broken:
             raise MlopsError(self._broken[url])
         if url not in self._open:
-            from ..runner.executor_url import make_executor
-
             try:
                 self._open[url] = make_executor(self.store, max(self.parallel, 1),
                                                 self.default if url == "client" else url)
@@ -241,7 +238,6 @@ class Executors:
 
     def reconcile(self) -> None:
         """Let each cluster executor end runs its cluster no longer knows about."""
-        from ..runner.cluster import DaskExecutor, reconcile
 
         for executor in self._open.values():
             if isinstance(executor, DaskExecutor):
@@ -252,7 +248,6 @@ class Executors:
     def shutdown(self, interrupted: bool = False) -> None:
         """Release the executors; ``interrupted`` (Ctrl-C) cancels what is still on a cluster instead of
         waiting for it (local pools finish their runs, as before)."""
-        from ..runner.cluster import DaskExecutor
 
         if self.fixed is None:
             for executor in self._open.values():
@@ -325,8 +320,6 @@ def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
 def submit(store: Store, executors: Any, c: Claimed) -> Any:
     """Prepare and hand a claimed fire to its executor; a bad notebook or an unreachable cluster becomes
     a failed run (saying so in one line), not a crash."""
-    from ..runner.executors import Executor
-    from ..runner.prepare import prepare
 
     request = request_for(store, c.schedule, c.fire.trigger, run_id=c.run_id,
                           parent_run_id=c.fire.parent_run_id, if_changed=c.fire.if_changed)
@@ -339,7 +332,6 @@ def submit(store: Store, executors: Any, c: Claimed) -> Any:
                          schedule_id=c.schedule.id, status="failed", error=f"cannot start: {exc}")
         c.result = RunResult(run_id=c.run_id, notebook=c.schedule.notebook, status="failed",
                              error=f"cannot start: {exc}")
-        from ..runner.notify import notify_all
 
         notify_all(c.schedule.notify, c.result, store)
         return None

@@ -20,7 +20,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     from jupyter_server.utils import url_path_join
 
-    from .handlers import ROUTES
+    from .handlers import ROUTES  # lazy: pulls jupyter_server
 
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]

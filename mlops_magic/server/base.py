@@ -69,7 +69,7 @@ class MlopsHandler(APIHandler):
     @property
     def store(self) -> Any:
         """The project's store, resolved from the server root as the CLI would from that folder."""
-        from ..store import open_store
+        from ..store import open_store  # lazy: jupyter server start-up
 
         return open_store(self.settings.get("mlops_store_url"), start=self.root_dir)
 

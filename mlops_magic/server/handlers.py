@@ -111,7 +111,7 @@ class ReportHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, run_id: str) -> None:
-        from ..report import run_report
+        from ..report import run_report  # lazy: jupyter server start-up
 
         html = run_report(self.store, run_id, "html")
         self.set_header("Content-Security-Policy", self.SANDBOX)
@@ -134,8 +134,8 @@ class ModelsHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        from ..monitoring.health import model_health
-        from ..registry.versions import model_summaries
+        from ..monitoring.health import model_health  # lazy: pulls numpy
+        from ..registry.versions import model_summaries  # lazy: jupyter server start-up
 
         self.reply({"models": [{**m, "health": model_health(self.store, m["name"])}
                                for m in model_summaries(self.store)]})
@@ -145,8 +145,8 @@ class ModelHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, name: str) -> None:
-        from ..monitoring.health import model_health
-        from ..registry.aliases import model_detail
+        from ..monitoring.health import model_health  # lazy: pulls numpy
+        from ..registry.aliases import model_detail  # lazy: jupyter server start-up
 
         self.reply({**model_detail(self.store, name), "health": model_health(self.store, name)})
 
@@ -156,7 +156,7 @@ class AliasHandler(MlopsHandler):
     @maps_errors
     def put(self, name: str, alias: str) -> None:
         """Promote: point ``alias`` at a version; a failed gate answers 409 and moves nothing."""
-        from ..registry import aliases
+        from ..registry import aliases  # lazy: jupyter server start-up
 
         body = self.json_body()
         version = body.get("version")
@@ -174,7 +174,7 @@ class RollbackHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def post(self, name: str, alias: str) -> None:
-        from ..registry import aliases
+        from ..registry import aliases  # lazy: jupyter server start-up
 
         reason = _optional_str(self.json_body(), "reason")
         self.reply(aliases.rollback(self.store, name, alias, reason=reason).to_dict())
@@ -192,7 +192,7 @@ class SchedulesHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        from ..scheduling import overview as views
+        from ..scheduling import overview as views  # lazy: jupyter server start-up
 
         notebook = self.str_arg("notebook")
         rows = views.list_schedules_view(self.store, self.notebook_path(notebook) if notebook else None,
@@ -203,7 +203,7 @@ class SchedulesHandler(MlopsHandler):
     @maps_errors
     def post(self) -> None:
         """Add a schedule; ``notebook`` and ``after`` are API paths, ``on_change`` globs stay under the root."""
-        from ..scheduling import overview as views
+        from ..scheduling import overview as views  # lazy: jupyter server start-up
 
         body = self.json_body()
         notebook = self.notebook_path(body.pop("notebook", None))
@@ -219,7 +219,7 @@ class ScheduleHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, schedule_id: str) -> None:
-        from ..scheduling import overview as views
+        from ..scheduling import overview as views  # lazy: jupyter server start-up
 
         self.reply(views.get_schedule_view(self.store, schedule_id, locate=self.api_path))
 
@@ -227,14 +227,14 @@ class ScheduleHandler(MlopsHandler):
     @maps_errors
     def patch(self, schedule_id: str) -> None:
         """``{"paused": true}`` pauses, ``{"paused": false}`` resumes."""
-        from ..scheduling import overview as views
+        from ..scheduling import overview as views  # lazy: jupyter server start-up
 
         self.reply(views.update_schedule_view(self.store, schedule_id, self.json_body(), locate=self.api_path))
 
     @tornado.web.authenticated
     @maps_errors
     def delete(self, schedule_id: str) -> None:
-        from ..scheduling import remove_schedule
+        from ..scheduling import remove_schedule  # lazy: jupyter server start-up
 
         remove_schedule(self.store, schedule_id)
         self.set_status(204)
@@ -246,7 +246,7 @@ class RunNowHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def post(self) -> None:
-        from ..runner import submit_notebook
+        from ..runner import submit_notebook  # lazy: jupyter server start-up
 
         body = self.json_body()
         notebook = self.notebook_path(body.get("path"))

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInputError, MlopsError
+from ..registry.versions import get_version, load, parse_ref, resolve_version_number
+from ..store import open_store
+from .inputs import parse_body, prepare
 
 log = logging.getLogger("mlops_magic.serving.app")
 INLINE_ROWS = 256  # smaller batches predict on the event loop: a thread hop costs more than they do
@@ -79,8 +82,6 @@ class ModelHolder:
 
     def __init__(self, store: Any, ref: str, *, trust: bool = False, sample: float = 1.0,
                  max_buffer_rows: int = 10_000, keep: int = 100_000) -> None:
-        from ..registry.versions import parse_ref
-
         self.store, self.ref, self.trust, self.sample = store, ref, trust, sample
         self.follows = not isinstance(parse_ref(ref)[1], int)  # a pinned version never moves
         self.current = self._load(ref)
@@ -95,15 +96,12 @@ class ModelHolder:
         self.dropped = 0  # rows not kept because the buffer was full (the store was slow)
 
     def _load(self, ref: str) -> Served:
-        from ..registry.versions import get_version, load
-
         version = get_version(self.store, ref)
         model = load(self.store, f"{version.name}@{version.version}", trust=self.trust)
         return Served(version, model, time.time())
 
     def refresh(self) -> bool:
         """Swap in the version the reference points at now; True when it changed."""
-        from ..registry.versions import resolve_version_number
 
         if not self.follows:
             return False
@@ -134,7 +132,7 @@ class ModelHolder:
 
     def flush(self) -> int:
         """Write the buffered samples: inputs, predictions, class probabilities, request ids."""
-        from ..monitoring.served import record_served
+        from ..monitoring.served import record_served  # lazy: pulls numpy
 
         with self._lock:
             batch, self._buffer, self._buffered_rows = self._buffer, [], 0
@@ -221,8 +219,6 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    from ..store import open_store
-    from .inputs import parse_body, prepare
 
     holder = ModelHolder(store or open_store(), ref, trust=trust, sample=sample, keep=keep)
     poller = AliasWatcher(holder, poll_interval)
@@ -282,7 +278,7 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
 
     async def labels(request: Request) -> Response:
         """``{"labels": [{"request_id": ..., "label": ...}, ...]}`` or ``{"ids": [...], "labels": [...]}``."""
-        from ..monitoring.performance import log_labels
+        from ..monitoring.performance import log_labels  # lazy: pulls numpy
 
         try:
             payload = parse_body(await read_body(request, max_body))

@@ -13,6 +13,7 @@ from ..errors import StoreError
 from .artifacts import ArtifactStore
 from .db import Database, SQLiteDatabase, Transaction
 from .location import StoreLocation, find_project_dir, resolve_location
+from .postgres import PostgresDatabase
 from .runs import Store
 
 _cache: dict[tuple[str, int], Store] = {}
@@ -47,8 +48,6 @@ def open_existing_store(url: str | None = None, *, start: str | os.PathLike[str]
 def _open(location: StoreLocation, *, create: bool) -> Store:
     db: Database
     if location.conninfo is not None:
-        from .postgres import PostgresDatabase  # psycopg is imported only for a PostgreSQL store
-
         db = PostgresDatabase(location.url, conninfo=location.conninfo, create=create)
     elif location.db_path is not None:
         db = SQLiteDatabase(location.db_path, create=create)

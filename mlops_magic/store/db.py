@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .._version import __version__
 from ..errors import StoreError, StoreVersionError
 from . import schema
 
@@ -195,8 +196,6 @@ class SQLiteDatabase(Database):
     def _check_version_before_writing(self) -> None:
         version = self._stored_version()
         if version > schema.SCHEMA_VERSION:
-            from .._version import __version__
-
             raise StoreVersionError(
                 f"the store at {self.path} has schema version {version}, newer than this mlops-magic "
                 f"{__version__} reads (up to {schema.SCHEMA_VERSION}); upgrade with "

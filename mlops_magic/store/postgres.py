@@ -34,6 +34,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from .._version import __version__
 from ..errors import StoreError, StoreVersionError
 from . import schema
 from .db import Database, Row, Transaction
@@ -286,8 +287,6 @@ class PostgresDatabase(Database):
 
     def _refuse_newer(self, version: int | None) -> None:
         if version is not None and version > schema.SCHEMA_VERSION:
-            from .._version import __version__
-
             raise StoreVersionError(
                 f"the store at {self.display_url} has schema version {version}, newer than this mlops-magic "
                 f"{__version__} reads (up to {schema.SCHEMA_VERSION}); upgrade with "

@@ -11,6 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..store.location import find_project_dir
+
 #: Packages whose versions decide whether a result can be reproduced.
 KEY_PACKAGES = ("mlops-magic", "numpy", "pandas", "scikit-learn", "scipy", "ipython", "ipykernel",
                 "papermill", "xgboost", "lightgbm", "torch")
@@ -181,8 +183,6 @@ def _papermill_paths(args: list[str]) -> tuple[str, str | None] | None:
 def _relative(path: str) -> str:
     """Notebook paths are kept relative to the project when possible, so stores can move."""
     try:
-        from ..store.location import find_project_dir
-
         p = Path(path)
         if not p.is_absolute():
             return path

@@ -22,6 +22,9 @@ from typing import Any
 from ..entities import Artifact, Fingerprint, Run, StageRun, VariableInfo
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store, open_store
+from .environment import detect_notebook_path, environment, git_state
+from .fingerprint import fingerprint
+from .stages import check_kind, code_digest, combined_digest
 
 Listener = Callable[[str, dict[str, Any]], None]
 
@@ -116,8 +119,6 @@ class Session:
 
     def _new_run(self, *, trigger: str, name: str | None = None, notebook: str | None = None,
                  params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> Run:
-        from .environment import detect_notebook_path, environment, git_state
-
         notebook = notebook or detect_notebook_path(self.user_ns) or _script_path()
         commit, dirty = git_state()
         return self.store.create_run(notebook=notebook, trigger=trigger, name=name, params=params,
@@ -213,7 +214,6 @@ class Session:
         code digest covers all its cells. A cell that already ran in it is a re-execution: a new
         attempt. Without a cell id (a terminal IPython) every stage cell is a new attempt.
         """
-        from .stages import combined_digest
 
         run_id = self.recording_run_id()
         key = (run_id, name or kind)
@@ -266,7 +266,6 @@ class Session:
     def stage(self, kind: str, name: str | None = None, *, notes: str | None = None,
               code: str | None = None) -> Iterator[StageRun]:
         """A stage of the current run; an exception marks it failed and propagates unchanged."""
-        from .stages import check_kind, code_digest
 
         check_kind(kind)
         stage = self.begin_stage(kind, name, notes=notes, code_digest=code_digest(code) if code else None)
@@ -333,8 +332,6 @@ class Session:
         return artifact
 
     def log_fingerprint(self, data: Any, name: str | None = None, role: str = "input") -> Fingerprint:
-        from .fingerprint import fingerprint
-
         if role not in ("input", "output"):
             raise InvalidInputError(f"role must be 'input' or 'output', not {role!r}")
         fp = fingerprint(data, name=name, role=role)

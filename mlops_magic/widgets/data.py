@@ -127,8 +127,8 @@ class ModelInfo:
 
 def model_info(store: Store, run_id: str) -> ModelInfo | None:
     """Gate results and model versions of a run, via the registry's public functions; None if it has none."""
-    from ..registry import gates
-    from ..registry import versions as registry
+    from ..registry import gates  # lazy: %load_ext stays light
+    from ..registry import versions as registry  # lazy: %load_ext stays light
 
     results = gates.run_gates(store, run_id)
     versions = registry.versions_of_run(store, run_id)

@@ -37,7 +37,7 @@ class DriftPanel(Panel):
     def build(self) -> Any:
         import ipywidgets as w
 
-        from ..display.monitoring import drift_html
+        from ..display.monitoring import drift_html  # lazy: %load_ext stays light
 
         children: list[Any] = []
         if self.columns:
@@ -55,7 +55,7 @@ class DriftPanel(Panel):
         return box
 
     def html(self) -> str:
-        from ..display.monitoring import drift_html
+        from ..display.monitoring import drift_html  # lazy: %load_ext stays light
 
         return drift_html(self.report)
 

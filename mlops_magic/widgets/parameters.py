@@ -148,7 +148,7 @@ def read_parameters(notebook: str | os.PathLike[str]) -> ParametersCell:
 
 def resolve_notebook(explicit: str | None = None) -> str:
     """The notebook to read: ``--notebook``, else ``MLOPS_NOTEBOOK``, else ``JPY_SESSION_NAME``."""
-    from ..store import find_project_dir
+    from ..store import find_project_dir  # lazy: %load_ext stays light
 
     raw = explicit or os.environ.get("MLOPS_NOTEBOOK") or os.environ.get("JPY_SESSION_NAME")
     if not raw:

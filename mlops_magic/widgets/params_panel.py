@@ -60,8 +60,8 @@ Launcher = Callable[[str, dict[str, Any], str | None], Launch]
 
 def launch_in_process(notebook: str, params: dict[str, Any], store_url: str | None) -> Launch:
     """Run through the runner's Python API on a daemon thread, with a run id chosen up front to follow."""
-    from ..runner import run_notebook
-    from ..runner.prepare import new_run_id
+    from ..runner import run_notebook  # lazy: %load_ext stays light
+    from ..runner.prepare import new_run_id  # lazy: %load_ext stays light
 
     launch = Launch(argv=["mlops", *run_args(notebook, params)], run_id=new_run_id())
 

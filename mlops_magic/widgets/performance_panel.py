@@ -50,7 +50,7 @@ class PerformancePanel(Panel):
     def build(self) -> Any:
         import ipywidgets as w
 
-        from ..display.performance import performance_html
+        from ..display.performance import performance_html  # lazy: %load_ext stays light
 
         children: list[Any] = []
         png = self.chart_png()
@@ -62,7 +62,7 @@ class PerformancePanel(Panel):
         return box
 
     def html(self) -> str:
-        from ..display.performance import performance_html
+        from ..display.performance import performance_html  # lazy: %load_ext stays light
 
         return performance_html(self.report)
 
