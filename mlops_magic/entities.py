@@ -47,6 +47,7 @@ class Trigger(_Word):
     DRIFT = "drift"
     CI = "ci"
     AFTER = "after"
+    REPRODUCE = "reproduce"
 
 
 RUN_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus)

@@ -46,6 +46,9 @@ class RunRequest:
     progress: bool = False
     notify: tuple[str, ...] = ()
     report: bool = False
+    #: Record the run under this notebook path instead of ``notebook`` (``mlops reproduce`` executes the
+    #: code kept with a run from a copy, but the new run belongs to the original notebook).
+    record_as: str | None = None
 
 
 @dataclass(frozen=True)
