@@ -28,6 +28,9 @@ LAZY_COMMANDS: dict[str, str] = {
     "serve": "mlops_magic.cli.serve:serve_command",
     "demo": "mlops_magic.cli.demo:demo",
     "drift": "mlops_magic.cli.drift:drift_command",
+    "diff": "mlops_magic.cli.explain:diff_command",
+    "reproduce": "mlops_magic.cli.explain:reproduce_command",
+    "lineage": "mlops_magic.cli.explain:lineage_command",
 }
 
 

@@ -97,6 +97,8 @@ class ModelCard:
     def markdown(self) -> str:
         out = [f"# {_md(self.title)}", ""]
         for heading, blocks in self.sections:
+            if out[-1] != "":
+                out.append("")
             out += [f"## {_md(heading)}", ""]
             for block in blocks:
                 if isinstance(block, list):
@@ -106,6 +108,8 @@ class ModelCard:
                     out += ["| " + " | ".join(_md(c).replace("|", "\\|") for c in row) + " |" for row in rows]
                 else:
                     out.append(_md(block))
+                    if block.startswith("- "):
+                        continue  # consecutive bullets form one list
                 out.append("")
         return "\n".join(out).rstrip() + "\n"
 
@@ -141,8 +145,9 @@ class ModelCard:
 
 
 def _md(text: str) -> str:
-    """User text for Markdown: HTML escaped (so no tag renders), line breaks kept as spaces."""
-    return esc(text).replace("\n", " ")
+    """User text for Markdown: ``&`` and ``<`` escaped, so no tag or entity renders (a Markdown viewer
+    passes raw HTML through) while ``>=`` stays readable; line breaks become spaces."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace("\n", " ")
 
 
 def _problem_cell(store: Store, run_id: str | None, notebook: str | None) -> StageCell | None:

@@ -57,7 +57,10 @@ def diff_text(diff: RunDiff) -> str:
     for d in diff.stages:
         label = d.name if d.name == d.kind or d.kind == "run" else f"{d.kind}:{d.name}"
         lines = stage_lines(d)
-        out.append(f"{label}: {lines[0] if lines else 'unchanged'}" + ("" if d.changed else " (unchanged)"))
+        if not d.changed:
+            out.append(f"{label}: unchanged")
+            continue
+        out.append(f"{label}: {lines[0] if lines else 'changed'}")
         out += [f"  {line}" for line in lines[1:]]
         if d.code_diff:
             out += ["    " + line for line in d.code_diff.rstrip("\n").split("\n")]
