@@ -48,7 +48,7 @@ class StageDiff:
     @property
     def changed(self) -> bool:
         return bool(not (self.in_a and self.in_b) or self.code_changed or self.params_changed
-                    or self.inputs_changed or self.outputs_changed or self.changed_metrics
+                    or self.inputs_changed or self.outputs_changed or self.output_changes or self.changed_metrics
                     or self.cell_output_changes or len(set(self.status)) > 1)
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,6 +99,7 @@ def diff_runs(store: Store, ref_a: str, ref_b: str) -> RunDiff:
     stage_name_a: dict[int | None, str] = {s.id: s.name for s in store.list_stages(run_a.id)}
     stage_name_b: dict[int | None, str] = {s.id: s.name for s in store.list_stages(run_b.id)}
 
+    made_a, made_b = _made_by(stages_a), _made_by(stages_b)
     names = _ordered_names(stages_a, stages_b)
     diffs: list[StageDiff] = []
     for name in names:
@@ -111,7 +112,7 @@ def diff_runs(store: Store, ref_a: str, ref_b: str) -> RunDiff:
         d.params_changed = _changed_values(
             {k: v for k, (v, sid) in params_a.items() if stage_name_a.get(sid) == name},
             {k: v for k, (v, sid) in params_b.items() if stage_name_b.get(sid) == name})
-        _compare_fingerprints(d, sa, sb)
+        _compare_fingerprints(d, sa, sb, made_a, made_b)
         d.metrics = _metric_deltas(
             {k: v for k, (v, sid) in metrics_a.items() if stage_name_a.get(sid) == name},
             {k: v for k, (v, sid) in metrics_b.items() if stage_name_b.get(sid) == name})
@@ -184,9 +185,19 @@ def _data_label(fp: Fingerprint) -> str:
     return str(path or fp.name or fp.digest[:12])
 
 
-def _compare_fingerprints(d: StageDiff, sa: StageRun | None, sb: StageRun | None) -> None:
+def _made_by(stages: dict[str, StageRun]) -> dict[str, str]:
+    """digest → the stage of this run that produced it (its outputs)."""
+    return {fp.digest: s.name for s in stages.values() for fp in s.fingerprints if fp.role == "output"}
+
+
+def _compare_fingerprints(d: StageDiff, sa: StageRun | None, sb: StageRun | None, made_a: dict[str, str],
+                          made_b: dict[str, str]) -> None:
+    """Inputs and outputs that differ. An input another stage of the same run made (a registered model's
+    training frame is the data stage's X_train) is an effect, not a cause: it is spelled out among the
+    outputs' changes ("made by data") and not counted in ``inputs_changed``."""
+    derived: list[str] = []
     for role, names, sentences in (("input", d.inputs_changed, d.input_changes),
-                                   ("output", d.outputs_changed, d.output_changes)):
+                                   ("output", d.outputs_changed, derived)):
         fa = {fp.name or fp.digest: fp for fp in (sa.fingerprints if sa else []) if fp.role == role}
         fb = {fp.name or fp.digest: fp for fp in (sb.fingerprints if sb else []) if fp.role == role}
         for key in sorted(set(fa) | set(fb)):
@@ -195,14 +206,21 @@ def _compare_fingerprints(d: StageDiff, sa: StageRun | None, sb: StageRun | None
                 continue
             if sa is None or sb is None:  # the whole stage is on one side; say it once, not per input
                 continue
-            names.append(key)
             label = _data_label(y or x)  # type: ignore[arg-type]
-            if x is None:
-                sentences.append(f"{role} `{label}` only in b")
-            elif y is None:
-                sentences.append(f"{role} `{label}` only in a")
+            maker = made_b.get(y.digest) if y is not None else None
+            maker = maker or (made_a.get(x.digest) if x is not None else None)
+            if role == "input" and maker and maker != d.name:
+                target, sentence_label = d.output_changes, f"input `{label}` (made by {maker})"
             else:
-                sentences.append(f"{role} `{label}` changed: {describe_data_change(x, y)}")
+                names.append(key)
+                target, sentence_label = sentences, f"{role} `{label}`"
+            if x is None:
+                target.append(f"{sentence_label} only in b")
+            elif y is None:
+                target.append(f"{sentence_label} only in a")
+            else:
+                target.append(f"{sentence_label} changed: {describe_data_change(x, y)}")
+    d.output_changes[:0] = derived
 
 
 def describe_data_change(x: Fingerprint, y: Fingerprint) -> str:

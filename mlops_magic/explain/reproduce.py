@@ -177,7 +177,9 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
 
         raise InvalidInputError(f"--tolerance must be a number >= 0, got {tolerance}")
     run = store.get_run(ref)
-    env = describe_environment(environment_diff(run.environment, environment()))
+    if kept_notebook(store, run.id) is None:
+        prepare_source(store, run)  # raises the one-line error: nothing to re-execute
+    env = describe_environment(environment_diff(run.environment, environment())) if run.environment else []
     inputs = check_inputs(store, run)
     changed = [c for c in inputs if c.status != "same"]
     if changed and not allow_changed_inputs:
