@@ -27,6 +27,7 @@ def main() -> int:
         ["bench_runner.py"],
         ["bench_drift.py", *(["--with-evidently"] if args.with_evidently else [])],
         ["bench_models.py"],
+        ["bench_explain.py"],
         ["bench_lab.py", *(["--no-browser"] if args.no_browser else [])],
     ]
     failed = []
