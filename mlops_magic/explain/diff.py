@@ -196,6 +196,7 @@ def _compare_fingerprints(d: StageDiff, sa: StageRun | None, sb: StageRun | None
     training frame is the data stage's X_train) is an effect, not a cause: it is spelled out among the
     outputs' changes ("made by data") and not counted in ``inputs_changed``."""
     derived: list[str] = []
+    declared = {fp.digest for st in (sa, sb) if st for fp in st.fingerprints if fp.role == "input"}
     for role, names, sentences in (("input", d.inputs_changed, d.input_changes),
                                    ("output", d.outputs_changed, derived)):
         fa = {fp.name or fp.digest: fp for fp in (sa.fingerprints if sa else []) if fp.role == role}
@@ -206,6 +207,8 @@ def _compare_fingerprints(d: StageDiff, sa: StageRun | None, sb: StageRun | None
                 continue
             if sa is None or sb is None:  # the whole stage is on one side; say it once, not per input
                 continue
+            if role == "output" and any(fp is not None and fp.digest in declared for fp in (x, y)):
+                continue  # the variable the stage declared as its input (`%mlops fingerprint df --role input`)
             label = _data_label(y or x)  # type: ignore[arg-type]
             maker = made_b.get(y.digest) if y is not None else None
             maker = maker or (made_a.get(x.digest) if x is not None else None)

@@ -172,6 +172,15 @@ def lineage(store: Store, ref: str) -> Lineage:
     checks = _drift_checks(store, registered)
     monitor_ids = {c["run_id"] for c in checks if c["run_id"]}
     summaries = {r["id"]: r for r in store.run_summaries(sorted(all_runs | monitor_ids), parents=sorted(monitor_ids))}
+    # a drift-triggered run's parent is the monitor run that found the drift; a reproduction's, the original
+    seeded = [r for r in summaries.values() if r["id"] in all_runs and r["parent_run_id"]]
+    drift_parents = {r["parent_run_id"] for r in seeded if r["trigger"] == "drift"} - all_runs
+    originals = {r["parent_run_id"] for r in seeded if r["trigger"] == "reproduce"}
+    missing = (drift_parents | originals) - set(summaries)
+    if missing:
+        summaries.update({r["id"]: r for r in store.run_summaries(sorted(missing))})
+    monitor_ids |= drift_parents & set(summaries)
+    all_runs |= originals & set(summaries)
     triggered = [r for r in summaries.values() if r["parent_run_id"] in monitor_ids and r["id"] not in monitor_ids]
 
     # data nodes: one per digest, labelled by the path or name it was read as
@@ -207,12 +216,13 @@ def lineage(store: Store, ref: str) -> Lineage:
         graph.node(Node(f"monitor:{run_id}", "monitor", f"run {run_id[:8]} {r['notebook'] or ''}".rstrip(),
                         f"{r['trigger']}, {r['status']}, {_short_time(r['started'])}", attrs={"run_id": run_id}))
 
-    # edges
+    # edges (a stage that declared bytes as its input did not "write" them, though its cell made the variable)
+    declared = {(u["digest"], u["run_id"], u.get("stage")) for u in uses if u["role"] == "input"}
     for u in uses + [f for f in seed_fps if f["role"] == "input"]:
         stage = f" ({u['stage']})" if u.get("stage") else ""
         if u["role"] == "input":
             graph.edge(f"data:{u['digest']}", f"run:{u['run_id']}", f"read by{stage}")
-        elif u["role"] == "output":
+        elif u["role"] == "output" and (u["digest"], u["run_id"], u.get("stage")) not in declared:
             graph.edge(f"run:{u['run_id']}", f"data:{u['digest']}", f"wrote{stage}")
     for v in registered:
         vid = f"version:{v['name']}@{v['version']}"
@@ -224,6 +234,9 @@ def lineage(store: Store, ref: str) -> Lineage:
         if c["run_id"]:
             verdict = f"drift {c['drift_share']:.0%}" if c["drifted"] else "no drift"
             graph.edge(f"version:{c['model']}@{c['version']}", f"monitor:{c['run_id']}", f"checked: {verdict}")
+    for r in summaries.values():
+        if r["trigger"] == "reproduce" and r["parent_run_id"]:
+            graph.edge(f"run:{r['parent_run_id']}", f"run:{r['id']}", "reproduced by")
     for r in triggered:
         graph.edge(f"monitor:{r['parent_run_id']}", f"monitor:{r['id']}", f"triggered ({r['trigger']})")
         graph.edge(f"monitor:{r['parent_run_id']}", f"run:{r['id']}", f"triggered ({r['trigger']})")
