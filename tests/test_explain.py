@@ -245,6 +245,10 @@ def test_lineage_across_two_notebooks_sharing_a_data_file(project: Any) -> None:
     assert dot.startswith("digraph lineage") and "->" in dot
     html = cli("lineage", "leaver@production", "--format", "html").output
     assert "<svg" in html and "</svg>" in html
+    original = json.loads(cli("lineage", runs["param"], "--format", "json").output)
+    reproduced = [e for e in original["edges"] if e["label"] == "reproduced by"]
+    assert reproduced and all(e["from"] == f"run:{runs['param']}" for e in reproduced)
+    assert len(reproduced) == 2  # the unchanged reproduction and the one allowed on changed data
     bad = CliRunner().invoke(main, ["lineage", "nosuchthing"])
     assert bad.exit_code == 1 and "no model, run or data digest 'nosuchthing'" in bad.output
 

@@ -171,7 +171,9 @@ def lineage(store: Store, ref: str) -> Lineage:
     registered = versions or [_version_dict(mv) for mv in _versions_of_runs(store, sorted(all_runs))]
     checks = _drift_checks(store, registered)
     monitor_ids = {c["run_id"] for c in checks if c["run_id"]}
-    summaries = {r["id"]: r for r in store.run_summaries(sorted(all_runs | monitor_ids), parents=sorted(monitor_ids))}
+    summaries = {r["id"]: r for r in store.run_summaries(sorted(all_runs | monitor_ids),
+                                                         parents=sorted(monitor_ids | all_runs))}
+    all_runs |= {r["id"] for r in summaries.values() if r["trigger"] == "reproduce" and r["parent_run_id"] in all_runs}
     # a drift-triggered run's parent is the monitor run that found the drift; a reproduction's, the original
     seeded = [r for r in summaries.values() if r["id"] in all_runs and r["parent_run_id"]]
     drift_parents = {r["parent_run_id"] for r in seeded if r["trigger"] == "drift"} - all_runs
