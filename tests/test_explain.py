@@ -212,7 +212,8 @@ def test_reproduce_unchanged_then_refused_then_allowed(project: Any) -> None:
         assert allowed.exit_code == 1, allowed.output
         lines = allowed.output.strip().splitlines()
         assert lines[-1].startswith("differs: ") and "accuracy " in lines[-1]
-        assert lines[0] == "warning: input `data/train.csv` changed (261 → 151 rows); running anyway"
+        assert lines[0].startswith("warning: input `data/train.csv` changed (261 → 151 rows, ")
+        assert lines[0].endswith(" bytes); running anyway")
         assert lines[1].startswith("only the data changed")  # the diff, then the verdict
     finally:
         (root / "data" / "train.csv").write_text(backup)
@@ -288,6 +289,10 @@ def test_magic_diff_returns_a_displayable(project: Any) -> None:
         view = shell.run_line_magic("mlops", f"diff {runs['base'][:8]} {runs['data'][:8]}")
         assert view.headline.startswith("only the data changed")
         assert "only the data changed" in view._repr_html_()
+        card = shell.run_line_magic("mlops", "card leaver@production")
+        assert "<script>" not in card._repr_html_() and "growth-team" in card._repr_html_()
+        graph = shell.run_line_magic("mlops", "lineage leaver@production")
+        assert "<svg" in graph._repr_html_() and graph.layer("version")
     finally:
         mlops_magic.unload_ipython_extension(shell)
 

@@ -228,21 +228,30 @@ def _compare_fingerprints(d: StageDiff, sa: StageRun | None, sb: StageRun | None
 
 def describe_data_change(x: Fingerprint, y: Fingerprint) -> str:
     """'10,000 → 12,500 rows, same columns' (or the columns added, removed, retyped; or files)."""
-    parts = []
+    parts, differs = [], False
     if x.rows is not None and y.rows is not None:
+        differs |= x.rows != y.rows
         parts.append(f"{x.rows:,} rows, same count" if x.rows == y.rows else f"{x.rows:,} → {y.rows:,} rows")
     if x.kind == "files" and y.kind == "files":
         nx, ny = (x.schema or {}).get("files"), (y.schema or {}).get("files")
+        differs |= nx != ny
         parts.append(f"{nx} file{'s' if nx != '1' else ''}" if nx == ny else f"{nx} → {ny} files")
         if x.size is not None and y.size is not None and x.size != y.size:
+            differs = True
             parts.append(f"{x.size:,} → {y.size:,} bytes")
     elif x.kind in ("dataframe", "series") and x.schema is not None and y.schema is not None:
-        parts.append(describe_schema_change(x.schema, y.schema))
+        columns = describe_schema_change(x.schema, y.schema)
+        differs |= columns != "same columns"
+        parts.append(columns)
     elif x.kind == "array" and x.schema != y.schema:
+        differs = True
         parts.append(f"shape {(x.schema or {}).get('shape')} → {(y.schema or {}).get('shape')}")
-    if x.rows == y.rows and len(parts) <= 2 and all("same" in p for p in parts):
+    elif x.kind == "file" and x.size is not None and y.size is not None and x.size != y.size:
+        differs = True
+        parts.append(f"{x.size:,} → {y.size:,} bytes")
+    if not differs:
         parts.append("different values")
-    return ", ".join(parts) or "different content"
+    return ", ".join(parts)
 
 
 def describe_schema_change(a: dict[str, str], b: dict[str, str]) -> str:

@@ -79,7 +79,7 @@ def text_outputs(cell: StageCell) -> str:
             parts.append(_text(out.get("text")))
         elif kind in ("execute_result", "display_data"):
             data = out.get("data") or {}
-            if "text/plain" in data:
+            if "text/plain" in data and not any(m.startswith("image/") for m in data):  # not "<Figure …>"
                 parts.append(_text(data["text/plain"]))
         elif kind == "error":
             parts.append(f"{out.get('ename', '')}: {out.get('evalue', '')}")
