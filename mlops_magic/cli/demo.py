@@ -73,6 +73,7 @@ def run_demo(target: Path) -> Path:
     _say("lifecycle.ipynb: problem → data → train → evaluate on scikit-learn's breast-cancer data")
     result = run_notebook(str(target / "lifecycle.ipynb"), store=store, params={"n_estimators": 60})
     click.echo("    " + result.line())
+    lifecycle_run = result.run_id
 
     _say("month 0: train the churn model, gate it, register it, promote it to production")
     write_month(target / "data" / "labelled", 0)
@@ -82,6 +83,7 @@ def run_demo(target: Path) -> Path:
     _outcome(store, result.run_id)
     if result.status != "succeeded":
         raise ExecutionError(f"the first training run did not succeed: {result.error}")
+    first_churn = result.run_id
 
     _say("schedules: monitor when new customers arrive; retrain when the monitor finds drift")
     monitor = add_schedule(store, str(target / "monitor.ipynb"), on_change=("data/incoming/*.csv",),
@@ -96,6 +98,13 @@ def run_demo(target: Path) -> Path:
     write_month(target / "data" / "labelled", 1)
     _tick(store, "new data")
     _tick(store, "again: each due time runs once")
+
+    retrains = store.list_runs(trigger="drift", limit=1)
+    if retrains:
+        _say(f"explain the change (in {target})")
+        click.echo(f"    mlops diff {first_churn[:8]} {retrains[0].id[:8]}   # the two churn models: what changed")
+        click.echo(f"    mlops reproduce {lifecycle_run[:8]}   # run lifecycle.ipynb again as recorded")
+        click.echo("    mlops lineage churn@production ; mlops models card churn@production")
 
     _say("reports")
     index = write_index(store, target / "site")
