@@ -66,3 +66,27 @@ def test_problem_text_fills_the_card_fields() -> None:
     assert found.owner == ["a-team"] and found.success_metric == ["precision@10 >= 0.3"]
     assert found.intended_use == ["B2C leads only.", "Rank leads for sales."]
     assert found.limitations == ["not for B2B", "English only", "no cold starts"]
+
+
+def test_lineage_reaches_the_server_that_served_a_version(store: Any) -> None:
+    from mlops_magic.explain.lineage import lineage
+    from mlops_magic.store import monitoring as mon
+    from mlops_magic.store import registry as reg
+
+    run = store.create_run(notebook="train.ipynb", status="succeeded")
+    frame = Fingerprint(digest="f" * 32, kind="dataframe", rows=5, schema={"a": "int64"}, name="X", role="input")
+
+    def write(tx: Any) -> int:
+        version = reg.insert_version(tx, "m", {
+            "flavour": "sklearn", "format": "skops", "digest": "0" * 64, "size": 1, "metrics": "{}", "gates": "[]",
+            "run_id": run.id, "data_fingerprint": json.dumps(frame.to_dict()), "lineage": "[]"}, created=1.0,
+            data_fingerprint=frame)
+        mon.append_served(tx, "m", version, [{"a": 1}, {"a": 2}], keep=100, received=2.0)
+        return version
+
+    store.db.run_in_transaction(write)
+    graph = lineage(store, "m@1")
+    assert {"from": "version:m@1", "to": "monitor:served:m@1", "label": "served"} in graph.to_dict()["edges"]
+    assert graph.nodes["monitor:served:m@1"].detail.startswith("2 sampled inputs")
+    assert {"from": f"run:{run.id}", "to": "version:m@1", "label": "registered"} in graph.to_dict()["edges"]
+    assert graph.dot().count("->") == len(graph.edges)

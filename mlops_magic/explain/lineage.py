@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..entities import utc_from_ts
 from ..errors import NotFoundError
 from ..store import Store
 from ..store import monitoring as monitoring_tables
@@ -218,6 +219,12 @@ def lineage(store: Store, ref: str) -> Lineage:
         graph.node(Node(f"monitor:{run_id}", "monitor", f"run {run_id[:8]} {r['notebook'] or ''}".rstrip(),
                         f"{r['trigger']}, {r['status']}, {_short_time(r['started'])}", attrs={"run_id": run_id}))
 
+    # serving: the versions `mlops serve` answered with (the sample of inputs it kept for monitors)
+    served = _served(store, registered)
+    for name, version, count, _first, last in served:
+        graph.node(Node(f"monitor:served:{name}@{version}", "monitor", f"mlops serve {name} v{version}",
+                        f"{count:,} sampled inputs, last {_short_time(utc_from_ts(last))}",
+                        attrs={"model": name, "version": version, "sampled": count}))
     # edges (a stage that declared bytes as its input did not "write" them, though its cell made the variable)
     declared = {(u["digest"], u["run_id"], u.get("stage")) for u in uses if u["role"] == "input"}
     for u in uses + [f for f in seed_fps if f["role"] == "input"]:
@@ -236,6 +243,8 @@ def lineage(store: Store, ref: str) -> Lineage:
         if c["run_id"]:
             verdict = f"drift {c['drift_share']:.0%}" if c["drifted"] else "no drift"
             graph.edge(f"version:{c['model']}@{c['version']}", f"monitor:{c['run_id']}", f"checked: {verdict}")
+    for name, version, _count, _first, _last in served:
+        graph.edge(f"version:{name}@{version}", f"monitor:served:{name}@{version}", "served")
     for r in summaries.values():
         if r["trigger"] == "reproduce" and r["parent_run_id"]:
             graph.edge(f"run:{r['parent_run_id']}", f"run:{r['id']}", "reproduced by")
@@ -290,6 +299,13 @@ def _seed_versions(store: Store, ref: str) -> list[dict[str, Any]]:
     if isinstance(selector, int):
         return [_version_dict(get_version(store, ref), focus=True)]
     return [_version_dict(mv, focus=True) for mv in versions_of(store, name)]
+
+
+def _served(store: Store, versions: list[dict[str, Any]]) -> list[tuple[str, int, int, float, float]]:
+    wanted = {(v["name"], v["version"]) for v in versions}
+    return [(name, version, count, first, last) for name in sorted({v["name"] for v in versions})
+            for version, count, first, last in monitoring_tables.served_summary(store.db, name)
+            if (name, version) in wanted]
 
 
 def _drift_checks(store: Store, versions: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -79,3 +79,10 @@ def served_rows(q: Reader, model: str, limit: int) -> list[tuple[int, float, dic
     rows = q.query("SELECT version, received, record FROM served_inputs WHERE model = ? ORDER BY id DESC LIMIT ?",
                    (model, int(limit)))
     return [(int(r[0]), r[1], json.loads(r[2])) for r in reversed(rows)]
+
+
+def served_summary(q: Reader, model: str) -> list[tuple[int, int, float, float]]:
+    """(version, sampled rows kept, first, last received) per version ``mlops serve`` answered for (lineage)."""
+    rows = q.query("SELECT version, COUNT(*), MIN(received), MAX(received) FROM served_inputs WHERE model = ? "
+                   "GROUP BY version ORDER BY version", (model,))
+    return [(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
