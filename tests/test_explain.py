@@ -289,6 +289,8 @@ def test_magic_diff_returns_a_displayable(project: Any) -> None:
         view = shell.run_line_magic("mlops", f"diff {runs['base'][:8]} {runs['data'][:8]}")
         assert view.headline.startswith("only the data changed")
         assert "only the data changed" in view._repr_html_()
+        assert mlops_magic.diff(runs["base"], runs["data"]).to_dict() == view.to_dict()  # the Python twin agrees
+        assert mlops_magic.model_card("leaver@production").markdown().startswith("# Model card: leaver v")
         card = shell.run_line_magic("mlops", "card leaver@production")
         assert "<script>" not in card._repr_html_() and "growth-team" in card._repr_html_()
         graph = shell.run_line_magic("mlops", "lineage leaver@production")
