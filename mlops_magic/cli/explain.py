@@ -10,6 +10,14 @@ import click
 from .main import open_cli_store
 
 
+def page(title: str, body: str) -> str:
+    """A standalone HTML page around a fragment (UTF-8 declared: the renderings use arrows)."""
+    from ..display.html import esc
+
+    return (f'<!doctype html>\n<html><head><meta charset="utf-8"><title>{esc(title)}</title></head>'
+            f"<body>{body}</body></html>")
+
+
 @click.command("diff")
 @click.argument("run_a")
 @click.argument("run_b")
@@ -28,7 +36,7 @@ def diff_command(ctx: click.Context, run_a: str, run_b: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), indent=2, default=str))
     elif fmt == "html":
-        click.echo(result.html())
+        click.echo(page(f"diff {run_a} {run_b}", result.html()))
     else:
         click.echo(result.text())
 
@@ -74,7 +82,7 @@ def lineage_command(ctx: click.Context, ref: str, fmt: str) -> None:
     from ..explain.lineage import lineage
 
     graph = lineage(open_cli_store(ctx), ref)
-    click.echo({"text": graph.text, "dot": graph.dot, "html": graph.html,
+    click.echo({"text": graph.text, "dot": graph.dot, "html": lambda: page(f"lineage of {ref}", graph.html()),
                 "json": lambda: json.dumps(graph.to_dict(), indent=2, default=str)}[fmt]())
 
 
@@ -89,7 +97,7 @@ def card_command(ctx: click.Context, ref: str, fmt: str, output: str | None) -> 
     from ..explain.card import model_card
 
     card = model_card(open_cli_store(ctx), ref)
-    text = {"markdown": card.markdown, "html": card.html,
+    text = {"markdown": card.markdown, "html": lambda: page(card.title, card.html()),
             "json": lambda: json.dumps(card.to_dict(), indent=2, default=str)}[fmt]()
     if output:
         Path(output).write_text(text, encoding="utf-8")
