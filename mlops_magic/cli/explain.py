@@ -1,4 +1,4 @@
-"""``mlops diff``, ``mlops reproduce``, ``mlops lineage`` and ``mlops models card``: render the explain core."""
+"""'mlops diff', 'mlops reproduce', 'mlops lineage' and 'mlops models card': render the explain core."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def diff_command(ctx: click.Context, run_a: str, run_b: str, fmt: str) -> None:
     """What changed from RUN_A to RUN_B, stage by stage: code, parameters, data, metrics, outputs, environment.
 
     The first line is the headline ("only the data changed; auc +0.007"). JSON is an object with
-    ``headline`` and ``stages`` (lifecycle order; kind, name, code_changed, inputs_changed,
+    'headline' and 'stages' (lifecycle order; kind, name, code_changed, inputs_changed,
     params_changed, metrics).
     """
     from ..explain.diff import diff_runs
@@ -52,7 +52,7 @@ def diff_command(ctx: click.Context, run_a: str, run_b: str, fmt: str) -> None:
 def reproduce_command(ctx: click.Context, run: str, tolerance: float, allow_changed_inputs: bool, fmt: str) -> None:
     """Re-execute RUN as recorded (its kept code, parameters and stages) and compare the metrics.
 
-    The last line starts with ``reproduced`` (exit 0) or ``differs`` (exit 1).
+    The last line starts with 'reproduced' (exit 0) or 'differs' (exit 1).
     """
     from ..explain.reproduce import reproduce
 
@@ -77,7 +77,7 @@ def lineage_command(ctx: click.Context, ref: str, fmt: str) -> None:
     """Data → runs → model versions → monitor runs around REF, inferred from fingerprints.
 
     REF is a model (churn, churn@3, churn@production), a run id or a data digest (prefix).
-    DOT is for Graphviz (``| dot -Tsvg``), HTML an inline SVG.
+    DOT is for Graphviz ('| dot -Tsvg'), HTML an inline SVG.
     """
     from ..explain.lineage import lineage
 

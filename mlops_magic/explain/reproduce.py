@@ -146,7 +146,9 @@ def prepare_source(store: Store, run: Run) -> Path:
 
     folder = runs_dir(store) / run.id
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "reproduce.ipynb"
+    from ..runner.prepare import new_run_id
+
+    path = folder / f"reproduce-{new_run_id()[:8]}.ipynb"  # two reproductions at once never share a file
     path.write_text(json.dumps({**nb, "cells": cells, "metadata": metadata}, indent=1), encoding="utf-8")
     return path
 
