@@ -34,7 +34,7 @@ def test_explain_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
     diff = json.loads(cli("diff", first.id, retrain.id, "--format", "json").output)
-    assert diff["headline"].startswith("only the data changed; ")
+    assert diff["headline"].startswith("only the data changed; auc +")  # the gated metric leads
     assert diff["causes"] == ["the data"]
     data = next(s for s in diff["stages"] if s["kind"] == "data")
     assert data["inputs_changed"] == ["labelled_data"]

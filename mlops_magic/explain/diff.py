@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,8 +130,18 @@ def diff_runs(store: Store, ref_a: str, ref_b: str) -> RunDiff:
         diffs.append(run_level)
     environment = environment_diff(run_a.environment, run_b.environment)
     causes = _causes(diffs, environment)
-    return RunDiff(a=_summary(run_a), b=_summary(run_b), headline=_headline(causes, diffs), stages=diffs,
-                   environment=environment, causes=causes)
+    return RunDiff(a=_summary(run_a), b=_summary(run_b), headline=_headline(causes, diffs, _gated(store, run_b.id)),
+                   stages=diffs, environment=environment, causes=causes)
+
+
+def _gated(store: Store, run_id: str) -> list[str]:
+    """The metrics the run's quality gates checked, in order: what the headline should lead with."""
+    from ..store import registry as registry_tables
+
+    names: list[str] = []
+    for _expr, _passed, _soft, clauses, _stage in registry_tables.gate_rows(store.db, run_id):
+        names += [c["metric"] for c in clauses if isinstance(c, dict) and c.get("metric") not in names]
+    return names
 
 
 def _summary(run: Run) -> dict[str, Any]:
@@ -342,29 +353,30 @@ def _causes(diffs: list[StageDiff], environment: dict[str, list[Any]]) -> list[s
     return causes
 
 
-def _headline(causes: list[str], diffs: list[StageDiff]) -> str:
+def _headline(causes: list[str], diffs: list[StageDiff], gated: Sequence[str] = ()) -> str:
     if not causes:
         head = "nothing changed in code, parameters, data or environment"
     elif len(causes) == 1:
         head = f"only {causes[0]} changed"
     else:
         head = ", ".join(causes[:-1]) + f" and {causes[-1]} changed"
-    moves = _metric_moves(diffs)
+    moves = _metric_moves(diffs, gated)
     return f"{head}; {moves}" if moves else head
 
 
-def _metric_moves(diffs: list[StageDiff], limit: int = 3) -> str:
-    """The changed metrics of the latest evaluation-like stage first (evaluate, then any), signed."""
-    ranked = sorted(diffs, key=lambda d: (d.kind != "evaluate", d.kind == "train", d.kind == "run"))
+def _metric_moves(diffs: list[StageDiff], gated: Sequence[str] = (), limit: int = 3) -> str:
+    """The changed metrics, signed: those the quality gates checked first, then the evaluation stage's,
+    then any other stage's."""
+    order = {name: i for i, name in enumerate(gated)}
+    rank = {d.name: (d.kind != "evaluate", d.kind == "train", d.kind == "run") for d in diffs}
+    changed = [(key, m, d.name) for d in diffs for key, m in d.changed_metrics.items()]
+    changed.sort(key=lambda c: (order.get(c[0], len(order)), rank[c[2]]))
     seen: list[str] = []
-    for d in ranked:
-        for key, m in d.changed_metrics.items():
-            if len(seen) >= limit:
-                break
-            if m["delta"] is not None:
-                seen.append(f"{key} {m['delta']:+.3g}")
-            else:
-                seen.append(f"{key} only in {'b' if m['a'] is None else 'a'}")
+    for key, m, _stage in changed[:limit]:
+        if m["delta"] is not None:
+            seen.append(f"{key} {m['delta']:+.3g}")
+        else:
+            seen.append(f"{key} only in {'b' if m['a'] is None else 'a'}")
     if not seen:
         return "metrics unchanged" if any(d.metrics for d in diffs) else ""
     return ", ".join(seen)
