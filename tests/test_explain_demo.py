@@ -53,6 +53,8 @@ def test_explain_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert {"read by (data)", "registered", "checked: no drift", "triggered (drift)"} <= labels
     assert any(label.startswith("checked: drift") for label in labels)
 
+    assert "<svg" in (target / "site" / "models" / "churn-lineage.html").read_text()
+    assert (target / "site" / "models" / "churn-card.md").read_text().startswith("# Model card: churn v2")
     card = cli("models", "card", "churn@production").output
     assert card.startswith("# Model card: churn v2 (production)")
     for words in ("retention-analytics", "ROC AUC >= 0.80", "`data/labelled/*.csv`", "gate `auc >= 0.80 and",

@@ -109,7 +109,24 @@ def run_demo(target: Path) -> Path:
     _say("reports")
     index = write_index(store, target / "site")
     click.echo(f"    runs: {len(store.list_runs())}; models: `mlops models history churn`")
+    _explain_pages(store, target / "site")
     return index
+
+
+def _explain_pages(store: Any, site: Path) -> None:
+    """The lineage graph and the model card of churn@production beside the report index."""
+    from ..explain.card import model_card
+    from ..explain.lineage import lineage
+    from .explain import page
+
+    folder = site / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "churn-lineage.html").write_text(page("lineage of churn@production",
+                                                    lineage(store, "churn@production").html()), encoding="utf-8")
+    card = model_card(store, "churn@production")
+    (folder / "churn-card.html").write_text(page(card.title, card.html()), encoding="utf-8")
+    (folder / "churn-card.md").write_text(card.markdown(), encoding="utf-8")
+    click.echo(f"    lineage and model card: {folder / 'churn-lineage.html'}, {folder / 'churn-card.md'}")
 
 
 @click.command()
