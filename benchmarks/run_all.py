@@ -28,6 +28,7 @@ def main() -> int:
         ["bench_drift.py", *(["--with-evidently"] if args.with_evidently else [])],
         ["bench_performance.py"],
         ["bench_models.py"],
+        ["bench_explain.py"],
         ["bench_lab.py", *(["--no-browser"] if args.no_browser else [])],
     ]
     failed = []

@@ -203,6 +203,34 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'mlops_magic' has no attribute {name!r}")
 
 
+def diff(run_a: str, run_b: str | None = None) -> Any:
+    """What changed between two runs, stage by stage (``run_b`` default: the active or latest run)."""
+    from .explain.diff import diff_runs  # lazy: import mlops_magic stays light
+
+    return diff_runs(get_store(), run_a, get_session().run_ref(run_b))
+
+
+def reproduce(ref: str, *, tolerance: float = 1e-6, allow_changed_inputs: bool = False) -> Any:
+    """Re-execute a headless run as recorded and compare its metrics; ``.verdict`` is reproduced or differs."""
+    from .explain.reproduce import reproduce as _reproduce  # lazy: import mlops_magic stays light
+
+    return _reproduce(get_store(), ref, tolerance=tolerance, allow_changed_inputs=allow_changed_inputs)
+
+
+def lineage(ref: str) -> Any:
+    """Data → runs → model versions → monitor runs around a model, run or data digest (from fingerprints)."""
+    from .explain.lineage import lineage as _lineage  # lazy: import mlops_magic stays light
+
+    return _lineage(get_store(), ref)
+
+
+def model_card(ref: str) -> Any:
+    """The model card of a version (``.markdown()``, ``.html()``), written from the lifecycle."""
+    from .explain.card import model_card as _card  # lazy: import mlops_magic stays light
+
+    return _card(get_store(), ref)
+
+
 __all__ = [
     "STAGE_KINDS",
     "Artifact",
@@ -218,6 +246,7 @@ __all__ = [
     "__version__",
     "active_run",
     "alias_history",
+    "diff",
     "drift",
     "drift_history",
     "end_run",
@@ -226,6 +255,7 @@ __all__ = [
     "get_run",
     "get_store",
     "init",
+    "lineage",
     "list_models",
     "load_model",
     "log_artifact",
@@ -235,12 +265,14 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "model_card",
     "model_versions",
     "performance",
     "profile",
     "promote",
     "quality",
     "register_model",
+    "reproduce",
     "rollback",
     "run_notebook",
     "run_notebooks",

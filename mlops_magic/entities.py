@@ -50,6 +50,7 @@ class Trigger(_Word):
     PERFORMANCE = "performance"
     CI = "ci"
     AFTER = "after"
+    REPRODUCE = "reproduce"
 
 
 RUN_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus)

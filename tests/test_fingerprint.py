@@ -73,7 +73,7 @@ def test_files_and_globs(tmp_path: Path) -> None:
     one = fingerprint_path(a)
     assert one.kind == "file" and one.rows == 2 and one.size == a.stat().st_size
     many = fingerprint_path("data/*.csv", base=tmp_path)
-    assert many.kind == "files" and many.schema == {"files": "2"}
+    assert many.kind == "files" and many.schema == {"files": "2", "path": "data/*.csv"}
     a.write_text("x,y\n1,3\n")
     assert fingerprint_path(a).digest != one.digest
     assert fingerprint_path("data/*.csv", base=tmp_path).digest != many.digest

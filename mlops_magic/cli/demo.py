@@ -2,9 +2,11 @@
 
 This is the README's first command. It drives only public pieces (runner,
 scheduler, registry, monitoring, reports), so it doubles as an end-to-end
-check of what a new user sees: train and promote a churn model, let a new
-month of drifted customers arrive, let the scheduler's monitor run find the
-drift, let the drift trigger retrain, and write a report site.
+check of what a new user sees: train and promote a churn model; let a month of
+harmlessly drifted customers arrive (the monitor finds drift, the estimated
+performance holds, nothing retrains), then a degrading month (the estimate drops,
+the performance-drop event retrains, the challenger wins); explain the change;
+write a report site.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ def run_demo(target: Path) -> Path:
     _say("lifecycle.ipynb: problem → data → train → evaluate on scikit-learn's breast-cancer data")
     result = run_notebook(str(target / "lifecycle.ipynb"), store=store, params={"n_estimators": 60})
     click.echo("    " + result.line())
+    lifecycle_run = result.run_id
 
     _say("month 0: train the churn model, gate it, register it, promote it to production")
     write_month(target / "data" / "labelled", 0)
@@ -103,6 +106,7 @@ def run_demo(target: Path) -> Path:
     _outcome(store, result.run_id)
     if result.status != "succeeded":
         raise ExecutionError(f"the first training run did not succeed: {result.error}")
+    first_churn = result.run_id
 
     _say("schedules: monitor when new customers arrive; retrain when the model's performance drops")
     monitor = add_schedule(store, str(target / "monitor.ipynb"), on_change=("data/incoming/*.csv",),
@@ -127,10 +131,34 @@ def run_demo(target: Path) -> Path:
     _say("month 2's labels arrive: what v1 really did, beside what was estimated without them")
     _realized(store, "churn@1", target / "data" / "labelled" / "month-02.csv")
 
+    retrains = store.list_runs(trigger="performance", limit=1)
+    if retrains:
+        _say(f"explain the change (in {target})")
+        click.echo(f"    mlops diff {first_churn[:8]} {retrains[0].id[:8]}   # the two churn models: what changed")
+        click.echo(f"    mlops reproduce {lifecycle_run[:8]}   # run lifecycle.ipynb again as recorded")
+        click.echo("    mlops lineage churn@production ; mlops models card churn@production")
+
     _say("reports")
     index = write_index(store, target / "site")
     click.echo(f"    runs: {len(store.list_runs())}; models: `mlops models history churn`")
+    _explain_pages(store, target / "site")
     return index
+
+
+def _explain_pages(store: Any, site: Path) -> None:
+    """The lineage graph and the model card of churn@production beside the report index."""
+    from ..explain.card import model_card  # lazy: mlops --help imports every command
+    from ..explain.lineage import lineage  # lazy: mlops --help imports every command
+    from .explain import page  # lazy: mlops --help imports every command
+
+    folder = site / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "churn-lineage.html").write_text(page("lineage of churn@production",
+                                                    lineage(store, "churn@production").html()), encoding="utf-8")
+    card = model_card(store, "churn@production")
+    (folder / "churn-card.html").write_text(page(card.title, card.html()), encoding="utf-8")
+    (folder / "churn-card.md").write_text(card.markdown(), encoding="utf-8")
+    click.echo(f"    lineage and model card: {folder / 'churn-lineage.html'}, {folder / 'churn-card.md'}")
 
 
 @click.command()

@@ -30,6 +30,9 @@ LAZY_COMMANDS: dict[str, str] = {
     "drift": "mlops_magic.cli.drift:drift_command",
     "performance": "mlops_magic.cli.performance:performance_command",
     "labels": "mlops_magic.cli.performance:labels",
+    "diff": "mlops_magic.cli.explain:diff_command",
+    "reproduce": "mlops_magic.cli.explain:reproduce_command",
+    "lineage": "mlops_magic.cli.explain:lineage_command",
 }
 
 

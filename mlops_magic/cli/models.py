@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from .explain import card_command
 from .main import _fmt_time, open_cli_store, print_table
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
@@ -140,3 +141,6 @@ def rollback(ctx: click.Context, name: str, alias: str, reason: str | None) -> N
     from ..registry.aliases import rollback as do_rollback  # lazy: mlops --help imports every command
 
     click.echo(str(do_rollback(open_cli_store(ctx), name, alias, reason=reason).change))
+
+
+models.add_command(card_command, "card")

@@ -74,6 +74,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                    "%mlops performance REF [--window 1d] [--current DATA [--labels COL]] [--widget]",
                    "realized performance where labels arrived, estimated (CBPE) where not; a drop "
                    "becomes a performance-drop event for retrain schedules"),
+        Subcommand("diff", "mlops_magic.ipython.explain:cmd_diff", "%mlops diff RUN_A [RUN_B]",
+                   "what changed between two runs, stage by stage: code, parameters, data, metrics, environment"),
+        Subcommand("lineage", "mlops_magic.ipython.explain:cmd_lineage", "%mlops lineage NAME@ALIAS|RUN|DIGEST",
+                   "data → runs → model versions → monitor runs, inferred from fingerprints (an SVG graph)"),
+        Subcommand("card", "mlops_magic.ipython.explain:cmd_card", "%mlops card NAME[@ALIAS|@N]",
+                   "the model card of a version: intended use, data, evaluation, lineage, aliases, drift"),
         Subcommand("help", f"{_CORE}:cmd_help", "%mlops help", "print this reference"),
     ]
 }

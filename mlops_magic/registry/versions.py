@@ -135,7 +135,10 @@ def get_version(store: Store, ref: str) -> ModelVersion:
 
 
 def _versions(store: Store, **where: Any) -> list[ModelVersion]:
-    rows = tables.version_rows(store.db, **where)
+    return _from_rows(store, tables.version_rows(store.db, **where))
+
+
+def _from_rows(store: Store, rows: list[Any]) -> list[ModelVersion]:
     aliases: dict[tuple[str, int], list[str]] = {}
     for model, version, alias in tables.aliases_of(store.db, sorted({r["model"] for r in rows})):
         aliases.setdefault((model, version), []).append(alias)
@@ -163,6 +166,11 @@ def versions_of(store: Store, name: str) -> list[ModelVersion]:
 def versions_of_run(store: Store, run_id: str) -> list[ModelVersion]:
     """The versions a run registered (for lifecycle panels and reports)."""
     return _versions(store, run_id=run_id)
+
+
+def versions_of_runs(store: Store, run_ids: list[str]) -> list[ModelVersion]:
+    """The versions any of these runs registered, in a few queries (lineage over many runs)."""
+    return _from_rows(store, tables.version_rows_of_runs(store.db, run_ids)) if run_ids else []
 
 
 def data_sources(store: Store, ref: str) -> list[dict[str, Any]]:

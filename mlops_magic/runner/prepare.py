@@ -69,7 +69,8 @@ def prepare(request: RunRequest, project_dir: Path | None = None) -> PreparedRun
         unknown_params=[k for k in request.params if known is not None and k not in known],
         known_params=known or [],
         request=request, run_id=request.run_id or new_run_id(), notebook_path=path,
-        recorded_notebook=recorded_path(path, project_dir), nb=nb, source_index=source_index, cwd=cwd,
+        recorded_notebook=request.record_as or recorded_path(path, project_dir), nb=nb,
+        source_index=source_index, cwd=cwd,
         kernel=kernel, signature=digest_of(parts), signature_parts=parts,
         native_kernel=not request.kernel and not named,
     )

@@ -50,6 +50,9 @@ class RunRequest:
     #: how many seconds it may wait queued for a worker before it fails.
     resources: dict[str, float] = field(default_factory=dict)
     queue_timeout: float | None = None
+    #: Record the run under this notebook path instead of ``notebook`` (``mlops reproduce`` executes the
+    #: code kept with a run from a copy, but the new run belongs to the original notebook).
+    record_as: str | None = None
 
 
 @dataclass(frozen=True)

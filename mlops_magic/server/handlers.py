@@ -261,6 +261,20 @@ class RunNowHandler(MlopsHandler):
                    status=202)
 
 
+# -- explain (mlops_magic.explain) ------------------------------------------------------------
+class DiffHandler(MlopsHandler):
+    @tornado.web.authenticated
+    @maps_errors
+    def get(self) -> None:
+        """``?a=RUN&b=RUN``: the stage-aware diff of two runs (the JSON of ``mlops diff --format json``)."""
+        from ..explain.diff import diff_runs  # lazy: jupyter server start-up
+
+        a, b = self.str_arg("a"), self.str_arg("b")
+        if not a or not b:
+            raise InvalidInputError("give both runs: ?a=RUN&b=RUN")
+        self.reply(diff_runs(self.store, a, b).to_dict())
+
+
 _RUN = r"(?P<run_id>[^/]+)"
 ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     (r"info", InfoHandler),
@@ -278,4 +292,5 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     (r"schedules", SchedulesHandler),
     (r"schedules/(?P<schedule_id>[^/]+)", ScheduleHandler),
     (r"run-now", RunNowHandler),
+    (r"diff", DiffHandler),
 ]

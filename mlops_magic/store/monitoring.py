@@ -178,3 +178,8 @@ def latest_checks(q: Reader, model: str) -> tuple[dict[str, Any] | None, dict[st
                        (model,))
     return ({**json.loads(drift[0]), "checked": drift[1]} if drift else None,
             {**json.loads(perf[0]), "checked": perf[1]} if perf else None)
+def served_summary(q: Reader, model: str) -> list[tuple[int, int, float, float]]:
+    """(version, sampled rows kept, first, last received) per version ``mlops serve`` answered for (lineage)."""
+    rows = q.query("SELECT version, COUNT(*), MIN(received), MAX(received) FROM served_inputs WHERE model = ? "
+                   "GROUP BY version ORDER BY version", (model,))
+    return [(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]

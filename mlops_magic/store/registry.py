@@ -53,6 +53,16 @@ def version_rows(q: Reader, *, model: str | None = None, version: int | None = N
     return q.query(sql, args)
 
 
+def version_rows_of_runs(q: Reader, run_ids: Sequence[str]) -> list[Row]:
+    """``model_versions`` rows registered by any of these runs (lineage), by model then version."""
+    rows: list[Row] = []
+    ids = sorted(set(run_ids))
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        rows += q.query(f"{_SELECT_VERSIONS} WHERE run_id IN ({','.join('?' * len(chunk))})", chunk)
+    return sorted(rows, key=lambda r: (r["model"], r["version"]))
+
+
 def insert_version(tx: Transaction, name: str, values: dict[str, Any], *, created: float,
                    data_fingerprint: Fingerprint | None = None) -> int:
     """Record the next version of ``name`` (numbers are allocated inside ``tx``), with its event."""

@@ -541,11 +541,19 @@ class Store:
         if not digests:
             return []
         rows = self.db.query(
-            "SELECT f.digest, f.name, f.role, f.rows, f.run_id, s.name, s.kind, f.created FROM fingerprints f "
+            "SELECT f.digest, f.name, f.role, f.rows, f.run_id, s.name, s.kind, f.created, f.schema "
+            "FROM fingerprints f "
             f"LEFT JOIN stage_runs s ON s.id = f.stage_id WHERE f.digest IN ({','.join('?' * len(digests))}) "
             "ORDER BY f.created", list(digests))
         return [{"digest": r[0], "name": r[1], "role": r[2], "rows": r[3], "run_id": r[4], "stage": r[5],
-                 "kind": r[6], "created": utc_from_ts(r[7])} for r in rows]
+                 "kind": r[6], "created": utc_from_ts(r[7]), "schema": _loads(r[8])} for r in rows]
+
+    def fingerprint_digests(self, prefix: str) -> list[str]:
+        """The distinct recorded data digests starting with ``prefix`` (hex), at most 2: a unique prefix or not."""
+        if not re.fullmatch(r"[0-9a-f]{1,64}", prefix or ""):
+            return []
+        rows = self.db.query("SELECT DISTINCT digest FROM fingerprints WHERE digest LIKE ? LIMIT 2", (prefix + "%",))
+        return [r[0] for r in rows]
 
     def list_fingerprints(self, run_id: str) -> list[Fingerprint]:
         return self._fingerprint_rows("WHERE run_id = ? ORDER BY id", [run_id])
@@ -555,6 +563,50 @@ class Store:
             f"SELECT digest, kind, rows, schema, size, name, role, stage_id FROM fingerprints {where}", args)
         return [Fingerprint(digest=r[0], kind=r[1], rows=r[2], schema=_loads(r[3]), size=r[4], name=r[5],
                             role=r[6], stage_id=r[7]) for r in rows]
+
+    # -- reads for diffs (mlops_magic.explain) --------------------------------------------------
+    def params_with_stages(self, run_id: str) -> dict[str, tuple[Any, int | None]]:
+        """Every parameter of a run with the stage that logged it last (None: the run's own)."""
+        rows = self.db.query("SELECT key, value, stage_id FROM params WHERE run_id = ?", (run_id,))
+        return {r[0]: (_loads(r[1]), r[2]) for r in rows}
+
+    def latest_metrics_with_stages(self, run_id: str) -> dict[str, tuple[float, int | None]]:
+        """The last value of every metric of a run, with the stage that logged it; one query."""
+        rows = self.db.query(
+            "SELECT s.key, p.value, p.is_nan, p.stage_id FROM metric_points p "
+            "JOIN metric_series s ON s.id = p.series_id JOIN ("
+            " SELECT series_id, MAX(id) AS id FROM metric_points WHERE series_id IN "
+            "  (SELECT id FROM metric_series WHERE run_id = ?) GROUP BY series_id"
+            ") last ON last.id = p.id", (run_id,))
+        return {r[0]: (math.nan if r[2] else r[1], r[3]) for r in rows}
+
+    # -- reads for lineage (mlops_magic.explain) -----------------------------------------------
+    def run_summaries(self, run_ids: Sequence[str] = (), *, parents: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """Summary rows (id, notebook, name, status, trigger, started, parent_run_id) of these runs, and of
+        every run whose parent is one of ``parents``; oldest first. A few queries whatever the count."""
+        out: dict[str, dict[str, Any]] = {}
+        for column, values in (("id", list(run_ids)), ("parent_run_id", list(parents))):
+            for chunk in _chunks(sorted(set(values)), 500):
+                rows = self.db.query(
+                    "SELECT id, notebook, name, status, trigger, started, parent_run_id FROM runs "
+                    f"WHERE {column} IN ({','.join('?' * len(chunk))})", chunk)
+                for r in rows:
+                    out[r[0]] = {"id": r[0], "notebook": r[1], "name": r[2], "status": r[3], "trigger": r[4],
+                                 "started": utc_from_ts(r[5]), "parent_run_id": r[6]}
+        return sorted(out.values(), key=lambda r: (r["started"], r["id"]))
+
+    def fingerprints_of_runs(self, run_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Every fingerprint of these runs with its stage's name and kind, oldest first."""
+        out: list[dict[str, Any]] = []
+        for chunk in _chunks(sorted(set(run_ids)), 500):
+            rows = self.db.query(
+                "SELECT f.digest, f.name, f.role, f.rows, f.run_id, s.name, s.kind, f.created, f.kind, f.schema "
+                "FROM fingerprints f LEFT JOIN stage_runs s ON s.id = f.stage_id "
+                f"WHERE f.run_id IN ({','.join('?' * len(chunk))})", chunk)
+            out += [{"digest": r[0], "name": r[1], "role": r[2], "rows": r[3], "run_id": r[4], "stage": r[5],
+                     "kind": r[6], "created": utc_from_ts(r[7]), "data_kind": r[8], "schema": _loads(r[9])}
+                    for r in rows]
+        return sorted(out, key=lambda r: r["created"])
 
     # -- events -------------------------------------------------------------------------------
     def emit_event(self, kind: str, *, subject: str | None = None, run_id: str | None = None,

@@ -146,7 +146,11 @@ def _series(s: Any, name: str | None, role: str | None) -> Fingerprint:
 
 def fingerprint_path(path: str | os.PathLike[str], *, name: str | None = None, role: str | None = None,
                      base: str | os.PathLike[str] | None = None) -> Fingerprint:
-    """A file's bytes, or every file a glob matches (names relative to ``base`` and contents)."""
+    """A file's bytes, or every file a glob matches (names relative to ``base`` and contents).
+
+    ``schema["path"]`` keeps the path or glob as given, so the input can be fingerprinted again later
+    (``mlops reproduce`` checks recorded inputs before re-running); it is not part of the digest.
+    """
     text = os.fspath(path)
     base_dir = Path(base or os.getcwd())
     pattern = text if os.path.isabs(text) else str(base_dir / text)
@@ -164,11 +168,13 @@ def fingerprint_path(path: str | os.PathLike[str], *, name: str | None = None, r
             total += size
             rows += lines
         return Fingerprint(digest=h.hexdigest(), kind="files", rows=rows, size=total,
-                           schema={"files": str(len(files))}, name=name or text, role=role)
+                           schema={"files": str(len(files)), "path": text}, name=name or text,
+                           role=role)
     if not os.path.isfile(pattern):
         raise NotFoundError(f"no such file to fingerprint: {text}")
     digest, size, lines = _file_digest(pattern)
-    return Fingerprint(digest=digest, kind="file", rows=lines, size=size, name=name or text, role=role)
+    return Fingerprint(digest=digest, kind="file", rows=lines, size=size, schema={"path": text}, name=name or text,
+                       role=role)
 
 
 def _file_digest(path: str) -> tuple[str, int, int]:
