@@ -187,7 +187,9 @@ def model_card(store: Store, ref: str) -> ModelCard:
     fp = mv.data_fingerprint
     if fp:
         rows = f"{fp['rows']:,} rows" if fp.get("rows") is not None else "rows unknown"
-        data_blocks.append(f"Training frame `{fp.get('name') or 'training data'}`: {rows}, fingerprint {fp['digest']}.")
+        name = fp.get("name") or "training data"
+        data_blocks.append(f"Frame registered with the version (`--input`) `{name}`: {rows}, "
+                           f"fingerprint {fp['digest']}.")
     if mv.input_schema and mv.input_schema.get("columns"):
         data_blocks.append([["column", "dtype"]] + [[str(c["name"]), str(c.get("dtype") or "?")]
                                                      for c in mv.input_schema["columns"]])

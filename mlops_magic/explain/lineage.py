@@ -237,7 +237,7 @@ def lineage(store: Store, ref: str) -> Lineage:
         if v["run_id"]:
             graph.edge(f"run:{v['run_id']}", vid, "registered")
         if v["data_fingerprint"]:
-            graph.edge(f"data:{v['data_fingerprint']['digest']}", vid, "trained on")
+            graph.edge(f"data:{v['data_fingerprint']['digest']}", vid, "registered with")
     for c in checks:
         if c["run_id"]:
             verdict = f"drift {c['drift_share']:.0%}" if c["drifted"] else "no drift"
