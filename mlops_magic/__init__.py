@@ -126,11 +126,13 @@ def performance(ref: str, *, window: str | None = None, current: Any = None, lab
                              min_rows=DEFAULT_MIN_ROWS if min_rows is None else min_rows, record=record)
 
 
-def log_labels(model: str, ids: Any, labels: Any) -> Any:
-    """Labels that arrived (days later, from anywhere), by the request ids ``mlops serve`` answered with."""
+def log_labels(model: str, ids: Any, labels: Any, *, key: str | None = None, times: Any = None) -> Any:
+    """Labels that arrived (days later, from anywhere), by the request ids ``mlops serve`` answered with;
+    or, with ``key="customer_id"``, by an input column's values, each labelling that entity's latest
+    prediction at or before its time in ``times``."""
     from .monitoring.performance import log_labels as _log_labels  # lazy: pulls numpy
 
-    return _log_labels(get_store(), model, ids, labels)
+    return _log_labels(get_store(), model, ids, labels, key=key, times=times)
 
 
 def drift_history(model: str) -> Any:

@@ -228,3 +228,26 @@ def test_a_performance_drop_fires_its_retrain_schedule_once(session, rng, tmp_pa
         [(schedule.id, "performance", "succeeded")]
     assert store.get_run(ran[0].run_id).trigger == "performance"
     assert tick(store, now) == []  # each drop starts one retrain
+
+
+def test_labels_join_by_an_entity_key_and_time(session, rng) -> None:
+    X, y = make(rng, 2000)
+    clf = LogisticRegression().fit(X, y)
+    mv = mlops.register_model(clf, "churn", input=X, labels=y)
+    store = session.store
+    batch = X.head(4).assign(customer_id=["c1", "c2", "c1", "c3"])  # c1 is scored twice, a day apart
+    outputs = [(f"r{i}", int(p), [0.5, 0.5]) for i, p in enumerate(clf.predict(X.head(4)))]
+    record_served(store, "churn", mv.version, batch.iloc[:2].to_dict("records"), outputs=outputs[:2], received=1000.0)
+    record_served(store, "churn", mv.version, batch.iloc[2:].to_dict("records"), outputs=outputs[2:],
+                  received=1000.0 + 86_400)
+    by_time = mlops.log_labels("churn", ["c1", "c2", "c9"], [1, 0, 1], key="customer_id",
+                               times=[pd.Timestamp(1000.0 + 3600, unit="s", tz="UTC"), 1500.0, 2000.0])
+    assert (by_time.stored, by_time.unknown, by_time.unknown_examples) == (2, 1, ["c9"])
+    labelled = dict(store.db.query("SELECT request_id, label FROM labels ORDER BY request_id"))
+    assert labelled == {"r0": "1", "r1": "0"}  # c1's label went to its prediction before the label's time
+    latest = mlops.log_labels("churn", ["c1"], [0], key="customer_id")  # no time: the latest prediction
+    assert latest.stored == 1 and dict(store.db.query("SELECT request_id, label FROM labels"))["r2"] == "0"
+    with pytest.raises(InvalidInputError, match="have no column 'account'"):
+        mlops.log_labels("churn", ["c1"], [1], key="account")
+    with pytest.raises(InvalidInputError, match="times= goes with key="):
+        mlops.log_labels("churn", ["r1"], [1], times=[1.0])

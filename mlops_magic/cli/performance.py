@@ -48,16 +48,22 @@ def labels() -> None:
 @click.option("--model", required=True, help="The model whose served predictions these label.")
 @click.option("--id", "id_column", default="request_id", show_default=True, help="The request id column.")
 @click.option("--label", "label_column", required=True, help="The label column.")
+@click.option("--key", default=None, help="Join on this input column (e.g. customer_id) instead of request ids.")
+@click.option("--time", "time_column", default=None,
+              help="With --key: the label's time column; it labels the latest prediction at or before it.")
 @click.pass_context
-def add(ctx: click.Context, path: str, model: str, id_column: str, label_column: str) -> None:
+def add(ctx: click.Context, path: str, model: str, id_column: str, label_column: str, key: str | None,
+        time_column: str | None) -> None:
     """Add labels from a file (csv, parquet, json); the last label for a request id wins."""
     from ..errors import InvalidInputError  # lazy: mlops --help imports every command
     from ..monitoring.performance import log_labels  # lazy: pulls numpy
     from ..monitoring.records import read_table  # lazy: pulls numpy
 
     frame = read_table(path)
-    for column in (id_column, label_column):
+    id_column = key or id_column
+    for column in (id_column, label_column, *([time_column] if time_column else [])):
         if column not in frame.columns:
             known = ", ".join(map(str, frame.columns))
             raise InvalidInputError(f"{path} has no column {column!r}; its columns: {known}")
-    click.echo(repr(log_labels(open_cli_store(ctx), model, frame[id_column], frame[label_column])))
+    click.echo(repr(log_labels(open_cli_store(ctx), model, frame[id_column], frame[label_column], key=key,
+                               times=frame[time_column] if time_column else None)))

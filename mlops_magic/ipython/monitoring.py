@@ -63,15 +63,20 @@ def cmd_labels(ctx: MagicContext, argv: list[str]) -> Any:
     p.add_argument("--model", required=True)
     p.add_argument("--id", dest="id_column", default="request_id", help="the request id column (default request_id)")
     p.add_argument("--label", dest="label_column", required=True, help="the label column")
+    p.add_argument("--key", default=None, help="join on this input column (e.g. customer_id) instead of request ids")
+    p.add_argument("--time", dest="time_column", default=None,
+                   help="with --key: the label's time column; it labels the latest prediction before it")
     args = p.parse_args(argv)
     from ..monitoring.performance import log_labels  # lazy: pulls numpy
     from ..monitoring.records import resolve_data  # lazy: pulls numpy
 
     frame = resolve_data(args.data, ctx.user_ns, what="labels")
-    for column in (args.id_column, args.label_column):
+    id_column = args.key or args.id_column
+    for column in (id_column, args.label_column, *([args.time_column] if args.time_column else [])):
         if not hasattr(frame, "columns") or column not in frame.columns:
             raise InvalidInputError(f"the labels have no column {column!r}")
-    return log_labels(ctx.session.store, args.model, frame[args.id_column], frame[args.label_column])
+    return log_labels(ctx.session.store, args.model, frame[id_column], frame[args.label_column], key=args.key,
+                      times=frame[args.time_column] if args.time_column else None)
 
 
 def cmd_performance(ctx: MagicContext, argv: list[str]) -> Any:

@@ -174,16 +174,35 @@ class LabelsResult:
         return text
 
 
-def log_labels(store: Store, model: str, ids: Any, labels: Any) -> LabelsResult:
-    """Keep labels by request id (the last one for an id wins); report ids no served row has."""
+def log_labels(store: Store, model: str, ids: Any, labels: Any, *, key: str | None = None,
+               times: Any = None) -> LabelsResult:
+    """Keep labels by request id (the last one for an id wins); report ids no served row has.
+
+    With ``key``, ``ids`` are values of that input column (an entity such as ``customer_id``) instead
+    of request ids: each label goes to the entity's latest served prediction at or before its time in
+    ``times`` (or its latest prediction without ``times``). Entities the server never answered for are
+    reported and not stored, since no prediction is there to label.
+    """
     check_model_name(model)
     require_model(store, model)
-    id_list = [str(i) for i in _as_list(ids, "ids")]
+    raw_ids = _as_list(ids, "ids")
     values = _as_list(labels, "labels")
-    if len(id_list) != len(values):
-        raise InvalidInputError(f"{len(id_list)} ids but {len(values)} labels; give one label per id")
-    if not id_list:
+    if len(raw_ids) != len(values):
+        raise InvalidInputError(f"{len(raw_ids)} ids but {len(values)} labels; give one label per id")
+    if not raw_ids:
         raise InvalidInputError("no labels given")
+    unmatched: list[str] = []
+    if key is not None:
+        matched = _request_ids_by_entity(store, model, key, raw_ids, times)
+        unmatched = [str(e) for e, rid in zip(raw_ids, matched) if rid is None]
+        pairs_in = [(rid, v) for rid, v in zip(matched, values) if rid is not None]
+        id_list, values = [rid for rid, _ in pairs_in], [v for _, v in pairs_in]
+        if not id_list:
+            return LabelsResult(model, 0, 0, len(unmatched), unmatched[:3])
+    else:
+        if times is not None:
+            raise InvalidInputError("times= goes with key=: request ids name one prediction already")
+        id_list = [str(i) for i in raw_ids]
     version = get_version(store, model)
     found = tables.performance_reference(store.db, model, version.version)
     kind, reference = found if found else ("classification" if version.flavour == "sklearn" else "unknown", {})
@@ -194,9 +213,61 @@ def log_labels(store: Store, model: str, ids: Any, labels: Any) -> LabelsResult:
     pairs = list(last.items())
     replaced = store.db.run_in_transaction(lambda tx: tables.upsert_labels(tx, model, pairs, time.time()))
     replaced += len(id_list) - len(pairs)
+    if key is not None:
+        return LabelsResult(model, len(pairs), replaced, len(unmatched), unmatched[:3])
     known = tables.known_request_ids(store.db, model, list(last))
     unknown = [rid for rid in last if rid not in known]
     return LabelsResult(model, len(pairs), replaced, len(unknown), unknown[:3])
+
+
+def _request_ids_by_entity(store: Store, model: str, key: str, entities: list[Any], times: Any) -> list[str | None]:
+    """The request id of each entity's latest served prediction at or before its label time."""
+    import bisect
+
+    when = _as_list(times, "times") if times is not None else None
+    if when is not None and len(when) != len(entities):
+        raise InvalidInputError(f"{len(entities)} ids but {len(when)} times; give one time per label")
+    rows = tables.served_request_rows(store.db, model)
+    if rows and not any(key in record for _, _, record in rows[-100:]):
+        raise InvalidInputError(f"served inputs of {model!r} have no column {key!r} to join labels on")
+    index: dict[str, tuple[list[float], list[str]]] = {}
+    for received, request_id, record in rows:
+        if key in record:
+            at, ids = index.setdefault(str(record[key]), ([], []))
+            at.append(received)
+            ids.append(request_id)
+    out: list[str | None] = []
+    for i, entity in enumerate(entities):
+        found = index.get(str(entity.item() if hasattr(entity, "item") else entity))
+        if found is None:
+            out.append(None)
+            continue
+        at, ids = found
+        if when is None:
+            out.append(ids[-1])
+            continue
+        pos = bisect.bisect_right(at, _timestamp(when[i])) - 1
+        out.append(ids[pos] if pos >= 0 else None)
+    return out
+
+
+def _timestamp(value: Any) -> float:
+    """Seconds since the epoch from a number, a datetime, a pandas Timestamp or an ISO 8601 string."""
+    if isinstance(value, bool):
+        raise InvalidInputError(f"time {value!r} is not a time")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    if isinstance(value, str):
+        from datetime import datetime, timezone
+
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInputError(f"time {value!r} is not ISO 8601 (e.g. 2026-12-01T10:00:00Z)") from None
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    raise InvalidInputError(f"time {value!r} is not a time")
 
 
 def _as_list(values: Any, what: str) -> list[Any]:

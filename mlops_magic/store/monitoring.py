@@ -183,3 +183,10 @@ def served_summary(q: Reader, model: str) -> list[tuple[int, int, float, float]]
     rows = q.query("SELECT version, COUNT(*), MIN(received), MAX(received) FROM served_inputs WHERE model = ? "
                    "GROUP BY version ORDER BY version", (model,))
     return [(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+
+
+def served_request_rows(q: Reader, model: str) -> list[tuple[float, str, dict[str, Any]]]:
+    """(received, request_id, input record) of every kept served row of a model that has a request id."""
+    rows = q.query("SELECT received, request_id, record FROM served_inputs WHERE model = ? AND request_id IS NOT NULL "
+                   "ORDER BY id", (model,))
+    return [(r[0], r[1], json.loads(r[2])) for r in rows]
