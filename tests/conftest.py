@@ -67,3 +67,28 @@ def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield reset_session()
     clear_cache()
     reset_session()
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory: pytest.TempPathFactory):
+    """``mlops demo`` run once for the whole session: (its folder, what it printed).
+
+    Tests read it; the one that reproduces a run adds only that run (trigger ``reproduce``).
+    """
+    from _support import python_env
+    from click.testing import CliRunner
+
+    from mlops_magic.cli.main import main
+    from mlops_magic.store import clear_cache
+
+    target = tmp_path_factory.mktemp("demo") / "demo"
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in python_env().items():
+            mp.setenv(key, value)
+        mp.delenv("MLOPS_STORE", raising=False)
+        clear_cache()
+        result = CliRunner().invoke(main, ["demo", str(target)], catch_exceptions=False)
+        clear_cache()
+    assert result.exit_code == 0, result.output
+    return target, result.output
+

@@ -4,31 +4,23 @@ draws data → runs → versions → monitor runs, and the card reads like one."
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from _support import python_env
 from click.testing import CliRunner
 
 
 @pytest.mark.slow
-def test_explain_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explain_the_demo(demo_project, monkeypatch: pytest.MonkeyPatch) -> None:
     from mlops_magic.cli.main import main
     from mlops_magic.store import clear_cache, open_store
 
-    for key, value in python_env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("MLOPS_STORE", raising=False)
-    clear_cache()
-    target = tmp_path / "demo"
-    result = CliRunner().invoke(main, ["demo", str(target)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    target, output = demo_project
     monkeypatch.chdir(target)
     clear_cache()
     store = open_store()
     [first, retrain] = sorted((r for r in store.list_runs() if r.notebook == "churn.ipynb"), key=lambda r: r.started)
     lifecycle = next(r for r in store.list_runs() if r.notebook == "lifecycle.ipynb")
-    assert f"mlops diff {first.id[:8]} {retrain.id[:8]}" in result.output
+    assert f"mlops diff {first.id[:8]} {retrain.id[:8]}" in output
 
     def cli(*args: str):
         return CliRunner().invoke(main, list(args), catch_exceptions=False)
