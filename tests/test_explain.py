@@ -273,6 +273,7 @@ def test_card_is_written_from_the_lifecycle_and_escapes_hostile_text(project: An
 
 
 def test_magic_diff_returns_a_displayable(project: Any) -> None:
+    from IPython import get_ipython
     from IPython.testing.globalipapp import start_ipython
 
     import mlops_magic
@@ -283,7 +284,7 @@ def test_magic_diff_returns_a_displayable(project: Any) -> None:
     assert "%mlops diff RUN_A [RUN_B]" in reference()
     clear_cache()
     reset_session()
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()  # None once another test started it
     mlops_magic.load_ipython_extension(shell)
     try:
         view = shell.run_line_magic("mlops", f"diff {runs['base'][:8]} {runs['data'][:8]}")

@@ -470,3 +470,29 @@ def test_forked_child_gets_its_own_connection_and_leaves_the_parents_alone(postg
     assert os.waitstatus_to_exitcode(status) == 0
     store.log_metric(run.id, "parent", 2.0)  # the parent's connection still works
     assert {m.key for m in store.metric_history(run.id)} == {"child", "parent"}
+
+
+def test_a_large_batch_is_one_packed_row_read_back_like_single_points(store) -> None:
+    from mlops_magic.store.runs import PACK_MIN
+
+    run = store.create_run(trigger="manual")
+    store.log_metric(run.id, "loss", 0.9, step=0)
+    batch = [(f"k{i}", float(i), 1) for i in range(PACK_MIN)] + [("loss", 0.5, 1), ("nan", math.nan, 1),
+                                                                  ("inf", math.inf, 1)]
+    assert store.log_metrics(run.id, batch) == PACK_MIN + 3
+    rows = store.db.query_one("SELECT COUNT(*) FROM metric_points p JOIN metric_series s ON s.id = p.series_id "
+                              "WHERE s.run_id = ?", (run.id,))[0]
+    assert rows == 2  # the first loss point, and the batch as one row
+    store.log_metric(run.id, "loss", 0.2, step=2)  # a single point after the batch: it is the latest
+    latest = store.latest_metrics([run.id])[run.id]
+    assert latest["loss"] == 0.2 and latest["k7"] == 7.0 and math.isnan(latest["nan"]) and latest["inf"] == math.inf
+    assert "\x1fbatch" not in latest
+    assert [(m.step, m.value) for m in store.metric_history(run.id, "loss")] == [(0, 0.9), (1, 0.5), (2, 0.2)]
+    everything = store.metric_history(run.id)
+    assert len(everything) == PACK_MIN + 5 and [m.key for m in everything] == sorted(m.key for m in everything)
+    assert store.last_step(run.id, "k3") == 1 and store.last_step(run.id, "loss") == 2
+    store.log_metrics(run.id, [(f"k{i}", -1.0, 5) for i in range(PACK_MIN)])  # a later batch wins over the first
+    assert store.latest_metrics([run.id])[run.id]["k7"] == -1.0 and store.last_step(run.id, "k7") == 5
+    assert store.latest_metrics_with_stages(run.id)["k7"] == (-1.0, None)
+    # the view keeps the 0.1 columns for single points; a packed batch is one metric_points row
+    assert store.db.query_one("SELECT COUNT(*) FROM metrics WHERE run_id = ?", (run.id,))[0] == 2

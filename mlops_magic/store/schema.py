@@ -347,6 +347,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE schedules ADD COLUMN cron_next DOUBLE PRECISION;
     CREATE INDEX schedules_cron_next ON schedules (cron_next);
     """,
+    # a large metric batch is one packed row (its series ids, steps and values as JSON) under the run's
+    # reserved batch series: one insert instead of one per value (docs/architecture.md, "Metrics")
+    """
+    ALTER TABLE metric_points ADD COLUMN packed TEXT;
+    DROP VIEW metrics;
+    CREATE VIEW metrics AS
+        SELECT p.id, s.run_id, s.key, p.value, p.is_nan, p.step, p.timestamp, p.stage_id
+        FROM metric_points p JOIN metric_series s ON s.id = p.series_id WHERE p.packed IS NULL;
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)
