@@ -11,24 +11,19 @@ from typing import Any
 
 import pytest
 from dask_support import LocalCluster, notebook, start_cluster
+from server_support import API, jp_server_config  # noqa: F401 - the fixture, by name
 from tornado.httpclient import HTTPClientError
 
 from mlops_magic.store import clear_cache, open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 pytestmark = pytest.mark.slow
-API = "mlops/api/v1"
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     yield from start_cluster(tmp_path_factory.mktemp("dask-logs"))
 
-
-@pytest.fixture
-def jp_server_config(jp_server_config: Any) -> Any:
-    jp_server_config["ServerApp"]["jpserver_extensions"]["mlops_magic.server"] = True
-    return jp_server_config
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from server_support import API, jp_server_config  # noqa: F401 - the fixture, by name
 from tornado.httpclient import HTTPClientError
 
 from mlops_magic.server.handlers import ROUTES
@@ -15,13 +16,7 @@ from mlops_magic.store import clear_cache, open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
-API = "mlops/api/v1"
 
-
-@pytest.fixture
-def jp_server_config(jp_server_config: Any) -> Any:
-    jp_server_config["ServerApp"]["jpserver_extensions"]["mlops_magic.server"] = True
-    return jp_server_config
 
 
 @pytest.fixture
