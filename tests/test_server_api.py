@@ -11,10 +11,12 @@ import pytest
 from server_support import API, jp_server_config  # noqa: F401 - the fixture, by name
 from tornado.httpclient import HTTPClientError
 
-from mlops_magic.server.handlers import ROUTES
+from mlops_magic.server import handlers, runs_table
 from mlops_magic.store import clear_cache, open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+ROUTES = handlers.ROUTES + runs_table.ROUTES
 
 
 

@@ -88,6 +88,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/runs-table": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every run as columns, newest first (the main-area runs view's one request)
+         * @description One array per column instead of one object per run, notebooks dictionary-encoded, one
+         *     column per param and metric key (null where a run lacks it). `version` is a digest of
+         *     the answer: send it back as `since` and, when nothing changed, the answer is just
+         *     `{"version", "unchanged": true}`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description API path of a notebook */
+                    notebook?: string;
+                    /** @description comma-separated: queued, running, succeeded, failed, timed-out, killed, skipped */
+                    status?: string;
+                    /** @description comma-separated triggers */
+                    trigger?: string;
+                    /** @description at most this many of the newest runs */
+                    limit?: number;
+                    /** @description the version of the answer the client holds */
+                    since?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The runs as columns, or `unchanged` */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RunsTable"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/runs/{run}": {
         parameters: {
             query?: never;
@@ -973,6 +1029,36 @@ export interface components {
             worker?: string | null;
             /** @description why a queued run waits */
             waiting?: string | null;
+        };
+        /** @description GET runs-table: column i of every array is run i (newest first); absent when unchanged */
+        RunsTable: {
+            /** @description digest of this answer; send it back as `since` */
+            version: string;
+            unchanged: boolean;
+            total?: number;
+            /** @description every run status the store knows */
+            statuses?: string[];
+            triggers?: string[];
+            /** @description the recorded notebook names */
+            notebooks?: (string | null)[];
+            /** @description notebooks[i] as an API path Lab can open (null outside the root) */
+            notebook_paths?: (string | null)[];
+            columns?: {
+                id: string[];
+                /** @description index into notebooks */
+                notebook: number[];
+                status: string[];
+                trigger: string[];
+                /** @description seconds since the epoch */
+                started: number[];
+                ended: (number | null)[];
+            };
+            params?: {
+                [key: string]: unknown[];
+            };
+            metrics?: {
+                [key: string]: ((number | string) | null)[];
+            };
         };
         RunsPage: {
             runs?: components["schemas"]["Run"][];

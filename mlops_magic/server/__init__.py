@@ -20,13 +20,13 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     from jupyter_server.utils import url_path_join
 
-    from .handlers import ROUTES  # lazy: pulls jupyter_server
+    from . import handlers, runs_table  # lazy: pulls jupyter_server
 
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]
     web_app.settings.setdefault("mlops_root_dir", serverapp.root_dir)
-    handlers = [(url_path_join(base_url, API_PREFIX, pattern), handler) for pattern, handler in ROUTES]
-    web_app.add_handlers(".*$", handlers)
+    routes = handlers.ROUTES + runs_table.ROUTES
+    web_app.add_handlers(".*$", [(url_path_join(base_url, API_PREFIX, pattern), handler) for pattern, handler in routes])
     serverapp.log.info("mlops-magic: REST API at %s", url_path_join(base_url, API_PREFIX))
 
 

@@ -1,0 +1,119 @@
+"""GET runs-table (the runs view's columnar answer) on a real Jupyter server and a real SQLite store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from server_support import API, jp_server_config  # noqa: F401 - the fixture, by name
+from tornado.httpclient import HTTPClientError
+
+from mlops_magic.entities import RUN_STATUSES
+from mlops_magic.server.runs_table import ROUTES
+from mlops_magic.store import clear_cache, open_store
+
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+
+@pytest.fixture
+def store(jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.delenv("MLOPS_STORE", raising=False)
+    clear_cache()
+    st = open_store(str(jp_root_dir))
+    yield st
+    clear_cache()
+
+
+@pytest.fixture
+def runs(store: Any, jp_root_dir: Path) -> list[str]:
+    """Three runs of demo.ipynb (the last failed, one NaN metric) and one of other.ipynb without metrics."""
+    (jp_root_dir / "demo.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
+                                                         "nbformat_minor": 5}), encoding="utf-8")
+    ids = []
+    for i in range(3):
+        run = store.create_run(notebook="demo.ipynb", trigger="manual", params={"lr": 0.1 * (i + 1), "depth": i})
+        store.log_metrics(run.id, [("acc", 0.5 + 0.1 * s + i, s) for s in range(3)])
+        if i == 1:
+            store.log_metrics(run.id, [("loss", float("nan"), 0)])
+        store.finish_run(run.id, "failed" if i == 2 else "succeeded")
+        ids.append(run.id)
+    other = store.create_run(notebook="other.ipynb", trigger="schedule", params={"lr": 1})
+    store.finish_run(other.id, "succeeded")
+    ids.append(other.id)
+    return ids
+
+
+async def table(jp_fetch: Any, **params: str) -> dict[str, Any]:
+    response = await jp_fetch(API, "runs-table", params=params)
+    assert response.headers["Content-Type"].startswith("application/json")
+    return dict(json.loads(response.body))
+
+
+async def test_columns_newest_first_with_params_and_metrics(jp_fetch: Any, runs: list[str]) -> None:
+    body = await table(jp_fetch)
+    assert body["unchanged"] is False and body["total"] == 4
+    cols = body["columns"]
+    assert cols["id"] == runs[::-1]
+    assert cols["status"] == ["succeeded", "failed", "succeeded", "succeeded"]
+    assert [body["notebooks"][i] for i in cols["notebook"]] == ["other.ipynb", "demo.ipynb", "demo.ipynb", "demo.ipynb"]
+    assert body["notebook_paths"] == ["other.ipynb", "demo.ipynb"]
+    assert cols["started"] == sorted(cols["started"], reverse=True)
+    assert all(isinstance(e, float) for e in cols["ended"])
+    # One column per key, null where a run lacks it; the latest metric value; NaN as its name.
+    assert body["params"]["lr"] == [1, pytest.approx(0.3), pytest.approx(0.2), pytest.approx(0.1)]
+    assert body["params"]["depth"] == [None, 2, 1, 0]
+    assert body["metrics"]["acc"] == [None, pytest.approx(2.7), pytest.approx(1.7), pytest.approx(0.7)]
+    assert body["metrics"]["loss"] == [None, None, "nan", None]
+    # The enums the filters offer come from the API, queued and skipped included.
+    assert body["statuses"] == list(RUN_STATUSES) and {"queued", "skipped"} <= set(body["statuses"])
+
+
+async def test_filters_and_limit(jp_fetch: Any, runs: list[str]) -> None:
+    failed = await table(jp_fetch, status="failed")
+    assert failed["columns"]["id"] == [runs[2]]
+    demo = await table(jp_fetch, notebook="demo.ipynb")
+    assert demo["total"] == 3 and demo["notebooks"] == ["demo.ipynb"]
+    newest = await table(jp_fetch, limit="2")
+    assert newest["columns"]["id"] == [runs[3], runs[2]]
+    empty = await table(jp_fetch, status="queued")
+    assert empty["total"] == 0 and empty["columns"]["id"] == [] and empty["params"] == {}
+
+
+async def test_since_the_same_version_answers_unchanged_until_a_run_changes(
+        jp_fetch: Any, store: Any, runs: list[str]) -> None:
+    first = await table(jp_fetch)
+    again = await table(jp_fetch, since=first["version"])
+    assert again == {"version": first["version"], "unchanged": True}
+    store.log_metrics(runs[0], [("acc", 9.0, 3)])
+    changed = await table(jp_fetch, since=first["version"])
+    assert changed["unchanged"] is False and changed["version"] != first["version"]
+    assert changed["metrics"]["acc"][-1] == 9.0
+
+
+async def test_no_runs_yet(jp_fetch: Any, store: Any) -> None:
+    body = await table(jp_fetch)
+    assert body["total"] == 0 and body["columns"]["id"] == [] and body["metrics"] == {}
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"status": "done"}, "unknown status 'done'"),
+    ({"trigger": "nightly"}, "unknown trigger 'nightly'"),
+    ({"limit": "0"}, "limit must be between"),
+    ({"limit": "many"}, "limit must be an integer"),
+    ({"notebook": "../outside.ipynb"}, ""),
+])
+async def test_bad_input_is_one_clear_400(jp_fetch: Any, store: Any, query: dict[str, str], message: str) -> None:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(API, "runs-table", params=query)
+    assert info.value.code == 400
+    body = json.loads(info.value.response.body if info.value.response else b"{}")
+    assert message in body["message"] and body["error"] == "InvalidInputError"
+
+
+@pytest.mark.parametrize("pattern", [p for p, _ in ROUTES])
+async def test_refuses_without_token(jp_fetch: Any, store: Any, pattern: str) -> None:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(API, pattern, headers={"Authorization": ""})
+    assert info.value.code == 403
