@@ -26,7 +26,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     base_url = web_app.settings["base_url"]
     web_app.settings.setdefault("mlops_root_dir", serverapp.root_dir)
     routes = handlers.ROUTES + runs_table.ROUTES
-    web_app.add_handlers(".*$", [(url_path_join(base_url, API_PREFIX, pattern), handler) for pattern, handler in routes])
+    web_app.add_handlers(".*$", [(url_path_join(base_url, API_PREFIX, pattern), handler)
+                                 for pattern, handler in routes])
     serverapp.log.info("mlops-magic: REST API at %s", url_path_join(base_url, API_PREFIX))
 
 
