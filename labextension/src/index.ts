@@ -6,6 +6,7 @@ import { MlopsClient } from './api';
 import { CellBadges } from './badges';
 import { mlopsIcon } from './icons';
 import { MlopsPanel } from './panel';
+import { activateRunsView } from './runs-view';
 import { isStageKind, STAGE_KINDS, stageFromHeader, StageKind, withStageTag } from './stages';
 
 export const COMMANDS = {
@@ -140,6 +141,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         panel.node.querySelector<HTMLButtonElement>('.mlops-run-now')?.click();
       }
     });
+
+    activateRunsView(app, palette, client);
 
     if (palette) {
       const category = 'MLOps';

@@ -1,0 +1,76 @@
+/**
+ * The few reads the runs view makes, over ServerConnection.makeRequest (Jupyter's token and
+ * XSRF handling apply). Any object with `request(endpoint)` will do as the transport: the
+ * sidebar's `MlopsClient` fits, and so does the small one here.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import type { components } from '../openapi';
+import type { RunDetail, RunsTable } from './model';
+
+export type MetricSeries = components['schemas']['MetricSeries'];
+
+const PREFIX = 'mlops/api/v1';
+
+/** What the view needs from a transport. */
+export interface Requester {
+  request<T>(endpoint: string, init?: RequestInit): Promise<T>;
+}
+
+/** `path?k=v&…` without the empty values. */
+export function query(path: string, args: Record<string, string | number | undefined | null>): string {
+  const parts = Object.entries(args)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `${path}?${parts.join('&')}` : path;
+}
+
+/** A JSON request under the API prefix; a non-2xx answer rejects with the server's one-line message. */
+export class Fetcher implements Requester {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  async request<T>(endpoint: string, init: RequestInit = {}): Promise<T> {
+    const url = URLExt.join(this.settings.baseUrl, PREFIX, endpoint);
+    const response = await ServerConnection.makeRequest(url, init, this.settings);
+    const text = await response.text();
+    let body: any = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = { message: text };
+    }
+    if (!response.ok) {
+      throw new Error(body?.message ?? `${response.status} ${response.statusText}`);
+    }
+    return body as T;
+  }
+}
+
+export class RunsViewApi {
+  constructor(
+    private readonly transport: Requester = new Fetcher(),
+    private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  /** Every run as columns; with `since`, `{unchanged: true}` when nothing changed. */
+  table(since: string | null): Promise<RunsTable> {
+    return this.transport.request<RunsTable>(query('runs-table', { since }));
+  }
+
+  run(id: string): Promise<RunDetail> {
+    return this.transport.request<RunDetail>(`runs/${encodeURIComponent(id)}`);
+  }
+
+  metric(id: string, key: string): Promise<MetricSeries> {
+    return this.transport.request<MetricSeries>(`runs/${encodeURIComponent(id)}/metrics/${encodeURIComponent(key)}`);
+  }
+
+  reportUrl(id: string): string {
+    return URLExt.join(this.settings.baseUrl, PREFIX, `runs/${encodeURIComponent(id)}/report`);
+  }
+
+  artifactUrl(id: string, name: string): string {
+    return URLExt.join(this.settings.baseUrl, PREFIX, `runs/${encodeURIComponent(id)}/artifacts/${encodeURIComponent(name)}`);
+  }
+}

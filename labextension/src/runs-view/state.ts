@@ -1,0 +1,197 @@
+/**
+ * What the runs view shows, held outside React so a poll can patch it: rows, filter, sort,
+ * hidden columns, selection. It signals `changed` only when something a person would see
+ * changed, so a poll that brings nothing new costs no render and no DOM write.
+ */
+import { ISignal, Signal } from '@lumino/signaling';
+
+import type { RunsViewApi } from './client';
+import {
+  Column,
+  columnsFor,
+  DEFAULT_SORT,
+  Filter,
+  filterIndex,
+  NO_FILTER,
+  decodeTable,
+  patchRows,
+  RUN_COLUMNS,
+  RUN_STATUSES,
+  RunRow,
+  searchText,
+  sortIndex,
+  SortSpec,
+  toggleColumn,
+  ViewConfig,
+  visibleColumns
+} from './model';
+
+export class RunsViewModel {
+  constructor(
+    readonly api: RunsViewApi,
+    config: ViewConfig = { hidden: [], sort: { ...DEFAULT_SORT } }
+  ) {
+    this._config = config;
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+
+  /** The view config changed (sort, hidden columns): worth saving. */
+  get configChanged(): ISignal<this, ViewConfig> {
+    return this._configChanged;
+  }
+
+  rows: RunRow[] = [];
+  statuses: string[] = RUN_STATUSES;
+  notebooks: string[] = [];
+  allColumns: Column[] = RUN_COLUMNS;
+  filter: Filter = NO_FILTER;
+  selected: ReadonlySet<string> = new Set();
+  /** Seconds since the epoch when the rows last changed (durations of running runs count to it). */
+  now = Date.now() / 1000;
+  loaded = false;
+  error: string | null = null;
+  /** How many polls brought a change, and how many brought nothing (the benchmark reads these). */
+  readonly stats = { polls: 0, changes: 0 };
+
+  get config(): ViewConfig {
+    return this._config;
+  }
+
+  get sort(): SortSpec {
+    return this._config.sort;
+  }
+
+  get columns(): Column[] {
+    if (!this._columns) {
+      this._columns = visibleColumns(this.allColumns, this._config.hidden);
+    }
+    return this._columns;
+  }
+
+  /** Indices into `rows`, filtered then sorted. */
+  get view(): number[] {
+    if (!this._view) {
+      const kept = filterIndex(this.rows, this.filter, row => this._haystack(row));
+      this._view = sortIndex(this.rows, kept, this._config.sort, this.now);
+    }
+    return this._view;
+  }
+
+  /** Fetch the table; when the server says nothing changed, do nothing at all. */
+  async refresh(): Promise<void> {
+    let table;
+    try {
+      table = await this.api.table(this._version);
+    } catch (error) {
+      const message = (error as Error).message || String(error);
+      if (message !== this.error) {
+        this.error = message;
+        this._changed.emit();
+      }
+      throw error; // the Poll backs off
+    }
+    this.stats.polls++;
+    if (table.unchanged && this.loaded) {
+      if (this.error) {
+        this.error = null;
+        this._changed.emit();
+      }
+      return;
+    }
+    this._version = table.version;
+    const patch = patchRows(this.rows, decodeTable(table));
+    const wasLoaded = this.loaded;
+    this.loaded = true;
+    const errorCleared = this.error !== null;
+    this.error = null;
+    if (wasLoaded && !errorCleared && !patch.added && !patch.changed && !patch.removed) {
+      return;
+    }
+    this.stats.changes++;
+    this.rows = patch.rows;
+    this.now = Date.now() / 1000;
+    this.statuses = table.statuses?.length ? table.statuses : RUN_STATUSES;
+    this.notebooks = (table.notebooks ?? []).filter((n): n is string => !!n).sort();
+    const columns = columnsFor(this.rows);
+    if (columns.map(c => c.id).join('\n') !== this.allColumns.map(c => c.id).join('\n')) {
+      this.allColumns = columns;
+      this._columns = null;
+    }
+    this._view = null;
+    this._changed.emit();
+  }
+
+  setFilter(filter: Partial<Filter>): void {
+    this.filter = { ...this.filter, ...filter };
+    this._view = null;
+    this._changed.emit();
+  }
+
+  setSort(sort: SortSpec): void {
+    this._setConfig({ ...this._config, sort });
+    this._view = null;
+    this._changed.emit();
+  }
+
+  toggleColumn(id: string): void {
+    this._setConfig({ ...this._config, hidden: toggleColumn(this._config.hidden, id) });
+    this._columns = null;
+    this._changed.emit();
+  }
+
+  showAllColumns(): void {
+    this._setConfig({ ...this._config, hidden: [] });
+    this._columns = null;
+    this._changed.emit();
+  }
+
+  toggleSelected(id: string): void {
+    const next = new Set(this.selected);
+    if (next.has(id)) {
+      next.delete(id);
+    } else {
+      next.add(id);
+    }
+    this.selected = next;
+    this._changed.emit();
+  }
+
+  clearSelection(): void {
+    if (this.selected.size) {
+      this.selected = new Set();
+      this._changed.emit();
+    }
+  }
+
+  /** The selected runs in the order shown (those filtered away last). */
+  selectedInOrder(): string[] {
+    const shown = this.view.map(i => this.rows[i].id).filter(id => this.selected.has(id));
+    const rest = [...this.selected].filter(id => !shown.includes(id));
+    return [...shown, ...rest];
+  }
+
+  private _setConfig(config: ViewConfig): void {
+    this._config = config;
+    this._configChanged.emit(config);
+  }
+
+  private _haystack(row: RunRow): string {
+    let text = this._search.get(row);
+    if (text === undefined) {
+      text = searchText(row);
+      this._search.set(row, text);
+    }
+    return text;
+  }
+
+  private _config: ViewConfig;
+  private _version: string | null = null;
+  private _view: number[] | null = null;
+  private _columns: Column[] | null = null;
+  private _search = new WeakMap<RunRow, string>();
+  private _changed = new Signal<this, void>(this);
+  private _configChanged = new Signal<this, ViewConfig>(this);
+}
