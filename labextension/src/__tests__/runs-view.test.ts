@@ -91,7 +91,7 @@ test('columns: the run, then params, then metrics; hiding keeps the run id', () 
   const cols = columnsFor(decodeTable(table));
   assert.deepEqual(
     cols.map(c => c.id),
-    ['id', 'status', 'notebook', 'trigger', 'started', 'duration', 'param:lr', 'param:opt', 'metric:acc', 'metric:loss']
+    ['id', 'status', 'notebook', 'trigger', 'started', 'duration', 'metric:acc', 'metric:loss', 'param:lr', 'param:opt']
   );
   const hidden = toggleColumn(toggleColumn([], 'metric:loss'), 'notebook');
   assert.deepEqual(hidden, ['metric:loss', 'notebook']);
@@ -99,7 +99,7 @@ test('columns: the run, then params, then metrics; hiding keeps the run id', () 
   assert.deepEqual(toggleColumn(hidden, 'id'), hidden);
   assert.deepEqual(
     visibleColumns(cols, ['id', ...hidden]).map(c => c.id),
-    ['id', 'status', 'trigger', 'started', 'duration', 'param:lr', 'param:opt', 'metric:acc']
+    ['id', 'status', 'trigger', 'started', 'duration', 'metric:acc', 'param:lr', 'param:opt']
   );
 });
 
@@ -142,7 +142,7 @@ test('a running run has a duration counting to now; a queued one has none', () =
 });
 
 test('a header click sorts numbers descending first and flips on the second click', () => {
-  const [, , , , started, , lr] = columnsFor(decodeTable(table));
+  const [, , , , started, , , , lr] = columnsFor(decodeTable(table));
   const notebook = columnsFor([])[2];
   assert.deepEqual(nextSort({ column: 'started', dir: 'desc' }, lr), { column: 'param:lr', dir: 'desc' });
   assert.deepEqual(nextSort({ column: 'started', dir: 'desc' }, started), { column: 'started', dir: 'asc' });
@@ -269,8 +269,8 @@ test('fingerprints by stage: the data that changed between two runs is marked', 
   });
   const rows = compareFingerprints([a, b]);
   assert.deepEqual(rows, [
-    { key: 'output df', stage: 'data', values: ['111111111111 · 1,000 rows', '222222222222 · 1,200 rows'], differs: true },
-    { key: 'input X', stage: 'train', values: ['aaaaaaaaaaaa · 100 rows', 'aaaaaaaaaaaa · 100 rows'], differs: false }
+    { key: 'output df', stage: 'data', values: ['1111111111 · 1,000 rows', '2222222222 · 1,200 rows'], differs: true },
+    { key: 'input X', stage: 'train', values: ['aaaaaaaaaa · 100 rows', 'aaaaaaaaaa · 100 rows'], differs: false }
   ]);
   // A fingerprint only one run has differs.
   const c = detail('c', { stages, fingerprints: [] });

@@ -3,7 +3,7 @@
  * stage, with the rows that differ marked; metric charts over steps (single values stay values);
  * links to each run's report and notebook.
  */
-import { Button, ReactWidget } from '@jupyterlab/ui-components';
+import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { MetricChart, ChartSeries } from './chart';
@@ -22,6 +22,23 @@ import {
 export interface CompareActions {
   openNotebook(path: string): void;
 }
+
+const KEY_WIDTH = 240;
+const RUN_WIDTH = 240;
+
+/** Every compare table has the same columns, so the runs line up from section to section. */
+function Cols({ n }: { n: number }) {
+  return (
+    <colgroup>
+      <col style={{ width: KEY_WIDTH }} />
+      {Array.from({ length: n }, (_, i) => (
+        <col key={i} style={{ width: RUN_WIDTH }} />
+      ))}
+    </colgroup>
+  );
+}
+
+const tableWidth = (n: number): React.CSSProperties => ({ width: KEY_WIDTH + n * RUN_WIDTH });
 
 function Section({
   title,
@@ -50,7 +67,8 @@ function Section({
       ) : !shown.length ? (
         <p className="mlops-rv-note">All the same.</p>
       ) : (
-        <table className="mlops-rv-compare-table">
+        <table className="mlops-rv-compare-table" style={tableWidth(runs.length)}>
+          <Cols n={runs.length} />
           <thead>
             <tr>
               <th scope="col">{className === 'mlops-rv-fingerprints' ? 'stage · data' : 'name'}</th>
@@ -152,7 +170,8 @@ function CompareBody({ api, ids, actions }: { api: RunsViewApi; ids: string[]; a
           <input type="checkbox" checked={onlyDiffs} onChange={e => setOnlyDiffs(e.currentTarget.checked)} /> only differences
         </label>
       </div>
-      <table className="mlops-rv-compare-table mlops-rv-runs-head">
+      <table className="mlops-rv-compare-table mlops-rv-runs-head" style={tableWidth(runs.length)}>
+        <Cols n={runs.length} />
         <thead>
           <tr>
             <th scope="col">run</th>
@@ -186,19 +205,21 @@ function CompareBody({ api, ids, actions }: { api: RunsViewApi; ids: string[]; a
               const executed = (r.artifacts ?? []).find(a => a.name === 'executed.ipynb');
               return (
                 <td key={r.id}>
-                  <a className="mlops-rv-report" href={api.reportUrl(r.id ?? '')} target="_blank" rel="noopener noreferrer">
-                    Report
-                  </a>
-                  {r.notebook_path ? (
-                    <Button small minimal className="mlops-rv-open-notebook" onClick={() => actions.openNotebook(r.notebook_path as string)}>
-                      Notebook
-                    </Button>
-                  ) : null}
-                  {executed ? (
-                    <a className="mlops-rv-executed" href={api.artifactUrl(r.id ?? '', 'executed.ipynb')} download="executed.ipynb">
-                      executed.ipynb
+                  <span className="mlops-rv-link-row">
+                    <a className="mlops-rv-report" href={api.reportUrl(r.id ?? '')} target="_blank" rel="noopener noreferrer">
+                      Report
                     </a>
-                  ) : null}
+                    {r.notebook_path ? (
+                      <button className="mlops-rv-link mlops-rv-open-notebook" onClick={() => actions.openNotebook(r.notebook_path as string)}>
+                        Notebook
+                      </button>
+                    ) : null}
+                    {executed ? (
+                      <a className="mlops-rv-executed" href={api.artifactUrl(r.id ?? '', 'executed.ipynb')} download="executed.ipynb">
+                        executed.ipynb
+                      </a>
+                    ) : null}
+                  </span>
                 </td>
               );
             })}

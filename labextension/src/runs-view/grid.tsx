@@ -11,7 +11,7 @@ import type { RunsViewModel } from './state';
 export const ROW_HEIGHT = 28;
 const OVERSCAN = 8;
 const CHECK_WIDTH = 36;
-const ACTIONS_WIDTH = 150;
+const ACTIONS_WIDTH = 140;
 
 export interface RowActions {
   openNotebook(path: string): void;

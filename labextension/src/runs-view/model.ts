@@ -62,10 +62,10 @@ export const NO_FILTER: Filter = { status: '', notebook: '', text: '' };
 export const RUN_COLUMNS: Column[] = [
   { id: 'id', label: 'run', group: 'run', kind: 'text', width: 84 },
   { id: 'status', label: 'status', group: 'run', kind: 'text', width: 104 },
-  { id: 'notebook', label: 'notebook', group: 'run', kind: 'text', width: 170 },
-  { id: 'trigger', label: 'trigger', group: 'run', kind: 'text', width: 104 },
-  { id: 'started', label: 'started', group: 'run', kind: 'date', width: 138 },
-  { id: 'duration', label: 'duration', group: 'run', kind: 'duration', width: 88 }
+  { id: 'notebook', label: 'notebook', group: 'run', kind: 'text', width: 150 },
+  { id: 'trigger', label: 'trigger', group: 'run', kind: 'text', width: 96 },
+  { id: 'started', label: 'started', group: 'run', kind: 'date', width: 148 },
+  { id: 'duration', label: 'duration', group: 'run', kind: 'duration', width: 96 }
 ];
 
 // -- decoding ---------------------------------------------------------------------------------
@@ -113,7 +113,8 @@ export function decodeTable(table: RunsTable): RunRow[] {
 
 // -- columns ----------------------------------------------------------------------------------
 
-/** Every column the rows offer: the run's own, then one per param key, then one per metric key. */
+/** Every column the rows offer: the run's own, then one per metric key (what people sort by,
+ * so in sight first), then one per param key. */
 export function columnsFor(rows: readonly RunRow[]): Column[] {
   const params = new Set<string>();
   const metrics = new Set<string>();
@@ -128,8 +129,8 @@ export function columnsFor(rows: readonly RunRow[]): Column[] {
   const byName = (a: string, b: string) => a.localeCompare(b);
   return [
     ...RUN_COLUMNS,
-    ...[...params].sort(byName).map(k => ({ id: `param:${k}`, label: k, group: 'param' as const, kind: 'value' as const, width: 110 })),
-    ...[...metrics].sort(byName).map(k => ({ id: `metric:${k}`, label: k, group: 'metric' as const, kind: 'number' as const, width: 110 }))
+    ...[...metrics].sort(byName).map(k => ({ id: `metric:${k}`, label: k, group: 'metric' as const, kind: 'number' as const, width: 100 })),
+    ...[...params].sort(byName).map(k => ({ id: `param:${k}`, label: k, group: 'param' as const, kind: 'value' as const, width: 100 }))
   ];
 }
 
@@ -541,9 +542,9 @@ interface FingerprintLike {
   stage_id?: number | null;
 }
 
-/** A fingerprint as a short readable cell: its digest's first 12 characters and its row count. */
+/** A fingerprint as a short readable cell: its digest's first 10 characters and its row count. */
 export function fingerprintLabel(fp: FingerprintLike): string {
-  const digest = (fp.digest ?? '').replace(/^sha256:/, '').slice(0, 12);
+  const digest = (fp.digest ?? '').replace(/^sha256:/, '').slice(0, 10);
   return fp.rows !== null && fp.rows !== undefined ? `${digest} · ${fp.rows.toLocaleString('en-US')} rows` : digest;
 }
 

@@ -93,28 +93,26 @@ function Toolbar({ model, actions, onRefresh }: { model: RunsViewModel; actions:
   const shown = model.view.length;
   return (
     <div className="mlops-rv-toolbar">
-      <label className="mlops-rv-field">
-        <span>Status</span>
-        <HTMLSelect
-          className="mlops-rv-status-filter"
-          value={model.filter.status}
-          onChange={e => model.setFilter({ status: e.currentTarget.value })}
-          options={[{ value: '', label: 'all' }, ...model.statuses.map(s => ({ value: s, label: s }))]}
-        />
-      </label>
-      <label className="mlops-rv-field">
-        <span>Notebook</span>
-        <HTMLSelect
-          className="mlops-rv-notebook-filter"
-          value={model.filter.notebook}
-          onChange={e => model.setFilter({ notebook: e.currentTarget.value })}
-          options={[{ value: '', label: 'all' }, ...model.notebooks.map(n => ({ value: n, label: n }))]}
-        />
-      </label>
+      <HTMLSelect
+        className="mlops-rv-field mlops-rv-status-filter"
+        aria-label="Status"
+        title="Only runs with this status"
+        value={model.filter.status}
+        onChange={e => model.setFilter({ status: e.currentTarget.value })}
+        options={[{ value: '', label: 'all statuses' }, ...model.statuses.map(s => ({ value: s, label: s }))]}
+      />
+      <HTMLSelect
+        className="mlops-rv-field mlops-rv-notebook-filter"
+        aria-label="Notebook"
+        title="Only runs of this notebook"
+        value={model.filter.notebook}
+        onChange={e => model.setFilter({ notebook: e.currentTarget.value })}
+        options={[{ value: '', label: 'all notebooks' }, ...model.notebooks.map(n => ({ value: n, label: n }))]}
+      />
       <input
         className="jp-mod-styled mlops-rv-search"
         type="search"
-        placeholder="Filter: id, notebook, trigger, lr=0.1…"
+        placeholder="Filter: id, notebook, lr=0.1…"
         aria-label="Filter runs"
         value={model.filter.text}
         onChange={e => model.setFilter({ text: e.currentTarget.value })}
@@ -124,7 +122,6 @@ function Toolbar({ model, actions, onRefresh }: { model: RunsViewModel; actions:
         {model.loaded ? `${shown.toLocaleString('en-US')} of ${model.rows.length.toLocaleString('en-US')} runs` : ''}
         {selected ? ` · ${selected} selected` : ''}
       </span>
-      <span className="mlops-rv-spacer" />
       {selected ? (
         <Button small minimal className="mlops-rv-clear" onClick={() => model.clearSelection()}>
           Clear selection
