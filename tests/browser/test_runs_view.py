@@ -4,6 +4,7 @@ compare (params, fingerprints, charts), live updates in place, and the dark them
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,10 @@ CONTRAST_JS = """
     return layers.reverse().reduce((acc, c) => over(c, acc), [255, 255, 255, 1]);
   };
   const lum = c => {
-    const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    const [r, g, b] = c.slice(0, 3).map(v => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
     return 0.2126 * r + 0.7152 * g + 0.0722 * b;
   };
   const out = {};
@@ -246,8 +250,22 @@ def test_sort_filter_columns_compare_and_live_update(page: Any, lab: Lab, runs: 
     first = compare.locator(".mlops-rv-runs-head th[data-run-id]").first.get_attribute("data-run-id")
     assert first == ids[9] and f"run {first[:8]}" in report.text()  # the runs in the view's order
     compare.locator(".mlops-rv-open-notebook").first.click()
-    page.wait_for_selector(f".jp-NotebookPanel .jp-Cell", timeout=20_000)
-    page.wait_for_function(f"[...document.querySelectorAll('.lm-TabBar-tabLabel')].some(t => t.textContent === '{NOTEBOOK}')")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=20_000)
+    page.wait_for_function("[...document.querySelectorAll('.lm-TabBar-tabLabel')]"
+                           f".some(t => t.textContent === '{NOTEBOOK}')")
+
+    # The view's sort and hidden columns are its restore state: saved in the workspace, back on reload.
+    deadline = time.monotonic() + 20
+    while True:
+        saved = json.dumps(lab.api("lab/api/workspaces/default").get("data", {}).get("mlops-runs:runs", {}))
+        if "param:depth" in saved and "metric:score" in saved:
+            break
+        assert time.monotonic() < deadline, f"the runs view's state was not saved: {saved}"
+        time.sleep(0.2)
+    page.reload()
+    page.wait_for_selector(".mlops-runs-view .mlops-rv-row", timeout=30_000)
+    assert page.locator(".mlops-rv-header [data-column='metric:score']").get_attribute("aria-sort") == "descending"
+    assert page.locator(".mlops-rv-header [data-column='param:depth']").count() == 0
 
     errors = [e for e in page.console_errors if "mlops" in e.lower() or "runs-view" in e.lower()]
     assert errors == []
