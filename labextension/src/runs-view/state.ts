@@ -46,7 +46,6 @@ export class RunsViewModel {
   rows: RunRow[] = [];
   statuses: string[] = RUN_STATUSES;
   notebooks: string[] = [];
-  allColumns: Column[] = RUN_COLUMNS;
   filter: Filter = NO_FILTER;
   selected: ReadonlySet<string> = new Set();
   /** Seconds since the epoch when the rows last changed (durations of running runs count to it). */
@@ -64,17 +63,34 @@ export class RunsViewModel {
     return this._config.sort;
   }
 
+  /** Every column the runs in view offer (a param or metric none of them has is no column). */
+  get allColumns(): Column[] {
+    this._compute();
+    return this._allColumns;
+  }
+
+  /** The columns shown. */
   get columns(): Column[] {
+    this._compute();
     if (!this._columns) {
-      this._columns = visibleColumns(this.allColumns, this._config.hidden);
+      this._columns = visibleColumns(this._allColumns, this._config.hidden);
     }
     return this._columns;
   }
 
   /** Indices into `rows`, filtered then sorted. */
   get view(): number[] {
+    return this._compute();
+  }
+
+  private _compute(): number[] {
     if (!this._view) {
       const kept = filterIndex(this.rows, this.filter, row => this._haystack(row));
+      const columns = columnsFor(kept.map(i => this.rows[i]));
+      if (columns.map(c => c.id).join('\n') !== this._allColumns.map(c => c.id).join('\n')) {
+        this._allColumns = columns; // a new identity only when the set changed: rows stay memoized
+        this._columns = null;
+      }
       this._view = sortIndex(this.rows, kept, this._config.sort, this.now);
     }
     return this._view;
@@ -115,11 +131,6 @@ export class RunsViewModel {
     this.now = Date.now() / 1000;
     this.statuses = table.statuses?.length ? table.statuses : RUN_STATUSES;
     this.notebooks = (table.notebooks ?? []).filter((n): n is string => !!n).sort();
-    const columns = columnsFor(this.rows);
-    if (columns.map(c => c.id).join('\n') !== this.allColumns.map(c => c.id).join('\n')) {
-      this.allColumns = columns;
-      this._columns = null;
-    }
     this._view = null;
     this._changed.emit();
   }
@@ -191,6 +202,7 @@ export class RunsViewModel {
   private _version: string | null = null;
   private _view: number[] | null = null;
   private _columns: Column[] | null = null;
+  private _allColumns: Column[] = RUN_COLUMNS;
   private _search = new WeakMap<RunRow, string>();
   private _changed = new Signal<this, void>(this);
   private _configChanged = new Signal<this, ViewConfig>(this);
