@@ -6,7 +6,14 @@
 export interface paths {
     "/info": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -14,7 +21,14 @@ export interface paths {
         /** Version, API version and store of this server */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -43,7 +57,14 @@ export interface paths {
     };
     "/runs": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -52,6 +73,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
                     limit?: number;
                     offset?: number;
                     /** @description API path of a notebook */
@@ -90,7 +117,14 @@ export interface paths {
     };
     "/runs/{run}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -101,7 +135,14 @@ export interface paths {
         /** A run's detail (params, stages, lifecycle, latest metrics, artifacts, fingerprints) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -135,7 +176,14 @@ export interface paths {
     };
     "/runs/{run}/stages": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -146,7 +194,14 @@ export interface paths {
         /** Every stage attempt of a run, and its lifecycle view */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -183,7 +238,14 @@ export interface paths {
     };
     "/runs/{run}/metrics/{key}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -195,7 +257,14 @@ export interface paths {
         /** A metric's history over steps */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -229,7 +298,14 @@ export interface paths {
     };
     "/runs/{run}/artifacts/{name}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -241,7 +317,14 @@ export interface paths {
         /** Download an artifact (found by content digest inside the store, never by a client path) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -275,7 +358,14 @@ export interface paths {
     };
     "/runs/{run}/report": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -290,7 +380,14 @@ export interface paths {
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -323,20 +420,34 @@ export interface paths {
     };
     "/lifecycle": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         /**
          * A notebook's stage cells in lifecycle order with their latest attempts
-         * @description Stages are parsed from the notebook file (`%%mlops stage KIND` first lines and
+         * @description A cell with a bad stage header is listed in `invalid_cells`; the rest of the view stands.
+         *     Stages are parsed from the notebook file (`%%mlops stage KIND` first lines and
          *     `mlops:KIND[:NAME]` tags); each carries the latest attempt across the notebook's
          *     recent runs, stale warnings, and `code_changed` when the cell differs from what ran.
          */
         get: {
             parameters: {
                 query: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
                     path: string;
                 };
                 header?: never;
@@ -360,7 +471,113 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
+        /**
+         * The lifecycle of the notebook as open in Lab (saved or not)
+         * @description The same view as `GET`, but the stage cells come from the open document the client
+         *     sends, so an unsaved notebook's badges and lifecycle are right.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        path: string;
+                        cells: components["schemas"]["OpenCell"][];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LifecycleView"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notebooks/rename": {
+        parameters: {
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A notebook (or folder) was renamed or moved; its runs, schedules and kernel follow it
+         * @description Moves the runs and schedules recorded under `from` to `to` atomically and logs the rename, so
+         *     a kernel started before it (whose JPY_SESSION_NAME names the old file) records its next runs
+         *     under the new name. `to` must exist; a name nothing was recorded under moves nothing.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        from: string;
+                        to: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description What moved */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rename"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -369,7 +586,14 @@ export interface paths {
     };
     "/models": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -377,7 +601,14 @@ export interface paths {
         /** Registered models with their latest version and aliases */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -408,7 +639,14 @@ export interface paths {
     };
     "/models/{model}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 model: components["parameters"]["model"];
@@ -418,7 +656,14 @@ export interface paths {
         /** A model's versions and alias history */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     model: components["parameters"]["model"];
@@ -450,7 +695,14 @@ export interface paths {
     };
     "/models/{model}/aliases/{alias}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 model: components["parameters"]["model"];
@@ -462,7 +714,14 @@ export interface paths {
         /** Promote — point the alias at a version (gates decide) */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     model: components["parameters"]["model"];
@@ -506,7 +765,14 @@ export interface paths {
     };
     "/models/{model}/aliases/{alias}/rollback": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 model: components["parameters"]["model"];
@@ -519,7 +785,14 @@ export interface paths {
         /** Move the alias back to the version it held before its latest move */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     model: components["parameters"]["model"];
@@ -557,7 +830,14 @@ export interface paths {
     };
     "/schedules": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -566,6 +846,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
                     /** @description API path of a notebook */
                     notebook?: string;
                 };
@@ -602,7 +888,14 @@ export interface paths {
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -689,7 +982,14 @@ export interface paths {
     };
     "/schedules/{schedule}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A schedule id or a unique prefix of one */
@@ -700,7 +1000,14 @@ export interface paths {
         /** One schedule */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A schedule id or a unique prefix of one */
@@ -729,7 +1036,14 @@ export interface paths {
         /** Remove a schedule (its runs stay) */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A schedule id or a unique prefix of one */
@@ -759,7 +1073,14 @@ export interface paths {
          */
         patch: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A schedule id or a unique prefix of one */
@@ -793,7 +1114,14 @@ export interface paths {
     };
     "/run-now": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -803,7 +1131,14 @@ export interface paths {
         /** Start a headless run of a notebook now; returns at once with the new run */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -849,7 +1184,14 @@ export interface paths {
     };
     "/diff": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -858,6 +1200,12 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
                     /** @description a run id or unique prefix */
                     a: string;
                     /** @description a run id or unique prefix */
@@ -938,10 +1286,23 @@ export interface components {
             status?: number;
         };
         Info: {
-            version?: string;
+            version: string;
             /** @example v1 */
-            api?: string;
-            store?: string;
+            api: string;
+            /** @description the store read for `at` (a path, or a URL with its password as ***); null when there is none yet */
+            store: string | null;
+            /** @description the API path of the folder holding that store's .mlops/, null outside the root */
+            project: string | null;
+            /** @description where the first run creates a store, when there is none */
+            hint: string | null;
+            enums: components["schemas"]["Enums"];
+        };
+        /** @description the words the API answers with (mlops_magic.entities), so clients never hard-code them */
+        Enums: {
+            run_status: string[];
+            stage_status: string[];
+            stage_kinds: string[];
+            triggers: string[];
         };
         /** @description queries.run_record, plus notebook_path (the notebook as an API path, null outside the root) */
         Run: {
@@ -1049,6 +1410,32 @@ export interface components {
             run_id?: string | null;
             stages?: components["schemas"]["LifecycleStage"][];
             warnings?: string[];
+            /** @description cells whose stage header or tag is wrong (`%%mlops stage trian`); the other stages stand */
+            invalid_cells?: components["schemas"]["InvalidCell"][];
+        };
+        InvalidCell: {
+            cell_index: number;
+            cell_id: string | null;
+            /** @example unknown stage kind 'trian'; use one of: problem, data, features, train, evaluate, register, deploy, monitor */
+            error: string;
+        };
+        OpenCell: {
+            id?: string;
+            /**
+             * @default code
+             * @enum {string}
+             */
+            cell_type: "code" | "markdown" | "raw";
+            source: string;
+            tags?: string[];
+        };
+        Rename: {
+            from: string | null;
+            to: string | null;
+            /** @description runs moved to the new name */
+            runs: number;
+            /** @description schedules pointed at the new place */
+            schedules: number;
         };
         ModelSummary: {
             name?: string;
@@ -1178,6 +1565,12 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+         *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+         *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+         */
+        at: string;
         /** @description A run id, a unique prefix of one, or `latest` */
         run: string;
         model: string;

@@ -13,7 +13,7 @@ from typing import Any
 from ..entities import STAGE_KINDS, Run, StageRun
 from ..errors import NotFoundError
 from ..store import Store
-from .stages import combined_digest, notebook_stages
+from .stages import combined_digest, scan_stages
 
 #: How many of a notebook's latest runs the notebook lifecycle view looks at for stage attempts.
 LIFECYCLE_RUNS = 20
@@ -228,13 +228,20 @@ def metric_points(store: Store, run_ref: str, key: str) -> dict[str, Any]:
                        for m in points]}
 
 
-def notebook_lifecycle(store: Store, notebook: Path) -> dict[str, Any]:
-    """The stage cells of a notebook file, in lifecycle order, each with its latest attempt
-    across the notebook's recent runs, stale warnings, and whether its code changed since."""
-    cells = notebook_stages(notebook)
-    key = notebook_key(store, notebook)
-    runs = store.list_runs(notebook=key, limit=LIFECYCLE_RUNS)
-    attempts = sorted((s for r in runs for s in store.list_stages(r.id)), key=lambda s: (s.started, s.id))
+def notebook_lifecycle(store: Store | None, notebook: Path,
+                       content: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stage cells of a notebook, in lifecycle order, each with its latest attempt across the
+    notebook's recent runs, stale warnings, and whether its code changed since.
+
+    ``content`` is the notebook as open in an editor (saved or not), which is what the user sees; without
+    it the file is read. A cell with a bad stage header is listed in ``invalid_cells`` and the rest of the
+    view stands. ``store`` None (no store yet) lists the stage cells as not run.
+    """
+    cells, invalid = scan_stages(content if content is not None else notebook)
+    key = notebook_key(store, notebook) if store is not None else notebook.name
+    runs = store.list_runs(notebook=key, limit=LIFECYCLE_RUNS) if store is not None else []
+    attempts = sorted((s for r in runs for s in store.list_stages(r.id)),  # type: ignore[union-attr]
+                      key=lambda s: (s.started, s.id))
     view = lifecycle(attempts, runs[0].id if runs else None).to_dict()
     by_name = {row["name"]: row for row in view["stages"] if row["status"] != "not run"}
     digests = {s.id: s.code_digest for s in attempts}
@@ -260,4 +267,5 @@ def notebook_lifecycle(store: Store, notebook: Path) -> dict[str, Any]:
     warnings = []
     if orphans:
         warnings.append(f"stages recorded but no longer in the notebook: {', '.join(sorted(orphans))}")
-    return {"run_id": view["run_id"], "notebook": key, "stages": stages, "warnings": warnings}
+    return {"run_id": view["run_id"], "notebook": key, "stages": stages, "warnings": warnings,
+            "invalid_cells": [c.to_dict() for c in invalid]}
