@@ -199,3 +199,33 @@ def test_an_ipython_kernel_follows_the_rename(ip: Any, store: Any, monkeypatch: 
     get_session().close_implicit_run()
     ip.run_cell_magic("mlops", "stage data", "x = 2")
     assert [r.notebook for r in store.list_runs()] == ["new.ipynb", "new.ipynb"]
+
+
+def test_a_headless_run_in_progress_does_not_flood_the_lifecycle_with_stale_warnings(tmp_path: Path) -> None:
+    from mlops_magic.tracking.queries import notebook_lifecycle
+
+    clear_cache()
+    store = open_store(str(tmp_path))
+    nb = tmp_path / "nb.ipynb"
+    write_notebook(nb, [f"%%mlops stage {k}\nx = 1" for k in ("data", "train", "evaluate", "deploy")])
+
+    def run(trigger: str, kinds: tuple[str, ...], finish: bool) -> str:
+        r = store.create_run(notebook="nb.ipynb", trigger=trigger)
+        for kind in kinds:
+            store.finish_stage(store.start_stage(r.id, kind).id, "succeeded")
+        if finish:
+            store.finish_run(r.id, "succeeded")
+        return r.id
+
+    run("manual", ("data", "train", "evaluate", "deploy"), True)
+    headless = run("schedule", ("data",), False)  # mid-run: only its first stage has run
+    view = notebook_lifecycle(store, nb)
+    assert view["run_id"] == headless
+    assert [w for s in view["stages"] for w in s["warnings"]] == []
+    store.finish_run(headless, "failed")  # it stopped there: now the later stages are stale, one line each
+    view = notebook_lifecycle(store, nb)
+    assert {s["name"]: s["warnings"] for s in view["stages"]}["evaluate"] == ["stale: data ran again after it"]
+    run("interactive", ("train",), False)  # an interactive run stays running: it still makes stale
+    evaluate = {s["name"]: s["warnings"] for s in notebook_lifecycle(store, nb)["stages"]}["evaluate"]
+    assert evaluate == ["stale: data, train ran again after it"]
+    clear_cache()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..entities import STAGE_KINDS, Run, StageRun
+from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun
 from ..errors import NotFoundError
 from ..store import Store
 from .stages import combined_digest, scan_stages
@@ -118,12 +118,15 @@ class Lifecycle:
         }
 
 
-def lifecycle(stage_runs: list[StageRun], run_id: str | None = None) -> Lifecycle:
+def lifecycle(stage_runs: list[StageRun], run_id: str | None = None, *,
+              in_progress: str | None = None) -> Lifecycle:
     """Latest attempt of each stage in lifecycle order, flagging stale and out-of-order stages.
 
     A stage is *stale* when a stage of an earlier kind ran again after it (a
     model trained before the data cell was re-run); it ran *out of order* when
-    it ran before an earlier kind's first attempt.
+    it ran before an earlier kind's first attempt. Stages of the run ``in_progress`` (a headless run
+    still going) make nothing stale yet: its later stages are about to run, and warning about each of
+    them mid-run only made the view jump. A stage gets one stale line naming every stage that re-ran.
     """
     first: dict[str, StageRun] = {}
     latest: dict[str, StageRun] = {}
@@ -141,17 +144,19 @@ def lifecycle(stage_runs: list[StageRun], run_id: str | None = None) -> Lifecycl
             continue
         for name in sorted(names, key=lambda n: first[n].started):
             last = latest[name]
-            warnings = []
+            warnings, reran = [], []
             for up_name, up in latest.items():
                 if order[up.kind] >= order[kind]:
                     continue
-                if up.started > last.started:
+                if up.started > last.started and not (in_progress and up.run_id == in_progress):
                     if first[up_name].started > first[name].started and last.attempt == 1:
                         warnings.append(f"ran out of lifecycle order: before {up_name}")
                     else:
-                        warnings.append(f"stale: {up_name} ran again after it (attempt {up.attempt})")
+                        reran.append(up_name)
                 if up.status == "failed":
                     warnings.append(f"upstream {up_name} failed")
+            if reran:
+                warnings.insert(0, f"stale: {', '.join(reran)} ran again after it")
             error = f"{last.error_type}: {last.error_message}" if last.error_type else None
             rows.append(StageSummary(kind=kind, name=name, status=last.status, attempt=last.attempt,
                                     attempts=counts[name], started=last.started, duration=last.duration,
@@ -242,7 +247,10 @@ def notebook_lifecycle(store: Store | None, notebook: Path,
     runs = store.list_runs(notebook=key, limit=LIFECYCLE_RUNS) if store is not None else []
     attempts = sorted((s for r in runs for s in store.list_stages(r.id)),  # type: ignore[union-attr]
                       key=lambda s: (s.started, s.id))
-    view = lifecycle(attempts, runs[0].id if runs else None).to_dict()
+    # a headless run still going (an interactive run stays "running" while its kernel lives: not that)
+    active = (runs[0].id if runs and runs[0].status in ACTIVE_STATUSES and runs[0].trigger != "interactive"
+              else None)
+    view = lifecycle(attempts, runs[0].id if runs else None, in_progress=active).to_dict()
     by_name = {row["name"]: row for row in view["stages"] if row["status"] != "not run"}
     digests = {s.id: s.code_digest for s in attempts}
     by_stage: dict[str, list[str]] = {}
