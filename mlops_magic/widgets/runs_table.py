@@ -32,6 +32,7 @@ _WIDTHS = {"select": "24px", "run": "74px", "name": "minmax(60px,1fr)", "noteboo
            "params": "minmax(90px,1.5fr)"}
 _METRIC_WIDTH = "minmax(56px,max-content)"
 _CELL = "line-height:1.35;white-space:normal;overflow-wrap:anywhere"
+_PARAM = "display:inline-block;max-width:100%;overflow-wrap:anywhere"  # one per line if need be, long ones broken
 
 
 def _sort_key(record: dict[str, Any], column: str) -> tuple[int, Any]:
@@ -100,11 +101,19 @@ class RunsTable(Panel):
 
     @property
     def columns(self) -> list[str]:
-        """The shown columns, in order (``name`` only when a shown run has one; ``params`` when one has any)."""
+        """The shown columns, in order: ``name`` only when a shown run has one, ``notebook`` when the runs
+        come from more than one, ``params`` when one has any."""
         named = ["name"] if any(r["name"] for r in self.records) else []
         params = ["params"] if any(r["params"] for r in self.records) else []
-        return ["run", *named, "notebook", "status", "trigger", "started", "duration", *params,
+        notebook = ["notebook"] if len({r["notebook"] for r in self.records}) > 1 else []
+        return ["run", *named, *notebook, "status", "trigger", "started", "duration", *params,
                 *(f"metrics.{k}" for k in self.metric_columns)]
+
+    @property
+    def common_notebook(self) -> str | None:
+        """The notebook of every shown run when they share one (then it is said once, not in a column)."""
+        names = {r["notebook"] for r in self.records}
+        return next(iter(names)) if len(names) == 1 else None
 
     def set_filter(self, **filters: Any) -> None:
         """Change ``notebook``, ``status``, ``trigger``, ``sort``, ``descending`` or ``limit`` and reload."""
@@ -226,7 +235,8 @@ class RunsTable(Panel):
             [_WIDTHS["select"]] + [_WIDTHS.get(c, _METRIC_WIDTH) for c in columns])
         self._grid.children = cells
         more = f" · {self.hidden_metrics} more metrics in <code>%mlops compare</code>" if self.hidden_metrics else ""
-        self._count.value = f"{len(self.records)} runs shown{more}"
+        where = f" of <code>{esc(self.common_notebook)}</code>" if self.common_notebook else ""
+        self._count.value = f"{len(self.records)} runs shown{where}{more}"
         self._message.value = (f"<i style='color:{MUTED}'>{esc(self.empty_message())}</i>" if not self.records
                                else esc(self.message))
 
@@ -243,7 +253,7 @@ class RunsTable(Panel):
             elif c == "duration":
                 out.append(f"<span style='{NOWRAP}'>{esc(fmt_duration(r['duration']))}</span>")
             elif c == "params":
-                out.append(" ".join(f"<span style='{NOWRAP}'>{esc(k)}={esc(fmt_param(v))}</span>"
+                out.append(" ".join(f"<span style='{_PARAM}'>{esc(k)}=<wbr>{esc(fmt_param(v))}</span>"
                                     for k, v in sorted(r["params"].items())))
             elif c.startswith("metrics."):
                 out.append(f"<span style='{NOWRAP}'>{esc(_fmt_metric(r['metrics'].get(c[8:])))}</span>")
@@ -259,7 +269,8 @@ class RunsTable(Panel):
     def _filters_text(self) -> str:
         parts = self._active_filters()
         order = "descending" if self.descending else "ascending"
-        return f"{len(self.records)} runs · sorted by {self.sort} ({order})" + (
+        where = f" of {self.common_notebook}" if self.common_notebook and not self.notebook else ""
+        return f"{len(self.records)} runs{where} · sorted by {self.sort} ({order})" + (
             " · " + ", ".join(parts) if parts else "")
 
     def html(self) -> str:
