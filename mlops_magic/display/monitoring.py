@@ -64,7 +64,7 @@ def drift_markdown(report: DriftReport) -> str:
 def drift_html(report: DriftReport) -> str:
     e = html.escape
     if report.insufficient_data:
-        colour = "color:inherit"  # no verdict: neither the green of "no drift" nor an alarm
+        colour = "color:#5f6368;color:var(--jp-content-font-color2, #5f6368)"  # no verdict: neither green nor alarm
     elif report.drifted:
         colour = ink("--jp-error-color1", "#b3261e")
     elif report.drifted_columns:
