@@ -97,3 +97,43 @@ def test_cli_report_html_markdown_and_index_after_a_real_run(store, tmp_path):
     assert "pipeline.ipynb" in md.output and "| data |" in md.output
     idx = runner.invoke(main, ["report", "--index", str(tmp_path / "site")])
     assert idx.exit_code == 0 and (tmp_path / "site" / "index.html").exists()
+
+
+def test_one_value_is_a_value_card_not_a_one_point_line():
+    from mlops_magic.display.charts import value_card
+
+    svg = line_chart([(0.0, 0.91), (1.0, float("nan"))], title="auc", labels=["run1", "run2"])
+    assert "value-card" in svg and "<polyline" not in svg and ">0.91<" in svg and "run1" in svg
+    assert value_card(0.5, title="<b>").count("&lt;b&gt;") == 2  # title and aria-label escaped
+    two = line_chart([(0.0, 0.9), (1.0, 0.8)], title="auc")
+    assert "<polyline" in two and 'fill="currentColor"' in two and "#ddd" not in two  # the page's colours
+
+
+def test_index_draws_a_metric_only_one_run_has_as_its_value(store):
+    make_run(store, auc=0.7)
+    only = make_run(store, auc=0.8)
+    store.log_metric(only.id, "f1", 0.66)
+    page = index_report(store)
+    f1 = page[page.index('aria-label="f1'):]
+    assert f1.startswith('aria-label="f1 0.66"') and f"run {only.id[:8]}" in f1.split("</svg>")[0]
+    auc = page[page.index('aria-label="auc"'):].split("</svg>")[0]
+    assert "<polyline" in auc  # two runs: a trend
+
+
+def test_run_report_shows_sizes_and_parameters_as_people_read_them(store):
+    run = store.create_run(notebook="nb.ipynb", params={"learning_rate": 0.1, "eps": 1e-05, "model": "gbm"})
+    store.log_artifact_bytes(run.id, "model.pkl", b"x" * 143033)
+    store.finish_run(run.id, "succeeded")
+    page = run_report(store, run.id, include_notebook=False)
+    assert "139.7 KiB" in page and "143033" not in page.replace("143,033", "")
+    assert "<td>0.1</td>" in page and "<td>1e-05</td>" in page and "<td>gbm</td>" in page
+
+
+def test_human_sizes_and_parameters_as_given():
+    from mlops_magic.display.html import fmt_param, fmt_size
+
+    assert [fmt_size(n) for n in (0, 1023, 1024, 143033, 5 * 1024**3)] == ["0 B", "1023 B", "1.0 KiB", "139.7 KiB",
+                                                                           "5.0 GiB"]
+    assert fmt_size(None) == ""
+    assert [fmt_param(v) for v in (0.1, 1e-5, 3, True, None, "gbm", "3", "True", "", 0.30000000000000004)] == [
+        "0.1", "1e-05", "3", "True", "None", "gbm", "'3'", "'True'", "''", "0.30000000000000004"]

@@ -496,3 +496,18 @@ def test_a_large_batch_is_one_packed_row_read_back_like_single_points(store) -> 
     assert store.latest_metrics_with_stages(run.id)["k7"] == (-1.0, None)
     # the view keeps the 0.1 columns for single points; a packed batch is one metric_points row
     assert store.db.query_one("SELECT COUNT(*) FROM metrics WHERE run_id = ?", (run.id,))[0] == 2
+
+
+def test_a_rename_moves_runs_and_is_followed_by_older_kernels(store, tmp_path: Path) -> None:
+    from mlops_magic.scheduling.renames import rename_notebook
+    from mlops_magic.tracking.queries import notebook_key
+
+    old, new = tmp_path / "sub" / "a.ipynb", tmp_path / "moved" / "a.ipynb"
+    run = store.create_run(notebook=notebook_key(store, old), trigger="interactive")
+    sibling = store.create_run(notebook=notebook_key(store, tmp_path / "sub_x" / "a.ipynb"), trigger="manual")
+    before = time.time() - 1
+    assert rename_notebook(store, tmp_path / "sub", tmp_path / "moved") == {"runs": 1, "schedules": 0}
+    assert store.get_run(run.id).notebook == notebook_key(store, new)
+    assert store.get_run(sibling.id).notebook == notebook_key(store, tmp_path / "sub_x" / "a.ipynb")
+    assert store.current_notebook_name(notebook_key(store, old), since=before) == notebook_key(store, new)
+    assert store.current_notebook_name(notebook_key(store, old), since=time.time() + 1) == notebook_key(store, old)

@@ -144,7 +144,11 @@ def _seed_runs(store):
     return ids
 
 
-def test_runs_table_filters_sorts_and_compares_selection(store, store_dir) -> None:
+def _header(table, column):
+    return table._headers[column]
+
+
+def test_runs_table_filters_sorts_by_header_and_compares_selection(store, store_dir) -> None:
     ids = _seed_runs(store)
     table = RunsTable(get_session())
     assert [r["id"] for r in table.records] == ids[::-1]  # newest first
@@ -157,11 +161,21 @@ def test_runs_table_filters_sorts_and_compares_selection(store, store_dir) -> No
     notebook.value = "a.ipynb"
     assert [r["id"] for r in table.records] == [ids[2]]
     trigger.value, notebook.value = "", ""
-    table._sort.value = "metrics.accuracy"
-    assert [r["id"] for r in table.records] == ids[::-1]
-    table.set_filter(descending=False)
+    # A click on a column header sorts by it (metrics: best first); a second click reverses the order.
+    assert _header(table, "started").description == "started ▼"
+    _header(table, "metrics.accuracy").click()
+    assert table.sort == "metrics.accuracy" and [r["id"] for r in table.records] == ids[::-1]
+    assert _header(table, "metrics.accuracy").description == "accuracy ▼"
+    assert _header(table, "started").description == "started"
+    _header(table, "metrics.accuracy").click()
     assert [r["id"] for r in table.records] == ids
-    assert table._sort.value == "metrics.accuracy"
+    assert _header(table, "metrics.accuracy").description == "accuracy ▲"
+    _header(table, "notebook").click()  # text columns start A→Z
+    assert not table.descending and [r["notebook"] for r in table.records] == ["a.ipynb", "a.ipynb", "b.ipynb"]
+    toolbar = table.widget.children[0].children
+    assert not any(type(c).__name__ == "Dropdown" and c.description == "sort" for c in toolbar)
+    table.set_filter(sort="metrics.accuracy", descending=False)
+    assert [r["id"] for r in table.records] == ids
     boxes = [c for c in table._grid.children if type(c).__name__ == "Checkbox"]
     assert len(boxes) == 3
     boxes[0].value = True
@@ -174,6 +188,54 @@ def test_runs_table_filters_sorts_and_compares_selection(store, store_dir) -> No
     assert EVIL not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "sorted by metrics.accuracy (ascending)" in table.text()
     table.close()
+
+
+def test_runs_table_fits_a_notebook_name_column_only_when_named_params_as_given(store, store_dir) -> None:
+    for i in range(2):
+        run = store.create_run(notebook="nb.ipynb", params={"learning_rate": 0.1, "depth": 3 + i})
+        store.log_metrics(run.id, [(k, 0.8 + i / 100, 0) for k in ("accuracy", "auc", "f1", "loss", "recall")])
+        store.finish_run(run.id, "succeeded")
+    table = RunsTable(get_session())
+    assert table.columns == ["run", "status", "trigger", "started", "duration", "params",  # one notebook: said once
+                             "metrics.accuracy", "metrics.auc", "metrics.f1", "metrics.loss"]
+    assert "3 runs" not in table.text() and "2 runs of nb.ipynb" in table.text()
+    assert "name" not in table.html().split("</thead>")[0]  # no always-empty column
+    table.widget  # noqa: B018
+    columns = table._grid.layout.grid_template_columns.split(" ")
+    assert len(columns) == 1 + len(table.columns)
+    assert not any(c.endswith("px") and int(c[:-2]) > 100 for c in columns)  # nothing wide and fixed
+    cells = [c.value for c in table._grid.children if type(c).__name__ == "HTML"]
+    assert any("learning_rate=<wbr>0.1<" in c for c in cells) and not any("0.1000" in c for c in cells)
+    assert "1 more metrics" in table._count.value
+    named = store.create_run(notebook="other.ipynb", name="baseline")
+    store.finish_run(named.id, "succeeded")
+    table.reload()
+    assert table.columns[:3] == ["run", "name", "notebook"]
+    assert "baseline" in table.html()
+    table.close()
+
+
+def test_runs_table_empty_states_say_what_is_empty(store, store_dir) -> None:
+    table = RunsTable(get_session())
+    assert "No runs yet" in table.html() and "No runs yet" in table.text()
+    run = store.create_run(notebook="nb.ipynb")
+    store.finish_run(run.id, "succeeded")
+    table.set_filter(status="failed")
+    assert table.records == []
+    assert "No runs match status=failed." in table.html() and "No runs yet" not in table.html()
+    table.widget  # noqa: B018
+    assert "No runs match status=failed." in table._message.value
+    table.set_filter(status="")
+    assert len(table.records) == 1 and table._message.value == ""
+    table.close()
+
+
+def test_status_colours_come_from_the_theme(store, store_dir) -> None:
+    from mlops_magic.widgets.base import status_badge
+
+    badge = status_badge("failed")
+    assert "var(--jp-error-color1" in badge and "color-mix(" in badge and "var(--jp-content-font-color1" in badge
+    assert badge.index("color:#c62828") < badge.index("color-mix(")  # a plain fallback first
 
 
 def _wait(cond, timeout: float = 5.0) -> None:

@@ -6,7 +6,14 @@
 export interface paths {
     "/info": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -14,7 +21,14 @@ export interface paths {
         /** Version, API version and store of this server */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -43,7 +57,14 @@ export interface paths {
     };
     "/runs": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -52,6 +73,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
                     limit?: number;
                     offset?: number;
                     /** @description API path of a notebook */
@@ -146,7 +173,14 @@ export interface paths {
     };
     "/runs/{run}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -157,7 +191,14 @@ export interface paths {
         /** A run's detail (params, stages, lifecycle, latest metrics, artifacts, fingerprints) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -191,7 +232,14 @@ export interface paths {
     };
     "/runs/{run}/stages": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -202,7 +250,14 @@ export interface paths {
         /** Every stage attempt of a run, and its lifecycle view */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -239,7 +294,14 @@ export interface paths {
     };
     "/runs/{run}/metrics/{key}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -251,7 +313,14 @@ export interface paths {
         /** A metric's history over steps */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -285,7 +354,14 @@ export interface paths {
     };
     "/runs/{run}/artifacts/{name}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -297,7 +373,14 @@ export interface paths {
         /** Download an artifact (found by content digest inside the store, never by a client path) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -331,7 +414,14 @@ export interface paths {
     };
     "/runs/{run}/report": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -346,7 +436,14 @@ export interface paths {
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -379,20 +476,34 @@ export interface paths {
     };
     "/lifecycle": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         /**
          * A notebook's stage cells in lifecycle order with their latest attempts
-         * @description Stages are parsed from the notebook file (`%%mlops stage KIND` first lines and
+         * @description A cell with a bad stage header is listed in `invalid_cells`; the rest of the view stands.
+         *     Stages are parsed from the notebook file (`%%mlops stage KIND` first lines and
          *     `mlops:KIND[:NAME]` tags); each carries the latest attempt across the notebook's
          *     recent runs, stale warnings, and `code_changed` when the cell differs from what ran.
          */
         get: {
             parameters: {
                 query: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
                     path: string;
                 };
                 header?: never;
@@ -416,7 +527,113 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
+        /**
+         * The lifecycle of the notebook as open in Lab (saved or not)
+         * @description The same view as `GET`, but the stage cells come from the open document the client
+         *     sends, so an unsaved notebook's badges and lifecycle are right.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        path: string;
+                        cells: components["schemas"]["OpenCell"][];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LifecycleView"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notebooks/rename": {
+        parameters: {
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A notebook (or folder) was renamed or moved; its runs, schedules and kernel follow it
+         * @description Moves the runs and schedules recorded under `from` to `to` atomically and logs the rename, so
+         *     a kernel started before it (whose JPY_SESSION_NAME names the old file) records its next runs
+         *     under the new name. `to` must exist; a name nothing was recorded under moves nothing.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        from: string;
+                        to: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description What moved */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rename"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -425,7 +642,14 @@ export interface paths {
     };
     "/models": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -433,7 +657,14 @@ export interface paths {
         /** Registered models with their latest version and aliases */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -464,7 +695,14 @@ export interface paths {
     };
     "/models/{model}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 model: components["parameters"]["model"];
@@ -474,7 +712,14 @@ export interface paths {
         /** A model's versions and alias history */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     model: components["parameters"]["model"];
@@ -506,7 +751,14 @@ export interface paths {
     };
     "/models/{model}/aliases/{alias}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 model: components["parameters"]["model"];
@@ -518,7 +770,14 @@ export interface paths {
         /** Promote — point the alias at a version (gates decide) */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     model: components["parameters"]["model"];
@@ -562,7 +821,14 @@ export interface paths {
     };
     "/models/{model}/aliases/{alias}/rollback": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 model: components["parameters"]["model"];
@@ -575,7 +841,14 @@ export interface paths {
         /** Move the alias back to the version it held before its latest move */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     model: components["parameters"]["model"];
@@ -613,7 +886,14 @@ export interface paths {
     };
     "/schedules": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -622,6 +902,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
                     /** @description API path of a notebook */
                     notebook?: string;
                 };
@@ -658,7 +944,14 @@ export interface paths {
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -745,7 +1038,14 @@ export interface paths {
     };
     "/schedules/{schedule}": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A schedule id or a unique prefix of one */
@@ -756,7 +1056,14 @@ export interface paths {
         /** One schedule */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A schedule id or a unique prefix of one */
@@ -785,7 +1092,14 @@ export interface paths {
         /** Remove a schedule (its runs stay) */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A schedule id or a unique prefix of one */
@@ -815,7 +1129,14 @@ export interface paths {
          */
         patch: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A schedule id or a unique prefix of one */
@@ -849,7 +1170,14 @@ export interface paths {
     };
     "/run-now": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -859,7 +1187,14 @@ export interface paths {
         /** Start a headless run of a notebook now; returns at once with the new run */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -905,7 +1240,14 @@ export interface paths {
     };
     "/diff": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -914,6 +1256,12 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
                     /** @description a run id or unique prefix */
                     a: string;
                     /** @description a run id or unique prefix */
@@ -994,10 +1342,23 @@ export interface components {
             status?: number;
         };
         Info: {
-            version?: string;
+            version: string;
             /** @example v1 */
-            api?: string;
-            store?: string;
+            api: string;
+            /** @description the store read for `at` (a path, or a URL with its password as ***); null when there is none yet */
+            store: string | null;
+            /** @description the API path of the folder holding that store's .mlops/, null outside the root */
+            project: string | null;
+            /** @description where the first run creates a store, when there is none */
+            hint: string | null;
+            enums: components["schemas"]["Enums"];
+        };
+        /** @description the words the API answers with (mlops_magic.entities), so clients never hard-code them */
+        Enums: {
+            run_status: string[];
+            stage_status: string[];
+            stage_kinds: string[];
+            triggers: string[];
         };
         /** @description queries.run_record, plus notebook_path (the notebook as an API path, null outside the root) */
         Run: {
@@ -1135,6 +1496,32 @@ export interface components {
             run_id?: string | null;
             stages?: components["schemas"]["LifecycleStage"][];
             warnings?: string[];
+            /** @description cells whose stage header or tag is wrong (`%%mlops stage trian`); the other stages stand */
+            invalid_cells?: components["schemas"]["InvalidCell"][];
+        };
+        InvalidCell: {
+            cell_index: number;
+            cell_id: string | null;
+            /** @example unknown stage kind 'trian'; use one of: problem, data, features, train, evaluate, register, deploy, monitor */
+            error: string;
+        };
+        OpenCell: {
+            id?: string;
+            /**
+             * @default code
+             * @enum {string}
+             */
+            cell_type: "code" | "markdown" | "raw";
+            source: string;
+            tags?: string[];
+        };
+        Rename: {
+            from: string | null;
+            to: string | null;
+            /** @description runs moved to the new name */
+            runs: number;
+            /** @description schedules pointed at the new place */
+            schedules: number;
         };
         ModelSummary: {
             name?: string;
@@ -1264,6 +1651,12 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+         *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+         *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+         */
+        at: string;
         /** @description A run id, a unique prefix of one, or `latest` */
         run: string;
         model: string;

@@ -10,11 +10,14 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
+from .html import DRIFT_ROW_STYLE, NOWRAP, ink
+
 if TYPE_CHECKING:
     from ..monitoring.drift import ColumnDrift, DriftReport
     from ..monitoring.quality import QualityReport
 
 _HEAD = ("column", "kind", "test", "statistic", "p-value", "effect size", "threshold", "drifted")
+_NUMERIC = {3, 4, 5, 6}  # cells that must not wrap mid-number (``2.71e-`` / ``93``)
 _REF, _CUR = "#7aa6d6", "#e8743b"
 
 
@@ -60,19 +63,25 @@ def drift_markdown(report: DriftReport) -> str:
 
 def drift_html(report: DriftReport) -> str:
     e = html.escape
-    colour = "#b3261e" if report.drifted else ("#8a5a00" if report.drifted_columns else "#1e6b34")
     if report.insufficient_data:
-        colour = "#5f6368"  # no verdict: neither the green of "no drift" nor an alarm
-    head = "".join(f"<th>{e(h)}</th>" for h in (*_HEAD, "distribution", "note"))
+        colour = "color:#5f6368;color:var(--jp-content-font-color2, #5f6368)"  # no verdict: neither green nor alarm
+    elif report.drifted:
+        colour = ink("--jp-error-color1", "#b3261e")
+    elif report.drifted_columns:
+        colour = ink("--jp-warn-color1", "#8a5a00")
+    else:
+        colour = ink("--jp-success-color1", "#1e6b34")
+    head = "".join(f'<th style="{NOWRAP}">{e(h)}</th>' for h in (*_HEAD, "distribution", "note"))
     body = []
     for c in report.columns:
-        cells = "".join(f"<td>{e(v)}</td>" for v in _cells(c))
-        style = ' style="background:#fdecea"' if c.drifted else ""
+        cells = "".join(f'<td style="{NOWRAP}">{e(v)}</td>' if i in _NUMERIC else f"<td>{e(v)}</td>"
+                        for i, v in enumerate(_cells(c)))
+        row = f' class="mlops-drifted" style="{DRIFT_ROW_STYLE}"' if c.drifted else ""
         chart = distribution_svg(c.chart, c.column) if c.chart else ""
-        body.append(f"<tr{style}>{cells}<td>{chart}</td><td>{e(c.note)}</td></tr>")
-    legend = (f'<span style="color:{_REF}">■ reference</span> '
-              f'<span style="color:{_CUR}">□ current</span>')
-    out = (f'<div class="mlops-drift"><p style="color:{colour};font-weight:bold">{e(report.verdict)}</p>'
+        body.append(f"<tr{row}>{cells}<td>{chart}</td><td>{e(c.note)}</td></tr>")
+    legend = (f'<span style="color:{_REF}">■</span> reference '
+              f'<span style="color:{_CUR}">□</span> current')
+    out = (f'<div class="mlops-drift"><p style="{colour};font-weight:bold">{e(report.verdict)}</p>'
            f'<table class="mlops-drift-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
            f'</table><p style="font-size:smaller">{legend} · α = {report.alpha:g}; a column drifts when '
            f"p &lt; α and its effect size ≥ its threshold</p>")

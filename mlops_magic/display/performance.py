@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .charts import line_chart
-from .html import esc
+from .html import NOWRAP, esc, ink
 
 if TYPE_CHECKING:
     from ..monitoring.performance import PerformanceReport, WindowPerformance
 
-VERDICT_COLOUR = {"ok": "var(--jp-success-color1, #2e7d32)", "drop": "var(--jp-error-color1, #c62828)"}
+VERDICT_STYLE = {"ok": ink("--jp-success-color1", "#2e7d32"), "drop": ink("--jp-error-color1", "#c62828")}
 
 
 def _num(value: Any) -> str:
@@ -57,12 +57,12 @@ def performance_html(report: PerformanceReport) -> str:
     rows = []
     for w in report.windows:
         band = w.band.get(m)
-        colour = VERDICT_COLOUR.get(w.verdict, "inherit")
+        colour = VERDICT_STYLE.get(w.verdict, "color:inherit")
         rows.append(
             f"<tr><td>{esc(_when(w))}</td><td>{w.rows}</td><td>{w.labelled}</td>"
             f"<td>{esc(_num(w.realized.get(m)))}</td><td>{esc(_num(w.estimated.get(m)))}</td>"
-            f"<td style='white-space:nowrap'>{esc(f'[{_num(band[0])}, {_num(band[1])}]') if band else ''}</td>"
-            f"<td style='color:{colour}'>{esc(w.verdict)}</td></tr>")
+            f"<td style='{NOWRAP}'>{esc(f'[{_num(band[0])}, {_num(band[1])}]') if band else ''}</td>"
+            f"<td style='{colour}'>{esc(w.verdict)}</td></tr>")
     points = [(w.start or float(i), w.value) for i, w in enumerate(report.windows) if w.value is not None]
     chart = line_chart(points, title=f"{m} per window (bar {report.bar:.4g})") if len(points) > 1 else ""
     note = f"<p><i>{esc(report.note)}</i></p>" if report.note else ""

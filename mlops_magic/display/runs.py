@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .html import STATUS_COLOUR, STATUS_ICON, esc, fmt_duration
+from .html import STATUS_ICON, esc, fmt_duration, fmt_metric, fmt_param, fmt_size, ink, status_style
 
 if TYPE_CHECKING:
     from ..tracking.queries import Lifecycle
 
 
+WARN = ink("--jp-warn-color1", "#b45309")
+ERROR = ink("--jp-error-color1", "#c62828")
+
+
 def _status(status: str) -> str:
-    colour = STATUS_COLOUR.get(status, "#555")
-    return f'<span style="color:{colour}">{esc(STATUS_ICON.get(status, ""))} {esc(status)}</span>'
+    return f'<span style="{status_style(status)}">{esc(STATUS_ICON.get(status, ""))} {esc(status)}</span>'
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -34,7 +37,7 @@ def lifecycle_html(view: Lifecycle) -> str:
         if s.error:
             notes = f"{s.error}" + (f"; {notes}" if notes else "")
         rows.append([esc(label), _status(s.status), esc(s.attempt or ""), esc(fmt_duration(s.duration)),
-                     f"<span style='color:#ef6c00'>{esc(notes)}</span>" if notes else ""])
+                     f"<span style='{WARN}'>{esc(notes)}</span>" if notes else ""])
     title = f"Lifecycle of run {esc(view.run_id[:8])}" if view.run_id else "Lifecycle"
     return f"<div class='mlops-lifecycle'><b>{title}</b>" + _table(
         ["stage", "status", "attempt", "duration", "warnings"], rows) + "</div>"
@@ -79,7 +82,7 @@ class RunView:
                  f"trigger {esc(d['trigger'])} · notebook {esc(d['notebook'] or '—')} · "
                  f"started {esc(d['started'][:19])} · {esc(fmt_duration(d['duration']))}"]
         if d.get("error"):
-            parts.append(f"<div style='color:#c62828'>{esc(d['error'])}</div>")
+            parts.append(f"<div style='{ERROR}'>{esc(d['error'])}</div>")
         if d.get("code_version"):
             dirty = " (dirty)" if d.get("git_dirty") else ""
             parts.append(f"<div>git {esc(d['code_version'][:12])}{esc(dirty)}</div>")
@@ -94,19 +97,20 @@ class RunView:
             parts.append("<h4>Stages</h4>" + _table(
                 ["kind", "name", "attempt", "status", "duration", "error", "variables"], stages))
         if d["lifecycle"]["warnings"]:
-            parts.append("<div style='color:#ef6c00'>" + "<br>".join(esc(w) for w in d["lifecycle"]["warnings"])
+            parts.append(f"<div style='{WARN}'>" + "<br>".join(esc(w) for w in d["lifecycle"]["warnings"])
                          + "</div>")
         if d["params"]:
             parts.append("<h4>Parameters</h4>" + _table(["name", "value"],
-                                                        [[esc(k), esc(v)] for k, v in d["params"].items()]))
+                                                        [[esc(k), esc(fmt_param(v))] for k, v in d["params"].items()]))
         if d["metrics_latest"]:
             parts.append("<h4>Metrics</h4>" + _table(
                 ["name", "last value", "step", "points"],
-                [[esc(k), esc(v["value"]), esc(v["step"]), esc(v["points"])] for k, v in d["metrics_latest"].items()]))
+                [[esc(k), esc(fmt_metric(v["value"], 6)), esc(v["step"]), esc(v["points"])]
+                 for k, v in d["metrics_latest"].items()]))
         if d["artifacts"]:
             parts.append("<h4>Artifacts</h4>" + _table(
                 ["name", "size", "digest"],
-                [[esc(a["name"]), esc(a["size"]), esc(a["digest"][:12])] for a in d["artifacts"]]))
+                [[esc(a["name"]), esc(fmt_size(a["size"])), esc(a["digest"][:12])] for a in d["artifacts"]]))
         if d["fingerprints"]:
             parts.append("<h4>Data fingerprints</h4>" + _table(
                 ["name", "role", "kind", "rows", "digest"],
@@ -134,14 +138,14 @@ class RunView:
             lines.append(f"  warning: {w}")
         if d["params"]:
             lines.append("Parameters:")
-            lines.extend(f"  {k} = {v!r}" for k, v in d["params"].items())
+            lines.extend(f"  {k} = {fmt_param(v)}" for k, v in d["params"].items())
         if d["metrics_latest"]:
             lines.append("Metrics (last value):")
             lines.extend(f"  {k} = {v['value']} (step {v['step']}, {v['points']} points)"
                          for k, v in d["metrics_latest"].items())
         if d["artifacts"]:
             lines.append("Artifacts:")
-            lines.extend(f"  {a['name']}  {a['size']} bytes  {a['digest'][:12]}" for a in d["artifacts"])
+            lines.extend(f"  {a['name']}  {fmt_size(a['size'])}  {a['digest'][:12]}" for a in d["artifacts"])
         if d["fingerprints"]:
             lines.append("Data fingerprints:")
             lines.extend(f"  {f['name']} ({f['role']}, {f['kind']}, {f['rows']} rows)  {f['digest'][:16]}"

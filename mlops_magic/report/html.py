@@ -14,7 +14,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline
+from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline, value_card
+from ..display.html import fmt_param, fmt_size
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -37,6 +38,13 @@ def _value(v: Any) -> str:
     if isinstance(v, (dict, list)):
         return f"<code>{escape(json.dumps(v, default=str))}</code>"
     return escape(str(v))
+
+
+def _param(v: Any) -> str:
+    """A parameter as it was given (``0.1``, ``1e-05``), not rounded like a metric."""
+    if isinstance(v, (dict, list)):
+        return _value(v)
+    return escape(fmt_param(v))
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -89,14 +97,15 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
                      for key, pts in history.items() if len(pts) > 1)
     metric_rows = [[escape(k), _value(v["value"]), str(v["step"]), str(v["points"])]
                    for k, v in d.get("metrics_latest", {}).items()]
-    artifacts = [[escape(a["name"]), f"{a['size']:,}", f"<code>{escape(a['digest'][:12])}</code>"]
+    artifacts = [[escape(a["name"]), f'<span title="{a["size"]:,} bytes">{escape(fmt_size(a["size"]))}</span>',
+                  f"<code>{escape(a['digest'][:12])}</code>"]
                  for a in d.get("artifacts", [])]
     fps = [[escape(f.get("name") or ""), escape(f.get("role") or ""), escape(f["kind"]),
             str(f.get("rows") if f.get("rows") is not None else ""), f"<code>{escape(f['digest'][:16])}</code>"]
            for f in d.get("fingerprints", [])]
     gates = [[f"<code>{escape(g['expression'])}</code>", _badge("succeeded" if g["passed"] else "failed"),
               "soft" if g["soft"] else "hard", _value(g["clauses"])] for g in d.get("gates", [])]
-    params = [[escape(k), _value(v)] for k, v in d.get("params", {}).items()]
+    params = [[escape(k), _param(v)] for k, v in d.get("params", {}).items()]
     error = f'<div class="error">{escape(d["error"])}</div>' if d.get("error") else ""
     duration = f"{d['duration']:.1f}s" if d.get("duration") is not None else "running"
     sections = [
@@ -111,7 +120,7 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
         "<h2>Parameters</h2>", _table(["name", "value"], params),
         "<h2>Metrics</h2>", _table(["metric", "last value", "step", "points"], metric_rows),
         f'<div class="charts">{charts}</div>' if charts else "",
-        "<h2>Artifacts</h2>", _table(["name", "bytes", "digest"], artifacts),
+        "<h2>Artifacts</h2>", _table(["name", "size", "digest"], artifacts),
         "<h2>Data fingerprints</h2>", _table(["name", "role", "kind", "rows", "digest"], fps),
     ]
     if gates:
@@ -135,11 +144,14 @@ def index_html(data: dict[str, Any], link: Any = None) -> str:
         keys = sorted({k for r in runs for k in r["metrics"]})
         charts = []
         for key in keys:
-            pts = [(r["ts"], r["metrics"][key]) for r in runs if key in r["metrics"]
-                   and isinstance(r["metrics"][key], float) and math.isfinite(r["metrics"][key])]
-            if pts:
-                labels = [r["id"][:8] for r in runs if key in r["metrics"]]
-                charts.append(line_chart(pts, title=key, labels=labels))
+            measured = [r for r in runs
+                        if isinstance(r["metrics"].get(key), float) and math.isfinite(r["metrics"][key])]
+            if len(measured) == 1:  # one run has it: a value, not a line through one dot
+                only = measured[0]
+                charts.append(value_card(only["metrics"][key], title=key, label=f"run {only['id'][:8]}"))
+            elif measured:
+                charts.append(line_chart([(r["ts"], r["metrics"][key]) for r in measured], title=key,
+                                         labels=[r["id"][:8] for r in measured]))
         if charts:
             parts.append(f'<div class="charts">{"".join(charts)}</div>')
         rows = []

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
-from ..errors import InvalidInputError, MlopsError
+from ..errors import InvalidInputError, MlopsError, NotFoundError, StoreError
 from .paths import resolve_in_root, to_api_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,11 +67,45 @@ class MlopsHandler(APIHandler):
         return Path(self.settings.get("mlops_root_dir") or self.settings["server_root_dir"]).resolve()
 
     @property
+    def store_folder(self) -> Path:
+        """Where the store is looked for: the folder of ``?at=NOTEBOOK`` (the notebook the client shows),
+        else the server root. A kernel finds its store from its notebook's folder; so does the panel."""
+        at = self.get_query_argument("at", None)
+        if not at or not at.strip("/"):
+            return self.root_dir
+        target = resolve_in_root(self.root_dir, at, must_exist=False)
+        return target if target.is_dir() else target.parent
+
+    @property
+    def store_or_none(self) -> Any:
+        """The store reads use, or None when there is none yet for :attr:`store_folder`."""
+        return self.existing_store_at(self.store_folder)
+
+    def existing_store_at(self, folder: Path) -> Any:
+        """The store a kernel in ``folder`` would use, or None when it would have to create one: looking
+        at a notebook never creates a ``.mlops/`` folder."""
+        from ..store import open_existing_store  # lazy: jupyter server start-up
+
+        try:
+            return open_existing_store(self.settings.get("mlops_store_url"), start=folder)
+        except StoreError:
+            return None
+
+    @property
     def store(self) -> Any:
-        """The project's store, resolved from the server root as the CLI would from that folder."""
+        """The existing store for :attr:`store_folder`; a 404 naming the folder when there is none."""
+        store = self.store_or_none
+        if store is None:
+            raise NotFoundError(f"no mlops store for {self.api_path(self.store_folder) or '/'} yet: "
+                                "the first stage run or `mlops init` creates one")
+        return store
+
+    @property
+    def store_for_writing(self) -> Any:
+        """The store a write goes to, created where a kernel of that notebook would create it."""
         from ..store import open_store  # lazy: jupyter server start-up
 
-        return open_store(self.settings.get("mlops_store_url"), start=self.root_dir)
+        return open_store(self.settings.get("mlops_store_url"), start=self.store_folder)
 
     def notebook_path(self, api_path: str | None) -> Path:
         return resolve_in_root(self.root_dir, api_path or "")

@@ -15,10 +15,11 @@ import tornado.escape
 import tornado.web
 
 from .._version import __version__
-from ..errors import InvalidInputError
+from ..entities import RUN_STATUSES, STAGE_KINDS, TRIGGERS, StageStatus
+from ..errors import InvalidInputError, NotFoundError
 from ..tracking import queries
 from .base import MlopsHandler, maps_errors
-from .paths import check_relative_glob, to_api_path
+from .paths import check_relative_glob, resolve_in_root, to_api_path
 
 MAX_PAGE = 500
 
@@ -27,8 +28,24 @@ class InfoHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        self.reply({"version": __version__, "api": "v1", "store": self.store.display_url})
+        """Which store ``?at=NOTEBOOK`` reads (its folder's nearest ``.mlops/``), and the API's enums."""
+        store = self.store_or_none
+        folder = self.store_folder
+        hint = None
+        if store is None:
+            where = self.api_path(folder)
+            hint = (f"no store yet: the first stage run creates .mlops/ in {where or 'the notebook folder'}/"
+                    if where else "no store yet: the first stage run creates .mlops/ in the notebook's folder")
+        project = store.project_dir if store is not None else None
+        self.reply({"version": __version__, "api": "v1",
+                    "store": store.display_url if store is not None else None,
+                    "project": self.api_path(project) if project is not None else None,
+                    "hint": hint, "enums": ENUMS})
 
+
+ENUMS = {"run_status": list(RUN_STATUSES), "stage_status": [s.value for s in StageStatus],
+         "stage_kinds": list(STAGE_KINDS), "triggers": list(TRIGGERS)}
+"""The words the API answers with, served so the lab's filters and forms never drift from Python."""
 
 
 class RunsHandler(MlopsHandler):
@@ -38,16 +55,20 @@ class RunsHandler(MlopsHandler):
         limit = self.int_arg("limit", 50, 1, MAX_PAGE)
         offset = self.int_arg("offset", 0, 0, 10**9)
         notebook = self.str_arg("notebook")
-        key = queries.notebook_key(self.store, self.notebook_path(notebook)) if notebook else None
-        page = queries.runs_page(self.store, notebook=key, status=self.str_arg("status"),
+        store = self.store_or_none
+        if store is None:  # no store yet: nothing ran; still check the filters the client sent
+            self.reply({"runs": [], "total": 0, "limit": limit, "offset": offset, "next_offset": None})
+            return
+        key = queries.notebook_key(store, self.notebook_path(notebook)) if notebook else None
+        page = queries.runs_page(store, notebook=key, status=self.str_arg("status"),
                                   trigger=self.str_arg("trigger"), limit=limit, offset=offset)
         for run in page["runs"]:
-            self.add_api_path(run)
+            self.add_api_path(run, store)
         self.reply(page)
 
-    def add_api_path(self, run: dict[str, Any]) -> None:
+    def add_api_path(self, run: dict[str, Any], store: Any) -> None:
         """``notebook_path``: the run's notebook as a path Lab can open, or null when outside the root."""
-        file = queries.notebook_file(self.store, run.get("notebook"))
+        file = queries.notebook_file(store, run.get("notebook"))
         run["notebook_path"] = to_api_path(self.root_dir, file) if file else None
 
 
@@ -55,8 +76,9 @@ class RunHandler(RunsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self, run_id: str) -> None:
-        detail = queries.run_detail(self.store, run_id)
-        self.add_api_path(detail)
+        store = self.store
+        detail = queries.run_detail(store, run_id)
+        self.add_api_path(detail, store)
         for artifact in detail.get("artifacts", []):
             artifact.pop("path", None)  # a store-internal file; download through the artifacts route
         self.reply(detail)
@@ -120,13 +142,66 @@ class ReportHandler(MlopsHandler):
 
 
 class LifecycleHandler(MlopsHandler):
+    """A notebook's stage cells with their latest attempts. ``GET ?path=`` reads the saved file;
+    ``POST {path, cells}`` takes the document as open in Lab (saved or not), which is what the user sees."""
+
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        notebook = self.notebook_path(self.get_query_argument("path", ""))
-        view = queries.notebook_lifecycle(self.store, notebook)
+        self.answer(self.notebook_path(self.get_query_argument("path", "")), None)
+
+    @tornado.web.authenticated
+    @maps_errors
+    def post(self) -> None:
+        body = self.json_body()
+        notebook = self.notebook_path(body.get("path"))
+        self.answer(notebook, {"cells": open_cells(body.get("cells"))})
+
+    def answer(self, notebook: Any, content: dict[str, Any] | None) -> None:
+        view = queries.notebook_lifecycle(self.existing_store_at(notebook.parent), notebook, content)
         view["path"] = to_api_path(self.root_dir, notebook)
         self.reply(view)
+
+
+MAX_CELLS = 10_000
+
+
+def open_cells(cells: Any) -> list[dict[str, Any]]:
+    """The open document's cells from a client, checked into the shape of a notebook file's cells."""
+    if not isinstance(cells, list):
+        raise InvalidInputError('"cells" must be a list of {cell_type, source, tags?, id?}')
+    if len(cells) > MAX_CELLS:
+        raise InvalidInputError(f'"cells" has {len(cells)} cells; at most {MAX_CELLS} are read')
+    out = []
+    for i, cell in enumerate(cells):
+        if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), str):
+            raise InvalidInputError(f"cell {i} must be an object with a string \"source\"")
+        tags = cell.get("tags") or []
+        if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+            raise InvalidInputError(f'cell {i}: "tags" must be a list of strings')
+        cell_id = cell.get("id")
+        out.append({"cell_type": str(cell.get("cell_type", "code")), "source": cell.get("source", ""),
+                    "metadata": {"tags": tags}, "id": cell_id if isinstance(cell_id, str) else None})
+    return out
+
+
+class RenameHandler(MlopsHandler):
+    """Lab renamed or moved a notebook (or a folder): its runs, schedules and kernel follow it."""
+
+    @tornado.web.authenticated
+    @maps_errors
+    def post(self) -> None:
+        from ..scheduling.renames import rename_notebook  # lazy: jupyter server start-up
+
+        body = self.json_body()
+        old_api, new_api = body.get("from") or "", body.get("to") or ""
+        old = resolve_in_root(self.root_dir, old_api, must_exist=False)
+        new = resolve_in_root(self.root_dir, new_api, must_exist=False)
+        if not new.exists():
+            raise NotFoundError(f"no such file or folder under the server root: {str(new_api)[:200]}")
+        store = self.existing_store_at(new if new.is_dir() else new.parent)
+        moved = rename_notebook(store, old, new) if store is not None else {"runs": 0, "schedules": 0}
+        self.reply({"from": to_api_path(self.root_dir, old), "to": to_api_path(self.root_dir, new), **moved})
 
 
 # -- models and aliases (mlops_magic.registry.versions) -------------------------------------------------
@@ -137,8 +212,9 @@ class ModelsHandler(MlopsHandler):
         from ..monitoring.health import model_health  # lazy: pulls numpy
         from ..registry.versions import model_summaries  # lazy: jupyter server start-up
 
-        self.reply({"models": [{**m, "health": model_health(self.store, m["name"])}
-                               for m in model_summaries(self.store)]})
+        store = self.store_or_none
+        models = model_summaries(store) if store is not None else []
+        self.reply({"models": [{**m, "health": model_health(store, m["name"])} for m in models]})
 
 
 class ModelHandler(MlopsHandler):
@@ -195,8 +271,9 @@ class SchedulesHandler(MlopsHandler):
         from ..scheduling import overview as views  # lazy: jupyter server start-up
 
         notebook = self.str_arg("notebook")
-        rows = views.list_schedules_view(self.store, self.notebook_path(notebook) if notebook else None,
-                                         locate=self.api_path)
+        store = self.store_or_none
+        rows = views.list_schedules_view(store, self.notebook_path(notebook) if notebook else None,
+                                         locate=self.api_path) if store is not None else []
         self.reply({"schedules": rows})
 
     @tornado.web.authenticated
@@ -212,7 +289,8 @@ class SchedulesHandler(MlopsHandler):
         if isinstance(body.get("on_change"), list):
             for pattern in body["on_change"]:
                 check_relative_glob(pattern)
-        self.reply(views.create_schedule_view(self.store, notebook, body, locate=self.api_path), status=201)
+        self.reply(views.create_schedule_view(self.store_for_writing, notebook, body, locate=self.api_path),
+                   status=201)
 
 
 class ScheduleHandler(MlopsHandler):
@@ -256,7 +334,7 @@ class RunNowHandler(MlopsHandler):
             raise InvalidInputError('"params" must be an object of name: value')
         if not (isinstance(stages, list) and all(isinstance(s, str) for s in stages)):
             raise InvalidInputError('"stages" must be a list of stage kinds or names, e.g. ["train"]')
-        run_id = submit_notebook(self.store, notebook, params=params, stages=stages)
+        run_id = submit_notebook(self.store_for_writing, notebook, params=params, stages=stages)
         self.reply({"id": run_id, "status": "starting", "notebook_path": to_api_path(self.root_dir, notebook)},
                    status=202)
 
@@ -285,6 +363,7 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     (rf"runs/{_RUN}/artifacts/(?P<name>.+)", ArtifactHandler),
     (rf"runs/{_RUN}/report", ReportHandler),
     (r"lifecycle", LifecycleHandler),
+    (r"notebooks/rename", RenameHandler),
     (r"models", ModelsHandler),
     (r"models/(?P<name>[^/]+)", ModelHandler),
     (r"models/(?P<name>[^/]+)/aliases/(?P<alias>[^/]+)", AliasHandler),

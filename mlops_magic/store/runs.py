@@ -35,7 +35,7 @@ from ..entities import (
     utc_from_ts,
 )
 from ..errors import InvalidInputError, NotFoundError
-from . import events
+from . import events, notebooks
 from .artifacts import ArtifactStore
 from .db import Database, Transaction
 from .processes import pid_alive
@@ -186,6 +186,10 @@ class Store:
             (status, time.time(), error, run_id),
         )
         return self.get_run(run_id)
+
+    def current_notebook_name(self, name: str, *, since: float) -> str:
+        """``name`` after the renames logged since ``since`` (see :mod:`.notebooks`)."""
+        return notebooks.current_name(self.db, name, since=since)
 
     def resolve_run_id(self, ref: str) -> str:
         """A full id, or a unique prefix of one (as git accepts short hashes)."""
@@ -684,3 +688,12 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 
 
 __all__ = ["RunStatus", "Store", "as_metric_value", "check_name"]
+
+
+def rename_notebook_runs(tx: Transaction, old: str, new: str) -> int:
+    """Move the runs recorded under notebook ``old`` (or a notebook inside folder ``old``) to ``new``."""
+    where = "WHERE notebook = ? OR substr(notebook, 1, ?) = ?"
+    args = (old, len(old) + 1, old + "/")
+    row = tx.query_one(f"SELECT COUNT(*) FROM runs {where}", args)
+    tx.execute(f"UPDATE runs SET notebook = ? || substr(notebook, ?) {where}", (new, len(old) + 1, *args))
+    return int(row[0]) if row else 0

@@ -48,6 +48,11 @@ def set_paused(tx: Transaction, schedule_id: str, paused: bool) -> None:
     tx.execute("UPDATE schedules SET paused = ? WHERE id = ?", (int(paused), schedule_id))
 
 
+def set_schedule_notebook(tx: Transaction, schedule_id: str, base_dir: str, notebook: str) -> None:
+    """Point a schedule at its notebook's new place (a rename in Lab)."""
+    tx.execute("UPDATE schedules SET base_dir = ?, notebook = ? WHERE id = ?", (base_dir, notebook, schedule_id))
+
+
 def delete_schedule(tx: Transaction, schedule_id: str) -> None:
     tx.execute("DELETE FROM schedule_fires WHERE schedule_id = ?", (schedule_id,))
     tx.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))

@@ -356,6 +356,17 @@ MIGRATIONS: list[str] = [
         SELECT p.id, s.run_id, s.key, p.value, p.is_nan, p.step, p.timestamp, p.stage_id
         FROM metric_points p JOIN metric_series s ON s.id = p.series_id WHERE p.packed IS NULL;
     """,
+    # 10: a notebook renamed or moved in Lab: its runs and schedules follow it, and a kernel started before
+    # the rename (whose JPY_SESSION_NAME still names the old file) records its next runs under the new name
+    """
+    CREATE TABLE notebook_renames (
+        id {serial},
+        old TEXT NOT NULL,
+        new TEXT NOT NULL,
+        renamed DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX notebook_renames_old ON notebook_renames (old);
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..entities import STAGE_KINDS, Run, StageRun
+from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun
 from ..errors import NotFoundError
 from ..store import Store
-from .stages import combined_digest, notebook_stages
+from .stages import combined_digest, scan_stages
 
 #: How many of a notebook's latest runs the notebook lifecycle view looks at for stage attempts.
 LIFECYCLE_RUNS = 20
@@ -118,12 +118,15 @@ class Lifecycle:
         }
 
 
-def lifecycle(stage_runs: list[StageRun], run_id: str | None = None) -> Lifecycle:
+def lifecycle(stage_runs: list[StageRun], run_id: str | None = None, *,
+              in_progress: str | None = None) -> Lifecycle:
     """Latest attempt of each stage in lifecycle order, flagging stale and out-of-order stages.
 
     A stage is *stale* when a stage of an earlier kind ran again after it (a
     model trained before the data cell was re-run); it ran *out of order* when
-    it ran before an earlier kind's first attempt.
+    it ran before an earlier kind's first attempt. Stages of the run ``in_progress`` (a headless run
+    still going) make nothing stale yet: its later stages are about to run, and warning about each of
+    them mid-run only made the view jump. A stage gets one stale line naming every stage that re-ran.
     """
     first: dict[str, StageRun] = {}
     latest: dict[str, StageRun] = {}
@@ -141,17 +144,19 @@ def lifecycle(stage_runs: list[StageRun], run_id: str | None = None) -> Lifecycl
             continue
         for name in sorted(names, key=lambda n: first[n].started):
             last = latest[name]
-            warnings = []
+            warnings, reran = [], []
             for up_name, up in latest.items():
                 if order[up.kind] >= order[kind]:
                     continue
-                if up.started > last.started:
+                if up.started > last.started and not (in_progress and up.run_id == in_progress):
                     if first[up_name].started > first[name].started and last.attempt == 1:
                         warnings.append(f"ran out of lifecycle order: before {up_name}")
                     else:
-                        warnings.append(f"stale: {up_name} ran again after it (attempt {up.attempt})")
+                        reran.append(up_name)
                 if up.status == "failed":
                     warnings.append(f"upstream {up_name} failed")
+            if reran:
+                warnings.insert(0, f"stale: {', '.join(reran)} ran again after it")
             error = f"{last.error_type}: {last.error_message}" if last.error_type else None
             rows.append(StageSummary(kind=kind, name=name, status=last.status, attempt=last.attempt,
                                     attempts=counts[name], started=last.started, duration=last.duration,
@@ -228,14 +233,24 @@ def metric_points(store: Store, run_ref: str, key: str) -> dict[str, Any]:
                        for m in points]}
 
 
-def notebook_lifecycle(store: Store, notebook: Path) -> dict[str, Any]:
-    """The stage cells of a notebook file, in lifecycle order, each with its latest attempt
-    across the notebook's recent runs, stale warnings, and whether its code changed since."""
-    cells = notebook_stages(notebook)
-    key = notebook_key(store, notebook)
-    runs = store.list_runs(notebook=key, limit=LIFECYCLE_RUNS)
-    attempts = sorted((s for r in runs for s in store.list_stages(r.id)), key=lambda s: (s.started, s.id))
-    view = lifecycle(attempts, runs[0].id if runs else None).to_dict()
+def notebook_lifecycle(store: Store | None, notebook: Path,
+                       content: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stage cells of a notebook, in lifecycle order, each with its latest attempt across the
+    notebook's recent runs, stale warnings, and whether its code changed since.
+
+    ``content`` is the notebook as open in an editor (saved or not), which is what the user sees; without
+    it the file is read. A cell with a bad stage header is listed in ``invalid_cells`` and the rest of the
+    view stands. ``store`` None (no store yet) lists the stage cells as not run.
+    """
+    cells, invalid = scan_stages(content if content is not None else notebook)
+    key = notebook_key(store, notebook) if store is not None else notebook.name
+    runs = store.list_runs(notebook=key, limit=LIFECYCLE_RUNS) if store is not None else []
+    attempts = sorted((s for r in runs for s in store.list_stages(r.id)),  # type: ignore[union-attr]
+                      key=lambda s: (s.started, s.id))
+    # a headless run still going (an interactive run stays "running" while its kernel lives: not that)
+    active = (runs[0].id if runs and runs[0].status in ACTIVE_STATUSES and runs[0].trigger != "interactive"
+              else None)
+    view = lifecycle(attempts, runs[0].id if runs else None, in_progress=active).to_dict()
     by_name = {row["name"]: row for row in view["stages"] if row["status"] != "not run"}
     digests = {s.id: s.code_digest for s in attempts}
     by_stage: dict[str, list[str]] = {}
@@ -260,4 +275,5 @@ def notebook_lifecycle(store: Store, notebook: Path) -> dict[str, Any]:
     warnings = []
     if orphans:
         warnings.append(f"stages recorded but no longer in the notebook: {', '.join(sorted(orphans))}")
-    return {"run_id": view["run_id"], "notebook": key, "stages": stages, "warnings": warnings}
+    return {"run_id": view["run_id"], "notebook": key, "stages": stages, "warnings": warnings,
+            "invalid_cells": [c.to_dict() for c in invalid]}

@@ -22,6 +22,7 @@ from typing import Any
 from ..entities import Artifact, Fingerprint, Run, StageRun, VariableInfo
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store, open_store
+from ..store.processes import process_started
 from .environment import detect_notebook_path, environment, git_state
 from .fingerprint import fingerprint
 from .stages import check_kind, code_digest, combined_digest
@@ -119,7 +120,11 @@ class Session:
 
     def _new_run(self, *, trigger: str, name: str | None = None, notebook: str | None = None,
                  params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> Run:
-        notebook = notebook or detect_notebook_path(self.user_ns) or _script_path()
+        if not notebook:
+            detected = detect_notebook_path(self.user_ns)
+            # Lab may have renamed the notebook since this kernel started with its old name.
+            notebook = self.store.current_notebook_name(detected, since=process_started()) if detected else None
+        notebook = notebook or _script_path()
         commit, dirty = git_state()
         return self.store.create_run(notebook=notebook, trigger=trigger, name=name, params=params,
                                      code_version=commit, git_dirty=dirty, environment=environment(),

@@ -135,23 +135,49 @@ def read_notebook_json(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def notebook_stages(notebook: str | os.PathLike[str] | dict[str, Any]) -> list[CellStage]:
-    """Every stage cell of a notebook, in cell order; bad stage headers raise with the cell named."""
+@dataclass(frozen=True)
+class InvalidStageCell:
+    """A cell that tries to be a stage and cannot (``%%mlops stage trian``): shown, never fatal to a view."""
+
+    index: int
+    cell_id: str | None
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cell_index": self.index, "cell_id": self.cell_id, "error": self.error}
+
+
+def scan_stages(notebook: str | os.PathLike[str] | dict[str, Any]) -> tuple[list[CellStage], list[InvalidStageCell]]:
+    """Every stage cell of a notebook in cell order, and the cells whose stage header or tag is wrong.
+
+    Views (the lab's lifecycle, badges) show a bad cell beside the good ones; the runner refuses the
+    notebook through :func:`notebook_stages` instead.
+    """
     nb = notebook if isinstance(notebook, dict) else read_notebook_json(notebook)
-    found = []
+    found, invalid = [], []
     for index, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = _cell_source(cell)
         try:
             spec = stage_of_cell(source, (cell.get("metadata") or {}).get("tags"))
         except InvalidInputError as exc:
-            raise InvalidInputError(f"cell {index}: {exc}") from None
+            cell_id = cell.get("id")
+            invalid.append(InvalidStageCell(index, cell_id if isinstance(cell_id, str) else None, str(exc)))
+            continue
         if spec is None:
             continue
         form = "magic" if split_header(source)[0] is not None else "tag"
         found.append(CellStage(index=index, cell_id=cell.get("id"), kind=spec.kind, name=spec.name,
                                form=form, code_digest=code_digest(source)))
+    return found, invalid
+
+
+def notebook_stages(notebook: str | os.PathLike[str] | dict[str, Any]) -> list[CellStage]:
+    """Every stage cell of a notebook, in cell order; a bad stage header raises with the cell named."""
+    found, invalid = scan_stages(notebook)
+    if invalid:
+        raise InvalidInputError(f"cell {invalid[0].index}: {invalid[0].error}")
     return found
 
 

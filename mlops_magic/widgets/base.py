@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ..display.html import STATUS_COLOUR, STATUS_ICON, esc
+from ..display.html import STATUS_ICON, esc, status_style
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -45,9 +45,9 @@ def frontend_available() -> bool:
 
 
 def status_badge(status: str) -> str:
-    colour = STATUS_COLOUR.get(status, "#555")
     css = esc(status.replace(" ", "-"))
-    return (f"<span class='mlops-status mlops-status-{css}' style='color:{colour};font-weight:600'>"
+    return (f"<span class='mlops-status mlops-status-{css}' style='{status_style(status)};font-weight:600;"
+            "white-space:nowrap'>"
             f"{esc(STATUS_ICON.get(status, ''))} {esc(status)}</span>")
 
 
@@ -56,7 +56,9 @@ def html_table(headers: list[str], rows: list[list[str]], css_class: str = "mlop
     head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td style='text-align:left;padding:2px 8px'>{c}</td>" for c in row)
                    + "</tr>" for row in rows)
-    return f"<table class='{css_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # line-height: an ipywidgets HTML sets 28 px (a widget row) on its content, too tall for a table's lines
+    return (f"<table class='{css_class}' style='border-collapse:collapse;line-height:1.4'><thead><tr>{head}"
+            f"</tr></thead><tbody>{body}</tbody></table>")
 
 
 def close_tree(widget: Any) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..entities import Run
+from ..entities import STAGE_KINDS, Fingerprint, Run
 from ..store import Store
 
 
@@ -50,11 +50,28 @@ def _differ(a: Any, b: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class FingerprintRow:
+    """One piece of data a stage read or wrote, across the compared runs (MISSING where a run lacks it)."""
+
+    stage: str  # the stage's name, or "(run)" for data logged outside any stage
+    role: str  # input | output | "" (not declared)
+    name: str
+    values: list[Any]  # Fingerprint or MISSING, one per compared run
+    changes: list[str] = field(default_factory=list)  # per other run: what differs from the first run's
+
+    @property
+    def differs(self) -> bool:
+        digests = [v.digest if isinstance(v, Fingerprint) else None for v in self.values]
+        return len(set(digests)) > 1
+
+
+@dataclass(frozen=True)
 class Comparison:
     runs: list[Run]
     params: list[ParamRow]
     metrics: list[ParamRow]  # latest value per metric and run
     histories: dict[str, list[Series]] = field(default_factory=dict)  # metric key -> one series per run
+    fingerprints: list[FingerprintRow] = field(default_factory=list)  # per stage, inputs before outputs
 
 
 def metric_series(store: Store, run_id: str, keys: list[str]) -> list[Series]:
@@ -99,7 +116,52 @@ def compare_runs(store: Store, refs: list[str], *, max_history_keys: int = 6) ->
                 lines.append(Series(run_label(r), [m.step for m in history], [m.value for m in history]))
         if lines:
             histories[key] = lines
-    return Comparison(runs=runs, params=params, metrics=metrics, histories=histories)
+    return Comparison(runs=runs, params=params, metrics=metrics, histories=histories,
+                      fingerprints=fingerprint_rows(store, runs))
+
+
+RUN_LEVEL = "(run)"
+
+
+def _stage_data(store: Store, run: Run) -> dict[tuple[str, str, str], tuple[int, Fingerprint]]:
+    """(stage, role, name) → (stage order, fingerprint) of a run; a later attempt's record wins."""
+    stages = {s.id: s for s in store.list_stages(run.id)}
+    out: dict[tuple[str, str, str], tuple[int, Fingerprint]] = {}
+    for fp in store.list_fingerprints(run.id):  # in the order they were logged
+        stage = stages.get(fp.stage_id) if fp.stage_id is not None else None
+        name = stage.name if stage is not None else RUN_LEVEL
+        order = STAGE_KINDS.index(stage.kind) if stage is not None and stage.kind in STAGE_KINDS else len(STAGE_KINDS)
+        out[(name, fp.role or "", fp.name or fp.digest[:12])] = (order, fp)
+    return out
+
+
+def fingerprint_rows(store: Store, runs: list[Run]) -> list[FingerprintRow]:
+    """The data fingerprints of each stage side by side; what changed is told by the explain core's words
+    (:func:`~mlops_magic.explain.diff.describe_data_change`, the same as ``mlops diff``)."""
+    from ..explain.diff import describe_data_change  # lazy: %load_ext stays light
+
+    per_run = [_stage_data(store, r) for r in runs]
+    order: dict[tuple[str, str, str], int] = {}
+    for data in per_run:
+        for key, (rank, _fp) in data.items():
+            order[key] = min(order.get(key, rank), rank)
+    role_rank = {"input": 0, "": 1, "output": 2}
+    keys = sorted(order, key=lambda k: (order[k], k[0] == RUN_LEVEL, k[0], role_rank.get(k[1], 1), k[2]))
+    rows = []
+    for key in keys:
+        values = [data[key][1] if key in data else MISSING for data in per_run]
+        first = values[0]
+        changes = []
+        for other in values[1:]:
+            if first is MISSING or other is MISSING:
+                changes.append("" if first is other else ("only in the first run" if other is MISSING
+                                                          else "not in the first run"))
+            elif first.digest == other.digest:
+                changes.append("")
+            else:
+                changes.append(describe_data_change(first, other))
+        rows.append(FingerprintRow(stage=key[0], role=key[1], name=key[2], values=values, changes=changes))
+    return rows
 
 
 def run_label(run: Run) -> str:

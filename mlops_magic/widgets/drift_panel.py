@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Panel
-from .charts import image_widget, render_distribution_png
+from .charts import chart_html, chart_widget, render_distribution_png, render_distribution_svg
 
 
 class DriftPanel(Panel):
@@ -29,10 +29,19 @@ class DriftPanel(Panel):
         col = next((c for c in self.columns if c.column == name), None)
         return render_distribution_png(col.chart, col.column) if col is not None else b""
 
+    def chart_svg(self, column: str | None = None) -> str:
+        """The column's reference vs current distributions as themed inline SVG (what the panel shows)."""
+        name = column or self.selected
+        col = next((c for c in self.columns if c.column == name), None)
+        return render_distribution_svg(col.chart, col.column) if col is not None else ""
+
+    def _alt(self) -> str:
+        return f"{self.selected}: reference vs current distribution"
+
     def select(self, column: str) -> None:
         self.selected = column
         if self._widget is not None:
-            self._image.value = self.chart_png()
+            self._image.value = chart_html(self.chart_svg(), self._alt())
 
     def build(self) -> Any:
         import ipywidgets as w
@@ -47,7 +56,7 @@ class DriftPanel(Panel):
             picker = w.Dropdown(options=options, value=self.selected, description="column",
                                 layout=w.Layout(width="420px"))
             picker.observe(lambda change: self.select(change["new"]), names="value")
-            self._image = image_widget(self.chart_png())
+            self._image = chart_widget(self.chart_svg(), self._alt())
             children += [picker, self._image]
         children.append(w.HTML(drift_html(self.report)))
         box = w.VBox(children)

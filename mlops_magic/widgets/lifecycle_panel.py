@@ -11,8 +11,8 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from ..display.html import esc, fmt_duration
-from ..display.runs import lifecycle_text
+from ..display.html import esc, fmt_duration, ink
+from ..display.runs import ERROR, WARN, lifecycle_text
 from ..entities import ACTIVE_STATUSES, Run
 from ..tracking.queries import Lifecycle, StageSummary, lifecycle, run_lifecycle
 from ..tracking.session import Session
@@ -24,6 +24,7 @@ MAX_LIVE = 8
 _live: list[LifecyclePanel] = []
 _BUTTON_STYLE = {"succeeded": "success", "failed": "danger", "queued": "", "running": "info", "not run": ""}
 _COLUMNS = "minmax(120px,max-content) 110px 190px 80px 1fr"
+LIVE = ink("--jp-brand-color1", "#1565c0")
 
 
 def _when(ts: datetime | None) -> str:
@@ -188,7 +189,7 @@ class LifecyclePanel(Panel):
             status.value = status_badge(s.status)
             attempt.value = esc(_attempt(s))
             duration.value = esc(fmt_duration(s.duration))
-            notes.value = "<br>".join(f"<span style='color:#ef6c00'>{esc(n)}</span>" for n in _notes(s))
+            notes.value = "<br>".join(f"<span style='{WARN}'>{esc(n)}</span>" for n in _notes(s))
             cells.extend(row)
         for name in [n for n in self._rows if n not in seen]:  # a new run has other named stages
             for cell in self._rows.pop(name):
@@ -209,7 +210,7 @@ class LifecyclePanel(Panel):
         if self.run is None:
             return "<b>Lifecycle</b> · no run yet: run a <code>%%mlops stage</code> cell"
         r = self.run
-        live = " · <span class='mlops-live' style='color:#1565c0'>● live</span>" if self.live and not static else ""
+        live = f" · <span class='mlops-live' style='{LIVE}'>● live</span>" if self.live and not static else ""
         return (f"<b>Lifecycle</b> of run <code>{esc(r.id[:8])}</code>{esc(' ' + r.name if r.name else '')} "
                 f"{status_badge(r.status)} · {esc(r.trigger)} · {esc(r.notebook or 'no notebook')}{live}")
 
@@ -237,9 +238,9 @@ class LifecyclePanel(Panel):
                  f"{esc(fmt_duration(s.duration))}"]
         if stage.error_type:
             line = f" (line {stage.error_line})" if stage.error_line else ""
-            lines.append(f"<span style='color:#c62828'>{esc(stage.error_type)}: "
+            lines.append(f"<span style='{ERROR}'>{esc(stage.error_type)}: "
                          f"{esc(stage.error_message)}{esc(line)}</span>")
-        lines.extend(f"<span style='color:#ef6c00'>{esc(w)}</span>" for w in s.warnings)
+        lines.extend(f"<span style='{WARN}'>{esc(w)}</span>" for w in s.warnings)
         if stage.variables:
             lines.append("variables: " + ", ".join(
                 f"<code>{esc(v.name)}</code> {esc(v.type)}{esc(' ' + str(v.shape) if v.shape else '')}"
@@ -252,7 +253,7 @@ class LifecyclePanel(Panel):
 
     def html(self) -> str:
         rows = [[esc(_label(s)), status_badge(s.status), esc(_attempt(s)), esc(fmt_duration(s.duration)),
-                 "<br>".join(f"<span style='color:#ef6c00'>{esc(n)}</span>" for n in _notes(s))]
+                 "<br>".join(f"<span style='{WARN}'>{esc(n)}</span>" for n in _notes(s))]
                 for s in self.view.stages]
         return (f"<div class='mlops-lifecycle'>{self._header_html(static=True)}"
                 + html_table(["stage", "status", "last attempt", "duration", "warnings"], rows)

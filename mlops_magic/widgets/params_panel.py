@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..display.html import esc
+from ..display.html import MUTED, esc
+from ..display.runs import ERROR
 from ..errors import MlopsError, NotFoundError
 from ..tracking.session import Session
 from .base import Panel, Poller, html_table
@@ -160,7 +161,7 @@ class ParamsPanel(Panel):
             return False
         code = launch.exit_code()
         if code is not None:
-            self._set_status(f"<span style='color:#c62828'>the run did not start (exit status {esc(code)})"
+            self._set_status(f"<span style='{ERROR}'>the run did not start (exit status {esc(code)})"
                              f"</span><pre>{esc(launch.log_tail())}</pre>")
             return False
         return True
@@ -186,7 +187,7 @@ class ParamsPanel(Panel):
         run.on_click(lambda _: self.run_headlessly())
         self._status = w.HTML(getattr(self, "status_html", ""))
         self._run_box = w.VBox()
-        notes = "".join(f"<div style='color:#777'>{esc(s)}</div>" for s in self.cell.skipped)
+        notes = "".join(f"<div style='color:{MUTED}'>{esc(s)}</div>" for s in self.cell.skipped)
         box = w.VBox([w.HTML(self._title_html() + notes), *self._controls.values(),
                       w.HBox([run], layout=w.Layout(margin="4px 0")), self._status, self._run_box])
         box.add_class("mlops-params-panel")
@@ -199,7 +200,7 @@ class ParamsPanel(Panel):
         rows = [[esc(s.name), esc(s.kind), esc(repr(v)), esc(", ".join(map(str, s.choices)))]
                 for s, v in zip(self.specs, self.values().values())]
         command = shlex.join(run_args(self.cell.notebook, self.values()))
-        skipped = "".join(f"<div style='color:#777'>{esc(s)}</div>" for s in self.cell.skipped)
+        skipped = "".join(f"<div style='color:{MUTED}'>{esc(s)}</div>" for s in self.cell.skipped)
         return (f"<div class='mlops-params'>{self._title_html()}"
                 + html_table(["name", "type", "value", "choices"], rows) + skipped
                 + f"<div>run headlessly: <code>mlops {esc(command)}</code></div></div>")

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .base import Panel
-from .charts import image_widget, render_png
+from .charts import chart_widget, render_png, render_svg
 from .data import Series
 
 
@@ -42,10 +42,17 @@ class PerformancePanel(Panel):
             out.append(Series("bar", [xs[0], xs[-1]], [float(r.bar)] * 2))
         return out
 
+    def _title(self) -> str:
+        return f"{self.report.metric} of {self.report.model} v{self.report.version}"
+
     def chart_png(self) -> bytes:
         series = self.series()
-        return render_png([(f"{self.report.metric} of {self.report.model} v{self.report.version}", series)],
-                          xlabel="window") if series else b""
+        return render_png([(self._title(), series)], xlabel="window") if series else b""
+
+    def chart_svg(self) -> str:
+        """The chart the panel shows: themed inline SVG."""
+        series = self.series()
+        return render_svg([(self._title(), series)], xlabel="window") if series else ""
 
     def build(self) -> Any:
         import ipywidgets as w
@@ -53,9 +60,9 @@ class PerformancePanel(Panel):
         from ..display.performance import performance_html  # lazy: %load_ext stays light
 
         children: list[Any] = []
-        png = self.chart_png()
-        if png:
-            children.append(image_widget(png))
+        svg = self.chart_svg()
+        if svg:
+            children.append(chart_widget(svg, self._title()))
         children.append(w.HTML(performance_html(self.report)))
         box = w.VBox(children)
         box.add_class("mlops-performance-panel")

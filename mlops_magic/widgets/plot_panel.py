@@ -7,7 +7,7 @@ from typing import Any
 from ..display.html import esc
 from ..tracking.session import Session
 from .base import Panel, html_table
-from .charts import image_widget, img_html, render_png
+from .charts import chart_html, chart_widget, render_svg
 from .data import Series, metric_across_runs, metric_keys, metric_series
 
 MODES = {"steps": "over steps", "runs": "across runs"}
@@ -34,7 +34,7 @@ class PlotPanel(Panel):
         self.notebook = notebook
         self.trigger = trigger
         self.series: list[Series] = []
-        self.png = b""
+        self.svg = ""
         self.reload()
 
     @property
@@ -57,13 +57,13 @@ class PlotPanel(Panel):
         keys = self.keys
         if self.mode == "steps":
             self.series = metric_series(store, self.run_id, keys) if self.run_id else []
-            self.png = render_png([(s.label, [s]) for s in self.series], xlabel="step")
+            self.svg = render_svg([(s.label, [s]) for s in self.series], xlabel="step")
         else:
             self.series = metric_across_runs(store, keys, notebook=self.notebook, trigger=self.trigger)
             panels = [(s.label, [Series(f"{s.label} (latest per run)", s.x, s.y)]) for s in self.series]
-            self.png = render_png(panels, xlabel="run start time", time_axis=True)
+            self.svg = render_svg(panels, xlabel="run start time", time_axis=True)
         if self._widget is not None:
-            self._image.value = self.png
+            self._image.value = chart_html(self.svg, self._alt())
             self._caption.value = self._caption_html()
 
     def set_mode(self, mode: str) -> None:
@@ -82,13 +82,15 @@ class PlotPanel(Panel):
         toggle.add_class("mlops-plot-mode")
         refresh = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="auto"))
         refresh.on_click(lambda _: self.reload())
-        self._image = image_widget(self.png)
+        self._image = chart_widget(self.svg, self._alt())
         return w.VBox([w.HBox([toggle, refresh]), self._caption, self._image])
+
+    def _alt(self) -> str:
+        return f"chart of {', '.join(self.keys)} ({self._scope()})"
 
     def html(self) -> str:
         rows = [[esc(s.label), esc(len(s.y)), esc(_last(s))] for s in self.series]
-        alt = f"chart of {', '.join(self.keys)} ({self._scope()})"
-        return (f"<div class='mlops-plot'>{self._caption_html()}<br>{img_html(self.png, alt)}"
+        return (f"<div class='mlops-plot'>{self._caption_html()}<br>{chart_html(self.svg, self._alt())}"
                 + html_table(["metric", "points", "last value"], rows) + "</div>")
 
     def text(self) -> str:

@@ -1,8 +1,13 @@
-"""``%mlops runs --widget``: the runs table with filters, sorting and "compare selected".
+"""``%mlops runs --widget``: the runs table with filters, sorting by column header and "compare selected".
 
 Rows come from :func:`~mlops_magic.tracking.queries.list_run_records` (the same call as
 ``mlops runs --format json`` and ``GET /runs``); the filters are that call's
 arguments, sorting is presentation only.
+
+Made to fit a notebook's width: the ``name`` column appears only when some shown run has a name, the
+start time is short (the full one is its tooltip), parameters share one wrapping column, and each metric
+(up to :data:`MAX_METRIC_COLUMNS`) is a narrow column. Clicking a column's header sorts by it; clicking
+it again reverses the order.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..display.html import esc, fmt_duration
+from ..display.html import MUTED, NOWRAP, esc, fmt_duration, fmt_metric, fmt_param
 from ..entities import RUN_STATUSES, TRIGGERS
 from ..tracking.queries import list_run_records
 from ..tracking.session import Session
@@ -20,7 +25,14 @@ from .data import notebooks
 
 BASE_SORTS = ["started", "status", "trigger", "notebook", "duration", "name"]
 MAX_METRIC_COLUMNS = 4
-_GRID_COLUMNS = "30px 80px minmax(80px,1fr) minmax(120px,2fr) 100px 95px 150px 75px"
+#: Sorting by these starts with the largest (newest, longest, best-scoring) first; text columns A→Z.
+_DESCENDING_FIRST = {"started", "duration"}
+_WIDTHS = {"select": "24px", "run": "74px", "name": "minmax(60px,1fr)", "notebook": "minmax(90px,1.2fr)",
+           "status": "max-content", "trigger": "max-content", "started": "max-content", "duration": "max-content",
+           "params": "minmax(90px,1.5fr)"}
+_METRIC_WIDTH = "minmax(56px,max-content)"
+_CELL = "line-height:1.35;white-space:normal;overflow-wrap:anywhere"
+_PARAM = "display:inline-block;max-width:100%;overflow-wrap:anywhere"  # one per line if need be, long ones broken
 
 
 def _sort_key(record: dict[str, Any], column: str) -> tuple[int, Any]:
@@ -33,11 +45,16 @@ def _sort_key(record: dict[str, Any], column: str) -> tuple[int, Any]:
 
 
 def _fmt_metric(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else "" if value is None else str(value)
+    return fmt_metric(value)
+
+
+def _short_time(iso: str) -> str:
+    """``2026-12-01T14:03:22+00:00`` → ``12-01 14:03`` (the table's column; the tooltip has it all)."""
+    return iso[5:16].replace("T", " ")
 
 
 class RunsTable(Panel):
-    """Runs newest first; filter by status, trigger and notebook; sort by any column; compare a selection."""
+    """Runs newest first; filter by status, trigger and notebook; sort by a column's header; compare a selection."""
 
     title = "Runs"
 
@@ -53,7 +70,7 @@ class RunsTable(Panel):
         self.records: list[dict[str, Any]] = []
         self.compare: ComparePanel | None = None
         self.message = ""
-        self._rendering = False  # guards the sort dropdown's observer while _render resets its options
+        self._headers: dict[str, Any] = {}
         self.reload()
 
     # -- data ---------------------------------------------------------------------------------
@@ -78,6 +95,26 @@ class RunsTable(Panel):
         keys = sorted({k for r in self.records for k in r["metrics"]})
         return keys[:MAX_METRIC_COLUMNS]
 
+    @property
+    def hidden_metrics(self) -> int:
+        return len({k for r in self.records for k in r["metrics"]}) - len(self.metric_columns)
+
+    @property
+    def columns(self) -> list[str]:
+        """The shown columns, in order: ``name`` only when a shown run has one, ``notebook`` when the runs
+        come from more than one, ``params`` when one has any."""
+        named = ["name"] if any(r["name"] for r in self.records) else []
+        params = ["params"] if any(r["params"] for r in self.records) else []
+        notebook = ["notebook"] if len({r["notebook"] for r in self.records}) > 1 else []
+        return ["run", *named, *notebook, "status", "trigger", "started", "duration", *params,
+                *(f"metrics.{k}" for k in self.metric_columns)]
+
+    @property
+    def common_notebook(self) -> str | None:
+        """The notebook of every shown run when they share one (then it is said once, not in a column)."""
+        names = {r["notebook"] for r in self.records}
+        return next(iter(names)) if len(names) == 1 else None
+
     def set_filter(self, **filters: Any) -> None:
         """Change ``notebook``, ``status``, ``trigger``, ``sort``, ``descending`` or ``limit`` and reload."""
         for name, value in filters.items():
@@ -85,7 +122,15 @@ class RunsTable(Panel):
                 raise TypeError(f"unknown filter {name!r}")
             setattr(self, name, value if value != "" else None)
         self.sort = self.sort or "started"
+        self.descending = bool(self.descending)
         self.reload()
+
+    def sort_by(self, column: str) -> None:
+        """What a click on a column header does: sort by it, or reverse the order if it is the sort already."""
+        if column == self.sort:
+            self.set_filter(descending=not self.descending)
+        else:
+            self.set_filter(sort=column, descending=column in _DESCENDING_FIRST or column.startswith("metrics."))
 
     def select(self, run_id: str, selected: bool = True) -> None:
         if selected and run_id not in self.selected:
@@ -108,6 +153,13 @@ class RunsTable(Panel):
             self._message.value = esc(self.message)
         return self.compare
 
+    def empty_message(self) -> str:
+        """What an empty table says: nothing recorded yet, or nothing matching the filters."""
+        active = self._active_filters()
+        if active:
+            return f"No runs match {', '.join(active)}."
+        return "No runs yet: run a %%mlops stage cell, or `mlops run NOTEBOOK`."
+
     # -- widget -------------------------------------------------------------------------------
     def build(self) -> Any:
         import ipywidgets as w
@@ -124,24 +176,17 @@ class RunsTable(Panel):
         self._filters = [dropdown("status", list(RUN_STATUSES), self.status, "status"),
                          dropdown("trigger", list(TRIGGERS), self.trigger, "trigger"),
                          dropdown("notebook", nbs, self.notebook, "notebook")]
-        self._sort = w.Dropdown(options=self._sort_options(), value=self.sort, description="sort",
-                                layout=w.Layout(width="210px"))
-        self._sort.observe(self._on_sort, names="value")
-        order = w.ToggleButton(value=self.descending, description="descending", icon="sort-amount-desc",
-                               layout=w.Layout(width="auto"))
-        order.observe(lambda change: self.set_filter(descending=change["new"]), names="value")
         compare = w.Button(description="Compare selected", icon="columns", button_style="primary",
                            layout=w.Layout(width="auto"))
         compare.on_click(lambda _: self.compare_selected())
         refresh = w.Button(description="Refresh", icon="refresh", layout=w.Layout(width="auto"))
         refresh.on_click(lambda _: self.reload())
-        self._grid = w.GridBox(layout=w.Layout(grid_template_columns=self._grid_columns(), grid_gap="1px 6px",
-                                               align_items="center"))
+        self._grid = w.GridBox(layout=w.Layout(grid_gap="1px 8px", align_items="center", width="100%"))
+        self._grid.add_class("mlops-runs-grid")
         self._message = w.HTML()
         self._count = w.HTML()
         self._compare_box = w.VBox()
-        box = w.VBox([w.HBox(self._filters, layout=w.Layout(flex_flow="row wrap")),
-                      w.HBox([self._sort, order, compare, refresh, self._count],
+        box = w.VBox([w.HBox([*self._filters, compare, refresh, self._count],
                              layout=w.Layout(flex_flow="row wrap", align_items="center")),
                       self._grid, self._message, self._compare_box])
         box.add_class("mlops-runs-table")
@@ -149,68 +194,98 @@ class RunsTable(Panel):
         self._render()
         return box
 
-    def _on_sort(self, change: dict[str, Any]) -> None:
-        if not self._rendering and change["new"]:
-            self.set_filter(sort=change["new"])
+    def _header(self, column: str) -> Any:
+        """A header cell: a button for a sortable column (▼/▲ marks the current sort), else a label."""
+        import ipywidgets as w
 
-    def _sort_options(self) -> list[tuple[str, str]]:
-        options = [(s, s) for s in BASE_SORTS] + [(f"metric {k}", f"metrics.{k}") for k in self.metric_columns]
-        if self.sort not in [v for _, v in options]:
-            options.append((self.sort, self.sort))
-        return options
-
-    def _grid_columns(self) -> str:
-        return _GRID_COLUMNS + " 90px" * len(self.metric_columns)
+        label = column[8:] if column.startswith("metrics.") else column
+        if column in ("run", "params"):
+            return w.HTML(f"<b style='{NOWRAP}'>{esc(label)}</b>")
+        button = self._headers.get(column)
+        if button is None:
+            button = w.Button(layout=w.Layout(width="auto", min_width="0", padding="0 4px"))
+            button.on_click(lambda _, c=column: self.sort_by(c))
+            button.add_class("mlops-sort-header")
+            self._headers[column] = button
+        arrow = (" ▼" if self.descending else " ▲") if column == self.sort else ""
+        button.description = label + arrow
+        button.tooltip = f"sort by {label}" + (" (click again to reverse)" if arrow else "")
+        button.style.font_weight = "bold" if arrow else ""
+        return button
 
     def _render(self) -> None:
         import ipywidgets as w
 
+        columns = self.columns
         for child in self._grid.children:
-            child.close()
-        head = ["", "run", "name", "notebook", "status", "trigger", "started", "duration",
-                *self.metric_columns]
-        cells: list[Any] = [w.HTML(f"<b>{esc(h)}</b>") for h in head]
+            if child not in self._headers.values():
+                child.close()
+        for name in [n for n in self._headers if n not in columns]:
+            self._headers.pop(name).close()
+        cells: list[Any] = [w.HTML("")] + [self._header(c) for c in columns]
         for record in self.records:
-            box = w.Checkbox(value=record["id"] in self.selected, indent=False, layout=w.Layout(width="28px"))
+            box = w.Checkbox(value=record["id"] in self.selected, indent=False,
+                             layout=w.Layout(width="22px", min_width="0"))
             box.observe(lambda change, run_id=record["id"]: self.select(run_id, change["new"]), names="value")
             box.add_class("mlops-run-select")
             cells.append(box)
-            cells.extend(w.HTML(c) for c in self._cells(record))
-        self._grid.layout.grid_template_columns = self._grid_columns()
+            cells.extend(w.HTML(f"<div style='{_CELL}'>{c}</div>", layout=w.Layout(min_width="0"))
+                         for c in self._cells(record, columns))
+        self._grid.layout.grid_template_columns = " ".join(
+            [_WIDTHS["select"]] + [_WIDTHS.get(c, _METRIC_WIDTH) for c in columns])
         self._grid.children = cells
-        self._rendering = True
-        try:
-            options = self._sort_options()
-            if list(self._sort.options) != options:
-                self._sort.options = options
-            self._sort.value = self.sort
-        finally:
-            self._rendering = False
-        self._count.value = f"{len(self.records)} runs shown"
+        more = f" · {self.hidden_metrics} more metrics in <code>%mlops compare</code>" if self.hidden_metrics else ""
+        where = f" of <code>{esc(self.common_notebook)}</code>" if self.common_notebook else ""
+        self._count.value = f"{len(self.records)} runs shown{where}{more}"
+        self._message.value = (f"<i style='color:{MUTED}'>{esc(self.empty_message())}</i>" if not self.records
+                               else esc(self.message))
 
-    def _cells(self, r: dict[str, Any]) -> list[str]:
-        return [f"<code title='{esc(r['id'])}'>{esc(r['id'][:8])}</code>", esc(r["name"] or ""),
-                esc(r["notebook"] or ""), status_badge(r["status"]), esc(r["trigger"]),
-                esc(r["started"][:19].replace("T", " ")), esc(fmt_duration(r["duration"])),
-                *(esc(_fmt_metric(r["metrics"].get(k))) for k in self.metric_columns)]
+    def _cells(self, r: dict[str, Any], columns: list[str]) -> list[str]:
+        out = []
+        for c in columns:
+            if c == "run":
+                out.append(f"<code title='{esc(r['id'])}'>{esc(r['id'][:8])}</code>")
+            elif c == "status":
+                out.append(status_badge(r["status"]))
+            elif c == "started":
+                full = r["started"][:19].replace("T", " ")
+                out.append(f"<span title='{esc(full)} UTC' style='{NOWRAP}'>{esc(_short_time(r['started']))}</span>")
+            elif c == "duration":
+                out.append(f"<span style='{NOWRAP}'>{esc(fmt_duration(r['duration']))}</span>")
+            elif c == "params":
+                out.append(" ".join(f"<span style='{_PARAM}'>{esc(k)}=<wbr>{esc(fmt_param(v))}</span>"
+                                    for k, v in sorted(r["params"].items())))
+            elif c.startswith("metrics."):
+                out.append(f"<span style='{NOWRAP}'>{esc(_fmt_metric(r['metrics'].get(c[8:])))}</span>")
+            else:
+                out.append(esc(r.get(c) or ""))
+        return out
 
     # -- static -------------------------------------------------------------------------------
+    def _active_filters(self) -> list[str]:
+        return [f"{n}={v}" for n, v in (("status", self.status), ("trigger", self.trigger),
+                                        ("notebook", self.notebook)) if v]
+
     def _filters_text(self) -> str:
-        parts = [f"{n}={v}" for n, v in (("status", self.status), ("trigger", self.trigger),
-                                         ("notebook", self.notebook)) if v]
+        parts = self._active_filters()
         order = "descending" if self.descending else "ascending"
-        return f"{len(self.records)} runs · sorted by {self.sort} ({order})" + (
+        where = f" of {self.common_notebook}" if self.common_notebook and not self.notebook else ""
+        return f"{len(self.records)} runs{where} · sorted by {self.sort} ({order})" + (
             " · " + ", ".join(parts) if parts else "")
 
     def html(self) -> str:
-        head = ["run", "name", "notebook", "status", "trigger", "started", "duration", *self.metric_columns]
-        rows = [self._cells(r) for r in self.records]
+        columns = self.columns
+        head = [c[8:] if c.startswith("metrics.") else c for c in columns]
+        rows = [self._cells(r, columns) for r in self.records]
+        table = (html_table(head, rows) if rows
+                 else f"<p><i style='color:{MUTED}'>{esc(self.empty_message())}</i></p>")
         compare = self.compare.html() if self.compare else ""
-        return (f"<div class='mlops-runs'><b>Runs</b> · {esc(self._filters_text())}"
-                + html_table(head, rows) + compare + "</div>")
+        return (f"<div class='mlops-runs'><b>Runs</b> · {esc(self._filters_text())}" + table + compare + "</div>")
 
     def text(self) -> str:
         lines = [f"Runs: {self._filters_text()}"]
+        if not self.records:
+            lines.append(f"  {self.empty_message()}")
         for r in self.records:
             metrics = "  ".join(f"{k}={_fmt_metric(r['metrics'].get(k))}" for k in self.metric_columns
                                 if k in r["metrics"])

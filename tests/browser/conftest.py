@@ -58,7 +58,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     (notif / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     args = []
     built = REPO / "mlops_magic" / "labextension"
-    env = dict(os.environ, PYTHONPATH=str(REPO), MLOPS_STORE=str(root))
+    # No MLOPS_STORE: the server and its kernels find each notebook's store as a user's would (the
+    # nearest .mlops/ at or above the notebook), so a project below the Lab root is found too.
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env.pop("MLOPS_STORE", None)
     if (built / "package.json").exists():
         # Test this checkout's build (`cd labextension && jlpm build`), not whichever copy is installed in
         # the environment: JUPYTER_PATH comes first in Lab's search, so this one wins over the venv's.

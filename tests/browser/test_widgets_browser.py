@@ -133,3 +133,53 @@ def _wait_for_saved_output(path: Path, page: Any) -> dict[str, Any]:
             return data
         page.wait_for_timeout(200)
     raise AssertionError(f"the status cell's output was not saved: {outputs}")
+
+
+def test_runs_widget_fits_the_notebook_and_sorts_by_a_column_header(page: Any, lab: Lab) -> None:
+    from mlops_magic.store import clear_cache, open_store
+
+    clear_cache()
+    store = open_store(str(lab.root))
+    for i, acc in enumerate((0.71, 0.93, 0.82)):
+        run = store.create_run(notebook="runs-widget.ipynb", trigger="manual",
+                               params={"learning_rate": 0.1 * (i + 1), "model": "gbm", "depth": 4})
+        store.log_metrics(run.id, [(k, acc + j / 100, 0) for j, k in enumerate(("accuracy", "auc", "f1", "loss"))])
+        store.finish_run(run.id, "succeeded")
+    clear_cache()
+    write_notebook(lab.root / "runs-widget.ipynb",
+                   [("%load_ext mlops_magic", []), ("%mlops runs --widget --notebook runs-widget.ipynb", [])])
+    run_first_cells(page, lab, "runs-widget.ipynb", 2)
+    grid = page.locator(".jp-OutputArea-output .mlops-runs-grid")
+    grid.wait_for(timeout=60_000)
+    headers = grid.locator(".mlops-sort-header")
+    assert "name" not in headers.all_inner_texts()  # no run has a name
+    # Every column, metrics included, is visible without scrolling sideways.
+    fits = page.evaluate("""() => { const g = document.querySelector('.mlops-runs-grid');
+        const out = g.closest('.jp-OutputArea-output');
+        const spill = [...g.children].filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.innerText);
+        return [g.scrollWidth <= g.clientWidth + 1, out.scrollWidth <= out.clientWidth + 1,
+                g.getBoundingClientRect().right <= out.getBoundingClientRect().right + 1, spill]; }""")
+    assert fits == [True, True, True, []], fits  # and no cell spills into the next
+    assert "learning_rate=0.1" in grid.inner_text() and "0.1000" not in grid.inner_text()
+
+    # The accuracy column, read once the widget has redrawn every row (ipywidgets creates row views
+    # asynchronously after the header buttons change).
+    column = """() => { const g = document.querySelector('.mlops-runs-grid');
+        const n = getComputedStyle(g).gridTemplateColumns.split(' ').length;
+        const heads = [...g.children].slice(0, n).map(c => c.innerText.replace(/[▲▼]/g, '').trim());
+        const col = heads.indexOf('accuracy');
+        return [...g.children].slice(n).filter((_, i) => i % n === col).map(c => c.innerText.trim()).join(','); }"""
+
+    def sorted_as(arrow: str, expected: list[str]) -> None:
+        headers.filter(has_text="accuracy").click()
+        try:
+            page.wait_for_function(f"[...document.querySelectorAll('.mlops-sort-header')].some(b => "
+                                   f"b.innerText.includes('accuracy {arrow}')) && ({column})() === "
+                                   f"{json.dumps(','.join(expected))}", timeout=10_000)
+        except Exception:
+            raise AssertionError(f"accuracy column after a click: {page.evaluate(column)!r}") from None
+
+    sorted_as("▼", ["0.93", "0.82", "0.71"])  # a metric sorts best first
+    sorted_as("▲", ["0.71", "0.82", "0.93"])  # a second click reverses
+    grid.scroll_into_view_if_needed()
+    screenshot(page, "widgets-runs-table")

@@ -1,0 +1,205 @@
+"""`%mlops compare` and a drift table in JupyterLab's dark and light themes, judged by computed colours.
+
+What a person sees is measured, not the markup: for every differing value of the comparison, every cell
+of a drifted row and every line of text in both outputs, the text colour and the background actually
+behind it (the element's and its ancestors' backgrounds composited, as the browser paints them) must have
+a WCAG contrast of at least 4.5:1; the charts must have no background of their own and draw their text in
+the theme's colour. Screenshots: test-artifacts/outputs-dark.png and outputs-light.png.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lab_harness import Lab, screenshot
+from test_widgets_browser import run_first_cells, write_notebook
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = "outputs-theme.ipynb"
+DRIFT_CELL = """import numpy as np
+import pandas as pd
+rng = np.random.default_rng(0)
+ref = pd.DataFrame({"age": rng.normal(40, 5, 2000), "income": rng.normal(50, 10, 2000)})
+cur = pd.DataFrame({"age": rng.normal(47, 5, 2000), "income": rng.normal(50, 10, 2000)})"""
+
+# For each element: its text colour, and the background colours from it up to <html> (the browser composites
+# them in that order), so Python can compute the colour a reader sees behind the text.
+MEASURE = """(selector) => [...document.querySelectorAll(selector)].map(el => {
+  const chain = [];
+  for (let e = el; e; e = e.parentElement) chain.push(getComputedStyle(e).backgroundColor);
+  const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
+  return {text: own || el.textContent.trim().slice(0, 40), color: getComputedStyle(el).color,
+          fill: getComputedStyle(el).fill, backgrounds: chain};
+})"""
+
+# Every element that itself holds text (not only through children), inside the outputs under test.
+TEXT_ELEMENTS = """(root) => [...document.querySelectorAll(root + ' *')].filter(el =>
+  [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()) && el.getClientRects().length
+).map((el, i) => { el.setAttribute('data-contrast-probe', String(i)); return null; }).length"""
+
+
+def _rgba(css: str) -> tuple[float, float, float, float]:
+    """A computed colour (``rgb()``, ``rgba()``, ``color(srgb ...)``) as 0..1 floats."""
+    css = css.strip()
+    if css in ("transparent", "none"):
+        return (0.0, 0.0, 0.0, 0.0)
+    m = re.fullmatch(r"rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)", css)
+    if m:
+        r, g, b = (float(m.group(i)) / 255 for i in (1, 2, 3))
+        return (r, g, b, float(m.group(4)) if m.group(4) is not None else 1.0)
+    m = re.fullmatch(r"color\(srgb ([-\d.e]+) ([-\d.e]+) ([-\d.e]+)(?: / ([\d.e]+))?\)", css)
+    if m:
+        r, g, b = (min(max(float(m.group(i)), 0.0), 1.0) for i in (1, 2, 3))
+        return (r, g, b, float(m.group(4)) if m.group(4) is not None else 1.0)
+    raise AssertionError(f"a computed colour this test cannot read: {css!r}")
+
+
+def _over(top: tuple[float, ...], bottom: tuple[float, float, float]) -> tuple[float, float, float]:
+    a = top[3]
+    return (top[0] * a + bottom[0] * (1 - a), top[1] * a + bottom[1] * (1 - a), top[2] * a + bottom[2] * (1 - a))
+
+
+def _behind(backgrounds: list[str]) -> tuple[float, float, float]:
+    """The opaque colour behind an element: its ancestors' backgrounds painted outermost first on white."""
+    colour = (1.0, 1.0, 1.0)  # the browser's canvas
+    for css in reversed(backgrounds):
+        colour = _over(_rgba(css), colour)
+    return colour
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(fg: tuple[float, float, float], bg: tuple[float, float, float]) -> float:
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _contrast_of(item: dict[str, Any], prop: str = "color") -> tuple[float, tuple[float, float, float]]:
+    bg = _behind(item["backgrounds"])
+    return contrast(_over(_rgba(item[prop]), bg), bg), bg
+
+
+def test_contrast_helpers_agree_with_wcag() -> None:
+    assert round(contrast((0, 0, 0), (1, 1, 1)), 1) == 21.0
+    assert round(contrast(_over(_rgba("rgba(0, 0, 0, 0.87)"), (1, 1, 1)), (1, 1, 1)), 1) == 16.1  # #212121 on white
+    assert _rgba("color(srgb 1 0.596 0 / 0.22)")[3] == 0.22
+    white_on_pale_yellow = contrast((1, 1, 1), _behind(["rgb(255, 243, 205)"]))  # the old compare marking
+    assert white_on_pale_yellow < 1.2
+
+
+@pytest.fixture
+def seeded(lab: Lab) -> Iterator[tuple[str, str]]:
+    """Two runs of one notebook that differ in a parameter, a metric and their training data."""
+    from mlops_magic.entities import Fingerprint
+    from mlops_magic.store import clear_cache, open_store
+
+    clear_cache()
+    store = open_store(str(lab.root))
+    ids = []
+    for lr, base, rows, digest in ((0.1, 0.70, 10_000, "aa"), (0.2, 0.76, 12_500, "bb")):
+        run = store.create_run(notebook="train.ipynb", trigger="manual", params={"learning_rate": lr, "depth": 4})
+        stage = store.start_stage(run.id, "train")
+        store.log_fingerprint(run.id, Fingerprint(digest=digest * 16, kind="dataframe", rows=rows,
+                                                  schema={"age": "int64"}, name="train_df", role="input"),
+                              stage_id=stage.id)
+        store.log_metrics(run.id, [("accuracy", base + s / 100, s) for s in range(8)] + [("auc", base + 0.1, 0)])
+        store.finish_stage(stage.id, "succeeded")
+        store.finish_run(run.id, "succeeded")
+        ids.append(run.id)
+    clear_cache()
+    yield ids[0], ids[1]
+
+
+@pytest.fixture
+def theme(lab: Lab, request: pytest.FixtureRequest) -> Iterator[str]:
+    """JupyterLab's theme for this test, set in the user settings; removed after (the server is shared)."""
+    name = request.param
+    settings = lab.root.parent / "settings" / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+    if name == "dark":
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(json.dumps({"theme": "JupyterLab Dark"}))
+    try:
+        yield name
+    finally:
+        settings.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"], indirect=True)
+def test_compare_and_drift_outputs_are_readable_in_the_theme(page: Any, lab: Lab, seeded: tuple[str, str],
+                                                             theme: str) -> None:
+    a, b = seeded
+    write_notebook(lab.root / NOTEBOOK, [("%load_ext mlops_magic", []), (f"%mlops compare {a} {b}", []),
+                                         (DRIFT_CELL, []), ("%mlops drift cur --reference ref --no-record", [])])
+    run_first_cells(page, lab, NOTEBOOK, 4)
+    page.wait_for_function(f"document.body.dataset.jpThemeLight === '{'false' if theme == 'dark' else 'true'}'",
+                           timeout=30_000)
+    compare = page.locator(".jp-OutputArea-output .mlops-compare-panel")
+    compare.wait_for(timeout=60_000)
+    compare.locator(".mlops-chart svg").first.wait_for(timeout=30_000)
+    page.locator(".jp-OutputArea-output .mlops-drift tr.mlops-drifted").first.wait_for(timeout=60_000)
+
+    # The differing values: the parameter, the metric and the data fingerprint of the train stage.
+    diffs = page.evaluate(MEASURE, ".mlops-compare-panel .mlops-diff")
+    texts = " ".join(d["text"] for d in diffs)
+    assert "0.1" in texts and "0.2" in texts and "aaaaaaaaaaaa · 10,000 rows" in texts and "12,500 rows" in texts
+    page_bg = _behind(page.evaluate(MEASURE, ".mlops-compare-panel")[0]["backgrounds"])
+    assert (_luminance(page_bg) < 0.05) == (theme == "dark"), page_bg  # the theme really is the one asked for
+    for d in diffs:
+        ratio, bg = _contrast_of(d)
+        assert ratio >= 4.5, f"{theme}: differing value {d['text']!r}: {d['color']} on {bg} is {ratio:.2f}:1"
+        assert bg != page_bg, f"{theme}: the differing value {d['text']!r} is not marked"
+
+    # The drifted rows: every cell readable on the row's tint.
+    cells = page.evaluate(MEASURE, ".mlops-drift tr.mlops-drifted td")
+    assert cells and any(c["text"] == "age" for c in cells)
+    for c in cells:
+        ratio, bg = _contrast_of(c)
+        assert ratio >= 4.5, f"{theme}: drifted cell {c['text']!r}: {c['color']} on {bg} is {ratio:.2f}:1"
+        assert bg != page_bg, f"{theme}: the drifted row is not marked"
+    # p-values on one line each (a Range has one client rect per line box of its text).
+    p_values = page.evaluate("""() => [...document.querySelectorAll('.mlops-drift tbody tr')].map(tr => {
+        const range = document.createRange(); range.selectNodeContents(tr.children[4]);
+        return [tr.children[4].textContent, range.getClientRects().length]; })""")
+    assert p_values and all(lines == 1 for _, lines in p_values), p_values
+
+    # The charts: no background of their own, text in the theme's colour, readable on the page.
+    charts = page.evaluate(MEASURE, ".mlops-compare-panel .mlops-chart, .mlops-compare-panel .mlops-chart svg")
+    assert all(_rgba(c["backgrounds"][0])[3] == 0 for c in charts), [c["backgrounds"][0] for c in charts]
+    glyphs = page.evaluate(MEASURE, ".mlops-compare-panel .mlops-chart svg [style*='fill: currentColor']")
+    assert glyphs and all(g["fill"] == g["color"] for g in glyphs)  # text drawn in the inherited theme colour
+    for item in glyphs[:20]:
+        ratio, bg = _contrast_of(item, "fill")
+        assert ratio >= 4.5, f"{theme}: chart text {item['fill']} on {bg} is {ratio:.2f}:1"
+
+    # Every line of text in both outputs (run ids, statuses, headings, the verdict, the notes).
+    failures = []
+    for root in (".jp-OutputArea-output .mlops-compare-panel", ".jp-OutputArea-output .mlops-drift"):
+        page.evaluate(TEXT_ELEMENTS, root)
+        for item in page.evaluate(MEASURE, f"{root} [data-contrast-probe]"):
+            if not re.search(r"[\w\d]", item["text"]):  # the legend's coloured squares are symbols, not text
+                continue
+            ratio, bg = _contrast_of(item)
+            if ratio < 4.5:
+                failures.append(f"{item['text']!r}: {item['color']} on {bg} = {ratio:.2f}:1")
+    assert not failures, f"{theme}: text below 4.5:1: " + "; ".join(failures[:10])
+
+    compare.scroll_into_view_if_needed()
+    page.locator(".mlops-compare-panel h4", has_text="Data fingerprints").scroll_into_view_if_needed()
+    shot = screenshot(page, f"outputs-{theme}")
+    page.locator(".mlops-drift").first.scroll_into_view_if_needed()
+    screenshot(page, f"outputs-{theme}-drift")
+    assert Path(shot).stat().st_size > 10_000
+    errors = [e for e in page.console_errors if "widget" in e.lower() or "mlops" in e.lower()]
+    assert errors == []
