@@ -97,6 +97,18 @@ async def test_no_runs_yet(jp_fetch: Any, store: Any) -> None:
     assert body["total"] == 0 and body["columns"]["id"] == [] and body["metrics"] == {}
 
 
+async def test_no_store_yet_is_no_runs_yet_and_creates_none(jp_fetch: Any, jp_root_dir: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLOPS_STORE", raising=False)
+    clear_cache()
+    body = await table(jp_fetch)
+    assert body["total"] == 0 and body["columns"]["id"] == [] and "queued" in body["statuses"]
+    assert not (jp_root_dir / ".mlops").exists()
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(API, "runs-table", params={"status": "done"})
+    assert info.value.code == 400
+
+
 @pytest.mark.parametrize("query, message", [
     ({"status": "done"}, "unknown status 'done'"),
     ({"trigger": "nightly"}, "unknown trigger 'nightly'"),

@@ -117,7 +117,14 @@ export interface paths {
     };
     "/runs-table": {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                 */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -132,6 +139,12 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /**
+                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
+                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
+                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
+                     */
+                    at?: components["parameters"]["at"];
                     /** @description API path of a notebook */
                     notebook?: string;
                     /** @description comma-separated: queued, running, succeeded, failed, timed-out, killed, skipped */

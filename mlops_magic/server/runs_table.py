@@ -18,12 +18,21 @@ from typing import Any
 import tornado.web
 
 from ..entities import RUN_STATUSES, TRIGGERS
+from ..errors import InvalidInputError
 from ..tracking import queries
 from .base import MlopsHandler, maps_errors
 from .paths import to_api_path
 
 #: At most this many runs in one answer (newest first); ``limit`` may ask for fewer.
 MAX_ROWS = 100_000
+
+
+def check_filters(status: str | None, trigger: str | None) -> None:
+    """The store's own check of ``status``/``trigger`` values, for when there is no store to ask."""
+    for name, value, allowed in (("status", status, RUN_STATUSES), ("trigger", trigger, TRIGGERS)):
+        for v in (value or "").split(","):
+            if v.strip() and v.strip() not in allowed:
+                raise InvalidInputError(f"unknown {name} {v.strip()!r}; use one of {', '.join(allowed)}")
 
 
 def _number(value: Any) -> Any:
@@ -74,16 +83,23 @@ class RunsTableHandler(MlopsHandler):
     @tornado.web.authenticated
     @maps_errors
     def get(self) -> None:
-        """``?notebook=&status=&trigger=&limit=&since=VERSION``: the runs as columns, newest first."""
-        store = self.store
+        """``?notebook=&status=&trigger=&limit=&since=VERSION[&at=]``: the runs as columns, newest first,
+        from the store ``at`` finds (the server root's without it)."""
+        store = self.store_or_none  # no store yet is no runs yet (an empty table), not an error
         limit = self.int_arg("limit", MAX_ROWS, 1, MAX_ROWS)
         notebook = self.str_arg("notebook")
-        key = queries.notebook_key(store, self.notebook_path(notebook)) if notebook else None
-        rows, params, metrics = store.run_table(notebook=key, status=self.str_arg("status"),
-                                                trigger=self.str_arg("trigger"), limit=limit)
+        status, trigger = self.str_arg("status"), self.str_arg("trigger")
+        if store is None:
+            check_filters(status, trigger)
+            if notebook:
+                self.notebook_path(notebook)  # a path outside the root is refused all the same
+            rows, params, metrics = [], {}, {}
+        else:
+            key = queries.notebook_key(store, self.notebook_path(notebook)) if notebook else None
+            rows, params, metrics = store.run_table(notebook=key, status=status, trigger=trigger, limit=limit)
 
         def locate(recorded: str | None) -> str | None:
-            file = queries.notebook_file(store, recorded)
+            file = queries.notebook_file(store, recorded) if store is not None else None
             return to_api_path(self.root_dir, file) if file else None
 
         table = runs_columns(rows, params, metrics, locate)

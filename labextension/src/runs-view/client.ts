@@ -48,29 +48,40 @@ export class Fetcher implements Requester {
 }
 
 export class RunsViewApi {
+  /**
+   * `at`: the API path of a notebook whose store to read (the server finds the nearest `.mlops/`
+   * at or above its folder, as its kernel does); null reads the server root's store.
+   */
   constructor(
     private readonly transport: Requester = new Fetcher(),
+    readonly at: string | null = null,
     private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
 
   /** Every run as columns; with `since`, `{unchanged: true}` when nothing changed. */
   table(since: string | null): Promise<RunsTable> {
-    return this.transport.request<RunsTable>(query('runs-table', { since }));
+    return this.transport.request<RunsTable>(query('runs-table', { since, at: this.at }));
   }
 
   run(id: string): Promise<RunDetail> {
-    return this.transport.request<RunDetail>(`runs/${encodeURIComponent(id)}`);
+    return this.transport.request<RunDetail>(query(`runs/${encodeURIComponent(id)}`, { at: this.at }));
   }
 
   metric(id: string, key: string): Promise<MetricSeries> {
-    return this.transport.request<MetricSeries>(`runs/${encodeURIComponent(id)}/metrics/${encodeURIComponent(key)}`);
+    return this.transport.request<MetricSeries>(
+      query(`runs/${encodeURIComponent(id)}/metrics/${encodeURIComponent(key)}`, { at: this.at })
+    );
   }
 
   reportUrl(id: string): string {
-    return URLExt.join(this.settings.baseUrl, PREFIX, `runs/${encodeURIComponent(id)}/report`);
+    return URLExt.join(this.settings.baseUrl, PREFIX, query(`runs/${encodeURIComponent(id)}/report`, { at: this.at }));
   }
 
   artifactUrl(id: string, name: string): string {
-    return URLExt.join(this.settings.baseUrl, PREFIX, `runs/${encodeURIComponent(id)}/artifacts/${encodeURIComponent(name)}`);
+    return URLExt.join(
+      this.settings.baseUrl,
+      PREFIX,
+      query(`runs/${encodeURIComponent(id)}/artifacts/${encodeURIComponent(name)}`, { at: this.at })
+    );
   }
 }

@@ -5,6 +5,7 @@
  */
 import { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, WidgetTracker } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
 
 import { mlopsIcon } from '../icons';
@@ -23,14 +24,16 @@ export { RunsViewModel } from './state';
  * `request(endpoint)` answering JSON under `mlops/api/v1/`); by default the view makes its own.
  */
 export function activateRunsView(app: JupyterFrontEnd, palette: ICommandPalette | null, client?: Requester): void {
-  const api = new RunsViewApi(client ?? new Fetcher());
+  const transport = client ?? new Fetcher();
+  let notebooks: INotebookTracker | null = null;
+  void app.resolveOptionalService(INotebookTracker).then(t => (notebooks = t));
   const tracker = new WidgetTracker<MainAreaWidget<RunsView>>({ namespace: 'mlops-runs' });
   let lastConfig: ViewConfig | null = null;
   let compares = 0;
 
   const openNotebook = (path: string) => void app.commands.execute('docmanager:open', { path });
 
-  const compare = (ids: string[], beside: string) => {
+  const compare = (api: RunsViewApi, ids: string[], beside: string) => {
     const content = new CompareView(api, ids, { openNotebook });
     const widget = new MainAreaWidget({ content });
     widget.id = `mlops-runs-compare-${++compares}`;
@@ -53,15 +56,19 @@ export function activateRunsView(app: JupyterFrontEnd, palette: ICommandPalette 
         return open;
       }
       const config = parseConfig((args as ReadonlyJSONObject).config ?? lastConfig);
+      // The store of the notebook in front (found as its kernel finds it), else the server root's.
+      const at = (args.at as string | undefined) ?? notebooks?.currentWidget?.context.path ?? null;
+      const api = new RunsViewApi(transport, at);
       const model = new RunsViewModel(api, config);
       const content = new RunsView(model, {
         openNotebook,
         reportUrl: id => api.reportUrl(id),
-        compare: ids => compare(ids, widget.id)
+        compare: ids => compare(api, ids, widget.id)
       });
       const widget = new MainAreaWidget({ content });
       widget.id = 'mlops-runs-view';
       widget.title.label = 'MLOps Runs';
+      widget.title.caption = at ? `Runs in the store of ${at}` : 'Runs in the store of the server root';
       widget.title.icon = mlopsIcon;
       widget.title.closable = true;
       model.configChanged.connect((_, next) => {
@@ -80,7 +87,10 @@ export function activateRunsView(app: JupyterFrontEnd, palette: ICommandPalette 
   void app.resolveOptionalService(ILayoutRestorer).then(restorer => {
     void restorer?.restore(tracker, {
       command: OPEN_RUNS,
-      args: widget => ({ config: widget.content.model.config as unknown as ReadonlyJSONObject }),
+      args: widget => ({
+        config: widget.content.model.config as unknown as ReadonlyJSONObject,
+        at: widget.content.model.api.at
+      }),
       name: () => 'runs'
     });
   });
