@@ -11,10 +11,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Version, API version and store of this server */
+        /** Version, API version, the store read for `at`, and the enums the faces use */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -52,6 +55,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
                     limit?: number;
                     offset?: number;
                     /** @description API path of a notebook */
@@ -90,7 +95,10 @@ export interface paths {
     };
     "/runs/{run}": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -101,7 +109,10 @@ export interface paths {
         /** A run's detail (params, stages, lifecycle, latest metrics, artifacts, fingerprints) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -135,7 +146,10 @@ export interface paths {
     };
     "/runs/{run}/stages": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -146,7 +160,10 @@ export interface paths {
         /** Every stage attempt of a run, and its lifecycle view */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -183,7 +200,10 @@ export interface paths {
     };
     "/runs/{run}/metrics/{key}": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -195,7 +215,10 @@ export interface paths {
         /** A metric's history over steps */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -229,7 +252,10 @@ export interface paths {
     };
     "/runs/{run}/artifacts/{name}": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -241,7 +267,10 @@ export interface paths {
         /** Download an artifact (found by content digest inside the store, never by a client path) */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -275,7 +304,10 @@ export interface paths {
     };
     "/runs/{run}/report": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A run id, a unique prefix of one, or `latest` */
@@ -290,7 +322,10 @@ export interface paths {
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A run id, a unique prefix of one, or `latest` */
@@ -333,11 +368,15 @@ export interface paths {
          * @description Stages are parsed from the notebook file (`%%mlops stage KIND` first lines and
          *     `mlops:KIND[:NAME]` tags); each carries the latest attempt across the notebook's
          *     recent runs, stale warnings, and `code_changed` when the cell differs from what ran.
+         *     A stage cell that does not parse (`%%mlops stage trian`) is listed in `invalid_cells`
+         *     with its error; the rest of the notebook is still answered (200).
          */
         get: {
             parameters: {
                 query: {
                     path: string;
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
                 };
                 header?: never;
                 path?: never;
@@ -356,11 +395,128 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
+                /** @description The notebook file no longer exists */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
-        post?: never;
+        /**
+         * The lifecycle of the open document (its cells as sent, saved or not)
+         * @description Same answer as GET, with the stage cells parsed from `cells` (the notebook as the
+         *     editor holds it) instead of the file on disk; `path` names the notebook whose runs count.
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description API path of the notebook */
+                        path: string;
+                        cells: components["schemas"]["DocumentCell"][];
+                    };
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LifecycleView"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                403: components["responses"]["Forbidden"];
+                /** @description The notebook file no longer exists */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/notebooks/rename": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record that a notebook (or a folder of notebooks) was renamed or moved
+         * @description Runs and schedules recorded under the old name move to the new one, and a kernel
+         *     started before the rename records its next runs under the new name. `to` must exist;
+         *     an old name nothing was recorded under is fine (0 moved).
+         */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description old API path (a notebook or a folder) */
+                        from: string;
+                        /** @description new API path */
+                        to: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description What moved */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            from: string;
+                            to: string;
+                            /** @description runs now recorded under the new name */
+                            runs: number;
+                            /** @description schedules now pointing at the new name */
+                            schedules: number;
+                        };
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -377,7 +533,10 @@ export interface paths {
         /** Registered models with their latest version and aliases */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -391,7 +550,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            models?: components["schemas"]["ModelSummary"][];
+                            models: components["schemas"]["ModelSummary"][];
                         };
                     };
                 };
@@ -408,17 +567,23 @@ export interface paths {
     };
     "/models/{model}": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 model: components["parameters"]["model"];
             };
             cookie?: never;
         };
-        /** A model's versions and alias history */
+        /** A model's versions (with metrics and gates) and alias history */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     model: components["parameters"]["model"];
@@ -433,7 +598,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, never>;
+                        "application/json": components["schemas"]["ModelDetail"];
                     };
                 };
                 403: components["responses"]["Forbidden"];
@@ -450,7 +615,10 @@ export interface paths {
     };
     "/models/{model}/aliases/{alias}": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 model: components["parameters"]["model"];
@@ -462,7 +630,10 @@ export interface paths {
         /** Promote — point the alias at a version (gates decide) */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     model: components["parameters"]["model"];
@@ -506,7 +677,10 @@ export interface paths {
     };
     "/models/{model}/aliases/{alias}/rollback": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 model: components["parameters"]["model"];
@@ -519,7 +693,10 @@ export interface paths {
         /** Move the alias back to the version it held before its latest move */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     model: components["parameters"]["model"];
@@ -566,6 +743,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
                     /** @description API path of a notebook */
                     notebook?: string;
                 };
@@ -582,7 +761,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            schedules?: components["schemas"]["Schedule"][];
+                            schedules: components["schemas"]["Schedule"][];
                         };
                     };
                 };
@@ -602,7 +781,10 @@ export interface paths {
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -689,7 +871,10 @@ export interface paths {
     };
     "/schedules/{schedule}": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                at?: components["parameters"]["at"];
+            };
             header?: never;
             path: {
                 /** @description A schedule id or a unique prefix of one */
@@ -700,7 +885,10 @@ export interface paths {
         /** One schedule */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A schedule id or a unique prefix of one */
@@ -729,7 +917,10 @@ export interface paths {
         /** Remove a schedule (its runs stay) */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A schedule id or a unique prefix of one */
@@ -759,7 +950,10 @@ export interface paths {
          */
         patch: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path: {
                     /** @description A schedule id or a unique prefix of one */
@@ -803,7 +997,10 @@ export interface paths {
         /** Start a headless run of a notebook now; returns at once with the new run */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -829,10 +1026,10 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @description the run's id (recorded as soon as the run starts) */
-                            id?: string;
+                            id: string;
                             /** @enum {string} */
-                            status?: "starting";
-                            notebook_path?: string | null;
+                            status: "starting";
+                            notebook_path: string | null;
                         };
                     };
                 };
@@ -858,6 +1055,8 @@ export interface paths {
         get: {
             parameters: {
                 query: {
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
                     /** @description a run id or unique prefix */
                     a: string;
                     /** @description a run id or unique prefix */
@@ -938,205 +1137,346 @@ export interface components {
             status?: number;
         };
         Info: {
-            version?: string;
+            version: string;
             /** @example v1 */
-            api?: string;
-            store?: string;
+            api: string;
+            /** @description the store read for `at`: a path, or a URL with its password hidden; null when none exists yet */
+            store: string | null;
+            /** @description when store is null: where the first run will create it */
+            hint: string | null;
+            /** @description the words the faces show and filter by, from mlops_magic.entities */
+            enums: {
+                /**
+                 * @example [
+                 *       "queued",
+                 *       "running",
+                 *       "succeeded",
+                 *       "failed",
+                 *       "timed-out",
+                 *       "killed",
+                 *       "skipped"
+                 *     ]
+                 */
+                run_status: string[];
+                /**
+                 * @example [
+                 *       "running",
+                 *       "succeeded",
+                 *       "failed",
+                 *       "skipped"
+                 *     ]
+                 */
+                stage_status: string[];
+                /**
+                 * @example [
+                 *       "problem",
+                 *       "data",
+                 *       "train",
+                 *       "evaluate",
+                 *       "deploy",
+                 *       "monitor"
+                 *     ]
+                 */
+                stage_kinds: string[];
+                triggers: string[];
+            };
+        };
+        /** @description one cell of the open document, as the editor holds it */
+        DocumentCell: {
+            id?: string;
+            /** @enum {string} */
+            cell_type: "code" | "markdown" | "raw";
+            source: string;
+            tags?: string[];
         };
         /** @description queries.run_record, plus notebook_path (the notebook as an API path, null outside the root) */
         Run: {
-            id?: string;
-            notebook?: string | null;
-            notebook_path?: string | null;
-            name?: string | null;
+            id: string;
+            notebook: string | null;
+            notebook_path: string | null;
+            name: string | null;
             /** @description queued | running | succeeded | failed | timed-out | killed | skipped */
-            status?: string;
-            trigger?: string;
+            status: string;
+            trigger: string;
             /** Format: date-time */
-            started?: string;
+            started: string;
             /** Format: date-time */
-            ended?: string | null;
-            duration?: number | null;
-            params?: Record<string, never>;
-            metrics?: {
+            ended: string | null;
+            duration: number | null;
+            params: {
+                [key: string]: unknown;
+            };
+            /** @description latest value per key; NaN and infinities as the strings nan, inf, -inf */
+            metrics: {
                 [key: string]: number | string;
             };
-            tags?: Record<string, never>;
-            parent_run_id?: string | null;
-            schedule_id?: string | null;
-            code_version?: string | null;
-            git_dirty?: boolean | null;
-            error?: string | null;
+            tags: {
+                [key: string]: string;
+            };
+            parent_run_id: string | null;
+            schedule_id: string | null;
+            code_version: string | null;
+            git_dirty: boolean | null;
+            error: string | null;
             /** @description local, local:N or dask://HOST:PORT */
-            executor?: string | null;
+            executor: string | null;
             /** @description the cluster worker's address, once one started it */
-            worker?: string | null;
+            worker: string | null;
             /** @description why a queued run waits */
-            waiting?: string | null;
+            waiting: string | null;
         };
         RunsPage: {
-            runs?: components["schemas"]["Run"][];
-            total?: number;
-            limit?: number;
-            offset?: number;
-            next_offset?: number | null;
+            runs: components["schemas"]["Run"][];
+            total: number;
+            limit: number;
+            offset: number;
+            next_offset: number | null;
         };
+        /** @description entities.StageRun.to_dict() plus duration */
         StageRun: {
-            id?: number;
-            run_id?: string;
-            /** @enum {string} */
-            kind?: "problem" | "data" | "train" | "evaluate" | "deploy" | "monitor";
-            name?: string;
-            attempt?: number;
-            status?: string;
+            id: number;
+            run_id: string;
+            /** @description one of info.enums.stage_kinds */
+            kind: string;
+            name: string;
+            attempt: number;
+            /** @description one of info.enums.stage_status */
+            status: string;
             /** Format: date-time */
-            started?: string;
+            started: string;
             /** Format: date-time */
-            ended?: string | null;
-            duration?: number | null;
-            error_type?: string | null;
-            error_message?: string | null;
+            ended: string | null;
+            duration: number | null;
+            code_digest?: string | null;
+            error_type: string | null;
+            error_message: string | null;
+            error_line?: number | null;
+            variables?: {
+                [key: string]: unknown;
+            }[];
+            fingerprints?: {
+                [key: string]: unknown;
+            }[];
+            notes?: string | null;
         };
         RunDetail: components["schemas"]["Run"] & {
-            environment?: Record<string, never>;
-            stages?: components["schemas"]["StageRun"][];
-            lifecycle?: Record<string, never>;
-            metrics_latest?: {
+            environment: {
+                [key: string]: unknown;
+            };
+            stages: components["schemas"]["StageRun"][];
+            lifecycle: Record<string, never>;
+            metrics_latest: {
                 [key: string]: {
-                    value?: unknown;
-                    step?: number;
-                    points?: number;
+                    value: number | string;
+                    step: number;
+                    points: number;
                 };
             };
-            artifacts?: {
-                name?: string;
-                digest?: string;
-                size?: number;
-                created?: string;
+            artifacts: {
+                name: string;
+                digest: string;
+                /** @description bytes */
+                size: number;
+                created: string;
+                stage_id?: number | null;
             }[];
-            fingerprints?: Record<string, never>[];
+            fingerprints: Record<string, never>[];
         };
         MetricSeries: {
-            run_id?: string;
-            key?: string;
-            points?: {
-                step?: number;
-                value?: unknown;
+            run_id: string;
+            key: string;
+            points: {
+                step: number;
+                value: number | string;
                 /** Format: date-time */
-                timestamp?: string;
+                timestamp: string;
             }[];
         };
         LifecycleStage: {
-            kind?: string;
-            name?: string;
-            /** @description succeeded | failed | running | skipped | not run */
-            status?: string;
-            attempt?: number;
-            attempts?: number;
-            started?: string | null;
-            duration?: number | null;
-            error?: string | null;
-            warnings?: string[];
-            code_changed?: boolean;
-            cell_index?: number;
-            cell_id?: string | null;
+            kind: string;
+            name: string;
+            /** @description one of info.enums.stage_status, or not run */
+            status: string;
+            attempt: number;
+            attempts: number;
+            started: string | null;
+            duration: number | null;
+            error: string | null;
+            warnings: string[];
+            code_changed: boolean;
+            cell_index: number;
+            cell_id: string | null;
             /** @enum {string} */
-            form?: "magic" | "tag";
+            form: "magic" | "tag";
+            /** @description the latest attempt's stage run */
+            stage_id?: number | null;
         };
         LifecycleView: {
-            path?: string;
-            notebook?: string;
-            run_id?: string | null;
-            stages?: components["schemas"]["LifecycleStage"][];
-            warnings?: string[];
+            path: string;
+            /** @description the name runs record this notebook under */
+            notebook: string;
+            run_id: string | null;
+            stages: components["schemas"]["LifecycleStage"][];
+            warnings: string[];
+            /** @description stage cells that do not parse, each with the one-line error */
+            invalid_cells: {
+                cell_index: number;
+                cell_id: string | null;
+                /** @example unknown stage kind 'trian'; use one of: problem, data, train, evaluate, deploy, monitor */
+                error: string;
+            }[];
         };
         ModelSummary: {
-            name?: string;
-            latest?: number;
-            versions?: number;
-            aliases?: {
+            name: string;
+            latest: number;
+            versions: number;
+            aliases: {
                 [key: string]: number;
             };
-            updated?: string;
-            flavour?: string;
+            updated: string;
+            flavour: string;
             health?: components["schemas"]["ModelHealth"];
+        };
+        /** @description registry.aliases.model_detail plus health */
+        ModelDetail: {
+            name: string;
+            versions: components["schemas"]["ModelVersion"][];
+            history: components["schemas"]["AliasChange"][];
+            health?: components["schemas"]["ModelHealth"];
+        };
+        /** @description registry.versions.ModelVersion.to_dict() */
+        ModelVersion: {
+            name: string;
+            version: number;
+            /** Format: date-time */
+            created: string;
+            flavour: string;
+            format: string;
+            model_type?: string | null;
+            digest: string;
+            size: number;
+            input_schema?: {
+                [key: string]: unknown;
+            } | null;
+            metrics: {
+                [key: string]: number | string;
+            };
+            gates: {
+                expression: string;
+                passed: boolean;
+                soft?: boolean;
+                clauses: {
+                    clause: string;
+                    metric: string;
+                    op: string;
+                    threshold: number;
+                    value: number | string;
+                    passed: boolean;
+                }[];
+            }[];
+            gates_passed: boolean | null;
+            run_id: string | null;
+            stage_id?: number | null;
+            data_fingerprint?: {
+                [key: string]: unknown;
+            } | null;
+            lineage?: {
+                [key: string]: unknown;
+            }[];
+            environment?: {
+                [key: string]: string;
+            };
+            description?: string | null;
+            aliases: string[];
+            trusted_types?: string[];
+        };
+        /** @description registry.aliases.AliasChange.to_dict(), one audit row */
+        AliasChange: {
+            model: string;
+            alias: string;
+            /** @description promote | rollback | refused */
+            action: string;
+            from_version: number | null;
+            to_version: number | null;
+            moved: boolean;
+            /** Format: date-time */
+            created: string;
+            run_id?: string | null;
+            reason?: string | null;
+            comparison?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** @description the newest drift and performance checks of the model (mlops_magic.monitoring.health) */
         ModelHealth: {
-            drift?: {
-                drifted?: boolean;
-                drifted_columns?: string[];
-                verdict?: string;
+            drift: {
+                drifted: boolean;
+                drifted_columns: string[];
+                verdict: string;
                 /** Format: date-time */
-                checked?: string;
+                checked: string;
             } | null;
-            performance?: {
-                metric?: string;
-                value?: number | null;
-                bar?: number | null;
+            performance: {
+                metric: string;
+                value: number | null;
+                bar: number | null;
                 /** @description ok, drop, insufficient data or not estimable */
-                verdict?: string;
+                verdict: string;
                 /** @description realized or estimated */
-                source?: string | null;
-                version?: number | null;
+                source: string | null;
+                version: number | null;
                 /** Format: date-time */
-                checked?: string;
+                checked: string;
             } | null;
         };
         /** @description mlops_magic.scheduling.views.schedule_view, plus notebook_path (API path, null outside the root) */
         Schedule: {
-            id?: string;
+            id: string;
             /** @description as recorded by the scheduler */
-            notebook?: string;
-            notebook_path?: string | null;
+            notebook: string;
+            notebook_path: string | null;
             /** @example cron 0 2 * * * (Europe/Paris); on-change data/*.csv */
-            triggers?: string;
-            paused?: boolean;
+            triggers: string;
+            paused: boolean;
             /**
              * Format: date-time
              * @description next cron time; null when paused or without cron
              */
-            next_due?: string | null;
-            cron?: string | null;
-            timezone?: string | null;
-            on_change?: string[];
-            after?: string | null;
-            on_drift?: string | null;
-            on_performance_drop?: string | null;
-            stages?: string[];
-            from_stage?: string | null;
-            params?: Record<string, never>;
-            timeout?: number | null;
-            retries?: number;
+            next_due: string | null;
+            cron: string | null;
+            timezone: string | null;
+            on_change: string[];
+            after: string | null;
+            on_drift: string | null;
+            on_performance_drop: string | null;
+            stages: string[];
+            from_stage: string | null;
+            params: Record<string, never>;
+            timeout: number | null;
+            retries: number;
             /** @enum {string} */
-            catchup?: "skip" | "all";
-            max_concurrency?: number;
+            catchup: "skip" | "all";
+            max_concurrency: number;
             executor?: string | null;
             resources?: {
                 [key: string]: number;
             };
             queue_timeout?: number | null;
             /** Format: date-time */
-            created?: string;
-            last_run?: {
-                id?: string;
-                status?: string;
+            created: string;
+            last_run: {
+                id: string;
+                status: string;
                 /** Format: date-time */
-                started?: string;
+                started: string;
             } | null;
         };
         PromotionResult: {
-            promoted?: boolean;
-            change?: {
-                model?: string;
-                alias?: string;
-                action?: string;
-                from_version?: number | null;
-                to_version?: number | null;
-                moved?: boolean;
-                reason?: string | null;
-            };
-            comparison?: Record<string, never> | null;
+            promoted: boolean;
+            change: components["schemas"]["AliasChange"];
+            comparison?: {
+                [key: string]: unknown;
+            } | null;
         };
     };
     responses: {
@@ -1178,6 +1518,8 @@ export interface components {
         };
     };
     parameters: {
+        /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+        at: string;
         /** @description A run id, a unique prefix of one, or `latest` */
         run: string;
         model: string;
