@@ -48,8 +48,8 @@ function StageList(props: { view: LifecycleView; kinds: readonly string[] }): JS
       rows.push(
         <li key={`missing:${kind}`} className="mlops-stage mlops-stage-missing" data-kind={kind}>
           <span className="mlops-kind">{kind}</span>
-          <span className="mlops-stage-note">no cell</span>
-          <span className="mlops-status" />
+          <span className="mlops-stage-name" />
+          <span className="mlops-status mlops-stage-note">no cell</span>
           <span className="mlops-duration" />
           <span className="mlops-stage-warn" />
         </li>

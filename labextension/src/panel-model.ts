@@ -240,11 +240,7 @@ export class PanelModel {
       failures.push(messageOf(result.reason));
       return { data: null, error: messageOf(result.reason) };
     };
-    if (lifecycle.status === 'rejected' && lifecycle.reason instanceof ApiError && lifecycle.reason.status === 404) {
-      // The notebook file is gone (deleted, or renamed outside this Lab): stop polling it, say so once.
-      this.set({ gone: path, lifecycle: { data: null, error: lifecycle.reason.message } });
-      void this._poll.stop();
-      this._lifecycleChanged.emit(null);
+    if (lifecycle.status === 'rejected' && this.goneIf(path, lifecycle.reason)) {
       return;
     }
     const lc = section(lifecycle, v => v as LifecycleView);
@@ -314,6 +310,10 @@ export class PanelModel {
     if (!path || this._state.gone === path) {
       return;
     }
+    if (this._inflight) {
+      this._again = true; // a round is under way: one more after it reads the document as it is now
+      return;
+    }
     try {
       const view = await this.fetchLifecycle(path);
       if (path === this._state.path) {
@@ -324,10 +324,24 @@ export class PanelModel {
         }
       }
     } catch (error) {
-      if (path === this._state.path) {
+      if (path === this._state.path && !this.goneIf(path, error)) {
         this.set({ lifecycle: { data: this._state.lifecycle.data, error: messageOf(error) } });
       }
     }
+  }
+
+  /**
+   * A 404 from the lifecycle: the notebook file is gone (deleted, or renamed outside this Lab).
+   * Stop polling it and say so once; a rename seen by Lab, or opening it again, starts over.
+   */
+  private goneIf(path: string, error: unknown): boolean {
+    if (!(error instanceof ApiError && error.status === 404) || path !== this._state.path) {
+      return false;
+    }
+    this.set({ gone: path, lifecycle: { data: null, error: error.message } });
+    void this._poll.stop();
+    this._lifecycleChanged.emit(null);
+    return true;
   }
 
   /** Poll every 1.5 s while a run is queued or running, else every 5 s. */
