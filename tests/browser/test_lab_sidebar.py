@@ -267,7 +267,8 @@ def test_promote_and_rollback_confirm_with_champion_and_challenger(page: Any, la
     screenshot(page, "sidebar-promote-confirm")
     dialog.locator(".jp-mod-reject").click()  # cancel: nothing moves
     dialog.wait_for(state="detached")
-    assert lab.api(f"{API}/models")["models"][0]["aliases"] == {"production": 1}
+    ranker = next(m for m in lab.api(f"{API}/models")["models"] if m["name"] == "ranker")
+    assert ranker["aliases"] == {"production": 1}
 
     model.locator(".mlops-promote").click()
     page.locator(".jp-Dialog .jp-mod-warn").click()
