@@ -1,186 +1,56 @@
 /**
- * Typed client for the mlops-magic REST API v1 (labextension/openapi.yaml),
- * over ServerConnection.makeRequest so Jupyter's token and XSRF handling apply.
+ * Typed client for the mlops-magic REST API v1, over ServerConnection.makeRequest so Jupyter's
+ * token and XSRF handling apply. The types are generated from `openapi.yaml` (`jlpm gen:api`
+ * writes `openapi.d.ts`; `jlpm test` fails when they drift), never copied by hand.
+ *
+ * Every call takes `at`, the API path of the notebook being looked at: the server then reads the
+ * store nearest at or above that notebook's folder, the one its kernel records into.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { components } from './openapi';
+import { toPythonJson } from './params';
+
 export const API_PREFIX = 'mlops/api/v1';
 
-/** A run as `queries.run_record` gives it, plus `notebook_path` (openable in Lab, or null). */
-export interface Run {
-  id: string;
-  notebook: string | null;
-  notebook_path: string | null;
-  name: string | null;
-  trigger: string;
-  status: string;
-  started: string;
-  ended: string | null;
-  duration: number | null;
-  params: Record<string, unknown>;
-  metrics: Record<string, number | string>;
-  tags: Record<string, string>;
-  parent_run_id: string | null;
-  schedule_id: string | null;
-  code_version: string | null;
-  error: string | null;
-}
-
-export interface RunsPage {
-  runs: Run[];
-  total: number;
-  limit: number;
-  offset: number;
-  next_offset: number | null;
-}
-
-export interface StageRun {
-  id: number;
-  run_id: string;
-  kind: string;
-  name: string;
-  attempt: number;
-  status: string;
-  started: string;
-  ended: string | null;
-  duration: number | null;
-  error_type: string | null;
-  error_message: string | null;
-}
-
-export interface Artifact {
-  name: string;
-  size: number;
-  created: string;
-  digest: string;
-}
-
-export interface MetricPoint {
-  step: number;
-  value: number;
-  timestamp: string;
-}
-
-export interface RunDetail extends Run {
-  environment: Record<string, unknown>;
-  stages: StageRun[];
-  metrics_latest: Record<string, { value: number | string; step: number; points: number }>;
-  artifacts: Artifact[];
-}
-
-export interface MetricSeries {
-  run_id: string;
-  key: string;
-  points: MetricPoint[];
-}
-
-/** One stage cell of the notebook with its latest attempt (status 'not run' when none). */
-export interface LifecycleStage {
-  kind: string;
-  name: string;
-  status: string;
-  attempt: number;
-  attempts: number;
-  started: string | null;
-  duration: number | null;
-  error: string | null;
-  warnings: string[];
-  code_changed: boolean;
-  cell_index: number;
-  cell_id: string | null;
-  form: 'magic' | 'tag';
-}
-
-export interface LifecycleView {
-  path: string;
-  run_id: string | null;
-  stages: LifecycleStage[];
-  warnings: string[];
-}
-
-export interface Info {
-  version: string;
-  api: string;
-  store: string;
-}
-
-/** The newest drift and performance checks of a model (`monitoring.health.model_health`). */
-export interface ModelHealth {
-  drift: { drifted: boolean; drifted_columns: string[]; verdict: string; checked: string } | null;
-  performance: {
-    metric: string;
-    value: number | null;
-    bar: number | null;
-    verdict: string;
-    source: string | null;
-    version: number | null;
-    checked: string;
-  } | null;
-}
-
-export interface ModelSummary {
-  name: string;
-  latest: number;
-  versions: number;
-  aliases: Record<string, number>;
-  updated: string;
-  flavour: string;
-  health?: ModelHealth;
-}
-
-export interface PromotionResult {
-  promoted: boolean;
-  change: { model: string; alias: string; action: string; from_version: number | null; to_version: number | null; reason: string | null };
-}
-
-/** What POST run-now answers (202): the id the run will have; poll `run(id)` for its status. */
-export interface RunStarted {
-  id: string;
-  status: 'starting';
-  notebook_path: string | null;
-}
-
-/** A schedule as `scheduling.views.schedule_view` gives it, plus `notebook_path`. */
-export interface Schedule {
-  id: string;
-  notebook: string;
-  notebook_path: string | null;
-  triggers: string;
-  paused: boolean;
-  next_due: string | null;
-  cron: string | null;
-  timezone: string | null;
-  on_change: string[];
-  after: string | null;
-  on_drift: string | null;
-  on_performance_drop: string | null;
-  stages: string[];
-  from_stage: string | null;
-  params: Record<string, unknown>;
-  timeout: number | null;
-  retries: number;
-  catchup: 'skip' | 'all';
-  max_concurrency: number;
-  created: string;
-  last_run: { id: string; status: string; started: string } | null;
-}
-
+type Schemas = components['schemas'];
+export type Run = Schemas['Run'];
+export type RunsPage = Schemas['RunsPage'];
+export type StageRun = Schemas['StageRun'];
+export type RunDetail = Schemas['RunDetail'];
+export type Artifact = RunDetail['artifacts'][number];
+export type MetricSeries = Schemas['MetricSeries'];
+export type MetricPoint = MetricSeries['points'][number];
+export type LifecycleStage = Schemas['LifecycleStage'];
+export type LifecycleView = Schemas['LifecycleView'];
+export type InvalidCell = LifecycleView['invalid_cells'][number];
+export type DocumentCell = Schemas['DocumentCell'];
+export type Info = Schemas['Info'];
+export type Enums = Info['enums'];
+export type ModelHealth = Schemas['ModelHealth'];
+export type ModelSummary = Schemas['ModelSummary'];
+export type ModelDetail = Schemas['ModelDetail'];
+export type ModelVersion = Schemas['ModelVersion'];
+export type AliasChange = Schemas['AliasChange'];
+export type PromotionResult = Schemas['PromotionResult'];
+export type Schedule = Schemas['Schedule'];
+type Ops = import('./openapi').paths;
+export type RunStarted = Ops['/run-now']['post']['responses']['202']['content']['application/json'];
+export type RenameResult = Ops['/notebooks/rename']['post']['responses']['200']['content']['application/json'];
 /** What POST schedules accepts besides the notebook; at least one trigger is required. */
-export interface ScheduleSpec {
-  cron?: string;
-  timezone?: string;
-  on_change?: string[];
-  stages?: string[];
-  params?: Record<string, unknown>;
-  after?: string;
-  on_drift?: string;
-  on_performance_drop?: string;
-  timeout?: number;
-  retries?: number;
-  catchup?: 'skip' | 'all';
-  max_concurrency?: number;
-}
+export type ScheduleSpec = Omit<
+  NonNullable<Ops['/schedules']['post']['requestBody']>['content']['application/json'],
+  'notebook'
+>;
+
+/** The enums of a server that does not serve them yet (mlops_magic.entities); `info` replaces them. */
+export const FALLBACK_ENUMS: Enums = {
+  run_status: ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'],
+  stage_status: ['running', 'succeeded', 'failed', 'skipped'],
+  stage_kinds: ['problem', 'data', 'train', 'evaluate', 'deploy', 'monitor'],
+  triggers: ['interactive', 'papermill', 'manual', 'schedule', 'data-change', 'drift', 'performance', 'ci', 'after', 'reproduce']
+};
 
 /** An error the API answered with: its HTTP status and the message naming the fix. */
 export class ApiError extends Error {
@@ -199,15 +69,18 @@ export interface RunsQuery {
   trigger?: string;
   limit?: number;
   offset?: number;
+  at?: string;
 }
 
 /** `path?k=v&…` skipping undefined/empty values. */
-export function withQuery(path: string, query: Record<string, string | number | undefined>): string {
+export function withQuery(path: string, query: Record<string, string | number | undefined | null>): string {
   const parts = Object.entries(query)
-    .filter(([, v]) => v !== undefined && v !== '')
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
   return parts.length ? `${path}?${parts.join('&')}` : path;
 }
+
+const enc = encodeURIComponent;
 
 export class MlopsClient {
   constructor(private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
@@ -235,84 +108,91 @@ export class MlopsClient {
     return data as T;
   }
 
-  info(): Promise<Info> {
-    return this.request<Info>('info');
+  private post<T>(endpoint: string, body: unknown, method = 'POST'): Promise<T> {
+    return this.request<T>(endpoint, { method, body: toPythonJson(body) });
+  }
+
+  info(at?: string): Promise<Info> {
+    return this.request<Info>(withQuery('info', { at }));
   }
 
   runs(query: RunsQuery = {}): Promise<RunsPage> {
     return this.request<RunsPage>(withQuery('runs', { ...query }));
   }
 
-  run(runId: string): Promise<RunDetail> {
-    return this.request<RunDetail>(`runs/${encodeURIComponent(runId)}`);
+  run(runId: string, at?: string): Promise<RunDetail> {
+    return this.request<RunDetail>(withQuery(`runs/${enc(runId)}`, { at }));
   }
 
-  stages(runId: string): Promise<{ stages: StageRun[] }> {
-    return this.request(`runs/${encodeURIComponent(runId)}/stages`);
+  stages(runId: string, at?: string): Promise<{ stages: StageRun[] }> {
+    return this.request(withQuery(`runs/${enc(runId)}/stages`, { at }));
   }
 
-  metric(runId: string, key: string): Promise<MetricSeries> {
-    return this.request<MetricSeries>(`runs/${encodeURIComponent(runId)}/metrics/${encodeURIComponent(key)}`);
+  metric(runId: string, key: string, at?: string): Promise<MetricSeries> {
+    return this.request<MetricSeries>(withQuery(`runs/${enc(runId)}/metrics/${enc(key)}`, { at }));
   }
 
+  /** The lifecycle of the notebook file on disk. */
   lifecycle(path: string): Promise<LifecycleView> {
-    return this.request<LifecycleView>(withQuery('lifecycle', { path }));
+    return this.request<LifecycleView>(withQuery('lifecycle', { path, at: path }));
+  }
+
+  /** The lifecycle of the open document: its cells as the editor holds them, saved or not. */
+  documentLifecycle(path: string, cells: DocumentCell[]): Promise<LifecycleView> {
+    return this.post<LifecycleView>(withQuery('lifecycle', { at: path }), { path, cells });
+  }
+
+  /** Record a rename (a notebook or a folder): runs and schedules follow the new name. */
+  renameNotebook(from: string, to: string): Promise<RenameResult> {
+    return this.post<RenameResult>(withQuery('notebooks/rename', { at: to }), { from, to });
   }
 
   runNow(path: string, params: Record<string, unknown> = {}, stages?: string[]): Promise<RunStarted> {
-    return this.request<RunStarted>('run-now', {
-      method: 'POST',
-      body: JSON.stringify({ path, params, stages })
-    });
+    return this.post<RunStarted>(withQuery('run-now', { at: path }), { path, params, stages });
   }
 
-  models(): Promise<{ models: ModelSummary[] }> {
-    return this.request('models');
+  models(at?: string): Promise<{ models: ModelSummary[] }> {
+    return this.request(withQuery('models', { at }));
   }
 
-  promote(model: string, alias: string, version?: number): Promise<PromotionResult> {
-    return this.request<PromotionResult>(`models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}`, {
-      method: 'PUT',
-      body: JSON.stringify(version === undefined ? {} : { version })
-    });
+  model(name: string, at?: string): Promise<ModelDetail> {
+    return this.request<ModelDetail>(withQuery(`models/${enc(name)}`, { at }));
   }
 
-  rollback(model: string, alias: string): Promise<PromotionResult> {
-    return this.request<PromotionResult>(
-      `models/${encodeURIComponent(model)}/aliases/${encodeURIComponent(alias)}/rollback`,
-      { method: 'POST', body: '{}' }
+  promote(model: string, alias: string, version?: number, at?: string): Promise<PromotionResult> {
+    return this.post<PromotionResult>(
+      withQuery(`models/${enc(model)}/aliases/${enc(alias)}`, { at }),
+      version === undefined ? {} : { version },
+      'PUT'
     );
   }
 
-  schedules(notebook?: string): Promise<{ schedules: Schedule[] }> {
-    return this.request(withQuery('schedules', { notebook }));
+  rollback(model: string, alias: string, at?: string): Promise<PromotionResult> {
+    return this.post<PromotionResult>(withQuery(`models/${enc(model)}/aliases/${enc(alias)}/rollback`, { at }), {});
+  }
+
+  schedules(notebook?: string, at: string | undefined = notebook): Promise<{ schedules: Schedule[] }> {
+    return this.request(withQuery('schedules', { notebook, at }));
   }
 
   addSchedule(notebook: string, spec: ScheduleSpec): Promise<Schedule> {
-    return this.request<Schedule>('schedules', { method: 'POST', body: JSON.stringify({ notebook, ...spec }) });
+    return this.post<Schedule>(withQuery('schedules', { at: notebook }), { notebook, ...spec });
   }
 
   /** Pause (true) or resume (false). */
-  setPaused(scheduleId: string, paused: boolean): Promise<Schedule> {
-    return this.request<Schedule>(`schedules/${encodeURIComponent(scheduleId)}`, {
-      method: 'PATCH',
-      body: JSON.stringify({ paused })
-    });
+  setPaused(scheduleId: string, paused: boolean, at?: string): Promise<Schedule> {
+    return this.post<Schedule>(withQuery(`schedules/${enc(scheduleId)}`, { at }), { paused }, 'PATCH');
   }
 
-  removeSchedule(scheduleId: string): Promise<void> {
-    return this.request<void>(`schedules/${encodeURIComponent(scheduleId)}`, { method: 'DELETE' });
+  removeSchedule(scheduleId: string, at?: string): Promise<void> {
+    return this.request<void>(withQuery(`schedules/${enc(scheduleId)}`, { at }), { method: 'DELETE' });
   }
 
-  reportUrl(runId: string): string {
-    return URLExt.join(this.settings.baseUrl, API_PREFIX, `runs/${encodeURIComponent(runId)}/report`);
+  reportUrl(runId: string, at?: string): string {
+    return URLExt.join(this.settings.baseUrl, API_PREFIX, withQuery(`runs/${enc(runId)}/report`, { at }));
   }
 
-  artifactUrl(runId: string, name: string): string {
-    return URLExt.join(
-      this.settings.baseUrl,
-      API_PREFIX,
-      `runs/${encodeURIComponent(runId)}/artifacts/${encodeURIComponent(name)}`
-    );
+  artifactUrl(runId: string, name: string, at?: string): string {
+    return URLExt.join(this.settings.baseUrl, API_PREFIX, withQuery(`runs/${enc(runId)}/artifacts/${enc(name)}`, { at }));
   }
 }

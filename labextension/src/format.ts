@@ -42,7 +42,13 @@ export function formatAgo(iso: string | null | undefined, now: number = Date.now
   return new Date(t).toISOString().slice(0, 10);
 }
 
-const KNOWN = ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'];
+/** The run and stage statuses a class exists for (info.enums replaces them via `setKnownStatuses`). */
+let KNOWN: readonly string[] = ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'];
+
+/** The statuses the server says exist (`GET info` → `enums`); unknown words still map to `never`. */
+export function setKnownStatuses(statuses: readonly string[]): void {
+  KNOWN = Array.from(new Set([...statuses].filter(s => /^[a-z][a-z-]*$/.test(s))));
+}
 
 /** A CSS class for a status, `never` when there is none. */
 export function statusClass(status: string | null | undefined): string {
@@ -50,17 +56,53 @@ export function statusClass(status: string | null | undefined): string {
   return `mlops-status-${s}`;
 }
 
+/**
+ * A metric as people read it: four significant digits without trailing zeros (`0.68`, `0.9123`,
+ * `1.235e+5`), integers whole, `nan`/`inf` (sent as strings) as they are.
+ */
 export function formatValue(value: unknown): string {
   if (typeof value === 'number') {
-    if (Number.isInteger(value)) {
+    if (!isFinite(value)) {
+      return String(value).replace('Infinity', 'inf').replace('NaN', 'nan');
+    }
+    if (Number.isInteger(value) && Math.abs(value) < 1e15) {
       return String(value);
     }
-    return Math.abs(value) >= 1e4 || Math.abs(value) < 1e-3 ? value.toExponential(3) : value.toPrecision(4);
+    if (Math.abs(value) >= 1e5 || Math.abs(value) < 1e-3) {
+      return value.toExponential(3).replace(/\.?0+e/, 'e');
+    }
+    return String(Number(value.toPrecision(4)));
   }
   if (typeof value === 'string') {
     return value;
   }
   return JSON.stringify(value);
+}
+
+/** A parameter as it was given (`0.1`, not `0.1000`): JSON for everything but a plain string. */
+export function formatParam(value: unknown): string {
+  if (typeof value === 'string') {
+    return value;
+  }
+  if (typeof value === 'number') {
+    return String(value);
+  }
+  return JSON.stringify(value);
+}
+
+/** Bytes in binary units, one decimal: `512 B`, `139.7 KiB`, `2.0 MiB`. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (bytes === null || bytes === undefined || !isFinite(bytes)) {
+    return '—';
+  }
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = Math.abs(bytes);
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${bytes} B` : `${(Math.sign(bytes) * v).toFixed(1)} ${units[i]}`;
 }
 
 /**

@@ -2,12 +2,12 @@ import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/a
 import { Dialog, ICommandPalette, InputDialog, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 
-import { MlopsClient } from './api';
+import { DocumentCell, MlopsClient } from './api';
 import { CellBadges } from './badges';
 import { mlopsIcon } from './icons';
 import { MlopsPanel } from './panel';
 import { activateRunsView } from './runs-view';
-import { isStageKind, STAGE_KINDS, stageFromHeader, StageKind, withStageTag } from './stages';
+import { isStageKind, stageFromHeader, StageKind, stageKinds, withStageTag } from './stages';
 
 export const COMMANDS = {
   markStage: 'mlops:mark-stage',
@@ -16,6 +16,8 @@ export const COMMANDS = {
 };
 
 const NO_STAGE = 'none (remove the stage tag)';
+/** The main-area runs view's command (another plugin of this extension); the sidebar links to it. */
+const RUNS_VIEW_COMMAND = 'mlops:open-runs';
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'mlops-magic:plugin',
@@ -25,17 +27,35 @@ const plugin: JupyterFrontEndPlugin<void> = {
   optional: [ICommandPalette],
   activate: (app: JupyterFrontEnd, shell: ILabShell, tracker: INotebookTracker, palette: ICommandPalette | null) => {
     const client = new MlopsClient();
+    const notebookAt = (path: string) => tracker.find(w => w.context.path === path) ?? null;
     const panel = new MlopsPanel(client, {
       saveNotebook: async path => {
-        const nb = tracker.find(w => w.context.path === path);
+        const nb = notebookAt(path);
         if (nb && nb.context.model.dirty) {
           await nb.context.save();
         }
       },
+      documentCells: path => {
+        const cells = notebookAt(path)?.content.model?.cells;
+        if (!cells) {
+          return null;
+        }
+        const out: DocumentCell[] = [];
+        for (let i = 0; i < cells.length; i++) {
+          const cell = cells.get(i);
+          const tags = cell.getMetadata('tags');
+          out.push({
+            id: cell.id,
+            cell_type: cell.type as DocumentCell['cell_type'],
+            source: cell.sharedModel.getSource(),
+            tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : []
+          });
+        }
+        return out;
+      },
       openFile: path => void app.commands.execute('docmanager:open', { path }),
       parametersSource: path => {
-        const nb = tracker.find(w => w.context.path === path);
-        const cells = nb?.content.model?.cells;
+        const cells = notebookAt(path)?.content.model?.cells;
         if (!cells) {
           return null;
         }
@@ -55,19 +75,46 @@ const plugin: JupyterFrontEndPlugin<void> = {
           buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: action })]
         });
         return result.button.accept;
-      }
+      },
+      runsView: () =>
+        app.commands.hasCommand(RUNS_VIEW_COMMAND) ? () => void app.commands.execute(RUNS_VIEW_COMMAND) : null
     });
     panel.title.icon = mlopsIcon;
     shell.add(panel, 'left', { rank: 600 });
+    // The runs view comes from another plugin, maybe activated after this one.
+    app.commands.commandChanged.connect((_, change) => {
+      if (change.id === RUNS_VIEW_COMMAND) {
+        panel.refreshView();
+      }
+    });
 
-    // -- badges on stage cells -------------------------------------------------------------
+    // -- badges on stage cells; the open document feeds the lifecycle ------------------------
     const badges = new Map<NotebookPanel, CellBadges>();
     tracker.widgetAdded.connect((_, nb) => {
       badges.set(nb, new CellBadges(nb));
       nb.disposed.connect(() => badges.delete(nb));
+      const ifCurrent = (then: () => void) => {
+        if (panel.notebookPath === nb.context.path) {
+          then();
+        }
+      };
       nb.context.saveState.connect((_, state) => {
-        if (state === 'completed' && panel.notebookPath === nb.context.path) {
-          void panel.refresh();
+        if (state === 'completed') {
+          ifCurrent(() => void panel.refresh());
+        }
+      });
+      const model = nb.content.model;
+      model?.contentChanged.connect(() => ifCurrent(() => panel.documentChanged()));
+      model?.cells.changed.connect(() => ifCurrent(() => panel.documentChanged()));
+      // Renamed or moved (also when a folder holding it is): the panel follows the document.
+      nb.context.pathChanged.connect((_, newPath) => {
+        if (tracker.currentWidget === nb) {
+          const old = panel.notebookPath;
+          if (old && old !== newPath) {
+            panel.followRename(old, newPath);
+          } else {
+            panel.setNotebook(newPath);
+          }
         }
       });
     });
@@ -80,6 +127,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const follow = () => panel.setNotebook(tracker.currentWidget?.context.path ?? null);
     tracker.currentChanged.connect(follow);
     follow();
+
+    // -- renames: the store learns them once, so runs and schedules stay with the notebook -----
+    const recorded = new Set<string>();
+    app.serviceManager.contents.fileChanged.connect((_, change) => {
+      const from = change.oldValue?.path;
+      const to = change.newValue?.path;
+      if (change.type !== 'rename' || !from || !to || from === to) {
+        return;
+      }
+      const isNotebook = (p: string) => p.endsWith('.ipynb');
+      const kind = change.newValue?.type;
+      if (kind !== 'directory' && !isNotebook(from) && !isNotebook(to)) {
+        return; // a data file or a text file: no runs recorded under it
+      }
+      const key = `${from}\u0000${to}`;
+      if (recorded.has(key)) {
+        return;
+      }
+      recorded.add(key);
+      window.setTimeout(() => recorded.delete(key), 10_000);
+      void client
+        .renameNotebook(from, to)
+        .then(() => panel.refresh())
+        .catch(error => console.warn(`mlops-magic: could not record the rename of ${from} to ${to}: ${error.message ?? error}`));
+    });
 
     // -- commands ----------------------------------------------------------------------------
     app.commands.addCommand(COMMANDS.markStage, {
@@ -103,7 +175,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const current = (cell.model.getMetadata('tags') as string[] | undefined)?.find(t => t.startsWith('mlops:'));
           const result = await InputDialog.getItem({
             title: 'Mark cell as a lifecycle stage',
-            items: [...STAGE_KINDS, NO_STAGE],
+            items: [...stageKinds(), NO_STAGE],
             current: current ? current.split(':')[1] : undefined
           });
           if (!result.button.accept || !result.value) {
@@ -112,7 +184,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           kind = result.value === NO_STAGE ? 'none' : result.value;
         }
         if (kind !== 'none' && !isStageKind(kind)) {
-          throw new Error(`unknown stage kind ${kind}; use one of ${STAGE_KINDS.join(', ')}`);
+          throw new Error(`unknown stage kind ${kind}; use one of ${stageKinds().join(', ')}`);
         }
         const tags = withStageTag(cell.model.getMetadata('tags'), kind === 'none' ? null : (kind as StageKind));
         if (tags.length) {
@@ -125,6 +197,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           console.warn(`mlops: this cell's %%mlops stage ${header.kind} first line takes precedence over its tag`);
         }
         badges.get(tracker.currentWidget as NotebookPanel)?.schedule();
+        panel.documentChanged();
       }
     });
 
@@ -136,9 +209,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(COMMANDS.runNow, {
       label: 'Run Notebook Headlessly Now (MLOps)',
       isEnabled: () => !!tracker.currentWidget,
-      execute: () => {
+      execute: async () => {
         shell.activateById(panel.id);
-        panel.node.querySelector<HTMLButtonElement>('.mlops-run-now')?.click();
+        return panel.runNow();
       }
     });
 
@@ -149,7 +222,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       palette.addItem({ command: COMMANDS.openPanel, category });
       palette.addItem({ command: COMMANDS.runNow, category });
       palette.addItem({ command: COMMANDS.markStage, category });
-      for (const kind of [...STAGE_KINDS, 'none']) {
+      for (const kind of [...stageKinds(), 'none']) {
         palette.addItem({ command: COMMANDS.markStage, category, args: { kind } });
       }
     }

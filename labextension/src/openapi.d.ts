@@ -6,27 +6,16 @@
 export interface paths {
     "/info": {
         parameters: {
-            query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
-                at?: components["parameters"]["at"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Version, API version and store of this server */
+        /** Version, API version, the store read for `at`, and the enums the faces use */
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -57,14 +46,7 @@ export interface paths {
     };
     "/runs": {
         parameters: {
-            query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
-                at?: components["parameters"]["at"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -73,11 +55,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                     limit?: number;
                     offset?: number;
@@ -118,11 +96,7 @@ export interface paths {
     "/runs-table": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -139,11 +113,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                     /** @description API path of a notebook */
                     notebook?: string;
@@ -187,11 +157,7 @@ export interface paths {
     "/runs/{run}": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -205,11 +171,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -246,11 +208,7 @@ export interface paths {
     "/runs/{run}/stages": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -264,11 +222,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -308,11 +262,7 @@ export interface paths {
     "/runs/{run}/metrics/{key}": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -327,11 +277,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -368,11 +314,7 @@ export interface paths {
     "/runs/{run}/artifacts/{name}": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -387,11 +329,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -428,11 +366,7 @@ export interface paths {
     "/runs/{run}/report": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -450,11 +384,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -489,35 +419,25 @@ export interface paths {
     };
     "/lifecycle": {
         parameters: {
-            query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
-                at?: components["parameters"]["at"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
         /**
          * A notebook's stage cells in lifecycle order with their latest attempts
-         * @description A cell with a bad stage header is listed in `invalid_cells`; the rest of the view stands.
-         *     Stages are parsed from the notebook file (`%%mlops stage KIND` first lines and
+         * @description Stages are parsed from the notebook file (`%%mlops stage KIND` first lines and
          *     `mlops:KIND[:NAME]` tags); each carries the latest attempt across the notebook's
          *     recent runs, stale warnings, and `code_changed` when the cell differs from what ran.
+         *     A stage cell that does not parse (`%%mlops stage trian`) is listed in `invalid_cells`
+         *     with its error; the rest of the notebook is still answered (200).
          */
         get: {
             parameters: {
                 query: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
-                    at?: components["parameters"]["at"];
                     path: string;
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
+                    at?: components["parameters"]["at"];
                 };
                 header?: never;
                 path?: never;
@@ -536,23 +456,27 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
+                /** @description The notebook file no longer exists */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         put?: never;
         /**
-         * The lifecycle of the notebook as open in Lab (saved or not)
-         * @description The same view as `GET`, but the stage cells come from the open document the client
-         *     sends, so an unsaved notebook's badges and lifecycle are right.
+         * The lifecycle of the open document (its cells as sent, saved or not)
+         * @description Same answer as GET, with the stage cells parsed from `cells` (the notebook as the
+         *     editor holds it) instead of the file on disk; `path` names the notebook whose runs count.
          */
         post: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -562,8 +486,9 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description API path of the notebook */
                         path: string;
-                        cells: components["schemas"]["OpenCell"][];
+                        cells: components["schemas"]["DocumentCell"][];
                     };
                 };
             };
@@ -579,7 +504,15 @@ export interface paths {
                 };
                 400: components["responses"]["BadRequest"];
                 403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
+                /** @description The notebook file no longer exists */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -590,14 +523,7 @@ export interface paths {
     };
     "/notebooks/rename": {
         parameters: {
-            query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
-                at?: components["parameters"]["at"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -605,19 +531,15 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * A notebook (or folder) was renamed or moved; its runs, schedules and kernel follow it
-         * @description Moves the runs and schedules recorded under `from` to `to` atomically and logs the rename, so
-         *     a kernel started before it (whose JPY_SESSION_NAME names the old file) records its next runs
-         *     under the new name. `to` must exist; a name nothing was recorded under moves nothing.
+         * Record that a notebook (or a folder of notebooks) was renamed or moved
+         * @description Runs and schedules recorded under the old name move to the new one, and a kernel
+         *     started before the rename records its next runs under the new name. `to` must exist;
+         *     an old name nothing was recorded under is fine (0 moved).
          */
         post: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -627,7 +549,9 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /** @description old API path (a notebook or a folder) */
                         from: string;
+                        /** @description new API path */
                         to: string;
                     };
                 };
@@ -639,7 +563,14 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Rename"];
+                        "application/json": {
+                            from: string;
+                            to: string;
+                            /** @description runs now recorded under the new name */
+                            runs: number;
+                            /** @description schedules now pointing at the new name */
+                            schedules: number;
+                        };
                     };
                 };
                 400: components["responses"]["BadRequest"];
@@ -655,14 +586,7 @@ export interface paths {
     };
     "/models": {
         parameters: {
-            query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
-                at?: components["parameters"]["at"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -671,11 +595,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -691,7 +611,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            models?: components["schemas"]["ModelSummary"][];
+                            models: components["schemas"]["ModelSummary"][];
                         };
                     };
                 };
@@ -709,11 +629,7 @@ export interface paths {
     "/models/{model}": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -722,15 +638,11 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** A model's versions and alias history */
+        /** A model's versions (with metrics and gates) and alias history */
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -747,7 +659,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, never>;
+                        "application/json": components["schemas"]["ModelDetail"];
                     };
                 };
                 403: components["responses"]["Forbidden"];
@@ -765,11 +677,7 @@ export interface paths {
     "/models/{model}/aliases/{alias}": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -784,11 +692,7 @@ export interface paths {
         put: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -835,11 +739,7 @@ export interface paths {
     "/models/{model}/aliases/{alias}/rollback": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -855,11 +755,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -899,14 +795,7 @@ export interface paths {
     };
     "/schedules": {
         parameters: {
-            query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
-                at?: components["parameters"]["at"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -915,11 +804,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                     /** @description API path of a notebook */
                     notebook?: string;
@@ -937,7 +822,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            schedules?: components["schemas"]["Schedule"][];
+                            schedules: components["schemas"]["Schedule"][];
                         };
                     };
                 };
@@ -958,11 +843,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -1052,11 +933,7 @@ export interface paths {
     "/schedules/{schedule}": {
         parameters: {
             query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
+                /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                 at?: components["parameters"]["at"];
             };
             header?: never;
@@ -1070,11 +947,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -1106,11 +979,7 @@ export interface paths {
         delete: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -1143,11 +1012,7 @@ export interface paths {
         patch: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -1183,14 +1048,7 @@ export interface paths {
     };
     "/run-now": {
         parameters: {
-            query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
-                at?: components["parameters"]["at"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -1201,11 +1059,7 @@ export interface paths {
         post: {
             parameters: {
                 query?: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                 };
                 header?: never;
@@ -1233,10 +1087,10 @@ export interface paths {
                     content: {
                         "application/json": {
                             /** @description the run's id (recorded as soon as the run starts) */
-                            id?: string;
+                            id: string;
                             /** @enum {string} */
-                            status?: "starting";
-                            notebook_path?: string | null;
+                            status: "starting";
+                            notebook_path: string | null;
                         };
                     };
                 };
@@ -1253,14 +1107,7 @@ export interface paths {
     };
     "/diff": {
         parameters: {
-            query?: {
-                /**
-                 * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                 *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                 *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                 */
-                at?: components["parameters"]["at"];
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -1269,11 +1116,7 @@ export interface paths {
         get: {
             parameters: {
                 query: {
-                    /**
-                     * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-                     *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-                     *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-                     */
+                    /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
                     at?: components["parameters"]["at"];
                     /** @description a run id or unique prefix */
                     a: string;
@@ -1358,51 +1201,343 @@ export interface components {
             version: string;
             /** @example v1 */
             api: string;
-            /** @description the store read for `at` (a path, or a URL with its password as ***); null when there is none yet */
+            /** @description the store read for `at`: a path, or a URL with its password hidden; null when none exists yet */
             store: string | null;
-            /** @description the API path of the folder holding that store's .mlops/, null outside the root */
-            project: string | null;
-            /** @description where the first run creates a store, when there is none */
+            /** @description when store is null: where the first run will create it */
             hint: string | null;
-            enums: components["schemas"]["Enums"];
+            /** @description the words the faces show and filter by, from mlops_magic.entities */
+            enums: {
+                /**
+                 * @example [
+                 *       "queued",
+                 *       "running",
+                 *       "succeeded",
+                 *       "failed",
+                 *       "timed-out",
+                 *       "killed",
+                 *       "skipped"
+                 *     ]
+                 */
+                run_status: string[];
+                /**
+                 * @example [
+                 *       "running",
+                 *       "succeeded",
+                 *       "failed",
+                 *       "skipped"
+                 *     ]
+                 */
+                stage_status: string[];
+                /**
+                 * @example [
+                 *       "problem",
+                 *       "data",
+                 *       "train",
+                 *       "evaluate",
+                 *       "deploy",
+                 *       "monitor"
+                 *     ]
+                 */
+                stage_kinds: string[];
+                triggers: string[];
+            };
         };
-        /** @description the words the API answers with (mlops_magic.entities), so clients never hard-code them */
-        Enums: {
-            run_status: string[];
-            stage_status: string[];
-            stage_kinds: string[];
-            triggers: string[];
+        /** @description one cell of the open document, as the editor holds it */
+        DocumentCell: {
+            id?: string;
+            /** @enum {string} */
+            cell_type: "code" | "markdown" | "raw";
+            source: string;
+            tags?: string[];
         };
         /** @description queries.run_record, plus notebook_path (the notebook as an API path, null outside the root) */
         Run: {
-            id?: string;
-            notebook?: string | null;
-            notebook_path?: string | null;
-            name?: string | null;
+            id: string;
+            notebook: string | null;
+            notebook_path: string | null;
+            name: string | null;
             /** @description queued | running | succeeded | failed | timed-out | killed | skipped */
-            status?: string;
-            trigger?: string;
+            status: string;
+            trigger: string;
             /** Format: date-time */
-            started?: string;
+            started: string;
             /** Format: date-time */
-            ended?: string | null;
-            duration?: number | null;
-            params?: Record<string, never>;
-            metrics?: {
+            ended: string | null;
+            duration: number | null;
+            params: {
+                [key: string]: unknown;
+            };
+            /** @description latest value per key; NaN and infinities as the strings nan, inf, -inf */
+            metrics: {
                 [key: string]: number | string;
             };
-            tags?: Record<string, never>;
-            parent_run_id?: string | null;
-            schedule_id?: string | null;
-            code_version?: string | null;
-            git_dirty?: boolean | null;
-            error?: string | null;
+            tags: {
+                [key: string]: string;
+            };
+            parent_run_id: string | null;
+            schedule_id: string | null;
+            code_version: string | null;
+            git_dirty: boolean | null;
+            error: string | null;
             /** @description local, local:N or dask://HOST:PORT */
-            executor?: string | null;
+            executor: string | null;
             /** @description the cluster worker's address, once one started it */
-            worker?: string | null;
+            worker: string | null;
             /** @description why a queued run waits */
-            waiting?: string | null;
+            waiting: string | null;
+        };
+        RunsPage: {
+            runs: components["schemas"]["Run"][];
+            total: number;
+            limit: number;
+            offset: number;
+            next_offset: number | null;
+        };
+        /** @description entities.StageRun.to_dict() plus duration */
+        StageRun: {
+            id: number;
+            run_id: string;
+            /** @description one of info.enums.stage_kinds */
+            kind: string;
+            name: string;
+            attempt: number;
+            /** @description one of info.enums.stage_status */
+            status: string;
+            /** Format: date-time */
+            started: string;
+            /** Format: date-time */
+            ended: string | null;
+            duration: number | null;
+            code_digest?: string | null;
+            error_type: string | null;
+            error_message: string | null;
+            error_line?: number | null;
+            variables?: {
+                [key: string]: unknown;
+            }[];
+            fingerprints?: {
+                [key: string]: unknown;
+            }[];
+            notes?: string | null;
+        };
+        RunDetail: components["schemas"]["Run"] & {
+            environment: {
+                [key: string]: unknown;
+            };
+            stages: components["schemas"]["StageRun"][];
+            lifecycle: Record<string, never>;
+            metrics_latest: {
+                [key: string]: {
+                    value: number | string;
+                    step: number;
+                    points: number;
+                };
+            };
+            artifacts: {
+                name: string;
+                digest: string;
+                /** @description bytes */
+                size: number;
+                created: string;
+                stage_id?: number | null;
+            }[];
+            fingerprints: Record<string, never>[];
+        };
+        MetricSeries: {
+            run_id: string;
+            key: string;
+            points: {
+                step: number;
+                value: number | string;
+                /** Format: date-time */
+                timestamp: string;
+            }[];
+        };
+        LifecycleStage: {
+            kind: string;
+            name: string;
+            /** @description one of info.enums.stage_status, or not run */
+            status: string;
+            attempt: number;
+            attempts: number;
+            started: string | null;
+            duration: number | null;
+            error: string | null;
+            warnings: string[];
+            code_changed: boolean;
+            cell_index: number;
+            cell_id: string | null;
+            /** @enum {string} */
+            form: "magic" | "tag";
+            /** @description the latest attempt's stage run */
+            stage_id?: number | null;
+        };
+        LifecycleView: {
+            path: string;
+            /** @description the name runs record this notebook under */
+            notebook: string;
+            run_id: string | null;
+            stages: components["schemas"]["LifecycleStage"][];
+            warnings: string[];
+            /** @description stage cells that do not parse, each with the one-line error */
+            invalid_cells: {
+                cell_index: number;
+                cell_id: string | null;
+                /** @example unknown stage kind 'trian'; use one of: problem, data, train, evaluate, deploy, monitor */
+                error: string;
+            }[];
+        };
+        ModelSummary: {
+            name: string;
+            latest: number;
+            versions: number;
+            aliases: {
+                [key: string]: number;
+            };
+            updated: string;
+            flavour: string;
+            health?: components["schemas"]["ModelHealth"];
+        };
+        /** @description registry.aliases.model_detail plus health */
+        ModelDetail: {
+            name: string;
+            versions: components["schemas"]["ModelVersion"][];
+            history: components["schemas"]["AliasChange"][];
+            health?: components["schemas"]["ModelHealth"];
+        };
+        /** @description registry.versions.ModelVersion.to_dict() */
+        ModelVersion: {
+            name: string;
+            version: number;
+            /** Format: date-time */
+            created: string;
+            flavour: string;
+            format: string;
+            model_type?: string | null;
+            digest: string;
+            size: number;
+            input_schema?: {
+                [key: string]: unknown;
+            } | null;
+            metrics: {
+                [key: string]: number | string;
+            };
+            gates: {
+                expression: string;
+                passed: boolean;
+                soft?: boolean;
+                clauses: {
+                    clause: string;
+                    metric: string;
+                    op: string;
+                    threshold: number;
+                    value: number | string;
+                    passed: boolean;
+                }[];
+            }[];
+            gates_passed: boolean | null;
+            run_id: string | null;
+            stage_id?: number | null;
+            data_fingerprint?: {
+                [key: string]: unknown;
+            } | null;
+            lineage?: {
+                [key: string]: unknown;
+            }[];
+            environment?: {
+                [key: string]: string;
+            };
+            description?: string | null;
+            aliases: string[];
+            trusted_types?: string[];
+        };
+        /** @description registry.aliases.AliasChange.to_dict(), one audit row */
+        AliasChange: {
+            model: string;
+            alias: string;
+            /** @description promote | rollback | refused */
+            action: string;
+            from_version: number | null;
+            to_version: number | null;
+            moved: boolean;
+            /** Format: date-time */
+            created: string;
+            run_id?: string | null;
+            reason?: string | null;
+            comparison?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /** @description the newest drift and performance checks of the model (mlops_magic.monitoring.health) */
+        ModelHealth: {
+            drift: {
+                drifted: boolean;
+                drifted_columns: string[];
+                verdict: string;
+                /** Format: date-time */
+                checked: string;
+            } | null;
+            performance: {
+                metric: string;
+                value: number | null;
+                bar: number | null;
+                /** @description ok, drop, insufficient data or not estimable */
+                verdict: string;
+                /** @description realized or estimated */
+                source: string | null;
+                version: number | null;
+                /** Format: date-time */
+                checked: string;
+            } | null;
+        };
+        /** @description mlops_magic.scheduling.views.schedule_view, plus notebook_path (API path, null outside the root) */
+        Schedule: {
+            id: string;
+            /** @description as recorded by the scheduler */
+            notebook: string;
+            notebook_path: string | null;
+            /** @example cron 0 2 * * * (Europe/Paris); on-change data/*.csv */
+            triggers: string;
+            paused: boolean;
+            /**
+             * Format: date-time
+             * @description next cron time; null when paused or without cron
+             */
+            next_due: string | null;
+            cron: string | null;
+            timezone: string | null;
+            on_change: string[];
+            after: string | null;
+            on_drift: string | null;
+            on_performance_drop: string | null;
+            stages: string[];
+            from_stage: string | null;
+            params: Record<string, never>;
+            timeout: number | null;
+            retries: number;
+            /** @enum {string} */
+            catchup: "skip" | "all";
+            max_concurrency: number;
+            executor?: string | null;
+            resources?: {
+                [key: string]: number;
+            };
+            queue_timeout?: number | null;
+            /** Format: date-time */
+            created: string;
+            last_run: {
+                id: string;
+                status: string;
+                /** Format: date-time */
+                started: string;
+            } | null;
+        };
+        PromotionResult: {
+            promoted: boolean;
+            change: components["schemas"]["AliasChange"];
+            comparison?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** @description GET runs-table: column i of every array is run i (newest first); absent when unchanged */
         RunsTable: {
@@ -1433,196 +1568,6 @@ export interface components {
             metrics?: {
                 [key: string]: ((number | string) | null)[];
             };
-        };
-        RunsPage: {
-            runs?: components["schemas"]["Run"][];
-            total?: number;
-            limit?: number;
-            offset?: number;
-            next_offset?: number | null;
-        };
-        StageRun: {
-            id?: number;
-            run_id?: string;
-            /** @enum {string} */
-            kind?: "problem" | "data" | "train" | "evaluate" | "deploy" | "monitor";
-            name?: string;
-            attempt?: number;
-            status?: string;
-            /** Format: date-time */
-            started?: string;
-            /** Format: date-time */
-            ended?: string | null;
-            duration?: number | null;
-            error_type?: string | null;
-            error_message?: string | null;
-        };
-        RunDetail: components["schemas"]["Run"] & {
-            environment?: Record<string, never>;
-            stages?: components["schemas"]["StageRun"][];
-            lifecycle?: Record<string, never>;
-            metrics_latest?: {
-                [key: string]: {
-                    value?: unknown;
-                    step?: number;
-                    points?: number;
-                };
-            };
-            artifacts?: {
-                name?: string;
-                digest?: string;
-                size?: number;
-                created?: string;
-            }[];
-            fingerprints?: Record<string, never>[];
-        };
-        MetricSeries: {
-            run_id?: string;
-            key?: string;
-            points?: {
-                step?: number;
-                value?: unknown;
-                /** Format: date-time */
-                timestamp?: string;
-            }[];
-        };
-        LifecycleStage: {
-            kind?: string;
-            name?: string;
-            /** @description succeeded | failed | running | skipped | not run */
-            status?: string;
-            attempt?: number;
-            attempts?: number;
-            started?: string | null;
-            duration?: number | null;
-            error?: string | null;
-            warnings?: string[];
-            code_changed?: boolean;
-            cell_index?: number;
-            cell_id?: string | null;
-            /** @enum {string} */
-            form?: "magic" | "tag";
-        };
-        LifecycleView: {
-            path?: string;
-            notebook?: string;
-            run_id?: string | null;
-            stages?: components["schemas"]["LifecycleStage"][];
-            warnings?: string[];
-            /** @description cells whose stage header or tag is wrong (`%%mlops stage trian`); the other stages stand */
-            invalid_cells?: components["schemas"]["InvalidCell"][];
-        };
-        InvalidCell: {
-            cell_index: number;
-            cell_id: string | null;
-            /** @example unknown stage kind 'trian'; use one of: problem, data, features, train, evaluate, register, deploy, monitor */
-            error: string;
-        };
-        OpenCell: {
-            id?: string;
-            /**
-             * @default code
-             * @enum {string}
-             */
-            cell_type: "code" | "markdown" | "raw";
-            source: string;
-            tags?: string[];
-        };
-        Rename: {
-            from: string | null;
-            to: string | null;
-            /** @description runs moved to the new name */
-            runs: number;
-            /** @description schedules pointed at the new place */
-            schedules: number;
-        };
-        ModelSummary: {
-            name?: string;
-            latest?: number;
-            versions?: number;
-            aliases?: {
-                [key: string]: number;
-            };
-            updated?: string;
-            flavour?: string;
-            health?: components["schemas"]["ModelHealth"];
-        };
-        /** @description the newest drift and performance checks of the model (mlops_magic.monitoring.health) */
-        ModelHealth: {
-            drift?: {
-                drifted?: boolean;
-                drifted_columns?: string[];
-                verdict?: string;
-                /** Format: date-time */
-                checked?: string;
-            } | null;
-            performance?: {
-                metric?: string;
-                value?: number | null;
-                bar?: number | null;
-                /** @description ok, drop, insufficient data or not estimable */
-                verdict?: string;
-                /** @description realized or estimated */
-                source?: string | null;
-                version?: number | null;
-                /** Format: date-time */
-                checked?: string;
-            } | null;
-        };
-        /** @description mlops_magic.scheduling.views.schedule_view, plus notebook_path (API path, null outside the root) */
-        Schedule: {
-            id?: string;
-            /** @description as recorded by the scheduler */
-            notebook?: string;
-            notebook_path?: string | null;
-            /** @example cron 0 2 * * * (Europe/Paris); on-change data/*.csv */
-            triggers?: string;
-            paused?: boolean;
-            /**
-             * Format: date-time
-             * @description next cron time; null when paused or without cron
-             */
-            next_due?: string | null;
-            cron?: string | null;
-            timezone?: string | null;
-            on_change?: string[];
-            after?: string | null;
-            on_drift?: string | null;
-            on_performance_drop?: string | null;
-            stages?: string[];
-            from_stage?: string | null;
-            params?: Record<string, never>;
-            timeout?: number | null;
-            retries?: number;
-            /** @enum {string} */
-            catchup?: "skip" | "all";
-            max_concurrency?: number;
-            executor?: string | null;
-            resources?: {
-                [key: string]: number;
-            };
-            queue_timeout?: number | null;
-            /** Format: date-time */
-            created?: string;
-            last_run?: {
-                id?: string;
-                status?: string;
-                /** Format: date-time */
-                started?: string;
-            } | null;
-        };
-        PromotionResult: {
-            promoted?: boolean;
-            change?: {
-                model?: string;
-                alias?: string;
-                action?: string;
-                from_version?: number | null;
-                to_version?: number | null;
-                moved?: boolean;
-                reason?: string | null;
-            };
-            comparison?: Record<string, never> | null;
         };
     };
     responses: {
@@ -1664,11 +1609,7 @@ export interface components {
         };
     };
     parameters: {
-        /**
-         * @description API path of the notebook the client shows: the store read is the nearest `.mlops/` at or
-         *     above its folder, as that notebook's kernel finds it (default: the server root). Reads never
-         *     create a store; with none, lists answer empty and `GET info` says where the first run puts it.
-         */
+        /** @description API path of the notebook being looked at; the store read is the one nearest at or above its folder */
         at: string;
         /** @description A run id, a unique prefix of one, or `latest` */
         run: string;

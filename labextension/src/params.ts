@@ -1,7 +1,8 @@
 /**
  * Parameters and lists typed in the panel's forms. Pure: no JupyterLab imports.
- * Values are typed as the CLI's `-p NAME VALUE` types them (mlops_magic.magic_commands.parse_literal):
- * int, float, bool, None, a quoted string, else the bare string.
+ * Values are typed as the CLI's `-p NAME VALUE` types them (mlops_magic.tracking.values.parse_literal):
+ * int, float (with nan, inf, -inf), bool, None, a quoted string, else the bare string.
+ * The cases both parsers must agree on are in tests/cases/values.json (run by a TS test and by pytest).
  */
 
 const INT_RE = /^[+-]?\d+$/;
@@ -19,6 +20,15 @@ export function parseLiteral(text: string): unknown {
   if (FLOAT_RE.test(t)) {
     return Number(t);
   }
+  if (low === 'nan' || low === '+nan' || low === '-nan') {
+    return NaN;
+  }
+  if (low === 'inf' || low === '+inf' || low === 'infinity' || low === '+infinity') {
+    return Infinity;
+  }
+  if (low === '-inf' || low === '-infinity') {
+    return -Infinity;
+  }
   if (low === 'true') {
     return true;
   }
@@ -32,6 +42,19 @@ export function parseLiteral(text: string): unknown {
     return t.slice(1, -1);
   }
   return t;
+}
+
+/**
+ * JSON as Python's `json.loads` reads it, NaN and the infinities included (as the bare tokens
+ * `NaN`, `Infinity`, `-Infinity`): `JSON.stringify` would silently send them as `null`.
+ */
+export function toPythonJson(value: unknown): string {
+  // A marker no string of the value contains, so only the numbers are turned into tokens.
+  const mark = `@nf${Math.random().toString(36).slice(2)}@`;
+  const text = JSON.stringify(value, (_key, v) =>
+    typeof v === 'number' && !isFinite(v) ? `${mark}${isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'}` : v
+  );
+  return (text ?? 'null').replace(new RegExp(`"${mark}(NaN|Infinity|-Infinity)"`, 'g'), '$1');
 }
 
 export interface ParsedParams {

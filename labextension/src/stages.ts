@@ -17,8 +17,26 @@ export interface StageSpec {
 
 const HEADER_RE = /^[ \t]*%%mlops[ \t]+stage(?:[ \t]+(.*))?$/;
 
+let KINDS: readonly string[] = STAGE_KINDS;
+
+/** The stage kinds the server serves (`GET info` → `enums.stage_kinds`); STAGE_KINDS until then. */
+export function setStageKinds(kinds: readonly string[]): void {
+  if (kinds.length) {
+    KINDS = [...kinds];
+  }
+}
+
+export function stageKinds(): readonly string[] {
+  return KINDS;
+}
+
 export function isStageKind(value: string): value is StageKind {
-  return (STAGE_KINDS as readonly string[]).includes(value);
+  return KINDS.includes(value);
+}
+
+/** Whether the first line is a `%%mlops stage` line at all, valid or not. */
+export function isStageHeader(source: string): boolean {
+  return HEADER_RE.test(source.split('\n', 1)[0].replace(/\r$/, ''));
 }
 
 /** Split like Python's shlex.split for what a header holds: spaces, quotes, backslashes. */
@@ -121,6 +139,6 @@ export function withStageTag(tags: unknown, kind: StageKind | null): string[] {
 
 /** Sort key of a stage kind in lifecycle order. */
 export function lifecycleIndex(kind: string): number {
-  const i = (STAGE_KINDS as readonly string[]).indexOf(kind);
-  return i < 0 ? STAGE_KINDS.length : i;
+  const i = KINDS.indexOf(kind);
+  return i < 0 ? KINDS.length : i;
 }

@@ -79,7 +79,7 @@ def test_panel_shows_lifecycle_runs_and_detail(page: Any, lab: Lab, demo: dict[s
     assert "holdout" in panel.locator(".mlops-stage[data-kind='evaluate']").inner_text()
 
     rows = panel.locator(".mlops-run-row")
-    assert rows.count() == 20
+    page.wait_for_function("document.querySelectorAll('.mlops-panel .mlops-run-row').length === 20")
     assert "1–20 of 25" in panel.locator(".mlops-pager").inner_text()
     assert rows.first.get_attribute("data-run-id") == demo["runs"][-1]
 
@@ -116,12 +116,21 @@ def test_panel_shows_lifecycle_runs_and_detail(page: Any, lab: Lab, demo: dict[s
     page.keyboard.press("Enter")  # focus is on "‹ All runs"
     page.wait_for_selector(".mlops-run-list", timeout=10_000)
 
-    # Models: promote the latest version to production, then roll back (nothing earlier: refused).
+    # Models: promote asks first, champion vs challenger side by side; the outcome shows by the model.
     model = panel.locator(".mlops-model[data-model='churn']")
     model.locator(".mlops-promote").click()
-    page.wait_for_function("document.querySelector('.mlops-message')?.innerText.includes('churn@production')")
-    assert "→ v2" in panel.locator(".mlops-message").inner_text()
-    assert "production→v2" in model.inner_text()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator(".mlops-compare").wait_for(timeout=10_000)
+    assert "Nothing is in production yet" in dialog.inner_text()
+    assert "v2 (challenger)" in dialog.locator(".mlops-compare-table thead").inner_text()
+    screenshot(page, "panel-promote-confirm")
+    dialog.locator(".jp-mod-warn").click()
+    message = model.locator(".mlops-model-message")
+    message.wait_for(timeout=10_000)
+    assert "production: v– → v2 (promoted)" in message.inner_text()
+    page.wait_for_function("document.querySelector(\".mlops-model[data-model='churn']\")?.innerText"
+                           ".includes('production→v2')")
+    assert page.locator(".mlops-actions .mlops-message").count() == 0  # not by "Run headlessly now"
     screenshot(page, "panel-models")
 
     errors = [e for e in page.console_errors if "mlops" in e.lower()]

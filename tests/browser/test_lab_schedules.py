@@ -97,31 +97,44 @@ def test_add_pause_remove_schedule_and_run_with_params(page: Any, lab: Lab, note
     assert errors == []
 
 
-def test_a_poll_rerender_keeps_focus_and_typing_in_the_schedule_form(page: Any, lab: Lab, notebook: str) -> None:
-    """The panel re-renders its DOM on every poll; the flaky full-run failure of the test above was a poll
-    landing between focusing the form and pressing a key: the focus was dropped, Enter went nowhere."""
+def test_an_update_keeps_focus_and_typing_in_the_schedule_form(page: Any, lab: Lab, notebook: str) -> None:
+    """The flaky full-run failure of the test above was a poll re-rendering the DOM between focusing the
+    form and pressing a key. The panel now patches in place: new data arriving (a run recorded by another
+    kernel) leaves the focused control, its text and its caret alone, and the section is the same node."""
+    from mlops_magic.store import clear_cache, open_store
+
     open_lab(page, lab, notebook)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=20_000)
     page.click('li[data-id="mlops-magic:panel"]')
     section = page.locator(".mlops-panel .mlops-schedules")
     section.locator(".mlops-empty", has_text="No schedules").wait_for(timeout=15_000)
+    page.locator(".mlops-panel .mlops-runs").wait_for()
+    page.evaluate("document.querySelector('.mlops-panel .mlops-schedules').__kept = 'yes'")
+    runs_before = page.locator(".mlops-panel .mlops-run-row").count()
 
-    def wait_for_rerender() -> None:  # the section element is replaced by the next poll (every 5 s)
-        page.evaluate("document.querySelector('.mlops-panel .mlops-schedules').dataset.before = 'yes'")
-        page.wait_for_function("!document.querySelector('.mlops-panel .mlops-schedules')?.dataset.before",
-                               timeout=15_000)
+    def new_run() -> None:  # data changes: the next poll renders the runs list anew
+        clear_cache()
+        store = open_store(str(lab.root))
+        store.finish_run(store.create_run(notebook=notebook, trigger="manual").id, "succeeded")
+        clear_cache()
 
     section.locator(".mlops-schedule-add-summary").focus()
-    wait_for_rerender()
+    new_run()
+    page.wait_for_function(f"document.querySelectorAll('.mlops-panel .mlops-run-row').length > {runs_before}",
+                           timeout=15_000)
     assert page.evaluate("document.activeElement.className") == "mlops-schedule-add-summary"
     page.keyboard.press("Enter")
     cron = section.locator(".mlops-schedule-cron")
     cron.wait_for(state="visible", timeout=5_000)
     cron.focus()
     page.keyboard.type("every")
-    wait_for_rerender()
+    runs_now = page.locator(".mlops-panel .mlops-run-row").count()
+    new_run()
+    page.wait_for_function(f"document.querySelectorAll('.mlops-panel .mlops-run-row').length > {runs_now}",
+                           timeout=15_000)
     assert page.evaluate("[document.activeElement.classList.contains('mlops-schedule-cron'), "
-                         "document.activeElement.value, document.activeElement.selectionStart]") == [True, "every", 5]
+                         "document.activeElement.value, document.activeElement.selectionStart, "
+                         "document.querySelector('.mlops-panel .mlops-schedules').__kept]") == [True, "every", 5, "yes"]
     page.keyboard.type(" night")
     page.keyboard.press("Enter")
     error = section.locator(".mlops-schedule-message.mlops-error")

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { formatAgo, formatDuration, formatValue, sparklinePoints, statusClass } from '../format';
+import { formatAgo, formatBytes, formatDuration, formatParam, formatValue, sparklinePoints, statusClass } from '../format';
 
 test('durations', () => {
   assert.equal(formatDuration(null), '—');
@@ -21,14 +21,40 @@ test('times ago', () => {
 
 test('status classes only for known statuses', () => {
   assert.equal(statusClass('failed'), 'mlops-status-failed');
+  assert.equal(statusClass('skipped'), 'mlops-status-skipped');
+  assert.equal(statusClass('queued'), 'mlops-status-queued');
   assert.equal(statusClass('<img>'), 'mlops-status-never');
   assert.equal(statusClass(null), 'mlops-status-never');
 });
 
-test('values', () => {
+test('metric values: four significant digits, no trailing zeros', () => {
   assert.equal(formatValue(3), '3');
   assert.equal(formatValue(0.91234), '0.9123');
+  assert.equal(formatValue(0.68), '0.68');
+  assert.equal(formatValue(0.1), '0.1');
+  assert.equal(formatValue(123456.7), '1.235e+5');
+  assert.equal(formatValue(0.00012), '1.2e-4');
+  assert.equal(formatValue(NaN), 'nan');
+  assert.equal(formatValue(-Infinity), '-inf');
+  assert.equal(formatValue('nan'), 'nan');
   assert.equal(formatValue('a'), 'a');
+});
+
+test('parameters as given', () => {
+  assert.equal(formatParam(0.1), '0.1');
+  assert.equal(formatParam(0.05), '0.05');
+  assert.equal(formatParam(200), '200');
+  assert.equal(formatParam('gbm'), 'gbm');
+  assert.equal(formatParam(true), 'true');
+  assert.equal(formatParam(null), 'null');
+  assert.equal(formatParam([1, 2]), '[1,2]');
+});
+
+test('sizes in binary units', () => {
+  assert.equal(formatBytes(512), '512 B');
+  assert.equal(formatBytes(143033), '139.7 KiB');
+  assert.equal(formatBytes(2 * 1024 * 1024), '2.0 MiB');
+  assert.equal(formatBytes(null), '—');
 });
 
 test('sparkline scales into the box and skips non-finite values', () => {

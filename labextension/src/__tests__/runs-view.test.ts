@@ -257,14 +257,15 @@ test('compare marks the params and metrics that differ (missing differs too)', (
 });
 
 test('fingerprints by stage: the data that changed between two runs is marked', () => {
+  // Only the fields compareFingerprints reads; the rest of a StageRun does not matter here.
   const stages = [
     { id: 1, kind: 'data' as const, name: 'data' },
     { id: 2, kind: 'train' as const, name: 'train' }
-  ];
+  ] as any;
   const fp = (stage_id: number, name: string, digest: string, rows: number, role = 'output') => ({ stage_id, name, digest, rows, role, kind: 'dataframe' });
   const a = detail('a', { stages, fingerprints: [fp(2, 'X', 'sha256:aaaaaaaaaaaaaaaa', 100, 'input'), fp(1, 'df', 'sha256:1111111111111111', 1000)] as any });
   const b = detail('b', {
-    stages: [{ id: 7, kind: 'data', name: 'data' }, { id: 8, kind: 'train', name: 'train' }],
+    stages: [{ id: 7, kind: 'data', name: 'data' }, { id: 8, kind: 'train', name: 'train' }] as any,
     fingerprints: [fp(7, 'df', 'sha256:2222222222222222', 1200), fp(8, 'X', 'sha256:aaaaaaaaaaaaaaaa', 100, 'input')] as any
   });
   const rows = compareFingerprints([a, b]);
