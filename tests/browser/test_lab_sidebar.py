@@ -406,7 +406,10 @@ def test_rename_follows_the_notebook_and_keeps_its_runs(page: Any, lab: Lab) -> 
     page.locator(".lm-Menu-item[data-command='docmanager:rename']").click()
     name = page.locator(".jp-Dialog input")
     name.fill("after.ipynb")
-    page.locator(".jp-Dialog .jp-mod-accept").click()
+    with page.expect_response(lambda r: "/notebooks/rename" in r.url, timeout=15_000) as renamed:
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+    assert renamed.value.status == 200, renamed.value.text()
+    assert renamed.value.json()["runs"] == 2
     page.wait_for_function("document.querySelector('.mlops-notebook')?.textContent === 'after.ipynb'", timeout=10_000)
     page.wait_for_function("document.querySelectorAll('.mlops-panel .mlops-run-row').length === 2", timeout=15_000)
     assert panel.locator(".mlops-run-row").first.get_attribute("data-run-id") == ids[-1]
