@@ -40,3 +40,15 @@ def test_demo_trains_monitors_detects_drift_and_retrains(demo_project) -> None:
     assert [s.kind for s in store.list_stages(retrain.id)] == ["problem", "data", "train", "evaluate", "deploy"]
     assert (target / "site" / "runs" / f"{retrain.id}.html").exists()
     assert "auc realized" in output and "estimated" in output
+
+
+def test_the_drop_that_led_to_the_retrain_is_history_once_production_moved(demo_project) -> None:
+    """The demo's estimated drop was found on v1; v2 is production now, so the health line is not a warning."""
+    from mlops_magic.monitoring.health import model_health
+    from mlops_magic.store import clear_cache, open_existing_store
+
+    target, _ = demo_project
+    clear_cache()
+    perf = model_health(open_existing_store(start=target), "churn")["performance"]
+    assert perf["version"] == 1 and perf["verdict"] == "drop" and perf["current"] is False
+    clear_cache()

@@ -160,10 +160,12 @@ export function healthLines(health: ModelHealth | undefined): { text: string; wa
     const value = perf.value === null ? 'no value' : perf.value.toFixed(3);
     const how = perf.source ? ` (${perf.source})` : '';
     const version = perf.version === null ? '' : `v${perf.version} `;
+    // A check of a version production has since left (the drop that led to the retrain) is history.
+    const history = perf.current === false;
     out.push({
       kind: 'performance',
-      warn: perf.verdict === 'drop',
-      text: `${version}${perf.metric} ${value}${how}: ${perf.verdict}`
+      warn: perf.verdict === 'drop' && !history,
+      text: `${version}${perf.metric} ${value}${how}: ${perf.verdict}${history ? ' (before the current production)' : ''}`
     });
   }
   const drift = health?.drift;

@@ -1203,6 +1203,8 @@ export interface components {
             api: string;
             /** @description the store read for `at`: a path, or a URL with its password hidden; null when none exists yet */
             store: string | null;
+            /** @description the API path of the folder holding that store's .mlops/ ("" for the root); null outside the root or without a store */
+            project: string | null;
             /** @description when store is null: where the first run will create it */
             hint: string | null;
             /** @description the words the faces show and filter by, from mlops_magic.entities */
@@ -1486,6 +1488,8 @@ export interface components {
                 /** @description realized or estimated */
                 source: string | null;
                 version: number | null;
+                /** @description false when production no longer points at the checked version (the check is history) */
+                current: boolean;
                 /** Format: date-time */
                 checked: string;
             } | null;

@@ -263,10 +263,14 @@ function StoreLine(props: { state: PanelState }): JSX.Element | null {
     return null;
   }
   if (info.store) {
+    // A SQLite store inside the Lab root reads best as its folder (`mlops-demo/.mlops`); the URL is in the
+    // tooltip. A PostgreSQL store is its URL (password hidden), whichever folder's config named it.
+    const local = info.project !== null && info.store.startsWith('sqlite:');
+    const where = local ? `${info.project ? `${info.project}/` : ''}.mlops` : info.store;
     return (
       <div className="mlops-store" title={`store read for this notebook: ${info.store}`}>
         <span className="mlops-store-label">store </span>
-        {info.store}
+        {where}
       </div>
     );
   }

@@ -11,11 +11,15 @@ from typing import Any
 
 from ..store import Store
 from ..store import monitoring as tables
+from ..store import registry as registry_tables
 from .drift import DriftReport
 
 
 def model_health(store: Store, model: str) -> dict[str, Any]:
-    """``{"drift": {...} | None, "performance": {...} | None}``, JSON-ready, newest check of each."""
+    """``{"drift": {...} | None, "performance": {...} | None}``, JSON-ready, newest check of each.
+
+    ``performance.current`` is false when production has moved on from the version that was checked.
+    """
     drift, perf = tables.latest_checks(store.db, model)
     out: dict[str, Any] = {"drift": None, "performance": None}
     if drift is not None:
@@ -24,7 +28,10 @@ def model_health(store: Store, model: str) -> dict[str, Any]:
         out["drift"] = {"drifted": report.drifted, "drifted_columns": report.drifted_columns,
                         "verdict": report.verdict, "checked": _iso(checked)}
     if perf is not None:
-        out["performance"] = {"metric": perf.get("metric"), "value": perf.get("latest_value"),
+        production = registry_tables.alias_version(store.db, model, "production")
+        # A drop found on v1 that led to v2's promotion is history, not today's warning.
+        current = perf.get("version") is None or production is None or perf.get("version") == production
+        out["performance"] = {"current": current, "metric": perf.get("metric"), "value": perf.get("latest_value"),
                               "bar": perf.get("bar"), "verdict": perf.get("verdict"),
                               "source": _latest_source(perf), "version": perf.get("version"),
                               "checked": _iso(perf["checked"])}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +35,17 @@ def screenshot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+@contextmanager
+def theme(lab: Lab, name: str) -> Iterator[str]:
+    """JupyterLab's theme ("dark" or "light") for the pages loaded inside, set in the user settings of the
+    session's Lab and removed afterwards, since the server is shared by every test."""
+    settings = lab.root.parent / "settings" / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+    if name == "dark":
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(json.dumps({"theme": "JupyterLab Dark"}))
+    try:
+        yield name
+    finally:
+        settings.unlink(missing_ok=True)

@@ -9,14 +9,13 @@ the theme's colour. Screenshots: test-artifacts/outputs-dark.png and outputs-lig
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_harness import Lab, screenshot
+from lab_harness import Lab, screenshot, theme
 from test_widgets_browser import run_first_cells, write_notebook
 
 pytestmark = pytest.mark.browser
@@ -122,18 +121,11 @@ def seeded(lab: Lab) -> Iterator[tuple[str, str]]:
     yield ids[0], ids[1]
 
 
-@pytest.fixture
-def theme(lab: Lab, request: pytest.FixtureRequest) -> Iterator[str]:
-    """JupyterLab's theme for this test, set in the user settings; removed after (the server is shared)."""
-    name = request.param
-    settings = lab.root.parent / "settings" / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
-    if name == "dark":
-        settings.parent.mkdir(parents=True, exist_ok=True)
-        settings.write_text(json.dumps({"theme": "JupyterLab Dark"}))
-    try:
+@pytest.fixture(name="theme")
+def theme_fixture(lab: Lab, request: pytest.FixtureRequest) -> Iterator[str]:
+    """JupyterLab's theme for this test (``lab_harness.theme``)."""
+    with theme(lab, request.param) as name:
         yield name
-    finally:
-        settings.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize("theme", ["dark", "light"], indirect=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_harness import Lab, open_lab, screenshot
+from lab_harness import Lab, open_lab, screenshot, theme
 
 pytestmark = pytest.mark.browser
 
@@ -139,13 +139,8 @@ def select_and_compare(page: Any, ids: list[str]) -> Any:
 
 @pytest.fixture
 def dark_theme(lab: Lab) -> Iterator[None]:
-    settings = lab.root.parent / "settings" / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
-    settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text(json.dumps({"theme": "JupyterLab Dark"}))
-    try:
+    with theme(lab, "dark"):
         yield
-    finally:
-        settings.unlink()
 
 
 def test_sort_filter_columns_compare_and_live_update(page: Any, lab: Lab, runs: dict[str, Any]) -> None:
