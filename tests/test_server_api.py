@@ -8,17 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_support import API, jp_server_config  # noqa: F401 - the fixture, by name
+from server_support import API, error_of, get_json, jp_server_config  # noqa: F401 - fixtures, by name
 from tornado.httpclient import HTTPClientError
 
 from mlops_magic.server import handlers, runs_table
 from mlops_magic.store import clear_cache, open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
-
-ROUTES = handlers.ROUTES + runs_table.ROUTES
-
-
 
 
 @pytest.fixture
@@ -28,6 +24,8 @@ def store(jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     st = open_store(str(jp_root_dir))
     yield st
     clear_cache()
+
+ROUTES = handlers.ROUTES + runs_table.ROUTES
 
 
 def write_notebook(path: Path, cells: list[tuple[str, list[str]]]) -> None:
@@ -64,19 +62,6 @@ def demo(store: Any, jp_root_dir: Path) -> dict[str, Any]:
     other = store.create_run(notebook="other.ipynb", trigger="manual")
     store.finish_run(other.id, "succeeded")
     return {"runs": runs, "other": other.id}
-
-
-async def get_json(jp_fetch: Any, *parts: str, **kwargs: Any) -> Any:
-    response = await jp_fetch(API, *parts, **kwargs)
-    assert response.headers["Content-Type"].startswith("application/json")
-    return json.loads(response.body)
-
-
-async def error_of(jp_fetch: Any, *parts: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
-    with pytest.raises(HTTPClientError) as info:
-        await jp_fetch(API, *parts, **kwargs)
-    body = info.value.response.body if info.value.response else b"{}"
-    return info.value.code, json.loads(body or b"{}")
 
 
 # -- runs --------------------------------------------------------------------------------------

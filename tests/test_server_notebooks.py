@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_support import API, jp_server_config  # noqa: F401 - the fixture, by name
-from tornado.httpclient import HTTPClientError
+from server_support import API, error_of, get_json, jp_server_config  # noqa: F401 - fixtures, by name
 
 from mlops_magic.store import clear_cache, open_store
 from mlops_magic.store.processes import process_started
@@ -41,9 +40,6 @@ def project(jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     clear_cache()
 
 
-async def get_json(jp_fetch: Any, *parts: str, **kwargs: Any) -> Any:
-    response = await jp_fetch(API, *parts, **kwargs)
-    return json.loads(response.body)
 
 
 async def post_json(jp_fetch: Any, part: str, body: Any, **kwargs: Any) -> Any:
@@ -51,11 +47,6 @@ async def post_json(jp_fetch: Any, part: str, body: Any, **kwargs: Any) -> Any:
     return json.loads(response.body)
 
 
-async def error_of(jp_fetch: Any, *parts: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
-    with pytest.raises(HTTPClientError) as info:
-        await jp_fetch(API, *parts, **kwargs)
-    body = info.value.response.body if info.value.response else b"{}"
-    return info.value.code, json.loads(body or b"{}")
 
 
 # -- the store is found per notebook -------------------------------------------------------------------
@@ -83,7 +74,7 @@ async def test_no_read_creates_a_store(jp_fetch: Any, project: Any) -> None:
     assert (await get_json(jp_fetch, "schedules", params=at))["schedules"] == []
     view = await get_json(jp_fetch, "lifecycle", params={"path": "elsewhere/fresh.ipynb"})
     assert view["stages"][0]["status"] == "not run"
-    await get_json(jp_fetch, "info")  # the root itself has no store either
+    assert (await get_json(jp_fetch, "info"))["store"] is None  # the root itself has no store either
     assert not (root / ".mlops").exists() and not (root / "elsewhere" / ".mlops").exists()
     code, body = await error_of(jp_fetch, "runs", "abc", params=at)
     assert code == 404 and "no mlops store" in body["message"]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from server_support import API, jp_server_config  # noqa: F401 - the fixture, by name
+from server_support import API, error_of, get_json, jp_server_config  # noqa: F401 - fixtures, by name
 from tornado.httpclient import HTTPClientError
 
 from mlops_magic.entities import RUN_STATUSES

@@ -2,9 +2,10 @@
 
 import type { ModelHealth } from './api';
 
-export function formatDuration(seconds: number | null | undefined): string {
+/** Seconds as people read them: `250 ms`, `3.2 s`, `2 min 5 s`, `2 h 1 min`; `empty` when unknown. */
+export function formatDuration(seconds: number | null | undefined, empty = '—'): string {
   if (seconds === null || seconds === undefined || !isFinite(seconds)) {
-    return '—';
+    return empty;
   }
   if (seconds < 1) {
     return `${Math.round(seconds * 1000)} ms`;

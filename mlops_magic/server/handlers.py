@@ -34,8 +34,8 @@ class InfoHandler(MlopsHandler):
         hint = None
         if store is None:
             where = self.api_path(folder)
-            hint = (f"no store yet: the first stage run creates .mlops/ in {where or 'the notebook folder'}/"
-                    if where else "no store yet: the first stage run creates .mlops/ in the notebook's folder")
+            place = "the server root" if where == "" else f"{where}/" if where else "the notebook's folder"
+            hint = f"no store yet: the first stage run creates .mlops/ in {place}"
         project = store.project_dir if store is not None else None
         self.reply({"version": __version__, "api": "v1",
                     "store": store.display_url if store is not None else None,

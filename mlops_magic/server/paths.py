@@ -38,6 +38,8 @@ def to_api_path(root: str | Path, path: str | Path) -> str | None:
     target = Path(path).resolve()
     if not target.is_relative_to(real_root):
         return None
+    if target == real_root:
+        return ""  # Jupyter's API path of the root itself
     return target.relative_to(real_root).as_posix()
 
 

@@ -3,6 +3,7 @@
  * filtering, empty states, in-place patching, compare rows with differences, number formatting
  * and chart ticks. No DOM and no JupyterLab here, so `jlpm test` runs all of it in Node.
  */
+import { formatDuration as formatSeconds } from '../format';
 import type { components } from '../openapi';
 
 export type RunsTable = components['schemas']['RunsTable'];
@@ -442,24 +443,10 @@ export function formatNumber(value: unknown): string {
   return trimZeros(value.toPrecision(4));
 }
 
-/** Seconds as the sidebar writes them: `250 ms`, `3.2 s`, `38 s`, `2 min 5 s`, `2 h 1 min`;
- * empty when unknown (an empty cell, not a dash, so sorting puts it last visibly). */
+/** Durations as the sidebar writes them, but empty when unknown (an empty cell, not a dash, so sorting
+ * puts it last visibly). */
 export function formatDuration(seconds: number | null): string {
-  if (seconds === null || !Number.isFinite(seconds)) {
-    return '';
-  }
-  if (seconds < 1) {
-    return `${Math.round(seconds * 1000)} ms`;
-  }
-  if (seconds < 60) {
-    return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
-  }
-  const m = Math.floor(seconds / 60);
-  if (m < 60) {
-    return `${m} min ${Math.round(seconds - m * 60)} s`;
-  }
-  const h = Math.floor(m / 60);
-  return `${h} h ${m - h * 60} min`;
+  return formatSeconds(seconds, '');
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
