@@ -220,3 +220,18 @@ def test_a_headless_run_in_progress_does_not_flood_the_lifecycle_with_stale_warn
     evaluate = {s["name"]: s["warnings"] for s in notebook_lifecycle(store, nb)["stages"]}["evaluate"]
     assert evaluate == ["stale: data, train ran again after it"]
     clear_cache()
+
+
+def test_a_renamed_notebooks_tag_stages_still_count_in_its_kernel(ip: Any, store: Any,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tag stages (`mlops:train`) are read from the notebook file by cell id; after a rename the kernel
+    finds the file under its new name through the store."""
+    from mlops_magic.scheduling.renames import rename_notebook
+
+    folder = store.project_dir
+    monkeypatch.setenv("JPY_SESSION_NAME", str(folder / "old.ipynb"))
+    write_notebook(folder / "new.ipynb", ["model = 1"], tags={0: ["mlops:train"]})
+    rename_notebook(store, folder / "old.ipynb", folder / "new.ipynb")
+    assert ip.run_cell("model = 1", cell_id="c0").success
+    [run] = store.list_runs()
+    assert [s.kind for s in store.list_stages(run.id)] == ["train"] and run.notebook == "new.ipynb"

@@ -132,7 +132,8 @@ class StageCellTracker:
             except MlopsError:
                 return None  # the cell magic raises the UsageError
         if cell_id:
-            return spec_from_tags(self.tags.tags_for(_notebook_source(), cell_id))
+            source = _notebook_source() or self.session.renamed_notebook_file()
+            return spec_from_tags(self.tags.tags_for(source, cell_id))
         if self._cell is not None:
             return spec_from_tags(self._cell[2])
         return None

@@ -17,11 +17,12 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..entities import Artifact, Fingerprint, Run, StageRun, VariableInfo
 from ..errors import InvalidInputError, MlopsError, NotFoundError
-from ..store import Store, open_store
+from ..store import Store, find_project_dir, open_store
 from ..store.processes import process_started
 from .environment import detect_notebook_path, environment, git_state
 from .fingerprint import fingerprint
@@ -74,6 +75,12 @@ class Session:
             self._store = cached
         return cached[1]
 
+    def store_exists(self) -> bool:
+        """Whether :attr:`store` would open an existing store rather than create ``.mlops/``."""
+        if self._store is not None or self.store_url or os.environ.get("MLOPS_STORE"):
+            return True
+        return find_project_dir(self.store_start) is not None
+
     def use_store(self, url: str | None) -> Store:
         """Point this session at another store; later calls record there."""
         self.store_url = url
@@ -117,6 +124,17 @@ class Session:
         if not runs:
             raise NotFoundError("no runs yet: run a %%mlops stage cell, or `mlops run NOTEBOOK`, first")
         return runs[0].id
+
+    def renamed_notebook_file(self) -> str | None:
+        """The notebook file this kernel runs, found through the store's rename log when Lab renamed it
+        after the kernel started (its ``JPY_SESSION_NAME`` names a file that is gone); else None."""
+        detected = detect_notebook_path(self.user_ns)
+        if not detected or not self.store_exists():
+            return None  # nothing was recorded here, so nothing was renamed: and looking creates no store
+        now = Path(self.store.current_notebook_name(detected, since=process_started()))
+        if not now.is_absolute() and self.store.project_dir is not None:
+            now = self.store.project_dir / now
+        return str(now) if now.is_file() else None
 
     def _new_run(self, *, trigger: str, name: str | None = None, notebook: str | None = None,
                  params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> Run:
