@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contrast import low_contrast_text
 from lab_harness import ARTIFACTS, REPO, Lab, open_lab, screenshot, theme
 
 pytestmark = pytest.mark.browser
@@ -60,6 +61,8 @@ def test_a_data_scientist_on_the_demo(page: Any, lab: Lab, demo: Path, request: 
     assert f"{DEMO}/.mlops" in panel.locator(".mlops-store").inner_text()
     panel.locator(".mlops-stage[data-kind='train']").wait_for()
     runs_before = panel.locator(".mlops-run-row").count()
+    failures = [f for f in low_contrast_text(page, ".mlops-panel") if "Promote v" not in f]  # disabled: exempt
+    assert not failures, "sidebar text below 4.5:1 in the light theme: " + "; ".join(failures[:10])
     shot(page, "lab-sidebar", request)
 
     # 1. Rename (File > Rename Notebook…): the panel follows, the runs stay, nothing polls the old name.
@@ -130,6 +133,9 @@ def test_the_demo_in_the_dark_theme(page: Any, lab: Lab, demo: Path, request: py
         page.wait_for_function("document.body.dataset.jpThemeLight === 'false'", timeout=15_000)
         panel.locator(".mlops-models .mlops-model").first.wait_for()
         shot(page, "lab-dark-sidebar", request)
+        # Every line of the sidebar is readable on the dark theme (disabled buttons are exempt, as in WCAG).
+        failures = [f for f in low_contrast_text(page, ".mlops-panel") if "Promote v" not in f]
+        assert not failures, "sidebar text below 4.5:1 in the dark theme: " + "; ".join(failures[:10])
         panel.locator(".mlops-open-runs-view").click()
         page.locator(".mlops-runs-view .mlops-rv-row").nth(1).wait_for(timeout=15_000)
         shot(page, "lab-dark-runs-view", request)

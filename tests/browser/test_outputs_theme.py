@@ -9,12 +9,12 @@ the theme's colour. Screenshots: test-artifacts/outputs-dark.png and outputs-lig
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from contrast import MEASURE, _behind, _contrast_of, _luminance, _over, _rgba, contrast, low_contrast_text
 from lab_harness import Lab, screenshot, theme
 from test_widgets_browser import run_first_cells, write_notebook
 
@@ -26,69 +26,6 @@ import pandas as pd
 rng = np.random.default_rng(0)
 ref = pd.DataFrame({"age": rng.normal(40, 5, 2000), "income": rng.normal(50, 10, 2000)})
 cur = pd.DataFrame({"age": rng.normal(47, 5, 2000), "income": rng.normal(50, 10, 2000)})"""
-
-# For each element: its text colour, and the background colours from it up to <html> (the browser composites
-# them in that order), so Python can compute the colour a reader sees behind the text.
-MEASURE = """(selector) => [...document.querySelectorAll(selector)].map(el => {
-  const chain = [];
-  for (let e = el; e; e = e.parentElement) chain.push(getComputedStyle(e).backgroundColor);
-  const own = [...el.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
-  return {text: own || el.textContent.trim().slice(0, 40), color: getComputedStyle(el).color,
-          fill: getComputedStyle(el).fill, backgrounds: chain};
-})"""
-
-# Every element that itself holds text (not only through children), inside the outputs under test.
-TEXT_ELEMENTS = """(root) => [...document.querySelectorAll(root + ' *')].filter(el =>
-  [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()) && el.getClientRects().length
-).map((el, i) => { el.setAttribute('data-contrast-probe', String(i)); return null; }).length"""
-
-
-def _rgba(css: str) -> tuple[float, float, float, float]:
-    """A computed colour (``rgb()``, ``rgba()``, ``color(srgb ...)``) as 0..1 floats."""
-    css = css.strip()
-    if css in ("transparent", "none"):
-        return (0.0, 0.0, 0.0, 0.0)
-    m = re.fullmatch(r"rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)", css)
-    if m:
-        r, g, b = (float(m.group(i)) / 255 for i in (1, 2, 3))
-        return (r, g, b, float(m.group(4)) if m.group(4) is not None else 1.0)
-    m = re.fullmatch(r"color\(srgb ([-\d.e]+) ([-\d.e]+) ([-\d.e]+)(?: / ([\d.e]+))?\)", css)
-    if m:
-        r, g, b = (min(max(float(m.group(i)), 0.0), 1.0) for i in (1, 2, 3))
-        return (r, g, b, float(m.group(4)) if m.group(4) is not None else 1.0)
-    raise AssertionError(f"a computed colour this test cannot read: {css!r}")
-
-
-def _over(top: tuple[float, ...], bottom: tuple[float, float, float]) -> tuple[float, float, float]:
-    a = top[3]
-    return (top[0] * a + bottom[0] * (1 - a), top[1] * a + bottom[1] * (1 - a), top[2] * a + bottom[2] * (1 - a))
-
-
-def _behind(backgrounds: list[str]) -> tuple[float, float, float]:
-    """The opaque colour behind an element: its ancestors' backgrounds painted outermost first on white."""
-    colour = (1.0, 1.0, 1.0)  # the browser's canvas
-    for css in reversed(backgrounds):
-        colour = _over(_rgba(css), colour)
-    return colour
-
-
-def _luminance(rgb: tuple[float, float, float]) -> float:
-    def channel(c: float) -> float:
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(c) for c in rgb)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(fg: tuple[float, float, float], bg: tuple[float, float, float]) -> float:
-    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def _contrast_of(item: dict[str, Any], prop: str = "color") -> tuple[float, tuple[float, float, float]]:
-    bg = _behind(item["backgrounds"])
-    return contrast(_over(_rgba(item[prop]), bg), bg), bg
-
 
 def test_contrast_helpers_agree_with_wcag() -> None:
     assert round(contrast((0, 0, 0), (1, 1, 1)), 1) == 21.0
@@ -176,15 +113,8 @@ def test_compare_and_drift_outputs_are_readable_in_the_theme(page: Any, lab: Lab
         assert ratio >= 4.5, f"{theme}: chart text {item['fill']} on {bg} is {ratio:.2f}:1"
 
     # Every line of text in both outputs (run ids, statuses, headings, the verdict, the notes).
-    failures = []
-    for root in (".jp-OutputArea-output .mlops-compare-panel", ".jp-OutputArea-output .mlops-drift"):
-        page.evaluate(TEXT_ELEMENTS, root)
-        for item in page.evaluate(MEASURE, f"{root} [data-contrast-probe]"):
-            if not re.search(r"[\w\d]", item["text"]):  # the legend's coloured squares are symbols, not text
-                continue
-            ratio, bg = _contrast_of(item)
-            if ratio < 4.5:
-                failures.append(f"{item['text']!r}: {item['color']} on {bg} = {ratio:.2f}:1")
+    failures = [f for root in (".jp-OutputArea-output .mlops-compare-panel", ".jp-OutputArea-output .mlops-drift")
+                for f in low_contrast_text(page, root)]
     assert not failures, f"{theme}: text below 4.5:1: " + "; ".join(failures[:10])
 
     compare.scroll_into_view_if_needed()
