@@ -357,7 +357,7 @@ def test_a_mistyped_stage_cell_is_one_bad_cell(page: Any, lab: Lab) -> None:
                            "?.textContent.includes(\"unknown stage kind 'trian'\")", timeout=15_000)
     assert badge.get_attribute("data-status") == "invalid"
     colours = page.evaluate("""() => { const probe = document.createElement('span');
-        probe.style.color = 'var(--jp-error-color1)'; document.body.append(probe);
+        probe.style.color = 'var(--mlops-error-ink)'; document.body.append(probe);
         const want = getComputedStyle(probe).color; probe.remove();
         const cell = document.querySelectorAll('.jp-Cell')[2];
         return [want, getComputedStyle(cell.querySelector('.mlops-cell-badge')).color,
