@@ -37,6 +37,19 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+def write_notebook(path: Path, cells: list[tuple[str, list[str]]]) -> None:
+    """A notebook of code cells (source, tags) with stable cell ids, as Lab would save it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nb = {
+        "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {"tags": tags} if tags else {},
+                   "source": src, "outputs": [], "execution_count": None}
+                  for i, (src, tags) in enumerate(cells)],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
+
+
 @contextmanager
 def theme(lab: Lab, name: str) -> Iterator[str]:
     """JupyterLab's theme ("dark" or "light") for the pages loaded inside, set in the user settings of the

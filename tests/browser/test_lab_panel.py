@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_harness import Lab, open_lab, screenshot
+from lab_harness import Lab, open_lab, screenshot, write_notebook
 
 pytestmark = pytest.mark.browser
 
-
-def write_notebook(path: Path, cells: list[tuple[str, list[str]]]) -> None:
-    nb = {
-        "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {"tags": tags} if tags else {},
-                   "source": src, "outputs": [], "execution_count": None}
-                  for i, (src, tags) in enumerate(cells)],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(nb, indent=1), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
