@@ -1,6 +1,6 @@
 /** Pure display helpers: durations, times, statuses, sparklines. */
 
-import type { ModelHealth } from './api';
+import type { Info, ModelHealth } from './api';
 
 /** Seconds as people read them: `250 ms`, `3.2 s`, `2 min 5 s`, `2 h 1 min`; `empty` when unknown. */
 export function formatDuration(seconds: number | null | undefined, empty = '—'): string {
@@ -175,4 +175,14 @@ export function healthLines(health: ModelHealth | undefined): { text: string; wa
     out.push({ kind: 'drift', warn: drift.drifted, text: drift.drifted ? `drift${columns}` : 'no drift' });
   }
   return out;
+}
+
+/** Which store a view reads, as a person reads it: a SQLite store inside the Lab root as its folder
+ * (`mlops-demo/.mlops`), anything else (PostgreSQL) as its URL with the password hidden; null when none. */
+export function storeLabel(info: Pick<Info, 'store' | 'project'>): string | null {
+  if (!info.store) {
+    return null;
+  }
+  const local = info.project !== null && info.store.startsWith('sqlite:');
+  return local ? `${info.project ? `${info.project}/` : ''}.mlops` : info.store;
 }

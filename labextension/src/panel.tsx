@@ -11,6 +11,7 @@ import * as React from 'react';
 import { ISignal } from '@lumino/signaling';
 
 import type { LifecycleView, MlopsClient, ModelVersion, PromotionResult } from './api';
+import { storeLabel } from './format';
 import { aliasVersion, rollbackTarget } from './panel-logic';
 import { LifecycleSection } from './panel-lifecycle';
 import { AliasComparison, ModelsSection } from './panel-models';
@@ -263,10 +264,7 @@ function StoreLine(props: { state: PanelState }): JSX.Element | null {
     return null;
   }
   if (info.store) {
-    // A SQLite store inside the Lab root reads best as its folder (`mlops-demo/.mlops`); the URL is in the
-    // tooltip. A PostgreSQL store is its URL (password hidden), whichever folder's config named it.
-    const local = info.project !== null && info.store.startsWith('sqlite:');
-    const where = local ? `${info.project ? `${info.project}/` : ''}.mlops` : info.store;
+    const where = storeLabel(info);
     return (
       <div className="mlops-store" title={`store read for this notebook: ${info.store}`}>
         <span className="mlops-store-label">store </span>

@@ -96,6 +96,7 @@ def test_a_data_scientist_on_the_demo(page: Any, lab: Lab, demo: Path, request: 
     panel.locator(".mlops-open-runs-view").click()
     view = page.locator(".mlops-runs-view")
     view.locator(".mlops-rv-row").nth(1).wait_for(timeout=15_000)
+    assert view.locator(".mlops-rv-store").inner_text() == f"store {DEMO}/.mlops"  # the notebook's store
     shot(page, "lab-runs-view", request)
     churn_rows = view.locator(".mlops-rv-row", has_text="churn-v2.ipynb")
     assert churn_rows.count() >= 2

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { formatAgo, formatBytes, formatDuration, formatParam, formatValue, sparklinePoints, statusClass } from '../format';
+import { formatAgo, formatBytes, formatDuration, formatParam, formatValue, sparklinePoints, statusClass, storeLabel } from '../format';
 
 test('durations', () => {
   assert.equal(formatDuration(null), '—');
@@ -62,4 +62,12 @@ test('sparkline scales into the box and skips non-finite values', () => {
   assert.equal(pts, '0.0,10.0 100.0,0.0');
   assert.equal(sparklinePoints([{ step: 0, value: 5 }], 100, 10), '50.0,5.0');
   assert.equal(sparklinePoints([], 100, 10), '');
+});
+
+test('a store is named as people read it: a folder inside the root, else its URL', () => {
+  assert.equal(storeLabel({ store: 'sqlite:////srv/lab/mlops-demo/.mlops/mlops.db', project: 'mlops-demo' }), 'mlops-demo/.mlops');
+  assert.equal(storeLabel({ store: 'sqlite:////srv/lab/.mlops/mlops.db', project: '' }), '.mlops');
+  assert.equal(storeLabel({ store: 'sqlite:////elsewhere/.mlops/mlops.db', project: null }), 'sqlite:////elsewhere/.mlops/mlops.db');
+  assert.equal(storeLabel({ store: 'postgresql://me:***@db/mlops', project: 'team' }), 'postgresql://me:***@db/mlops');
+  assert.equal(storeLabel({ store: null, project: null }), null);
 });

@@ -58,6 +58,11 @@ export class RunsViewApi {
     private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
   ) {}
 
+  /** Which store `at` reads (the toolbar names it). */
+  info(): Promise<components['schemas']['Info']> {
+    return this.transport.request<components['schemas']['Info']>(query('info', { at: this.at }));
+  }
+
   /** Every run as columns; with `since`, `{unchanged: true}` when nothing changed. */
   table(since: string | null): Promise<RunsTable> {
     return this.transport.request<RunsTable>(query('runs-table', { since, at: this.at }));

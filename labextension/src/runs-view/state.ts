@@ -5,6 +5,8 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { storeLabel } from '../format';
+
 import type { RunsViewApi } from './client';
 import {
   Column,
@@ -52,6 +54,8 @@ export class RunsViewModel {
   now = Date.now() / 1000;
   loaded = false;
   error: string | null = null;
+  /** The store read: its label and full URL (null until known; label null when there is none yet). */
+  store: { label: string | null; url: string | null; hint: string | null } | null = null;
   /** How many polls brought a change, and how many brought nothing (the benchmark reads these). */
   readonly stats = { polls: 0, changes: 0 };
 
@@ -100,6 +104,10 @@ export class RunsViewModel {
   async refresh(): Promise<void> {
     let table;
     try {
+      if (this.store === null) {
+        const info = await this.api.info();
+        this.store = { label: storeLabel(info), url: info.store, hint: info.hint };
+      }
       table = await this.api.table(this._version);
     } catch (error) {
       const message = (error as Error).message || String(error);

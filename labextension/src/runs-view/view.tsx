@@ -136,6 +136,11 @@ function Toolbar({ model, actions, onRefresh }: { model: RunsViewModel; actions:
       >
         Compare{selected >= 2 ? ` ${selected}` : ''}
       </Button>
+      {model.store ? (
+        <span className="mlops-rv-store" title={model.store.url ? `store read: ${model.store.url}` : (model.store.hint ?? '')}>
+          {model.store.label ? `store ${model.store.label}` : 'no store yet'}
+        </span>
+      ) : null}
       <Button small minimal className="mlops-rv-refresh" title="Refresh now" onClick={onRefresh}>
         Refresh
       </Button>
