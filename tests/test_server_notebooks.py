@@ -235,3 +235,9 @@ def test_a_renamed_notebooks_tag_stages_still_count_in_its_kernel(ip: Any, store
     assert ip.run_cell("model = 1", cell_id="c0").success
     [run] = store.list_runs()
     assert [s.kind for s in store.list_stages(run.id)] == ["train"] and run.notebook == "new.ipynb"
+
+
+async def test_filters_are_checked_even_without_a_store(jp_fetch: Any, project: Any) -> None:
+    for part in ("runs", "runs-table"):
+        code, body = await error_of(jp_fetch, part, params={"at": "elsewhere/x.ipynb", "status": "done"})
+        assert code == 400 and "unknown status 'done'" in body["message"]

@@ -291,18 +291,8 @@ export class PanelModel {
 
   /** The lifecycle of the open document (POST with its cells), or of the file when it is not open. */
   private async fetchLifecycle(path: string): Promise<LifecycleView> {
-    const cells = this._postUnsupported ? null : this.callbacks.documentCells(path);
-    if (cells) {
-      try {
-        return await this.client.documentLifecycle(path, cells);
-      } catch (error) {
-        if (!(error instanceof ApiError && error.status === 405)) {
-          throw error;
-        }
-        this._postUnsupported = true; // a server older than POST lifecycle: read the saved file
-      }
-    }
-    return this.client.lifecycle(path);
+    const cells = this.callbacks.documentCells(path);
+    return cells ? this.client.documentLifecycle(path, cells) : this.client.lifecycle(path);
   }
 
   private async refreshLifecycle(): Promise<void> {
@@ -496,6 +486,5 @@ export class PanelModel {
   private _again = false;
   private _visible = false;
   private _polls = 0;
-  private _postUnsupported = false;
   private _lifecycleFresh = false;
 }

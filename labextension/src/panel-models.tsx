@@ -10,6 +10,7 @@ import type { ModelSummary, ModelVersion } from './api';
 import { formatValue, healthLines } from './format';
 import { compareMetrics, gateText } from './panel-logic';
 import type { Note, Section } from './panel-model';
+import { SectionError } from './panel-parts';
 
 export interface ModelActions {
   promote(model: string, version: number): void;
@@ -25,11 +26,7 @@ export function ModelsSection(props: {
   return (
     <section className="mlops-models" aria-label="Models">
       <h3>Models</h3>
-      {error ? (
-        <p className="mlops-error mlops-section-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <SectionError error={error} />
       {!models ? (
         error ? null : <p className="mlops-empty">Loading…</p>
       ) : models.length === 0 ? (

@@ -6,6 +6,7 @@ import type { MetricPoint, Run, RunDetail, RunsPage } from './api';
 import { formatAgo, formatBytes, formatDuration, formatParam, formatValue, sparklinePoints, statusClass } from './format';
 import { emptyRunsText, metricPairs } from './panel-logic';
 import { PAGE_SIZE, Section } from './panel-model';
+import { SectionError } from './panel-parts';
 
 export interface RunsActions {
   filter(status: string): void;
@@ -46,11 +47,7 @@ export function RunsSection(props: {
           </option>
         ))}
       </select>
-      {section.error ? (
-        <p className="mlops-error mlops-section-error" role="alert">
-          {section.error}
-        </p>
-      ) : null}
+      <SectionError error={section.error} />
       {!page ? null : page.runs.length === 0 ? (
         <p className="mlops-empty">{emptyRunsText(status)}</p>
       ) : (
@@ -150,11 +147,7 @@ export function RunDetailView(props: {
         ‹ All runs
       </Button>
       <h3>Run {run.id.slice(0, 8)}</h3>
-      {props.error ? (
-        <p className="mlops-error mlops-section-error" role="alert">
-          {props.error}
-        </p>
-      ) : null}
+      <SectionError error={props.error} />
       <dl className="mlops-facts">
         <dt>status</dt>
         <dd className={statusClass(run.status)}>{run.status}</dd>

@@ -9,6 +9,7 @@ import type { Schedule, ScheduleSpec } from './api';
 import { formatAgo, formatDue, statusClass } from './format';
 import { scheduleSpec } from './params';
 import type { Note, Section } from './panel-model';
+import { SectionError } from './panel-parts';
 
 export interface ScheduleActions {
   add(spec: ScheduleSpec): Promise<boolean>;
@@ -22,11 +23,7 @@ export function SchedulesSection(props: { section: Section<Schedule[]>; message:
   return (
     <section className="mlops-schedules" aria-label="Schedules">
       <h3>Schedules</h3>
-      {error ? (
-        <p className="mlops-error mlops-section-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <SectionError error={error} />
       {schedules === null ? (
         error ? null : <p className="mlops-empty">Loading…</p>
       ) : schedules.length === 0 ? (

@@ -17,6 +17,7 @@ import tornado.web
 from .._version import __version__
 from ..entities import RUN_STATUSES, STAGE_KINDS, TRIGGERS, StageStatus
 from ..errors import InvalidInputError, NotFoundError
+from ..store.runs import filter_values
 from ..tracking import queries
 from .base import MlopsHandler, maps_errors
 from .paths import check_relative_glob, resolve_in_root, to_api_path
@@ -57,6 +58,7 @@ class RunsHandler(MlopsHandler):
         notebook = self.str_arg("notebook")
         store = self.store_or_none
         if store is None:  # no store yet: nothing ran; still check the filters the client sent
+            filter_values(self.str_arg("status"), self.str_arg("trigger"))
             self.reply({"runs": [], "total": 0, "limit": limit, "offset": offset, "next_offset": None})
             return
         key = queries.notebook_key(store, self.notebook_path(notebook)) if notebook else None

@@ -18,21 +18,13 @@ from typing import Any
 import tornado.web
 
 from ..entities import RUN_STATUSES, TRIGGERS
-from ..errors import InvalidInputError
+from ..store.runs import filter_values
 from ..tracking import queries
 from .base import MlopsHandler, maps_errors
 from .paths import to_api_path
 
 #: At most this many runs in one answer (newest first); ``limit`` may ask for fewer.
 MAX_ROWS = 100_000
-
-
-def check_filters(status: str | None, trigger: str | None) -> None:
-    """The store's own check of ``status``/``trigger`` values, for when there is no store to ask."""
-    for name, value, allowed in (("status", status, RUN_STATUSES), ("trigger", trigger, TRIGGERS)):
-        for v in (value or "").split(","):
-            if v.strip() and v.strip() not in allowed:
-                raise InvalidInputError(f"unknown {name} {v.strip()!r}; use one of {', '.join(allowed)}")
 
 
 def _number(value: Any) -> Any:
@@ -90,7 +82,7 @@ class RunsTableHandler(MlopsHandler):
         notebook = self.str_arg("notebook")
         status, trigger = self.str_arg("status"), self.str_arg("trigger")
         if store is None:
-            check_filters(status, trigger)
+            filter_values(status, trigger)
             if notebook:
                 self.notebook_path(notebook)  # a path outside the root is refused all the same
             rows, params, metrics = [], {}, {}

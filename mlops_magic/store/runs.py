@@ -239,12 +239,8 @@ class Store:
     def _run_filters(self, notebook: str | None, status: str | None, trigger: str | None,
                      schedule_id: str | None = None) -> tuple[str, list[Any]]:
         clauses, args = [], []
-        for column, value, allowed in (("status", status, RUN_STATUSES), ("trigger", trigger, TRIGGERS)):
-            if value:
-                values = [v.strip() for v in value.split(",") if v.strip()]
-                bad = [v for v in values if v not in allowed]
-                if bad:
-                    raise InvalidInputError(f"unknown {column} {bad[0]!r}; use one of {', '.join(allowed)}")
+        for column, values in filter_values(status, trigger).items():
+            if values:
                 clauses.append(f"{column} IN ({','.join('?' * len(values))})")
                 args.extend(values)
         if notebook:
@@ -697,3 +693,16 @@ def rename_notebook_runs(tx: Transaction, old: str, new: str) -> int:
     row = tx.query_one(f"SELECT COUNT(*) FROM runs {where}", args)
     tx.execute(f"UPDATE runs SET notebook = ? || substr(notebook, ?) {where}", (new, len(old) + 1, *args))
     return int(row[0]) if row else 0
+
+
+def filter_values(status: str | None, trigger: str | None) -> dict[str, list[str]]:
+    """The comma-separated ``status`` and ``trigger`` filters of a runs query as lists, each value checked
+    (one clear error for an unknown one), whether or not there is a store to ask yet."""
+    out: dict[str, list[str]] = {}
+    for column, value, allowed in (("status", status, RUN_STATUSES), ("trigger", trigger, TRIGGERS)):
+        values = [v.strip() for v in (value or "").split(",") if v.strip()]
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            raise InvalidInputError(f"unknown {column} {bad[0]!r}; use one of {', '.join(allowed)}")
+        out[column] = values
+    return out

@@ -17,7 +17,6 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..entities import Artifact, Fingerprint, Run, StageRun, VariableInfo
@@ -26,6 +25,7 @@ from ..store import Store, find_project_dir, open_store
 from ..store.processes import process_started
 from .environment import detect_notebook_path, environment, git_state
 from .fingerprint import fingerprint
+from .queries import notebook_file
 from .stages import check_kind, code_digest, combined_digest
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -125,24 +125,22 @@ class Session:
             raise NotFoundError("no runs yet: run a %%mlops stage cell, or `mlops run NOTEBOOK`, first")
         return runs[0].id
 
-    def renamed_notebook_file(self) -> str | None:
-        """The notebook file this kernel runs, found through the store's rename log when Lab renamed it
-        after the kernel started (its ``JPY_SESSION_NAME`` names a file that is gone); else None."""
+    def notebook_now(self) -> str | None:
+        """The notebook this kernel runs, by the name it has now: Lab may have renamed it since the kernel
+        started with its old name (``JPY_SESSION_NAME``); the store's rename log says."""
         detected = detect_notebook_path(self.user_ns)
-        if not detected or not self.store_exists():
+        return self.store.current_notebook_name(detected, since=process_started()) if detected else None
+
+    def renamed_notebook_file(self) -> str | None:
+        """The notebook file under :meth:`notebook_now`, for when the file the kernel was started on is gone."""
+        if not self.store_exists():
             return None  # nothing was recorded here, so nothing was renamed: and looking creates no store
-        now = Path(self.store.current_notebook_name(detected, since=process_started()))
-        if not now.is_absolute() and self.store.project_dir is not None:
-            now = self.store.project_dir / now
-        return str(now) if now.is_file() else None
+        file = notebook_file(self.store, self.notebook_now())
+        return str(file) if file is not None and file.is_file() else None
 
     def _new_run(self, *, trigger: str, name: str | None = None, notebook: str | None = None,
                  params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> Run:
-        if not notebook:
-            detected = detect_notebook_path(self.user_ns)
-            # Lab may have renamed the notebook since this kernel started with its old name.
-            notebook = self.store.current_notebook_name(detected, since=process_started()) if detected else None
-        notebook = notebook or _script_path()
+        notebook = notebook or self.notebook_now() or _script_path()
         commit, dirty = git_state()
         return self.store.create_run(notebook=notebook, trigger=trigger, name=name, params=params,
                                      code_version=commit, git_dirty=dirty, environment=environment(),
