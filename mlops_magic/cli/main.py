@@ -121,7 +121,9 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
     """List runs, newest first. JSON is an array of run objects (id, notebook, status, trigger, started, …)."""
     from ..tracking.queries import list_run_records  # lazy: mlops --help imports every command
 
-    records = list_run_records(open_cli_store(ctx), notebook=notebook, status=status, trigger=trigger, limit=limit)
+    store = open_cli_store(ctx)
+    store.reap_orphans()  # a run whose process is gone (a killed kernel) is listed as killed, not running
+    records = list_run_records(store, notebook=notebook, status=status, trigger=trigger, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     elif fmt == "csv":

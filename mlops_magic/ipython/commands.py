@@ -151,6 +151,7 @@ def cmd_runs(ctx: MagicContext, argv: list[str]) -> Any:
     args = p.parse_args(argv)
     from ..tracking.queries import runs_frame  # lazy: %load_ext stays light
 
+    ctx.session.store.reap_orphans()  # a run whose kernel is gone is listed as killed, not running
     return runs_frame(ctx.session.store, notebook=args.notebook, status=args.status, trigger=args.trigger,
                       limit=args.limit)
 

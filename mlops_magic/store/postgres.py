@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .._version import __version__
-from ..errors import StoreError, StoreVersionError
+from ..errors import StoreConflict, StoreDuplicate, StoreError, StoreUnavailable, StoreVersionError
 from . import schema
 from .db import Database, Row, Transaction
 from .location import redact_url
@@ -46,6 +46,9 @@ SERIAL = "BIGSERIAL PRIMARY KEY"
 INSTALL_HINT = 'pip install "mlops-magic[postgres]"'
 # SQLSTATEs that mean "run the same transaction again": serialization_failure, deadlock_detected
 RETRY_STATES = {"40001", "40P01"}
+# SQLSTATE classes of errors that cross the seam as StoreConflict (integrity constraint violation) and
+# StoreUnavailable (connection exception, operator intervention such as a server shutting down)
+CONFLICT_CLASS, UNAVAILABLE_CLASSES, UNIQUE_VIOLATION = "23", ("08", "57"), "23505"
 
 
 def import_psycopg() -> Any:
@@ -234,7 +237,7 @@ class PostgresDatabase(Database):
                                    cursor_factory=psycopg.ClientCursor, row_factory=_row_factory)
         except psycopg.Error as exc:
             detail = self._scrub(" ".join(str(exc).split()))[:300]
-            raise StoreError(
+            raise StoreUnavailable(
                 f"cannot connect to the PostgreSQL store at {self.display_url} ({detail}); check the server, "
                 "the user and the database in MLOPS_STORE"
             ) from None
@@ -323,13 +326,22 @@ class PostgresDatabase(Database):
             for number in range(current, schema.SCHEMA_VERSION):
                 for statement in schema.statements(schema.MIGRATIONS[number], SERIAL):
                     conn.execute(to_pyformat(statement), ())
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(schema.SCHEMA_VERSION),),
-            )
+            conn.execute(to_pyformat(schema.RECORD_VERSION), (str(schema.SCHEMA_VERSION),))
 
     # -- access -------------------------------------------------------------------------------
+    def _store_error(self, exc: Exception) -> StoreError:
+        """The error that crosses the seam for a psycopg one (raise it ``from exc``), without the password."""
+        state = getattr(exc, "sqlstate", None) or ""
+        first = self._scrub((str(exc).strip().splitlines() or [type(exc).__name__])[0])[:300]
+        if state in RETRY_STATES:
+            return StoreConflict(f"the PostgreSQL store at {self.display_url} stayed contended after "
+                                 f"{self.RETRIES} attempts: {first}")
+        if state.startswith(CONFLICT_CLASS):
+            return (StoreDuplicate if state == UNIQUE_VIOLATION else StoreConflict)(f"the PostgreSQL store at {self.display_url} refused a write: {first}")
+        if state.startswith(UNAVAILABLE_CLASSES) or isinstance(exc, self._psycopg.OperationalError):
+            return StoreUnavailable(f"the PostgreSQL store at {self.display_url} is unavailable: {first}")
+        return StoreError(f"the PostgreSQL store at {self.display_url} failed: {first}")
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         text, _ = translate(sql)
         with self._lock:
@@ -339,7 +351,7 @@ class PostgresDatabase(Database):
                     return conn.execute(text, _params(params)).fetchall()
                 except self._psycopg.Error as exc:
                     if not self._retryable(exc, conn, reconnect=True) or attempt == self.RETRIES - 1:
-                        raise
+                        raise self._store_error(exc) from exc
                 _backoff(attempt)
         raise AssertionError("unreachable")
 
@@ -348,8 +360,11 @@ class PostgresDatabase(Database):
         """One atomic block at READ COMMITTED (the block cannot be re-run, so nothing here asks for it)."""
         with self._lock:
             conn = self._live_conn()
-            with conn.transaction():
-                yield _PgTx(conn, self._returning)
+            try:
+                with conn.transaction():
+                    yield _PgTx(conn, self._returning)
+            except self._psycopg.Error as exc:
+                raise self._store_error(exc) from exc
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.run_in_transaction(lambda tx: tx.execute(sql, params))
@@ -366,12 +381,7 @@ class PostgresDatabase(Database):
                         return fn(_PgTx(conn, self._returning))
                 except psycopg.Error as exc:
                     if not self._retryable(exc, conn) or attempt == self.RETRIES - 1:
-                        if getattr(exc, "sqlstate", None) in RETRY_STATES:
-                            raise StoreError(
-                                f"the PostgreSQL store at {self.display_url} stayed contended after "
-                                f"{self.RETRIES} attempts: {self._scrub(str(exc).splitlines()[0])}"
-                            ) from None
-                        raise
+                        raise self._store_error(exc) from exc
                 _backoff(attempt)
         raise AssertionError("unreachable")
 
