@@ -512,7 +512,7 @@ def test_unreachable_postgres_is_one_line_without_the_password(postgres_cluster)
 
 
 def test_sql_translation() -> None:
-    from mlops_magic.store.postgres import to_pyformat, translate
+    from mlops_magic.store.pg_sql import to_pyformat, translate
     from mlops_magic.store.schema import serial_tables
 
     assert to_pyformat("SELECT '?%', \"a?\" FROM t WHERE x LIKE ? AND y = ? -- what?\n") == \
