@@ -98,7 +98,8 @@ class StageCellTracker:
             self._before = self._snapshot()
             self._open = self.session.begin_cell_stage(
                 spec.kind, spec.name, cell_id=cell_id or (self._cell[1] if self._cell else None),
-                code_digest=code_digest(source), notes=notes or None)
+                code_digest=code_digest(source), notes=notes or None, code=split_header(source)[1],
+                namespace=self.shell.user_ns)
         except MlopsError as exc:  # the store is unusable: say so once, let the cell run anyway
             print(f"mlops: stage not recorded: {exc}")
             self._open = None

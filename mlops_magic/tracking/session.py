@@ -26,6 +26,7 @@ from ..store.processes import process_started
 from .environment import detect_notebook_path, environment, git_state
 from .fingerprint import fingerprint
 from .queries import notebook_file
+from .stage_hooks import KernelExit, Observers, StageContext, StageObserver
 from .stages import check_kind, code_digest, combined_digest
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -62,6 +63,8 @@ class Session:
         self.store_start: str | None = None  # where to look for the project (default: the working dir)
         self._lock = threading.RLock()
         self._store: tuple[tuple[Any, ...], Store] | None = None
+        self.observers = Observers()  # what hangs on every stage: autolog, the stage cache (stage_hooks.py)
+        self._contexts: dict[int, StageContext] = {}  # stage id -> its execution now running
 
     # -- store --------------------------------------------------------------------------------
     @property
@@ -196,6 +199,7 @@ class Session:
             unfinished = [s for s in latest.values() if s.status == "running"]
             if unfinished:  # the kernel is exiting mid-cell: shut down, or papermill's --execution-timeout
                 for s in unfinished:
+                    self._finish_observers(s.id, KernelExit("the kernel exited while this stage ran"))
                     self.store.finish_stage(s.id, "failed", error_type="KernelExit",
                                             error_message="the kernel exited while this stage ran")
                 self.end_run(run_id, "killed", f"the kernel exited while stage {unfinished[-1].name} ran")
@@ -217,23 +221,51 @@ class Session:
     def current_stage(self) -> StageRun | None:
         return self.stage_stack[-1] if self.stage_stack else None
 
+    def add_observer(self, observer: StageObserver) -> None:
+        """Call ``observer`` around every stage from now on (see :mod:`.stage_hooks`)."""
+        self.observers.add(observer)
+
+    def remove_observer(self, name: str) -> None:
+        self.observers.remove(name)
+
+    def stage_context(self, stage_id: int) -> StageContext | None:
+        """The execution of stage ``stage_id`` running now, as observers see it."""
+        return self._contexts.get(stage_id)
+
     def begin_stage(self, kind: str, name: str | None = None, *, code_digest: str | None = None,
-                    notes: str | None = None) -> StageRun:
+                    notes: str | None = None, code: str | None = None,
+                    namespace: dict[str, Any] | None = None, options: Mapping[str, Any] | None = None) -> StageRun:
         run_id = self.recording_run_id()
         stage = self.store.start_stage(run_id, kind, name, code_digest=code_digest, notes=notes)
-        with self._lock:
-            self.stage_stack.append(stage)
-        self._notify("stage-started", {"run_id": run_id, "stage_id": stage.id, "name": stage.name})
+        self._started(stage, code, namespace, options)
         return stage
 
+    def _started(self, stage: StageRun, code: str | None, namespace: dict[str, Any] | None,
+                 options: Mapping[str, Any] | None) -> None:
+        with self._lock:
+            self.stage_stack.append(stage)
+        if self.observers:
+            ctx = StageContext(stage, code=code, namespace=namespace, options=dict(options or {}))
+            self._contexts[stage.id] = ctx
+            self.observers.started(ctx)
+        self._notify("stage-started", {"run_id": stage.run_id, "stage_id": stage.id, "name": stage.name})
+
+    def _finish_observers(self, stage_id: int, error: BaseException | None) -> None:
+        ctx = self._contexts.pop(stage_id, None)
+        if ctx is not None:
+            self.observers.finished(ctx, error)
+
     def begin_cell_stage(self, kind: str, name: str | None, *, cell_id: str | None, code_digest: str,
-                         notes: str | None = None) -> StageRun:
+                         notes: str | None = None, code: str | None = None,
+                         namespace: dict[str, Any] | None = None,
+                         options: Mapping[str, Any] | None = None) -> StageRun:
         """A stage cell starts: a new attempt, or the continuation of the stage run it shares.
 
         Cells that share a stage in one execution are one stage run: a cell (by id) of a stage whose
         latest run in this kernel and run has not included it yet continues that run, and the run's
         code digest covers all its cells. A cell that already ran in it is a re-execution: a new
-        attempt. Without a cell id (a terminal IPython) every stage cell is a new attempt.
+        attempt. Without a cell id (a terminal IPython) every stage cell is a new attempt. Observers
+        see each cell's execution on its own.
         """
 
         run_id = self.recording_run_id()
@@ -243,11 +275,10 @@ class Session:
             group.cells.append(str(cell_id))
             group.digests.append(code_digest)
             stage = self.store.resume_stage(group.stage_id, combined_digest(group.digests))
-            with self._lock:
-                self.stage_stack.append(stage)
-            self._notify("stage-started", {"run_id": run_id, "stage_id": stage.id, "name": stage.name})
+            self._started(stage, code, namespace, options)
             return stage
-        stage = self.begin_stage(kind, name, code_digest=code_digest, notes=notes)
+        stage = self.begin_stage(kind, name, code_digest=code_digest, notes=notes, code=code,
+                                 namespace=namespace, options=options)
         if cell_id:
             self._cell_groups[key] = _CellGroup(stage.id, kind, [str(cell_id)], [code_digest])
         else:
@@ -256,6 +287,7 @@ class Session:
 
     def end_stage(self, stage: StageRun, error: BaseException | None = None, *,
                   variables: list[VariableInfo] | None = None, error_line: int | None = None) -> None:
+        self._finish_observers(stage.id, error)  # before the status is written: what they record is the stage's
         with self._lock:
             if stage in self.stage_stack:
                 self.stage_stack.remove(stage)
@@ -289,7 +321,8 @@ class Session:
         """A stage of the current run; an exception marks it failed and propagates unchanged."""
 
         check_kind(kind)
-        stage = self.begin_stage(kind, name, notes=notes, code_digest=code_digest(code) if code else None)
+        stage = self.begin_stage(kind, name, notes=notes, code_digest=code_digest(code) if code else None,
+                                 code=code, namespace=self.user_ns)
         try:
             yield stage
         except BaseException as exc:

@@ -1,0 +1,107 @@
+"""What else happens around a stage: observers the session calls when a stage starts and when it ends.
+
+A stage cell, a ``with mlops.stage(...)`` block and a headless stage all go through
+:meth:`Session.begin_stage` / :meth:`Session.end_stage`; observers registered with the session are
+called there, so whatever hangs on a stage (autolog patches that live exactly as long as the stage,
+the stage cache saving what the stage made) works the same for every face, and neither the session
+nor the IPython hooks need to know about them.
+
+Rules every observer can rely on:
+
+- ``stage_started`` runs after the stage's row exists and before the stage's code; ``stage_finished``
+  runs after the code, before the stage's status is written, on success, on error, on
+  ``KeyboardInterrupt`` and when the kernel exits mid-stage (``error`` is then a :class:`KernelExit`).
+  Observers are finished in the reverse order they were started.
+- An observer that raises never fails the user's code and never stops another observer: the failure is
+  reported as one line naming the observer, once per stage.
+- :attr:`StageContext.state` is per stage execution scratch space for observers (keyed by their name).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..entities import StageRun
+
+
+class KernelExit(BaseException):
+    """The error an observer sees when the interpreter exits while a stage is still running."""
+
+
+@dataclass
+class StageContext:
+    """One execution of a stage's code, as observers see it."""
+
+    stage: StageRun
+    #: The code the stage runs (a stage cell's body, header excluded), when it is known.
+    code: str | None = None
+    #: The namespace the code runs in (a notebook's ``user_ns``), when there is one.
+    namespace: dict[str, Any] | None = None
+    #: The stage header's options (``--cache``, ``--no-autolog``, ...), as parsed by the face.
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: Scratch space for observers, one entry per observer name.
+    state: dict[str, Any] = field(default_factory=dict)
+    _reported: set[str] = field(default_factory=set)
+
+    def report(self, observer: str, message: str) -> None:
+        """One line for the user about ``observer`` in this stage, at most once."""
+        if observer in self._reported:
+            return
+        self._reported.add(observer)
+        print(f"mlops: {observer}: {message}", file=sys.stdout)
+
+
+class StageObserver(Protocol):
+    """Something that happens around every stage (see the module docstring for the contract)."""
+
+    name: str
+
+    def stage_started(self, ctx: StageContext) -> None: ...
+
+    def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None: ...
+
+
+class Observers:
+    """The session's observers, called in order on start and in reverse on finish, each failure contained."""
+
+    def __init__(self) -> None:
+        self._items: list[StageObserver] = []
+
+    def add(self, observer: StageObserver) -> None:
+        """Register ``observer``; one with the same name is replaced (loading an extension twice)."""
+        self._items = [o for o in self._items if o.name != observer.name] + [observer]
+
+    def remove(self, name: str) -> None:
+        self._items = [o for o in self._items if o.name != name]
+
+    def names(self) -> list[str]:
+        return [o.name for o in self._items]
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def started(self, ctx: StageContext) -> None:
+        done: list[StageObserver] = []
+        for observer in list(self._items):
+            try:
+                observer.stage_started(ctx)
+            except Exception as exc:
+                ctx.report(observer.name, f"not applied to stage {ctx.stage.name}: {_one_line(exc)}")
+                continue
+            done.append(observer)
+        ctx.state["_started"] = done
+
+    def finished(self, ctx: StageContext, error: BaseException | None) -> None:
+        for observer in reversed(ctx.state.pop("_started", [])):
+            try:
+                observer.stage_finished(ctx, error)
+            except Exception as exc:
+                ctx.report(observer.name, f"failed at the end of stage {ctx.stage.name}: {_one_line(exc)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0][:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
