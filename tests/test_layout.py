@@ -124,3 +124,25 @@ def test_store_modules_have_one_job_each() -> None:
     long = [f"{p.name}: {n}" for p in (PACKAGE / "store").glob("*.py")
             if p.name != "schema.py" and (n := len(p.read_text().splitlines())) > 350]
     assert long == []
+
+
+def test_statuses_are_enum_members_not_quoted_words() -> None:
+    """A run or stage status is ``RunStatus.X`` / ``StageStatus.X`` everywhere but ``entities.py`` and the
+    migrations, so a typo is a type error; SQL takes the member as a parameter. A word that is some other
+    library's status on the same line is marked ``# not a run status``."""
+    from mlops_magic.entities import RunStatus, StageStatus
+
+    words = {s.value for s in RunStatus} | {s.value for s in StageStatus}
+    in_sql = re.compile("'(" + "|".join(re.escape(w) for w in sorted(words)) + ")'")
+    found = []
+    for path in _sources():
+        module = str(path.relative_to(PACKAGE))
+        if module in ("entities.py", "store/schema.py"):
+            continue
+        lines = path.read_text().split("\n")
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and (
+                    node.value in words or in_sql.search(node.value)):
+                if "# not a run status" not in lines[node.lineno - 1]:
+                    found.append(f"{module}:{node.lineno}: {node.value[:60]!r}")
+    assert found == [], "use RunStatus / StageStatus members (SQL: as parameters)"

@@ -68,7 +68,7 @@ def connect(url: str, timeout: float | None = None) -> Any:
     address = scheduler_address(url)
     with _clients_lock:
         client = _clients.get(address)
-        if client is not None and client.status == "running":  # distributed's word, not a run status
+        if client is not None and client.status == "running":  # not a run status: distributed.Client.status
             return client
         wait = timeout if timeout is not None else float(os.environ.get("MLOPS_DASK_CONNECT_TIMEOUT", "10"))
         try:
