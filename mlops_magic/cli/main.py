@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .._version import __version__
+from ..entities import RunStatus
 from ..errors import MlopsError
 
 #: name → "module:attribute" of a click command, imported on first use.
@@ -136,7 +137,7 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
     elif not records:
         click.echo("no runs yet")
     else:
-        where = any(r["worker"] or r["status"] == "queued" for r in records)
+        where = any(r["worker"] or r["status"] == RunStatus.QUEUED for r in records)
         print_table(["id", "status", "trigger", "notebook", "started", "duration", "metrics"]
                     + (["worker"] if where else []), [
             [r["id"][:8], r["status"], r["trigger"], r["notebook"] or "", _fmt_time(r["started"]),
@@ -146,7 +147,7 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
 
 def _where(record: dict[str, Any]) -> str:
     """The worker a cluster run ran on, or why a queued run waits."""
-    if record["status"] == "queued":
+    if record["status"] == RunStatus.QUEUED:
         return f"({record['waiting']})" if record.get("waiting") else "(queued)"
     return record.get("worker") or ""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..entities import RunStatus
 from .html import STATUS_ICON, esc, fmt_duration, fmt_metric, fmt_param, fmt_size, ink, status_style
 
 if TYPE_CHECKING:
@@ -155,11 +156,11 @@ class RunView:
 
 def _where(d: dict[str, Any]) -> str:
     """'executor dask://… · worker tcp://…' (or why a queued run waits) for runs sent to a cluster."""
-    if not d.get("worker") and d.get("status") != "queued":
+    if not d.get("worker") and d.get("status") != RunStatus.QUEUED:
         return ""
     parts = [f"executor {d.get('executor') or '-'}"]
     if d.get("worker"):
         parts.append(f"worker {d['worker']}")
-    if d.get("status") == "queued" and d.get("waiting"):
+    if d.get("status") == RunStatus.QUEUED and d.get("waiting"):
         parts.append(f"waiting: {d['waiting']}")
     return " · ".join(parts)

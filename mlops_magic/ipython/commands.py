@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..entities import RunStatus
 from ..errors import InvalidInputError
 from ..tracking.session import Session
 from ..tracking.values import IDENT as _IDENT
@@ -178,7 +179,7 @@ def cmd_status(ctx: MagicContext, argv: list[str]) -> Any:
 
 def cmd_end(ctx: MagicContext, argv: list[str]) -> Any:
     p = parser("end", "Close this kernel's run.")
-    p.add_argument("--status", default="succeeded", choices=["succeeded", "failed"])
+    p.add_argument("--status", default=RunStatus.SUCCEEDED, choices=[RunStatus.SUCCEEDED, RunStatus.FAILED])
     args = p.parse_args(argv)
     run = ctx.session.end_run(status=args.status)
     print(f"run {run.id} ended: {run.status}")
