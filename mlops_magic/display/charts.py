@@ -11,9 +11,11 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-STATUS_COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "killed": "#6a1b9a", "timed-out": "#ef6c00",
-                  "skipped": "#9e9e9e", "running": "#1565c0",
-                  "queued": "#5c6bc0"}
+from ..entities import RunStatus
+
+STATUS_COLOURS = {RunStatus.SUCCEEDED: "#2e7d32", RunStatus.FAILED: "#c62828", RunStatus.KILLED: "#6a1b9a",
+                  RunStatus.TIMED_OUT: "#ef6c00", RunStatus.SKIPPED: "#9e9e9e", RunStatus.RUNNING: "#1565c0",
+                  RunStatus.QUEUED: "#5c6bc0"}
 
 
 def _fmt(v: float) -> str:
