@@ -13,9 +13,10 @@ from html import escape
 
 from ..entities import RunStatus
 
-STATUS_COLOURS = {RunStatus.SUCCEEDED: "#2e7d32", RunStatus.FAILED: "#c62828", RunStatus.KILLED: "#6a1b9a",
-                  RunStatus.TIMED_OUT: "#ef6c00", RunStatus.SKIPPED: "#9e9e9e", RunStatus.RUNNING: "#1565c0",
-                  RunStatus.QUEUED: "#5c6bc0"}
+STATUS_COLOURS: dict[str, str] = {
+    RunStatus.SUCCEEDED: "#2e7d32", RunStatus.FAILED: "#c62828", RunStatus.KILLED: "#6a1b9a",
+    RunStatus.TIMED_OUT: "#ef6c00", RunStatus.SKIPPED: "#9e9e9e", RunStatus.RUNNING: "#1565c0",
+    RunStatus.QUEUED: "#5c6bc0"}
 
 
 def _fmt(v: float) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline, value_card
 from ..display.html import fmt_param, fmt_size
+from ..entities import RunStatus
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -103,11 +104,12 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
     fps = [[escape(f.get("name") or ""), escape(f.get("role") or ""), escape(f["kind"]),
             str(f.get("rows") if f.get("rows") is not None else ""), f"<code>{escape(f['digest'][:16])}</code>"]
            for f in d.get("fingerprints", [])]
-    gates = [[f"<code>{escape(g['expression'])}</code>", _badge("succeeded" if g["passed"] else "failed"),
+    gates = [[f"<code>{escape(g['expression'])}</code>",
+              _badge(RunStatus.SUCCEEDED if g["passed"] else RunStatus.FAILED),
               "soft" if g["soft"] else "hard", _value(g["clauses"])] for g in d.get("gates", [])]
     params = [[escape(k), _param(v)] for k, v in d.get("params", {}).items()]
     error = f'<div class="error">{escape(d["error"])}</div>' if d.get("error") else ""
-    duration = f"{d['duration']:.1f}s" if d.get("duration") is not None else "running"
+    duration = f"{d['duration']:.1f}s" if d.get("duration") is not None else str(RunStatus.RUNNING)
     sections = [
         f"<h1>{escape(d.get('notebook') or d['id'])} {_badge(d['status'])}</h1>",
         f'<p class="muted">run <code>{escape(d["id"])}</code> · trigger {escape(d["trigger"])} · started '

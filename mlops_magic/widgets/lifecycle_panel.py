@@ -22,7 +22,7 @@ from .data import ModelInfo, model_info
 #: At most this many panels follow the session; opening more stops the oldest's live updates.
 MAX_LIVE = 8
 _live: list[LifecyclePanel] = []
-_BUTTON_STYLE = {RunStatus.SUCCEEDED: "success", RunStatus.FAILED: "danger", RunStatus.QUEUED: "",
+_BUTTON_STYLE: dict[str, str] = {RunStatus.SUCCEEDED: "success", RunStatus.FAILED: "danger", RunStatus.QUEUED: "",
                  RunStatus.RUNNING: "info", "not run": ""}
 _COLUMNS = "minmax(120px,max-content) 110px 190px 80px 1fr"
 LIVE = ink("--jp-brand-color1", "#1565c0")
