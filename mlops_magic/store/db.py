@@ -119,7 +119,10 @@ def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
         return kind(f"the store at {path} refused a write: {first}")
     if _is_busy(exc):
         return StoreUnavailable(f"the store at {path} stayed locked by another writer: {first}")
-    if isinstance(exc, sqlite3.OperationalError) and ("unable to open" in first or "disk i/o" in first.lower()):
+    if "readonly" in first.lower() or "unable to open" in first.lower():
+        return StoreUnavailable(f"the store at {path} is not writable ({first}); fix its permissions or point "
+                                "MLOPS_STORE at a writable folder")
+    if "disk i/o" in first.lower():
         return StoreUnavailable(f"the store at {path} cannot be read: {first}")
     return StoreError(f"the store at {path} failed: {first}")
 
@@ -162,10 +165,7 @@ class SQLiteDatabase(Database):
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             if "readonly" in str(exc).lower() or "unable to open" in str(exc).lower():
-                raise StoreError(
-                    f"the store at {self.path} is not writable ({exc}); fix its permissions or point "
-                    "MLOPS_STORE at a writable folder"
-                ) from None
+                raise store_error(exc, self.path) from None
             raise StoreError(f"the store at {self.path} is not a readable mlops database ({exc})") from None
         except StoreError:
             self._conn.close()
