@@ -139,7 +139,8 @@ def claim(store: Store, s: Schedule, fire: Fire) -> FireClaim:
 
 
 def reap_fires(store: Store) -> None:
-    """Close fires whose run ended; record the run of a fire whose claiming tick died before starting it."""
+    """End this host's orphaned runs (the tick is one of the explicit reapers: reads never do it), close
+    fires whose run ended, and record the run of a fire whose claiming tick died before starting it."""
     store.reap_orphans()
     store.db.run_in_transaction(tables.close_fires_of_ended_runs)
     host = socket.gethostname()
@@ -186,7 +187,7 @@ class Executors:
         self.parallel = parallel
         self.fixed = executor if isinstance(executor, Executor) else None
         self.default = None if self.fixed is not None else executor
-        self._open: dict[str, Any] = {}
+        self._open: dict[str, Executor] = {}
         self._broken: dict[str, str] = {}
 
     def url_for(self, s: Schedule) -> str:
@@ -198,7 +199,7 @@ class Executors:
             return "client"  # a distributed.Client given from Python
         return default_executor_url(self.store)
 
-    def for_schedule(self, s: Schedule) -> Any:
+    def for_schedule(self, s: Schedule) -> Executor:
         """The executor for ``s``, or raises :class:`MlopsError` saying why there is none."""
         if self.fixed is not None:
             return self.fixed
