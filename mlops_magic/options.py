@@ -103,20 +103,19 @@ DRIFT_TESTS: tuple[Arg, ...] = (
         help="Test for one column: ks, wasserstein, chi2, jensenshannon or psi (repeatable)."),
 )
 
+_DIRECTION = "Whether higher or lower METRIC is better, when its name does not tell."
 PROMOTE: tuple[Arg, ...] = (
     arg("--to", dest="alias", required=True, metavar="ALIAS", help="Alias to move, e.g. production or staging."),
     arg("--version", type=int, metavar="N", help="Version to promote (default: the latest)."),
     arg("--if-better", metavar="METRIC", help="Only if it beats the version holding the alias on METRIC."),
-    arg("--higher-is-better", dest="higher", flag=True, exclusive="direction",
-        help="METRIC's direction, when its name does not tell."),
-    arg("--lower-is-better", dest="higher", flag=True, const=False, exclusive="direction",
-        help="The other direction."),
-    arg("--reason", help="Why, kept in the alias history."),
+    arg("--higher-is-better", dest="higher", flag=True, exclusive="direction", help=_DIRECTION),
+    arg("--lower-is-better", dest="higher", flag=True, const=False, exclusive="direction", help=_DIRECTION),
+    arg("--reason", metavar="TEXT", help="Why, kept in the alias history."),
 )
 
 ROLLBACK: tuple[Arg, ...] = (
     arg("--alias", default="production", help="The alias to move back."),
-    arg("--reason", help="Why, kept in the alias history."),
+    PROMOTE[-1],
 )
 
 HISTORY: tuple[Arg, ...] = (

@@ -164,10 +164,9 @@ def test_runs_has_one_limit_default_for_the_frame_the_table_and_the_command(ip, 
         assert ip.run_cell(f"%%mlops stage train\n%mlops metric accuracy=0.{n + 5}").success
         ip.run_line_magic("mlops", "end")
     assert len(ip.run_line_magic("mlops", "runs")) == 3  # default: every run, as `mlops runs`
-    cli = CliRunner().invoke(main, ["runs", "--format", "json"])
-    assert len(json.loads(cli.output)) == 3
-    assert [r["id"] for r in json.loads(CliRunner().invoke(main, ["runs", "--limit", "2", "--format", "json"]).output)] \
-        == list(ip.run_line_magic("mlops", "runs --limit 2")["id"])
+    assert len(json.loads(CliRunner().invoke(main, ["runs", "--format", "json"]).output)) == 3
+    newest = json.loads(CliRunner().invoke(main, ["runs", "--limit", "2", "--format", "json"]).output)
+    assert [r["id"] for r in newest] == list(ip.run_line_magic("mlops", "runs --limit 2")["id"])
     table = ip.run_line_magic("mlops", "runs --widget --limit 2 --sort metrics.accuracy --ascending")
     assert [r["metrics"]["accuracy"] for r in table.records] == [0.5, 0.6]
     refused = CliRunner().invoke(main, ["runs", "--limit", "0"])

@@ -25,7 +25,8 @@ def _type(a: Arg) -> Any:
 
 
 def _option(a: Arg, pair: Arg | None = None) -> Callable[[F], F]:
-    """One click option; two flags sharing a ``dest`` (yes/no/unsaid) become click's ``--yes/--no`` option."""
+    """One click option; two flags sharing a ``dest`` (yes/no/unsaid) become click's ``--yes/--no`` option,
+    with the first one's help."""
     if pair is not None:
         return click.option(f"{a.flags[0]}/{pair.flags[0]}", a.name, default=None, help=a.help)
     if a.flag:

@@ -19,7 +19,8 @@ _MONITORING = "mlops_magic.ipython.monitoring"
 _EXPLAIN = "mlops_magic.ipython.explain"
 
 _PAIRS = {"metavar": "NAME=VALUE"}
-_WIDGET = "An interactive panel (in Jupyter)."
+_RUN = arg("run", nargs="?", help="Run id, unique prefix or latest (default: this kernel's run).")
+_NO_RECORD = arg("--no-record", flag=True, help="Compute only; store nothing.")
 
 _MODEL_ACTIONS = (
     Subcommand("register", f"{_MODELS}:cmd_register", "register a fitted model as the next version of NAME", (
@@ -89,13 +90,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                        arg("--ascending", flag=True, help="With --widget: smallest (oldest, A) first."),
                    )),
         Subcommand("show", f"{_CORE}:cmd_show",
-                   "a run's stages, params, metrics, artifacts and data fingerprints (default: this run)", (
-                       arg("run", nargs="?", help="Run id, unique prefix or latest (default: this kernel's run)."),
-                   )),
+                   "a run's stages, params, metrics, artifacts and data fingerprints (default: this run)", (_RUN,)),
         Subcommand("status", f"{_PANELS}:cmd_status",
                    "the lifecycle: six stages in order with status, attempt, duration, stale warnings, gates; "
                    "a live panel in Jupyter", (
-                       arg("run", nargs="?", help="Run id, unique prefix or latest (default: this kernel's run)."),
+                       _RUN,
                        arg("--static", flag=True, help="The plain HTML view, not the live panel."),
                    )),
         Subcommand("compare", f"{_PANELS}:cmd_compare",
@@ -132,9 +131,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                        *DRIFT_TESTS,
                        arg("--threshold", type=float, metavar="X", help="Effect-size floor for every column."),
                        arg("--model", metavar="NAME", help="The model this data feeds (names the drift event)."),
-                       arg("--no-record", flag=True, help="Compute only; store nothing."),
+                       _NO_RECORD,
                        arg("--history", metavar="MODEL", help="Show the stored drift checks of MODEL instead."),
-                       arg("--widget", flag=True, help=_WIDGET),
+                       arg("--widget", flag=True, help="An interactive panel (in Jupyter)."),
                    )),
         Subcommand("quality", f"{_MONITORING}:cmd_quality",
                    "schema changes, missing values, unseen categories, values out of the training range", (
@@ -158,7 +157,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                            help="Score this batch instead: a variable, a file, or served:NAME[@N]."),
                        arg("--labels", metavar="COL|VAR",
                            help="With --current: the label column, or a variable of labels."),
-                       arg("--no-record", flag=True, help="Compute only; store nothing."),
+                       _NO_RECORD,
                        arg("--widget", flag=True, help="A chart over time (in Jupyter)."),
                    )),
         Subcommand("diff", f"{_EXPLAIN}:cmd_diff",
