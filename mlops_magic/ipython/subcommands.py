@@ -80,6 +80,9 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                    "data → runs → model versions → monitor runs, inferred from fingerprints (an SVG graph)"),
         Subcommand("card", "mlops_magic.ipython.explain:cmd_card", "%mlops card NAME[@ALIAS|@N]",
                    "the model card of a version: intended use, data, evaluation, lineage, aliases, drift"),
+        Subcommand("autolog", "mlops_magic.ipython.autolog:cmd_autolog",
+                   "%mlops autolog [on|off|default] [--only sklearn,xgboost,lightgbm,matplotlib]",
+                   "whether stage cells record their params, metrics, models and figures without logging lines"),
         Subcommand("help", f"{_CORE}:cmd_help", "%mlops help", "print this reference"),
     ]
 }
