@@ -165,13 +165,15 @@ def write(store: Store, stage: StageRun, batch: Batch) -> list[str]:
 
 
 def save_models(store: Store, stage: StageRun, rec: Recorder, names: dict[int, str]) -> list[str]:
-    """Keep each fitted estimator bound to a variable as a skops file; returns one note per model skipped."""
+    """Keep each fitted model (an estimator with ``predict``) bound to a variable as a skops file, so
+    registering it needs no second serialisation; returns one note per model skops cannot save."""
     notes: list[str] = []
     marked: list[tuple[str, str, int | None, Any, str]] = []
     for fit in distinct_fits(rec.fits):
         var = names.get(id(fit.estimator))
-        if var is None or not hasattr(fit.estimator, "get_params"):
-            continue
+        if var is None or not hasattr(fit.estimator, "get_params") or not callable(getattr(fit.estimator, "predict",
+                                                                                               None)):
+            continue  # unnamed, a native booster, or a transformer: not a model to register
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # registering it warns, where it matters
