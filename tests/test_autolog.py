@@ -259,3 +259,18 @@ def _forget_kernel_setting():
 
     yield
     control.set_kernel_setting(None)
+
+
+def test_a_gate_and_a_registration_in_the_stage_see_what_it_autologged_so_far(ip) -> None:
+    ip.run_cell(SETUP)
+    result = ip.run_cell("%%mlops stage train\nclf = LogisticRegression().fit(X_num, y)\n"
+                         "accuracy_score(y, clf.predict(X_num))\n"
+                         '%mlops gate "accuracy >= 0.5 and training_score >= 0.5"\n'
+                         "version = %mlops model register clf --name inline")
+    assert result.success, result.error_in_exec
+    version = ip.user_ns["version"]
+    assert {"accuracy", "training_score", "fit_time"} <= set(version.metrics)
+    assert version.gates_passed is True
+    store, run_id = get_session().store, get_session().active_run_id()
+    assert len(store.metric_history(run_id, "accuracy")) == 1  # settled once, not written again at the end
+    assert "models/clf.skops" in recorded()[2]

@@ -65,11 +65,11 @@ def distinct_fits(fits: list[Fit]) -> list[Fit]:
 
 
 def collect(rec: Recorder, stage: StageRun, namer: Namer, names: dict[int, str]) -> Batch:
-    """Name everything the stage recorded (docs/autolog.md, "Names")."""
+    """Name everything the stage recorded since the last :func:`collect` (docs/autolog.md, "Names")."""
     batch = Batch()
-    fits = distinct_fits(rec.fits)
-    several = len(fits) > 1
-    for fit in fits:
+    done_fits, done_calls, done_figures = rec.written
+    several = len(distinct_fits(rec.fits)) > 1
+    for fit in distinct_fits(rec.fits[done_fits:]):
         var = names.get(id(fit.estimator))
         if several and var is None:
             continue  # an intermediate estimator of a stage that fitted several: not the stage's model
@@ -92,13 +92,14 @@ def collect(rec: Recorder, stage: StageRun, namer: Namer, names: dict[int, str])
                 for step, value in enumerate(values):
                     batch.metric(prefix + key, value, step, fit.library)
             batch.artifact(f"search/{var or stage.name}.csv", search.table_csv(fit.search.table), fit.library)
-    for call in rec.calls:
+    for call in rec.calls[done_calls:]:
         batch.metric(namer.name(call.base, call.data), call.value, None, "sklearn")
-    for name, figure in zip(figures.names(rec.figures, stage.name), rec.figures):
+    for name, figure in list(zip(figures.names(rec.figures, stage.name), rec.figures))[done_figures:]:
         try:
             batch.artifact(name, figures.render(figure), "matplotlib")
         except Exception as exc:
             rec.failed(f"figure {name}", exc)
+    rec.written = (len(rec.fits), len(rec.calls), len(rec.figures))
     return batch
 
 

@@ -76,6 +76,14 @@ class AutologObserver:
                 raise
             active.rec.failed("wrapping", exc)  # inside the user's import: never let it fail
 
+    def stage_settle(self, ctx: StageContext) -> None:
+        """Write what the stage recorded so far: a gate or a registration in the stage reads it next."""
+        active: _Active | None = ctx.state.get(NAME)
+        if active is not None:
+            notes = self._write(ctx, active, None, final=False)
+            if notes:
+                ctx.report(NAME, "; ".join(notes)[:1000])
+
     def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None:
         active: _Active | None = ctx.state.pop(NAME, None)
         if active is None:
@@ -89,11 +97,11 @@ class AutologObserver:
         finally:
             _undo(active)
             close_scope(rec.scope)
-        notes = self._write(ctx, active, error)
+        notes = self._write(ctx, active, error, final=True)
         if notes:
             ctx.report(NAME, "; ".join(notes)[:1000])
 
-    def _write(self, ctx: StageContext, active: _Active, error: BaseException | None) -> list[str]:
+    def _write(self, ctx: StageContext, active: _Active, error: BaseException | None, *, final: bool) -> list[str]:
         rec, stage = active.rec, ctx.stage
         store = self.session.store
         names = flush.estimators_by_name(active.namespace, rec.fits)
@@ -106,13 +114,14 @@ class AutologObserver:
                 notes.append("kept the values you logged for " + ", ".join(kept[:10])
                              + (f" and {len(kept) - 10} more" if len(kept) > 10 else "")
                              + " (autolog measured other values)")
-            if error is None:
+            if final and error is None:
                 notes += flush.save_models(store, stage, rec, names)
         except Exception as exc:
             rec.failed("recording", exc)
         if rec.failures:
             notes.append("not recorded: " + rec.failures[0]
                          + (f" (and {len(rec.failures) - 1} more)" if len(rec.failures) > 1 else ""))
+            rec.failures.clear()
         return notes
 
 

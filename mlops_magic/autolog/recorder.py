@@ -56,6 +56,8 @@ class Recorder:
     calls: list[MetricCall] = field(default_factory=list)
     figures: list[Any] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: How many fits, calls and figures are written already (a gate mid-stage settles what came before).
+    written: tuple[int, int, int] = (0, 0, 0)
 
     def failed(self, what: str, exc: BaseException) -> None:
         text = (str(exc).strip().splitlines() or [""])[0][:200]
