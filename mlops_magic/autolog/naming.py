@@ -77,9 +77,9 @@ def number(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         return float(value)
     item = getattr(value, "item", None)
-    if item is not None and getattr(value, "ndim", None) == 0 and getattr(value, "dtype", None) is not None:
-        if value.dtype.kind in "iuf":
-            return float(item())
+    dtype = getattr(value, "dtype", None)
+    if item is not None and getattr(value, "ndim", None) == 0 and getattr(dtype, "kind", "") in ("i", "u", "f"):
+        return float(item())
     return None
 
 

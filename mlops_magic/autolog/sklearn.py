@@ -38,6 +38,7 @@ def estimator_classes(base: type) -> list[type]:
     seen = {base}
     stack = [base]
     while stack:
+        sub: type
         for sub in stack.pop().__subclasses__():
             if sub not in seen:
                 seen.add(sub)
