@@ -73,38 +73,42 @@ def _numbers(values: Any) -> list[float]:
 def apply(patches: Patches, rec: Recorder) -> int:
     """Wrap ``xgboost.train`` and ``lightgbm.train`` if those libraries are imported and enabled."""
     count = 0
-    xgb = sys.modules.get("xgboost")
-    if xgb is not None and rec.enabled("xgboost"):
-        count += patches.wrap_all([xgb], ("train",), _native(rec, "xgboost"))
-    lgb = sys.modules.get("lightgbm")
-    if lgb is not None and rec.enabled("lightgbm"):
-        count += patches.wrap_all([lgb], ("train",), _native(rec, "lightgbm"))
+    for library, handler in (("xgboost", on_xgboost_train), ("lightgbm", on_lightgbm_train)):
+        module = sys.modules.get(library)
+        if module is not None and rec.enabled(library):
+            count += patches.wrap_all([module], ("train",), handler)
     return count
 
 
-def _native(rec: Recorder, library: str) -> Any:
-    def on_train(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        params = dict(args[0] if args else kwargs.get("params") or {})
-        results: dict[str, Any] = {}
-        if library == "xgboost":
-            if kwargs.get("evals_result") is None:
-                kwargs = {**kwargs, "evals_result": results}
-            else:
-                results = kwargs["evals_result"]
-        else:
-            callback = sys.modules["lightgbm"].record_evaluation(results)
-            kwargs = {**kwargs, "callbacks": [*(kwargs.get("callbacks") or []), callback]}
-        start = time.perf_counter()
-        booster = call_through(scope, inner, *args, **kwargs)
-        seconds = time.perf_counter() - start
-        try:
-            rounds = kwargs.get("num_boost_round", args[2] if len(args) > 2 else None)
-            logged = {str(k): param_value(v) for k, v in params.items()}
-            if rounds is not None:
-                logged["num_boost_round"] = param_value(rounds)
-            rec.fits.append(Fit(booster, library, f"{library}.Booster", logged, seconds, series=_evals(results)))
-        except Exception as exc:
-            rec.failed(f"{library}.train", exc)
-        return booster
+def on_xgboost_train(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    results: dict[str, Any] = {}
+    if kwargs.get("evals_result") is None:
+        kwargs = {**kwargs, "evals_result": results}
+    else:
+        results = kwargs["evals_result"]
+    return _train(scope, "xgboost", inner, args, kwargs, results)
 
-    return on_train
+
+def on_lightgbm_train(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    results: dict[str, Any] = {}
+    callback = sys.modules["lightgbm"].record_evaluation(results)
+    kwargs = {**kwargs, "callbacks": [*(kwargs.get("callbacks") or []), callback]}
+    return _train(scope, "lightgbm", inner, args, kwargs, results)
+
+
+def _train(scope: Scope, library: str, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+           results: dict[str, Any]) -> Any:
+    rec: Recorder = scope.rec
+    params = dict(args[0] if args else kwargs.get("params") or {})
+    start = time.perf_counter()
+    booster = call_through(scope, inner, *args, **kwargs)
+    seconds = time.perf_counter() - start
+    try:
+        rounds = kwargs.get("num_boost_round", args[2] if len(args) > 2 else None)
+        logged = {str(k): param_value(v) for k, v in params.items()}
+        if rounds is not None:
+            logged["num_boost_round"] = param_value(rounds)
+        rec.fits.append(Fit(booster, library, f"{library}.Booster", logged, seconds, series=_evals(results)))
+    except Exception as exc:
+        rec.failed(f"{library}.train", exc)
+    return booster

@@ -25,20 +25,21 @@ def open_figures() -> list[Any]:
     return [manager.canvas.figure for manager in helpers.Gcf.get_all_fig_managers()]
 
 
-def apply(patches: Patches, rec: Recorder, before: list[Any]) -> int:
-    """Wrap ``pyplot.show`` and ``pyplot.close``; ``before`` are the figures open when the stage began."""
+def apply(patches: Patches, rec: Recorder) -> int:
+    """Wrap ``pyplot.show`` and ``pyplot.close``: what they show or close was made by the stage."""
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is None or not rec.enabled("matplotlib"):
         return 0
+    return patches.wrap_all([pyplot], ("show", "close"), on_show_or_close)
 
-    def collect(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        try:
-            collect_new(rec, before)
-        except Exception as exc:
-            rec.failed("figures", exc)
-        return call_through(scope, inner, *args, **kwargs)
 
-    return patches.wrap_all([pyplot], ("show", "close"), collect)
+def on_show_or_close(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    rec: Recorder = scope.rec
+    try:
+        collect_new(rec, rec.figures_before)
+    except Exception as exc:
+        rec.failed("figures", exc)
+    return call_through(scope, inner, *args, **kwargs)
 
 
 def collect_new(rec: Recorder, before: list[Any]) -> None:

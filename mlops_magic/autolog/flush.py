@@ -77,7 +77,7 @@ def collect(rec: Recorder, stage: StageRun, namer: Namer, names: dict[int, str])
         for key, value in fit.params.items():
             batch.param(prefix + key, value, fit.library)
         batch.param(prefix + "estimator_class", fit.class_path, fit.library)
-        batch.metric(prefix + "fit_time", fit.seconds, None, fit.library)
+        batch.metric(prefix + "fit_time", fit.seconds, None, marks_table.TIMING)
         if fit.training_score is not None:
             batch.metric(prefix + "training_score", fit.training_score, None, fit.library)
         for key, values in fit.series.items():
@@ -111,6 +111,8 @@ def _same(a: Any, b: Any) -> bool:
 
 def write(store: Store, stage: StageRun, batch: Batch) -> list[str]:
     """Write the batch where the user has not; returns the user's keys that kept a different value."""
+    if not (batch.params or batch.metrics or batch.artifacts):
+        return []  # a stage that used none of the libraries costs no query
     run_id, stage_id = stage.run_id, stage.id
     ours = marks_table.marks(store.db, run_id)
     kept: list[str] = []

@@ -36,20 +36,18 @@ def apply(patches: Patches, rec: Recorder) -> int:
     module = sys.modules.get("sklearn.metrics")
     if module is None or not rec.enabled("sklearn"):
         return 0
-    return sum(patches.wrap(module, name, _handler(rec, metric_base(name))) is not None
-               for name in FUNCTIONS)
+    return patches.wrap_all([module], FUNCTIONS, on_metric)
 
 
-def _handler(rec: Recorder, base: str) -> Any:
-    def on_metric(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        value = call_through(scope, inner, *args, **kwargs)
-        try:
-            found = number(value)
-            if found is not None:
-                data = args[0] if args else next(iter(kwargs.values()), None)
-                rec.calls.append(MetricCall(base, variable_name(data, sys._getframe(2)), found))
-        except Exception as exc:  # autolog never fails the cell
-            rec.failed(base, exc)
-        return value
-
-    return on_metric
+def on_metric(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    value = call_through(scope, inner, *args, **kwargs)
+    rec: Recorder = scope.rec
+    try:
+        found = number(value)
+        if found is not None:
+            data = args[0] if args else kwargs.get("y_true", next(iter(kwargs.values()), None))
+            base = metric_base(getattr(inner, "__name__", "metric"))
+            rec.calls.append(MetricCall(base, variable_name(data, sys._getframe(2)), found))
+    except Exception as exc:  # autolog never fails the cell
+        rec.failed(getattr(inner, "__name__", "metric"), exc)
+    return value

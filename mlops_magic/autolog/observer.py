@@ -31,7 +31,6 @@ class _Active:
     patches: Patches
     watcher: ImportWatcher
     namespace: dict[str, Any]
-    figures_before: list[Any]
     rebound: list[tuple[str, Any, Any]]
 
 
@@ -49,13 +48,13 @@ class AutologObserver:
         if not settings.enabled or scope_open():
             return  # off, or a stage inside a stage: the outer one records
         scope = open_scope()
-        rec = Recorder(scope, settings.libraries)
+        rec = Recorder(scope, settings.libraries, settings.training_score, figures.open_figures())
+        scope.rec = rec
         namespace = ctx.namespace if ctx.namespace is not None else vars(sys.modules["__main__"])
-        active = _Active(rec, Patches(), ImportWatcher(WATCHED, lambda _: None), namespace,
-                         figures.open_figures(), [])
+        active = _Active(rec, Patches(), ImportWatcher(WATCHED, lambda _: None), namespace, [])
         try:
-            active.watcher.on_loaded = lambda _top: self._apply(active, settings.training_score, quiet=True)
-            self._apply(active, settings.training_score, quiet=False)
+            active.watcher.on_loaded = lambda _top: self._apply(active, quiet=True)
+            self._apply(active, quiet=False)
             active.watcher.install()
         except BaseException:
             _undo(active)
@@ -63,13 +62,13 @@ class AutologObserver:
             raise
         ctx.state[NAME] = active
 
-    def _apply(self, active: _Active, training_score: bool, *, quiet: bool) -> None:
+    def _apply(self, active: _Active, *, quiet: bool) -> None:
         """Wrap what is imported now (again after each watched import: only what is new gets wrapped)."""
         try:
-            sklearn.apply(active.patches, active.rec, training_score=training_score)
+            sklearn.apply(active.patches)
             metrics.apply(active.patches, active.rec)
             boosting.apply(active.patches, active.rec)
-            figures.apply(active.patches, active.rec, active.figures_before)
+            figures.apply(active.patches, active.rec)
             active.rebound += active.patches.rebind(active.namespace)
         except Exception as exc:
             if not quiet:
@@ -91,7 +90,7 @@ class AutologObserver:
         rec = active.rec
         try:
             if not isinstance(error, KernelExit):
-                figures.collect_new(rec, active.figures_before)
+                figures.collect_new(rec, rec.figures_before)
         except Exception as exc:
             rec.failed("figures", exc)
         finally:

@@ -52,6 +52,10 @@ class Recorder:
 
     scope: Scope
     libraries: frozenset[str]
+    #: ``estimator.score(X, y)`` on the training data after each fit.
+    training_score: bool = True
+    #: The pyplot figures open when the stage began (not the stage's).
+    figures_before: list[Any] = field(default_factory=list)
     fits: list[Fit] = field(default_factory=list)
     calls: list[MetricCall] = field(default_factory=list)
     figures: list[Any] = field(default_factory=list)

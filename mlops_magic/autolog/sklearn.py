@@ -47,15 +47,15 @@ def estimator_classes(base: type) -> list[type]:
     return found
 
 
-def apply(patches: Patches, rec: Recorder, *, training_score: bool = True) -> int:
+def apply(patches: Patches) -> int:
     """Wrap what scikit-learn has imported so far; returns how many methods were wrapped now."""
     base = sys.modules.get("sklearn.base")
     if base is None:
         return 0
     classes = [base.BaseEstimator, *estimator_classes(base.BaseEstimator)]
-    count = patches.wrap_all(classes, FIT_METHODS, _fit_handler(rec, training_score))
+    count = patches.wrap_all(classes, FIT_METHODS, on_fit)
     mixins = [getattr(base, name) for name in ("ClassifierMixin", "RegressorMixin") if hasattr(base, name)]
-    count += patches.wrap_all([*mixins, *classes], ("score",), _score_handler(rec))
+    count += patches.wrap_all([*mixins, *classes], ("score",), on_score)
     selection = sys.modules.get("sklearn.model_selection")
     if selection is not None:
         count += patches.wrap_all([selection], CV_FUNCTIONS, _suspend)
@@ -66,22 +66,19 @@ def _suspend(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, 
     return call_through(scope, inner, *args, **kwargs)
 
 
-def _fit_handler(rec: Recorder, training_score: bool) -> Any:
-    def on_fit(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        estimator = args[0] if args else None
-        library = library_of(type(estimator))
-        if not rec.enabled(library):
-            return call_through(scope, inner, *args, **kwargs)
-        start = time.perf_counter()
-        result = call_through(scope, inner, *args, **kwargs)  # the user's error propagates: nothing recorded
-        seconds = time.perf_counter() - start
-        try:
-            rec.fits.append(_fit_record(scope, rec, estimator, args[1:], kwargs, seconds, training_score))
-        except Exception as exc:  # autolog never fails the cell
-            rec.failed(f"fit of {type(estimator).__name__}", exc)
-        return result
-
-    return on_fit
+def on_fit(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    rec: Recorder = scope.rec
+    estimator = args[0] if args else None
+    if not rec.enabled(library_of(type(estimator))):
+        return call_through(scope, inner, *args, **kwargs)
+    start = time.perf_counter()
+    result = call_through(scope, inner, *args, **kwargs)  # the user's error propagates: nothing recorded
+    seconds = time.perf_counter() - start
+    try:
+        rec.fits.append(_fit_record(scope, rec, estimator, args[1:], kwargs, seconds, rec.training_score))
+    except Exception as exc:  # autolog never fails the cell
+        rec.failed(f"fit of {type(estimator).__name__}", exc)
+    return result
 
 
 def _fit_record(scope: Scope, rec: Recorder, estimator: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
@@ -110,20 +107,18 @@ def _training_score(scope: Scope, estimator: Any, X: Any, y: Any, sample_weight:
     return number(value)
 
 
-def _score_handler(rec: Recorder) -> Any:
-    def on_score(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        estimator = args[0] if args else None
-        if not rec.enabled(library_of(type(estimator))):
-            return call_through(scope, inner, *args, **kwargs)
-        value = call_through(scope, inner, *args, **kwargs)
-        try:
-            found = number(value)
-            if found is not None:
-                y = args[2] if len(args) > 2 else kwargs.get("y")
-                data = y if y is not None else (args[1] if len(args) > 1 else kwargs.get("X"))
-                rec.calls.append(MetricCall("score", variable_name(data, sys._getframe(2)), found))
-        except Exception as exc:
-            rec.failed("score", exc)
-        return value
-
-    return on_score
+def on_score(scope: Scope, inner: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    rec: Recorder = scope.rec
+    estimator = args[0] if args else None
+    if not rec.enabled(library_of(type(estimator))):
+        return call_through(scope, inner, *args, **kwargs)
+    value = call_through(scope, inner, *args, **kwargs)
+    try:
+        found = number(value)
+        if found is not None:
+            y = args[2] if len(args) > 2 else kwargs.get("y")
+            data = y if y is not None else (args[1] if len(args) > 1 else kwargs.get("X"))
+            rec.calls.append(MetricCall("score", variable_name(data, sys._getframe(2)), found))
+    except Exception as exc:
+        rec.failed("score", exc)
+    return value

@@ -14,6 +14,8 @@ from typing import Any
 from .db import Reader, Transaction
 
 KINDS = ("param", "metric", "artifact")
+#: The source of a metric that measures time (``fit_time``): a run reproduced exactly still differs there.
+TIMING = "timing"
 
 
 def value_text(value: Any) -> str:
@@ -34,6 +36,16 @@ def marks(q: Reader, run_id: str) -> dict[tuple[str, str], tuple[int | None, Any
     """``(kind, key) -> (stage_id, value, source)`` of everything autolog wrote in a run."""
     rows = q.query("SELECT kind, key, stage_id, value, source FROM autologged WHERE run_id = ?", (run_id,))
     return {(r[0], r[1]): (r[2], _loads(r[3]), r[4]) for r in rows}
+
+
+def timing_metrics(q: Reader, run_ids: Iterable[str]) -> set[str]:
+    """The metric keys autolog recorded as durations in any of these runs."""
+    found: set[str] = set()
+    for run_id in run_ids:
+        rows = q.query("SELECT key FROM autologged WHERE run_id = ? AND kind = 'metric' AND source = ?",
+                       (run_id, TIMING))
+        found.update(r[0] for r in rows)
+    return found
 
 
 def _loads(text: str | None) -> Any:
