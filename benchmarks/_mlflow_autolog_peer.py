@@ -27,6 +27,7 @@ def main(rows: int, repeats: int) -> dict:
     from mlflow.tracking import MlflowClient
 
     folder = tempfile.mkdtemp()
+    os.chdir(folder)  # MLflow writes run artifacts under ./mlruns: keep them out of the checkout
     mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
     X_train, X_test, y_train, y_test = w.data(rows)
     w.fit_gbm(X_train, y_train)  # warm: imports, caches
