@@ -253,6 +253,7 @@ def gate(expression: str, soft: bool = False) -> GateResult:
 
 
     session = get_session()
+    session.settle()  # what this stage's code computed so far (autolog) is among the metrics gated
     run_id = session.recording_run_id()
     store = session.store
     metrics = store.latest_metrics([run_id])[run_id]
