@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun
+from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun, json_safe
 from ..store import Store
 from ..store import registry as registry_tables
 from .notebooks import StageCell, image_outputs, kept_notebook, stage_cells, text_outputs
@@ -54,14 +54,16 @@ class StageDiff:
                     or self.cell_output_changes or len(set(self.status)) > 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """JSON-ready (:func:`~mlops_magic.entities.json_safe`): a NaN metric or parameter is ``"nan"``."""
+        out: dict[str, Any] = json_safe({
             "kind": self.kind, "name": self.name, "in_a": self.in_a, "in_b": self.in_b, "status": self.status,
             "code_changed": self.code_changed, "code_diff": self.code_diff, "code_note": self.code_note,
             "params_changed": self.params_changed, "inputs_changed": self.inputs_changed,
             "input_changes": self.input_changes, "outputs_changed": self.outputs_changed,
-            "output_changes": self.output_changes, "metrics": _json_metrics(self.metrics),
+            "output_changes": self.output_changes, "metrics": self.metrics,
             "cell_output_changes": self.cell_output_changes, "output_diff": self.output_diff,
-        }
+        })
+        return out
 
 
 @dataclass
@@ -294,13 +296,6 @@ def _metric_deltas(a: dict[str, float], b: dict[str, float]) -> dict[str, dict[s
         delta = vb - va if va is not None and vb is not None else None
         out[key] = {"a": va, "b": vb, "delta": delta}
     return out
-
-
-def _json_metrics(metrics: dict[str, dict[str, float | None]]) -> dict[str, dict[str, Any]]:
-    def num(v: float | None) -> Any:
-        return None if v is None else (v if math.isfinite(v) else str(v))
-
-    return {k: {f: num(v) for f, v in m.items()} for k, m in metrics.items()}
 
 
 def _compare_cell_outputs(d: StageDiff, ca: StageCell | None, cb: StageCell | None) -> None:

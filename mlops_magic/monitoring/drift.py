@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..display.monitoring import drift_html, drift_markdown, drift_text
+from ..entities import json_safe
 from ..errors import InvalidInputError
 from ..stats import drift_tests as T
 from ..stats.profile import ColumnProfile, ReferenceProfile, as_frame, family_of, summarise
@@ -134,7 +135,7 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A dict that ``json.dumps`` accepts; :meth:`from_dict` restores the report."""
-        cols = [{k: _jsonable(v) for k, v in asdict(c).items()} for c in self.columns]
+        cols = [json_safe(asdict(c)) for c in self.columns]
         return {"format": FORMAT, "alpha": self.alpha, "share_threshold": self.share_threshold,
                 "reference_rows": self.reference_rows, "current_rows": self.current_rows,
                 "drift_share": self.drift_share, "drifted": self.drifted, "status": self.status,
@@ -163,10 +164,6 @@ class DriftReport:
 
 
 _FLOATS = ("statistic", "p_value", "effect_size", "threshold")
-
-
-def _jsonable(v: Any) -> Any:
-    return str(v) if isinstance(v, float) and not math.isfinite(v) else v  # JSON has no inf/NaN
 
 
 def _unjson(v: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..display.performance import performance_html, performance_text
+from ..entities import json_safe
 from ..errors import InvalidInputError, NotFoundError
 from ..registry.versions import check_model_name, get_version, load, require_model, resolve_version_number
 from ..stats import performance as P
@@ -91,7 +92,8 @@ class PerformanceReport:
         out = asdict(self)
         latest = self.latest
         out.update(latest_value=latest.value if latest else None, dropped=self.dropped, verdict=self.verdict)
-        return _finite(out)
+        finite: dict[str, Any] = json_safe(out, non_finite="null")  # figures are "a number or none"
+        return finite
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PerformanceReport:
@@ -129,17 +131,6 @@ class PerformanceReport:
 
 def _metrics_of(kind: str) -> tuple[str, ...]:
     return P.CLASSIFICATION_METRICS if kind == "classification" else P.REGRESSION_METRICS
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: NaN and infinities become None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 # -- the reference -----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun
+from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, json_safe
 from ..errors import NotFoundError
 from ..store import Store
 from .stages import combined_digest, scan_stages
@@ -31,7 +31,7 @@ def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, A
         "ended": run.ended.isoformat() if run.ended else None,
         "duration": run.duration,
         "params": run.params,
-        "metrics": _json_numbers(metrics or {}),
+        "metrics": json_safe(metrics or {}),
         "tags": run.tags,
         "parent_run_id": run.parent_run_id,
         "schedule_id": run.schedule_id,
@@ -42,12 +42,6 @@ def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, A
         "worker": run.worker,
         "waiting": run.waiting,
     }
-
-
-def _json_numbers(values: dict[str, float]) -> dict[str, Any]:
-    import math
-
-    return {k: (v if isinstance(v, float) and math.isfinite(v) else str(v)) for k, v in values.items()}
 
 
 def list_run_records(store: Store, *, notebook: str | None = None, status: str | None = None,
@@ -184,7 +178,7 @@ def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
         "environment": run.environment,
         "stages": [s.to_dict() | {"duration": s.duration} for s in stages],
         "lifecycle": lifecycle(stages, run.id).to_dict(),
-        "metrics_latest": {k: {"value": _json_numbers({"v": v["value"]})["v"], "step": v["step"],
+        "metrics_latest": {k: {"value": json_safe(v["value"]), "step": v["step"],
                                "points": series[k]} for k, v in latest.items()},
         "artifacts": [a.to_dict() for a in store.list_artifacts(run.id)],
         "fingerprints": [f.to_dict() for f in store.list_fingerprints(run.id)],
