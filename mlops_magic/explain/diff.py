@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..display.html import fmt_number
 from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun, json_safe
 from ..store import Store
 from ..store import registry as registry_tables
@@ -369,7 +370,7 @@ def _metric_moves(diffs: list[StageDiff], gated: Sequence[str] = (), limit: int 
     seen: list[str] = []
     for key, m, _stage in changed[:limit]:
         if m["delta"] is not None:
-            seen.append(f"{key} {m['delta']:+.3g}")
+            seen.append(f"{key} {fmt_number(m['delta'], 3, sign=True)}")
         else:
             seen.append(f"{key} only in {'b' if m['a'] is None else 'a'}")
     if not seen:

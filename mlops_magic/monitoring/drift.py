@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..display.html import fmt_number
 from ..display.monitoring import drift_html, drift_markdown, drift_text
 from ..entities import json_safe
 from ..errors import InvalidInputError
@@ -352,7 +353,7 @@ def _counts(ref: ColumnProfile, cur: ColumnProfile) -> tuple[list[str], np.ndarr
         grid, qv = ref.quantile_grid()
         edges = np.unique(np.interp(probs, grid, qv))
         r = ref.n * np.diff(np.concatenate(([0.0], T.quantile_cdf(qv, grid, edges), [1.0])))
-    labels = [f"≤{e:.4g}" for e in edges] + [f">{edges[-1]:.4g}"]
+    labels = [f"≤{fmt_number(e)}" for e in edges] + [f">{fmt_number(edges[-1])}"]
     return labels, r, T.bin_counts_sorted(values, edges), sample is not None
 
 

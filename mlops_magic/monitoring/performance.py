@@ -287,9 +287,14 @@ def _check_label(value: Any, kind: str, reference: dict[str, Any]) -> Any:
 
 # -- performance -----------------------------------------------------------------------------------------
 def performance(store: Store, ref: str, *, window: str | None = None, current: Any = None, labels: Any = None,
-                metric: str | None = None, threshold: float | None = None, max_drop: float = DEFAULT_MAX_DROP,
-                min_rows: int = DEFAULT_MIN_ROWS, namespace: dict[str, Any] | None = None) -> PerformanceReport:
-    """Realized and estimated performance of a version over served traffic, or over one batch ``current``."""
+                metric: str | None = None, threshold: float | None = None, max_drop: float | None = None,
+                min_rows: int | None = None, namespace: dict[str, Any] | None = None) -> PerformanceReport:
+    """Realized and estimated performance of a version over served traffic, or over one batch ``current``.
+
+    ``max_drop`` and ``min_rows`` None mean :data:`DEFAULT_MAX_DROP` and :data:`DEFAULT_MIN_ROWS`, so every
+    face can pass "not given" through."""
+    max_drop = DEFAULT_MAX_DROP if max_drop is None else max_drop
+    min_rows = DEFAULT_MIN_ROWS if min_rows is None else min_rows
     model, version, kind, reference = load_reference(store, ref)
     metric = _metric(kind, reference, metric)
     ref_value = float(reference["metrics"].get(metric) or math.nan)

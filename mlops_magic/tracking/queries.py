@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, json_safe
 from ..errors import NotFoundError
 from ..store import Store
 from .stages import combined_digest, scan_stages
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 #: How many of a notebook's latest runs the notebook lifecycle view looks at for stage attempts.
 LIFECYCLE_RUNS = 20
@@ -53,7 +56,7 @@ def list_run_records(store: Store, *, notebook: str | None = None, status: str |
 
 
 def runs_frame(store: Store, *, notebook: str | None = None, status: str | None = None,
-               trigger: str | None = None, limit: int | None = None) -> Any:
+               trigger: str | None = None, limit: int | None = None) -> DataFrame:
     """A pandas DataFrame of runs, newest first, with ``params.*`` and ``metrics.*`` columns."""
     import pandas as pd
 
