@@ -87,9 +87,13 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+#: Names this module needs for itself, which ``dir()`` need not offer.
+_PLUMBING = {"annotations", "importlib", "Any", "TYPE_CHECKING"}
+
+
 def __dir__() -> list[str]:
     """Every name, the ones not imported yet included, so ``dir()`` and tab completion list them all."""
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted((set(globals()) | set(_LAZY)) - _PLUMBING)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
