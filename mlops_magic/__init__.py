@@ -46,8 +46,9 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["register_model", "promote", "rollback", "load_model", "list_models", "model_versions",
                      "alias_history"], "registry.api"),
     "ModelVersion": "registry.versions",
-    **dict.fromkeys(["drift", "quality", "profile", "performance", "log_labels", "drift_history",
-                     "served_inputs"], "monitoring.api"),
+    **dict.fromkeys(["drift", "quality", "performance", "log_labels", "drift_history"], "monitoring.api"),
+    "served_inputs": "monitoring.served",
+    "profile": "stats.profile",
     "DriftReport": "monitoring.drift",
     **dict.fromkeys(["run_notebook", "run_notebooks", "RunRequest"], "runner"),
     **dict.fromkeys(["diff", "reproduce", "lineage", "model_card"], "explain.api"),
@@ -58,8 +59,9 @@ if TYPE_CHECKING:  # what a type checker and an IDE see: the same names, with th
     from .explain.api import diff, lineage, model_card, reproduce
     from .ipython.extension import load_ipython_extension as load_ipython_extension
     from .ipython.extension import unload_ipython_extension as unload_ipython_extension
-    from .monitoring.api import drift, drift_history, log_labels, performance, profile, quality, served_inputs
+    from .monitoring.api import drift, drift_history, log_labels, performance, quality
     from .monitoring.drift import DriftReport
+    from .monitoring.served import served_inputs
     from .registry.api import (
         alias_history,
         list_models,
@@ -72,6 +74,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see: the same names, with th
     from .registry.gates import GateResult, gate
     from .registry.versions import ModelVersion
     from .runner import RunRequest, run_notebook, run_notebooks
+    from .stats.profile import profile
     from .tracking.api import get_run, init, runs, show
     from .tracking.fingerprint import fingerprint
     from .widgets.lifecycle_panel import status

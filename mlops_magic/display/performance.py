@@ -14,14 +14,9 @@ if TYPE_CHECKING:
 VERDICT_STYLE = {"ok": ink("--jp-success-color1", "#2e7d32"), "drop": ink("--jp-error-color1", "#c62828")}
 
 
-def _num(value: float | None) -> str:
-    """A performance figure: ``–`` where a window has none (too few rows, no labels yet)."""
-    return fmt_number(value, missing="–")
-
-
 def _band(w: WindowPerformance, metric: str) -> str:
     band = w.band.get(metric)
-    return f"[{_num(band[0])}, {_num(band[1])}]" if band else ""
+    return f"[{fmt_number(band[0])}, {fmt_number(band[1])}]" if band else ""
 
 
 def _when(w: WindowPerformance) -> str:
@@ -49,15 +44,15 @@ def performance_text(report: PerformanceReport) -> str:
         lines.append(f"note: {report.note}")
     lines.append(f"{'window':22} {'rows':>7} {'labelled':>8} {'realized':>9} {'estimated':>9} {'band':>17}  verdict")
     for w in report.windows:
-        lines.append(f"{_when(w):22} {w.rows:>7} {w.labelled:>8} {_num(w.realized.get(m)):>9} "
-                     f"{_num(w.estimated.get(m)):>9} {_band(w, m):>17}  {w.verdict}")
-    lines.append(f"reference {m} {_num(report.reference.get(m))}; bar {_num(report.bar)}")
+        lines.append(f"{_when(w):22} {w.rows:>7} {w.labelled:>8} {fmt_number(w.realized.get(m)):>9} "
+                     f"{fmt_number(w.estimated.get(m)):>9} {_band(w, m):>17}  {w.verdict}")
+    lines.append(f"reference {m} {fmt_number(report.reference.get(m))}; bar {fmt_number(report.bar)}")
     return "\n".join(lines)
 
 
 def performance_html(report: PerformanceReport) -> str:
     m = report.metric
-    rows = [[_when(w), w.rows, w.labelled, _num(w.realized.get(m)), _num(w.estimated.get(m)),
+    rows = [[_when(w), w.rows, w.labelled, fmt_number(w.realized.get(m)), fmt_number(w.estimated.get(m)),
              Cell(_band(w, m), NOWRAP), Cell(w.verdict, VERDICT_STYLE.get(w.verdict, "color:inherit"))]
             for w in report.windows]
     points = [(w.start or float(i), w.value) for i, w in enumerate(report.windows) if w.value is not None]
@@ -66,5 +61,5 @@ def performance_html(report: PerformanceReport) -> str:
     table = html_table(["window", "rows", "labelled", f"realized {m}", f"estimated {m}", "band", "verdict"], rows,
                        css_class=None, style=None, cell_style="")
     return (f"<div class='mlops-performance'><b>{esc(headline(report))}</b>{note}{chart}{table}"
-            f"<small>reference {esc(m)} {esc(_num(report.reference.get(m)))}; bar {esc(_num(report.bar))}"
+            f"<small>reference {esc(m)} {esc(fmt_number(report.reference.get(m)))}; bar {esc(fmt_number(report.bar))}"
             "; the estimate assumes no concept drift</small></div>")

@@ -1,28 +1,23 @@
 """Monitoring from Python, on the session's store and current run: ``mlops.drift()``, ``mlops.quality()``,
-``mlops.performance()``, ``mlops.log_labels()``, ``mlops.drift_history()``, ``mlops.served_inputs()``,
-``mlops.profile()``.
+``mlops.performance()``, ``mlops.log_labels()``, ``mlops.drift_history()``.
 
 The twins of ``%mlops drift|performance|labels``; the work is done by :mod:`.records`,
-:mod:`.performance`, :mod:`.quality` and :mod:`.served`, which the CLI and the server call with a store.
+:mod:`.performance` and :mod:`.quality`, which the CLI and the server call with a store. Those import
+numpy, so this module imports them in its functions: ``from mlops_magic import *`` stays light.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..stats.profile import profile
 from ..tracking.session import get_session
-from .drift import DriftReport
-from .performance import LabelsResult, PerformanceReport, check_performance
-from .performance import log_labels as _log_labels
-from .quality import QualityReport
-from .quality import quality as _quality
-from .records import check_drift, resolve_data, resolve_reference
-from .records import drift_history as _drift_history
-from .served import served_inputs
 
 if TYPE_CHECKING:
     from pandas import DataFrame
+
+    from .drift import DriftReport
+    from .performance import LabelsResult, PerformanceReport
+    from .quality import QualityReport
 
 
 def drift(reference: Any, current: Any, columns: Any = None, tests: Any = None, *, threshold: Any = None,
@@ -32,14 +27,19 @@ def drift(reference: Any, current: Any, columns: Any = None, tests: Any = None, 
 
     ``options``: ``alpha`` (0.05) and ``share_threshold`` (0.5) of :func:`mlops_magic.monitoring.drift`.
     """
+    from .records import check_drift  # lazy: pulls numpy
+
     return check_drift(reference, current, columns=columns, tests=tests, threshold=threshold, model=model,
                        record=record, **options)
 
 
 def quality(reference: Any, current: Any, columns: Any = None) -> QualityReport:
     """Schema changes, missing values, unseen categories and out-of-range values (nothing recorded)."""
+    from .quality import quality as check_quality  # lazy: pulls numpy
+    from .records import resolve_data, resolve_reference  # lazy: pulls numpy
+
     ref, _, _ = resolve_reference(get_session().store, reference)
-    return _quality(ref, resolve_data(current), columns=columns)
+    return check_quality(ref, resolve_data(current), columns=columns)
 
 
 def performance(ref: str, *, window: str | None = None, current: Any = None, labels: Any = None,
@@ -51,6 +51,8 @@ def performance(ref: str, *, window: str | None = None, current: Any = None, lab
     realized). Recorded with the current stage, logged as metric ``performance.METRIC`` for gates; a drop
     emits a ``performance-drop`` event that ``--on-performance-drop`` schedules follow.
     """
+    from .performance import check_performance  # lazy: pulls numpy
+
     return check_performance(ref, window=window, current=current, labels=labels, metric=metric,
                              threshold=threshold, max_drop=max_drop, min_rows=min_rows, record=record)
 
@@ -59,12 +61,16 @@ def log_labels(model: str, ids: Any, labels: Any, *, key: str | None = None, tim
     """Labels that arrived (days later, from anywhere), by the request ids ``mlops serve`` answered with;
     or, with ``key="customer_id"``, by an input column's values, each labelling that entity's latest
     prediction at or before its time in ``times``."""
-    return _log_labels(get_session().store, model, ids, labels, key=key, times=times)
+    from .performance import log_labels as store_labels  # lazy: pulls numpy
+
+    return store_labels(get_session().store, model, ids, labels, key=key, times=times)
 
 
 def drift_history(model: str) -> DataFrame:
     """Every stored drift check of ``model`` as a DataFrame, oldest first."""
-    return _drift_history(get_session().store, model)
+    from .records import drift_history as stored_checks  # lazy: pulls numpy
+
+    return stored_checks(get_session().store, model)
 
 
-__all__ = ["drift", "drift_history", "log_labels", "performance", "profile", "quality", "served_inputs"]
+__all__ = ["drift", "drift_history", "log_labels", "performance", "quality"]
