@@ -3,7 +3,8 @@
 
 The twins of ``%mlops drift|performance|labels``; the work is done by :mod:`.records`,
 :mod:`.performance` and :mod:`.quality`, which the CLI and the server call with a store. Those import
-numpy, so this module imports them in its functions: ``from mlops_magic import *`` stays light.
+numpy, so this module imports them in its functions: ``from mlops_magic import drift`` loads numpy with
+the first call, not with the name.
 """
 
 from __future__ import annotations
