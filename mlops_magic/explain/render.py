@@ -92,8 +92,7 @@ def diff_html(diff: RunDiff) -> str:
     parts = [f'<div class="mlops-diff">{_CSS}<p><b>{esc(diff.headline)}</b></p>',
              f"<p>a: <code>{esc(a['id'][:8])}</code> {esc(a['notebook'])} ({esc(a['trigger'])}, "
              f"{esc(a['status'])}) &nbsp; b: <code>{esc(b['id'][:8])}</code> {esc(b['notebook'])} "
-             f"({esc(b['trigger'])}, {esc(b['status'])})</p>",
-             ]
+             f"({esc(b['trigger'])}, {esc(b['status'])})</p>"]
     rows: list[Row] = []
     for d in diff.stages:
         body = "<br>".join(esc(line) for line in stage_lines(d)) or "unchanged"
