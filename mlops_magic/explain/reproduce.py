@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..display.html import fmt_number
 from ..entities import Fingerprint, Run
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..runner import RunRequest, run_notebooks
@@ -212,7 +213,8 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
             if m["a"] is None or m["b"] is None:
                 reasons.append(f"{key} only in {'the original' if m['b'] is None else 'the new run'}")
             else:
-                reasons.append(f"{key} {m['a']:.6g} → {m['b']:.6g} ({m['delta']:+.3g}, tolerance {tolerance:g})")
+                reasons.append(f"{key} {fmt_number(m['a'], 6)} → {fmt_number(m['b'], 6)} "
+                               f"({fmt_number(m['delta'], 3, sign=True)}, tolerance {tolerance:g})")
     diff = diff_runs(store, run.id, result.run_id)
     return ReproduceResult(original=run.id, run_id=result.run_id, status=result.status,
                            verdict="differs" if reasons else "reproduced", tolerance=tolerance, environment=env,

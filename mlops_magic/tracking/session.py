@@ -15,7 +15,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -497,7 +497,7 @@ def active_run() -> Run | None:
     return get_session().active_run()
 
 
-def stage(kind: str, name: str | None = None, *, notes: str | None = None) -> Any:
+def stage(kind: str, name: str | None = None, *, notes: str | None = None) -> AbstractContextManager[StageRun]:
     """``with stage("train"):`` records a stage of the current run (one is opened if none is)."""
     return get_session().stage(kind, name, notes=notes)
 
