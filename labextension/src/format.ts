@@ -1,6 +1,7 @@
 /** Pure display helpers: durations, times, statuses, sparklines. */
 
 import type { Info, ModelHealth } from './api';
+import { enums } from './enums';
 
 /** Seconds as people read them: `250 ms`, `3.2 s`, `2 min 5 s`, `2 h 1 min`; `empty` when unknown. */
 export function formatDuration(seconds: number | null | undefined, empty = '—'): string {
@@ -43,18 +44,14 @@ export function formatAgo(iso: string | null | undefined, now: number = Date.now
   return new Date(t).toISOString().slice(0, 10);
 }
 
-/** The run and stage statuses a class exists for (info.enums replaces them via `setKnownStatuses`). */
-let KNOWN: readonly string[] = ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'];
+/** A word fit for a class name (the enums come from the server: checked, never trusted). */
+const CLASS_WORD = /^[a-z][a-z-]*$/;
 
-/** The statuses the server says exist (`GET info` → `enums`); unknown words still map to `never`. */
-export function setKnownStatuses(statuses: readonly string[]): void {
-  KNOWN = Array.from(new Set([...statuses].filter(s => /^[a-z][a-z-]*$/.test(s))));
-}
-
-/** A CSS class for a status, `never` when there is none. */
+/** A CSS class for a run or stage status the server names (`enums()`), `never` for none or any other word. */
 export function statusClass(status: string | null | undefined): string {
-  const s = status && KNOWN.includes(status) ? status : 'never';
-  return `mlops-status-${s}`;
+  const { run_status, stage_status } = enums();
+  const known = !!status && CLASS_WORD.test(status) && (run_status.includes(status) || stage_status.includes(status));
+  return `mlops-status-${known ? status : 'never'}`;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { AliasChange, LifecycleStage, ModelDetail, ModelVersion, PromotionResult } from './api';
 import { formatValue } from './format';
+import { lifecycleIndex } from './stages';
 
 /** Deep equality of two JSON answers (same server, same key order: comparing the text is exact). */
 export function sameJson(a: unknown, b: unknown): boolean {
@@ -54,11 +55,8 @@ export function compactWarnings(warnings: readonly string[]): { short: string; f
 }
 
 /** The stage rows in lifecycle order (kind, then cell order). */
-export function sortStages(stages: readonly LifecycleStage[], kinds: readonly string[]): LifecycleStage[] {
-  const index = (kind: string) => {
-    const i = kinds.indexOf(kind);
-    return i < 0 ? kinds.length : i;
-  };
+export function sortStages(stages: readonly LifecycleStage[], kinds?: readonly string[]): LifecycleStage[] {
+  const index = (kind: string) => lifecycleIndex(kind, kinds);
   return [...stages].sort((a, b) => index(a.kind) - index(b.kind) || a.cell_index - b.cell_index);
 }
 
