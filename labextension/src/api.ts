@@ -78,12 +78,10 @@ export interface RunsQuery {
   at?: string;
 }
 
-/** `path?k=v&…` skipping undefined/empty values. */
+/** `path?k=v&…` (URLExt's query string) without the undefined, null and empty values. */
 export function withQuery(path: string, query: Record<string, string | number | undefined | null>): string {
-  const parts = Object.entries(query)
-    .filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
-  return parts.length ? `${path}?${parts.join('&')}` : path;
+  const given = Object.entries(query).filter((entry): entry is [string, string | number] => entry[1] !== undefined && entry[1] !== null && entry[1] !== '');
+  return path + URLExt.objectToQueryString(Object.fromEntries(given));
 }
 
 const enc = encodeURIComponent;

@@ -22,26 +22,34 @@ export function formatDuration(seconds: number | null | undefined, empty = '—'
   return `${h} h ${m - h * 60} min`;
 }
 
-/** "3 min ago" style, relative to `now` (ms since epoch). */
-export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
+/** An ISO time in ms since the epoch, or what to show instead: '—' for none, the text itself when it is no time. */
+function parseTime(iso: string | null | undefined): number | string {
   if (!iso) {
     return '—';
   }
   const t = Date.parse(iso);
-  if (isNaN(t)) {
-    return iso;
-  }
-  const s = Math.max(0, (now - t) / 1000);
+  return isNaN(t) ? iso : t;
+}
+
+/** Seconds under a day as `30 s`, `5 min`, `3 h`; null from a day on. */
+function withinDay(s: number): string | null {
   if (s < 60) {
-    return `${Math.round(s)} s ago`;
+    return `${Math.round(s)} s`;
   }
   if (s < 3600) {
-    return `${Math.round(s / 60)} min ago`;
+    return `${Math.round(s / 60)} min`;
   }
-  if (s < 86400) {
-    return `${Math.round(s / 3600)} h ago`;
+  return s < 86400 ? `${Math.round(s / 3600)} h` : null;
+}
+
+/** "3 min ago" style, relative to `now` (ms since epoch); the date beyond a day. */
+export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
+  const t = parseTime(iso);
+  if (typeof t === 'string') {
+    return t;
   }
-  return new Date(t).toISOString().slice(0, 10);
+  const near = withinDay(Math.max(0, (now - t) / 1000));
+  return near ? `${near} ago` : new Date(t).toISOString().slice(0, 10);
 }
 
 /** A word fit for a class name (the enums come from the server: checked, never trusted). */
@@ -127,27 +135,16 @@ export function sparklinePoints(
 
 /** A future time as "in 5 min" / "in 3 h", then "YYYY-MM-DD HH:MM" (UTC) beyond a day; '—' when none. */
 export function formatDue(iso: string | null | undefined, now: number = Date.now()): string {
-  if (!iso) {
-    return '—';
-  }
-  const t = Date.parse(iso);
-  if (isNaN(t)) {
-    return iso;
+  const t = parseTime(iso);
+  if (typeof t === 'string') {
+    return t;
   }
   const s = (t - now) / 1000;
   if (s < 0) {
     return 'due now';
   }
-  if (s < 60) {
-    return `in ${Math.round(s)} s`;
-  }
-  if (s < 3600) {
-    return `in ${Math.round(s / 60)} min`;
-  }
-  if (s < 86400) {
-    return `in ${Math.round(s / 3600)} h`;
-  }
-  return `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const near = withinDay(s);
+  return near ? `in ${near}` : `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /** One line each for the newest drift and performance checks: inputs and outcome are two questions. */

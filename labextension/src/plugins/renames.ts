@@ -15,7 +15,8 @@ const REMEMBER_MS = 10_000;
 
 const isNotebook = (path: string) => path.endsWith('.ipynb');
 
-function activate(app: JupyterFrontEnd, tracker: INotebookTracker, sidebar: MlopsPanel): void {
+/** The sidebar follows the notebook in front when Lab renames or moves it. */
+function followRenames(tracker: INotebookTracker, sidebar: MlopsPanel): void {
   const follow = (nb: NotebookPanel) =>
     nb.context.pathChanged.connect((_, newPath) => {
       if (tracker.currentWidget !== nb) {
@@ -30,7 +31,10 @@ function activate(app: JupyterFrontEnd, tracker: INotebookTracker, sidebar: Mlop
     });
   tracker.forEach(follow);
   tracker.widgetAdded.connect((_, nb) => follow(nb));
+}
 
+/** The store learns each rename of a notebook or a folder once (Lab may report one twice). */
+function recordRenames(contents: Contents.IManager, sidebar: MlopsPanel): void {
   const recorded = new Set<string>();
   const record = (change: Contents.IChangedArgs) => {
     const from = change.oldValue?.path;
@@ -52,7 +56,7 @@ function activate(app: JupyterFrontEnd, tracker: INotebookTracker, sidebar: Mlop
       .then(() => sidebar.refresh())
       .catch(error => console.warn(`mlops-magic: could not record the rename of ${from} to ${to}: ${error.message ?? error}`));
   };
-  app.serviceManager.contents.fileChanged.connect((_, change) => record(change));
+  contents.fileChanged.connect((_, change) => record(change));
 }
 
 export const renamesPlugin: JupyterFrontEndPlugin<void> = {
@@ -60,5 +64,8 @@ export const renamesPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Follows renamed notebooks in the sidebar and records renames in the store.',
   autoStart: true,
   requires: [INotebookTracker, IMlopsSidebar],
-  activate
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker, sidebar: MlopsPanel) => {
+    followRenames(tracker, sidebar);
+    recordRenames(app.serviceManager.contents, sidebar);
+  }
 };
