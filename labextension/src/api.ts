@@ -80,8 +80,8 @@ export interface RunsQuery {
 
 /** `path?k=v&…` (URLExt's query string) without the undefined, null and empty values. */
 export function withQuery(path: string, query: Record<string, string | number | undefined | null>): string {
-  const given = Object.entries(query).filter((entry): entry is [string, string | number] => entry[1] !== undefined && entry[1] !== null && entry[1] !== '');
-  return path + URLExt.objectToQueryString(Object.fromEntries(given));
+  const given = Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '');
+  return path + URLExt.objectToQueryString(Object.fromEntries(given) as Record<string, string | number>);
 }
 
 const enc = encodeURIComponent;

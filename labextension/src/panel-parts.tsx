@@ -56,7 +56,10 @@ export function SectionList<T>(props: {
   if (items === null) {
     return error ? null : <p className="mlops-empty">Loading…</p>;
   }
-  return items.length === 0 ? <p className="mlops-empty">{props.empty}</p> : <ul className={props.className}>{items.map(props.children)}</ul>;
+  if (items.length === 0) {
+    return <p className="mlops-empty">{props.empty}</p>;
+  }
+  return <ul className={props.className}>{items.map(props.children)}</ul>;
 }
 
 /** The outcome of an action, next to where it was taken: a status line, or an alert when it failed. */

@@ -19,6 +19,8 @@ export interface RowActions {
   toggle(id: string): void;
 }
 
+const ARIA_SORT = { asc: 'ascending', desc: 'descending' } as const;
+
 /** What a column's cells and its header share: the class of its kind and its id. */
 function columnAttrs(c: Column): { className: string; 'data-column': string } {
   return { className: `mlops-rv-cell mlops-rv-${c.kind}`, 'data-column': c.id };
@@ -115,7 +117,7 @@ function Header({ columns, sort, onSort }: { columns: readonly Column[]; sort: S
         {columns.map(c => {
           const active = sort.column === c.id;
           return (
-            <div key={c.id} role="columnheader" {...columnAttrs(c)} aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
+            <div key={c.id} role="columnheader" {...columnAttrs(c)} aria-sort={active ? ARIA_SORT[sort.dir] : 'none'}>
               <button className="mlops-rv-sort" title={`Sort by ${c.group === 'run' ? '' : c.group + ' '}${c.label}`} onClick={() => onSort(c)}>
                 <span className="mlops-rv-label">{c.label}</span>
                 <span className="mlops-rv-arrow" aria-hidden="true">

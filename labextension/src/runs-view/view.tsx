@@ -115,8 +115,10 @@ function Toolbar({ model, actions, onRefresh }: { model: RunsViewModel; actions:
   const shown = model.view.length;
   return (
     <div className="mlops-rv-toolbar">
-      <FilterSelect model={model} field="status" label="Status" title="Only runs with this status" all="all statuses" words={model.statuses} />
-      <FilterSelect model={model} field="notebook" label="Notebook" title="Only runs of this notebook" all="all notebooks" words={model.notebooks} />
+      <FilterSelect model={model} field="status" label="Status" title="Only runs with this status" all="all statuses"
+        words={model.statuses} />
+      <FilterSelect model={model} field="notebook" label="Notebook" title="Only runs of this notebook" all="all notebooks"
+        words={model.notebooks} />
       <input
         className="jp-mod-styled mlops-rv-search"
         type="search"
