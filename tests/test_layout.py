@@ -64,6 +64,7 @@ TABLE_OWNERS = {
     "performance_references": "store/monitoring.py",
     "performance_reports": "store/monitoring.py",
     "notebook_renames": "store/notebooks.py",
+    "autologged": "store/autolog.py",
     "meta": "store/schema.py",
 }
 WRITE = re.compile(r"\b(?:INSERT\s+INTO|(?<!DO )UPDATE|DELETE\s+FROM)\b\s*(\w*)")

@@ -16,8 +16,11 @@ from typing import Any
 import click
 
 from .._version import __version__
+from ..display.html import fmt_number
 from ..entities import RunStatus
 from ..errors import MlopsError
+from ..options import RUN_FILTERS
+from .options import declared
 
 #: name → "module:attribute" of a click command, imported on first use.
 LAZY_COMMANDS: dict[str, str] = {
@@ -99,7 +102,7 @@ def _fmt_time(iso: str | None) -> str:
 
 def _fmt_metrics(metrics: dict[str, Any], limit: int = 3) -> str:
     items = list(metrics.items())[:limit]
-    text = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in items)
+    text = " ".join(f"{k}={fmt_number(v)}" for k, v in items)
     return text + (" …" if len(metrics) > limit else "")
 
 
@@ -111,10 +114,7 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 @main.command()
-@click.option("--notebook", default=None, help="Only runs of this notebook.")
-@click.option("--status", default=None, help="Only these statuses (comma-separated).")
-@click.option("--trigger", default=None, help="Only these triggers (comma-separated).")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many runs.")
+@declared(*RUN_FILTERS)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.pass_context
 def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..display.html import fmt_number
 from ..entities import RunStatus
 
 
 def _cell(value: Any) -> str:
     """Table-safe text: no pipes, no newlines, no HTML."""
     if isinstance(value, float):
-        value = f"{value:.6g}"
+        value = fmt_number(value, 6)
     elif isinstance(value, (dict, list)):
         value = json.dumps(value, default=str)
     text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
