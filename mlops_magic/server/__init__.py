@@ -3,6 +3,7 @@
 The handlers are a face over the core (see ``handlers.py``): they parse the
 request, call the same functions the CLI and the magics call, and translate
 :class:`~mlops_magic.errors.MlopsError` into a JSON error with its status.
+Settings: ``c.MlopsExtension.allowed_stores`` (``stores.py``, ``docs/lab.md``).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from jupyter_server.utils import url_path_join
 
     from . import handlers, runs_table  # lazy: pulls jupyter_server
+    from .stores import settings_for  # lazy: pulls jupyter_server
 
     web_app = serverapp.web_app
     base_url = web_app.settings["base_url"]
     web_app.settings.setdefault("mlops_root_dir", serverapp.root_dir)
+    web_app.settings.update(settings_for(serverapp))
     routes = handlers.ROUTES + runs_table.ROUTES
     web_app.add_handlers(".*$", [(url_path_join(base_url, API_PREFIX, pattern), handler)
                                  for pattern, handler in routes])

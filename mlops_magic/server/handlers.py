@@ -9,6 +9,7 @@ The OpenAPI description of these routes is ``labextension/openapi.yaml``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import tornado.escape
@@ -145,22 +146,28 @@ class ReportHandler(MlopsHandler):
 
 class LifecycleHandler(MlopsHandler):
     """A notebook's stage cells with their latest attempts. ``GET ?path=`` reads the saved file;
-    ``POST {path, cells}`` takes the document as open in Lab (saved or not), which is what the user sees."""
+    ``POST {path, cells}`` takes the document as open in Lab (saved or not), which is what the user sees.
+
+    Reading a notebook and parsing its cells is done off the event loop: a huge notebook or request
+    then slows its own answer only, never the rest of the Jupyter server."""
 
     @tornado.web.authenticated
     @maps_errors
-    def get(self) -> None:
-        self.answer(self.notebook_path(self.get_query_argument("path", "")), None)
+    async def get(self) -> None:
+        await self.answer(self.notebook_path(self.get_query_argument("path", None)), None)
 
     @tornado.web.authenticated
     @maps_errors
-    def post(self) -> None:
-        body = self.json_body()
+    async def post(self) -> None:
+        # cells may hold any text the editor holds, lone surrogates included; the path may not
+        body = await asyncio.to_thread(self.json_body, allow_surrogates=True)
         notebook = self.notebook_path(body.get("path"))
-        self.answer(notebook, {"cells": open_cells(body.get("cells"))})
+        cells = await asyncio.to_thread(open_cells, body.get("cells"))
+        await self.answer(notebook, {"cells": cells})
 
-    def answer(self, notebook: Any, content: dict[str, Any] | None) -> None:
-        view = queries.notebook_lifecycle(self.existing_store_at(notebook.parent), notebook, content)
+    async def answer(self, notebook: Any, content: dict[str, Any] | None) -> None:
+        store = self.existing_store_at(notebook.parent)
+        view = await asyncio.to_thread(queries.notebook_lifecycle, store, notebook, content)
         view["path"] = to_api_path(self.root_dir, notebook)
         self.reply(view)
 
@@ -196,9 +203,10 @@ class RenameHandler(MlopsHandler):
         from ..scheduling.renames import rename_notebook  # lazy: jupyter server start-up
 
         body = self.json_body()
-        old_api, new_api = body.get("from") or "", body.get("to") or ""
-        old = resolve_in_root(self.root_dir, old_api, must_exist=False)
-        new = resolve_in_root(self.root_dir, new_api, must_exist=False)
+        old_api, new_api = body.get("from"), body.get("to")
+        # the root itself is refused: renaming "." would re-point every run and schedule of the store
+        old = resolve_in_root(self.root_dir, old_api, must_exist=False, what='"from"')
+        new = resolve_in_root(self.root_dir, new_api, must_exist=False, what='"to"')
         if not new.exists():
             raise NotFoundError(f"no such file or folder under the server root: {str(new_api)[:200]}")
         store = self.existing_store_at(new if new.is_dir() else new.parent)
@@ -286,8 +294,9 @@ class SchedulesHandler(MlopsHandler):
 
         body = self.json_body()
         notebook = self.notebook_path(body.pop("notebook", None))
-        if isinstance(body.get("after"), str) and body["after"].strip():
-            body["after"] = str(self.notebook_path(body["after"].strip()))
+        after = body.get("after")
+        if not (after is None or (isinstance(after, str) and not after.strip())):  # "" is no "after"
+            body["after"] = str(self.notebook_path(after, '"after"'))
         if isinstance(body.get("on_change"), list):
             for pattern in body["on_change"]:
                 check_relative_glob(pattern)

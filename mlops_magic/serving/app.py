@@ -21,7 +21,8 @@ from typing import Any
 from ..errors import InvalidInputError, MlopsError
 from ..registry.versions import get_version, load, parse_ref, resolve_version_number
 from ..store import open_store
-from .inputs import parse_body, prepare
+from .body import parse_body
+from .inputs import prepare
 
 log = logging.getLogger("mlops_magic.serving.app")
 INLINE_ROWS = 256  # smaller batches predict on the event loop: a thread hop costs more than they do

@@ -7,7 +7,6 @@ Each message names the column, the row and what was expected.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,20 +28,6 @@ class Prepared:
     def records(self) -> list[dict[str, Any]]:
         names = list(self.raw)
         return [dict(zip(names, values)) for values in zip(*self.raw.values())]
-
-
-def parse_body(body: bytes | str) -> Any:
-    """The JSON of a request body, or InvalidInputError (a 400) in one line: never a RecursionError.
-
-    ``NaN`` and ``Infinity`` (which Python's json accepts) are read as floats so the column check can
-    name the cell that holds them.
-    """
-    try:
-        return json.loads(body, parse_constant=float)
-    except RecursionError:
-        raise InvalidInputError("the body is nested too deeply; send flat records") from None
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, too many digits, not UTF-8
-        raise InvalidInputError(f"the body is not JSON: {str(exc).splitlines()[0][:200]}") from None
 
 
 _SCALARS = (str, int, float, bool)
