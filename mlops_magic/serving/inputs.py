@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..monitoring.request_ids import request_ids
 
 _FORMS = ('{"records": [{"col": value, ...}, ...]}, {"columns": {"col": [values], ...}} '
           "or a bare list of records")
@@ -163,9 +164,9 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
     ids = None
     if id_column and id_column in columns:
         raw_ids = columns.pop(id_column)
-        if any(v is _MISSING or v is None or isinstance(v, (dict, list, bool)) for v in raw_ids):
-            raise InvalidInputError(f"column {id_column!r} holds the request ids: give every row a string or number")
-        ids = [str(v) for v in raw_ids]
+        if any(v is _MISSING for v in raw_ids):
+            raise InvalidInputError(f"column {id_column!r} holds the request ids: give every row one")
+        ids = request_ids(raw_ids, f"column {id_column!r}, row")
         if not columns:
             raise InvalidInputError(f"the request has only ids (column {id_column!r}); send the model's inputs too")
     if not schema or not schema.get("columns"):
