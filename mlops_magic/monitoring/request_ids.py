@@ -41,7 +41,7 @@ def request_id(value: object, where: str = "a request id") -> str:
     if len(text) > MAX_LENGTH:
         raise InvalidInputError(f"{where} has {len(text)} characters; a request id has at most {MAX_LENGTH}")
     if not text.isprintable():
-        raise InvalidInputError(f"{where} {ascii(text[:40])} holds a control character or a lone surrogate; "
+        raise InvalidInputError(f"{where} {text[:40]!a} holds a control character or a lone surrogate; "
                                 "a request id is printable text")
     return text
 

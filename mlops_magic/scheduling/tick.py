@@ -51,6 +51,7 @@ class Claimed:
     fire: Fire
     run_id: str
     result: RunResult | None = None
+    started: bool = True  # False: the fire could not start (a missing notebook, an unreachable cluster)
 
 
 def _claimer() -> str:
@@ -332,6 +333,7 @@ def submit(store: Store, executors: Any, c: Claimed) -> Any:
                          schedule_id=c.schedule.id, status="failed", error=f"cannot start: {exc}")
         c.result = RunResult(run_id=c.run_id, notebook=c.schedule.notebook, status="failed",
                              error=f"cannot start: {exc}")
+        c.started = False
 
         notify_all(c.schedule.notify, c.result, store)
         return None

@@ -220,10 +220,7 @@ def _request_ids(header: str | None, prepared: Any) -> list[str]:
     ``ID:ROW`` made from it, since a label arrives for exactly that id."""
     if prepared.ids is not None:
         return list(prepared.ids)
-    if header is None:
-        base = uuid.uuid4().hex[:16]
-    else:
-        base = request_id(_utf8(header).strip(), "the X-Request-Id header")
+    base = uuid.uuid4().hex[:16] if header is None else request_id(_utf8(header).strip(), "the X-Request-Id header")
     if prepared.rows == 1:
         return [base]
     return request_ids([f"{base}:{i}" for i in range(prepared.rows)], "the X-Request-Id header's id of row")

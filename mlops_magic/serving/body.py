@@ -47,7 +47,7 @@ def check_tree(value: Any, *, allow_surrogates: bool = False) -> None:
         item, depth = stack.pop()
         if isinstance(item, str):
             if not (allow_surrogates or item.isascii() or _encodable(item)):
-                raise InvalidInputError(f"the body holds a lone surrogate ({ascii(item[:40])}): "
+                raise InvalidInputError(f"the body holds a lone surrogate ({item[:40]!a}): "
                                         "send text that is valid Unicode")
             continue
         if not isinstance(item, (dict, list)):
