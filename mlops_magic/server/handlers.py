@@ -22,6 +22,7 @@ from ..store.runs import filter_values
 from ..tracking import queries
 from .base import MlopsHandler, maps_errors
 from .paths import check_relative_glob, resolve_in_root, to_api_path
+from .stores import StoreOutsideRootError
 
 MAX_PAGE = 500
 
@@ -31,13 +32,18 @@ class InfoHandler(MlopsHandler):
     @maps_errors
     def get(self) -> None:
         """Which store ``?at=NOTEBOOK`` reads (its folder's nearest ``.mlops/``), and the API's enums."""
-        store = self.store_or_none
         folder = self.store_folder
+        store = self.existing_store_at(folder)
         hint = None
         if store is None:
-            where = self.api_path(folder)
-            place = "the server root" if where == "" else f"{where}/" if where else "the notebook's folder"
-            hint = f"no store yet: the first stage run creates .mlops/ in {place}"
+            try:
+                self.store_location(folder)
+            except StoreOutsideRootError as exc:  # say why the runs a kernel records here do not show
+                hint = str(exc)
+            if hint is None:
+                where = self.api_path(folder)
+                place = "the server root" if where == "" else f"{where}/" if where else "the notebook's folder"
+                hint = f"no store yet: the first stage run creates .mlops/ in {place}"
         project = store.project_dir if store is not None else None
         self.reply({"version": __version__, "api": "v1",
                     "store": store.display_url if store is not None else None,
