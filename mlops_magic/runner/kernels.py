@@ -45,12 +45,12 @@ def autoload_arguments(argv: list[str], env: dict[str, str] | None = None) -> li
 
 
 def resolve_kernel_name(name: str) -> str:
-    """The kernelspec a kernel name means, as jupyter_client resolves it: ``python`` is the native
-    ``python3`` kernel (``KernelManager`` maps it), and names are matched without case."""
+    """The kernelspec a kernel name means, as jupyter_client's ``KernelManager`` resolves it (so as
+    papermill runs it): ``python`` is the native ``python3`` kernel; any other name is looked up as given
+    (the kernelspec manager ignores its case)."""
     from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
 
-    lowered = name.lower()
-    return NATIVE_KERNEL_NAME if lowered == "python" else lowered
+    return NATIVE_KERNEL_NAME if name == "python" else name
 
 
 #: Kernels launched and not yet killed, so an interrupted runner (Ctrl-C) can leave none behind,
