@@ -220,7 +220,8 @@ def _request_ids(header: str | None, prepared: Any) -> list[str]:
     ``ID:ROW`` made from it, since a label arrives for exactly that id."""
     if prepared.ids is not None:
         return list(prepared.ids)
-    base = uuid.uuid4().hex[:16] if header is None else request_id(_utf8(header).strip(), "the X-Request-Id header")
+    text = _utf8(header or "").strip()  # an empty header (a proxy's) is no id: a new one is made
+    base = request_id(text, "the X-Request-Id header") if text else uuid.uuid4().hex[:16]
     if prepared.rows == 1:
         return [base]
     return request_ids([f"{base}:{i}" for i in range(prepared.rows)], "the X-Request-Id header's id of row")
