@@ -28,7 +28,7 @@ from serving_support import running
 
 from mlops_magic.registry import api as registry_api
 from mlops_magic.scheduling.schedules import add_schedule
-from mlops_magic.server import handlers, runs_table
+from mlops_magic.server import routes
 from mlops_magic.serving.app import create_app
 from mlops_magic.store import clear_cache, open_store
 from mlops_magic.tracking.session import reset_session
@@ -79,7 +79,7 @@ SETTINGS = settings(derandomize=True, database=None, deadline=None, max_examples
 
 
 # -- the Jupyter server extension -------------------------------------------------------------------------
-ROUTES = handlers.ROUTES + runs_table.ROUTES
+ROUTES = routes()
 METHODS = ("get", "post", "put", "patch", "delete")
 QUERY = ["at", "path", "notebook", "limit", "offset", "status", "trigger", "since", "a", "b"]
 

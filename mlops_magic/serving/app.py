@@ -14,16 +14,15 @@ import logging
 import random
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInputError, MlopsError
-from ..monitoring.request_ids import header_value, request_id, request_ids
+from ..monitoring.request_ids import header_value, request_ids
 from ..registry.versions import get_version, load, parse_ref, resolve_version_number
 from ..store import open_store
 from .body import parse_body
-from .inputs import prepare
+from .inputs import label_pairs, prepare, request_ids_of
 
 log = logging.getLogger("mlops_magic.serving.app")
 INLINE_ROWS = 256  # smaller batches predict on the event loop: a thread hop costs more than they do
@@ -213,29 +212,6 @@ def _probabilities(samples: list[Sample]) -> list[list[float]] | None:
         return None
 
 
-def _request_ids(header: str | None, prepared: Any) -> list[str]:
-    """Per row: the body's id column, else the X-Request-Id header (``ID`` or ``ID:ROW``), else new ids.
-
-    The header's id follows the one request-id rule (``monitoring.request_ids``), and so does each
-    ``ID:ROW`` made from it, since a label arrives for exactly that id."""
-    if prepared.ids is not None:
-        return list(prepared.ids)
-    text = _utf8(header or "").strip()  # an empty header (a proxy's) is no id: a new one is made
-    base = request_id(text, "the X-Request-Id header") if text else uuid.uuid4().hex[:16]
-    if prepared.rows == 1:
-        return [base]
-    return request_ids([f"{base}:{i}" for i in range(prepared.rows)], "the X-Request-Id header's id of row")
-
-
-def _utf8(header: str) -> str:
-    """A header as the client wrote it: Starlette decodes header bytes as Latin-1; UTF-8 bytes (an id in
-    another script) are read as UTF-8."""
-    try:
-        return header.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return header
-
-
 def _jsonable(values: Any) -> list[Any]:
     return values.tolist() if hasattr(values, "tolist") else list(values)
 
@@ -270,7 +246,7 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
             return error(400, str(exc))
         try:
             prepared = prepare(payload, served.version.input_schema, id_column=id_column)
-            ids = _request_ids(request.headers.get("x-request-id"), prepared)
+            ids = request_ids_of(request.headers.get("x-request-id"), prepared)
         except InvalidInputError as exc:
             return error(422, str(exc))
         except Exception as exc:  # a body shape nobody foresaw is still the client's, in one line
@@ -319,7 +295,7 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
             return error(413, f"the body is larger than {max_body} bytes (mlops serve --max-body)")
         except InvalidInputError as exc:
             return error(400, str(exc))
-        ids, values = _label_pairs(payload)
+        ids, values = label_pairs(payload)
         if ids is None:
             return error(422, 'send {"labels": [{"request_id": "...", "label": ...}, ...]} '
                               'or {"ids": [...], "labels": [...]}')
@@ -347,16 +323,6 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
                     lifespan=asynccontextmanager(lifespan))
     app.state.holder = holder
     return app
-
-
-def _label_pairs(payload: Any) -> tuple[list[Any] | None, list[Any]]:
-    if isinstance(payload, dict) and isinstance(payload.get("ids"), list) and isinstance(payload.get("labels"), list):
-        return payload["ids"], payload["labels"]
-    rows = payload.get("labels") if isinstance(payload, dict) else payload
-    if isinstance(rows, list) and rows and all(isinstance(r, dict) and "request_id" in r and "label" in r
-                                               for r in rows):
-        return [r["request_id"] for r in rows], [r["label"] for r in rows]
-    return None, []
 
 
 def serve(ref: str, *, host: str = "127.0.0.1", port: int = 8080, poll_interval: float = 1.0,
