@@ -15,7 +15,6 @@ from urllib.parse import unquote
 import numpy as np
 import pandas as pd
 import pytest
-from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures
 from serving_support import running
 
 import mlops_magic as mlops
@@ -24,8 +23,7 @@ from mlops_magic.monitoring.request_ids import MAX_LENGTH, header_value, request
 from mlops_magic.registry import api as registry_api
 from mlops_magic.serving.app import ModelHolder, Sample, create_app
 from mlops_magic.serving.inputs import prepare
-from mlops_magic.store import clear_cache
-from mlops_magic.tracking.session import get_session, reset_session
+from mlops_magic.tracking.session import get_session
 
 
 @pytest.fixture(scope="module")
@@ -38,21 +36,10 @@ def data():
     return X, y, LogisticRegression(max_iter=500).fit(X, y)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The session's store on each backend (MLOPS_STORE), tmp_path as the working directory."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLOPS_RUN_ID", raising=False)
-    if request.param == "sqlite":
-        url = str(tmp_path / "store")
-    else:
-        url = request.getfixturevalue("postgres_url") + f"?artifacts={tmp_path / 'artifacts'}"
-    monkeypatch.setenv("MLOPS_STORE", url)
-    clear_cache()
-    reset_session()
-    yield get_session()
-    clear_cache()
-    reset_session()
+@pytest.fixture
+def backend(store_url: str):
+    """The session on an empty store of each backend (conftest's ``store_url``)."""
+    return get_session()
 
 
 def one_line(reply, status: int | tuple[int, ...] = 422) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from ..errors import InvalidInputError, NotFoundError
+from ..tracking.values import is_text
 
 #: Bytes of one file or folder name (NAME_MAX of ext4, XFS, btrfs, tmpfs).
 MAX_NAME_BYTES = 255
@@ -39,12 +40,9 @@ def check_path_text(text: object, what: str = "a path") -> str:
         raise InvalidInputError(f"{what}: a path must be a string, not {type(text).__name__}")
     if "\x00" in text or "\\" in text:
         raise InvalidInputError(f"invalid path {_shown(text)}: use a /-separated path under the root")
-    try:
-        encoded = text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInputError(f"invalid path {_shown(text)}: it holds a lone surrogate, "
-                                "which no file name can") from None
-    if len(encoded) > MAX_PATH_BYTES:
+    if not is_text(text):
+        raise InvalidInputError(f"invalid path {_shown(text)}: it holds a lone surrogate, which no file name can")
+    if len(text.encode("utf-8")) > MAX_PATH_BYTES:
         raise InvalidInputError(f"path {_shown(text)} is too long: at most {MAX_PATH_BYTES} bytes")
     for name in text.split("/"):
         if len(name.encode("utf-8")) > MAX_NAME_BYTES:

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..tracking.values import is_text
 
 #: Deepest nesting of arrays and objects a body may have; every route reads at most a few levels.
 MAX_DEPTH = 32
@@ -46,7 +47,7 @@ def check_tree(value: Any, *, allow_surrogates: bool = False) -> None:
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            if not (allow_surrogates or item.isascii() or _encodable(item)):
+            if not (allow_surrogates or is_text(item)):
                 raise InvalidInputError(f"the body holds a lone surrogate ({item[:40]!a}): "
                                         "send text that is valid Unicode")
             continue
@@ -59,11 +60,3 @@ def check_tree(value: Any, *, allow_surrogates: bool = False) -> None:
             stack.extend((v, depth + 1) for v in item.values())
         else:
             stack.extend((v, depth + 1) for v in item)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

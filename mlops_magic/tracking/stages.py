@@ -16,6 +16,7 @@ from typing import Any
 
 from ..entities import STAGE_KINDS
 from ..errors import InvalidInputError, NotFoundError
+from .values import is_text
 
 HEADER_RE = re.compile(r"^[ \t]*%%mlops[ \t]+stage(?:[ \t]+(?P<args>.*))?$")
 TAG_PREFIX = "mlops:"
@@ -132,18 +133,9 @@ def parse_stage_args(args: str) -> StageSpec:
     check_kind(kind)
     if name is not None and not name.strip():
         raise InvalidInputError("--name needs a non-empty value")
-    if name is not None and not _is_text(name):
+    if name is not None and not is_text(name):
         raise InvalidInputError(f"--name {_shown(name)} holds a lone surrogate; give a name of real characters")
     return StageSpec(kind=kind, name=name or kind)
-
-
-def _is_text(text: str) -> bool:
-    """Whether ``text`` is valid Unicode (no lone surrogate), so a store or a file can hold it."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def split_header(source: str) -> tuple[str | None, str]:
