@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-
-def _cell(value: Any) -> str:
-    """Table-safe text: no pipes, no newlines, no HTML."""
-    if isinstance(value, float):
-        value = f"{value:.6g}"
-    elif isinstance(value, (dict, list)):
-        value = json.dumps(value, default=str)
-    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
-    if not rows:
-        return ["_none_", ""]
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers),
-            *["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows], ""]
+from ..display.markdown import md_cell as _cell
+from ..display.markdown import md_table as _table
 
 
 def _section(title: str, headers: list[str], rows: list[list[Any]]) -> list[str]:
