@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -97,10 +98,11 @@ def run_ci(store: Store, options: CiOptions, *, say: Callable[[str], None] | Non
                       all_notebooks=[p for p in repo.files() if p.endswith(".ipynb")],
                       inputs_of=lambda p: recorded_inputs(store, repo, p))
     plans = [_Planned(c, recorded_path(repo.root / c.path, store.project_dir)) for c in selected if c.runs]
+    in_history = functools.cache(lambda commit: repo.is_ancestor(commit, base))
     for plan in plans:
         if plan.change.status != "added":
             old = read_json(repo.show(base, plan.change.old_path or plan.change.path), plan.change.path)
-            plan.found = candidates(store, plan.recorded, base, base_code(old) if old else None)
+            plan.found = candidates(store, plan.recorded, base, base_code(old) if old else None, in_history)
     rerun = [p for p in plans if options.rerun_base and not p.found and p.change.status != "added"]
     branch = branch_name(repo)
     if plans:

@@ -1,9 +1,9 @@
 """The base's result for a notebook a pull request changed, and whether it ran on the same inputs.
 
 A baseline is a recorded run of the notebook made from the base's code: at the base commit itself
-(with a clean work tree), or at any commit whose notebook code is the base's (headless runs record the
-digest of every code cell they ran, tag ``mlops.inputs``), since main rarely has a run at exactly the
-commit a branch grew from. Among those, the newest run with the head's requested parameters and the
+(with a clean work tree), or at an earlier commit of the base's history whose notebook code is the
+base's (headless runs record the digest of every code cell they ran, tag ``mlops.inputs``), since main
+rarely has a run at exactly the commit a branch grew from. Among those, the newest run with the head's requested parameters and the
 head's data inputs wins; failing that the newest one, reported with what differs. Without any,
 ``--rerun-base`` runs the base's notebook in a ``git worktree`` of the base commit.
 """
@@ -11,6 +11,7 @@ head's data inputs wins; failing that the newest one, reported with what differs
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,13 @@ def recorded_code(run: Run) -> list[Any] | None:
         return None
 
 
-def candidates(store: Store, recorded: str, base_commit: str, code: list[Any] | None) -> list[tuple[Run, str]]:
-    """Finished, whole runs of the notebook made from the base's code, newest first, with how each matched."""
+def candidates(store: Store, recorded: str, base_commit: str, code: list[Any] | None,
+               in_base_history: Callable[[str], bool]) -> list[tuple[Run, str]]:
+    """Finished, whole runs of the notebook made from the base's code, newest first, with how each matched.
+
+    A run at another commit counts when that commit is in the base's history (``in_base_history``) and
+    its notebook code was the base's: a branch's own runs (another pull request's, this one's) never do.
+    """
     found = []
     for run in store.list_runs(notebook=recorded, limit=SCAN_LIMIT):
         if run.notebook != recorded and not (run.notebook or "").endswith("/" + recorded):
@@ -73,7 +79,8 @@ def candidates(store: Store, recorded: str, base_commit: str, code: list[Any] | 
             continue
         if run.code_version == base_commit and run.git_dirty is False:
             found.append((run, "recorded at the base commit"))
-        elif code is not None and recorded_code(run) == code:
+        elif code is not None and run.code_version and recorded_code(run) == code \
+                and in_base_history(run.code_version):
             found.append((run, "recorded with the base's code"))
     return found
 

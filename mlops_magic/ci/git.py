@@ -72,6 +72,12 @@ class Repo:
             raise InvalidInputError(f"{base[:12]} and {head[:12]} share no history; is --base the branch this one "
                                     "was made from, and was it fetched in full?") from None
 
+    def is_ancestor(self, commit: str, of: str) -> bool:
+        """Whether ``commit`` is ``of`` or in its history (an unknown commit is not)."""
+        proc = subprocess.run(["git", "merge-base", "--is-ancestor", commit, of], cwd=self.root, capture_output=True,
+                              env=_env(), check=False)
+        return proc.returncode == 0
+
     def changes(self, base: str) -> list[FileChange]:
         """Paths that differ between commit ``base`` and the working tree (tracked files; renames found)."""
         out = self.git("diff", "--name-status", "-z", "-M", "--no-ext-diff", base, "--")

@@ -71,8 +71,7 @@ def _mark(n: NotebookOutcome) -> str:
 
 def _section(n: NotebookOutcome) -> list[str]:
     lines = [f"### {_mark(n)} {md_code(n.change.path, table=False)}", ""]
-    if n.diff is not None:
-        lines += [f"**{md_text(n.diff.headline)}**", ""]
+    lines += [f"**{md_text(_headline(n))}**", ""]
     run = f"run {md_code(n.run_id[:8] if n.run_id else '?', table=False)} ({md_text(n.status)}, {n.duration:.1f}s)"
     if n.executed:
         run += f", executed notebook {md_code(n.executed, table=False)}"
@@ -101,9 +100,19 @@ def _section(n: NotebookOutcome) -> list[str]:
     if n.refusals:
         lines += ["**Aliases not moved** (runs made by `mlops ci` never move one):", ""]
         lines += [f"- {md_text(_clip(r))}" for r in n.refusals[:ROWS]] + _more(len(n.refusals)) + [""]
-    if n.diff is not None:
+    if n.diff is not None and n.diff.stages:
         lines += _stages(n)
     return lines
+
+
+def _headline(n: NotebookOutcome) -> str:
+    """The diff's headline ("only the code of train changed; auc -0.004"), or, when the recorded stages
+    cannot tell (setup code, a notebook without stages, no baseline), what the pull request changed."""
+    if n.diff is not None and n.diff.causes:
+        return n.diff.headline
+    moves = n.diff.headline.partition("; ")[2] if n.diff is not None else ""
+    changed = "; ".join(n.change.reasons())
+    return f"changed: {changed}" + (f"; {moves}" if moves else "")
 
 
 def _baseline_line(n: NotebookOutcome) -> str:

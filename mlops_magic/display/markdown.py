@@ -12,7 +12,8 @@ import json
 import re
 from typing import Any
 
-_PUNCTUATION = re.compile(r"([\\`*_\[\]~|#!{}()])")
+_PUNCTUATION = re.compile(r"([\\`*_\[\]~|])")  # emphasis, code, links, strike-through, table cells
+_LINE_START = re.compile(r"^([#+=-]|\d+(?=[.)]))")  # a heading, list item or rule where a line starts
 _BACKTICKS = re.compile(r"`+")
 
 
@@ -25,8 +26,10 @@ def _one_line(text: str) -> str:
 
 
 def md_text(value: Any) -> str:
-    """Inline prose: one line, HTML escaped, Markdown's active punctuation backslash-escaped."""
-    return _PUNCTUATION.sub(r"\\\1", _html(_one_line("" if value is None else str(value))))
+    """Inline prose: one line, HTML escaped, Markdown's active punctuation backslash-escaped (and what would
+    start a heading, a quote or a list if the text began a line or a list item)."""
+    text = _PUNCTUATION.sub(r"\\\1", _html(_one_line("" if value is None else str(value))))
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1).isdigit() else "\\" + m.group(1), text)
 
 
 def md_cell(value: Any) -> str:
