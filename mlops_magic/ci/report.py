@@ -204,4 +204,6 @@ def _url(url: str) -> str:
     """A link target: only http(s), with the characters that would end it percent-encoded."""
     if not url.startswith(("https://", "http://")):
         return "#"
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+    for char in ' ()<>[]"`\\':
+        url = url.replace(char, f"%{ord(char):02X}")
+    return url

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConflictError, InvalidInputError
@@ -34,22 +34,17 @@ class WorkflowOptions:
     install: str = ""  # default: requirements.txt when the project has one, then mlops-magic
     comment: bool = True  # GitHub: post the report on the pull request
     rerun_base: bool = True
-    extra: tuple[str, ...] = field(default=())  # more `mlops ci` arguments, as words
 
 
 def ci_words(options: WorkflowOptions, base: str) -> list[str]:
-    """The ``mlops ci`` command line (``base`` is a shell word that expands to the base branch)."""
-    words = ["mlops", "ci", "--base", base]
-    for glob in options.notebooks:
-        words += ["--notebooks", shlex.quote(glob)]
-    for name, value in options.params:
-        words += ["-p", shlex.quote(name), shlex.quote(value)]
-    for expression in options.fail_on:
-        words += ["--fail-on", shlex.quote(expression)]
-    if options.rerun_base:
-        words.append("--rerun-base")
-    words += [shlex.quote(w) for w in options.extra]
-    return [*words, "--report", REPORT, "--junit", JUNIT]
+    """The ``mlops ci`` command line as shell words, an option and its values together (``base`` is a
+    shell word that expands to the base branch)."""
+    words = ["mlops ci", f"--base {base}"]
+    words += [f"--notebooks {shlex.quote(glob)}" for glob in options.notebooks]
+    words += [f"-p {shlex.quote(name)} {shlex.quote(value)}" for name, value in options.params]
+    words += [f"--fail-on {shlex.quote(expression)}" for expression in options.fail_on]
+    words += ["--rerun-base"] if options.rerun_base else []
+    return [*words, f"--report {REPORT}", f"--junit {JUNIT}"]
 
 
 def _install(options: WorkflowOptions, root: Path) -> str:
@@ -62,13 +57,14 @@ def _install(options: WorkflowOptions, root: Path) -> str:
 def _check(options: WorkflowOptions) -> None:
     check_expressions(options.fail_on)
     for text in (*options.notebooks, *options.fail_on, options.install, options.python,
-                 *[w for pair in options.params for w in pair], *options.extra):
+                 *[w for pair in options.params for w in pair]):
         if "${{" in text or "\n" in text or "\r" in text:
             raise InvalidInputError(f"{text!r}: a workflow value may not hold '${{{{' or a line break")
 
 
 def _block(words: Sequence[str], indent: str) -> list[str]:
-    """A long command as shell lines continued with backslashes, under a YAML block scalar."""
+    """A long command as shell lines continued with backslashes (never inside one of ``words``), under a
+    YAML block scalar."""
     lines, current = [], ""
     for word in words:
         if current and len(current) + len(word) > 90:

@@ -25,21 +25,25 @@ def _one_line(text: str) -> str:
     return " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
 
 
+def _inline(text: str) -> str:
+    return _PUNCTUATION.sub(r"\\\1", _html(_one_line(text)))
+
+
 def md_text(value: Any) -> str:
     """Inline prose: one line, HTML escaped, Markdown's active punctuation backslash-escaped (and what would
-    start a heading, a quote or a list if the text began a line or a list item)."""
-    text = _PUNCTUATION.sub(r"\\\1", _html(_one_line("" if value is None else str(value))))
+    start a heading or a list if the text began a line or a list item)."""
+    text = _inline("" if value is None else str(value))
     return _LINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1).isdigit() else "\\" + m.group(1), text)
 
 
 def md_cell(value: Any) -> str:
-    """Table-safe text: no pipes, no newlines, no HTML (numbers to 6 significant digits, JSON for containers)."""
+    """Table-safe text: one line, no HTML, no emphasis, code or link, no bare pipe (numbers to 6 significant
+    digits, JSON for containers)."""
     if isinstance(value, float):
         value = f"{value:.6g}"
     elif isinstance(value, (dict, list)):
         value = json.dumps(value, default=str)
-    text = _one_line(str(value)).replace("\\", "\\\\").replace("|", "\\|")
-    return _html(text)
+    return _inline(str(value))
 
 
 def md_code(value: Any, *, table: bool = True) -> str:

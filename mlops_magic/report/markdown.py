@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..display.markdown import md_cell as _cell
+from ..display.markdown import md_code
 from ..display.markdown import md_table as _table
 
 
@@ -14,7 +15,7 @@ def _section(title: str, headers: list[str], rows: list[list[Any]]) -> list[str]
 
 def run_markdown(d: dict[str, Any]) -> str:
     icon = {"succeeded": "✅", "failed": "❌", "skipped": "⏭️", "timed-out": "⏱️", "killed": "💀"}.get(d["status"], "")
-    lines = [f"### {icon} `{_cell(d.get('notebook') or d['id'])}` — {d['status']}", "",
+    lines = [f"### {icon} {md_code(d.get('notebook') or d['id'], table=False)} — {d['status']}", "",
              f"run `{d['id']}` · trigger {d['trigger']} · "
              + (f"{d['duration']:.1f}s" if d.get("duration") is not None else "running"), ""]
     if d.get("error"):
