@@ -91,7 +91,7 @@ def test_select_keeps_matching_notebooks_and_those_whose_inputs_changed() -> Non
     only = select(changes, ("nb/*",), base_file=read.get, head_file=read.get, all_notebooks=list(files),
                   inputs_of=lambda p: [])
     assert only == []
-    with pytest.raises(InvalidInputError, match="a.ipynb is not a valid notebook"):
+    with pytest.raises(InvalidInputError, match=r"a\.ipynb is not a valid notebook"):
         select([FileChange("a.ipynb", "modified")], (), base_file=read.get, head_file=lambda p: b"{nope",
                all_notebooks=[], inputs_of=lambda p: [])
 

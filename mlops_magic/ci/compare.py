@@ -3,9 +3,10 @@
 A baseline is a recorded run of the notebook made from the base's code: at the base commit itself
 (with a clean work tree), or at an earlier commit of the base's history whose notebook code is the
 base's (headless runs record the digest of every code cell they ran, tag ``mlops.inputs``), since main
-rarely has a run at exactly the commit a branch grew from. Among those, the newest run with the head's requested parameters and the
-head's data inputs wins; failing that the newest one, reported with what differs. Without any,
-``--rerun-base`` runs the base's notebook in a ``git worktree`` of the base commit.
+rarely has a run at exactly the commit a branch grew from. A branch's own runs never count. Among
+those, the newest run with the head's requested parameters and the head's data inputs wins; failing
+that the newest one, reported with what differs. Without any, ``--rerun-base`` runs the base's
+notebook in a ``git worktree`` of the base commit.
 """
 
 from __future__ import annotations
