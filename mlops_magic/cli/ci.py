@@ -61,6 +61,7 @@ def ci(ctx: click.Context, base: str | None, globs: tuple[str, ...], params: tup
     A notebook runs when the code of a stage, its parameters cell or its setup cells changed, or a file
     it read as an input did; markdown and whitespace changes run nothing. Runs are recorded with
     trigger ci and never move a model alias. Exit 0 all held, 1 a run, tolerance or gate failed, 2 usage.
+    `mlops ci init --github` (or --gitlab) writes the CI configuration that runs this on pull requests.
     """
     if ctx.invoked_subcommand is not None:
         return
