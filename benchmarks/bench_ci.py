@@ -22,10 +22,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_runner import commands, timed  # the same baseline as the runner's benchmark
 
 TRAIN = "%%mlops stage train\nmodel = sum(math.sqrt(k) for k in range(2000)) * scale"
 
@@ -72,10 +73,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=1, help="repeat each measure, keep the best")
     args = parser.parse_args()
-    papermill = shutil.which("papermill") or f"{sys.executable} -m papermill"
-    mlops = shutil.which("mlops")
-    if not mlops:
-        raise SystemExit("`mlops` is not on PATH; pip install -e . first")
+    papermill, mlops = commands()
     folder = Path(tempfile.mkdtemp(prefix="bench-ci-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "GITHUB_", "CI_"))}
     names = make_repo(folder, args.count, env)
@@ -87,7 +85,7 @@ def main() -> None:
     check = [mlops, "ci", "--base", "main", "--report", "out/report.md", "--junit", "out/junit.xml"]
     fresh = {**env, "MLOPS_STORE": str(folder / "out" / "fresh")}
     measures = {
-        f"papermill x{args.count}": lambda: sum(run([*papermill.split(), n, f"out/{n}"], folder, env) for n in names),
+        f"papermill x{args.count}": lambda: timed([[*papermill.split(), n, f"out/{n}"] for n in names], folder, env),
         "mlops ci": lambda: run(check, folder, env),
         "mlops ci --rerun-base": lambda: _fresh(folder, fresh, [*check, "--rerun-base"]),
     }
