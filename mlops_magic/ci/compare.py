@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..entities import ACTIVE_STATUSES, Fingerprint, Run
+from ..entities import ACTIVE_STATUSES, Fingerprint, Run, Trigger
 from ..explain.diff import data_label, describe_data_change
 from ..runner.execute import INPUTS_TAG
 from ..runner.prepare import signature_parts
@@ -78,6 +78,8 @@ def candidates(store: Store, recorded: str, base_commit: str, code: list[Any] | 
             continue  # the store's filter also matches a longer path ending in this one
         if run.status in ACTIVE_STATUSES or run.status == "skipped" or any(t in run.tags for t in PARTIAL_TAGS):
             continue
+        if run.trigger == Trigger.INTERACTIVE:
+            continue  # a kernel session ran what its user chose, in their order: not the notebook top to bottom
         if run.code_version == base_commit and run.git_dirty is False:
             found.append((run, "recorded at the base commit"))
         elif code is not None and run.code_version and recorded_code(run) == code \

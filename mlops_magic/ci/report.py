@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from .outcome import CiResult, NotebookOutcome
 
 MAX_CHARS = 60_000
+#: The report's first line, invisible once rendered: how the workflow finds its own pull-request comment.
+MARKER = "<!-- mlops ci report -->"
 ROWS = 30  # table rows before "… N more"
 DIFF_LINES = 40  # lines of one code diff
 TEXT = 400  # characters of one error or note
@@ -56,7 +58,7 @@ def _header(result: CiResult) -> list[str]:
              + (f" ({md_text(result.branch)})" if result.branch else ""))
     if result.job_url:
         where += f" · [CI job, with the executed notebooks]({_url(result.job_url)})"
-    lines = [f"## {icon} mlops ci: {md_text(result.summary())}", "", where, ""]
+    lines = [MARKER, f"## {icon} mlops ci: {md_text(result.summary())}", "", where, ""]
     if result.fail_on:
         lines += ["Tolerances (metric change, head − base; the check fails when one is true): "
                   + ", ".join(md_code(t, table=False) for t in result.fail_on), ""]

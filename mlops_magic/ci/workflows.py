@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConflictError, InvalidInputError
+from .report import MARKER
 from .tolerances import check_expressions
 
 GITHUB_PATH = ".github/workflows/mlops-ci.yml"
@@ -85,8 +86,15 @@ def github_workflow(options: WorkflowOptions, root: Path) -> str:
         "          GH_TOKEN: ${{ github.token }}",
         "          PR: ${{ github.event.pull_request.number }}",
         "        run: |",
-        f"          gh pr comment \"$PR\" --body-file {REPORT} --edit-last ||",
+        f"          test -f {REPORT} || exit 0",
+        "          # one comment per pull request, found by the report's first line and edited on later pushes",
+        "          id=$(gh api \"repos/$GITHUB_REPOSITORY/issues/$PR/comments\" --paginate \\",
+        f"                 --jq '.[] | select(.body | startswith(\"{MARKER}\")) | .id' | tail -n 1)",
+        "          if [ -n \"$id\" ]; then",
+        f"            gh api -X PATCH \"repos/$GITHUB_REPOSITORY/issues/comments/$id\" -F body=@{REPORT} > /dev/null",
+        "          else",
         f"            gh pr comment \"$PR\" --body-file {REPORT}",
+        "          fi",
     ] if options.comment else []
     return "\n".join([
         "# mlops ci: runs the notebooks a pull request changed (by stage code, parameters or inputs), compares",
