@@ -61,11 +61,10 @@ def test_each_kind_of_code_change_is_named() -> None:
     assert changed(edit(4, "%%mlops stage train\ny = sum(x) * 2")).stages == ["train"]
     assert changed(edit(5, "z = 3")).stages == ["train"]  # a second cell of the same stage
     c = changed(edit(1, "n = 2"))
-    assert c.parameters and c.runs and c.reasons() == ["the parameters cell"] and c.first_stage is None
+    assert c.parameters and c.runs and c.reasons() == ["the parameters cell"]
     assert changed(edit(2, "import math, os")).setup
     renamed = changed(edit(3, "%%mlops stage data --name load\nx = [1, 2]"))
     assert renamed.added_stages == ["load"] and renamed.removed_stages == ["data"]
-    assert changed(edit(4, "%%mlops stage train\ny = sum(x) * 2")).first_stage == "train"
 
 
 def test_cells_of_one_stage_in_another_order_are_the_same_code() -> None:

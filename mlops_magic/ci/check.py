@@ -85,8 +85,7 @@ class _Planned:
 
 def run_ci(store: Store, options: CiOptions, *, say: Callable[[str], None] | None = None) -> CiResult:
     """Run the check; bad input (not a repository, unknown base, a tolerance that does not parse) raises
-    :class:`InvalidInputError` before anything runs."""
-    say = say or (lambda line: None)
+    :class:`InvalidInputError` before anything runs. ``say(line)`` hears what is about to run."""
     repo = Repo.find(options.start)
     fail_on = check_expressions(options.fail_on)
     check_param_names(options.params)
@@ -97,31 +96,10 @@ def run_ci(store: Store, options: CiOptions, *, say: Callable[[str], None] | Non
                       head_file=lambda p: _read(repo.root / p),
                       all_notebooks=[p for p in repo.files() if p.endswith(".ipynb")],
                       inputs_of=lambda p: recorded_inputs(store, repo, p))
-    plans = [_Planned(c, recorded_path(repo.root / c.path, store.project_dir)) for c in selected if c.runs]
-    in_history = functools.cache(lambda commit: repo.is_ancestor(commit, base))
-    for plan in plans:
-        if plan.change.status != "added":
-            old = read_json(repo.show(base, plan.change.old_path or plan.change.path), plan.change.path)
-            plan.found = candidates(store, plan.recorded, base, base_code(old) if old else None, in_history)
-    rerun = [p for p in plans if options.rerun_base and not p.found and p.change.status != "added"]
+    plans = _plan(store, repo, base, [c for c in selected if c.runs])
     branch = branch_name(repo)
-    if plans:
-        say(f"running {len(plans)} notebook{'s' if len(plans) != 1 else ''}"
-            + (f" and {len(rerun)} at the base" if rerun else "") + ": "
-            + "; ".join(f"{p.change.path} ({', '.join(p.change.reasons())})" for p in plans))
-    with ExitStack() as stack:
-        tree = stack.enter_context(repo.worktree(base)) if rerun else None
-        requests = [_request(store, repo.root / p.change.path, options, name=f"ci {branch or head[:8]}")
-                    for p in plans]
-        if tree is not None:
-            requests += [_request(store, tree / (p.change.old_path or p.change.path), options,
-                                  name=f"ci base {base[:8]}", record_as=p.recorded) for p in rerun]
-        results = run_notebooks(requests, store=store, parallel=options.parallel, executor=options.executor,
-                                warn=say) if requests else []
-    for plan, result in zip(plans, results):
-        plan.head = result
-    for plan, result in zip(rerun, results[len(plans):]):
-        plan.base = result
+    _execute(store, repo, plans, options, say=say or (lambda line: None), name=f"ci {branch or head[:8]}",
+             base=base)
     tags = {BRANCH_TAG: branch or "", BASE_TAG: base, BASE_REF_TAG: options.base, HEAD_TAG: head}
     for plan in plans:
         store.set_tags(plan.head.run_id, {**tags, ROLE_TAG: "head"})  # type: ignore[union-attr]
@@ -131,6 +109,42 @@ def run_ci(store: Store, options: CiOptions, *, say: Callable[[str], None] | Non
     outcomes += [NotebookOutcome(c) for c in selected if not c.runs]
     return CiResult(base_ref=options.base, base_commit=base, head_commit=head, branch=branch,
                     notebooks=outcomes, fail_on=fail_on, job_url=job_url())
+
+
+def _plan(store: Store, repo: Repo, base: str, changes: list[NotebookChange]) -> list[_Planned]:
+    """A plan per notebook to run, with the recorded runs that can be its baseline."""
+    plans = [_Planned(c, recorded_path(repo.root / c.path, store.project_dir)) for c in changes]
+    in_history = functools.cache(lambda commit: repo.is_ancestor(commit, base))
+    for plan in plans:
+        if plan.change.status != "added":
+            before = plan.change.old_path or plan.change.path  # a renamed notebook's runs are under its old name
+            old = read_json(repo.show(base, before), before)
+            plan.found = candidates(store, recorded_path(repo.root / before, store.project_dir), base,
+                                    base_code(old) if old else None, in_history)
+    return plans
+
+
+def _execute(store: Store, repo: Repo, plans: list[_Planned], options: CiOptions, *, say: Callable[[str], None],
+             name: str, base: str) -> None:
+    """Run every head notebook, and with ``--rerun-base`` the base's notebooks that have no recorded run
+    (in a worktree of the base commit), in one runner batch: kernels start while others run."""
+    rerun = [p for p in plans if options.rerun_base and not p.found and p.change.status != "added"]
+    if plans:
+        say(f"running {len(plans)} notebook{'s' if len(plans) != 1 else ''}"
+            + (f" and {len(rerun)} at the base" if rerun else "") + ": "
+            + "; ".join(f"{p.change.path} ({', '.join(p.change.reasons())})" for p in plans))
+    with ExitStack() as stack:
+        tree = stack.enter_context(repo.worktree(base)) if rerun else None
+        requests = [_request(store, repo.root / p.change.path, options, name=name) for p in plans]
+        if tree is not None:
+            requests += [_request(store, tree / (p.change.old_path or p.change.path), options,
+                                  name=f"ci base {base[:8]}", record_as=p.recorded) for p in rerun]
+        results = run_notebooks(requests, store=store, parallel=options.parallel, executor=options.executor,
+                                warn=say) if requests else []
+    for plan, result in zip(plans, results):
+        plan.head = result
+    for plan, result in zip(rerun, results[len(plans):]):
+        plan.base = result
 
 
 def _read(path: Path) -> bytes | None:

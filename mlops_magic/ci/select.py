@@ -56,14 +56,6 @@ class NotebookChange:
             self.status == "added" or self.stages or self.added_stages or self.removed_stages or self.parameters
             or self.setup or self.inputs)
 
-    @property
-    def first_stage(self) -> str | None:
-        """The earliest stage that must run again (the stage cache restores those before it)."""
-        if self.parameters or self.setup or self.inputs or self.status == "added":
-            return None
-        changed = [s for s in self.kinds if s in self.stages or s in self.added_stages]
-        return changed[0] if changed else None
-
     def reasons(self) -> list[str]:
         """'the code of train', 'the parameters cell', 'input data/train.csv', … ('new notebook')."""
         if self.status == "added":
