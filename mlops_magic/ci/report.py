@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ..display.html import esc
+from ..display.html import esc, fmt_number
 from ..display.markdown import md_cell, md_code, md_fence, md_table, md_text
 from ..errors import InvalidInputError
 from ..explain.render import stage_lines
@@ -92,12 +92,12 @@ def _section(n: NotebookOutcome) -> list[str]:
         lines += _metrics(n)
     if n.tolerances:
         rows = [[md_code(t.expression), t.verdict, md_cell(_clip(t.reason or ", ".join(
-            f"{c['metric']} {c['delta']:+.4g}" for c in t.clauses)))] for t in n.tolerances]
+            f"{c['metric']} {fmt_number(c['delta'], sign=True)}" for c in t.clauses)))] for t in n.tolerances]
         lines += ["**Tolerances**", "", *_bounded_table(["rule", "verdict", "why"], rows)]
     if n.gates:
         rows = [[md_code(g.expression), "held" if g.passed else ("failed (soft)" if g.soft else "failed"),
                  md_cell(_clip(g.describe_failure() if not g.passed else
-                               ", ".join(f"{c.metric} = {c.value:.4g}" for c in g.clauses)))] for g in n.gates]
+                               ", ".join(f"{c.metric} = {fmt_number(c.value)}" for c in g.clauses)))] for g in n.gates]
         lines += ["**Quality gates**", "", *_bounded_table(["gate", "verdict", "values"], rows)]
     if n.refusals:
         lines += ["**Aliases not moved** (runs made by `mlops ci` never move one):", ""]
@@ -131,7 +131,7 @@ def _metrics(n: NotebookOutcome) -> list[str]:
     bars: list[tuple[str, float, float]] = []
     for key, m in n.metrics.items():
         a, b, delta = m.get("a"), m.get("b"), m.get("delta")
-        rows.append([md_code(key), _num(a), _num(b), "" if delta is None else f"{delta:+.4g}", _direction(key, delta)])
+        rows.append([md_code(key), _num(a), _num(b), fmt_number(delta, sign=True, missing=""), _direction(key, delta)])
         if a is not None and b is not None and a != b and len(bars) < 6:
             bars.append((key, a, b))
     lines = ["**Metrics** (base → head)", "", *_bounded_table(["metric", "base", "head", "Δ", ""], rows)]
@@ -159,7 +159,7 @@ def _bar_chart(metrics: list[tuple[str, float, float]]) -> list[str]:
         for side, value in (("base", a), ("head", b)):
             filled = round(BAR * abs(value) / top) if top else 0
             label = key.ljust(width) if side == "base" else " " * width
-            out.append(f"{label}  {side} {'█' * filled}{'·' * (BAR - filled)} {value:.4g}")
+            out.append(f"{label}  {side} {'█' * filled}{'·' * (BAR - filled)} {fmt_number(value)}")
     return out
 
 
@@ -195,7 +195,7 @@ def _more(total: int) -> list[str]:
 
 
 def _num(v: float | None) -> str:
-    return "" if v is None else f"{v:.6g}"
+    return fmt_number(v, 6, missing="")
 
 
 def _clip(text: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..display.html import fmt_number
 from ..registry.gates import clauses, evaluate, parse_gate
 
 HELD, BROKEN, NOT_CHECKED = "held", "broken", "not checked"
@@ -40,7 +41,7 @@ class ToleranceResult:
     def line(self) -> str:
         if self.verdict == NOT_CHECKED:
             return f"{self.expression}: not checked ({self.reason})"
-        moves = ", ".join(f"{c['metric']} {c['delta']:+.4g}" for c in self.clauses)
+        moves = ", ".join(f"{c['metric']} {fmt_number(c['delta'], sign=True)}" for c in self.clauses)
         return f"{self.expression}: {self.verdict} ({moves})"
 
     def to_dict(self) -> dict[str, Any]:

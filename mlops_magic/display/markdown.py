@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any
 
+from .html import fmt_number
+
 _PUNCTUATION = re.compile(r"([\\`*_\[\]~|])")  # emphasis, code, links, strike-through, table cells
 _LINE_START = re.compile(r"^([#+=-]|\d+(?=[.)]))")  # a heading, list item or rule where a line starts
 _BACKTICKS = re.compile(r"`+")
@@ -40,7 +42,7 @@ def md_cell(value: Any) -> str:
     """Table-safe text: one line, no HTML, no emphasis, code or link, no bare pipe (numbers to 6 significant
     digits, JSON for containers)."""
     if isinstance(value, float):
-        value = f"{value:.6g}"
+        value = fmt_number(value, 6)
     elif isinstance(value, (dict, list)):
         value = json.dumps(value, default=str)
     return _inline(str(value))

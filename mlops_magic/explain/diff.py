@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun
+from ..display.html import fmt_number
+from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun, json_safe
 from ..store import Store
+from ..store import autolog as autolog_table
 from ..store import registry as registry_tables
 from .notebooks import StageCell, image_outputs, kept_notebook, stage_cells, text_outputs
 from .render import describe_environment, diff_html, diff_text
@@ -54,14 +56,16 @@ class StageDiff:
                     or self.cell_output_changes or len(set(self.status)) > 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """JSON-ready (:func:`~mlops_magic.entities.json_safe`): a NaN metric or parameter is ``"nan"``."""
+        out: dict[str, Any] = json_safe({
             "kind": self.kind, "name": self.name, "in_a": self.in_a, "in_b": self.in_b, "status": self.status,
             "code_changed": self.code_changed, "code_diff": self.code_diff, "code_note": self.code_note,
             "params_changed": self.params_changed, "inputs_changed": self.inputs_changed,
             "input_changes": self.input_changes, "outputs_changed": self.outputs_changed,
-            "output_changes": self.output_changes, "metrics": _json_metrics(self.metrics),
+            "output_changes": self.output_changes, "metrics": self.metrics,
             "cell_output_changes": self.cell_output_changes, "output_diff": self.output_diff,
-        }
+        })
+        return out
 
 
 @dataclass
@@ -96,8 +100,10 @@ def diff_runs(store: Store, ref_a: str, ref_b: str) -> RunDiff:
     run_a, run_b = store.get_run(ref_a), store.get_run(ref_b)
     stages_a, stages_b = _latest_attempts(store.list_stages(run_a.id)), _latest_attempts(store.list_stages(run_b.id))
     cells_a, cells_b = stage_cells(kept_notebook(store, run_a.id)), stage_cells(kept_notebook(store, run_b.id))
-    params_a, params_b = store.params_with_stages(run_a.id), store.params_with_stages(run_b.id)
-    metrics_a, metrics_b = store.latest_metrics_with_stages(run_a.id), store.latest_metrics_with_stages(run_b.id)
+    params_a, params_b = _declared(store, run_a.id), _declared(store, run_b.id)
+    timing = autolog_table.timing_metrics(store.db, [run_a.id, run_b.id])  # durations are not results
+    metrics_a, metrics_b = ({k: v for k, v in store.latest_metrics_with_stages(r).items() if k not in timing}
+                            for r in (run_a.id, run_b.id))
     stage_name_a: dict[int | None, str] = {s.id: s.name for s in store.list_stages(run_a.id)}
     stage_name_b: dict[int | None, str] = {s.id: s.name for s in store.list_stages(run_b.id)}
 
@@ -296,13 +302,6 @@ def _metric_deltas(a: dict[str, float], b: dict[str, float]) -> dict[str, dict[s
     return out
 
 
-def _json_metrics(metrics: dict[str, dict[str, float | None]]) -> dict[str, dict[str, Any]]:
-    def num(v: float | None) -> Any:
-        return None if v is None else (v if math.isfinite(v) else str(v))
-
-    return {k: {f: num(v) for f, v in m.items()} for k, m in metrics.items()}
-
-
 def _compare_cell_outputs(d: StageDiff, ca: StageCell | None, cb: StageCell | None) -> None:
     if ca is None or cb is None:
         return
@@ -330,6 +329,15 @@ def environment_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, list[Any
         if pa.get(name) != pb.get(name):
             out[name] = [pa.get(name), pb.get(name)]
     return out
+
+
+def _declared(store: Store, run_id: str) -> dict[str, tuple[Any, int | None]]:
+    """The run's parameters less those autolog recorded: an estimator's ``get_params()`` follows from the
+    code and the declared parameters, so it is an effect of them, never a cause of its own."""
+    params = store.params_with_stages(run_id)
+    marks = autolog_table.marks(store.db, run_id)
+    return {k: v for k, v in params.items()
+            if ("param", k) not in marks or marks[("param", k)][1] != v[0]}
 
 
 # -- the headline --------------------------------------------------------------------------------------
@@ -374,7 +382,7 @@ def _metric_moves(diffs: list[StageDiff], gated: Sequence[str] = (), limit: int 
     seen: list[str] = []
     for key, m, _stage in changed[:limit]:
         if m["delta"] is not None:
-            seen.append(f"{key} {m['delta']:+.3g}")
+            seen.append(f"{key} {fmt_number(m['delta'], 3, sign=True)}")
         else:
             seen.append(f"{key} only in {'b' if m['a'] is None else 'a'}")
     if not seen:

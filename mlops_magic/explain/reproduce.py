@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..display.html import fmt_number
 from ..entities import Fingerprint, Run
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..runner import RunRequest, run_notebooks
 from ..runner.execute import runs_dir
 from ..runner.prepare import new_run_id
 from ..store import Store
+from ..store import autolog as autolog_table
 from ..tracking.environment import environment
 from ..tracking.fingerprint import fingerprint_path
 from ..tracking.queries import notebook_file
@@ -200,7 +202,9 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
         record_as=run.notebook)
     result = run_notebooks([request], store=store)[0]
     metrics = store.latest_metrics([run.id, result.run_id])
-    checks = compare_metrics(metrics[run.id], metrics[result.run_id], tolerance)
+    timing = autolog_table.timing_metrics(store.db, [run.id, result.run_id])  # durations never reproduce
+    checks = compare_metrics({k: v for k, v in metrics[run.id].items() if k not in timing},
+                             {k: v for k, v in metrics[result.run_id].items() if k not in timing}, tolerance)
     reasons = []
     if result.status != run.status:
         reasons.append(f"status {run.status} → {result.status}" + (f" ({result.error})" if result.error else ""))
@@ -209,7 +213,8 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
             if m["a"] is None or m["b"] is None:
                 reasons.append(f"{key} only in {'the original' if m['b'] is None else 'the new run'}")
             else:
-                reasons.append(f"{key} {m['a']:.6g} → {m['b']:.6g} ({m['delta']:+.3g}, tolerance {tolerance:g})")
+                reasons.append(f"{key} {fmt_number(m['a'], 6)} → {fmt_number(m['b'], 6)} "
+                               f"({fmt_number(m['delta'], 3, sign=True)}, tolerance {tolerance:g})")
     diff = diff_runs(store, run.id, result.run_id)
     return ReproduceResult(original=run.id, run_id=result.run_id, status=result.status,
                            verdict="differs" if reasons else "reproduced", tolerance=tolerance, environment=env,

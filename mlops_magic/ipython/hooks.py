@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..autolog import ensure_registered as ensure_autolog
 from ..entities import StageRun, VariableInfo
 from ..errors import MlopsError
 from ..tracking.session import Session
@@ -47,6 +48,7 @@ class StageCellTracker:
 
     # -- registration -------------------------------------------------------------------------
     def register(self) -> None:
+        ensure_autolog(self.session)
         self.shell.input_transformers_cleanup.insert(0, self.transform)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..display.html import fmt_number
 from ..entities import _Entity
 from ..errors import GateFailedError, InvalidInputError
 from ..store import registry as tables
@@ -90,11 +91,11 @@ class GateResult(_Entity):
         return [c for c in self.clauses if not c.passed]
 
     def describe_failure(self) -> str:
-        parts = [f"{c.clause} (got {c.metric} = {c.value:.6g})" for c in self.failed_clauses]
+        parts = [f"{c.clause} (got {c.metric} = {fmt_number(c.value, 6)})" for c in self.failed_clauses]
         return "; ".join(parts) or self.expression
 
     def __repr__(self) -> str:
-        marks = ", ".join(f"{'✔' if c.passed else '✘'} {c.clause} [{c.value:.4g}]" for c in self.clauses)
+        marks = ", ".join(f"{'✔' if c.passed else '✘'} {c.clause} [{fmt_number(c.value)}]" for c in self.clauses)
         return f"gate {'passed' if self.passed else 'FAILED'}: {marks}"
 
 
@@ -253,6 +254,7 @@ def gate(expression: str, soft: bool = False) -> GateResult:
 
 
     session = get_session()
+    session.settle()  # what this stage's code computed so far (autolog) is among the metrics gated
     run_id = session.recording_run_id()
     store = session.store
     metrics = store.latest_metrics([run_id])[run_id]

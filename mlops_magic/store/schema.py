@@ -367,6 +367,19 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX notebook_renames_old ON notebook_renames (old);
     """,
+    # 11: autolog — which params, metrics and artifacts of a run autolog wrote, and the value it wrote, so
+    # `%mlops show` marks them and a value the user logged under the same name is never overwritten
+    """
+    CREATE TABLE autologged (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        stage_id INTEGER,
+        value TEXT,
+        source TEXT,
+        PRIMARY KEY (run_id, kind, key)
+    );
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun
+from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, json_safe
 from ..errors import NotFoundError
 from ..store import Store
+from ..store import autolog as autolog_table
 from .stages import combined_digest, scan_stages
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 #: How many of a notebook's latest runs the notebook lifecycle view looks at for stage attempts.
 LIFECYCLE_RUNS = 20
@@ -31,7 +35,7 @@ def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, A
         "ended": run.ended.isoformat() if run.ended else None,
         "duration": run.duration,
         "params": run.params,
-        "metrics": _json_numbers(metrics or {}),
+        "metrics": json_safe(metrics or {}),
         "tags": run.tags,
         "parent_run_id": run.parent_run_id,
         "schedule_id": run.schedule_id,
@@ -44,12 +48,6 @@ def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, A
     }
 
 
-def _json_numbers(values: dict[str, float]) -> dict[str, Any]:
-    import math
-
-    return {k: (v if isinstance(v, float) and math.isfinite(v) else str(v)) for k, v in values.items()}
-
-
 def list_run_records(store: Store, *, notebook: str | None = None, status: str | None = None,
                      trigger: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """Runs newest first with their latest metrics, as dicts."""
@@ -59,7 +57,7 @@ def list_run_records(store: Store, *, notebook: str | None = None, status: str |
 
 
 def runs_frame(store: Store, *, notebook: str | None = None, status: str | None = None,
-               trigger: str | None = None, limit: int | None = None) -> Any:
+               trigger: str | None = None, limit: int | None = None) -> DataFrame:
     """A pandas DataFrame of runs, newest first, with ``params.*`` and ``metrics.*`` columns."""
     import pandas as pd
 
@@ -184,12 +182,37 @@ def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
         "environment": run.environment,
         "stages": [s.to_dict() | {"duration": s.duration} for s in stages],
         "lifecycle": lifecycle(stages, run.id).to_dict(),
-        "metrics_latest": {k: {"value": _json_numbers({"v": v["value"]})["v"], "step": v["step"],
+        "metrics_latest": {k: {"value": json_safe(v["value"]), "step": v["step"],
                                "points": series[k]} for k, v in latest.items()},
         "artifacts": [a.to_dict() for a in store.list_artifacts(run.id)],
         "fingerprints": [f.to_dict() for f in store.list_fingerprints(run.id)],
     })
+    record["autologged"] = autologged(store, run.id, record)
     return record
+
+
+def autologged(store: Store, run_id: str, detail: dict[str, Any]) -> dict[str, list[str]]:
+    """The params, metrics and artifacts of ``detail`` whose current value is the one autolog wrote
+    (a key the user logged since is the user's, and not listed)."""
+    marks = autolog_table.marks(store.db, run_id)
+    if not marks:
+        return {"params": [], "metrics": [], "artifacts": []}
+    current = {
+        "param": dict(detail.get("params") or {}),
+        "metric": {k: v["value"] for k, v in detail["metrics_latest"].items()},
+        "artifact": {a["name"]: a["digest"] for a in detail["artifacts"]},
+    }
+    out: dict[str, list[str]] = {"params": [], "metrics": [], "artifacts": []}
+    for (kind, key), (_, value, _) in sorted(marks.items()):
+        values = current.get(kind, {})
+        if key in values and _same_value(values[key], value):
+            out[kind + "s"].append(key)
+    return out
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal, both NaN, or the text ``metrics_latest`` shows for a non-finite number (``"inf"``)."""
+    return bool(a == b) or (a != a and b != b) or (isinstance(a, str) and not isinstance(b, str) and a == str(b))
 
 
 # -- notebooks and pages (the lab panel's reads) --------------------------------------------------
