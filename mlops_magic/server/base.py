@@ -90,11 +90,11 @@ class MlopsHandler(APIHandler):
     def existing_store_at(self, folder: Path) -> Any:
         """The store a kernel in ``folder`` would use, or None when it would have to create one (looking
         at a notebook never creates a ``.mlops/`` folder) or when that store lies outside the root."""
-        from ..store import open_store  # lazy: jupyter server start-up
+        from ..store import open_location  # lazy: jupyter server start-up
 
         try:
             location = self.store_location(folder)
-            return open_store(location.url) if location is not None else None
+            return open_location(location) if location is not None else None
         except StoreOutsideRootError:
             return None
         except StoreError:
@@ -115,11 +115,11 @@ class MlopsHandler(APIHandler):
     def store_for_writing(self) -> Any:
         """The store a write goes to, created where a kernel of that notebook would create it; a store
         outside the root that is not allowed is a 403, never a second store created beside it."""
-        from ..store import open_store  # lazy: jupyter server start-up
+        from ..store import open_location, open_store  # lazy: jupyter server start-up
 
         folder = self.store_folder
         location = self.store_location(folder)
-        return open_store(location.url if location is not None else None, start=folder)
+        return open_location(location) if location is not None else open_store(None, start=folder)
 
     def notebook_path(self, api_path: object, what: str = "a notebook path") -> Path:
         """The existing notebook file an API path from the client names (the one path rule of ``paths``)."""
