@@ -109,15 +109,12 @@ def dump(model: Any, fmt: str = "skops", label: str = "the model") -> SavedModel
     check_model(model, label)
     trusted: list[str] = []
     if fmt == "skops":
-        import skops.io as sio
-
         try:
-            data = sio.dumps(model)
+            data, trusted = skops_dumps(model)
         except Exception as exc:
             raise InvalidInputError(
                 f"skops cannot save {label} ({type(exc).__name__}: {exc}); if you trust everyone who will "
                 "load it, register it with --format joblib") from None
-        trusted = sorted(sio.get_untrusted_types(data=data))
         custom = custom_types(trusted)
         if custom:
             shown = ", ".join(custom[:8]) + (f" and {len(custom) - 8} more" if len(custom) > 8 else "")
@@ -144,6 +141,17 @@ def dump(model: Any, fmt: str = "skops", label: str = "the model") -> SavedModel
     return SavedModel(data, fmt, flavour_of(model), model_type(model), trusted, _environment())
 
 
+def skops_dumps(obj: Any) -> tuple[bytes, list[str]]:
+    """``obj`` as skops bytes, and the types beyond skops' safe defaults that loading it must trust (sorted).
+
+    Registered models and the stage cache both keep that list in the store, never in the file.
+    """
+    import skops.io as sio
+
+    data = sio.dumps(obj)
+    return data, sorted(sio.get_untrusted_types(data=data))
+
+
 def load(data: bytes, fmt: str, trusted_types: list[str], *, trust: bool = False,
          label: str = "the model") -> Any:
     """Rebuild a model from bytes saved by :func:`dump`; refuses what it was not told to trust."""
@@ -152,7 +160,7 @@ def load(data: bytes, fmt: str, trusted_types: list[str], *, trust: bool = False
                          "you trust where it came from: load_model(..., trust=True) or --trust")
     try:
         if fmt == "skops":
-            return _load_skops(data, trusted_types, label)
+            return load_skops(data, trusted_types, label)
         if fmt == "pickle":
             import pickle
 
@@ -169,7 +177,8 @@ def load(data: bytes, fmt: str, trusted_types: list[str], *, trust: bool = False
     raise InvalidInputError(f"unknown model format {fmt!r} for {label}")
 
 
-def _load_skops(data: bytes, trusted_types: list[str], label: str) -> Any:
+def load_skops(data: bytes, trusted_types: list[str], label: str) -> Any:
+    """Build what :func:`skops_dumps` saved, trusting only ``trusted_types`` beyond skops' defaults."""
     import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
 

@@ -1,0 +1,421 @@
+"""What a stage's code reads, imports, calls and defines, found with ``ast`` (nothing is executed).
+
+The key of a stage is made of what its code can see; this module says what that is, from the code
+alone: the names it reads before binding them (the variables whose values count), the modules it
+imports (whose versions count), the calls that read what no key can see (unseeded randomness, the
+clock, files it did not declare), and the calls that make a stage uncacheable because restoring it
+could not repeat them (``eval``, a shell command, ``%mlops gate``, another cell magic).
+
+It also says which top-level statements a restore re-runs instead of storing their result: imports,
+and ``def``/``class`` statements whose decorators, defaults and bases are plain names (no calls), so a
+cached cell still binds its modules and functions, which no safe format could hold.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+#: ``%mlops`` subcommands whose effect a restore repeats (their records are copied from the source stage).
+RECORDING_SUBCOMMANDS = ("params", "metric", "artifact", "fingerprint")
+#: Line or cell magics that only time or configure display: their code is analysed like the cell's.
+TIMING_MAGICS = ("time", "timeit")
+HARMLESS_MAGICS = ("matplotlib", "config")
+#: Builtins that read names the code does not spell out: the key cannot see what they read.
+_OPAQUE_BUILTINS = ("eval", "exec", "globals", "locals", "vars", "__import__")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_RANDOM_SEEDS = {"random.seed", "numpy.random.seed", "numpy.random.default_rng", "numpy.random.RandomState",
+                 "numpy.random.Generator", "numpy.random.SeedSequence", "random.Random"}
+_CLOCK = {"time.time", "time.time_ns", "datetime.datetime.now", "datetime.datetime.utcnow", "datetime.date.today",
+          "datetime.datetime.today", "pandas.Timestamp.now", "pandas.Timestamp.today"}
+_READ_MODULE_CALLS = {("json", "load"), ("pickle", "load"), ("joblib", "load"), ("numpy", "load"),
+                      ("numpy", "loadtxt"), ("numpy", "genfromtxt"), ("numpy", "fromfile"), ("glob", "glob"),
+                      ("glob", "iglob"), ("os", "listdir"), ("os", "scandir"), ("os", "walk"), ("yaml", "safe_load")}
+_READ_ATTRS = {"read_text", "read_bytes", "iterdir", "rglob"}
+_NETWORK_MODULES = ("requests", "httpx", "urllib", "boto3", "s3fs", "gcsfs", "fsspec", "sqlalchemy")
+
+
+@dataclass
+class CodeFacts:
+    """What :func:`analyse` found in a stage's code."""
+
+    #: Names read before the code binds them, in first-read order (the variables that count in the key).
+    reads: list[str] = field(default_factory=list)
+    #: Top-level modules the code imports.
+    imports: list[str] = field(default_factory=list)
+    #: Dotted names of the calls the code makes, with local import aliases resolved (``numpy.random.rand``).
+    calls: list[str] = field(default_factory=list)
+    #: Names bound only by statements a restore re-runs (imports, plain ``def``/``class``).
+    replayed: set[str] = field(default_factory=set)
+    #: Why the stage cannot be cached (one line), if something makes it so.
+    uncacheable: str | None = None
+    #: Things the key cannot see, one line each (unseeded randomness, the clock, undeclared reads).
+    warnings: list[str] = field(default_factory=list)
+    #: The code logs parameters (``%mlops params``): a headless run's requested values count.
+    logs_params: bool = False
+    #: Paths or globs the code declares as inputs with ``%mlops fingerprint PATH --role input``.
+    declared_inputs: list[str] = field(default_factory=list)
+    #: The code reads files or the network in a way the analysis recognises (``pd.read_csv``, ``open``).
+    reads_outside: list[str] = field(default_factory=list)
+
+
+def analyse(source: str, to_python: Callable[[str], str] | None = None) -> CodeFacts:
+    """Facts about ``source`` (Python; ``to_python`` turns notebook syntax, magics and ``!cmd``, into it)."""
+    facts = CodeFacts()
+    code = to_python(source) if to_python else source
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        facts.uncacheable = f"its code does not parse ({exc.msg}, line {exc.lineno})"
+        return facts
+    _Walker(facts, to_python).module(tree)
+    facts.replayed = replayed_names(tree)
+    _warn(facts)
+    return facts
+
+
+# -- reads in statement order ----------------------------------------------------------------------------
+class _Walker:
+    def __init__(self, facts: CodeFacts, to_python: Callable[[str], str] | None) -> None:
+        self.facts = facts
+        self.to_python = to_python
+        self.aliases: dict[str, str] = {}  # local name -> module path it was imported as
+        self.seeded = False
+        self.unseeded: list[str] = []
+
+    def module(self, tree: ast.Module) -> None:
+        self.block(tree.body, set())
+        if self.unseeded and not self.seeded:
+            self.facts.warnings.append(
+                f"it calls {self.unseeded[0]} without a seed: a restore repeats the first run's draws")
+
+    def read(self, name: str, bound: set[str]) -> None:
+        if name not in bound and not (name.startswith("__") and name.endswith("__")) and name not in self.facts.reads:
+            self.facts.reads.append(name)
+
+    def block(self, body: list[ast.stmt], bound: set[str]) -> None:
+        """Statements in order: a name counts as read unless a statement before it surely bound it."""
+        for stmt in body:
+            self.statement(stmt, bound)
+
+    def statement(self, stmt: ast.stmt, bound: set[str]) -> None:
+        if isinstance(stmt, (ast.If, ast.While)):
+            self.expression(stmt.test, bound)
+            self.block(stmt.body, set(bound))
+            self.block(stmt.orelse, set(bound))
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            self.expression(stmt.iter, bound)
+            inner = set(bound) | _targets(stmt.target)
+            self.block(stmt.body, inner)
+            self.block(stmt.orelse, set(bound))
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            for item in stmt.items:
+                self.expression(item.context_expr, bound)
+                if item.optional_vars is not None:
+                    bound |= _targets(item.optional_vars)
+            self.block(stmt.body, bound)  # a with body runs: what it binds stays bound
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            self.block(stmt.body, set(bound))  # type: ignore[attr-defined]
+            for handler in stmt.handlers:  # type: ignore[attr-defined]
+                if handler.type is not None:
+                    self.expression(handler.type, bound)
+                self.block(handler.body, set(bound) | ({handler.name} if handler.name else set()))
+            self.block(stmt.orelse, set(bound))  # type: ignore[attr-defined]
+            self.block(stmt.finalbody, set(bound))  # type: ignore[attr-defined]
+        else:
+            if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+                self.read(stmt.target.id, bound)  # x += 1 reads x
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                self.imports(stmt)
+            self.expression(stmt, bound)
+            bound |= _binds(stmt)
+
+    def imports(self, stmt: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                self._module(alias.name)
+                if alias.asname:
+                    self.aliases[alias.asname] = alias.name
+                else:
+                    self.aliases.setdefault(alias.name.split(".")[0], alias.name.split(".")[0])
+        elif stmt.module and not stmt.level:
+            self._module(stmt.module)
+            for alias in stmt.names:
+                self.aliases[alias.asname or alias.name] = f"{stmt.module}.{alias.name}"
+
+    def _module(self, dotted: str) -> None:
+        top = dotted.split(".")[0]
+        if top not in self.facts.imports:
+            self.facts.imports.append(top)
+
+    def expression(self, node: ast.AST, bound: set[str]) -> None:
+        """Every read in ``node`` (names local to its functions, lambdas and comprehensions excluded)."""
+        scopes = _ScopedReads()
+        scopes.visit(node)
+        for name in scopes.reads:
+            self.read(name, bound)
+        for call in scopes.calls:
+            self.call(call, bound)
+
+    def call(self, node: ast.Call, bound: set[str]) -> None:
+        dotted = _dotted(node.func)
+        if dotted is None:
+            return
+        head, _, rest = dotted.partition(".")
+        resolved = self.aliases.get(head, head) + (f".{rest}" if rest else "")
+        if resolved not in self.facts.calls:
+            self.facts.calls.append(resolved)
+        if resolved in _RANDOM_SEEDS:
+            if node.args or node.keywords:
+                self.seeded = True
+            else:  # default_rng(), RandomState(): a generator seeded from the OS
+                self.unseeded.append(resolved)
+        elif resolved.startswith(("random.", "numpy.random.")):
+            self.unseeded.append(resolved)
+        if dotted in _OPAQUE_BUILTINS and head not in bound:
+            self.refuse(f"it calls {dotted}(), which reads names the key cannot see")
+        if head == "get_ipython":
+            self.ipython_call(rest, node, bound)  # a bare get_ipython() is refused there too
+
+    def ipython_call(self, method: str, node: ast.Call, bound: set[str]) -> None:
+        args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
+        if method == "run_line_magic" and len(args) >= 2 and args[0] is not None and args[1] is not None:
+            self.magic(args[0], args[1], bound)
+        elif method == "run_cell_magic" and len(args) >= 3 and args[0] in TIMING_MAGICS and args[2] is not None:
+            self.magic_args(args[1] or "", bound)
+            inner = analyse(args[2], self.to_python)
+            if inner.uncacheable:
+                self.refuse(inner.uncacheable)
+            for name in inner.reads:
+                self.read(name, bound)
+            self.facts.imports += [m for m in inner.imports if m not in self.facts.imports]
+            self.facts.calls += [c for c in inner.calls if c not in self.facts.calls]
+            self.facts.warnings += [w for w in inner.warnings if w not in self.facts.warnings]
+            self.facts.declared_inputs += inner.declared_inputs
+            self.facts.logs_params |= inner.logs_params
+        elif method in ("system", "getoutput"):
+            self.refuse("it runs a shell command (!…), whose effects and reads the key cannot see")
+        elif method in ("run_line_magic", "run_cell_magic") and args and args[0]:
+            kind = "%" if method == "run_line_magic" else "%%"
+            self.refuse(f"it runs the magic {kind}{args[0]}, which the cache cannot see into")
+        elif method not in ("run_line_magic", "run_cell_magic"):
+            self.refuse(f"it uses get_ipython(){'.' + method if method else ''}, which the cache cannot see into")
+
+    def magic(self, name: str, line: str, bound: set[str]) -> None:
+        if name == "mlops":
+            words = line.split()
+            sub = words[0] if words else ""
+            if sub not in RECORDING_SUBCOMMANDS:
+                self.refuse(f"it runs %mlops {sub}, which acts on the store; a restore would not do it again")
+                return
+            self.facts.logs_params |= sub == "params"
+            if sub == "fingerprint" and _declares_input(words[1:]):
+                self.facts.declared_inputs.append(words[1])
+        elif name not in TIMING_MAGICS + HARMLESS_MAGICS:
+            self.refuse(f"it runs the magic %{name}, which the cache cannot see into")
+            return
+        self.magic_args(line, bound)
+
+    def magic_args(self, line: str, bound: set[str]) -> None:
+        """A magic's arguments may name any variable (``{var}``, ``$var``, ``NAME=var``): each identifier counts."""
+        for name in _IDENTIFIER.findall(line):
+            self.read(name, bound)
+
+    def refuse(self, reason: str) -> None:
+        if self.facts.uncacheable is None:
+            self.facts.uncacheable = reason
+
+
+class _ScopedReads(ast.NodeVisitor):
+    """Names loaded in an expression or simple statement, minus those local to a nested scope."""
+
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+        self.calls: list[ast.Call] = []
+        self.scopes: list[set[str]] = []
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load) and not any(node.id in s for s in self.scopes):
+            self.reads.append(node.id)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self.calls.append(node)
+        func = node.func
+        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call)
+                and isinstance(func.value.func, ast.Name) and func.value.func.id == "get_ipython"):
+            for arg in [*node.args, *[k.value for k in node.keywords]]:  # get_ipython() itself is this call
+                self.visit(arg)
+            return
+        self.generic_visit(node)
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        args = node.args
+        for default in [*args.defaults, *[d for d in args.kw_defaults if d is not None]]:
+            self.visit(default)
+        if not isinstance(node, ast.Lambda):
+            for decorator in node.decorator_list:
+                self.visit(decorator)
+        names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+        names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+        body: list[ast.AST] = list(node.body) if isinstance(node.body, list) else [node.body]
+        self.scopes.append(names | _locals(body))
+        for stmt in body:
+            self.visit(stmt)
+        self.scopes.pop()
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function  # type: ignore[assignment]
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for expr in [*node.bases, *[k.value for k in node.keywords], *node.decorator_list]:
+            self.visit(expr)
+        self.scopes.append(_locals(node.body))
+        for stmt in node.body:
+            self.visit(stmt)
+        self.scopes.pop()
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
+        first, *others = node.generators
+        self.visit(first.iter)
+        self.scopes.append(set().union(*(_targets(g.target) for g in node.generators)))
+        for cond in first.ifs:
+            self.visit(cond)
+        for gen in others:
+            self.visit(gen.iter)
+            for cond in gen.ifs:
+                self.visit(cond)
+        for part in ("elt", "key", "value"):
+            if hasattr(node, part):
+                self.visit(getattr(node, part))
+        self.scopes.pop()
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension  # type: ignore[assignment]
+
+
+def _locals(body: Sequence[ast.AST]) -> set[str]:
+    """Names a function (or class) body binds itself, not counting nested scopes, minus ``global`` ones."""
+    found: set[str] = set()
+    declared_global: set[str] = set()
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared_global |= set(node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            found.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+            continue  # its body is its own scope
+        elif isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            found.add(node.name)
+        stack.extend(ast.iter_child_nodes(node))
+    return found - declared_global
+
+
+def _targets(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _binds(stmt: ast.stmt) -> set[str]:
+    """Names a simple top-level statement surely binds when it completes."""
+    if isinstance(stmt, ast.Assign):
+        return set().union(*(_targets(t) for t in stmt.targets))
+    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target, ast.Name):
+        return {stmt.target.id} if not isinstance(stmt, ast.AnnAssign) or stmt.value is not None else set()
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*"}
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    return set()
+
+
+def _dotted(node: ast.AST) -> str | None:
+    """``np.random.rand`` for the callee ``np.random.rand``; ``get_ipython.run_line_magic`` for
+    ``get_ipython().run_line_magic``; None for anything else (a subscript, a call's result)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get_ipython":
+        node = node.func
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _declares_input(words: list[str]) -> bool:
+    """``%mlops fingerprint TARGET --role input``: TARGET is something the stage reads."""
+    return bool(words) and ("--role=input" in words or any(
+        w == "--role" and i + 1 < len(words) and words[i + 1] == "input" for i, w in enumerate(words)))
+
+
+# -- statements a restore re-runs ---------------------------------------------------------------------------
+def _plain(expr: ast.AST | None) -> bool:
+    """A decorator, default or base that is a name, an attribute or a constant: re-running it costs nothing."""
+    return expr is None or all(isinstance(n, (ast.Name, ast.Attribute, ast.Constant, ast.Load, ast.Tuple, ast.UnaryOp,
+                                              ast.USub, ast.keyword)) for n in ast.walk(expr))
+
+
+def replayable(stmt: ast.stmt) -> bool:
+    """An import, or a ``def``/``class`` whose decorators, defaults and bases run no code of note."""
+    if isinstance(stmt, ast.Import):
+        return True
+    if isinstance(stmt, ast.ImportFrom):
+        return all(a.name != "*" for a in stmt.names)
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = stmt.args
+        return all(_plain(e) for e in [*stmt.decorator_list, *args.defaults, *args.kw_defaults])
+    if isinstance(stmt, ast.ClassDef):
+        head = [*stmt.bases, *[k.value for k in stmt.keywords], *stmt.decorator_list]
+        body_ok = all((replayable(s) and not isinstance(s, (ast.Import, ast.ImportFrom))) or isinstance(s, ast.Pass)
+                      or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+                      or (isinstance(s, (ast.Assign, ast.AnnAssign)) and _plain(s.value))
+                      for s in stmt.body)
+        return body_ok and all(_plain(e) for e in head)
+    return False
+
+
+def replayed_names(tree: ast.Module) -> set[str]:
+    """Names bound by replayable top-level statements and by nothing else in the cell."""
+    by_replay: set[str] = set()
+    by_other: set[str] = set()
+    for stmt in tree.body:
+        names = _binds(stmt) if replayable(stmt) else set()
+        by_replay |= names
+        if not names:
+            by_other |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            by_other |= _binds(stmt)
+    return by_replay - by_other
+
+
+def replay_module(tree: ast.Module) -> ast.Module:
+    """The cell a restore runs instead of the stage's code: only its replayable definitions."""
+    keep = replayed_names(tree)
+    body = [s for s in tree.body if replayable(s) and _binds(s) and _binds(s) <= keep]
+    return ast.Module(body=body, type_ignores=[])
+
+
+# -- warnings ---------------------------------------------------------------------------------------------
+def _warn(facts: CodeFacts) -> None:
+    calls = facts.calls
+    clock = [c for c in calls if c in _CLOCK]
+    if clock:
+        facts.warnings.append(f"it reads the clock ({clock[0]}): a restore keeps the first run's time")
+    outside = [c for c in calls if _reads_outside(c)]
+    facts.reads_outside = outside
+
+
+def _reads_outside(call: str) -> bool:
+    parts = call.split(".")
+    if call in ("open", "urlopen", "urllib.request.urlopen", "io.open", "builtins.open"):
+        return True
+    if parts[0] in _NETWORK_MODULES:
+        return True
+    if parts[-1].startswith("read_") or parts[-1] in _READ_ATTRS:
+        return True
+    return len(parts) >= 2 and (parts[0], parts[-1]) in _READ_MODULE_CALLS
