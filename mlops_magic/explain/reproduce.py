@@ -197,7 +197,7 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
         stages=tuple(s for s in (tags.get("mlops.stages") or "").split(",") if s),
         from_stage=tags.get("mlops.from_stage") or None, trigger="reproduce", store_url=store.url,
         cwd=str(run_folder(store, run)), parent_run_id=run.id, name=f"reproduce {run.id[:8]}",
-        record_as=run.notebook)
+        record_as=run.notebook, cache=False)
     result = run_notebooks([request], store=store)[0]
     metrics = store.latest_metrics([run.id, result.run_id])
     checks = compare_metrics(metrics[run.id], metrics[result.run_id], tolerance)

@@ -369,7 +369,8 @@ MIGRATIONS: list[str] = [
     """,
     # 11: the stage cache (store/cache.py) — an entry is a key's saved outputs (a manifest artifact and the
     # objects it names, listed in cache_objects so eviction knows what else still uses a file), and a stage
-    # restored from one is recorded beside its stage row: the run and stage it came from, the time saved
+    # restored from one is recorded beside its stage row: the run and stage it came from, the time saved;
+    # a schedule may run its notebooks with the cache (`mlops schedule add --cache`)
     """
     CREATE TABLE cache_entries (
         key TEXT PRIMARY KEY,
@@ -404,6 +405,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX cached_stages_run ON cached_stages (run_id);
     CREATE INDEX cached_stages_source ON cached_stages (source_run_id);
+    ALTER TABLE schedules ADD COLUMN cache INTEGER;
     """,
 ]
 

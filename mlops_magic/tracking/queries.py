@@ -6,6 +6,7 @@ The magic, the CLI, the widgets and the REST API all call these, so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun
 from ..errors import NotFoundError
 from ..store import Store
+from ..store import cache as cache_tables
 from .stages import combined_digest, scan_stages
 
 #: How many of a notebook's latest runs the notebook lifecycle view looks at for stage attempts.
@@ -169,6 +171,27 @@ def run_lifecycle(store: Store, run_ref: str) -> Lifecycle:
     return lifecycle(store.list_stages(run_id), run_id)
 
 
+def cached_from(store: Store, *, run_ids: Sequence[str] = (),
+                stage_ids: Sequence[int] = ()) -> dict[int, dict[str, Any]]:
+    """Stage id → where that stage was restored from by the stage cache (the run and stage that computed
+    it, the seconds that took, the seconds the restore took, what it restored), for the stages of
+    ``run_ids`` or the stages ``stage_ids``. A stage not in it ran its code."""
+    out = {}
+    for r in cache_tables.restores(store.db, run_ids=run_ids, stage_ids=stage_ids):
+        out[r["stage_id"]] = {"run_id": r["source_run_id"], "stage_id": r["source_stage_id"], "key": r["key"],
+                              "seconds": r["source_seconds"], "restore_seconds": r["restore_seconds"],
+                              "saved_seconds": max(0.0, r["source_seconds"] - r["restore_seconds"]),
+                              "restored": r["restored"]}
+    return out
+
+
+def stage_records(store: Store, stages: list[StageRun]) -> list[dict[str, Any]]:
+    """Stage runs as JSON-ready dicts (``GET runs/ID``, ``GET runs/ID/stages``, ``mlops runs --format json``):
+    the entity, its duration, and ``cached_from`` (None unless the stage cache restored it)."""
+    cached = cached_from(store, stage_ids=[s.id for s in stages])
+    return [s.to_dict() | {"duration": s.duration, "cached_from": cached.get(s.id)} for s in stages]
+
+
 def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
     """Everything ``show`` prints about a run, as JSON-ready data."""
     run = store.get_run(run_ref)
@@ -182,7 +205,7 @@ def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
     record = run_record(run, {k: v["value"] for k, v in latest.items()})
     record.update({
         "environment": run.environment,
-        "stages": [s.to_dict() | {"duration": s.duration} for s in stages],
+        "stages": stage_records(store, stages),
         "lifecycle": lifecycle(stages, run.id).to_dict(),
         "metrics_latest": {k: {"value": _json_numbers({"v": v["value"]})["v"], "step": v["step"],
                                "points": series[k]} for k, v in latest.items()},
