@@ -1352,6 +1352,8 @@ export interface components {
                     value: number | string;
                     step: number;
                     points: number;
+                    /** @description the run that computed it, when a cached stage logged it */
+                    cached_from?: string | null;
                 };
             };
             artifacts: {

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline, value_card
 from ..display.html import fmt_param, fmt_size
+from ..display.runs import cached_metric_note, cached_note
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -88,14 +89,15 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
         end = start + (s.get("duration") or 0.0)
         label = s["name"] + (f" #{s['attempt']}" if s.get("attempt", 1) > 1 else "")
         bars.append({"label": label, "start": start, "end": end, "status": s["status"]})
-    stage_rows = [[escape(s["name"]), escape(s["kind"]), str(s["attempt"]), _badge(s["status"]),
+    stage_rows = [[escape(s["name"]), escape(s["kind"]), str(s["attempt"]),
+                   _badge(s["status"]) + escape(cached_note(s)),
                    f"{s['duration']:.2f}s" if s.get("duration") is not None else "",
                    escape(f"{s['error_type']}: {s['error_message']}") if s.get("error_type") else "",
                    escape(", ".join(v["name"] for v in s.get("variables", [])))] for s in stages]
     history = d.get("metric_history", {})
     charts = "".join(line_chart([(float(step), float(v)) for step, v in pts], title=key)
                      for key, pts in history.items() if len(pts) > 1)
-    metric_rows = [[escape(k), _value(v["value"]), str(v["step"]), str(v["points"])]
+    metric_rows = [[escape(k), _value(v["value"]) + escape(cached_metric_note(v)), str(v["step"]), str(v["points"])]
                    for k, v in d.get("metrics_latest", {}).items()]
     artifacts = [[escape(a["name"]), f'<span title="{a["size"]:,} bytes">{escape(fmt_size(a["size"]))}</span>',
                   f"<code>{escape(a['digest'][:12])}</code>"]

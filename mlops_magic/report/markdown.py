@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..display.runs import cached_metric_note, cached_note
+
 
 def _cell(value: Any) -> str:
     """Table-safe text: no pipes, no newlines, no HTML."""
@@ -35,12 +37,13 @@ def run_markdown(d: dict[str, Any]) -> str:
     if d.get("error"):
         lines += [f"> {_cell(d['error'])}", ""]
     lines += _section("Stages", ["stage", "attempt", "status", "duration"], [
-        [s["name"], s["attempt"], s["status"], f"{s['duration']:.2f}s" if s.get("duration") is not None else ""]
-        for s in d.get("stages", [])])
+        [s["name"], s["attempt"], s["status"] + cached_note(s),
+         f"{s['duration']:.2f}s" if s.get("duration") is not None else ""] for s in d.get("stages", [])])
     if d.get("params"):
         lines += _section("Parameters", ["name", "value"], [[k, v] for k, v in d["params"].items()])
     lines += _section("Metrics", ["metric", "value", "step"],
-                      [[k, v["value"], v["step"]] for k, v in d.get("metrics_latest", {}).items()])
+                      [[k, f"{_cell(v['value'])}{cached_metric_note(v)}", v["step"]]
+                       for k, v in d.get("metrics_latest", {}).items()])
     if d.get("gates"):
         lines += _section("Quality gates", ["gate", "passed"],
                           [[g["expression"], "yes" if g["passed"] else "no"] for g in d["gates"]])

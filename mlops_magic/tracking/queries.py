@@ -185,10 +185,12 @@ def cached_from(store: Store, *, run_ids: Sequence[str] = (),
     return out
 
 
-def stage_records(store: Store, stages: list[StageRun]) -> list[dict[str, Any]]:
-    """Stage runs as JSON-ready dicts (``GET runs/ID``, ``GET runs/ID/stages``, ``mlops runs --format json``):
-    the entity, its duration, and ``cached_from`` (None unless the stage cache restored it)."""
-    cached = cached_from(store, stage_ids=[s.id for s in stages])
+def stage_records(store: Store, stages: list[StageRun],
+                  cached: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Stage runs as JSON-ready dicts (``GET runs/ID``, ``GET runs/ID/stages``): the entity, its duration,
+    and ``cached_from`` (None unless the stage cache restored it; ``cached``: :func:`cached_from`, if read)."""
+    if cached is None:
+        cached = cached_from(store, stage_ids=[s.id for s in stages])
     return [s.to_dict() | {"duration": s.duration, "cached_from": cached.get(s.id)} for s in stages]
 
 
@@ -197,18 +199,20 @@ def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
     run = store.get_run(run_ref)
     stages = store.list_stages(run.id)
     history = store.metric_history(run.id)
+    cached = cached_from(store, run_ids=[run.id])
     latest: dict[str, Any] = {}
     series: dict[str, int] = {}
     for m in history:
-        latest[m.key] = {"value": m.value, "step": m.step}
+        source = cached.get(m.stage_id) if m.stage_id is not None else None
+        latest[m.key] = {"value": m.value, "step": m.step, "cached_from": source["run_id"] if source else None}
         series[m.key] = series.get(m.key, 0) + 1
     record = run_record(run, {k: v["value"] for k, v in latest.items()})
     record.update({
         "environment": run.environment,
-        "stages": stage_records(store, stages),
+        "stages": stage_records(store, stages, cached),
         "lifecycle": lifecycle(stages, run.id).to_dict(),
         "metrics_latest": {k: {"value": _json_numbers({"v": v["value"]})["v"], "step": v["step"],
-                               "points": series[k]} for k, v in latest.items()},
+                               "points": series[k], "cached_from": v["cached_from"]} for k, v in latest.items()},
         "artifacts": [a.to_dict() for a in store.list_artifacts(run.id)],
         "fingerprints": [f.to_dict() for f in store.list_fingerprints(run.id)],
     })
