@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import time
 import types
 from collections.abc import Callable
@@ -32,6 +33,10 @@ from .key import StageKey, stage_key
 from .records import copy_records, record_restore
 
 NAME = "cache"
+#: The lines the cache prints into a stage's output (``STAGE: cached from run …``), which a diff of two
+#: runs' outputs leaves out: they say how the output came about, not what the stage showed.
+CACHE_LINE = re.compile(r"^[^\n]{1,250}?: (cached from run [0-9a-f]{8} \(|not cached: |--cache: |"
+                        r"cache entry [0-9a-f]{12} is unusable|cannot restore from the cache)")
 #: Names the cache never saves or restores: IPython's own (history, the shell) and private ones.
 _SHELL = ("In", "Out", "exit", "quit", "get_ipython")
 
