@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -213,10 +214,26 @@ class _Walker:
             self.facts.logs_params |= sub == "params"
             if sub == "fingerprint" and _declares_input(words[1:]):
                 self.facts.declared_inputs.append(words[1])
+            self.mlops_args(sub, line, bound)
         elif name not in TIMING_MAGICS + HARMLESS_MAGICS:
             self.refuse(f"it runs the magic %{name}, which the cache cannot see into")
-            return
-        self.magic_args(line, bound)
+        else:
+            self.magic_args(line, bound)
+
+    def mlops_args(self, sub: str, line: str, bound: set[str]) -> None:
+        """``%mlops params NAME=VALUE`` binds NAME and reads VALUE; ``metric NAME=VALUE`` reads VALUE only."""
+        try:
+            words = shlex.split(line)[1:]
+        except ValueError:
+            words = line.split()[1:]
+        for word in words:
+            name, eq, value = word.partition("=")
+            if eq and sub in ("params", "metric") and _IDENTIFIER.fullmatch(name):
+                self.magic_args(value, bound)
+                if sub == "params":
+                    bound.add(name)
+            elif not word.startswith("-"):
+                self.magic_args(word, bound)
 
     def magic_args(self, line: str, bound: set[str]) -> None:
         """A magic's arguments may name any variable (``{var}``, ``$var``, ``NAME=var``): each identifier counts."""
