@@ -66,6 +66,8 @@ def test_what_the_key_cannot_see_is_a_warning() -> None:
     assert analyse("from datetime import datetime\nnow = datetime.now()").warnings == [
         "it reads the clock (datetime.datetime.now): a restore keeps the first run's time"]
     assert analyse("import pandas as pd\ndf = pd.read_csv('a.csv')").reads_outside == ["pandas.read_csv"]
+    assert analyse("with open('log.txt', 'w') as f:\n    f.write('x')").reads_outside == []
+    assert analyse("with open('in.txt') as f:\n    text = f.read()").reads_outside == ["open"]
 
 
 def test_a_restore_reruns_only_plain_imports_and_definitions() -> None:

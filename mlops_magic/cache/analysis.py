@@ -175,6 +175,8 @@ class _Walker:
                 self.unseeded.append(resolved)
         elif resolved.startswith(("random.", "numpy.random.")):
             self.unseeded.append(resolved)
+        if _reads_outside(resolved) and not _writes_only(node) and resolved not in self.facts.reads_outside:
+            self.facts.reads_outside.append(resolved)
         if dotted in _OPAQUE_BUILTINS and head not in bound:
             self.refuse(f"it calls {dotted}(), which reads names the key cannot see")
         if head == "get_ipython":
@@ -423,8 +425,13 @@ def _warn(facts: CodeFacts) -> None:
     clock = [c for c in calls if c in _CLOCK]
     if clock:
         facts.warnings.append(f"it reads the clock ({clock[0]}): a restore keeps the first run's time")
-    outside = [c for c in calls if _reads_outside(c)]
-    facts.reads_outside = outside
+
+
+def _writes_only(node: ast.Call) -> bool:
+    """``open(path, "w")``: a file opened to write, not to read."""
+    mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
+    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and "r" not in mode.value \
+        and "+" not in mode.value and any(c in mode.value for c in "wax")
 
 
 def _reads_outside(call: str) -> bool:
