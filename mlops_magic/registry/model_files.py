@@ -109,12 +109,15 @@ def dump(model: Any, fmt: str = "skops", label: str = "the model") -> SavedModel
     check_model(model, label)
     trusted: list[str] = []
     if fmt == "skops":
+        import skops.io as sio
+
         try:
-            data, trusted = skops_dumps(model)
+            data = sio.dumps(model)
         except Exception as exc:
             raise InvalidInputError(
                 f"skops cannot save {label} ({type(exc).__name__}: {exc}); if you trust everyone who will "
                 "load it, register it with --format joblib") from None
+        trusted = sorted(sio.get_untrusted_types(data=data))
         custom = custom_types(trusted)
         if custom:
             shown = ", ".join(custom[:8]) + (f" and {len(custom) - 8} more" if len(custom) > 8 else "")
@@ -139,17 +142,6 @@ def dump(model: Any, fmt: str = "skops", label: str = "the model") -> SavedModel
             raise InvalidInputError(f"cannot save {label} as {fmt}: {type(exc).__name__}: {exc}") from None
         data = buffer.getvalue()
     return SavedModel(data, fmt, flavour_of(model), model_type(model), trusted, _environment())
-
-
-def skops_dumps(obj: Any) -> tuple[bytes, list[str]]:
-    """``obj`` as skops bytes, and the types beyond skops' safe defaults that loading it must trust (sorted).
-
-    Registered models and the stage cache both keep that list in the store, never in the file.
-    """
-    import skops.io as sio
-
-    data = sio.dumps(obj)
-    return data, sorted(sio.get_untrusted_types(data=data))
 
 
 def load(data: bytes, fmt: str, trusted_types: list[str], *, trust: bool = False,
@@ -188,3 +180,14 @@ def load_skops(data: bytes, trusted_types: list[str], label: str) -> Any:
     except UntrustedTypesFoundException as exc:
         raise MlopsError(f"the model file of {label} asks for types it was not saved with ({exc}); "
                          "refusing to load it. Register the model again.") from None
+
+
+def skops_dumps(obj: Any) -> tuple[bytes, list[str]]:
+    """``obj`` as skops bytes, and the types beyond skops' safe defaults that loading it must trust (sorted).
+
+    The stage cache keeps that list in the store (its manifest is checked by digest), never in the file.
+    """
+    import skops.io as sio
+
+    data = sio.dumps(obj)
+    return data, sorted(sio.get_untrusted_types(data=data))
