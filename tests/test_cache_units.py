@@ -153,7 +153,7 @@ def test_frames_series_arrays_and_estimators_come_back_equal_by_fingerprint() ->
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    (pd.DataFrame({"m": [1, "a"]}), "v cannot be written as parquet"),
+    (pd.DataFrame({"m": [1, "a"]}), "v cannot be written as an Arrow table"),
     (np.array([object()]), "v is an array of Python objects, which .npy cannot hold without pickle"),
     (lambda x: x, "v is a function, which the cache cannot store without pickle"),
     ({"f": open}, "v holds a builtin_function_or_method, which the cache cannot store without pickle"),

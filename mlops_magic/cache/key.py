@@ -124,7 +124,7 @@ def _inputs(patterns: Sequence[str], namespace: Mapping[str, Any], cwd: str | Pa
         if "{" in pattern or "$" in pattern:
             raise Unseeable(f"its input {pattern!r} names an expression the key cannot expand")
         try:
-            out[pattern] = fingerprint_path(pattern, base=cwd).digest
+            out[pattern] = fingerprint_path(pattern, base=cwd, count_rows=False).digest
         except MlopsError as exc:
             raise Unseeable(f"its input {pattern}: {exc}") from None
     return out

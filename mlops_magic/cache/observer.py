@@ -49,6 +49,8 @@ class CacheState:
     hit: Restored | None = None
     capture: bool = False  # a miss that may be saved: the face records the cell's outputs
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    #: name → fingerprint (``to_dict()``) of the frames and arrays the face fingerprinted after the stage
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)  # for the face to print, in order
     started: float = 0.0
     snapshot: dict[str, int] = field(default_factory=dict)
@@ -132,7 +134,7 @@ class StageCache:
         try:
             values, deleted = self._produced(ctx.namespace, state)
             files = _output_files(list(ctx.options.get("outputs") or ()))
-            fingerprints = _fingerprints(values)
+            fingerprints = _fingerprints(values, state.fingerprints)
             saved = save_entry(self.session.store, key.digest, values=values, deleted=deleted, files=files,
                                cwd=Path.cwd(), outputs=state.outputs, fingerprints=fingerprints,
                                run_id=ctx.stage.run_id, stage_id=ctx.stage.id, stage=label,
@@ -189,13 +191,14 @@ def _mutable(value: Any) -> bool:
                                   types.ModuleType, types.FunctionType, type))
 
 
-def _fingerprints(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _fingerprints(values: dict[str, Any], known: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The fingerprints of the frames and arrays among ``values``: those the face took already, else now."""
     from ..tracking.fingerprint import fingerprint  # lazy: pulls numpy only for frames and arrays
 
     out = {}
     for name, value in values.items():
         if kind_of(value) in ("frame", "series", "array"):
-            out[name] = fingerprint(value, name=name, role="output").to_dict()
+            out[name] = known.get(name) or fingerprint(value, name=name, role="output").to_dict()
     return out
 
 

@@ -165,6 +165,8 @@ class StageCellTracker:
             variables, fingerprints = self._produced(known)
             for fp in fingerprints:
                 self.session.store.log_fingerprint(stage.run_id, fp, stage_id=stage.id)
+            if cache is not None and cache.capture:  # the entry the cache saves reuses them
+                cache.fingerprints = {fp.name: fp.to_dict() for fp in fingerprints if fp.name}
             self.session.end_stage(stage, error, variables=variables,
                                    error_line=_cell_error_line(error) if error else None)
         except MlopsError as exc:
