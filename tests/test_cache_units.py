@@ -89,7 +89,7 @@ def test_the_key_follows_values_not_objects_and_names_what_it_cannot_fingerprint
     first = stage_key(code, namespace)
     assert first.digest and first.reason is None
     assert set(first.parts["variables"]) == {"df", "model", "lr", "np"}
-    assert first.parts["packages"]["sklearn"].startswith("scikit-learn==")
+    assert first.parts["packages"]["sklearn"].startswith("scikit_learn==")
     same = {**namespace, "df": namespace["df"].copy(),
             "model": RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y)}
     assert stage_key(code, same).digest == first.digest
