@@ -101,12 +101,19 @@ class StageCache:
         state.started = time.perf_counter()
 
     def _restore(self, ctx: StageContext, state: CacheState, restored: Restored) -> None:
-        assert ctx.namespace is not None and state.key is not None and state.key.digest is not None
+        """Put the entry's files and variables in place; the face then skips the code. What the stage
+        recorded is copied, and the restore recorded, when the stage ends (:meth:`_restored`)."""
+        assert ctx.namespace is not None
         for path, data in restored.files.items():
             _write_atomically(Path(path), data)
         ctx.namespace.update(restored.values)
         for name in restored.deleted:
             ctx.namespace.pop(name, None)
+        state.hit = restored
+
+    def _restored(self, ctx: StageContext, state: CacheState, restored: Restored) -> None:
+        """A restored stage ends: it gets its source stage's records, and the time it took in all (with the
+        imports and definitions its cell ran again) is what it is recorded as having taken."""
         names = [*restored.values, *restored.files]
         copy_records(self.session, restored.run_id, restored.stage_id, ctx.stage, skip_outputs=restored.values)
         touch(self.session.store, restored.key)
@@ -116,7 +123,6 @@ class StageCache:
         record_restore(self.session, ctx.stage, key=restored.key, source_run=restored.run_id,
                        source_stage=restored.stage_id, source_seconds=restored.seconds, restore_seconds=seconds,
                        restored=names)
-        state.hit = restored
         shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
         what = f"restored {shown}" if names else "nothing to restore"
         state.lines.append(f"{ctx.stage.name}: cached from run {restored.run_id[:8]} ({what}: "
@@ -125,7 +131,12 @@ class StageCache:
     # -- finish: save -------------------------------------------------------------------------------------
     def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None:
         state = ctx.state.get(NAME)
-        if not isinstance(state, CacheState) or not state.capture or error is not None or ctx.namespace is None:
+        if not isinstance(state, CacheState) or error is not None or ctx.namespace is None:
+            return
+        if state.hit is not None:
+            self._restored(ctx, state, state.hit)
+            return
+        if not state.capture:
             return
         seconds = time.perf_counter() - state.started
         key = state.key
