@@ -18,6 +18,6 @@ def python_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def failing_subcommand(ctx: object, argv: list[str]) -> None:
+def failing_subcommand(ctx: object, args: object) -> None:
     """A %mlops handler with a bug, to check the magic still answers in one line."""
     raise KeyError("internal detail")

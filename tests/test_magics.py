@@ -141,9 +141,9 @@ def test_unknown_stage_kind_is_refused_and_the_body_does_not_run(ip) -> None:
     assert [s for r in store.list_runs() for s in store.list_stages(r.id)] == []  # and nothing was recorded
 
 
-def test_reference_is_the_magic_docstring_and_lists_every_subcommand(ip) -> None:
-    doc = ip.find_line_magic("mlops").__doc__
-    assert "%%mlops stage KIND" in doc
+def test_reference_is_what_mlops_question_mark_shows_and_lists_every_subcommand(ip) -> None:
+    doc = ip.object_inspect_text("%mlops")  # IPython's inspector: what %mlops? shows
+    assert "%%mlops stage KIND" in doc and "%mlops?" in ip.find_line_magic("mlops").__doc__
     for name in SUBCOMMANDS:
         assert f"%mlops {name}" in doc
     with capture_output() as captured:
@@ -230,9 +230,9 @@ def test_extension_loads_through_config(store_dir, tmp_path) -> None:
 
 
 def test_unexpected_errors_are_one_line_unless_debugging(ip, monkeypatch) -> None:
-    from mlops_magic.ipython.subcommands import SUBCOMMANDS, Subcommand
+    from mlops_magic.ipython.parsers import Subcommand
 
-    monkeypatch.setitem(SUBCOMMANDS, "boom", Subcommand("boom", "_support:failing_subcommand", "%mlops boom", "x"))
+    monkeypatch.setitem(SUBCOMMANDS, "boom", Subcommand("boom", "_support:failing_subcommand", "a bug"))
     with pytest.raises(UsageError, match="KeyError: 'internal detail' \\(set MLOPS_DEBUG=1"):
         ip.run_line_magic("mlops", "boom")
     monkeypatch.setenv("MLOPS_DEBUG", "1")

@@ -7,13 +7,14 @@ import sys
 
 import click
 
+from ..options import DRIFT_TESTS
+from .options import declared
+
 
 @click.command("drift")
 @click.argument("reference")
 @click.argument("current", type=click.Path(dir_okay=False))
-@click.option("--columns", default=None, help="Comma-separated columns to test (default: all shared).")
-@click.option("--test", "tests", multiple=True, metavar="COLUMN=TEST",
-              help="Test for one column: ks, wasserstein, chi2, jensenshannon or psi (repeatable).")
+@declared(*DRIFT_TESTS)
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False),
               help="Also write a self-contained HTML report here.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)

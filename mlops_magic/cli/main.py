@@ -17,6 +17,8 @@ import click
 
 from .._version import __version__
 from ..errors import MlopsError
+from ..options import RUN_FILTERS
+from .options import declared
 
 #: name → "module:attribute" of a click command, imported on first use.
 LAZY_COMMANDS: dict[str, str] = {
@@ -111,10 +113,7 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 
 @main.command()
-@click.option("--notebook", default=None, help="Only runs of this notebook.")
-@click.option("--status", default=None, help="Only these statuses (comma-separated).")
-@click.option("--trigger", default=None, help="Only these triggers (comma-separated).")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many runs.")
+@declared(*RUN_FILTERS)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.pass_context
 def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None,

@@ -7,8 +7,10 @@ from typing import Any
 
 import click
 
+from ..options import HISTORY, PROMOTE, ROLLBACK
 from .explain import card_command
 from .main import _fmt_time, open_cli_store, print_table
+from .options import declared
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
                        show_default=True)
@@ -93,7 +95,7 @@ def _detail(mv: Any, sources: list[dict[str, Any]]) -> str:
 
 @models.command()
 @click.argument("name")
-@click.option("--alias", default=None, help="Only this alias.")
+@declared(*HISTORY)
 @_FORMAT
 @click.pass_context
 def history(ctx: click.Context, name: str, alias: str | None, fmt: str) -> None:
@@ -114,12 +116,7 @@ def history(ctx: click.Context, name: str, alias: str | None, fmt: str) -> None:
 
 @models.command()
 @click.argument("name")
-@click.option("--to", "alias", required=True, help="Alias to move, e.g. production.")
-@click.option("--version", type=int, default=None, help="Version to promote (default: the latest).")
-@click.option("--if-better", default=None, metavar="METRIC", help="Only if it beats the current holder.")
-@click.option("--higher-is-better/--lower-is-better", "higher", default=None,
-              help="Direction of METRIC when its name does not tell.")
-@click.option("--reason", default=None)
+@declared(*PROMOTE)
 @click.pass_context
 def promote(ctx: click.Context, name: str, alias: str, version: int | None, if_better: str | None,
             higher: bool | None, reason: str | None) -> None:
@@ -133,8 +130,7 @@ def promote(ctx: click.Context, name: str, alias: str, version: int | None, if_b
 
 @models.command()
 @click.argument("name")
-@click.option("--alias", default="production", show_default=True)
-@click.option("--reason", default=None)
+@declared(*ROLLBACK)
 @click.pass_context
 def rollback(ctx: click.Context, name: str, alias: str, reason: str | None) -> None:
     """Move ALIAS back to the version it held before its latest move."""

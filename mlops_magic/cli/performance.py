@@ -7,19 +7,17 @@ import sys
 
 import click
 
+from ..options import LABELS, PERFORMANCE
 from .main import open_cli_store
+from .options import declared
 
 
 @click.command("performance")
 @click.argument("ref")
-@click.option("--window", default=None, help="Window length over served traffic: 30m, 6h, 1d, 1w (default: all).")
+@declared(*PERFORMANCE)
 @click.option("--current", default=None, type=click.Path(dir_okay=False),
               help="Score this batch of inputs (csv, parquet, json) instead of served traffic.")
 @click.option("--labels", "label_column", default=None, help="With --current: the column holding the labels.")
-@click.option("--metric", default=None, help="accuracy, precision, recall, f1, auc | mae, rmse, r2.")
-@click.option("--threshold", type=float, default=None, help="An absolute bar for the metric.")
-@click.option("--max-drop", type=float, default=None, help="How far below the reference value counts as a drop.")
-@click.option("--min-rows", type=int, default=None, help="Rows a window needs to be judged.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--fail-on-drop", is_flag=True, help="Exit with status 1 when the latest window dropped.")
 @click.pass_context
@@ -45,12 +43,7 @@ def labels() -> None:
 
 @labels.command("add")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--model", required=True, help="The model whose served predictions these label.")
-@click.option("--id", "id_column", default="request_id", show_default=True, help="The request id column.")
-@click.option("--label", "label_column", required=True, help="The label column.")
-@click.option("--key", default=None, help="Join on this input column (e.g. customer_id) instead of request ids.")
-@click.option("--time", "time_column", default=None,
-              help="With --key: the label's time column; it labels the latest prediction at or before it.")
+@declared(*LABELS)
 @click.pass_context
 def add(ctx: click.Context, path: str, model: str, id_column: str, label_column: str, key: str | None,
         time_column: str | None) -> None:

@@ -1,8 +1,11 @@
-"""Handlers of the core ``%mlops`` subcommands: parse, call the core, return something to display."""
+"""Handlers of the core ``%mlops`` subcommands: take the parsed arguments, call the core, return something to display.
+
+Each subcommand's arguments are declared in :mod:`.subcommands` and parsed before its handler runs.
+"""
 
 from __future__ import annotations
 
-import argparse
+from argparse import Namespace
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,10 +14,6 @@ from ..errors import InvalidInputError
 from ..tracking.session import Session
 from ..tracking.values import IDENT as _IDENT
 from ..tracking.values import check_param_name, parse_assigned, parse_literal
-
-
-class HelpShown(Exception):
-    """``-h`` printed a subcommand's help; nothing else to do."""
 
 
 @dataclass
@@ -26,21 +25,6 @@ class MagicContext:
     @property
     def user_ns(self) -> dict[str, Any]:
         return self.shell.user_ns if self.shell is not None else {}
-
-
-class SubParser(argparse.ArgumentParser):
-    """argparse whose errors become one-line InvalidInputErrors instead of exiting the kernel."""
-
-    def error(self, message: str) -> Any:  # type: ignore[override]
-        usage = " ".join(self.format_usage().split())  # argparse wraps long usages; errors stay one line
-        raise InvalidInputError(f"{self.prog}: {message}; {usage}")
-
-    def exit(self, status: int = 0, message: str | None = None) -> Any:  # type: ignore[override]
-        raise HelpShown()
-
-
-def parser(prog: str, description: str = "") -> SubParser:
-    return SubParser(prog=f"%mlops {prog}", description=description, add_help=True)
 
 
 def parse_pairs(items: Sequence[str], what: str, *, split_last: bool = False) -> list[tuple[str, str]]:
@@ -57,11 +41,7 @@ def parse_pairs(items: Sequence[str], what: str, *, split_last: bool = False) ->
 
 
 # -- handlers ------------------------------------------------------------------------------------
-def cmd_init(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("init", "Create the project's store and record this kernel's runs into it.")
-    p.add_argument("path", nargs="?", default=None, help="project folder (default: the working directory)")
-    p.add_argument("--store", default=None, help="store URL, e.g. sqlite:////data/mlops.db")
-    args = p.parse_args(argv)
+def cmd_init(ctx: MagicContext, args: Namespace) -> Any:
     from ..store.project import init_project  # lazy: %load_ext stays light
 
     store, message = init_project(args.path, args.store)
@@ -70,16 +50,13 @@ def cmd_init(ctx: MagicContext, argv: list[str]) -> Any:
     return None
 
 
-def cmd_params(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("params", "Set parameters as notebook variables and log them.")
-    p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
-    args = p.parse_args(argv)
+def set_params(ctx: MagicContext, pairs: Sequence[str]) -> None:
+    """``%mlops params NAME=VALUE ...``: set them as variables and log them (a headless run's values win)."""
     values: dict[str, Any] = {}
-    for key, raw in parse_pairs(args.pairs, "parameter"):
+    for key, raw in parse_pairs(pairs, "parameter"):
         check_param_name(key)
         values[key] = "" if not raw and _quoted_empty(ctx.line, key) else parse_assigned(key, raw)
     ctx.user_ns.update(ctx.session.log_params(values))  # a headless run's -p wins
-    return None
 
 
 def _quoted_empty(line: str, key: str) -> bool:
@@ -98,11 +75,7 @@ def _metric_value(ctx: MagicContext, key: str, raw: str) -> Any:
     return value
 
 
-def cmd_metric(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("metric", "Log metric values of this run (and of the current stage).")
-    p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
-    p.add_argument("--step", type=int, default=None, help="step (default: next step of each metric)")
-    args = p.parse_args(argv)
+def cmd_metric(ctx: MagicContext, args: Namespace) -> Any:
     values = {key: _metric_value(ctx, key, raw) for key, raw in parse_pairs(args.pairs, "metric", split_last=True)}
     if len(values) == 1:
         (key, value), = values.items()
@@ -112,11 +85,7 @@ def cmd_metric(ctx: MagicContext, argv: list[str]) -> Any:
     return None
 
 
-def cmd_artifact(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("artifact", "Store files with this run.")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--name", default=None, help="name to store it under (one path only)")
-    args = p.parse_args(argv)
+def cmd_artifact(ctx: MagicContext, args: Namespace) -> Any:
     if args.name and len(args.paths) > 1:
         raise InvalidInputError("--name applies to one path; log files one at a time to name them")
     for path in args.paths:
@@ -124,67 +93,30 @@ def cmd_artifact(ctx: MagicContext, argv: list[str]) -> Any:
     return None
 
 
-def cmd_fingerprint(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("fingerprint", "Record a data fingerprint with this run.")
-    p.add_argument("target", metavar="VAR|PATH|GLOB")
-    p.add_argument("--name", default=None)
-    p.add_argument("--role", default="input", choices=["input", "output"])
-    args = p.parse_args(argv)
+def cmd_fingerprint(ctx: MagicContext, args: Namespace) -> Any:
     data = ctx.user_ns[args.target] if _IDENT.match(args.target) and args.target in ctx.user_ns else args.target
     return ctx.session.log_fingerprint(data, args.name or args.target, args.role)
 
 
-def cmd_tag(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("tag", "Tag the current run.")
-    p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
-    args = p.parse_args(argv)
+def cmd_tag(ctx: MagicContext, args: Namespace) -> Any:
     ctx.session.set_tags(dict(parse_pairs(args.pairs, "tag")))
     return None
 
 
-def cmd_runs(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("runs", "Runs of this store, newest first, as a pandas DataFrame.")
-    p.add_argument("--notebook", default=None)
-    p.add_argument("--status", default=None, help="e.g. failed or succeeded,failed")
-    p.add_argument("--trigger", default=None, help="e.g. schedule")
-    p.add_argument("--limit", type=int, default=None)
-    args = p.parse_args(argv)
-    from ..tracking.queries import runs_frame  # lazy: %load_ext stays light
-
-    return runs_frame(ctx.session.store, notebook=args.notebook, status=args.status, trigger=args.trigger,
-                      limit=args.limit)
-
-
-def cmd_show(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("show", "Show one run (default: this kernel's run).")
-    p.add_argument("run", nargs="?", default=None)
-    args = p.parse_args(argv)
+def cmd_show(ctx: MagicContext, args: Namespace) -> Any:
     from ..display.runs import RunView  # lazy: %load_ext stays light
     from ..tracking.queries import run_detail  # lazy: %load_ext stays light
 
     return RunView(run_detail(ctx.session.store, ctx.session.run_ref(args.run)))
 
 
-def cmd_status(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("status", "The lifecycle of a run (default: this kernel's run).")
-    p.add_argument("run", nargs="?", default=None)
-    args = p.parse_args(argv)
-    from ..display.runs import LifecycleView  # lazy: %load_ext stays light
-    from ..tracking.queries import run_lifecycle  # lazy: %load_ext stays light
-
-    return LifecycleView(run_lifecycle(ctx.session.store, ctx.session.run_ref(args.run)))
-
-
-def cmd_end(ctx: MagicContext, argv: list[str]) -> Any:
-    p = parser("end", "Close this kernel's run.")
-    p.add_argument("--status", default="succeeded", choices=["succeeded", "failed"])
-    args = p.parse_args(argv)
+def cmd_end(ctx: MagicContext, args: Namespace) -> Any:
     run = ctx.session.end_run(status=args.status)
     print(f"run {run.id} ended: {run.status}")
     return None
 
 
-def cmd_help(ctx: MagicContext, argv: list[str]) -> Any:
+def cmd_help(ctx: MagicContext, args: Namespace) -> Any:
     from .subcommands import reference  # lazy: %load_ext stays light
 
     print(reference())

@@ -17,6 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from ..entities import STAGE_KINDS
 from ..errors import GateFailedError, MlopsError
 from ..tracking.session import Session
+from .parsers import HelpShown, option_flags, parse
 from .subcommands import SUBCOMMANDS, reference
 
 
@@ -28,6 +29,8 @@ class MlopsMagics(Magics):
 
     @line_cell_magic
     def mlops(self, line: str, cell: str | None = None) -> Any:
+        """``%%mlops stage KIND`` tracks a cell as a lifecycle stage; ``%mlops SUBCOMMAND ...`` logs, queries,
+        registers and monitors. ``%mlops?``, ``%mlops`` alone and ``%mlops help`` print the full reference."""
         try:
             if cell is not None:
                 return self._cell(line, cell)
@@ -45,7 +48,7 @@ class MlopsMagics(Magics):
             raise UsageError(f"{type(exc).__name__}: {first} (set MLOPS_DEBUG=1 to see the traceback)") from None
 
     def _line(self, line: str) -> Any:
-        from .commands import HelpShown, MagicContext  # lazy: %load_ext stays light
+        from .commands import MagicContext  # lazy: %load_ext stays light
 
         try:
             argv = shlex.split(line)
@@ -60,12 +63,13 @@ class MlopsMagics(Magics):
             if name == "stage":
                 raise UsageError("stage is a cell magic: start a cell with %%mlops stage KIND")
             raise UsageError(f"unknown subcommand {name!r}; use one of: {', '.join(SUBCOMMANDS)}")
-        module, _, func = sub.target.partition(":")
-        handler = getattr(importlib.import_module(module), func)
         try:
-            return handler(MagicContext(self.shell, self.session, line), rest)
+            handles, args = parse(sub, rest)  # the one parser, built from the subcommand's declaration
         except HelpShown:
             return None
+        module, _, func = handles.target.partition(":")
+        handler = getattr(importlib.import_module(module), func)
+        return handler(MagicContext(self.shell, self.session, line), args)
 
     def _cell(self, line: str, cell: str) -> Any:
         """Reached only when the input transformer did not run (e.g. ``run_cell_magic`` from code)."""
@@ -84,7 +88,8 @@ class MlopsMagics(Magics):
 
 
 def _complete(self_: Any, event: Any) -> list[str]:
-    """Tab completion: subcommands after ``%mlops``, stage kinds after ``%%mlops stage``."""
+    """Tab completion: subcommands after ``%mlops``, then a subcommand's actions and declared options;
+    stage kinds after ``%%mlops stage``."""
     words = event.line.split()
     ends_with_space = event.line.endswith(" ")
     if words and words[0] == "%%mlops":
@@ -95,18 +100,26 @@ def _complete(self_: Any, event: Any) -> list[str]:
         return ["--name"]
     if len(words) <= 1 or (len(words) == 2 and not ends_with_space):
         return list(SUBCOMMANDS)
-    return []
+    sub = SUBCOMMANDS.get(words[1])
+    if sub is not None and sub.actions:
+        if len(words) == 2 or (len(words) == 3 and not ends_with_space):
+            return [a.name for a in sub.actions]
+        sub = next((a for a in sub.actions if a.name == words[2]), None)
+    return option_flags(sub) if sub is not None else []
 
 
-def _install_docs(magics: MlopsMagics) -> None:
-    doc = reference()
-    # The reference is generated from the subcommand table, so %mlops? can never drift from it.
-    MlopsMagics.mlops.__doc__ = doc
+def _install_docs() -> None:
+    """``%mlops?`` shows the reference, generated from the subcommands' declarations so it cannot drift.
+
+    IPython's inspector asks an object's ``getdoc()`` before its ``__doc__``: the reference is built
+    when someone asks for it, not at ``%load_ext`` (it builds every subcommand's parser).
+    """
+    setattr(MlopsMagics.mlops, "getdoc", reference)  # noqa: B010 (a function attribute mypy cannot see)
 
 
 def load(shell: Any, session: Session) -> MlopsMagics:
     magics = MlopsMagics(shell, session)
-    _install_docs(magics)
+    _install_docs()
     shell.register_magics(magics)
     for key in ("%mlops", "%%mlops"):
         try:

@@ -1,86 +1,179 @@
-"""The ``%mlops`` subcommands: name → handler location, usage and one-line summary.
+"""The ``%mlops`` subcommands, each declared once: handler, one-line summary, arguments.
 
 Handlers are named as ``"module:function"`` strings and imported only when
-called, so ``%load_ext mlops_magic`` imports nothing heavy. Each issue's
-module adds its own rows here; the reference that ``%mlops?`` prints is
-generated from this table, so it cannot drift from what exists.
+called, so ``%load_ext mlops_magic`` imports nothing heavy. The parser, ``-h``,
+the reference ``%mlops?`` prints and option completion are all built from this
+table (:mod:`.parsers`), so they cannot drift from what a subcommand accepts.
+Options that mean the same in the ``mlops`` command come from :mod:`mlops_magic.options`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Subcommand:
-    name: str
-    target: str
-    usage: str
-    summary: str
-
+from ..options import DRIFT_TESTS, HISTORY, LABELS, PERFORMANCE, PROMOTE, ROLLBACK, RUN_FILTERS, arg
+from .parsers import Subcommand, entries, summary
 
 _CORE = "mlops_magic.ipython.commands"
-_WIDGETS = "mlops_magic.ipython.panels"
+_PANELS = "mlops_magic.ipython.panels"
+_MODELS = "mlops_magic.ipython.models"
+_MONITORING = "mlops_magic.ipython.monitoring"
+_EXPLAIN = "mlops_magic.ipython.explain"
+
+_PAIRS = {"metavar": "NAME=VALUE"}
+_RUN = arg("run", nargs="?", help="Run id, unique prefix or latest (default: this kernel's run).")
+_NO_RECORD = arg("--no-record", flag=True, help="Compute only; store nothing.")
+
+_MODEL_ACTIONS = (
+    Subcommand("register", f"{_MODELS}:cmd_register", "register a fitted model as the next version of NAME", (
+        arg("variable", metavar="VAR", help="The variable holding the fitted model."),
+        arg("--name", required=True, help="Model name, e.g. churn."),
+        arg("--input", metavar="VAR", help="Training frame: input schema, lineage and reference profile."),
+        arg("--labels", metavar="VAR",
+            help="The true values of --input: the reference for realized and estimated performance."),
+        arg("--format", default="skops", choices=("skops", "pickle", "joblib"), help="Model file format."),
+        arg("--description", metavar="TEXT", help="A line for the model card."),
+    )),
+    Subcommand("promote", f"{_MODELS}:cmd_promote",
+               "point an alias at a version, behind its gates and the champion", (
+                   arg("name", help="The model."), *PROMOTE)),
+    Subcommand("rollback", f"{_MODELS}:cmd_rollback", "move an alias back to the version it held before its "
+               "latest move", (arg("name", help="The model."), *ROLLBACK)),
+    Subcommand("load", f"{_MODELS}:cmd_load", "load a model: NAME (latest), NAME@VERSION or NAME@ALIAS; "
+               "model = %mlops model load churn@production", (
+                   arg("ref", help="NAME, NAME@VERSION or NAME@ALIAS."),
+                   arg("--trust", flag=True, help="Allow loading a pickle/joblib file."),
+               )),
+    Subcommand("list", f"{_MODELS}:cmd_list", "registered models as a DataFrame"),
+    Subcommand("show", f"{_MODELS}:cmd_show", "every version of a model, or one version (NAME@VERSION, NAME@ALIAS)",
+               (arg("ref", help="NAME, NAME@VERSION or NAME@ALIAS."),)),
+    Subcommand("history", f"{_MODELS}:cmd_history", "the audit history of a model's aliases, newest first",
+               (arg("name", help="The model."), *HISTORY)),
+)
 
 SUBCOMMANDS: dict[str, Subcommand] = {
     s.name: s
     for s in [
-        Subcommand("init", f"{_CORE}:cmd_init", "%mlops init [PATH] [--store URL]",
-                   "create the project's .mlops/ store here (or point it at URL) and record into it"),
-        Subcommand("params", f"{_WIDGETS}:cmd_params", "%mlops params NAME=VALUE ... | --widget [--notebook NB]",
+        Subcommand("init", f"{_CORE}:cmd_init",
+                   "create the project's .mlops/ store here (or point it at URL) and record into it", (
+                       arg("path", nargs="?", help="Project folder (default: the working directory)."),
+                       arg("--store", metavar="URL", help="Store URL, e.g. sqlite:////data/mlops.db."),
+                   )),
+        Subcommand("params", f"{_PANELS}:cmd_params",
                    "set parameters as variables and log them (a headless run's values win); --widget: "
-                   "controls for the parameters cell and Run headlessly"),
-        Subcommand("metric", f"{_CORE}:cmd_metric", "%mlops metric NAME=VALUE ... [--step N]",
-                   "log metric values (numbers, a variable name, nan, inf); steps count up by default"),
-        Subcommand("artifact", f"{_CORE}:cmd_artifact", "%mlops artifact PATH ... [--name NAME]",
-                   "store files with this run, content-addressed"),
+                   "controls for the notebook's parameters cell and Run headlessly", (
+                       arg("pairs", nargs="*", **_PAIRS),
+                       arg("--widget", flag=True, help="Controls for the parameters cell instead of NAME=VALUE."),
+                       arg("--notebook", metavar="NB",
+                           help="With --widget: the notebook (default: MLOPS_NOTEBOOK or JPY_SESSION_NAME)."),
+                   )),
+        Subcommand("metric", f"{_CORE}:cmd_metric",
+                   "log metric values (numbers, a variable name, nan, inf); steps count up by default", (
+                       arg("pairs", nargs="+", **_PAIRS),
+                       arg("--step", type=int, metavar="N", help="Step (default: the next step of each metric)."),
+                   )),
+        Subcommand("artifact", f"{_CORE}:cmd_artifact", "store files with this run, content-addressed", (
+            arg("paths", nargs="+", metavar="PATH"),
+            arg("--name", help="Name to store it under (one path only)."),
+        )),
         Subcommand("fingerprint", f"{_CORE}:cmd_fingerprint",
-                   "%mlops fingerprint VAR|PATH|GLOB [--name NAME] [--role input|output]",
-                   "record the fingerprint of a DataFrame, array, file or glob"),
-        Subcommand("tag", f"{_CORE}:cmd_tag", "%mlops tag NAME=VALUE ...", "tag the current run"),
-        Subcommand("runs", f"{_WIDGETS}:cmd_runs",
-                   "%mlops runs [--notebook NB] [--status S] [--trigger T] [--limit N] [--widget]",
-                   "a pandas DataFrame of runs, newest first; --widget: a table to filter, sort and compare"),
-        Subcommand("show", f"{_CORE}:cmd_show", "%mlops show [RUN]",
-                   "a run's stages, params, metrics, artifacts and data fingerprints (default: this run)"),
-        Subcommand("status", f"{_WIDGETS}:cmd_status", "%mlops status [RUN] [--static]",
+                   "record the fingerprint of a DataFrame, array, file or glob", (
+                       arg("target", metavar="VAR|PATH|GLOB"),
+                       arg("--name", help="Name to record it under (default: VAR|PATH|GLOB)."),
+                       arg("--role", default="input", choices=("input", "output"), help="Input or output."),
+                   )),
+        Subcommand("tag", f"{_CORE}:cmd_tag", "tag the current run", (arg("pairs", nargs="+", **_PAIRS),)),
+        Subcommand("runs", f"{_PANELS}:cmd_runs",
+                   "a pandas DataFrame of runs, newest first; --widget: a table to filter, sort and compare", (
+                       *RUN_FILTERS,
+                       arg("--widget", flag=True, help="A table to filter, sort and compare (a page of runs)."),
+                       arg("--sort", default="started", metavar="COLUMN",
+                           help="With --widget: started, status, trigger, notebook, duration, name or metrics.NAME."),
+                       arg("--ascending", flag=True, help="With --widget: smallest (oldest, A) first."),
+                   )),
+        Subcommand("show", f"{_CORE}:cmd_show",
+                   "a run's stages, params, metrics, artifacts and data fingerprints (default: this run)", (_RUN,)),
+        Subcommand("status", f"{_PANELS}:cmd_status",
                    "the lifecycle: six stages in order with status, attempt, duration, stale warnings, gates; "
-                   "a live panel in Jupyter"),
-        Subcommand("compare", f"{_WIDGETS}:cmd_compare", "%mlops compare RUN RUN ...",
-                   "runs side by side: params and metrics with differences marked, metric curves overlaid"),
-        Subcommand("plot", f"{_WIDGETS}:cmd_plot",
-                   "%mlops plot [METRIC ...] [--run RUN] [--across-runs [--notebook NB] [--trigger T]]",
-                   "metric history over steps, or the latest value of each run over time"),
-        Subcommand("end", f"{_CORE}:cmd_end", "%mlops end [--status succeeded|failed]",
-                   "close this kernel's run; the next stage starts a new one"),
-        Subcommand("gate", "mlops_magic.ipython.models:cmd_gate",
-                   '%mlops gate "METRIC OP NUMBER [and|or ...]" [--soft]',
-                   "check quality gates on this run's latest metrics; a failure fails the cell (and a headless run)"),
-        Subcommand("model", "mlops_magic.ipython.models:cmd_model",
-                   "%mlops model register|promote|rollback|load|list|show|history ...",
-                   "model registry: register VAR --name NAME --input X; promote NAME --to ALIAS; load NAME@ALIAS"),
-        Subcommand("drift", "mlops_magic.ipython.monitoring:cmd_drift",
-                   "%mlops drift CURRENT --reference REF|model:NAME@ALIAS [--columns A,B] [--test COL=TEST] | "
-                   "--history MODEL",
-                   "per-column drift with a one-line verdict; stored with the stage, and a drift event "
-                   "for the retrain schedule"),
-        Subcommand("quality", "mlops_magic.ipython.monitoring:cmd_quality",
-                   "%mlops quality CURRENT --reference REF [--columns A,B]",
-                   "schema changes, missing values, unseen categories, values out of the training range"),
-        Subcommand("labels", "mlops_magic.ipython.monitoring:cmd_labels",
-                   "%mlops labels DATA --model NAME --label COL [--id COL]",
-                   "log labels that arrived; they join served predictions by request id"),
-        Subcommand("performance", "mlops_magic.ipython.monitoring:cmd_performance",
-                   "%mlops performance REF [--window 1d] [--current DATA [--labels COL]] [--widget]",
+                   "a live panel in Jupyter", (
+                       _RUN,
+                       arg("--static", flag=True, help="The plain HTML view, not the live panel."),
+                   )),
+        Subcommand("compare", f"{_PANELS}:cmd_compare",
+                   "runs side by side: params and metrics with differences marked, metric curves overlaid", (
+                       arg("run", help="A run id, unique prefix or latest."),
+                       arg("more_runs", nargs="+", metavar="RUN", help="One or more runs to compare it with."),
+                   )),
+        Subcommand("plot", f"{_PANELS}:cmd_plot",
+                   "metric history over steps, or the latest value of each run over time", (
+                       arg("keys", nargs="*", metavar="METRIC", help="Metric names (default: all of the run's)."),
+                       arg("--run", help="Run id or prefix (default: this kernel's run, else the latest)."),
+                       arg("--across-runs", flag=True, help="Latest value per run against run start time."),
+                       arg("--notebook", metavar="NB", help="With --across-runs: runs of this notebook "
+                           "(default: the run's)."),
+                       arg("--trigger", metavar="T", help="With --across-runs: only this trigger, e.g. schedule."),
+                   )),
+        Subcommand("end", f"{_CORE}:cmd_end", "close this kernel's run; the next stage starts a new one", (
+            arg("--status", default="succeeded", choices=("succeeded", "failed"), help="How the run ended."),
+        )),
+        Subcommand("gate", f"{_MODELS}:cmd_gate",
+                   "check quality gates on this run's latest metrics; a failure fails the cell (and a headless run)", (
+                       arg("expression", nargs="+", help='E.g. "accuracy >= 0.85 and auc >= 0.90".'),
+                       arg("--soft", flag=True, help="Record and warn, but do not fail the cell."),
+                   )),
+        Subcommand("model", "", "the model registry: register, promote, roll back, load and list versions",
+                   actions=_MODEL_ACTIONS),
+        Subcommand("drift", f"{_MONITORING}:cmd_drift",
+                   "per-column drift of CURRENT against --reference with a one-line verdict, stored with the "
+                   "stage, and a drift event for the retrain schedule; or --history MODEL", (
+                       arg("current", nargs="?", help="Variable, file (csv, parquet, json), or served:NAME[@N] "
+                           "(the inputs `mlops serve` sampled)."),
+                       arg("--reference", "-r", metavar="REF",
+                           help="Variable, file, or model:NAME@ALIAS (the version's stored profile)."),
+                       *DRIFT_TESTS,
+                       arg("--threshold", type=float, metavar="X", help="Effect-size floor for every column."),
+                       arg("--model", metavar="NAME", help="The model this data feeds (names the drift event)."),
+                       _NO_RECORD,
+                       arg("--history", metavar="MODEL", help="Show the stored drift checks of MODEL instead."),
+                       arg("--widget", flag=True, help="An interactive panel (in Jupyter)."),
+                   )),
+        Subcommand("quality", f"{_MONITORING}:cmd_quality",
+                   "schema changes, missing values, unseen categories, values out of the training range", (
+                       arg("current", help="Variable or file (csv, parquet, json)."),
+                       arg("--reference", "-r", required=True, metavar="REF",
+                           help="Variable, file, or model:NAME@ALIAS."),
+                       DRIFT_TESTS[0],
+                   )),
+        Subcommand("labels", f"{_MONITORING}:cmd_labels",
+                   "log labels that arrived; they join served predictions by request id (or --key and --time)", (
+                       arg("data", help="A DataFrame variable or a file (csv, parquet, json) with an id and a "
+                           "label column."),
+                       *LABELS,
+                   )),
+        Subcommand("performance", f"{_MONITORING}:cmd_performance",
                    "realized performance where labels arrived, estimated (CBPE) where not; a drop "
-                   "becomes a performance-drop event for retrain schedules"),
-        Subcommand("diff", "mlops_magic.ipython.explain:cmd_diff", "%mlops diff RUN_A [RUN_B]",
-                   "what changed between two runs, stage by stage: code, parameters, data, metrics, environment"),
-        Subcommand("lineage", "mlops_magic.ipython.explain:cmd_lineage", "%mlops lineage NAME@ALIAS|RUN|DIGEST",
-                   "data → runs → model versions → monitor runs, inferred from fingerprints (an SVG graph)"),
-        Subcommand("card", "mlops_magic.ipython.explain:cmd_card", "%mlops card NAME[@ALIAS|@N]",
-                   "the model card of a version: intended use, data, evaluation, lineage, aliases, drift"),
-        Subcommand("help", f"{_CORE}:cmd_help", "%mlops help", "print this reference"),
+                   "becomes a performance-drop event for retrain schedules", (
+                       arg("ref", help="NAME, NAME@ALIAS or NAME@N."),
+                       *PERFORMANCE,
+                       arg("--current", metavar="DATA",
+                           help="Score this batch instead: a variable, a file, or served:NAME[@N]."),
+                       arg("--labels", metavar="COL|VAR",
+                           help="With --current: the label column, or a variable of labels."),
+                       _NO_RECORD,
+                       arg("--widget", flag=True, help="A chart over time (in Jupyter)."),
+                   )),
+        Subcommand("diff", f"{_EXPLAIN}:cmd_diff",
+                   "what changed between two runs, stage by stage: code, parameters, data, metrics, environment", (
+                       arg("run_a", metavar="RUN_A"),
+                       arg("run_b", nargs="?", metavar="RUN_B", help="Default: this kernel's run."),
+                   )),
+        Subcommand("lineage", f"{_EXPLAIN}:cmd_lineage",
+                   "data → runs → model versions → monitor runs, inferred from fingerprints (an SVG graph)", (
+                       arg("ref", help="NAME[@ALIAS|@N], a run id or a data digest."),
+                   )),
+        Subcommand("card", f"{_EXPLAIN}:cmd_card",
+                   "the model card of a version: intended use, data, evaluation, lineage, aliases, drift", (
+                       arg("ref", help="NAME, NAME@N or NAME@ALIAS."),
+                   )),
+        Subcommand("help", f"{_CORE}:cmd_help", "print this reference"),
     ]
 }
 
@@ -90,23 +183,18 @@ CELL_SUMMARY = ("make this cell a tracked lifecycle stage; KIND is one of proble
 
 
 def reference() -> str:
-    """The magic reference ``%mlops?`` prints."""
-    width = max(len(s.usage) for s in SUBCOMMANDS.values())
+    """The magic reference ``%mlops?``, ``%mlops`` and ``%mlops help`` print, generated from :data:`SUBCOMMANDS`."""
     lines = [
         "mlops-magic: notebook cells as tracked lifecycle stages.",
         "",
         "Cell magic:",
         f"  {CELL_USAGE}",
-        f"      {CELL_SUMMARY}",
+        summary(CELL_SUMMARY),
         "",
         "Line magics (%mlops SUBCOMMAND -h shows a subcommand's options):",
     ]
     for sub in SUBCOMMANDS.values():
-        if len(sub.usage) > 60:
-            lines.append(f"  {sub.usage}")
-            lines.append(f"  {'':<{min(width, 60)}}  {sub.summary}")
-        else:
-            lines.append(f"  {sub.usage:<{min(width, 60)}}  {sub.summary}")
+        lines += entries(sub)
     lines += [
         "",
         "Every subcommand has a Python twin: import mlops_magic as mlops; mlops.log_metric(...),",
