@@ -235,3 +235,13 @@ def test_the_lab_answer_and_the_store_row_name_the_source(cached) -> None:
     assert (row["source_run_id"], row["source_stage_id"], row["restored"]) == (source.run_id, source.id, ["values"])
     assert json.loads(json.dumps(run_detail(store, source.run_id)))["stages"][-1]["cached_from"]["stage_id"] == \
         source.id
+
+
+def test_a_timed_stage_is_cached_and_its_imports_rebound(cached) -> None:
+    cell = "%%mlops stage data\n%%time\nimport json\nrows = json.loads('[1, 2, 3]')\n"
+    assert "Wall time" in run(cached, cell)
+    for name in ("json", "rows"):
+        del cached.user_ns[name]
+    out = run(cached, cell)
+    assert "data: cached from run" in out and cached.user_ns["rows"] == [1, 2, 3]
+    assert cached.user_ns["json"].dumps([1]) == "[1]"

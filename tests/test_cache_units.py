@@ -77,6 +77,9 @@ def test_a_restore_reruns_only_plain_imports_and_definitions() -> None:
     kept = ast.unparse(replay_module(tree))
     assert kept == "import os\nfrom math import sqrt\n\ndef f(x=1):\n    return x\n\nclass C:\n    size = 3\n\n" \
                    "    def m(self):\n        return 1"
+    timed = ast.parse("get_ipython().run_cell_magic('time', '', 'import json\\nrows = json.loads(text)\\n')")
+    assert ast.unparse(replay_module(timed)) == "import json"  # a %%time cell's body, unwrapped
+    assert analyse(ast.unparse(timed)).replayed == {"json"}
 
 
 # -- keys -----------------------------------------------------------------------------------------------

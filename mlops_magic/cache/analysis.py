@@ -72,9 +72,28 @@ def analyse(source: str, to_python: Callable[[str], str] | None = None) -> CodeF
         facts.uncacheable = f"its code does not parse ({exc.msg}, line {exc.lineno})"
         return facts
     _Walker(facts, to_python).module(tree)
-    facts.replayed = replayed_names(tree)
+    inner = timed_body(tree)
+    if inner is not None:  # `%%time` on the cell's second line: its body is the code
+        try:
+            facts.replayed = replayed_names(ast.parse(to_python(inner) if to_python else inner))
+        except SyntaxError:
+            pass
+    else:
+        facts.replayed = replayed_names(tree)
     _warn(facts)
     return facts
+
+
+def timed_body(tree: ast.Module) -> str | None:
+    """The body of a cell that is one timing cell magic (``get_ipython().run_cell_magic('time', '', BODY)``)."""
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr) or not isinstance(tree.body[0].value, ast.Call):
+        return None
+    call = tree.body[0].value
+    args = [a.value if isinstance(a, ast.Constant) else None for a in call.args]
+    if _dotted(call.func) == "get_ipython.run_cell_magic" and len(args) == 3 and args[0] in TIMING_MAGICS \
+            and isinstance(args[2], str):
+        return args[2]
+    return None
 
 
 # -- reads in statement order ----------------------------------------------------------------------------
@@ -412,8 +431,15 @@ def replayed_names(tree: ast.Module) -> set[str]:
     return by_replay - by_other
 
 
-def replay_module(tree: ast.Module) -> ast.Module:
-    """The cell a restore runs instead of the stage's code: only its replayable definitions."""
+def replay_module(tree: ast.Module, to_python: Callable[[str], str] | None = None) -> ast.Module:
+    """The cell a restore runs instead of the stage's code: only its replayable definitions (those of a
+    ``%%time`` cell's body, unwrapped: timing a restore tells nothing)."""
+    inner = timed_body(tree)
+    if inner is not None:
+        try:
+            tree = ast.parse(to_python(inner) if to_python else inner)
+        except SyntaxError:
+            return ast.Module(body=[], type_ignores=[])
     keep = replayed_names(tree)
     body = [s for s in tree.body if replayable(s) and _binds(s) and _binds(s) <= keep]
     return ast.Module(body=body, type_ignores=[])

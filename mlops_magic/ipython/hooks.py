@@ -56,7 +56,7 @@ class StageCellTracker:
         self._cell: tuple[int, str, list[str]] | None = None
         self._cache: CacheState | None = None  # the stage cache's decision for the cell running now
         self._capture: Any = None
-        self.skipper = SkipRestoredCell()
+        self.skipper = SkipRestoredCell(shell.transform_cell)
 
     # -- registration -------------------------------------------------------------------------
     def register(self) -> None:
@@ -223,14 +223,15 @@ class SkipRestoredCell:
     code with its replayable statements (imports, plain ``def``/``class``): the stage's work is not done
     again, and the names those statements bind (which no safe format could store) are bound again."""
 
-    def __init__(self) -> None:
+    def __init__(self, to_python: Any) -> None:
         self.armed = False
+        self.to_python = to_python
 
     def visit(self, node: ast.AST) -> ast.AST:
         if not self.armed or not isinstance(node, ast.Module):
             return node
         self.armed = False
-        return ast.fix_missing_locations(replay_module(node))
+        return ast.fix_missing_locations(replay_module(node, self.to_python))
 
 
 def cache_options(spec: StageSpec) -> dict[str, Any]:
