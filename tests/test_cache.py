@@ -218,6 +218,12 @@ def test_the_cache_keeps_to_its_size_by_evicting_the_least_recently_used(cached,
     assert "evaluate: not cached: its outputs (" in out and "exceed the cache's cap of 9.8 KiB" in out
 
 
+def test_a_stage_of_comments_only_is_left_alone(cached) -> None:
+    cell = "%%mlops stage problem\n# Predict churn; success metric: AUC >= 0.8"
+    assert run(cached, cell) == "" and run(cached, cell) == ""
+    assert not list_entries(get_session().store)
+
+
 def test_mlops_cache_0_turns_the_cache_off(cached, monkeypatch) -> None:
     monkeypatch.setenv("MLOPS_CACHE", "0")
     cell = "%%mlops stage data\nx = 1"

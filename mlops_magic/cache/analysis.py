@@ -60,6 +60,8 @@ class CodeFacts:
     declared_inputs: list[str] = field(default_factory=list)
     #: The code reads files or the network in a way the analysis recognises (``pd.read_csv``, ``open``).
     reads_outside: list[str] = field(default_factory=list)
+    #: The code has no statement (a problem stage's notes): there is nothing to cache.
+    empty: bool = False
 
 
 def analyse(source: str, to_python: Callable[[str], str] | None = None) -> CodeFacts:
@@ -71,6 +73,7 @@ def analyse(source: str, to_python: Callable[[str], str] | None = None) -> CodeF
     except SyntaxError as exc:
         facts.uncacheable = f"its code does not parse ({exc.msg}, line {exc.lineno})"
         return facts
+    facts.empty = not tree.body
     _Walker(facts, to_python).module(tree)
     inner = timed_body(tree)
     if inner is not None:  # `%%time` on the cell's second line: its body is the code

@@ -78,6 +78,9 @@ class StageCache:
                         outputs=list(ctx.options.get("outputs") or ()), to_python=self.to_python,
                         requested_params=self.session.requested_params(), cwd=os.getcwd(),
                         producers=self.producers)
+        if key.facts.empty:  # comments only (a problem stage's notes): nothing to save or restore
+            del ctx.state[NAME]
+            return
         state.key = key
         state.lines += [f"{label}: --cache: {w}" for w in key.warnings]
         if key.digest is None:
