@@ -4,9 +4,9 @@ it is recorded (every stage is cached here through MLOPS_CACHE=1, as `mlops run 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from _support import install_tiny_package
 from IPython.utils.capture import capture_output
 
 from mlops_magic.cache.entries import list_entries
@@ -44,20 +44,6 @@ def was_restored(name: str) -> bool:
     return last_stage(name).id in cached_from(get_session().store, stage_ids=[last_stage(name).id])
 
 
-def tiny_package(root: Path, version: str) -> None:
-    """A package installed the way pip does: the module and its dist-info side by side on sys.path."""
-    (root / "tinypkg").mkdir(parents=True, exist_ok=True)
-    (root / "tinypkg" / "__init__.py").write_text("K = 1\n")
-    for old in root.glob("tinypkg-*.dist-info"):
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
-    info = root / f"tinypkg-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tinypkg\nVersion: {version}\n")
-    (info / "RECORD").write_text("tinypkg/__init__.py,,\n")
-
-
 DATA_STAGE = """%%mlops stage data
 import pandas as pd
 import tinypkg
@@ -68,7 +54,7 @@ features = raw.assign(scaled=raw.x * rows + tinypkg.K, shifted=raw.x + base.offs
 
 
 def test_each_cause_reruns_the_stage_and_an_unchanged_stage_is_restored(cached, store_dir, monkeypatch) -> None:
-    tiny_package(store_dir / "pkgs", "1.0")
+    install_tiny_package(store_dir / "pkgs", "1.0")
     monkeypatch.syspath_prepend(str(store_dir / "pkgs"))
     (store_dir / "data.csv").write_text("x\n1\n2\n3\n")
     run(cached, "import pandas as pd\nrows = 3")
@@ -91,7 +77,7 @@ def test_each_cause_reruns_the_stage_and_an_unchanged_stage_is_restored(cached, 
     assert again()  # ... by value: the upstream stage's new code made the same frame
     (store_dir / "data.csv").write_text("x\n1\n2\n4\n")
     assert not again() and again()  # an input file
-    tiny_package(store_dir / "pkgs", "2.0")
+    install_tiny_package(store_dir / "pkgs", "2.0")
     assert not again() and again()  # the version of a package it imports
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from _support import install_tiny_package
 from click.testing import CliRunner
 
 from mlops_magic.cache.entries import list_entries
@@ -95,25 +96,12 @@ def test_restart_then_run_all_restores_in_a_real_kernel_and_plain_papermill_too(
 
 def test_a_package_version_reaches_the_key_in_a_kernel(project, monkeypatch) -> None:
     packages = project / "site"
-    (packages / "tinypkg").mkdir(parents=True)
-    (packages / "tinypkg" / "__init__.py").write_text("SCALE = 2\n")
-
-    def install(version: str) -> None:
-        for old in packages.glob("tinypkg-*.dist-info"):
-            for f in old.iterdir():
-                f.unlink()
-            old.rmdir()
-        info = packages / f"tinypkg-{version}.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tinypkg\nVersion: {version}\n")
-        (info / "top_level.txt").write_text("tinypkg\n")
-
-    install("1.0")
+    install_tiny_package(packages, "1.0", record=False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(packages), os.environ.get("PYTHONPATH", "")]))
-    nb = notebook(project / "versions.ipynb", "%%mlops stage data\nimport tinypkg\nvalues = [tinypkg.SCALE] * 3")
+    nb = notebook(project / "versions.ipynb", "%%mlops stage data\nimport tinypkg\nvalues = [tinypkg.K] * 3")
     runs = [mlops("run", str(nb), "--cache").split()[0]]
     runs.append(mlops("run", str(nb), "--cache").split()[0])
-    install("1.1")
+    install_tiny_package(packages, "1.1", record=False)
     runs.append(mlops("run", str(nb), "--cache").split()[0])
     runs.append(mlops("run", str(nb), "--cache").split()[0])
     ids = [open_store().get_run(r).id for r in runs]

@@ -13,8 +13,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import importlib.metadata
-import importlib.util
 import inspect
 import io
 import os
@@ -69,12 +67,16 @@ def _dist_version(folder: Path) -> str:
     name, dash, version = folder.name.removesuffix(".dist-info").partition("-")
     if folder.suffix == ".dist-info" and dash and version and "-" not in version:
         return f"{name}=={version}"
+    import importlib.metadata  # here, not at the top: it imports email and zipfile (~40 ms)
+
     meta = importlib.metadata.Distribution.at(folder)
     return f"{meta.metadata['Name']}=={meta.version}"
 
 
 def _origin(top: str) -> Path | None:
     """The file a top-level module is (or would be) loaded from, found without running it."""
+    import importlib.util  # here, not at the top: %load_ext imports this module and must stay light
+
     origin = getattr(sys.modules.get(top), "__file__", None)
     if origin is None:
         try:
