@@ -96,20 +96,30 @@ def _distribution_folder(top: str, origin: Path) -> Path | None:
         folders = sorted(Path(e.path) for e in os.scandir(site) if e.name.endswith((".dist-info", ".egg-info")))
     except OSError:
         return None
+    # the distribution named like the module (pandas-3.1.1.dist-info for pandas) first: usually it
+    named = top.lower().replace("-", "_")
+    folders.sort(key=lambda f: f.name.split("-", 1)[0].lower().replace(".", "_") != named)
     records = []
     for folder in folders:
         top_level = folder / "top_level.txt"
         if top_level.is_file():
             if top in top_level.read_text(errors="replace").split():
                 return folder
+        elif folder is folders[0] and _records(folder, top):
+            return folder
         else:
             records.append(folder)
     for folder in records:
-        record = folder / "RECORD"
-        text = "\n" + (record.read_text(errors="replace") if record.is_file() else "")
-        if f"\n{top}/" in text or f"\n{top}.py," in text:
+        if _records(folder, top):
             return folder
     return None
+
+
+def _records(folder: Path, top: str) -> bool:
+    """Whether a distribution's RECORD lists the files of module ``top``."""
+    record = folder / "RECORD"
+    text = "\n" + (record.read_text(errors="replace") if record.is_file() else "")
+    return f"\n{top}/" in text or f"\n{top}.py," in text
 
 
 def _local_module(origin: Path | None) -> str:
