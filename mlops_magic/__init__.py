@@ -25,12 +25,20 @@ from .tracking.session import (
     log_param,
     log_params,
     set_tags,
-    stage,
     start_run,
 )
 from .tracking.session import store as get_store
 
 _tracker: Any = None
+
+
+def stage(kind: str, name: str | None = None, *, notes: str | None = None) -> Any:
+    """``with stage("train"):`` records a stage of the current run (one is opened if none is), with autolog."""
+    from .autolog import ensure_registered  # lazy: import mlops_magic stays light
+
+    session = get_session()
+    ensure_registered(session)
+    return session.stage(kind, name, notes=notes)
 
 
 def init(path: str | None = None, store_url: str | None = None) -> str:

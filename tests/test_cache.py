@@ -237,3 +237,21 @@ def test_a_timed_stage_is_cached_and_its_imports_rebound(cached) -> None:
     out = run(cached, cell)
     assert "data: cached from run" in out and cached.user_ns["rows"] == [1, 2, 3]
     assert cached.user_ns["json"].dumps([1]) == "[1]"
+
+
+def test_what_autolog_recorded_is_copied_to_a_restored_stage_and_stays_marked(cached) -> None:
+    from mlops_magic.store import autolog as autolog_table
+
+    cell = ("%%mlops stage train\nimport numpy as np\nfrom sklearn.linear_model import LogisticRegression\n"
+            "X = np.arange(40.0).reshape(20, 2)\ny = np.arange(20) % 2\nmodel = LogisticRegression(C=0.5).fit(X, y)")
+    run(cached, cell)
+    first = get_session().active_run_id()
+    get_session().end_run()
+    run(cached, cell)
+    second = get_session().active_run_id()
+    assert was_restored("train")
+    store = get_session().store
+    before, after = autolog_table.marks(store.db, first), autolog_table.marks(store.db, second)
+    assert before and set(after) == set(before)
+    assert [value for _, value, _ in after.values()] == [value for _, value, _ in before.values()]
+    assert store.get_run(second).params == store.get_run(first).params and store.get_run(first).params["C"] == 0.5

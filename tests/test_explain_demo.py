@@ -26,7 +26,7 @@ def test_explain_the_demo(demo_project, monkeypatch: pytest.MonkeyPatch) -> None
         return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
     diff = json.loads(cli("diff", first.id, retrain.id, "--format", "json").output)
-    assert diff["headline"].startswith("only the data changed; auc +")  # the gated metric leads
+    assert diff["headline"].startswith("only the data changed; roc_auc +")  # the gated metric leads
     assert diff["causes"] == ["the data"]
     data = next(s for s in diff["stages"] if s["kind"] == "data")
     assert data["inputs_changed"] == ["labelled_data"]
@@ -49,7 +49,7 @@ def test_explain_the_demo(demo_project, monkeypatch: pytest.MonkeyPatch) -> None
     assert (target / "site" / "models" / "churn-card.md").read_text().startswith("# Model card: churn v2")
     card = cli("models", "card", "churn@production").output
     assert card.startswith("# Model card: churn v2 (production)")
-    for words in ("retention-analytics", "ROC AUC >= 0.80", "`data/labelled/*.csv`", "gate `auc >= 0.80 and",
+    for words in ("retention-analytics", "ROC AUC >= 0.80", "`data/labelled/*.csv`", "gate `roc_auc >= 0.80 and",
                   "churn@production: v1 → v2 (promote)", "monthly_charges, contract, support_calls",
                   "not validated for business accounts"):
         assert words in card, words

@@ -1365,6 +1365,12 @@ export interface components {
                 stage_id?: number | null;
             }[];
             fingerprints: Record<string, never>[];
+            /** @description the params, metrics and artifacts whose current value autolog recorded (docs/autolog.md) */
+            autologged?: {
+                params?: string[];
+                metrics?: string[];
+                artifacts?: string[];
+            };
         };
         MetricSeries: {
             run_id: string;

@@ -2,7 +2,8 @@
 
 The stage's code does not run on a restore, so the parameters, metrics, artifacts and input
 fingerprints its source stage logged (by ``%mlops params``/``metric``/``artifact``/``fingerprint``, by
-``mlops.log_*`` or by autolog, all of which record into the open stage) are copied into the new stage.
+``mlops.log_*`` or by autolog, all of which record into the open stage) are copied into the new stage,
+with autolog's marks on those it wrote.
 They stay marked: the ``cached_stages`` row joins each of them, through its stage, to the run they were
 computed in, and every face that shows a stage, a metric or a gate over it says so.
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..entities import StageRun
+from ..store import autolog as autolog_table
 from ..store import cache as tables
 from ..tracking.session import Session
 
@@ -42,6 +44,11 @@ def copy_records(session: Session, source_run: str, source_stage: int, target: S
     for fp in store.list_fingerprints(source_run):
         if fp.stage_id == source_stage and not (fp.role == "output" and fp.name in skip):
             store.log_fingerprint(target.run_id, fp, stage_id=target.id)
+    autologged = [(kind, key, target.id, value, source)
+                  for (kind, key), (sid, value, source) in autolog_table.marks(store.db, source_run).items()
+                  if sid == source_stage]
+    if autologged:  # what autolog recorded stays marked as autolog's in the restored stage too
+        store.db.run_in_transaction(lambda tx: autolog_table.mark(tx, target.run_id, autologged))
     return len(params) + len(series)
 
 

@@ -93,13 +93,15 @@ def split_list(text: str | None) -> tuple[str, ...]:
 @click.option("--cache", is_flag=True,
               help="Restore unchanged stages from the stage cache instead of running them (every stage, as if "
                    "each had --cache; see `mlops cache ls`).")
+@click.option("--no-autolog", "no_autolog", is_flag=True,
+              help="Stage cells record only what the notebook logs (sets MLOPS_AUTOLOG=0 for the kernels).")
 @click.pass_context
 def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str, str], ...],
         params_files: tuple[str, ...], stages: str | None, from_stage: str | None, timeout: float | None,
         retries: int, retry_delay: float, parallel: int, executor: str | None, resources: str | None,
         queue_timeout: float | None, kernel: str | None, cwd: str | None,
         output: str | None, if_changed: bool, watch: tuple[str, ...], trigger: str, name: str | None,
-        notify: tuple[str, ...], report: bool, progress: bool | None, cache: bool) -> None:
+        notify: tuple[str, ...], report: bool, progress: bool | None, no_autolog: bool, cache: bool) -> None:
     """Execute NOTEBOOKS headlessly with papermill, recording each as a run.
 
     Exit status: 0 succeeded/skipped, 1 failed, 2 usage error, 3 gate failed, 4 timed out, 5 killed.
@@ -108,6 +110,10 @@ def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str,
     from ..runner.executor_url import check_executor_url, parse_resources  # lazy: mlops --help imports every command
     from ..store import open_store  # lazy: mlops --help imports every command
 
+    if no_autolog:
+        import os
+
+        os.environ["MLOPS_AUTOLOG"] = "0"  # the kernels inherit it (cluster workers get the MLOPS_* variables)
     try:
         if executor:
             executor = check_executor_url(executor)

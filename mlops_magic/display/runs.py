@@ -67,6 +67,12 @@ class LifecycleView:
         return lifecycle_text(self.view)
 
 
+def _autologged(detail: dict[str, Any], mark: str = "autolog") -> Any:
+    """``marker(kind, key)``: ``mark`` for a value autolog recorded (docs/autolog.md), else ""."""
+    marked = {(kind, key) for kind, keys in (detail.get("autologged") or {}).items() for key in keys}
+    return lambda kind, key: mark if (kind, key) in marked else ""
+
+
 class RunView:
     """``%mlops show``: one run's stages, params, metrics, artifacts and fingerprints."""
 
@@ -99,18 +105,22 @@ class RunView:
         if d["lifecycle"]["warnings"]:
             parts.append(f"<div style='{WARN}'>" + "<br>".join(esc(w) for w in d["lifecycle"]["warnings"])
                          + "</div>")
+        auto = _autologged(d)
         if d["params"]:
-            parts.append("<h4>Parameters</h4>" + _table(["name", "value"],
-                                                        [[esc(k), esc(fmt_param(v))] for k, v in d["params"].items()]))
+            parts.append("<h4>Parameters</h4>" + _table(
+                ["name", "value", ""],
+                [[esc(k), esc(fmt_param(v)), esc(auto("params", k))] for k, v in d["params"].items()]))
         if d["metrics_latest"]:
             parts.append("<h4>Metrics</h4>" + _table(
-                ["name", "last value", "step", "points"],
-                [[esc(k), esc(fmt_metric(v["value"], 6)) + esc(cached_metric_note(v)), esc(v["step"]), esc(v["points"])]
+                ["name", "last value", "step", "points", ""],
+                [[esc(k), esc(fmt_metric(v["value"], 6)) + esc(cached_metric_note(v)), esc(v["step"]),
+                  esc(v["points"]), esc(auto("metrics", k))]
                  for k, v in d["metrics_latest"].items()]))
         if d["artifacts"]:
             parts.append("<h4>Artifacts</h4>" + _table(
-                ["name", "size", "digest"],
-                [[esc(a["name"]), esc(fmt_size(a["size"])), esc(a["digest"][:12])] for a in d["artifacts"]]))
+                ["name", "size", "digest", ""],
+                [[esc(a["name"]), esc(fmt_size(a["size"])), esc(a["digest"][:12]), esc(auto("artifacts", a["name"]))]
+                 for a in d["artifacts"]]))
         if d["fingerprints"]:
             parts.append("<h4>Data fingerprints</h4>" + _table(
                 ["name", "role", "kind", "rows", "digest"],
@@ -136,16 +146,18 @@ class RunView:
                              f"{fmt_duration(s['duration']):>9}{err}{cached_note(s)}")
         for w in d["lifecycle"]["warnings"]:
             lines.append(f"  warning: {w}")
+        auto = _autologged(d, "  (autolog)")
         if d["params"]:
             lines.append("Parameters:")
-            lines.extend(f"  {k} = {fmt_param(v)}" for k, v in d["params"].items())
+            lines.extend(f"  {k} = {fmt_param(v)}{auto('params', k)}" for k, v in d["params"].items())
         if d["metrics_latest"]:
             lines.append("Metrics (last value):")
             lines.extend(f"  {k} = {v['value']} (step {v['step']}, {v['points']} points{cached_metric_note(v)})"
-                         for k, v in d["metrics_latest"].items())
+                         f"{auto('metrics', k)}" for k, v in d["metrics_latest"].items())
         if d["artifacts"]:
             lines.append("Artifacts:")
-            lines.extend(f"  {a['name']}  {fmt_size(a['size'])}  {a['digest'][:12]}" for a in d["artifacts"])
+            lines.extend(f"  {a['name']}  {fmt_size(a['size'])}  {a['digest'][:12]}{auto('artifacts', a['name'])}"
+                         for a in d["artifacts"])
         if d["fingerprints"]:
             lines.append("Data fingerprints:")
             lines.extend(f"  {f['name']} ({f['role']}, {f['kind']}, {f['rows']} rows)  {f['digest'][:16]}"

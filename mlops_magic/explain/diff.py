@@ -17,6 +17,7 @@ from typing import Any
 
 from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun
 from ..store import Store
+from ..store import autolog as autolog_table
 from ..store import registry as registry_tables
 from ..tracking.queries import cached_from
 from .notebooks import StageCell, image_outputs, kept_notebook, stage_cells, text_outputs
@@ -99,8 +100,10 @@ def diff_runs(store: Store, ref_a: str, ref_b: str) -> RunDiff:
     run_a, run_b = store.get_run(ref_a), store.get_run(ref_b)
     stages_a, stages_b = _latest_attempts(store.list_stages(run_a.id)), _latest_attempts(store.list_stages(run_b.id))
     cells_a, cells_b = stage_cells(kept_notebook(store, run_a.id)), stage_cells(kept_notebook(store, run_b.id))
-    params_a, params_b = store.params_with_stages(run_a.id), store.params_with_stages(run_b.id)
-    metrics_a, metrics_b = store.latest_metrics_with_stages(run_a.id), store.latest_metrics_with_stages(run_b.id)
+    params_a, params_b = _declared(store, run_a.id), _declared(store, run_b.id)
+    timing = autolog_table.timing_metrics(store.db, [run_a.id, run_b.id])  # durations are not results
+    metrics_a, metrics_b = ({k: v for k, v in store.latest_metrics_with_stages(r).items() if k not in timing}
+                            for r in (run_a.id, run_b.id))
     stage_name_a: dict[int | None, str] = {s.id: s.name for s in store.list_stages(run_a.id)}
     stage_name_b: dict[int | None, str] = {s.id: s.name for s in store.list_stages(run_b.id)}
 
@@ -335,6 +338,15 @@ def environment_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, list[Any
         if pa.get(name) != pb.get(name):
             out[name] = [pa.get(name), pb.get(name)]
     return out
+
+
+def _declared(store: Store, run_id: str) -> dict[str, tuple[Any, int | None]]:
+    """The run's parameters less those autolog recorded: an estimator's ``get_params()`` follows from the
+    code and the declared parameters, so it is an effect of them, never a cause of its own."""
+    params = store.params_with_stages(run_id)
+    marks = autolog_table.marks(store.db, run_id)
+    return {k: v for k, v in params.items()
+            if ("param", k) not in marks or marks[("param", k)][1] != v[0]}
 
 
 # -- the headline --------------------------------------------------------------------------------------

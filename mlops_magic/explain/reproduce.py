@@ -21,6 +21,7 @@ from ..runner import RunRequest, run_notebooks
 from ..runner.execute import runs_dir
 from ..runner.prepare import new_run_id
 from ..store import Store
+from ..store import autolog as autolog_table
 from ..tracking.environment import environment
 from ..tracking.fingerprint import fingerprint_path
 from ..tracking.queries import cached_from, notebook_file
@@ -202,7 +203,9 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
         record_as=run.notebook, cache=False)
     result = run_notebooks([request], store=store)[0]
     metrics = store.latest_metrics([run.id, result.run_id])
-    checks = compare_metrics(metrics[run.id], metrics[result.run_id], tolerance)
+    timing = autolog_table.timing_metrics(store.db, [run.id, result.run_id])  # durations never reproduce
+    checks = compare_metrics({k: v for k, v in metrics[run.id].items() if k not in timing},
+                             {k: v for k, v in metrics[result.run_id].items() if k not in timing}, tolerance)
     reasons = []
     if result.status != run.status:
         reasons.append(f"status {run.status} → {result.status}" + (f" ({result.error})" if result.error else ""))

@@ -20,6 +20,7 @@ import ast
 import os
 from typing import Any
 
+from ..autolog import ensure_registered as ensure_autolog
 from ..cache.analysis import replay_module
 from ..cache.observer import NAME as CACHE
 from ..cache.observer import CacheState, StageCache
@@ -60,6 +61,7 @@ class StageCellTracker:
 
     # -- registration -------------------------------------------------------------------------
     def register(self) -> None:
+        ensure_autolog(self.session)
         self.shell.input_transformers_cleanup.insert(0, self.transform)
         self.shell.ast_transformers.append(self.skipper)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)

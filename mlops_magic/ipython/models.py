@@ -31,6 +31,7 @@ def cmd_register(ctx: MagicContext, args: Namespace) -> Any:
     data = _variable(ctx, args.input, "--input") if args.input else None
     labels = _variable(ctx, args.labels, "--labels") if args.labels else None
     session = ctx.session
+    session.settle()  # the version records the run's metrics, including what this stage autologged so far
     stage = session.current_stage
     import sys
     import warnings

@@ -173,6 +173,14 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                    "the model card of a version: intended use, data, evaluation, lineage, aliases, drift", (
                        arg("ref", help="NAME, NAME@N or NAME@ALIAS."),
                    )),
+        Subcommand("autolog", "mlops_magic.ipython.autolog:cmd_autolog",
+                   "whether stage cells record their params, metrics, models and figures without logging lines", (
+                       arg("state", nargs="?", choices=("on", "off", "default"),
+                           help="on, off, or default (forget this kernel's choice); without it, say what applies."),
+                       arg("--only", metavar="LIBS",
+                           help="Record only these libraries, comma-separated: sklearn, xgboost, lightgbm, "
+                                "matplotlib."),
+                   )),
         Subcommand("help", f"{_CORE}:cmd_help", "print this reference"),
     ]
 }

@@ -26,6 +26,7 @@ def register_model(model: Any, name: str, *, input: Any = None, format: str = "s
     ``labels`` (``input``'s true values) it is also the reference for realized and estimated performance.
     """
     session = _session()
+    session.settle()  # the version records the run's metrics, including what this stage autologged so far
     run_id = session.recording_run_id()
     stage = session.current_stage
     return register(session.store, model, name, input=input, format=format, run_id=run_id,

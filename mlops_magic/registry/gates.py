@@ -264,6 +264,7 @@ def gate(expression: str, soft: bool = False) -> GateResult:
 
 
     session = get_session()
+    session.settle()  # what this stage's code computed so far (autolog) is among the metrics gated
     run_id = session.recording_run_id()
     store = session.store
     latest = store.latest_metrics_with_stages(run_id)

@@ -118,12 +118,7 @@ def dump(model: Any, fmt: str = "skops", label: str = "the model") -> SavedModel
                 f"skops cannot save {label} ({type(exc).__name__}: {exc}); if you trust everyone who will "
                 "load it, register it with --format joblib") from None
         trusted = sorted(sio.get_untrusted_types(data=data))
-        custom = custom_types(trusted)
-        if custom:
-            shown = ", ".join(custom[:8]) + (f" and {len(custom) - 8} more" if len(custom) > 8 else "")
-            warnings.warn(f"{label} holds types that will be trusted when it is loaded: {shown}; their code "
-                          "(e.g. __setstate__) runs at load, so register only classes you wrote or trust",
-                          TrustedTypesWarning, stacklevel=_user_stacklevel())
+        warn_custom_types(trusted, label)
     else:
         warnings.warn(f"saving {label} as {fmt}: loading it can run arbitrary code, so loading will need "
                       "trust=True (--trust). Prefer the default format, skops.", UnsafeFormatWarning,
@@ -142,6 +137,92 @@ def dump(model: Any, fmt: str = "skops", label: str = "the model") -> SavedModel
             raise InvalidInputError(f"cannot save {label} as {fmt}: {type(exc).__name__}: {exc}") from None
         data = buffer.getvalue()
     return SavedModel(data, fmt, flavour_of(model), model_type(model), trusted, _environment())
+
+
+def warn_custom_types(trusted: list[str], label: str) -> None:
+    """Warn that loading will build classes from outside the libraries skops and scikit-learn are made of."""
+    custom = custom_types(trusted)
+    if custom:
+        shown = ", ".join(custom[:8]) + (f" and {len(custom) - 8} more" if len(custom) > 8 else "")
+        warnings.warn(f"{label} holds types that will be trusted when it is loaded: {shown}; their code "
+                      "(e.g. __setstate__) runs at load, so register only classes you wrote or trust",
+                      TrustedTypesWarning, stacklevel=_user_stacklevel())
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A model file already in the store (autolog saved it at the end of the stage that fitted it)."""
+
+    digest: str
+    size: int
+    format: str
+    flavour: str
+    model_type: str
+    trusted_types: list[str]
+    environment: dict[str, str]
+
+
+class _Kept:
+    """Files saved for live model objects, by identity, valid while the object is unchanged since.
+
+    "Unchanged" is checked by the identity of every attribute (recursively through nested estimators
+    and steps): fitting again, ``set_params`` or assigning an attribute replaces an object. The values
+    are held, so their addresses cannot be reused by new objects and make a changed model look the same;
+    they are released when the model is freed or found changed.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[int, tuple[Any, list[Any], StoredModel]] = {}
+
+    def keep(self, model: Any, stored: StoredModel) -> None:
+        import weakref
+
+        key = id(model)
+        try:
+            ref = weakref.ref(model, lambda _: self._items.pop(key, None))
+        except TypeError:  # not weak-referenceable: nothing to key it by safely
+            return
+        self._items[key] = (ref, _state(model), stored)
+
+    def get(self, model: Any, fmt: str) -> StoredModel | None:
+        entry = self._items.get(id(model))
+        if entry is None:
+            return None
+        ref, state, stored = entry
+        if ref() is not model or stored.format != fmt:
+            return None
+        now = _state(model)
+        if len(now) != len(state) or any(a is not b for a, b in zip(now, state)):
+            self._items.pop(id(model), None)  # changed since it was saved: release what we held
+            return None
+        return stored
+
+
+def _state(obj: Any, depth: int = 0) -> list[Any]:
+    """The objects a model's state is made of, in a stable order (keys, values, nested estimators')."""
+    out: list[Any] = []
+    for key, value in sorted(vars(obj).items()) if hasattr(obj, "__dict__") else ():
+        out += [key, value]
+        if depth < 6:
+            nested = value if isinstance(value, (list, tuple)) else [value]
+            for item in nested[:1000]:
+                for part in item if isinstance(item, tuple) else (item,):
+                    if hasattr(part, "get_params") and not isinstance(part, type):
+                        out += _state(part, depth + 1)
+    return out
+
+
+_kept = _Kept()
+
+
+def keep(model: Any, stored: StoredModel) -> None:
+    """Remember that ``stored`` is ``model`` as it is now: registering it reuses the file."""
+    _kept.keep(model, stored)
+
+
+def kept(model: Any, fmt: str) -> StoredModel | None:
+    """The file saved for ``model`` in ``fmt`` if ``model`` has not changed since, else None."""
+    return _kept.get(model, fmt)
 
 
 def load(data: bytes, fmt: str, trusted_types: list[str], *, trust: bool = False,

@@ -240,8 +240,8 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
         from ..stats.performance import reference_from_model  # lazy: pulls numpy
 
         performance = reference_from_model(model, input, labels)
-    saved = model_io.dump(model, format, label)
-    digest, size = store.artifacts.put_bytes(saved.data)
+    saved = _model_file(store, model, format, label)
+    digest, size = saved.digest, saved.size
     metrics: dict[str, float] = store.latest_metrics([run_id])[run_id] if run_id else {}
     gate_results = gates.run_gates(store, run_id) if run_id else []
     passed = None if not gate_results else all(g.passed for g in gate_results)
@@ -267,6 +267,19 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
         store.db.run_in_transaction(lambda tx: monitoring_tables.save_performance_reference(
             tx, name, version, kind, stored, created=now))
     return get_version(store, f"{name}@{version}")
+
+
+def _model_file(store: Store, model: Any, fmt: str, label: str) -> model_io.StoredModel:
+    """The model's file in the store: the one autolog saved at the end of its stage when the model has
+    not changed since (no second serialisation), else saved now."""
+    stored = model_io.kept(model, fmt)
+    if stored is not None and store.artifacts.path_for(stored.digest).is_file():
+        model_io.warn_custom_types(stored.trusted_types, label)
+        return stored
+    saved = model_io.dump(model, fmt, label)
+    digest, size = store.artifacts.put_bytes(saved.data)
+    return model_io.StoredModel(digest, size, saved.format, saved.flavour, saved.model_type, saved.trusted_types,
+                                saved.environment)
 
 
 def _reference_profile(data: Any) -> Any:

@@ -367,7 +367,20 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX notebook_renames_old ON notebook_renames (old);
     """,
-    # 11: the stage cache (store/cache.py) — an entry is a key's saved outputs (a manifest artifact and the
+    # 11: autolog — which params, metrics and artifacts of a run autolog wrote, and the value it wrote, so
+    # `%mlops show` marks them and a value the user logged under the same name is never overwritten
+    """
+    CREATE TABLE autologged (
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        stage_id INTEGER,
+        value TEXT,
+        source TEXT,
+        PRIMARY KEY (run_id, kind, key)
+    );
+    """,
+    # 12: the stage cache (store/cache.py) — an entry is a key's saved outputs (a manifest artifact and the
     # objects it names, listed in cache_objects so eviction knows what else still uses a file), and a stage
     # restored from one is recorded beside its stage row: the run and stage it came from, the time saved;
     # a schedule may run its notebooks with the cache (`mlops schedule add --cache`)

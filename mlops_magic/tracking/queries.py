@@ -14,6 +14,7 @@ from typing import Any
 from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun
 from ..errors import NotFoundError
 from ..store import Store
+from ..store import autolog as autolog_table
 from ..store import cache as cache_tables
 from .stages import combined_digest, scan_stages
 
@@ -216,7 +217,32 @@ def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
         "artifacts": [a.to_dict() for a in store.list_artifacts(run.id)],
         "fingerprints": [f.to_dict() for f in store.list_fingerprints(run.id)],
     })
+    record["autologged"] = autologged(store, run.id, record)
     return record
+
+
+def autologged(store: Store, run_id: str, detail: dict[str, Any]) -> dict[str, list[str]]:
+    """The params, metrics and artifacts of ``detail`` whose current value is the one autolog wrote
+    (a key the user logged since is the user's, and not listed)."""
+    marks = autolog_table.marks(store.db, run_id)
+    if not marks:
+        return {"params": [], "metrics": [], "artifacts": []}
+    current = {
+        "param": dict(detail.get("params") or {}),
+        "metric": {k: v["value"] for k, v in detail["metrics_latest"].items()},
+        "artifact": {a["name"]: a["digest"] for a in detail["artifacts"]},
+    }
+    out: dict[str, list[str]] = {"params": [], "metrics": [], "artifacts": []}
+    for (kind, key), (_, value, _) in sorted(marks.items()):
+        values = current.get(kind, {})
+        if key in values and _same_value(values[key], value):
+            out[kind + "s"].append(key)
+    return out
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal, both NaN, or the text ``metrics_latest`` shows for a non-finite number (``"inf"``)."""
+    return bool(a == b) or (a != a and b != b) or (isinstance(a, str) and not isinstance(b, str) and a == str(b))
 
 
 # -- notebooks and pages (the lab panel's reads) --------------------------------------------------

@@ -232,6 +232,11 @@ class Session:
         """The execution of stage ``stage_id`` running now, as observers see it."""
         return self._contexts.get(stage_id)
 
+    def settle(self) -> None:
+        """Let observers write what they buffered for the stages running now (before a read of this run)."""
+        for ctx in list(self._contexts.values()):
+            self.observers.settle(ctx)
+
     def begin_stage(self, kind: str, name: str | None = None, *, code_digest: str | None = None,
                     notes: str | None = None, code: str | None = None,
                     namespace: dict[str, Any] | None = None, options: Mapping[str, Any] | None = None) -> StageRun:

@@ -15,6 +15,9 @@ Rules every observer can rely on:
 - An observer that raises never fails the user's code and never stops another observer: the failure is
   reported as one line naming the observer, once per stage.
 - :attr:`StageContext.state` is per stage execution scratch space for observers (keyed by their name).
+- An observer that buffers what the stage does may also define ``stage_settle(ctx)``: write what it
+  holds so far. :meth:`Session.settle` calls it before the stage reads the run's own records (a gate,
+  a model registration), so those see what the stage has done up to that line.
 """
 
 from __future__ import annotations
@@ -93,6 +96,17 @@ class Observers:
                 continue
             done.append(observer)
         ctx.state["_started"] = done
+
+    def settle(self, ctx: StageContext) -> None:
+        for observer in ctx.state.get("_started", []):
+            settle = getattr(observer, "stage_settle", None)
+            if settle is None:
+                continue
+            try:
+                settle(ctx)
+            except Exception as exc:
+                ctx.report(observer.name, f"failed to record before a read in stage {ctx.stage.name}: "
+                                          f"{_one_line(exc)}")
 
     def finished(self, ctx: StageContext, error: BaseException | None) -> None:
         for observer in reversed(ctx.state.pop("_started", [])):
