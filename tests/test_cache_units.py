@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
-from mlops_magic.cache.analysis import analyse, replay_module
+from mlops_magic.cache.analysis import analyse
 from mlops_magic.cache.codecs import Unstorable, decode, encode, unframe
 from mlops_magic.cache.key import stage_key
+from mlops_magic.cache.replay import replay_module
 from mlops_magic.tracking.fingerprint import fingerprint
 
 

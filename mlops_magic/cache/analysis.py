@@ -16,13 +16,15 @@ from __future__ import annotations
 import ast
 import re
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from .replay import TIMING_MAGICS, replayed_names, timed_body
+from .scopes import ScopedReads, binds, dotted, targets
 
 #: ``%mlops`` subcommands whose effect a restore repeats (their records are copied from the source stage).
 RECORDING_SUBCOMMANDS = ("params", "metric", "artifact", "fingerprint")
 #: Line or cell magics that only time or configure display: their code is analysed like the cell's.
-TIMING_MAGICS = ("time", "timeit")
 HARMLESS_MAGICS = ("matplotlib", "config")
 #: Builtins that read names the code does not spell out: the key cannot see what they read.
 _OPAQUE_BUILTINS = ("eval", "exec", "globals", "locals", "vars", "__import__")
@@ -87,18 +89,6 @@ def analyse(source: str, to_python: Callable[[str], str] | None = None) -> CodeF
     return facts
 
 
-def timed_body(tree: ast.Module) -> str | None:
-    """The body of a cell that is one timing cell magic (``get_ipython().run_cell_magic('time', '', BODY)``)."""
-    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr) or not isinstance(tree.body[0].value, ast.Call):
-        return None
-    call = tree.body[0].value
-    args = [a.value if isinstance(a, ast.Constant) else None for a in call.args]
-    if _dotted(call.func) == "get_ipython.run_cell_magic" and len(args) == 3 and args[0] in TIMING_MAGICS \
-            and isinstance(args[2], str):
-        return args[2]
-    return None
-
-
 # -- reads in statement order ----------------------------------------------------------------------------
 class _Walker:
     def __init__(self, facts: CodeFacts, to_python: Callable[[str], str] | None) -> None:
@@ -130,14 +120,14 @@ class _Walker:
             self.block(stmt.orelse, set(bound))
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
             self.expression(stmt.iter, bound)
-            inner = set(bound) | _targets(stmt.target)
+            inner = set(bound) | targets(stmt.target)
             self.block(stmt.body, inner)
             self.block(stmt.orelse, set(bound))
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
                 self.expression(item.context_expr, bound)
                 if item.optional_vars is not None:
-                    bound |= _targets(item.optional_vars)
+                    bound |= targets(item.optional_vars)
             self.block(stmt.body, bound)  # a with body runs: what it binds stays bound
         elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
             self.block(stmt.body, set(bound))  # type: ignore[attr-defined]
@@ -153,7 +143,7 @@ class _Walker:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 self.imports(stmt)
             self.expression(stmt, bound)
-            bound |= _binds(stmt)
+            bound |= binds(stmt)
 
     def imports(self, stmt: ast.Import | ast.ImportFrom) -> None:
         if isinstance(stmt, ast.Import):
@@ -175,7 +165,7 @@ class _Walker:
 
     def expression(self, node: ast.AST, bound: set[str]) -> None:
         """Every read in ``node`` (names local to its functions, lambdas and comprehensions excluded)."""
-        scopes = _ScopedReads()
+        scopes = ScopedReads()
         scopes.visit(node)
         for name in scopes.reads:
             self.read(name, bound)
@@ -183,10 +173,10 @@ class _Walker:
             self.call(call, bound)
 
     def call(self, node: ast.Call, bound: set[str]) -> None:
-        dotted = _dotted(node.func)
-        if dotted is None:
+        name = dotted(node.func)
+        if name is None:
             return
-        head, _, rest = dotted.partition(".")
+        head, _, rest = name.partition(".")
         resolved = self.aliases.get(head, head) + (f".{rest}" if rest else "")
         if resolved not in self.facts.calls:
             self.facts.calls.append(resolved)
@@ -199,8 +189,8 @@ class _Walker:
             self.unseeded.append(resolved)
         if _reads_outside(resolved) and not _writes_only(node) and resolved not in self.facts.reads_outside:
             self.facts.reads_outside.append(resolved)
-        if dotted in _OPAQUE_BUILTINS and head not in bound:
-            self.refuse(f"it calls {dotted}(), which reads names the key cannot see")
+        if name in _OPAQUE_BUILTINS and head not in bound:
+            self.refuse(f"it calls {name}(), which reads names the key cannot see")
         if head == "get_ipython":
             self.ipython_call(rest, node, bound)  # a bare get_ipython() is refused there too
 
@@ -269,183 +259,10 @@ class _Walker:
             self.facts.uncacheable = reason
 
 
-class _ScopedReads(ast.NodeVisitor):
-    """Names loaded in an expression or simple statement, minus those local to a nested scope."""
-
-    def __init__(self) -> None:
-        self.reads: list[str] = []
-        self.calls: list[ast.Call] = []
-        self.scopes: list[set[str]] = []
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load) and not any(node.id in s for s in self.scopes):
-            self.reads.append(node.id)
-
-    def visit_Call(self, node: ast.Call) -> None:
-        self.calls.append(node)
-        func = node.func
-        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call)
-                and isinstance(func.value.func, ast.Name) and func.value.func.id == "get_ipython"):
-            for arg in [*node.args, *[k.value for k in node.keywords]]:  # get_ipython() itself is this call
-                self.visit(arg)
-            return
-        self.generic_visit(node)
-
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
-        args = node.args
-        for default in [*args.defaults, *[d for d in args.kw_defaults if d is not None]]:
-            self.visit(default)
-        if not isinstance(node, ast.Lambda):
-            for decorator in node.decorator_list:
-                self.visit(decorator)
-        names = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
-        names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-        body: list[ast.AST] = list(node.body) if isinstance(node.body, list) else [node.body]
-        self.scopes.append(names | _locals(body))
-        for stmt in body:
-            self.visit(stmt)
-        self.scopes.pop()
-
-    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function  # type: ignore[assignment]
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        for expr in [*node.bases, *[k.value for k in node.keywords], *node.decorator_list]:
-            self.visit(expr)
-        self.scopes.append(_locals(node.body))
-        for stmt in node.body:
-            self.visit(stmt)
-        self.scopes.pop()
-
-    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
-        first, *others = node.generators
-        self.visit(first.iter)
-        self.scopes.append(set().union(*(_targets(g.target) for g in node.generators)))
-        for cond in first.ifs:
-            self.visit(cond)
-        for gen in others:
-            self.visit(gen.iter)
-            for cond in gen.ifs:
-                self.visit(cond)
-        for part in ("elt", "key", "value"):
-            if hasattr(node, part):
-                self.visit(getattr(node, part))
-        self.scopes.pop()
-
-    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension  # type: ignore[assignment]
-
-
-def _locals(body: Sequence[ast.AST]) -> set[str]:
-    """Names a function (or class) body binds itself, not counting nested scopes, minus ``global`` ones."""
-    found: set[str] = set()
-    declared_global: set[str] = set()
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared_global |= set(node.names)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            found.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            found |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
-            continue  # its body is its own scope
-        elif isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            continue
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            found.add(node.name)
-        stack.extend(ast.iter_child_nodes(node))
-    return found - declared_global
-
-
-def _targets(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def _binds(stmt: ast.stmt) -> set[str]:
-    """Names a simple top-level statement surely binds when it completes."""
-    if isinstance(stmt, ast.Assign):
-        return set().union(*(_targets(t) for t in stmt.targets))
-    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target, ast.Name):
-        return {stmt.target.id} if not isinstance(stmt, ast.AnnAssign) or stmt.value is not None else set()
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return {(a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*"}
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {stmt.name}
-    return set()
-
-
-def _dotted(node: ast.AST) -> str | None:
-    """``np.random.rand`` for the callee ``np.random.rand``; ``get_ipython.run_line_magic`` for
-    ``get_ipython().run_line_magic``; None for anything else (a subscript, a call's result)."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get_ipython":
-        node = node.func
-    if not isinstance(node, ast.Name):
-        return None
-    return ".".join([node.id, *reversed(parts)])
-
-
 def _declares_input(words: list[str]) -> bool:
     """``%mlops fingerprint TARGET --role input``: TARGET is something the stage reads."""
     return bool(words) and ("--role=input" in words or any(
         w == "--role" and i + 1 < len(words) and words[i + 1] == "input" for i, w in enumerate(words)))
-
-
-# -- statements a restore re-runs ---------------------------------------------------------------------------
-def _plain(expr: ast.AST | None) -> bool:
-    """A decorator, default or base that is a name, an attribute or a constant: re-running it costs nothing."""
-    return expr is None or all(isinstance(n, (ast.Name, ast.Attribute, ast.Constant, ast.Load, ast.Tuple, ast.UnaryOp,
-                                              ast.USub, ast.keyword)) for n in ast.walk(expr))
-
-
-def replayable(stmt: ast.stmt) -> bool:
-    """An import, or a ``def``/``class`` whose decorators, defaults and bases run no code of note."""
-    if isinstance(stmt, ast.Import):
-        return True
-    if isinstance(stmt, ast.ImportFrom):
-        return all(a.name != "*" for a in stmt.names)
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-        args = stmt.args
-        return all(_plain(e) for e in [*stmt.decorator_list, *args.defaults, *args.kw_defaults])
-    if isinstance(stmt, ast.ClassDef):
-        head = [*stmt.bases, *[k.value for k in stmt.keywords], *stmt.decorator_list]
-        body_ok = all((replayable(s) and not isinstance(s, (ast.Import, ast.ImportFrom))) or isinstance(s, ast.Pass)
-                      or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
-                      or (isinstance(s, (ast.Assign, ast.AnnAssign)) and _plain(s.value))
-                      for s in stmt.body)
-        return body_ok and all(_plain(e) for e in head)
-    return False
-
-
-def replayed_names(tree: ast.Module) -> set[str]:
-    """Names bound by replayable top-level statements and by nothing else in the cell."""
-    by_replay: set[str] = set()
-    by_other: set[str] = set()
-    for stmt in tree.body:
-        names = _binds(stmt) if replayable(stmt) else set()
-        by_replay |= names
-        if not names:
-            by_other |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-            by_other |= _binds(stmt)
-    return by_replay - by_other
-
-
-def replay_module(tree: ast.Module, to_python: Callable[[str], str] | None = None) -> ast.Module:
-    """The cell a restore runs instead of the stage's code: only its replayable definitions (those of a
-    ``%%time`` cell's body, unwrapped: timing a restore tells nothing)."""
-    inner = timed_body(tree)
-    if inner is not None:
-        try:
-            tree = ast.parse(to_python(inner) if to_python else inner)
-        except SyntaxError:
-            return ast.Module(body=[], type_ignores=[])
-    keep = replayed_names(tree)
-    body = [s for s in tree.body if replayable(s) and _binds(s) and _binds(s) <= keep]
-    return ast.Module(body=body, type_ignores=[])
 
 
 # -- warnings ---------------------------------------------------------------------------------------------

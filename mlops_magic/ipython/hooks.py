@@ -21,9 +21,9 @@ import os
 from typing import Any
 
 from ..autolog import ensure_registered as ensure_autolog
-from ..cache.analysis import replay_module
 from ..cache.observer import NAME as CACHE
 from ..cache.observer import CacheState, StageCache
+from ..cache.replay import replay_module
 from ..entities import Fingerprint, StageRun, VariableInfo
 from ..errors import MlopsError
 from ..tracking.session import Session
@@ -102,6 +102,10 @@ class StageCellTracker:
     def pre_run_cell(self, info: Any) -> None:
         if getattr(info, "silent", False):
             return
+        self.skipper.armed = False  # a cell that never reached post_run_cell leaves nothing armed or teed
+        if self._capture is not None:
+            self._capture.stop()
+            self._capture = None
         cell_id = getattr(info, "cell_id", None)
         self._cell = None
         if not cell_id and self.cursor is not None:
