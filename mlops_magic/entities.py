@@ -7,10 +7,11 @@ change its layout without breaking callers. Times are timezone-aware UTC.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 #: The lifecycle stages, in lifecycle order.
 STAGE_KINDS: tuple[str, ...] = ("problem", "data", "train", "evaluate", "deploy", "monitor")
@@ -63,24 +64,39 @@ def utc_from_ts(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
-def _jsonable(value: Any) -> Any:
+def json_safe(value: Any, *, non_finite: Literal["name", "null"] = "name") -> Any:
+    """``value`` as plain values ``json.dumps`` accepts (``allow_nan=False`` too), the one rule for every
+    JSON answer: ISO 8601 times, enums as their values, numpy scalars and arrays as Python numbers and
+    lists, mappings and sequences converted item by item, anything else as it is.
+
+    JSON has no NaN or infinity: by default they travel as their names ``"nan"``, ``"inf"``, ``"-inf"``
+    (a metric's value, readable rather than invalid; the REST API and the lab read them so);
+    ``non_finite="null"`` sends None instead, for a report whose fields are "a number or none".
+    """
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # JSON has no NaN/inf; keep them readable rather than invalid
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, float):  # numpy's float64 too: a plain float
+        return float(value) if math.isfinite(value) else (str(value) if non_finite == "name" else None)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (str, int)):  # numpy's str_ too: plain, so its repr is the value's
+        return str(value) if isinstance(value, str) else int(value)
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, pandas Series (numpy is never imported here)
+        return json_safe(value.tolist(), non_finite=non_finite)
+    if isinstance(value, Mapping):
+        return {k: json_safe(v, non_finite=non_finite) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [json_safe(v, non_finite=non_finite) for v in value]
     return value
 
 
 class _Entity:
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: ISO times, plain strings for enums."""
-        return _jsonable(asdict(self))  # type: ignore[call-overload]
+        """A JSON-ready dict: ISO times, plain strings for enums (:func:`json_safe`)."""
+        out: dict[str, Any] = json_safe(asdict(self))  # type: ignore[call-overload]
+        return out
 
 
 @dataclass(frozen=True)

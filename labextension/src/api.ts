@@ -1,7 +1,10 @@
 /**
- * Typed client for the mlops-magic REST API v1, over ServerConnection.makeRequest so Jupyter's
- * token and XSRF handling apply. The types are generated from `openapi.yaml` (`jlpm gen:api`
- * writes `openapi.d.ts`; `jlpm test` fails when they drift), never copied by hand.
+ * The one client of the mlops-magic REST API v1 (the sidebar, the runs view, the rename follower
+ * all use it), over ServerConnection.makeRequest so Jupyter's token and XSRF handling apply, as
+ * jupyter-scheduler's `requestAPI` does. A non-2xx answer rejects with an ApiError, a
+ * ServerConnection.ResponseError that keeps the HTTP status and the server's one-line message.
+ * The types are generated from `openapi.yaml` (`jlpm gen:api` writes `openapi.d.ts`; `jlpm test`
+ * fails when they drift), never copied by hand.
  *
  * Every call takes `at`, the API path of the notebook being looked at: the server then reads the
  * store nearest at or above that notebook's folder, the one its kernel records into.
@@ -9,15 +12,17 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { adoptEnums } from './enums';
 import type { components } from './openapi';
 import { toPythonJson } from './params';
+
+export type { Enums } from './enums';
 
 export const API_PREFIX = 'mlops/api/v1';
 
 type Schemas = components['schemas'];
 export type Run = Schemas['Run'];
 export type RunsPage = Schemas['RunsPage'];
-export type StageRun = Schemas['StageRun'];
 export type RunDetail = Schemas['RunDetail'];
 export type Artifact = RunDetail['artifacts'][number];
 export type MetricSeries = Schemas['MetricSeries'];
@@ -27,7 +32,7 @@ export type LifecycleView = Schemas['LifecycleView'];
 export type InvalidCell = LifecycleView['invalid_cells'][number];
 export type DocumentCell = Schemas['DocumentCell'];
 export type Info = Schemas['Info'];
-export type Enums = Info['enums'];
+export type RunsTable = Schemas['RunsTable'];
 export type ModelHealth = Schemas['ModelHealth'];
 export type ModelSummary = Schemas['ModelSummary'];
 export type ModelDetail = Schemas['ModelDetail'];
@@ -44,24 +49,25 @@ export type ScheduleSpec = Omit<
   'notebook'
 >;
 
-/** The enums of a server that does not serve them yet (mlops_magic.entities); `info` replaces them. */
-export const FALLBACK_ENUMS: Enums = {
-  run_status: ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'],
-  stage_status: ['running', 'succeeded', 'failed', 'skipped'],
-  stage_kinds: ['problem', 'data', 'train', 'evaluate', 'deploy', 'monitor'],
-  triggers: ['interactive', 'papermill', 'manual', 'schedule', 'data-change', 'drift', 'performance', 'ci', 'after', 'reproduce']
-};
-
-/** An error the API answered with: its HTTP status and the message naming the fix. */
-export class ApiError extends Error {
+/** An error the API answered with: JupyterLab's ResponseError, with the HTTP status at hand and
+ * the server's mlops error type (`NotFoundError`, …) when it named one. */
+export class ApiError extends ServerConnection.ResponseError {
   constructor(
-    readonly status: number,
-    message: string,
-    readonly error: string | null = null
+    response: Response,
+    message?: string,
+    readonly error: string | null = null,
+    traceback?: string
   ) {
-    super(message);
+    super(response, message, traceback);
+  }
+
+  get status(): number {
+    return this.response.status;
   }
 }
+
+/** The API path of the notebook whose store to read; none: the server root's store. */
+export type At = string | null | undefined;
 
 export interface RunsQuery {
   notebook?: string;
@@ -72,12 +78,10 @@ export interface RunsQuery {
   at?: string;
 }
 
-/** `path?k=v&…` skipping undefined/empty values. */
+/** `path?k=v&…` (URLExt's query string) without the undefined, null and empty values. */
 export function withQuery(path: string, query: Record<string, string | number | undefined | null>): string {
-  const parts = Object.entries(query)
-    .filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
-  return parts.length ? `${path}?${parts.join('&')}` : path;
+  const given = Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== '');
+  return path + URLExt.objectToQueryString(Object.fromEntries(given) as Record<string, string | number>);
 }
 
 const enc = encodeURIComponent;
@@ -85,11 +89,15 @@ const enc = encodeURIComponent;
 export class MlopsClient {
   constructor(private readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
 
+  /** The full URL of an endpoint (links the browser opens itself: reports, artifacts). */
+  url(endpoint: string): string {
+    return URLExt.join(this.settings.baseUrl, API_PREFIX, endpoint);
+  }
+
   async request<T>(endpoint: string, init: RequestInit = {}): Promise<T> {
-    const url = URLExt.join(this.settings.baseUrl, API_PREFIX, endpoint);
     let response: Response;
     try {
-      response = await ServerConnection.makeRequest(url, init, this.settings);
+      response = await ServerConnection.makeRequest(this.url(endpoint), init, this.settings);
     } catch (error) {
       throw new ServerConnection.NetworkError(error as TypeError);
     }
@@ -103,7 +111,8 @@ export class MlopsClient {
       }
     }
     if (!response.ok) {
-      throw new ApiError(response.status, data?.message ?? response.statusText, data?.error ?? null);
+      // Without a message of the server's, ResponseError says `Invalid response: 502 Bad Gateway`.
+      throw new ApiError(response, data?.message || undefined, data?.error ?? null, data?.traceback);
     }
     return data as T;
   }
@@ -112,23 +121,27 @@ export class MlopsClient {
     return this.request<T>(endpoint, { method, body: toPythonJson(body) });
   }
 
-  info(at?: string): Promise<Info> {
-    return this.request<Info>(withQuery('info', { at }));
+  /** Which store `at` reads; the answer's enums become the lab's words (enums.ts). */
+  async info(at?: At): Promise<Info> {
+    const info = await this.request<Info>(withQuery('info', { at }));
+    adoptEnums(info.enums);
+    return info;
+  }
+
+  /** Every run as columns (the runs view); with `since`, `{unchanged: true}` when nothing changed. */
+  runsTable(since: string | null, at?: At): Promise<RunsTable> {
+    return this.request<RunsTable>(withQuery('runs-table', { since, at }));
   }
 
   runs(query: RunsQuery = {}): Promise<RunsPage> {
     return this.request<RunsPage>(withQuery('runs', { ...query }));
   }
 
-  run(runId: string, at?: string): Promise<RunDetail> {
+  run(runId: string, at?: At): Promise<RunDetail> {
     return this.request<RunDetail>(withQuery(`runs/${enc(runId)}`, { at }));
   }
 
-  stages(runId: string, at?: string): Promise<{ stages: StageRun[] }> {
-    return this.request(withQuery(`runs/${enc(runId)}/stages`, { at }));
-  }
-
-  metric(runId: string, key: string, at?: string): Promise<MetricSeries> {
+  metric(runId: string, key: string, at?: At): Promise<MetricSeries> {
     return this.request<MetricSeries>(withQuery(`runs/${enc(runId)}/metrics/${enc(key)}`, { at }));
   }
 
@@ -151,15 +164,15 @@ export class MlopsClient {
     return this.post<RunStarted>(withQuery('run-now', { at: path }), { path, params, stages });
   }
 
-  models(at?: string): Promise<{ models: ModelSummary[] }> {
+  models(at?: At): Promise<{ models: ModelSummary[] }> {
     return this.request(withQuery('models', { at }));
   }
 
-  model(name: string, at?: string): Promise<ModelDetail> {
+  model(name: string, at?: At): Promise<ModelDetail> {
     return this.request<ModelDetail>(withQuery(`models/${enc(name)}`, { at }));
   }
 
-  promote(model: string, alias: string, version?: number, at?: string): Promise<PromotionResult> {
+  promote(model: string, alias: string, version?: number, at?: At): Promise<PromotionResult> {
     return this.post<PromotionResult>(
       withQuery(`models/${enc(model)}/aliases/${enc(alias)}`, { at }),
       version === undefined ? {} : { version },
@@ -167,7 +180,7 @@ export class MlopsClient {
     );
   }
 
-  rollback(model: string, alias: string, at?: string): Promise<PromotionResult> {
+  rollback(model: string, alias: string, at?: At): Promise<PromotionResult> {
     return this.post<PromotionResult>(withQuery(`models/${enc(model)}/aliases/${enc(alias)}/rollback`, { at }), {});
   }
 
@@ -180,19 +193,19 @@ export class MlopsClient {
   }
 
   /** Pause (true) or resume (false). */
-  setPaused(scheduleId: string, paused: boolean, at?: string): Promise<Schedule> {
+  setPaused(scheduleId: string, paused: boolean, at?: At): Promise<Schedule> {
     return this.post<Schedule>(withQuery(`schedules/${enc(scheduleId)}`, { at }), { paused }, 'PATCH');
   }
 
-  removeSchedule(scheduleId: string, at?: string): Promise<void> {
+  removeSchedule(scheduleId: string, at?: At): Promise<void> {
     return this.request<void>(withQuery(`schedules/${enc(scheduleId)}`, { at }), { method: 'DELETE' });
   }
 
-  reportUrl(runId: string, at?: string): string {
-    return URLExt.join(this.settings.baseUrl, API_PREFIX, withQuery(`runs/${enc(runId)}/report`, { at }));
+  reportUrl(runId: string, at?: At): string {
+    return this.url(withQuery(`runs/${enc(runId)}/report`, { at }));
   }
 
-  artifactUrl(runId: string, name: string, at?: string): string {
-    return URLExt.join(this.settings.baseUrl, API_PREFIX, withQuery(`runs/${enc(runId)}/artifacts/${enc(name)}`, { at }));
+  artifactUrl(runId: string, name: string, at?: At): string {
+    return this.url(withQuery(`runs/${enc(runId)}/artifacts/${enc(name)}`, { at }));
   }
 }

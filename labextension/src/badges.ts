@@ -50,7 +50,14 @@ export class CellBadges {
   constructor(private readonly panel: NotebookPanel) {
     const model = panel.content.model;
     model?.contentChanged.connect(this.schedule, this);
-    model?.cells.changed.connect(this.schedule, this);
+    // A cell's tags are its metadata, which the notebook's contentChanged does not cover.
+    for (const cell of model?.cells ?? []) {
+      cell.metadataChanged.connect(this.schedule, this);
+    }
+    model?.cells.changed.connect((_, change) => {
+      change.newValues.forEach(cell => cell.metadataChanged.connect(this.schedule, this));
+      this.schedule();
+    }, this);
     panel.content.cellInViewportChanged.connect(this.schedule, this);
     panel.disposed.connect(() => this._debouncer.dispose());
     void panel.revealed.then(() => this.schedule());

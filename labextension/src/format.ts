@@ -1,6 +1,7 @@
 /** Pure display helpers: durations, times, statuses, sparklines. */
 
 import type { Info, ModelHealth } from './api';
+import { enums } from './enums';
 
 /** Seconds as people read them: `250 ms`, `3.2 s`, `2 min 5 s`, `2 h 1 min`; `empty` when unknown. */
 export function formatDuration(seconds: number | null | undefined, empty = '—'): string {
@@ -21,40 +22,44 @@ export function formatDuration(seconds: number | null | undefined, empty = '—'
   return `${h} h ${m - h * 60} min`;
 }
 
-/** "3 min ago" style, relative to `now` (ms since epoch). */
-export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
+/** An ISO time in ms since the epoch, or what to show instead: '—' for none, the text itself when it is no time. */
+function parseTime(iso: string | null | undefined): number | string {
   if (!iso) {
     return '—';
   }
   const t = Date.parse(iso);
-  if (isNaN(t)) {
-    return iso;
-  }
-  const s = Math.max(0, (now - t) / 1000);
+  return isNaN(t) ? iso : t;
+}
+
+/** Seconds under a day as `30 s`, `5 min`, `3 h`; null from a day on. */
+function withinDay(s: number): string | null {
   if (s < 60) {
-    return `${Math.round(s)} s ago`;
+    return `${Math.round(s)} s`;
   }
   if (s < 3600) {
-    return `${Math.round(s / 60)} min ago`;
+    return `${Math.round(s / 60)} min`;
   }
-  if (s < 86400) {
-    return `${Math.round(s / 3600)} h ago`;
-  }
-  return new Date(t).toISOString().slice(0, 10);
+  return s < 86400 ? `${Math.round(s / 3600)} h` : null;
 }
 
-/** The run and stage statuses a class exists for (info.enums replaces them via `setKnownStatuses`). */
-let KNOWN: readonly string[] = ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'];
-
-/** The statuses the server says exist (`GET info` → `enums`); unknown words still map to `never`. */
-export function setKnownStatuses(statuses: readonly string[]): void {
-  KNOWN = Array.from(new Set([...statuses].filter(s => /^[a-z][a-z-]*$/.test(s))));
+/** "3 min ago" style, relative to `now` (ms since epoch); the date beyond a day. */
+export function formatAgo(iso: string | null | undefined, now: number = Date.now()): string {
+  const t = parseTime(iso);
+  if (typeof t === 'string') {
+    return t;
+  }
+  const near = withinDay(Math.max(0, (now - t) / 1000));
+  return near ? `${near} ago` : new Date(t).toISOString().slice(0, 10);
 }
 
-/** A CSS class for a status, `never` when there is none. */
+/** A word fit for a class name (the enums come from the server: checked, never trusted). */
+const CLASS_WORD = /^[a-z][a-z-]*$/;
+
+/** A CSS class for a run or stage status the server names (`enums()`), `never` for none or any other word. */
 export function statusClass(status: string | null | undefined): string {
-  const s = status && KNOWN.includes(status) ? status : 'never';
-  return `mlops-status-${s}`;
+  const { run_status, stage_status } = enums();
+  const known = !!status && CLASS_WORD.test(status) && (run_status.includes(status) || stage_status.includes(status));
+  return `mlops-status-${known ? status : 'never'}`;
 }
 
 /**
@@ -130,27 +135,16 @@ export function sparklinePoints(
 
 /** A future time as "in 5 min" / "in 3 h", then "YYYY-MM-DD HH:MM" (UTC) beyond a day; '—' when none. */
 export function formatDue(iso: string | null | undefined, now: number = Date.now()): string {
-  if (!iso) {
-    return '—';
-  }
-  const t = Date.parse(iso);
-  if (isNaN(t)) {
-    return iso;
+  const t = parseTime(iso);
+  if (typeof t === 'string') {
+    return t;
   }
   const s = (t - now) / 1000;
   if (s < 0) {
     return 'due now';
   }
-  if (s < 60) {
-    return `in ${Math.round(s)} s`;
-  }
-  if (s < 3600) {
-    return `in ${Math.round(s / 60)} min`;
-  }
-  if (s < 86400) {
-    return `in ${Math.round(s / 3600)} h`;
-  }
-  return `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const near = withinDay(s);
+  return near ? `in ${near}` : `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /** One line each for the newest drift and performance checks: inputs and outcome are two questions. */

@@ -9,14 +9,12 @@ import type { LifecycleView } from './api';
 import { formatAgo, formatDuration, statusClass } from './format';
 import { compactWarnings, sortStages } from './panel-logic';
 import type { Section } from './panel-model';
-import { SectionError } from './panel-parts';
+import { PanelSection } from './panel-parts';
 
 export function LifecycleSection(props: { section: Section<LifecycleView>; kinds: readonly string[] }): JSX.Element {
   const { data: view, error } = props.section;
   return (
-    <section className="mlops-lifecycle" aria-label="Lifecycle">
-      <h3>Lifecycle</h3>
-      <SectionError error={error} />
+    <PanelSection className="mlops-lifecycle" title="Lifecycle" error={error}>
       {view ? <StageList view={view} kinds={props.kinds} /> : error ? null : <p className="mlops-empty">Loading…</p>}
       {view && view.invalid_cells?.length ? (
         <ul className="mlops-invalid-cells" aria-label="Stage cells with errors">
@@ -32,7 +30,7 @@ export function LifecycleSection(props: { section: Section<LifecycleView>; kinds
           {w}
         </p>
       ))}
-    </section>
+    </PanelSection>
   );
 }
 

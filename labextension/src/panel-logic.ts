@@ -4,15 +4,15 @@
  * and a challenger compare, and whether two answers are the same (a poll that changes nothing
  * must write nothing).
  */
+import { JSONExt, ReadonlyPartialJSONValue } from '@lumino/coreutils';
+
 import type { AliasChange, LifecycleStage, ModelDetail, ModelVersion, PromotionResult } from './api';
 import { formatValue } from './format';
+import { lifecycleIndex } from './stages';
 
-/** Deep equality of two JSON answers (same server, same key order: comparing the text is exact). */
+/** Deep equality of two JSON answers (or states made of them): Lumino's JSONExt.deepEqual. */
 export function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) {
-    return true;
-  }
-  return JSON.stringify(a) === JSON.stringify(b);
+  return JSONExt.deepEqual(a as ReadonlyPartialJSONValue, b as ReadonlyPartialJSONValue);
 }
 
 /** What the runs list says when it is empty: a filter with no match is not "no runs yet". */
@@ -54,11 +54,8 @@ export function compactWarnings(warnings: readonly string[]): { short: string; f
 }
 
 /** The stage rows in lifecycle order (kind, then cell order). */
-export function sortStages(stages: readonly LifecycleStage[], kinds: readonly string[]): LifecycleStage[] {
-  const index = (kind: string) => {
-    const i = kinds.indexOf(kind);
-    return i < 0 ? kinds.length : i;
-  };
+export function sortStages(stages: readonly LifecycleStage[], kinds?: readonly string[]): LifecycleStage[] {
+  const index = (kind: string) => lifecycleIndex(kind, kinds);
   return [...stages].sort((a, b) => index(a.kind) - index(b.kind) || a.cell_index - b.cell_index);
 }
 

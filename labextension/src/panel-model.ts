@@ -12,8 +12,6 @@ import { ISignal, Signal } from '@lumino/signaling';
 import {
   ApiError,
   DocumentCell,
-  Enums,
-  FALLBACK_ENUMS,
   Info,
   LifecycleView,
   MetricPoint,
@@ -25,8 +23,6 @@ import {
   Schedule,
   ScheduleSpec
 } from './api';
-import { setKnownStatuses } from './format';
-import { setStageKinds } from './stages';
 import { isActive, promotionMessage, renamedPath, sameJson } from './panel-logic';
 
 export const PAGE_SIZE = 20;
@@ -51,8 +47,8 @@ export interface PanelState {
   generation: number;
   /** The path whose lifecycle answered 404: the file is gone, nothing polls it any more. */
   gone: string | null;
+  /** The last `info` answer: which store is read (its enums are adopted by the client, enums.ts). */
   info: Info | null;
-  enums: Enums;
   lifecycle: Section<LifecycleView>;
   runs: Section<RunsPage>;
   models: Section<ModelSummary[]>;
@@ -70,13 +66,12 @@ export interface PanelState {
 
 const EMPTY: Section<never> = { data: null, error: null };
 
-function initial(path: string | null, enums: Enums = FALLBACK_ENUMS, generation = 0): PanelState {
+function initial(path: string | null, generation = 0): PanelState {
   return {
     path,
     generation,
     gone: null,
     info: null,
-    enums,
     lifecycle: EMPTY,
     runs: EMPTY,
     models: EMPTY,
@@ -151,7 +146,7 @@ export class PanelModel {
     if (path === this._state.path) {
       return;
     }
-    this.replace(initial(path, this._state.enums, this._state.generation + 1));
+    this.replace(initial(path, this._state.generation + 1));
     this._lifecycleChanged.emit(null);
     if (path) {
       void this._poll.start();
@@ -249,13 +244,7 @@ export class PanelModel {
       patch.lifecycle = lc.error ? { data: this._state.lifecycle.data, error: lc.error } : lc;
     }
     if (info?.status === 'fulfilled') {
-      const i = info.value as Info;
-      patch.info = i;
-      if (i.enums) {
-        patch.enums = i.enums;
-        setKnownStatuses([...i.enums.run_status, ...i.enums.stage_status]);
-        setStageKinds(i.enums.stage_kinds);
-      }
+      patch.info = info.value as Info;
     }
     const keep = <T>(next: Section<T> | undefined, old: Section<T>): Section<T> | undefined =>
       next && next.error ? { data: old.data, error: next.error } : next;

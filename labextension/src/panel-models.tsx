@@ -10,7 +10,7 @@ import type { ModelSummary, ModelVersion } from './api';
 import { formatValue, healthLines } from './format';
 import { compareMetrics, gateText } from './panel-logic';
 import type { Note, Section } from './panel-model';
-import { SectionError } from './panel-parts';
+import { NoteLine, PanelSection, SectionList } from './panel-parts';
 
 export interface ModelActions {
   promote(model: string, version: number): void;
@@ -22,23 +22,12 @@ export function ModelsSection(props: {
   messages: Record<string, Note>;
   on: ModelActions;
 }): JSX.Element {
-  const { data: models, error } = props.section;
   return (
-    <section className="mlops-models" aria-label="Models">
-      <h3>Models</h3>
-      <SectionError error={error} />
-      {!models ? (
-        error ? null : <p className="mlops-empty">Loading…</p>
-      ) : models.length === 0 ? (
-        <p className="mlops-empty">No registered models.</p>
-      ) : (
-        <ul className="mlops-model-list">
-          {models.map(m => (
-            <ModelRow key={m.name} model={m} message={props.messages[m.name] ?? null} on={props.on} />
-          ))}
-        </ul>
-      )}
-    </section>
+    <PanelSection className="mlops-models" title="Models" error={props.section.error}>
+      <SectionList section={props.section} className="mlops-model-list" empty="No registered models.">
+        {m => <ModelRow key={m.name} model={m} message={props.messages[m.name] ?? null} on={props.on} />}
+      </SectionList>
+    </PanelSection>
   );
 }
 
@@ -84,11 +73,7 @@ function ModelRow(props: { model: ModelSummary; message: Note | null; on: ModelA
           Roll back
         </Button>
       </div>
-      {message ? (
-        <p className={`mlops-model-message${message.error ? ' mlops-error' : ''}`} role={message.error ? 'alert' : 'status'}>
-          {message.text}
-        </p>
-      ) : null}
+      <NoteLine note={message} className="mlops-model-message" />
     </li>
   );
 }

@@ -6,7 +6,7 @@ import type { MetricPoint, Run, RunDetail, RunsPage } from './api';
 import { formatAgo, formatBytes, formatDuration, formatParam, formatValue, sparklinePoints, statusClass } from './format';
 import { emptyRunsText, metricPairs } from './panel-logic';
 import { PAGE_SIZE, Section } from './panel-model';
-import { SectionError } from './panel-parts';
+import { PanelSection, SectionError } from './panel-parts';
 
 export interface RunsActions {
   filter(status: string): void;
@@ -24,30 +24,28 @@ export function RunsSection(props: {
 }): JSX.Element {
   const { section, status, statuses, on } = props;
   const page = section.data;
+  const openRunsView = on.openRunsView ? (
+    <Button minimal small className="mlops-open-runs-view" title="Every run, sortable, filterable, to compare" onClick={on.openRunsView}>
+      Open runs view
+    </Button>
+  ) : null;
+  const filter = (
+    <select
+      className="jp-mod-styled mlops-status-filter"
+      aria-label="Filter runs by status"
+      value={status}
+      onChange={e => on.filter(e.currentTarget.value)}
+    >
+      <option value="">any status</option>
+      {statuses.map(s => (
+        <option key={s} value={s}>
+          {s}
+        </option>
+      ))}
+    </select>
+  );
   return (
-    <section className="mlops-runs" aria-label="Runs">
-      <div className="mlops-section-head">
-        <h3>Runs</h3>
-        {on.openRunsView ? (
-          <Button minimal small className="mlops-open-runs-view" title="Every run, sortable, filterable, to compare" onClick={on.openRunsView}>
-            Open runs view
-          </Button>
-        ) : null}
-      </div>
-      <select
-        className="jp-mod-styled mlops-status-filter"
-        aria-label="Filter runs by status"
-        value={status}
-        onChange={e => on.filter(e.currentTarget.value)}
-      >
-        <option value="">any status</option>
-        {statuses.map(s => (
-          <option key={s} value={s}>
-            {s}
-          </option>
-        ))}
-      </select>
-      <SectionError error={section.error} />
+    <PanelSection className="mlops-runs" title="Runs" error={section.error} actions={openRunsView} controls={filter}>
       {!page ? null : page.runs.length === 0 ? (
         <p className="mlops-empty">{emptyRunsText(status)}</p>
       ) : (
@@ -60,7 +58,7 @@ export function RunsSection(props: {
           <Pager page={page} on={on} />
         </>
       )}
-    </section>
+    </PanelSection>
   );
 }
 

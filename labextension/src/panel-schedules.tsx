@@ -9,7 +9,7 @@ import type { Schedule, ScheduleSpec } from './api';
 import { formatAgo, formatDue, statusClass } from './format';
 import { scheduleSpec } from './params';
 import type { Note, Section } from './panel-model';
-import { SectionError } from './panel-parts';
+import { NoteLine, PanelSection, SectionList } from './panel-parts';
 
 export interface ScheduleActions {
   add(spec: ScheduleSpec): Promise<boolean>;
@@ -18,30 +18,14 @@ export interface ScheduleActions {
 }
 
 export function SchedulesSection(props: { section: Section<Schedule[]>; message: Note | null; on: ScheduleActions }): JSX.Element {
-  const { data: schedules, error } = props.section;
-  const { message } = props;
   return (
-    <section className="mlops-schedules" aria-label="Schedules">
-      <h3>Schedules</h3>
-      <SectionError error={error} />
-      {schedules === null ? (
-        error ? null : <p className="mlops-empty">Loading…</p>
-      ) : schedules.length === 0 ? (
-        <p className="mlops-empty">No schedules for this notebook.</p>
-      ) : (
-        <ul className="mlops-schedule-list">
-          {schedules.map(s => (
-            <ScheduleRow key={s.id} schedule={s} on={props.on} />
-          ))}
-        </ul>
-      )}
-      {message ? (
-        <p className={message.error ? 'mlops-error mlops-schedule-message' : 'mlops-schedule-message'} role={message.error ? 'alert' : 'status'}>
-          {message.text}
-        </p>
-      ) : null}
+    <PanelSection className="mlops-schedules" title="Schedules" error={props.section.error}>
+      <SectionList section={props.section} className="mlops-schedule-list" empty="No schedules for this notebook.">
+        {s => <ScheduleRow key={s.id} schedule={s} on={props.on} />}
+      </SectionList>
+      <NoteLine note={props.message} className="mlops-schedule-message" />
       <ScheduleForm add={props.on.add} />
-    </section>
+    </PanelSection>
   );
 }
 

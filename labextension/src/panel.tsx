@@ -11,6 +11,7 @@ import * as React from 'react';
 import { ISignal } from '@lumino/signaling';
 
 import type { LifecycleView, MlopsClient, ModelVersion, PromotionResult } from './api';
+import { enums } from './enums';
 import { storeLabel } from './format';
 import { aliasVersion, rollbackTarget } from './panel-logic';
 import { LifecycleSection } from './panel-lifecycle';
@@ -172,6 +173,8 @@ function PanelView(props: { panel: MlopsPanel; state: PanelState; callbacks: Pan
   }, [detailId]);
   const at = path ?? undefined;
   const openRunsView = callbacks.runsView();
+  // The server's words: `s.info` changes with them, so a render follows when they do.
+  const words = enums();
   return (
     <div className="mlops-panel-body" ref={root}>
       <header className="mlops-header">
@@ -209,7 +212,7 @@ function PanelView(props: { panel: MlopsPanel; state: PanelState; callbacks: Pan
               ) : null}
               {/* Kept mounted under a run's detail, so what is typed in the forms survives. */}
               <div className="mlops-overview" hidden={!!s.detail} key={s.generation}>
-                <LifecycleSection section={s.lifecycle} kinds={s.enums.stage_kinds} />
+                <LifecycleSection section={s.lifecycle} kinds={words.stage_kinds} />
                 <RunNowSection
                   form={props.form}
                   message={s.runMessage}
@@ -219,7 +222,7 @@ function PanelView(props: { panel: MlopsPanel; state: PanelState; callbacks: Pan
                 <RunsSection
                   section={s.runs}
                   status={s.status}
-                  statuses={s.enums.run_status}
+                  statuses={words.run_status}
                   on={{
                     filter: status => model.setStatusFilter(status),
                     page: offset => model.page(offset),

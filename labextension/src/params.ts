@@ -107,22 +107,13 @@ export function parameterLines(source: string): string {
   return out.join('\n');
 }
 
+/** The text before a `#` that is outside quotes (a quoted string is skipped whole). */
+const BEFORE_COMMENT_RE = /^((?:[^#'"]|'[^']*'|"[^"]*")*)#/;
+
 /** `value  # comment` without the comment, leaving a `#` inside quotes alone. */
 function stripComment(value: string): string {
-  let quote: string | null = null;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (quote) {
-      if (c === quote) {
-        quote = null;
-      }
-    } else if (c === '"' || c === "'") {
-      quote = c;
-    } else if (c === '#') {
-      return value.slice(0, i).trim();
-    }
-  }
-  return value.trim();
+  const match = BEFORE_COMMENT_RE.exec(value);
+  return (match ? match[1] : value).trim();
 }
 
 /** `"a, b,,c"` -> `["a", "b", "c"]`; commas or whitespace-free globs on separate lines both work. */

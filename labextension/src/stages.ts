@@ -1,37 +1,23 @@
 /**
  * Which cells are stages, as the Python side decides it (mlops_magic/stages.py):
  * a first line `%%mlops stage KIND [--name NAME]`, or a cell tag `mlops:KIND[:NAME]`.
+ * The kinds are the server's (`enums().stage_kinds`).
  * Pure: no JupyterLab imports, so node's test runner can load it.
  */
-
-export const STAGE_KINDS = ['problem', 'data', 'train', 'evaluate', 'deploy', 'monitor'] as const;
-export type StageKind = (typeof STAGE_KINDS)[number];
+import { enums } from './enums';
 
 export const TAG_PREFIX = 'mlops:';
 
 export interface StageSpec {
-  kind: StageKind;
+  kind: string;
   name: string;
   form: 'magic' | 'tag';
 }
 
 const HEADER_RE = /^[ \t]*%%mlops[ \t]+stage(?:[ \t]+(.*))?$/;
 
-let KINDS: readonly string[] = STAGE_KINDS;
-
-/** The stage kinds the server serves (`GET info` → `enums.stage_kinds`); STAGE_KINDS until then. */
-export function setStageKinds(kinds: readonly string[]): void {
-  if (kinds.length) {
-    KINDS = [...kinds];
-  }
-}
-
-export function stageKinds(): readonly string[] {
-  return KINDS;
-}
-
-export function isStageKind(value: string): value is StageKind {
-  return KINDS.includes(value);
+export function isStageKind(value: string): boolean {
+  return enums().stage_kinds.includes(value);
 }
 
 /** Whether the first line is a `%%mlops stage` line at all, valid or not. */
@@ -126,7 +112,7 @@ export function stageOfCell(source: string, tags: unknown): StageSpec | null {
  * The tags with the stage tag replaced by `mlops:KIND` (or removed when kind is null).
  * Other tags are kept in order; a named stage tag keeps its name when the kind changes.
  */
-export function withStageTag(tags: unknown, kind: StageKind | null): string[] {
+export function withStageTag(tags: unknown, kind: string | null): string[] {
   const list = Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
   const old = stageFromTags(list);
   const kept = list.filter(t => !(t.startsWith(TAG_PREFIX) && isStageKind(t.slice(TAG_PREFIX.length).split(':')[0])));
@@ -137,8 +123,8 @@ export function withStageTag(tags: unknown, kind: StageKind | null): string[] {
   return [...kept, `${TAG_PREFIX}${kind}${named}`];
 }
 
-/** Sort key of a stage kind in lifecycle order. */
-export function lifecycleIndex(kind: string): number {
-  const i = KINDS.indexOf(kind);
-  return i < 0 ? KINDS.length : i;
+/** Sort key of a stage kind in lifecycle order (the server's kinds' order); unknown kinds last. */
+export function lifecycleIndex(kind: string, kinds: readonly string[] = enums().stage_kinds): number {
+  const i = kinds.indexOf(kind);
+  return i < 0 ? kinds.length : i;
 }

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .._version import __version__
+from ..display.html import fmt_number
 from ..errors import MlopsError
 from ..options import RUN_FILTERS
 from .options import declared
@@ -101,7 +102,7 @@ def _fmt_time(iso: str | None) -> str:
 
 def _fmt_metrics(metrics: dict[str, Any], limit: int = 3) -> str:
     items = list(metrics.items())[:limit]
-    text = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in items)
+    text = " ".join(f"{k}={fmt_number(v)}" for k, v in items)
     return text + (" …" if len(metrics) > limit else "")
 
 

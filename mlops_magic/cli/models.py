@@ -9,17 +9,11 @@ import click
 
 from ..options import HISTORY, PROMOTE, ROLLBACK
 from .explain import card_command
-from .main import _fmt_time, open_cli_store, print_table
+from .main import _fmt_metrics, _fmt_time, open_cli_store, print_table
 from .options import declared
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
                        show_default=True)
-
-
-def _metrics(metrics: dict[str, Any], limit: int = 3) -> str:
-    items = list(metrics.items())[:limit]
-    text = " ".join(f"{k}={v:.4g}" for k, v in items)
-    return text + (" …" if len(metrics) > limit else "")
 
 
 @click.group()
@@ -70,7 +64,7 @@ def show(ctx: click.Context, ref: str, fmt: str) -> None:
     print_table(["version", "created", "aliases", "gates", "format", "run", "metrics"], [
         [f"v{v.version}", _fmt_time(v.created.isoformat()), ", ".join(v.aliases),
          {None: "", True: "passed", False: "FAILED"}[v.gates_passed], v.format, (v.run_id or "")[:8],
-         _metrics(v.metrics)] for v in reversed(versions)])
+         _fmt_metrics(v.metrics)] for v in reversed(versions)])
 
 
 def _detail(mv: Any, sources: list[dict[str, Any]]) -> str:
@@ -87,7 +81,7 @@ def _detail(mv: Any, sources: list[dict[str, Any]]) -> str:
         lines.append(f"  lineage   {src['digest'][:12]} {src['role'] or ''} {src['name'] or ''} in run "
                      f"{src['run_id'][:8]} stage {src['stage'] or '-'}")
     if mv.metrics:
-        lines.append(f"  metrics   {_metrics(mv.metrics, 20)}")
+        lines.append(f"  metrics   {_fmt_metrics(mv.metrics, 20)}")
     for g in mv.gates:
         lines.append(f"  gate      {'passed' if g['passed'] else 'FAILED'}: {g['expression']}")
     return "\n".join(lines)

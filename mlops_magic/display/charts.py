@@ -11,13 +11,11 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from .html import fmt_number
+
 STATUS_COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "killed": "#6a1b9a", "timed-out": "#ef6c00",
                   "skipped": "#9e9e9e", "running": "#1565c0",
                   "queued": "#5c6bc0"}
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.4g}"
 
 
 LINE = "#1e88e5"  # readable on white and on JupyterLab's dark page (non-text contrast > 3:1 on both)
@@ -26,10 +24,11 @@ _SVG = 'xmlns="http://www.w3.org/2000/svg" fill="currentColor" style="background
 
 def value_card(value: float, *, title: str = "", label: str = "", width: int = 180, height: int = 64) -> str:
     """One metric value as a value: its name above, the number large, where it came from below."""
-    out = [f'<svg {_SVG} width="{width}" height="{height}" role="img" aria-label="{escape(f"{title} {_fmt(value)}")}"'
+    aria = escape(f"{title} {fmt_number(value)}")
+    out = [f'<svg {_SVG} width="{width}" height="{height}" role="img" aria-label="{aria}"'
            ' class="chart value-card">',
            f'<text x="8" y="14" font-size="11" font-weight="bold">{escape(title)}</text>',
-           f'<text x="8" y="{height - 22}" font-size="22">{escape(_fmt(value))}</text>']
+           f'<text x="8" y="{height - 22}" font-size="22">{escape(fmt_number(value))}</text>']
     if label:
         out.append(f'<text x="8" y="{height - 6}" font-size="10" fill-opacity="0.75">{escape(label)}</text>')
     out.append("</svg>")
@@ -72,14 +71,14 @@ def line_chart(points: Sequence[tuple[float, float]], *, title: str = "", width:
 
     out.append(f'<rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}" fill="none" '
                'stroke="currentColor" stroke-opacity="0.25"/>')
-    out.append(f'<text x="{pad_l - 4}" y="{pad_t + 9}" font-size="10" text-anchor="end">{_fmt(y1)}</text>')
-    out.append(f'<text x="{pad_l - 4}" y="{pad_t + h}" font-size="10" text-anchor="end">{_fmt(y0)}</text>')
+    out.append(f'<text x="{pad_l - 4}" y="{pad_t + 9}" font-size="10" text-anchor="end">{fmt_number(y1)}</text>')
+    out.append(f'<text x="{pad_l - 4}" y="{pad_t + h}" font-size="10" text-anchor="end">{fmt_number(y0)}</text>')
     path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
     out.append(f'<polyline fill="none" stroke="{LINE}" stroke-width="1.5" points="{path}"/>')
     for i, (x, y) in enumerate(pts):
         tip = f"{labels[i]}: " if labels and labels[i] else ""
         out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{LINE}">'
-                   f"<title>{escape(tip)}{_fmt(y)}</title></circle>")
+                   f"<title>{escape(tip)}{fmt_number(y)}</title></circle>")
     out.append("</svg>")
     return "".join(out)
 

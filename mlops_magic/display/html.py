@@ -15,12 +15,19 @@ background with the theme's text colour on it, or a fixed text colour on the the
   which pulls it toward contrast with the page in light and dark alike.
 
 Each themed declaration is preceded by a plain fallback for renderers without ``color-mix``.
+
+Tables: :func:`html_table` is the one table builder. It escapes every header and cell that is not
+:class:`Html` (markup a caller built from escaped parts, as ``esc`` returns), so a value nobody escaped
+shows as text, never as markup: markupsafe's ``Markup`` rule, without the dependency.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import numbers
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 STATUS_ICON = {"succeeded": "✔", "failed": "✘", "queued": "⏳", "running": "…", "not run": "·", "skipped": "↷",
@@ -64,8 +71,70 @@ def status_style(status: str) -> str:
     return ink(STATUS_VAR[status], colour)
 
 
-def esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+class Html(str):
+    """Text that is already HTML (escaped values and the markup built around them), so a table keeps it as is."""
+
+    __slots__ = ()
+
+
+def esc(value: Any) -> Html:
+    """``value`` as HTML text: ``<``, ``>``, ``&`` and both quotes escaped (None is empty). Always escapes,
+    even an :class:`Html` value, so text bound for an attribute (``srcdoc``) is escaped again as it must be."""
+    return Html(html.escape("" if value is None else str(value), quote=True))
+
+
+#: What a notebook-output table sets on every cell: Lab right-aligns table cells by default.
+CELL_STYLE = "text-align:left;padding:2px 8px"
+#: ``line-height``: an ipywidgets HTML sets 28 px (a widget row) on its content, too tall for a table's lines.
+TABLE_STYLE = "border-collapse:collapse;line-height:1.4"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell with a style of its own (a coloured verdict, a number that must not wrap), after the table's."""
+
+    content: Any
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row with a class or style of its own (a drifted column's row, an unchanged stage)."""
+
+    cells: Sequence[Any]
+    css_class: str = ""
+    style: str = ""
+
+
+def _attrs(css_class: str | None = None, style: str | None = None) -> str:
+    out = f' class="{esc(css_class)}"' if css_class else ""
+    return out + (f' style="{esc(style)}"' if style else "")
+
+
+def _cell(tag: str, value: Any, style: str) -> str:
+    if isinstance(value, Cell):
+        style = ";".join(s for s in (style, value.style) if s)
+        value = value.content
+    return f"<{tag}{_attrs(style=style)}>{value if isinstance(value, Html) else esc(value)}</{tag}>"
+
+
+def html_table(headers: Sequence[Any], rows: Iterable[Sequence[Any] | Row], *, css_class: str | None = "mlops-table",
+               style: str | None = TABLE_STYLE, cell_style: str = CELL_STYLE,
+               head_style: str | None = None) -> Html:
+    """A table with a head and a body. Headers and cells that are not :class:`Html` are escaped here;
+    a :class:`Cell` adds its style to ``cell_style``, a :class:`Row` its class and style to its ``<tr>``.
+
+    ``head_style`` styles the header cells (default: ``cell_style``). Pass ``style=None, cell_style=""``
+    where a page's own stylesheet (the run report) or the notebook's defaults should decide.
+    """
+    th = cell_style if head_style is None else head_style
+    head = "".join(_cell("th", h, th) for h in headers)
+    body = []
+    for row in rows:
+        cells, attrs = (row.cells, _attrs(row.css_class, row.style)) if isinstance(row, Row) else (row, "")
+        body.append(f"<tr{attrs}>" + "".join(_cell("td", c, cell_style) for c in cells) + "</tr>")
+    return Html(f"<table{_attrs(css_class, style)}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+                "</table>")
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -116,8 +185,20 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def fmt_metric(value: Any, digits: int = 4) -> str:
-    """A metric value at ``digits`` significant digits (``0.8731``); integers and text as they are."""
-    if isinstance(value, float):
-        return format(value, f".{digits}g")
-    return "" if value is None else str(value)
+def fmt_number(value: Any, digits: int = 4, *, missing: str = "—", sign: bool = False) -> str:
+    """A measured number as people read it, the one rule every table and summary uses.
+
+    Reals (numpy's too) at ``digits`` significant digits (``0.8731``, ``2.71e-05``); zero of either sign
+    is ``0``; NaN and infinities by name (``nan``, ``inf``: a value, unlike ``missing``, which is what None
+    shows); integers whole; booleans and text as they are. ``sign`` writes ``+`` before a change that is
+    not negative. Parameters are not numbers to round: see :func:`fmt_param`.
+    """
+    if value is None:
+        return missing
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return str(value)
+    plus = "+" if sign else ""
+    if isinstance(value, numbers.Integral):
+        return format(int(value), plus)
+    number = float(value)
+    return plus + "0" if number == 0 else format(number, f"{plus}.{digits}g")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Any
 
-from .html import DRIFT_ROW_STYLE, NOWRAP, ink
+from .html import DRIFT_ROW_STYLE, NOWRAP, Cell, Html, Row, fmt_number, html_table, ink
 
 if TYPE_CHECKING:
     from ..monitoring.drift import ColumnDrift, DriftReport
@@ -21,15 +21,9 @@ _NUMERIC = {3, 4, 5, 6}  # cells that must not wrap mid-number (``2.71e-`` / ``9
 _REF, _CUR = "#7aa6d6", "#e8743b"
 
 
-def _num(v: float | None, spec: str = ".4g") -> str:
-    if v is None:
-        return "—"
-    return "0" if v == 0 else format(v, spec)
-
-
 def _cells(c: ColumnDrift) -> list[str]:
-    return [c.column, c.kind, c.test or "—", _num(c.statistic), _num(c.p_value, ".3g"),
-            _num(c.effect_size), _num(c.threshold, ".3g"), "yes" if c.drifted else ("no" if c.test else "—")]
+    return [c.column, c.kind, c.test or "—", fmt_number(c.statistic), fmt_number(c.p_value, 3),
+            fmt_number(c.effect_size), fmt_number(c.threshold, 3), "yes" if c.drifted else ("no" if c.test else "—")]
 
 
 def drift_text(report: DriftReport) -> str:
@@ -71,19 +65,18 @@ def drift_html(report: DriftReport) -> str:
         colour = ink("--jp-warn-color1", "#8a5a00")
     else:
         colour = ink("--jp-success-color1", "#1e6b34")
-    head = "".join(f'<th style="{NOWRAP}">{e(h)}</th>' for h in (*_HEAD, "distribution", "note"))
-    body = []
+    rows = []
     for c in report.columns:
-        cells = "".join(f'<td style="{NOWRAP}">{e(v)}</td>' if i in _NUMERIC else f"<td>{e(v)}</td>"
-                        for i, v in enumerate(_cells(c)))
-        row = f' class="mlops-drifted" style="{DRIFT_ROW_STYLE}"' if c.drifted else ""
-        chart = distribution_svg(c.chart, c.column) if c.chart else ""
-        body.append(f"<tr{row}>{cells}<td>{chart}</td><td>{e(c.note)}</td></tr>")
+        cells = [Cell(v, NOWRAP) if i in _NUMERIC else v for i, v in enumerate(_cells(c))]
+        chart = Html(distribution_svg(c.chart, c.column)) if c.chart else ""
+        rows.append(Row([*cells, chart, c.note], "mlops-drifted", DRIFT_ROW_STYLE) if c.drifted
+                    else [*cells, chart, c.note])
     legend = (f'<span style="color:{_REF}">■</span> reference '
               f'<span style="color:{_CUR}">□</span> current')
-    out = (f'<div class="mlops-drift"><p style="{colour};font-weight:bold">{e(report.verdict)}</p>'
-           f'<table class="mlops-drift-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-           f'</table><p style="font-size:smaller">{legend} · α = {report.alpha:g}; a column drifts when '
+    table = html_table([*_HEAD, "distribution", "note"], rows, css_class="mlops-drift-table", style=None,
+                       cell_style="", head_style=NOWRAP)
+    out = (f'<div class="mlops-drift"><p style="{colour};font-weight:bold">{e(report.verdict)}</p>{table}'
+           f'<p style="font-size:smaller">{legend} · α = {report.alpha:g}; a column drifts when '
            f"p &lt; α and its effect size ≥ its threshold</p>")
     if report.quality.issues:
         out += _issues_html(report.quality)

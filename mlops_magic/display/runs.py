@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .html import STATUS_ICON, esc, fmt_duration, fmt_metric, fmt_param, fmt_size, ink, status_style
+from .html import STATUS_ICON, Html, esc, fmt_duration, fmt_number, fmt_param, fmt_size, html_table, ink, status_style
 
 if TYPE_CHECKING:
     from ..tracking.queries import Lifecycle
@@ -19,14 +19,8 @@ WARN = ink("--jp-warn-color1", "#b45309")
 ERROR = ink("--jp-error-color1", "#c62828")
 
 
-def _status(status: str) -> str:
-    return f'<span style="{status_style(status)}">{esc(STATUS_ICON.get(status, ""))} {esc(status)}</span>'
-
-
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th style='text-align:left'>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table class='mlops-table'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _status(status: str) -> Html:
+    return Html(f'<span style="{status_style(status)}">{esc(STATUS_ICON.get(status, ""))} {esc(status)}</span>')
 
 
 def lifecycle_html(view: Lifecycle) -> str:
@@ -36,10 +30,10 @@ def lifecycle_html(view: Lifecycle) -> str:
         notes = "; ".join(s.warnings)
         if s.error:
             notes = f"{s.error}" + (f"; {notes}" if notes else "")
-        rows.append([esc(label), _status(s.status), esc(s.attempt or ""), esc(fmt_duration(s.duration)),
-                     f"<span style='{WARN}'>{esc(notes)}</span>" if notes else ""])
+        rows.append([label, _status(s.status), s.attempt or "", fmt_duration(s.duration),
+                     Html(f"<span style='{WARN}'>{esc(notes)}</span>") if notes else ""])
     title = f"Lifecycle of run {esc(view.run_id[:8])}" if view.run_id else "Lifecycle"
-    return f"<div class='mlops-lifecycle'><b>{title}</b>" + _table(
+    return f"<div class='mlops-lifecycle'><b>{title}</b>" + html_table(
         ["stage", "status", "attempt", "duration", "warnings"], rows) + "</div>"
 
 
@@ -94,38 +88,35 @@ class RunView:
             parts.append(f"<div>git {esc(d['code_version'][:12])}{esc(dirty)}</div>")
         if _where(d):
             parts.append(f"<div>{esc(_where(d))}</div>")
-        stages = [[esc(s["kind"]), esc(s["name"]), esc(s["attempt"]), _status(s["status"]) + esc(cached_note(s)),
-                   esc(fmt_duration(s["duration"])),
-                   esc(f"{s['error_type']}: {s['error_message']}" if s.get("error_type") else ""),
-                   esc(", ".join(f"{v['name']}:{v['type']}" for v in s.get("variables") or []))]
+        stages = [[s["kind"], s["name"], s["attempt"], Html(_status(s["status"]) + esc(cached_note(s))),
+                   fmt_duration(s["duration"]),
+                   f"{s['error_type']}: {s['error_message']}" if s.get("error_type") else "",
+                   ", ".join(f"{v['name']}:{v['type']}" for v in s.get("variables") or [])]
                   for s in d["stages"]]
         if stages:
-            parts.append("<h4>Stages</h4>" + _table(
+            parts.append("<h4>Stages</h4>" + html_table(
                 ["kind", "name", "attempt", "status", "duration", "error", "variables"], stages))
         if d["lifecycle"]["warnings"]:
             parts.append(f"<div style='{WARN}'>" + "<br>".join(esc(w) for w in d["lifecycle"]["warnings"])
                          + "</div>")
         auto = _autologged(d)
         if d["params"]:
-            parts.append("<h4>Parameters</h4>" + _table(
-                ["name", "value", ""],
-                [[esc(k), esc(fmt_param(v)), esc(auto("params", k))] for k, v in d["params"].items()]))
+            parts.append("<h4>Parameters</h4>" + html_table(
+                ["name", "value", ""], [[k, fmt_param(v), auto("params", k)] for k, v in d["params"].items()]))
         if d["metrics_latest"]:
-            parts.append("<h4>Metrics</h4>" + _table(
+            parts.append("<h4>Metrics</h4>" + html_table(
                 ["name", "last value", "step", "points", ""],
-                [[esc(k), esc(fmt_metric(v["value"], 6)) + esc(cached_metric_note(v)), esc(v["step"]),
-                  esc(v["points"]), esc(auto("metrics", k))]
+                [[k, fmt_number(v["value"], 6) + cached_metric_note(v), v["step"], v["points"], auto("metrics", k)]
                  for k, v in d["metrics_latest"].items()]))
         if d["artifacts"]:
-            parts.append("<h4>Artifacts</h4>" + _table(
+            parts.append("<h4>Artifacts</h4>" + html_table(
                 ["name", "size", "digest", ""],
-                [[esc(a["name"]), esc(fmt_size(a["size"])), esc(a["digest"][:12]), esc(auto("artifacts", a["name"]))]
+                [[a["name"], fmt_size(a["size"]), a["digest"][:12], auto("artifacts", a["name"])]
                  for a in d["artifacts"]]))
         if d["fingerprints"]:
-            parts.append("<h4>Data fingerprints</h4>" + _table(
+            parts.append("<h4>Data fingerprints</h4>" + html_table(
                 ["name", "role", "kind", "rows", "digest"],
-                [[esc(f["name"]), esc(f["role"]), esc(f["kind"]), esc(f["rows"]), esc(f["digest"][:16])]
-                 for f in d["fingerprints"]]))
+                [[f["name"], f["role"], f["kind"], f["rows"], f["digest"][:16]] for f in d["fingerprints"]]))
         return "".join(parts) + "</div>"
 
     def __repr__(self) -> str:
@@ -152,8 +143,9 @@ class RunView:
             lines.extend(f"  {k} = {fmt_param(v)}{auto('params', k)}" for k, v in d["params"].items())
         if d["metrics_latest"]:
             lines.append("Metrics (last value):")
-            lines.extend(f"  {k} = {v['value']} (step {v['step']}, {v['points']} points{cached_metric_note(v)})"
-                         f"{auto('metrics', k)}" for k, v in d["metrics_latest"].items())
+            lines.extend(f"  {k} = {fmt_number(v['value'], 6)} (step {v['step']}, {v['points']} points"
+                         f"{cached_metric_note(v)}){auto('metrics', k)}"
+                         for k, v in d["metrics_latest"].items())
         if d["artifacts"]:
             lines.append("Artifacts:")
             lines.extend(f"  {a['name']}  {fmt_size(a['size'])}  {a['digest'][:12]}{auto('artifacts', a['name'])}"

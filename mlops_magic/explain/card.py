@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..display.html import esc
+from ..display.html import CELL_STYLE, esc, fmt_number, html_table
 from ..entities import utc_from_ts
 from ..registry.aliases import history
 from ..registry.versions import get_version
@@ -126,12 +126,8 @@ class ModelCard:
             for block in blocks:
                 if isinstance(block, list):
                     header, *rows = block
-                    out.append('<table style="border-collapse:collapse"><tr>'
-                               + "".join(f'<th style="text-align:left;padding:2px 8px">{esc(c)}</th>' for c in header)
-                               + "</tr>")
-                    out += ["<tr>" + "".join(f'<td style="padding:2px 8px;border-top:1px solid #ddd">{esc(c)}</td>'
-                                             for c in row) + "</tr>" for row in rows]
-                    out.append("</table>")
+                    out.append(html_table(header, rows, style="border-collapse:collapse", head_style=CELL_STYLE,
+                                          cell_style=f"{CELL_STYLE};border-top:1px solid #ddd"))
                 elif block.startswith("- "):
                     out.append(f"<ul><li>{esc(block[2:])}</li></ul>")
                 else:
@@ -167,10 +163,6 @@ def _problem_cell(store: Store, run_id: str | None, notebook: str | None) -> Sta
     return next((c for c in cells.values() if c.kind == "problem"), None)
 
 
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
 def model_card(store: Store, ref: str) -> ModelCard:
     """The card of a model version (``NAME``, ``NAME@N``, ``NAME@ALIAS``)."""
 
@@ -203,7 +195,7 @@ def model_card(store: Store, ref: str) -> ModelCard:
 
     eval_blocks: list[Any] = []
     if mv.metrics:
-        eval_blocks.append([["metric", "value"]] + [[k, _fmt(v)] for k, v in mv.metrics.items()])
+        eval_blocks.append([["metric", "value"]] + [[k, fmt_number(v)] for k, v in mv.metrics.items()])
     for g in mv.gates:
         eval_blocks.append(f"- gate `{g['expression']}`: {'passed' if g['passed'] else 'FAILED'}")
     if not mv.gates:

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun
+from ..display.html import fmt_number
+from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun, json_safe
 from ..store import Store
 from ..store import autolog as autolog_table
 from ..store import registry as registry_tables
@@ -57,15 +58,17 @@ class StageDiff:
                     or self.cell_output_changes or len(set(self.status)) > 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """JSON-ready (:func:`~mlops_magic.entities.json_safe`): a NaN metric or parameter is ``"nan"``."""
+        out: dict[str, Any] = json_safe({
             "kind": self.kind, "name": self.name, "in_a": self.in_a, "in_b": self.in_b, "status": self.status,
             "code_changed": self.code_changed, "code_diff": self.code_diff, "code_note": self.code_note,
             "params_changed": self.params_changed, "inputs_changed": self.inputs_changed,
             "input_changes": self.input_changes, "outputs_changed": self.outputs_changed,
-            "output_changes": self.output_changes, "metrics": _json_metrics(self.metrics),
+            "output_changes": self.output_changes, "metrics": self.metrics,
             "cell_output_changes": self.cell_output_changes, "output_diff": self.output_diff,
             "cached_from": self.cached_from,
-        }
+        })
+        return out
 
 
 @dataclass
@@ -304,13 +307,6 @@ def _metric_deltas(a: dict[str, float], b: dict[str, float]) -> dict[str, dict[s
     return out
 
 
-def _json_metrics(metrics: dict[str, dict[str, float | None]]) -> dict[str, dict[str, Any]]:
-    def num(v: float | None) -> Any:
-        return None if v is None else (v if math.isfinite(v) else str(v))
-
-    return {k: {f: num(v) for f, v in m.items()} for k, m in metrics.items()}
-
-
 def _compare_cell_outputs(d: StageDiff, ca: StageCell | None, cb: StageCell | None) -> None:
     if ca is None or cb is None:
         return
@@ -391,7 +387,7 @@ def _metric_moves(diffs: list[StageDiff], gated: Sequence[str] = (), limit: int 
     seen: list[str] = []
     for key, m, _stage in changed[:limit]:
         if m["delta"] is not None:
-            seen.append(f"{key} {m['delta']:+.3g}")
+            seen.append(f"{key} {fmt_number(m['delta'], 3, sign=True)}")
         else:
             seen.append(f"{key} only in {'b' if m['a'] is None else 'a'}")
     if not seen:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..display.html import esc
+from ..display.html import esc, fmt_number
 from ..entities import utc_from_ts
 from ..errors import InvalidInputError, NotFoundError
 from ..registry.versions import get_version, parse_ref, versions_of, versions_of_runs
@@ -208,7 +208,7 @@ def lineage(store: Store, ref: str) -> Lineage:
                         attrs={"run_id": run_id}))
     for v in registered:
         aliases = f" [{', '.join(v['aliases'])}]" if v["aliases"] else ""
-        metrics = ", ".join(f"{k}={val:.4g}" for k, val in list(v["metrics"].items())[:2]
+        metrics = ", ".join(f"{k}={fmt_number(val)}" for k, val in list(v["metrics"].items())[:2]
                             if isinstance(val, (int, float)))
         graph.node(Node(f"version:{v['name']}@{v['version']}", "version", f"{v['name']} v{v['version']}{aliases}",
                         metrics, focus=v.get("focus", False), attrs={"model": v["name"], "version": v["version"]}))

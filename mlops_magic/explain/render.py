@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
-from ..display.html import esc
+from ..display.html import Html, Row, esc, fmt_number, fmt_param, html_table
 
 if TYPE_CHECKING:
     from .diff import RunDiff, StageDiff
 
 
-def fmt_value(v: Any) -> str:
-    if v is None:
-        return "(absent)"
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:.6g}"
-    return repr(v) if isinstance(v, str) else str(v)
+ABSENT = "(absent)"
+
+
+def _param(v: Any) -> str:
+    """A parameter as it was given (``0.1000001`` stays that, so a changed value never reads unchanged)."""
+    return ABSENT if v is None else fmt_param(v)
 
 
 def metric_line(key: str, m: dict[str, float | None]) -> str:
     delta = m["delta"]
-    change = "" if delta is None else f" ({delta:+.4g})"
-    return f"{key}: {fmt_value(m['a'])} → {fmt_value(m['b'])}{change}"
+    change = "" if delta is None else f" ({fmt_number(delta, sign=True)})"
+    return f"{key}: {fmt_number(m['a'], 6, missing=ABSENT)} → {fmt_number(m['b'], 6, missing=ABSENT)}{change}"
 
 
 def cached_lines(d: StageDiff) -> list[str]:
@@ -44,7 +43,7 @@ def stage_lines(d: StageDiff) -> list[str]:
         lines.append("code changed" if d.code_changed else "code unchanged")
     if d.code_note:
         lines.append(d.code_note)
-    lines += [f"parameter {k}: {fmt_value(a)} → {fmt_value(b)}" for k, (a, b) in d.params_changed.items()]
+    lines += [f"parameter {k}: {_param(a)} → {_param(b)}" for k, (a, b) in d.params_changed.items()]
     lines += d.input_changes + d.output_changes
     lines += [metric_line(k, m) for k, m in d.changed_metrics.items()]
     lines += d.cell_output_changes
@@ -52,7 +51,7 @@ def stage_lines(d: StageDiff) -> list[str]:
 
 
 def describe_environment(env: dict[str, list[Any]]) -> list[str]:
-    return [f"{name} {a or '(absent)'} → {b or '(absent)'}" for name, (a, b) in env.items()]
+    return [f"{name} {a or ABSENT} → {b or ABSENT}" for name, (a, b) in env.items()]
 
 
 def diff_text(diff: RunDiff) -> str:
@@ -99,17 +98,15 @@ def diff_html(diff: RunDiff) -> str:
     parts = [f'<div class="mlops-diff">{_CSS}<p><b>{esc(diff.headline)}</b></p>',
              f"<p>a: <code>{esc(a['id'][:8])}</code> {esc(a['notebook'])} ({esc(a['trigger'])}, "
              f"{esc(a['status'])}) &nbsp; b: <code>{esc(b['id'][:8])}</code> {esc(b['notebook'])} "
-             f"({esc(b['trigger'])}, {esc(b['status'])})</p>",
-             "<table><tr><th>stage</th><th>what changed</th></tr>"]
+             f"({esc(b['trigger'])}, {esc(b['status'])})</p>"]
+    rows: list[Row] = []
     for d in diff.stages:
-        lines = stage_lines(d)
-        body = "<br>".join(esc(line) for line in lines) or "unchanged"
+        body = "<br>".join(esc(line) for line in stage_lines(d)) or "unchanged"
         if d.code_diff:
             body += _udiff_html(d.code_diff)
         if d.output_diff:
             body += _udiff_html(d.output_diff)
-        style = "" if d.changed else ' class="same"'
-        parts.append(f"<tr{style}><td>{esc(d.kind)}:{esc(d.name)}</td><td>{body}</td></tr>")
-    env = "; ".join(describe_environment(diff.environment)) or "unchanged"
-    parts.append(f"<tr><td>environment</td><td>{esc(env)}</td></tr></table></div>")
-    return "".join(parts)
+        rows.append(Row([f"{d.kind}:{d.name}", Html(body)], css_class="" if d.changed else "same"))
+    rows.append(Row(["environment", "; ".join(describe_environment(diff.environment)) or "unchanged"]))
+    parts.append(html_table(["stage", "what changed"], rows, css_class=None, style=None, cell_style=""))
+    return "".join(parts) + "</div>"

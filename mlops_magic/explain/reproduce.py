@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..display.html import fmt_number
 from ..entities import Fingerprint, Run
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..runner import RunRequest, run_notebooks
@@ -214,7 +215,8 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
             if m["a"] is None or m["b"] is None:
                 reasons.append(f"{key} only in {'the original' if m['b'] is None else 'the new run'}")
             else:
-                reasons.append(f"{key} {m['a']:.6g} → {m['b']:.6g} ({m['delta']:+.3g}, tolerance {tolerance:g})")
+                reasons.append(f"{key} {fmt_number(m['a'], 6)} → {fmt_number(m['b'], 6)} "
+                               f"({fmt_number(m['delta'], 3, sign=True)}, tolerance {tolerance:g})")
     diff = diff_runs(store, run.id, result.run_id)
     names = {s.id: s.name for s in store.list_stages(run.id)}
     cached = [f"stage {names.get(sid, sid)} of run {run.id[:8]} was restored from the cache of run "

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from ..display.html import fmt_number
 from ..display.monitoring import drift_html, drift_markdown, drift_text
+from ..entities import json_safe
 from ..errors import InvalidInputError
 from ..stats import drift_tests as T
 from ..stats.profile import ColumnProfile, ReferenceProfile, as_frame, family_of, summarise
@@ -134,7 +136,7 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         """A dict that ``json.dumps`` accepts; :meth:`from_dict` restores the report."""
-        cols = [{k: _jsonable(v) for k, v in asdict(c).items()} for c in self.columns]
+        cols = [json_safe(asdict(c)) for c in self.columns]
         return {"format": FORMAT, "alpha": self.alpha, "share_threshold": self.share_threshold,
                 "reference_rows": self.reference_rows, "current_rows": self.current_rows,
                 "drift_share": self.drift_share, "drifted": self.drifted, "status": self.status,
@@ -163,10 +165,6 @@ class DriftReport:
 
 
 _FLOATS = ("statistic", "p_value", "effect_size", "threshold")
-
-
-def _jsonable(v: Any) -> Any:
-    return str(v) if isinstance(v, float) and not math.isfinite(v) else v  # JSON has no inf/NaN
 
 
 def _unjson(v: Any) -> Any:
@@ -355,7 +353,7 @@ def _counts(ref: ColumnProfile, cur: ColumnProfile) -> tuple[list[str], np.ndarr
         grid, qv = ref.quantile_grid()
         edges = np.unique(np.interp(probs, grid, qv))
         r = ref.n * np.diff(np.concatenate(([0.0], T.quantile_cdf(qv, grid, edges), [1.0])))
-    labels = [f"≤{e:.4g}" for e in edges] + [f">{edges[-1]:.4g}"]
+    labels = [f"≤{fmt_number(e)}" for e in edges] + [f">{fmt_number(edges[-1])}"]
     return labels, r, T.bin_counts_sorted(values, edges), sample is not None
 
 

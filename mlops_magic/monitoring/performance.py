@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..display.performance import performance_html, performance_text
+from ..entities import json_safe
 from ..errors import InvalidInputError, NotFoundError
 from ..registry.versions import check_model_name, get_version, load, require_model, resolve_version_number
 from ..stats import performance as P
@@ -91,7 +92,8 @@ class PerformanceReport:
         out = asdict(self)
         latest = self.latest
         out.update(latest_value=latest.value if latest else None, dropped=self.dropped, verdict=self.verdict)
-        return _finite(out)
+        finite: dict[str, Any] = json_safe(out, non_finite="null")  # figures are "a number or none"
+        return finite
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PerformanceReport:
@@ -129,17 +131,6 @@ class PerformanceReport:
 
 def _metrics_of(kind: str) -> tuple[str, ...]:
     return P.CLASSIFICATION_METRICS if kind == "classification" else P.REGRESSION_METRICS
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN: NaN and infinities become None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 # -- the reference -----------------------------------------------------------------------------------------
@@ -296,9 +287,14 @@ def _check_label(value: Any, kind: str, reference: dict[str, Any]) -> Any:
 
 # -- performance -----------------------------------------------------------------------------------------
 def performance(store: Store, ref: str, *, window: str | None = None, current: Any = None, labels: Any = None,
-                metric: str | None = None, threshold: float | None = None, max_drop: float = DEFAULT_MAX_DROP,
-                min_rows: int = DEFAULT_MIN_ROWS, namespace: dict[str, Any] | None = None) -> PerformanceReport:
-    """Realized and estimated performance of a version over served traffic, or over one batch ``current``."""
+                metric: str | None = None, threshold: float | None = None, max_drop: float | None = None,
+                min_rows: int | None = None, namespace: dict[str, Any] | None = None) -> PerformanceReport:
+    """Realized and estimated performance of a version over served traffic, or over one batch ``current``.
+
+    ``max_drop`` and ``min_rows`` None mean :data:`DEFAULT_MAX_DROP` and :data:`DEFAULT_MIN_ROWS`, so every
+    face can pass "not given" through."""
+    max_drop = DEFAULT_MAX_DROP if max_drop is None else max_drop
+    min_rows = DEFAULT_MIN_ROWS if min_rows is None else min_rows
     model, version, kind, reference = load_reference(store, ref)
     metric = _metric(kind, reference, metric)
     ref_value = float(reference["metrics"].get(metric) or math.nan)

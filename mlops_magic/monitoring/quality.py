@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..display.html import fmt_number
 from ..display.monitoring import quality_html, quality_markdown, quality_text
 from ..errors import InvalidInputError
 from ..stats.drift_tests import chi2_counts
@@ -199,5 +200,5 @@ def _out_of_range(ref: ColumnProfile, cur: ColumnProfile, alpha: float,
     if _beyond_chance(k, vals.size, 2 / (ref.n + 1), alpha):
         issues.append(QualityIssue(ref.name, "out_of_range", "warning", f"{k / vals.size:.1%} of current "
                                    f"{ref.name!r} values fall outside the reference range "
-                                   f"[{ref.minimum:.6g}, {ref.maximum:.6g}]", k / vals.size))
+                                   f"[{fmt_number(ref.minimum, 6)}, {fmt_number(ref.maximum, 6)}]", k / vals.size))
     return k / vals.size

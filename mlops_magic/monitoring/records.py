@@ -10,7 +10,7 @@ retrains when any monitor of ``churn`` finds data-set drift.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..display.charts import line_chart
 from ..display.html import esc
@@ -23,6 +23,9 @@ from ..tracking.session import get_session
 from ..tracking.values import IDENT
 from .drift import DriftReport, drift
 from .served import served_frame
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 MODEL_PREFIX = "model:"
 SERVED_PREFIX = "served:"  # served:NAME[@N] = the last N inputs `mlops serve` sampled for model NAME
@@ -123,7 +126,7 @@ def drift_reports(store: Store, run_id: str) -> list[DriftReport]:
     return [DriftReport.from_dict(r) for r in tables.drift_reports_of_run(store.db, run_id)]
 
 
-def drift_history(store: Store, model: str) -> Any:
+def drift_history(store: Store, model: str) -> DataFrame:
     """Every stored drift check of a model, oldest first, as a DataFrame."""
     import pandas as pd
 

@@ -6,12 +6,15 @@ current data (``served:NAME[@N]`` or :func:`served_inputs`), typed by the versio
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..registry.versions import check_model_name, get_version, require_model
 from ..store import Store
 from ..store import monitoring as tables
 from ..tracking.session import get_session
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 
 def record_served(store: Store, name: str, version: int, records: list[dict[str, Any]],
@@ -27,7 +30,7 @@ def record_served(store: Store, name: str, version: int, records: list[dict[str,
                                                                     outputs=outputs, received=received))
 
 
-def served_frame(store: Store, name: str, limit: int = 1000, *, with_meta: bool = False) -> Any:
+def served_frame(store: Store, name: str, limit: int = 1000, *, with_meta: bool = False) -> DataFrame:
     """The latest ``limit`` served input rows of a model, oldest first, typed by the schema."""
     import pandas as pd
 
@@ -50,7 +53,7 @@ def served_frame(store: Store, name: str, limit: int = 1000, *, with_meta: bool 
     return frame
 
 
-def served_inputs(model: str, limit: int = 1000, *, with_meta: bool = False) -> Any:
+def served_inputs(model: str, limit: int = 1000, *, with_meta: bool = False) -> DataFrame:
     """The latest inputs the server received for ``model``: a monitor stage's current data."""
 
     return served_frame(get_session().store, model, limit, with_meta=with_meta)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..display.html import fmt_number
 from ..entities import _Entity, utc_from_ts
 from ..errors import ConflictError, GateFailedError, InvalidInputError
 from ..store import Store
@@ -84,7 +85,7 @@ def _gate_refusal(mv: ModelVersion) -> str | None:
     if not failed:
         return None
     clauses = [c for g in failed for c in g["clauses"] if not c["passed"]]
-    text = "; ".join(f"{c['clause']} (got {c['value']:.6g})" for c in clauses) or failed[0]["expression"]
+    text = "; ".join(f"{c['clause']} (got {fmt_number(c['value'], 6)})" for c in clauses) or failed[0]["expression"]
     return f"{mv} failed its quality gate: {text}; it cannot be promoted"
 
 
@@ -127,8 +128,8 @@ def promote(store: Store, name: str, to: str, *, version: int | None = None, if_
         why = reason
         if not moved and comparison is not None:
             sign = ">" if higher else "<"
-            why = (f"challenger v{challenger.version} {if_better}={comparison['challenger_value']:.6g} is not "
-                   f"{sign} champion v{current} {if_better}={comparison['champion_value']:.6g}")
+            why = (f"challenger v{challenger.version} {if_better}={fmt_number(comparison['challenger_value'], 6)} "
+                   f"is not {sign} champion v{current} {if_better}={fmt_number(comparison['champion_value'], 6)}")
         tables.record_alias_change(tx, name, to, action, current, challenger.version, moved=moved, run_id=run_id,
                                    reason=why, comparison=comparison, created=time.time())
         return moved, current, comparison

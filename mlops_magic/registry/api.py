@@ -6,16 +6,15 @@ in :mod:`.versions` and :mod:`.aliases`, which take a store explicitly.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..tracking.session import get_session
 from . import aliases
-from .aliases import history
+from .aliases import PromotionResult, history
 from .versions import ModelVersion, load, model_summaries, register, versions_of
 
-
-def _session() -> Any:
-    return get_session()
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 
 def register_model(model: Any, name: str, *, input: Any = None, format: str = "skops",
@@ -25,7 +24,7 @@ def register_model(model: Any, name: str, *, input: Any = None, format: str = "s
     ``input`` is the data the model is checked against later (its schema and drift profile); with
     ``labels`` (``input``'s true values) it is also the reference for realized and estimated performance.
     """
-    session = _session()
+    session = get_session()
     session.settle()  # the version records the run's metrics, including what this stage autologged so far
     run_id = session.recording_run_id()
     stage = session.current_stage
@@ -35,39 +34,39 @@ def register_model(model: Any, name: str, *, input: Any = None, format: str = "s
 
 def load_model(ref: str, *, trust: bool = False) -> Any:
     """``churn`` (latest), ``churn@3`` or ``churn@production``; pickle/joblib files need ``trust=True``."""
-    return load(_session().store, ref, trust=trust)
+    return load(get_session().store, ref, trust=trust)
 
 
 def promote(name: str, to: str = "production", *, version: int | None = None, if_better: str | None = None,
-            higher_is_better: bool | None = None, reason: str | None = None) -> Any:
+            higher_is_better: bool | None = None, reason: str | None = None) -> PromotionResult:
     """Move alias ``to`` to a version (default latest) if its gates passed and, with ``if_better``, it wins."""
-    session = _session()
+    session = get_session()
     return aliases.promote(session.store, name, to, version=version, if_better=if_better,
                            higher_is_better=higher_is_better, reason=reason,
                            run_id=session.active_run_id())
 
 
-def rollback(name: str, alias: str = "production", *, reason: str | None = None) -> Any:
+def rollback(name: str, alias: str = "production", *, reason: str | None = None) -> PromotionResult:
     """Move ``alias`` back to the version it pointed at before its latest move."""
-    session = _session()
+    session = get_session()
     return aliases.rollback(session.store, name, alias, reason=reason, run_id=session.active_run_id())
 
 
-def list_models() -> Any:
+def list_models() -> DataFrame:
     """One row per model: latest version, aliases, when it was last registered, as a DataFrame."""
     import pandas as pd
 
     rows = [{**row, "aliases": ", ".join(f"{a}→v{n}" for a, n in sorted(row["aliases"].items())),
-             "updated": pd.Timestamp(row["updated"])} for row in model_summaries(_session().store)]
+             "updated": pd.Timestamp(row["updated"])} for row in model_summaries(get_session().store)]
     return pd.DataFrame(rows, columns=["name", "latest", "versions", "aliases", "updated", "flavour"])
 
 
-def model_versions(name: str) -> Any:
+def model_versions(name: str) -> DataFrame:
     """Every version of a model with its metrics (``metrics.*``), gates, aliases and source run."""
     import pandas as pd
 
     rows = []
-    for v in versions_of(_session().store, name):
+    for v in versions_of(get_session().store, name):
         row = {"version": v.version, "created": v.created, "aliases": ", ".join(v.aliases),
                "gates": {None: "", True: "passed", False: "failed"}[v.gates_passed], "format": v.format,
                "run_id": v.run_id}
@@ -76,8 +75,8 @@ def model_versions(name: str) -> Any:
     return pd.DataFrame(rows)
 
 
-def alias_history(name: str, alias: str | None = None) -> Any:
+def alias_history(name: str, alias: str | None = None) -> DataFrame:
     """The audit history of a model's aliases, newest first, as a DataFrame."""
     import pandas as pd
 
-    return pd.DataFrame([c.to_dict() for c in history(_session().store, name, alias)])
+    return pd.DataFrame([c.to_dict() for c in history(get_session().store, name, alias)])

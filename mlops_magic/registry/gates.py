@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..display.html import fmt_number
 from ..entities import _Entity
 from ..errors import GateFailedError, InvalidInputError
 from ..store import registry as tables
@@ -98,7 +99,7 @@ class GateResult(_Entity):
         return [c for c in self.clauses if not c.passed]
 
     def describe_failure(self) -> str:
-        parts = [f"{c.clause} (got {c.metric} = {c.value:.6g}"
+        parts = [f"{c.clause} (got {c.metric} = {fmt_number(c.value, 6)}"
                  + (f", cached from run {c.cached_from[:8]})" if c.cached_from else ")") for c in self.failed_clauses]
         return "; ".join(parts) or self.expression
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline, value_card
-from ..display.html import fmt_param, fmt_size
+from ..display.html import Html, esc, fmt_number, fmt_param, fmt_size, html_table
 from ..display.runs import cached_metric_note, cached_note
 
 CSS = """
@@ -29,35 +28,35 @@ code{font-size:12px}
 """
 
 
-def _badge(status: str) -> str:
-    return f'<span class="status" style="background:{STATUS_COLOURS.get(status, "#607d8b")}">{escape(status)}</span>'
+def _badge(status: str) -> Html:
+    return Html(f'<span class="status" style="background:{STATUS_COLOURS.get(status, "#607d8b")}">{esc(status)}</span>')
 
 
-def _value(v: Any) -> str:
-    if isinstance(v, float):
-        return escape(f"{v:.6g}")
-    if isinstance(v, (dict, list)):
-        return f"<code>{escape(json.dumps(v, default=str))}</code>"
-    return escape(str(v))
+def _json(v: Any) -> Html:
+    return Html(f"<code>{esc(json.dumps(v, default=str))}</code>")
 
 
-def _param(v: Any) -> str:
+def _value(v: Any) -> str | Html:
+    """A metric at 6 significant digits; a structure as compact JSON."""
+    return _json(v) if isinstance(v, (dict, list)) else fmt_number(v, 6)
+
+
+def _param(v: Any) -> str | Html:
     """A parameter as it was given (``0.1``, ``1e-05``), not rounded like a metric."""
-    if isinstance(v, (dict, list)):
-        return _value(v)
-    return escape(fmt_param(v))
+    return _json(v) if isinstance(v, (dict, list)) else fmt_param(v)
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    if not rows:
-        return '<p class="muted">none</p>'
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    """The page's tables take their look from :data:`CSS`; no rows is one muted word."""
+    return html_table(headers, rows, css_class=None, style=None, cell_style="") if rows else '<p class="muted">none</p>'
+
+
+def _code(text: str) -> Html:
+    return Html(f"<code>{esc(text)}</code>")
 
 
 def _page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>'
             f"<style>{CSS}</style></head><body>{body}</body></html>")
 
 
@@ -72,11 +71,11 @@ def notebook_html(path: str | None) -> str:
         nb = nbformat.read(path, as_version=4)
         body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     except Exception as exc:  # a report without the notebook beats no report
-        return f'<p class="muted">the notebook could not be rendered: {escape(str(exc))}</p>'
+        return f'<p class="muted">the notebook could not be rendered: {esc(str(exc))}</p>'
     body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)
     body = re.sub(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", "", body)
     return (f'<iframe sandbox="allow-same-origin" title="executed notebook" '
-            f'srcdoc="{escape(body, quote=True)}"></iframe>')
+            f'srcdoc="{esc(body)}"></iframe>')
 
 
 def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
@@ -89,33 +88,30 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
         end = start + (s.get("duration") or 0.0)
         label = s["name"] + (f" #{s['attempt']}" if s.get("attempt", 1) > 1 else "")
         bars.append({"label": label, "start": start, "end": end, "status": s["status"]})
-    stage_rows = [[escape(s["name"]), escape(s["kind"]), str(s["attempt"]),
-                   _badge(s["status"]) + escape(cached_note(s)),
+    stage_rows = [[s["name"], s["kind"], s["attempt"], Html(_badge(s["status"]) + esc(cached_note(s))),
                    f"{s['duration']:.2f}s" if s.get("duration") is not None else "",
-                   escape(f"{s['error_type']}: {s['error_message']}") if s.get("error_type") else "",
-                   escape(", ".join(v["name"] for v in s.get("variables", [])))] for s in stages]
+                   f"{s['error_type']}: {s['error_message']}" if s.get("error_type") else "",
+                   ", ".join(v["name"] for v in s.get("variables", []))] for s in stages]
     history = d.get("metric_history", {})
     charts = "".join(line_chart([(float(step), float(v)) for step, v in pts], title=key)
                      for key, pts in history.items() if len(pts) > 1)
-    metric_rows = [[escape(k), _value(v["value"]) + escape(cached_metric_note(v)), str(v["step"]), str(v["points"])]
-                   for k, v in d.get("metrics_latest", {}).items()]
-    artifacts = [[escape(a["name"]), f'<span title="{a["size"]:,} bytes">{escape(fmt_size(a["size"]))}</span>',
-                  f"<code>{escape(a['digest'][:12])}</code>"]
-                 for a in d.get("artifacts", [])]
-    fps = [[escape(f.get("name") or ""), escape(f.get("role") or ""), escape(f["kind"]),
-            str(f.get("rows") if f.get("rows") is not None else ""), f"<code>{escape(f['digest'][:16])}</code>"]
+    metric_rows = [[k, f"{fmt_number(v['value'], 6)}{cached_metric_note(v)}", v["step"], v["points"]]
+                   for k, v in d.get("metrics_latest", {}).items()]  # metrics are numbers (nan as "nan")
+    artifacts = [[a["name"], Html(f'<span title="{a["size"]:,} bytes">{esc(fmt_size(a["size"]))}</span>'),
+                  _code(a["digest"][:12])] for a in d.get("artifacts", [])]
+    fps = [[f.get("name"), f.get("role"), f["kind"], f.get("rows"), _code(f["digest"][:16])]
            for f in d.get("fingerprints", [])]
-    gates = [[f"<code>{escape(g['expression'])}</code>", _badge("succeeded" if g["passed"] else "failed"),
+    gates = [[_code(g["expression"]), _badge("succeeded" if g["passed"] else "failed"),
               "soft" if g["soft"] else "hard", _value(g["clauses"])] for g in d.get("gates", [])]
-    params = [[escape(k), _param(v)] for k, v in d.get("params", {}).items()]
-    error = f'<div class="error">{escape(d["error"])}</div>' if d.get("error") else ""
+    params = [[k, _param(v)] for k, v in d.get("params", {}).items()]
+    error = f'<div class="error">{esc(d["error"])}</div>' if d.get("error") else ""
     duration = f"{d['duration']:.1f}s" if d.get("duration") is not None else "running"
     sections = [
-        f"<h1>{escape(d.get('notebook') or d['id'])} {_badge(d['status'])}</h1>",
-        f'<p class="muted">run <code>{escape(d["id"])}</code> · trigger {escape(d["trigger"])} · started '
-        f"{escape(d['started'][:19].replace('T', ' '))} UTC · {duration}"
-        + (f" · commit <code>{escape(d['code_version'][:10])}</code>" if d.get("code_version") else "")
-        + (f" · schedule <code>{escape(d['schedule_id'])}</code>" if d.get("schedule_id") else "") + "</p>",
+        f"<h1>{esc(d.get('notebook') or d['id'])} {_badge(d['status'])}</h1>",
+        f'<p class="muted">run <code>{esc(d["id"])}</code> · trigger {esc(d["trigger"])} · started '
+        f"{esc(d['started'][:19].replace('T', ' '))} UTC · {duration}"
+        + (f" · commit <code>{esc(d['code_version'][:10])}</code>" if d.get("code_version") else "")
+        + (f" · schedule <code>{esc(d['schedule_id'])}</code>" if d.get("schedule_id") else "") + "</p>",
         error,
         "<h2>Stages</h2>", timeline(bars),
         _table(["stage", "kind", "attempt", "status", "duration", "error", "variables"], stage_rows),
@@ -141,7 +137,7 @@ def index_html(data: dict[str, Any], link: Any = None) -> str:
     link = link or (lambda run_id: None)
     parts = [f"<h1>mlops runs</h1><p class='muted'>{data['count']} runs</p>"]
     for notebook, runs in data["notebooks"].items():
-        parts.append(f"<h2>{escape(notebook)}</h2>")
+        parts.append(f"<h2>{esc(notebook)}</h2>")
         parts.append(status_strip([(r["id"], r["status"]) for r in runs]))
         keys = sorted({k for r in runs for k in r["metrics"]})
         charts = []
@@ -159,11 +155,10 @@ def index_html(data: dict[str, Any], link: Any = None) -> str:
         rows = []
         for r in reversed(runs[-50:]):
             href = link(r["id"])
-            rid = f'<a href="{escape(href)}">{escape(r["id"][:8])}</a>' if href else escape(r["id"][:8])
-            metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                for k, v in list(r["metrics"].items())[:4])
-            rows.append([rid, _badge(r["status"]), escape(r["trigger"]), escape(r["started"][:19].replace("T", " ")),
-                         f"{r['duration']:.1f}s" if r["duration"] is not None else "", escape(metrics),
-                         escape((r["error"] or "")[:160])])
+            rid = Html(f'<a href="{esc(href)}">{esc(r["id"][:8])}</a>') if href else r["id"][:8]
+            metrics = ", ".join(f"{k}={fmt_number(v)}" for k, v in list(r["metrics"].items())[:4])
+            rows.append([rid, _badge(r["status"]), r["trigger"], r["started"][:19].replace("T", " "),
+                         f"{r['duration']:.1f}s" if r["duration"] is not None else "", metrics,
+                         (r["error"] or "")[:160]])
         parts.append(_table(["run", "status", "trigger", "started", "duration", "metrics", "error"], rows))
     return _page("mlops runs", "".join(parts))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..display.html import fmt_number
 from ..display.runs import cached_metric_note, cached_note
 
 
 def _cell(value: Any) -> str:
     """Table-safe text: no pipes, no newlines, no HTML."""
     if isinstance(value, float):
-        value = f"{value:.6g}"
+        value = fmt_number(value, 6)
     elif isinstance(value, (dict, list)):
         value = json.dumps(value, default=str)
     text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
@@ -42,7 +43,7 @@ def run_markdown(d: dict[str, Any]) -> str:
     if d.get("params"):
         lines += _section("Parameters", ["name", "value"], [[k, v] for k, v in d["params"].items()])
     lines += _section("Metrics", ["metric", "value", "step"],
-                      [[k, f"{_cell(v['value'])}{cached_metric_note(v)}", v["step"]]
+                      [[k, f"{fmt_number(v['value'], 6)}{cached_metric_note(v)}", v["step"]]
                        for k, v in d.get("metrics_latest", {}).items()])
     if d.get("gates"):
         lines += _section("Quality gates", ["gate", "passed"],

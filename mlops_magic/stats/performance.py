@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..entities import json_safe
 from ..errors import InvalidInputError
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "auc")
@@ -153,7 +154,7 @@ class Calibration:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"classes": [_jsonable(c) for c in self.classes], "x": self.x, "y": self.y}
+        return {"classes": [json_safe(c) for c in self.classes], "x": self.x, "y": self.y}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
@@ -247,22 +248,18 @@ def class_indices(values: Sequence[Any], classes: Sequence[Any], what: str) -> n
         idx = lookup.get(_key(v))
         if idx is None:
             raise InvalidInputError(f"{what} {v!r} is not one of the model's classes "
-                                    f"({', '.join(repr(_jsonable(c)) for c in classes)})")
+                                    f"({', '.join(repr(json_safe(c)) for c in classes)})")
         out[i] = idx
     return out
 
 
 def _key(value: Any) -> Any:
-    value = _jsonable(value)
+    value = json_safe(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, bool):
         return int(value)
     return value
-
-
-def _jsonable(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 # -- the reference a version is estimated against ---------------------------------------------------------
@@ -285,7 +282,7 @@ def reference_from_model(model: Any, inputs: Any, labels: Any) -> tuple[str, dic
             raise InvalidInputError("the labels of a regressor must be numbers") from None
         return "regression", {"rows": len(y), "metrics": realized_regression(truth, prediction.astype(float)),
                               "estimable": False}
-    classes = [_jsonable(c) for c in classes]
+    classes = [json_safe(c) for c in classes]
     y_idx = class_indices(list(y), classes, "label")
     pred_idx = class_indices(list(prediction), classes, "prediction")
     proba = np.asarray(model.predict_proba(inputs), dtype=float) if hasattr(model, "predict_proba") else None

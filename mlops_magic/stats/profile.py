@@ -141,7 +141,7 @@ class ReferenceProfile:
                    n_quantiles=int(data["n_quantiles"]), max_categories=int(data["max_categories"]))
 
 
-def profile(df: Any, *, n_quantiles: int = 1000, max_categories: int = 1000) -> ReferenceProfile:
+def profile(data: Any, *, n_quantiles: int = 1000, max_categories: int = 1000) -> ReferenceProfile:
     """Summarise a reference DataFrame so drift can later be tested without it.
 
     Numeric columns keep ``n_quantiles + 1`` quantiles plus min, max, mean and std;
@@ -149,7 +149,7 @@ def profile(df: Any, *, n_quantiles: int = 1000, max_categories: int = 1000) -> 
     frequent ones exactly and the rest summed as ``other``; every column keeps its dtype
     and missing count.
     """
-    frame = as_frame(df, "reference")
+    frame = as_frame(data, "reference")
     if n_quantiles < 10 or max_categories < DISCRETE_MAX_VALUES:
         raise InvalidInputError(f"profile needs n_quantiles >= 10 and max_categories >= {DISCRETE_MAX_VALUES}")
     cols = {str(c): summarise(frame[c], str(c), keep_values=False, n_quantiles=n_quantiles,

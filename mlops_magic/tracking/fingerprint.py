@@ -96,30 +96,30 @@ def _schema(frame: Any) -> dict[str, str]:
     return {str(col): str(dtype) for col, dtype in frame.dtypes.items()}
 
 
-def fingerprint(obj: Any, *, name: str | None = None, role: str | None = None) -> Fingerprint:
+def fingerprint(data: Any, *, name: str | None = None, role: str | None = None) -> Fingerprint:
     """Fingerprint a DataFrame, Series, numpy array, file path or glob pattern."""
-    module = type(obj).__module__.split(".")[0]
-    if isinstance(obj, (str, os.PathLike)):
-        return fingerprint_path(obj, name=name, role=role)
+    module = type(data).__module__.split(".")[0]
+    if isinstance(data, (str, os.PathLike)):
+        return fingerprint_path(data, name=name, role=role)
     if module == "pandas":
         import pandas as pd
 
-        if isinstance(obj, pd.DataFrame):
-            return _frame(obj, name, role)
-        if isinstance(obj, pd.Series):
-            return _series(obj, name, role)
+        if isinstance(data, pd.DataFrame):
+            return _frame(data, name, role)
+        if isinstance(data, pd.Series):
+            return _series(data, name, role)
     if module == "numpy":
         import numpy as np
 
-        if isinstance(obj, np.ndarray):
+        if isinstance(data, np.ndarray):
             h = _hasher()
             _put_str(h, "ndarray")
-            _hash_ndarray(h, obj)
-            return Fingerprint(digest=h.hexdigest(), kind="array", rows=int(obj.shape[0]) if obj.ndim else 1,
-                               schema={"dtype": str(obj.dtype), "shape": str(list(obj.shape))},
-                               size=int(obj.nbytes), name=name, role=role)
+            _hash_ndarray(h, data)
+            return Fingerprint(digest=h.hexdigest(), kind="array", rows=int(data.shape[0]) if data.ndim else 1,
+                               schema={"dtype": str(data.dtype), "shape": str(list(data.shape))},
+                               size=int(data.nbytes), name=name, role=role)
     raise InvalidInputError(
-        f"cannot fingerprint a {type(obj).__name__}; give a DataFrame, Series, numpy array, file path or glob")
+        f"cannot fingerprint a {type(data).__name__}; give a DataFrame, Series, numpy array, file path or glob")
 
 
 def _frame(df: Any, name: str | None, role: str | None) -> Fingerprint:

@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun
+from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, json_safe
 from ..errors import NotFoundError
 from ..store import Store
 from ..store import autolog as autolog_table
 from ..store import cache as cache_tables
 from .stages import combined_digest, scan_stages
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 #: How many of a notebook's latest runs the notebook lifecycle view looks at for stage attempts.
 LIFECYCLE_RUNS = 20
@@ -34,7 +37,7 @@ def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, A
         "ended": run.ended.isoformat() if run.ended else None,
         "duration": run.duration,
         "params": run.params,
-        "metrics": _json_numbers(metrics or {}),
+        "metrics": json_safe(metrics or {}),
         "tags": run.tags,
         "parent_run_id": run.parent_run_id,
         "schedule_id": run.schedule_id,
@@ -47,12 +50,6 @@ def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, A
     }
 
 
-def _json_numbers(values: dict[str, float]) -> dict[str, Any]:
-    import math
-
-    return {k: (v if isinstance(v, float) and math.isfinite(v) else str(v)) for k, v in values.items()}
-
-
 def list_run_records(store: Store, *, notebook: str | None = None, status: str | None = None,
                      trigger: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """Runs newest first with their latest metrics, as dicts."""
@@ -62,7 +59,7 @@ def list_run_records(store: Store, *, notebook: str | None = None, status: str |
 
 
 def runs_frame(store: Store, *, notebook: str | None = None, status: str | None = None,
-               trigger: str | None = None, limit: int | None = None) -> Any:
+               trigger: str | None = None, limit: int | None = None) -> DataFrame:
     """A pandas DataFrame of runs, newest first, with ``params.*`` and ``metrics.*`` columns."""
     import pandas as pd
 
@@ -212,7 +209,7 @@ def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
         "environment": run.environment,
         "stages": stage_records(store, stages, cached),
         "lifecycle": lifecycle(stages, run.id).to_dict(),
-        "metrics_latest": {k: {"value": _json_numbers({"v": v["value"]})["v"], "step": v["step"],
+        "metrics_latest": {k: {"value": json_safe(v["value"]), "step": v["step"],
                                "points": series[k], "cached_from": v["cached_from"]} for k, v in latest.items()},
         "artifacts": [a.to_dict() for a in store.list_artifacts(run.id)],
         "fingerprints": [f.to_dict() for f in store.list_fingerprints(run.id)],

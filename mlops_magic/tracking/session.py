@@ -15,7 +15,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,7 @@ class Session:
         self.store_start: str | None = None  # where to look for the project (default: the working dir)
         self._lock = threading.RLock()
         self._store: tuple[tuple[Any, ...], Store] | None = None
+        self._closing = False
         self.observers = Observers()  # what hangs on every stage: autolog, the stage cache (stage_hooks.py)
         self._contexts: dict[int, StageContext] = {}  # stage id -> its execution now running
 
@@ -72,6 +73,8 @@ class Session:
         """The session's store, resolved once: a kernel keeps recording where it started."""
         key = (self.store_url, os.environ.get("MLOPS_STORE"), os.getpid(), self.store_start)
         cached = self._store
+        if cached is not None and self._closing:
+            return cached[1]  # at exit the environment may have changed: close the run where it was recorded
         if cached is None or cached[0] != key:
             cached = (key, open_store(self.store_url or os.environ.get("MLOPS_STORE") or None,
                                       start=self.store_start))
@@ -186,8 +189,9 @@ class Session:
     def close_implicit_run(self) -> None:
         """At exit: the kernel session's run ends failed if a stage's latest attempt failed."""
         run_id = self.implicit_run_id
-        if run_id is None:
+        if run_id is None or self._store is None:
             return
+        self._closing = True
         try:
             stages = self.store.list_stages(run_id)
             latest: dict[str, StageRun] = {}
@@ -497,7 +501,7 @@ def active_run() -> Run | None:
     return get_session().active_run()
 
 
-def stage(kind: str, name: str | None = None, *, notes: str | None = None) -> Any:
+def stage(kind: str, name: str | None = None, *, notes: str | None = None) -> AbstractContextManager[StageRun]:
     """``with stage("train"):`` records a stage of the current run (one is opened if none is)."""
     return get_session().stage(kind, name, notes=notes)
 

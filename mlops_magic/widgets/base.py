@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ..display.html import STATUS_ICON, esc, status_style
+from ..display.html import STATUS_ICON, Html, esc, status_style
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -44,21 +44,11 @@ def frontend_available() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def status_badge(status: str) -> str:
+def status_badge(status: str) -> Html:
     css = esc(status.replace(" ", "-"))
-    return (f"<span class='mlops-status mlops-status-{css}' style='{status_style(status)};font-weight:600;"
-            "white-space:nowrap'>"
-            f"{esc(STATUS_ICON.get(status, ''))} {esc(status)}</span>")
-
-
-def html_table(headers: list[str], rows: list[list[str]], css_class: str = "mlops-table") -> str:
-    """A plain table; cells are HTML the caller already escaped, headers are escaped here."""
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td style='text-align:left;padding:2px 8px'>{c}</td>" for c in row)
-                   + "</tr>" for row in rows)
-    # line-height: an ipywidgets HTML sets 28 px (a widget row) on its content, too tall for a table's lines
-    return (f"<table class='{css_class}' style='border-collapse:collapse;line-height:1.4'><thead><tr>{head}"
-            f"</tr></thead><tbody>{body}</tbody></table>")
+    return Html(f"<span class='mlops-status mlops-status-{css}' style='{status_style(status)};font-weight:600;"
+                "white-space:nowrap'>"
+                f"{esc(STATUS_ICON.get(status, ''))} {esc(status)}</span>")
 
 
 def close_tree(widget: Any) -> None:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from itertools import pairwise
 from typing import Any
 
-from ..display.html import esc
+from ..display.html import esc, fmt_number
 from .data import Series
 
 MARKER_LIMIT = 60  # draw point markers only for short series, so long ones stay fast and legible
@@ -136,7 +136,7 @@ def _draw_values(ax: Any, title: str, series: list[Series]) -> None:
     ax.set_yticks(ys, [mpl_text(s.label) for s in shown])
     span = max((abs(v) for v in finite), default=0.0) or 1.0
     for y, v, f in zip(ys, values, finite):
-        ax.text(f + span * 0.02 if f >= 0 else f - span * 0.02, y, f"{v:.4g}", va="center",
+        ax.text(f + span * 0.02 if f >= 0 else f - span * 0.02, y, fmt_number(v), va="center",
                 ha="left" if f >= 0 else "right", fontsize=10)
     lo, hi = min(0.0, *finite), max(0.0, *finite)
     ax.set_xlim(lo - (span * 0.25 if lo < 0 else 0), hi + span * 0.25)

@@ -10,35 +10,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..display.html import DIFF_STYLE, MUTED, NOWRAP, esc, fmt_param
+from ..display.html import DIFF_STYLE, MUTED, NOWRAP, Html, esc, fmt_number, fmt_param, html_table
 from ..entities import Fingerprint
 from ..store import Store
-from .base import Panel, html_table, status_badge
+from .base import Panel, status_badge
 from .charts import chart_html, chart_widget, render_svg, single_values
 from .data import MISSING, Comparison, FingerprintRow, ParamRow, compare_runs, run_label
 
-_DIFF_MARK = f"<span class='mlops-diff-mark' style='{DIFF_STYLE}' title='differs'>≠</span>"
+_DIFF_MARK = Html(f"<span class='mlops-diff-mark' style='{DIFF_STYLE}' title='differs'>≠</span>")
 
 
 def _value(v: Any, param: bool) -> str:
     if v is MISSING:
         return f"<span style='color:{MUTED}'>—</span>"
-    if param:
-        return esc(fmt_param(v))
-    return esc(f"{v:.6g}" if isinstance(v, float) else v)
+    return esc(_text_value(v, param))
 
 
-def _cell(inner: str, differs: bool) -> str:
-    return f"<span class='mlops-diff' style='{DIFF_STYLE}'>{inner}</span>" if differs else inner
+def _cell(inner: str, differs: bool) -> Html:
+    return Html(f"<span class='mlops-diff' style='{DIFF_STYLE}'>{inner}</span>" if differs else inner)
 
 
-def _rows(rows: list[ParamRow], only_diff: bool, *, param: bool) -> list[list[str]]:
+def _rows(rows: list[ParamRow], only_diff: bool, *, param: bool) -> list[list[Any]]:
     out = []
     for row in rows:
         if only_diff and not row.differs:
             continue
         cells = [_cell(_value(v, param), row.differs) for v in row.values]
-        out.append([_DIFF_MARK if row.differs else "", esc(row.key), *cells])
+        out.append([_DIFF_MARK if row.differs else "", row.key, *cells])
     return out
 
 
@@ -54,24 +52,21 @@ def _data_label(row: FingerprintRow) -> str:
     return f"{row.role} {row.name}" if row.role else row.name
 
 
-def _fingerprint_rows(rows: list[FingerprintRow], only_diff: bool) -> list[list[str]]:
+def _fingerprint_rows(rows: list[FingerprintRow], only_diff: bool) -> list[list[Any]]:
     out = []
     for row in rows:
         if only_diff and not row.differs:
             continue
         cells = [_cell(f"<code style='{NOWRAP}'>{esc(_fingerprint(v))}</code>", row.differs) for v in row.values]
         change = "; ".join(c for c in row.changes if c)
-        out.append([_DIFF_MARK if row.differs else "", esc(row.stage), esc(_data_label(row)), *cells,
-                    esc(change)])
+        out.append([_DIFF_MARK if row.differs else "", row.stage, _data_label(row), *cells, change])
     return out
 
 
 def _text_value(v: Any, param: bool = False) -> str:
     if v is MISSING:
         return "—"
-    if param:
-        return fmt_param(v)
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
+    return fmt_param(v) if param else fmt_number(v, 6)
 
 
 class ComparePanel(Panel):
@@ -119,6 +114,7 @@ class ComparePanel(Panel):
                   if c.params else none.format("no parameters"))
         metrics = (html_table(self._headers(), _rows(c.metrics, self.only_diff, param=False))
                    if c.metrics else none.format("no metrics"))
+        data: str
         if c.fingerprints:
             data = html_table(["", "stage", "data", *self._labels(), "change"],
                               _fingerprint_rows(c.fingerprints, self.only_diff), css_class="mlops-table mlops-data")

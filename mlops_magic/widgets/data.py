@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..display.html import fmt_number
 from ..entities import STAGE_KINDS, Fingerprint, Run
 from ..store import Store
 
@@ -198,5 +199,5 @@ def model_info(store: Store, run_id: str) -> ModelInfo | None:
         return None
     names = [str(v) + (f" [{', '.join(v.aliases)}]" if v.aliases else "") for v in versions]
     checklist = [(g.expression + (" (soft)" if g.soft else ""), g.passed,
-                  ", ".join(f"{c.metric} = {c.value:.4g}" for c in g.clauses)) for g in results]
+                  ", ".join(f"{c.metric} = {fmt_number(c.value)}" for c in g.clauses)) for g in results]
     return ModelInfo(versions=names, gates=checklist)

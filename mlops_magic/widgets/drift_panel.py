@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..display.html import fmt_number
 from .base import Panel
 from .charts import chart_html, chart_widget, render_distribution_png, render_distribution_svg
 
@@ -51,7 +52,7 @@ class DriftPanel(Panel):
         children: list[Any] = []
         if self.columns:
             options = [(f"{c.column} — {'drifted' if c.drifted else 'no drift'}"
-                        + (f" (p={c.p_value:.3g})" if c.p_value is not None else ""), c.column)
+                        + (f" (p={fmt_number(c.p_value, 3)})" if c.p_value is not None else ""), c.column)
                        for c in self.columns]
             picker = w.Dropdown(options=options, value=self.selected, description="column",
                                 layout=w.Layout(width="420px"))

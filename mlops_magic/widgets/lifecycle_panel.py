@@ -11,12 +11,12 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from ..display.html import esc, fmt_duration, ink
-from ..display.runs import ERROR, WARN, lifecycle_text
+from ..display.html import Html, esc, fmt_duration, html_table, ink
+from ..display.runs import ERROR, WARN, LifecycleView, lifecycle_text
 from ..entities import ACTIVE_STATUSES, Run
 from ..tracking.queries import Lifecycle, StageSummary, lifecycle, run_lifecycle
-from ..tracking.session import Session
-from .base import Panel, Poller, html_table, status_badge
+from ..tracking.session import Session, get_session
+from .base import Panel, Poller, frontend_available, status_badge
 from .data import ModelInfo, model_info
 
 #: At most this many panels follow the session; opening more stops the oldest's live updates.
@@ -252,8 +252,8 @@ class LifecyclePanel(Panel):
         return "<div class='mlops-stage-detail'>" + "<br>".join(lines) + "</div>"
 
     def html(self) -> str:
-        rows = [[esc(_label(s)), status_badge(s.status), esc(_attempt(s)), esc(fmt_duration(s.duration)),
-                 "<br>".join(f"<span style='{WARN}'>{esc(n)}</span>" for n in _notes(s))]
+        rows = [[_label(s), status_badge(s.status), _attempt(s), fmt_duration(s.duration),
+                 Html("<br>".join(f"<span style='{WARN}'>{esc(n)}</span>" for n in _notes(s)))]
                 for s in self.view.stages]
         return (f"<div class='mlops-lifecycle'>{self._header_html(static=True)}"
                 + html_table(["stage", "status", "last attempt", "duration", "warnings"], rows)
@@ -292,4 +292,13 @@ def lifecycle_panel(session: Session, ref: str | None = None) -> LifecyclePanel:
     return panel
 
 
-__all__ = ["LifecyclePanel", "lifecycle_panel"]
+def status(ref: str | None = None, *, static: bool = False) -> LifecyclePanel | LifecycleView:
+    """``mlops.status()``: the lifecycle of a run (default: the active or latest run); where a frontend
+    draws widgets (and not ``static``) the live panel, else the static view."""
+    session = get_session()
+    if not static and frontend_available():
+        return lifecycle_panel(session, ref)
+    return LifecycleView(run_lifecycle(session.store, session.run_ref(ref)))
+
+
+__all__ = ["LifecyclePanel", "lifecycle_panel", "status"]

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..display.html import MUTED, esc
+from ..display.html import MUTED, esc, html_table
 from ..display.runs import ERROR
 from ..errors import MlopsError, NotFoundError
 from ..tracking.session import Session
-from .base import Panel, Poller, html_table
+from .base import Panel, Poller
 from .data import first_run_since
 from .lifecycle_panel import LifecyclePanel
 from .parameters import ParametersCell, ParamSpec, run_args
@@ -197,7 +197,7 @@ class ParamsPanel(Panel):
         return f"<b>Parameters</b> of <code>{esc(self.cell.notebook)}</code>"
 
     def html(self) -> str:
-        rows = [[esc(s.name), esc(s.kind), esc(repr(v)), esc(", ".join(map(str, s.choices)))]
+        rows = [[s.name, s.kind, repr(v), ", ".join(map(str, s.choices))]
                 for s, v in zip(self.specs, self.values().values())]
         command = shlex.join(run_args(self.cell.notebook, self.values()))
         skipped = "".join(f"<div style='color:{MUTED}'>{esc(s)}</div>" for s in self.cell.skipped)

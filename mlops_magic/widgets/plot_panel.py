@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..display.html import esc
+from ..display.html import esc, fmt_number, html_table
 from ..tracking.session import Session
-from .base import Panel, html_table
+from .base import Panel
 from .charts import chart_html, chart_widget, render_svg
 from .data import Series, metric_across_runs, metric_keys, metric_series
 
@@ -14,7 +14,7 @@ MODES = {"steps": "over steps", "runs": "across runs"}
 
 
 def _last(series: Series) -> str:
-    return f"{series.y[-1]:.6g}" if series.y else "—"
+    return fmt_number(series.y[-1] if series.y else None, 6)
 
 
 class PlotPanel(Panel):
@@ -89,7 +89,7 @@ class PlotPanel(Panel):
         return f"chart of {', '.join(self.keys)} ({self._scope()})"
 
     def html(self) -> str:
-        rows = [[esc(s.label), esc(len(s.y)), esc(_last(s))] for s in self.series]
+        rows = [[s.label, len(s.y), _last(s)] for s in self.series]
         return (f"<div class='mlops-plot'>{self._caption_html()}<br>{chart_html(self.svg, self._alt())}"
                 + html_table(["metric", "points", "last value"], rows) + "</div>")
 

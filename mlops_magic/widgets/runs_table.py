@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..display.html import MUTED, NOWRAP, esc, fmt_duration, fmt_metric, fmt_param
+from ..display.html import MUTED, NOWRAP, Html, esc, fmt_duration, fmt_number, fmt_param, html_table
 from ..entities import RUN_STATUSES, TRIGGERS
 from ..tracking.queries import list_run_records
 from ..tracking.session import Session
-from .base import Panel, close_tree, html_table, status_badge
+from .base import Panel, close_tree, status_badge
 from .compare_panel import ComparePanel
 from .data import notebooks
 
@@ -42,10 +42,6 @@ def _sort_key(record: dict[str, Any], column: str) -> tuple[int, Any]:
     if value is None or (isinstance(value, float) and math.isnan(value)) or (metric and isinstance(value, str)):
         return (1, 0)
     return (0, value if isinstance(value, (int, float)) else str(value))
-
-
-def _fmt_metric(value: Any) -> str:
-    return fmt_metric(value)
 
 
 def _short_time(iso: str) -> str:
@@ -240,8 +236,8 @@ class RunsTable(Panel):
         self._message.value = (f"<i style='color:{MUTED}'>{esc(self.empty_message())}</i>" if not self.records
                                else esc(self.message))
 
-    def _cells(self, r: dict[str, Any], columns: list[str]) -> list[str]:
-        out = []
+    def _cells(self, r: dict[str, Any], columns: list[str]) -> list[Html]:
+        out: list[str] = []
         for c in columns:
             if c == "run":
                 out.append(f"<code title='{esc(r['id'])}'>{esc(r['id'][:8])}</code>")
@@ -256,10 +252,10 @@ class RunsTable(Panel):
                 out.append(" ".join(f"<span style='{_PARAM}'>{esc(k)}=<wbr>{esc(fmt_param(v))}</span>"
                                     for k, v in sorted(r["params"].items())))
             elif c.startswith("metrics."):
-                out.append(f"<span style='{NOWRAP}'>{esc(_fmt_metric(r['metrics'].get(c[8:])))}</span>")
+                out.append(f"<span style='{NOWRAP}'>{esc(fmt_number(r['metrics'].get(c[8:])))}</span>")
             else:
                 out.append(esc(r.get(c) or ""))
-        return out
+        return [Html(c) for c in out]
 
     # -- static -------------------------------------------------------------------------------
     def _active_filters(self) -> list[str]:
@@ -287,7 +283,7 @@ class RunsTable(Panel):
         if not self.records:
             lines.append(f"  {self.empty_message()}")
         for r in self.records:
-            metrics = "  ".join(f"{k}={_fmt_metric(r['metrics'].get(k))}" for k in self.metric_columns
+            metrics = "  ".join(f"{k}={fmt_number(r['metrics'].get(k))}" for k in self.metric_columns
                                 if k in r["metrics"])
             lines.append(f"  {r['id'][:8]}  {r['status']:<9} {r['trigger']:<11} {r['started'][:19]}  "
                          f"{r['notebook'] or '-'}  {metrics}".rstrip())

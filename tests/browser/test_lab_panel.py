@@ -158,11 +158,13 @@ def test_mark_cell_as_stage_and_run_now(page: Any, lab: Lab, demo: dict[str, Any
     page.wait_for_function(
         "document.querySelector('.jp-Cell .mlops-cell-badge')?.dataset.kind === 'deploy'")
 
-    # Saved, the notebook's lifecycle shows the new stage (parsed from the file by the server).
-    page.keyboard.press("Control+s")
+    # The lifecycle shows the new stage (it reads the open document's cells, saved or not); saved (the tab
+    # is no longer dirty once the server has written the file), the file has the tag.
     page.wait_for_function(
         "document.querySelector(\".mlops-stage[data-kind='deploy']:not(.mlops-stage-missing)\") !== null",
         timeout=15_000)
+    page.keyboard.press("Control+s")
+    page.wait_for_function("document.querySelector('.lm-DockPanel-tabBar .jp-mod-dirty') === null", timeout=15_000)
     saved = json.loads((lab.root / "demo.ipynb").read_text())
     assert saved["cells"][1]["metadata"]["tags"] == ["mlops:deploy"]
     screenshot(page, "panel-marked-stage")

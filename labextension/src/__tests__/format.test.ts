@@ -13,10 +13,17 @@ test('durations', () => {
 
 test('times ago', () => {
   const now = Date.parse('2026-01-01T12:00:00Z');
-  assert.equal(formatAgo('2026-01-01T11:59:30Z', now), '30 s ago');
-  assert.equal(formatAgo('2026-01-01T11:30:00Z', now), '30 min ago');
-  assert.equal(formatAgo('2026-01-01T10:00:00Z', now), '2 h ago');
-  assert.equal(formatAgo(null, now), '—');
+  const cases: [string | null, string][] = [
+    ['2026-01-01T11:59:30Z', '30 s ago'],
+    ['2026-01-01T11:30:00Z', '30 min ago'],
+    ['2026-01-01T10:00:00Z', '2 h ago'],
+    ['2025-12-30T10:00:00Z', '2025-12-30'],
+    ['soon', 'soon'],
+    [null, '—']
+  ];
+  for (const [iso, text] of cases) {
+    assert.equal(formatAgo(iso, now), text);
+  }
 });
 
 test('status classes only for known statuses', () => {

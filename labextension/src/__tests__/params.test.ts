@@ -33,6 +33,8 @@ test('names follow Python (any script), and an empty value is an error, as in th
 test('a parameters cell becomes NAME=VALUE lines', () => {
   const src = 'n_estimators = 100  # trees\nlabel: str = "a # b"\n  indented = 1\nimport os\nfor i in x: pass\ndata_path="d.csv"';
   assert.equal(parameterLines(src), 'n_estimators=100\nlabel="a # b"\ndata_path="d.csv"');
+  // A quote of the other kind inside a string, and a string left open, hide no comment and make none.
+  assert.equal(parameterLines(`a = "it's" # c\nb = 'x' + "# y" #z\nc = 'open # no`), `a="it's"\nb='x' + "# y"\nc='open # no`);
   assert.deepEqual(parseParamLines(parameterLines(src)).params, {
     n_estimators: 100,
     label: 'a # b',

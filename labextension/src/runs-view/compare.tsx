@@ -6,8 +6,9 @@
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import type { At, MlopsClient } from '../api';
+
 import { MetricChart, ChartSeries } from './chart';
-import type { RunsViewApi } from './client';
 import {
   chartedMetrics,
   CompareRow,
@@ -108,7 +109,14 @@ function Section({
   );
 }
 
-function CompareBody({ api, ids, actions }: { api: RunsViewApi; ids: string[]; actions: CompareActions }) {
+/** The store the runs are in: the client and the notebook path it reads for. */
+interface Store {
+  client: MlopsClient;
+  at: At;
+}
+
+function CompareBody({ store, ids, actions }: { store: Store; ids: string[]; actions: CompareActions }) {
+  const { client, at } = store;
   const [runs, setRuns] = React.useState<RunDetail[] | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [charts, setCharts] = React.useState<Record<string, ChartSeries[]> | null>(null);
@@ -116,7 +124,7 @@ function CompareBody({ api, ids, actions }: { api: RunsViewApi; ids: string[]; a
 
   React.useEffect(() => {
     let live = true;
-    Promise.all(ids.map(id => api.run(id)))
+    Promise.all(ids.map(id => client.run(id, at)))
       .then(async details => {
         if (!live) {
           return;
@@ -131,7 +139,7 @@ function CompareBody({ api, ids, actions }: { api: RunsViewApi; ids: string[]; a
                 if (!d.metrics_latest?.[key]) {
                   return null;
                 }
-                const s = await api.metric(d.id ?? '', key);
+                const s = await client.metric(d.id ?? '', key, at);
                 return {
                   label: (d.id ?? '').slice(0, 8),
                   points: (s.points ?? []).map(p => ({ step: p.step ?? 0, value: typeof p.value === 'number' ? p.value : Number(p.value) }))
@@ -149,7 +157,7 @@ function CompareBody({ api, ids, actions }: { api: RunsViewApi; ids: string[]; a
     return () => {
       live = false;
     };
-  }, [api, ids.join(',')]);
+  }, [client, at, ids.join(',')]);
 
   if (error) {
     return <div className="mlops-rv-compare mlops-rv-error">Could not load the runs: {error}</div>;
@@ -206,7 +214,7 @@ function CompareBody({ api, ids, actions }: { api: RunsViewApi; ids: string[]; a
               return (
                 <td key={r.id}>
                   <span className="mlops-rv-link-row">
-                    <a className="mlops-rv-report" href={api.reportUrl(r.id ?? '')} target="_blank" rel="noopener noreferrer">
+                    <a className="mlops-rv-report" href={client.reportUrl(r.id ?? '', at)} target="_blank" rel="noopener noreferrer">
                       Report
                     </a>
                     {r.notebook_path ? (
@@ -215,7 +223,7 @@ function CompareBody({ api, ids, actions }: { api: RunsViewApi; ids: string[]; a
                       </button>
                     ) : null}
                     {executed ? (
-                      <a className="mlops-rv-executed" href={api.artifactUrl(r.id ?? '', 'executed.ipynb')} download="executed.ipynb">
+                      <a className="mlops-rv-executed" href={client.artifactUrl(r.id ?? '', 'executed.ipynb', at)} download="executed.ipynb">
                         executed.ipynb
                       </a>
                     ) : null}
@@ -260,7 +268,7 @@ function CompareBody({ api, ids, actions }: { api: RunsViewApi; ids: string[]; a
 
 export class CompareView extends ReactWidget {
   constructor(
-    private readonly api: RunsViewApi,
+    private readonly store: Store,
     readonly ids: string[],
     private readonly actions: CompareActions
   ) {
@@ -269,6 +277,6 @@ export class CompareView extends ReactWidget {
   }
 
   render(): JSX.Element {
-    return <CompareBody api={this.api} ids={this.ids} actions={this.actions} />;
+    return <CompareBody store={this.store} ids={this.ids} actions={this.actions} />;
   }
 }

@@ -19,6 +19,13 @@ export interface RowActions {
   toggle(id: string): void;
 }
 
+const ARIA_SORT = { asc: 'ascending', desc: 'descending' } as const;
+
+/** What a column's cells and its header share: the class of its kind and its id. */
+function columnAttrs(c: Column): { className: string; 'data-column': string } {
+  return { className: `mlops-rv-cell mlops-rv-${c.kind}`, 'data-column': c.id };
+}
+
 function template(columns: readonly Column[]): string {
   return [`${CHECK_WIDTH}px`, ...columns.map(c => `${c.width}px`), `${ACTIONS_WIDTH}px`].join(' ');
 }
@@ -60,13 +67,7 @@ const Row = React.memo(function Row({ row, columns, selected, now, index, action
       {columns.map(c => {
         const text = formatCell(row, c, now);
         return (
-          <div
-            key={c.id}
-            role="gridcell"
-            className={`mlops-rv-cell mlops-rv-${c.kind}`}
-            data-column={c.id}
-            title={c.id === 'id' ? row.id : text}
-          >
+          <div key={c.id} role="gridcell" {...columnAttrs(c)} title={c.id === 'id' ? row.id : text}>
             {c.id === 'status' ? <span className={`mlops-rv-dot mlops-rv-status-${row.status}`} aria-hidden="true" /> : null}
             {c.id === 'status' && row.ended === null && row.status === 'running' ? `${text}…` : text}
           </div>
@@ -116,13 +117,7 @@ function Header({ columns, sort, onSort }: { columns: readonly Column[]; sort: S
         {columns.map(c => {
           const active = sort.column === c.id;
           return (
-            <div
-              key={c.id}
-              role="columnheader"
-              className={`mlops-rv-cell mlops-rv-${c.kind}`}
-              data-column={c.id}
-              aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
-            >
+            <div key={c.id} role="columnheader" {...columnAttrs(c)} aria-sort={active ? ARIA_SORT[sort.dir] : 'none'}>
               <button className="mlops-rv-sort" title={`Sort by ${c.group === 'run' ? '' : c.group + ' '}${c.label}`} onClick={() => onSort(c)}>
                 <span className="mlops-rv-label">{c.label}</span>
                 <span className="mlops-rv-arrow" aria-hidden="true">

@@ -3,11 +3,11 @@
  * filtering, empty states, in-place patching, compare rows with differences, number formatting
  * and chart ticks. No DOM and no JupyterLab here, so `jlpm test` runs all of it in Node.
  */
+import type { RunDetail, RunsTable } from '../api';
 import { formatDuration as formatSeconds } from '../format';
-import type { components } from '../openapi';
+import { lifecycleIndex } from '../stages';
 
-export type RunsTable = components['schemas']['RunsTable'];
-export type RunDetail = components['schemas']['RunDetail'];
+export type { RunDetail, RunsTable } from '../api';
 
 /** One run as the view holds it; rows that did not change keep their identity across polls. */
 export interface RunRow {
@@ -54,9 +54,6 @@ export interface ViewConfig {
   sort: SortSpec;
 }
 
-/** The fallback when the server does not list its statuses (it does: `RunsTable.statuses`). */
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'timed-out', 'killed', 'skipped'];
-export const STAGE_ORDER = ['problem', 'data', 'train', 'evaluate', 'deploy', 'monitor'];
 export const DEFAULT_SORT: SortSpec = { column: 'started', dir: 'desc' };
 export const NO_FILTER: Filter = { status: '', notebook: '', text: '' };
 
@@ -551,7 +548,7 @@ export function compareFingerprints(details: readonly RunDetail[]): CompareRow[]
     for (const fp of (d.fingerprints ?? []) as FingerprintLike[]) {
       const stage = fp.stage_id !== null && fp.stage_id !== undefined ? stages.get(fp.stage_id) : undefined;
       const stageName = stage?.name ?? 'run';
-      const order = stage ? STAGE_ORDER.indexOf(stage.kind) : -1;
+      const order = stage ? lifecycleIndex(stage.kind) : -1;
       const what = [fp.role, fp.name ?? fp.kind].filter(Boolean).join(' ');
       out.set(`${stageName}\u0000${what}`, { stage: stageName, order, label: fingerprintLabel(fp), digest: fp.digest ?? '' });
     }

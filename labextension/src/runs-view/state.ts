@@ -5,9 +5,10 @@
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
+import type { At, MlopsClient } from '../api';
+import { enums } from '../enums';
 import { storeLabel } from '../format';
 
-import type { RunsViewApi } from './client';
 import {
   Column,
   columnsFor,
@@ -18,7 +19,6 @@ import {
   decodeTable,
   patchRows,
   RUN_COLUMNS,
-  RUN_STATUSES,
   RunRow,
   searchText,
   sortIndex,
@@ -29,8 +29,13 @@ import {
 } from './model';
 
 export class RunsViewModel {
+  /**
+   * `at`: the API path of a notebook whose store to read (the server finds the nearest `.mlops/`
+   * at or above its folder, as its kernel does); null reads the server root's store.
+   */
   constructor(
-    readonly api: RunsViewApi,
+    readonly client: MlopsClient,
+    readonly at: At,
     config: ViewConfig = { hidden: [], sort: { ...DEFAULT_SORT } }
   ) {
     this._config = config;
@@ -46,7 +51,6 @@ export class RunsViewModel {
   }
 
   rows: RunRow[] = [];
-  statuses: string[] = RUN_STATUSES;
   notebooks: string[] = [];
   filter: Filter = NO_FILTER;
   selected: ReadonlySet<string> = new Set();
@@ -58,6 +62,11 @@ export class RunsViewModel {
   store: { label: string | null; url: string | null; hint: string | null } | null = null;
   /** How many polls brought a change, and how many brought nothing (the benchmark reads these). */
   readonly stats = { polls: 0, changes: 0 };
+
+  /** The run statuses to filter by: the server's words (`info` answers before the first table). */
+  get statuses(): readonly string[] {
+    return enums().run_status;
+  }
 
   get config(): ViewConfig {
     return this._config;
@@ -105,10 +114,10 @@ export class RunsViewModel {
     let table;
     try {
       if (this.store === null) {
-        const info = await this.api.info();
+        const info = await this.client.info(this.at);
         this.store = { label: storeLabel(info), url: info.store, hint: info.hint };
       }
-      table = await this.api.table(this._version);
+      table = await this.client.runsTable(this._version, this.at);
     } catch (error) {
       const message = (error as Error).message || String(error);
       if (message !== this.error) {
@@ -137,7 +146,6 @@ export class RunsViewModel {
     this.stats.changes++;
     this.rows = patch.rows;
     this.now = Date.now() / 1000;
-    this.statuses = table.statuses?.length ? table.statuses : RUN_STATUSES;
     this.notebooks = (table.notebooks ?? []).filter((n): n is string => !!n).sort();
     this._view = null;
     this._changed.emit();

@@ -88,27 +88,37 @@ function ColumnsMenu({ model }: { model: RunsViewModel }): JSX.Element {
   );
 }
 
+/** A toolbar select keeping the runs whose `field` is the word chosen; the first option keeps all. */
+function FilterSelect(props: {
+  model: RunsViewModel;
+  field: 'status' | 'notebook';
+  label: string;
+  title: string;
+  all: string;
+  words: readonly string[];
+}): JSX.Element {
+  const { model, field } = props;
+  return (
+    <HTMLSelect
+      className={`mlops-rv-field mlops-rv-${field}-filter`}
+      aria-label={props.label}
+      title={props.title}
+      value={model.filter[field]}
+      onChange={e => model.setFilter({ [field]: e.currentTarget.value })}
+      options={[{ value: '', label: props.all }, ...props.words.map(w => ({ value: w, label: w }))]}
+    />
+  );
+}
+
 function Toolbar({ model, actions, onRefresh }: { model: RunsViewModel; actions: ViewActions; onRefresh(): void }) {
   const selected = model.selected.size;
   const shown = model.view.length;
   return (
     <div className="mlops-rv-toolbar">
-      <HTMLSelect
-        className="mlops-rv-field mlops-rv-status-filter"
-        aria-label="Status"
-        title="Only runs with this status"
-        value={model.filter.status}
-        onChange={e => model.setFilter({ status: e.currentTarget.value })}
-        options={[{ value: '', label: 'all statuses' }, ...model.statuses.map(s => ({ value: s, label: s }))]}
-      />
-      <HTMLSelect
-        className="mlops-rv-field mlops-rv-notebook-filter"
-        aria-label="Notebook"
-        title="Only runs of this notebook"
-        value={model.filter.notebook}
-        onChange={e => model.setFilter({ notebook: e.currentTarget.value })}
-        options={[{ value: '', label: 'all notebooks' }, ...model.notebooks.map(n => ({ value: n, label: n }))]}
-      />
+      <FilterSelect model={model} field="status" label="Status" title="Only runs with this status" all="all statuses"
+        words={model.statuses} />
+      <FilterSelect model={model} field="notebook" label="Notebook" title="Only runs of this notebook" all="all notebooks"
+        words={model.notebooks} />
       <input
         className="jp-mod-styled mlops-rv-search"
         type="search"
