@@ -187,6 +187,11 @@ def test_metrics_a_restored_stage_copies_are_marked_and_a_gate_says_so(cached) -
     assert f"✔ auc >= 0.8 [0.91, cached from run {first_run[:8]}]" in out
     shown = run(cached, f"%mlops show {run_id}")
     assert f"(cached from run {first_run[:8]}, saved " in shown and f"cached from run {first_run[:8]})" in shown
+    from mlops_magic.display.runs import RunView
+    from mlops_magic.report import run_report
+
+    for html in (RunView(detail)._repr_html_(), run_report(store, run_id, include_notebook=False)):
+        assert f"cached from run {first_run[:8]}" in html and "&lt;span" not in html  # the badge stays markup
 
 
 def test_the_cache_keeps_to_its_size_by_evicting_the_least_recently_used(cached, monkeypatch) -> None:
