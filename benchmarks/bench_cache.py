@@ -4,8 +4,8 @@
 
 A notebook whose ``data`` stage reads a CSV of ROWS purchase events and prepares them as a feature stage
 does (dates parsed, text normalised into categories, rows sorted per customer, days since the last
-purchase, spend to date, a per-customer aggregate joined back) is run headlessly three times, each in a
-fresh kernel:
+purchase, spend to date and over the last 7 days, a per-customer aggregate joined back) is run headlessly,
+each run in a new kernel:
 
   without the cache   `mlops run NB`              the stage computes (the baseline)
   --cache, first      `mlops run NB --cache`      the stage computes and saves its entry
@@ -42,6 +42,7 @@ raw["weekend"] = raw["ts"].dt.day_of_week >= 5
 raw["days_since_last"] = raw.groupby("customer_id")["ts"].diff().dt.total_seconds() / 86400
 raw["spend_to_date"] = raw.groupby("customer_id")["amount"].cumsum()
 raw["purchase_no"] = raw.groupby("customer_id").cumcount()
+raw["spend_7d"] = raw.groupby("customer_id").rolling("7D", on="ts")["amount"].sum().to_numpy()
 spend = raw.groupby("customer_id")["amount"].agg(["sum", "mean", "count"]).add_prefix("customer_")
 features = raw.join(spend, on="customer_id")
 features["share"] = features["amount"] / features["customer_sum"]

@@ -265,10 +265,9 @@ def _read_arrow(payload: memoryview, meta: dict[str, Any], label: str) -> Any:
     import pyarrow as pa
     import pyarrow.feather as feather
 
-    # split_blocks: each column its own block, so numeric columns without nulls are read in place from the
-    # memory-mapped file (read-only, as pandas 3 hands out its arrays anyway; a write copies) instead of
-    # being copied into one consolidated block: a restore of a million rows in half the time
-    df = feather.read_table(pa.BufferReader(pa.py_buffer(payload))).to_pandas(split_blocks=True)
+    # consolidated blocks, as pandas builds them (split_blocks, read in place from the memory map, measured
+    # no faster over five fresh processes and far slower in one: not worth read-only columns)
+    df = feather.read_table(pa.BufferReader(pa.py_buffer(payload))).to_pandas()
     name = from_tree(meta.get("name"), _no_ref)
     if "range" in meta:
         df.columns = pd.RangeIndex(*meta["range"], name=name)
