@@ -267,7 +267,9 @@ def test_a_queued_run_whose_submitter_exited_is_reaped_on_its_host(project: Path
     out = subprocess.run([sys.executable, "-c", code], env=python_env(), capture_output=True, text=True, timeout=60)
     run_id = out.stdout.strip()
     store = open_store(str(project))
-    [run] = [r for r in store.list_runs() if r.id == run_id]  # listing reaps
+    assert store.get_run(run_id).status == "queued"  # reading never writes
+    assert store.reap_orphans() == 1  # the call the tick and `mlops runs` make
+    [run] = [r for r in store.list_runs() if r.id == run_id]
     assert run.status == "killed" and "submitted it" in run.error and "before a worker started it" in run.error
 
 

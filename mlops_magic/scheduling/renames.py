@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..store import events, notebooks
+from ..store import Store, events, notebooks
 from ..store import scheduling as schedule_table
 from ..store.db import Transaction
-from ..store.runs import Store, rename_notebook_runs
+from ..store.runs import rename_notebook_runs
 from ..tracking.queries import notebook_key
 
 

@@ -12,9 +12,9 @@ import threading
 from ..errors import StoreError
 from .artifacts import ArtifactStore
 from .db import Database, SQLiteDatabase, Transaction
+from .facade import Store
 from .location import StoreLocation, find_project_dir, resolve_location
 from .postgres import PostgresDatabase
-from .runs import Store
 
 _cache: dict[tuple[str, int], Store] = {}
 _cache_lock = threading.Lock()
