@@ -156,8 +156,8 @@ class StageCellTracker:
         if self._capture is not None:
             capture, self._capture = self._capture, None
             capture.stop()
-            if cache is not None and error is None:
-                _keep_outputs(cache, capture, result)
+            if cache is not None and error is None and stage is not None:
+                _keep_outputs(cache, capture, result, stage.name)
         if error is not None and self.cursor is not None and not _clean_exit(error):
             # plain papermill stops at the first error: the run failed here, in the runner's words
             where = f"cell {self._cell[0]}" if self._cell else "a cell"
@@ -258,12 +258,12 @@ def _print_lines(state: CacheState) -> None:
         print(line)
 
 
-def _keep_outputs(state: CacheState, capture: Any, result: Any) -> None:
+def _keep_outputs(state: CacheState, capture: Any, result: Any, label: str) -> None:
     """Hand the recorded outputs to the cache (the result last, as the cell showed it)."""
     if result.result is not None:
         capture.add_result(result.result)
     if capture.truncated:
-        state.lines.append("mlops: cache: the cell's outputs are over 10 MiB; a restore will not show them")
+        state.lines.append(f"{label}: --cache: the cell's outputs are over 10 MiB; a restore will not show them")
         return
     state.outputs = capture.outputs
 
