@@ -260,3 +260,13 @@ def test_what_autolog_recorded_is_copied_to_a_restored_stage_and_stays_marked(ca
     assert before and set(after) == set(before)
     assert [value for _, value, _ in after.values()] == [value for _, value, _ in before.values()]
     assert store.get_run(second).params == store.get_run(first).params and store.get_run(first).params["C"] == 0.5
+
+
+def test_outputs_too_large_to_keep_are_not_replayed_and_the_stage_says_so(cached) -> None:
+    cell = "%%mlops stage data\nbig = 'x' * (11 * 2**20)\nprint(big)\nsize = len(big)"
+    first = run(cached, cell)
+    assert first.splitlines()[-1] == "data: --cache: the cell's outputs are over 10 MiB; a restore will not show them"
+    for name in ("big", "size"):
+        del cached.user_ns[name]
+    second = run(cached, cell)
+    assert second.startswith("data: cached from run") and cached.user_ns["size"] == 11 * 2**20
