@@ -35,29 +35,9 @@ from mlops_magic.store import schema as schema_mod
 from mlops_magic.store.location import parse_store_url
 
 FIXTURES = Path(__file__).parent / "notebooks"
-BACKENDS = ["sqlite", "postgres"]
 
 
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory."""
-    from mlops_magic.tracking.session import reset_session
-
-    monkeypatch.chdir(tmp_path)
-    for var in ("MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE", "JPY_SESSION_NAME", "MLOPS_ARTIFACTS"):
-        monkeypatch.delenv(var, raising=False)
-    if request.param == "sqlite":
-        url = str(tmp_path / "project")
-    else:
-        url = request.getfixturevalue("postgres_url") + f"?artifacts={tmp_path / 'shared-artifacts'}"
-    monkeypatch.setenv("MLOPS_STORE", url)
-    clear_cache()
-    reset_session()
-    yield url
-    clear_cache()
-    reset_session()
-
-
+# ``store_url`` (each backend's empty store) is a conftest fixture: tests/test_hostile_serving.py uses it too.
 @pytest.fixture
 def store(store_url: str):
     return open_store(store_url)

@@ -53,6 +53,7 @@ class Claimed:
     fire: Fire
     run_id: str
     result: RunResult | None = None
+    started: bool = True  # False: the fire could not start (a missing notebook, an unreachable cluster)
 
 
 def _claimer() -> str:
@@ -312,6 +313,7 @@ def submit(store: Store, executors: Any, c: Claimed) -> Any:
                          schedule_id=c.schedule.id, status=RunStatus.FAILED, error=f"cannot start: {exc}")
         c.result = RunResult(run_id=c.run_id, notebook=c.schedule.notebook, status=RunStatus.FAILED,
                              error=f"cannot start: {exc}")
+        c.started = False
 
         notify_all(c.schedule.notify, c.result, store)
         return None
