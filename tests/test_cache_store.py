@@ -8,14 +8,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures
-from test_store_contract import store, store_url  # noqa: F401 - fixtures: one store of each backend
 
 from mlops_magic.cache.entries import clear, list_entries, load_entry, save_entry, touch
 from mlops_magic.store import cache as tables
+from mlops_magic.store import open_store
 from mlops_magic.tracking.fingerprint import fingerprint
 
 
-def save(store, key: str, value, *, run_id: str, stage_id: int):  # noqa: F811 - a store, not the fixture
+@pytest.fixture
+def store(store_url: str):
+    """An empty store of each backend (``store_url`` is conftest's: SQLite, and a real PostgreSQL server)."""
+    return open_store(store_url)
+
+
+def save(store, key: str, value, *, run_id: str, stage_id: int):
     frame_fp = {"frame": fingerprint(value["frame"], name="frame", role="output").to_dict()} if "frame" in value else {}
     return save_entry(store, key, values=value, deleted=["old"], files=[], cwd=Path.cwd(),
                       outputs=[{"output_type": "stream", "name": "stdout", "text": "made\n"}],
@@ -23,7 +29,7 @@ def save(store, key: str, value, *, run_id: str, stage_id: int):  # noqa: F811 -
                       notebook="nb.ipynb", seconds=3.5)
 
 
-def test_an_entry_is_stored_once_read_back_equal_and_its_restores_recorded(store) -> None:  # noqa: F811
+def test_an_entry_is_stored_once_read_back_equal_and_its_restores_recorded(store) -> None:
     run = store.create_run(notebook="nb.ipynb", trigger="manual")
     stage = store.start_stage(run.id, "data")
     frame = pd.DataFrame({"a": [1, 2, 3], "c": pd.Categorical(["x", "y", "x"])}, index=pd.Index([7, 8, 9], name="i"))
@@ -52,7 +58,7 @@ def test_an_entry_is_stored_once_read_back_equal_and_its_restores_recorded(store
     assert tables.restores(store.db, stage_ids=[later.id]) == [restore]
 
 
-def test_the_least_recently_used_entries_go_first_and_clear_removes_their_files(store, monkeypatch) -> None:  # noqa: F811
+def test_the_least_recently_used_entries_go_first_and_clear_removes_their_files(store, monkeypatch) -> None:
     run = store.create_run(notebook="nb.ipynb", trigger="manual")
     stage = store.start_stage(run.id, "data")
     for i, key in enumerate(("1" * 64, "2" * 64)):
@@ -72,7 +78,7 @@ def test_the_least_recently_used_entries_go_first_and_clear_removes_their_files(
 
 
 @pytest.mark.parametrize("damage", ["missing", "changed"])
-def test_a_broken_object_is_an_entry_error(store, damage) -> None:  # noqa: F811
+def test_a_broken_object_is_an_entry_error(store, damage) -> None:
     from mlops_magic.cache.entries import EntryError
 
     run = store.create_run(notebook="nb.ipynb", trigger="manual")
