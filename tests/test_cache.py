@@ -270,3 +270,25 @@ def test_outputs_too_large_to_keep_are_not_replayed_and_the_stage_says_so(cached
         del cached.user_ns[name]
     second = run(cached, cell)
     assert second.startswith("data: cached from run") and cached.user_ns["size"] == 11 * 2**20
+
+
+def test_the_header_caches_a_stage_with_its_inputs_and_outputs(ip, store_dir, monkeypatch) -> None:
+    monkeypatch.delenv("MLOPS_CACHE", raising=False)
+    (store_dir / "raw.txt").write_text("3 4 5\n")
+    cell = ('%%mlops stage data --cache --inputs raw.txt --outputs "out/*.txt"\n'
+            "numbers = [int(x) for x in open('raw.txt').read().split()]\n"
+            "import os\nos.makedirs('out', exist_ok=True)\nwith open('out/sum.txt', 'w') as out:\n"
+            "    out.write(str(sum(numbers)))\n")
+    assert run(ip, cell) == ""  # declared input: no warning about reading a file
+    (store_dir / "out" / "sum.txt").unlink()
+    del ip.user_ns["numbers"], ip.user_ns["out"]
+    assert run(ip, cell).startswith("data: cached from run") and was_restored("data")
+    assert (store_dir / "out" / "sum.txt").read_text() == "12" and ip.user_ns["numbers"] == [3, 4, 5]
+    (store_dir / "raw.txt").write_text("3 4 6\n")
+    assert run(ip, cell) == "" and not was_restored("data")  # the input changed: computed again
+    assert (store_dir / "out" / "sum.txt").read_text() == "13"
+    plain = "%%mlops stage train\ntotal = sum(numbers)"
+    run(ip, plain)
+    assert run(ip, plain) == "" and not was_restored("train") and not list_entries(get_session().store)[2:]
+    monkeypatch.setenv("MLOPS_CACHE", "0")  # a reproduction: not even --cache stages are restored
+    assert run(ip, cell) == "" and not was_restored("data")

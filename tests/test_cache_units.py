@@ -16,6 +16,7 @@ from mlops_magic.cache.analysis import analyse
 from mlops_magic.cache.codecs import Unstorable, decode, encode, unframe
 from mlops_magic.cache.key import stage_key
 from mlops_magic.cache.replay import replay_module
+from mlops_magic.errors import InvalidInputError
 from mlops_magic.tracking.fingerprint import fingerprint
 
 
@@ -168,3 +169,23 @@ def test_what_no_safe_format_holds_is_one_line_naming_it(value, message) -> None
     with pytest.raises(Unstorable) as err:
         encode(value, "v")
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+# -- the stage header ------------------------------------------------------------------------------------
+def test_the_stage_header_takes_cache_inputs_and_outputs() -> None:
+    from mlops_magic.tracking.stages import STAGE_USAGE, StageSpec, parse_stage_args
+
+    assert parse_stage_args("data --cache --inputs 'data/*.csv' b.csv --outputs out.parquet --name d") == StageSpec(
+        kind="data", name="d", cache=True, inputs=("data/*.csv", "b.csv"), outputs=("out.parquet",))
+    assert parse_stage_args("train --inputs=a.csv --inputs b.csv --outputs=m.skops") == StageSpec(
+        kind="train", name="train", inputs=("a.csv", "b.csv"), outputs=("m.skops",))
+    assert parse_stage_args("data") == StageSpec(kind="data", name="data")
+    for header, message in [
+        ("data --inputs", f"--inputs needs a path or glob; usage: {STAGE_USAGE}"),
+        ("data --outputs --cache", f"--outputs needs a path or glob; usage: {STAGE_USAGE}"),
+        ("data --inputs=", "--inputs needs a non-empty path or glob"),
+        ("data --cahce", f"unexpected '--cahce' after the stage kind; usage: {STAGE_USAGE}"),
+    ]:
+        with pytest.raises(InvalidInputError) as err:
+            parse_stage_args(header)
+        assert str(err.value) == message

@@ -13,6 +13,7 @@ simply not saved): the cache never fails a stage.
 from __future__ import annotations
 
 import glob
+import io
 import os
 import re
 import time
@@ -180,16 +181,19 @@ class StageCache:
                 except Unseeable:
                     changed.add(name)
         values = {}
+        deleted = sorted(k for k in before if k not in now)
         for name in sorted(changed):
             value = now[name]
+            if isinstance(value, io.IOBase) and value.closed:  # `with open(...) as f`: nothing left to keep
+                deleted.append(name)  # a restore leaves the name unbound rather than stale
+                continue
             if name in replayed and isinstance(value, (types.ModuleType, types.FunctionType, type)):
                 continue  # an import, def or class statement: re-run on a restore
             if isinstance(value, (types.ModuleType, types.FunctionType, type)):
                 raise Unstorable(f"{name} is a {type(value).__name__} the cell does not make with a plain import, "
                                  "def or class statement, so a restore could not rebuild it")
             values[name] = value
-        deleted = sorted(k for k in before if k not in now)
-        return values, deleted
+        return values, sorted(deleted)
 
 
 def _snapshot(namespace: dict[str, Any]) -> dict[str, int]:

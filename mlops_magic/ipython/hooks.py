@@ -247,13 +247,12 @@ class SkipRestoredCell:
 def cache_options(spec: StageSpec) -> dict[str, Any]:
     """The stage's cache options: its header's (``--cache``, ``--inputs``, ``--outputs``), with
     ``MLOPS_CACHE=1`` caching every stage (``mlops run --cache``) and ``MLOPS_CACHE=0`` none (reproduce)."""
-    header = dict(getattr(spec, "options", None) or {})
     mode = os.environ.get("MLOPS_CACHE", "").strip().lower()
     if mode in ("0", "false", "no", "off"):
         return {}
-    if mode in ("1", "true", "yes", "on"):
-        header["cache"] = True
-    return header if header.get("cache") else {}
+    if not spec.cache and mode not in ("1", "true", "yes", "on"):
+        return {}
+    return {"cache": True, "inputs": spec.inputs, "outputs": spec.outputs}
 
 
 def _print_lines(state: CacheState) -> None:
