@@ -80,7 +80,7 @@ class ClauseResult(_Entity):
     @property
     def value_text(self) -> str:
         """``0.9132`` or ``0.9132, cached from run 8b3a30a0``: a restored value never passes for a new one."""
-        return f"{self.value:.4g}" + (f", cached from run {self.cached_from[:8]}" if self.cached_from else "")
+        return fmt_number(self.value) + (f", cached from run {self.cached_from[:8]}" if self.cached_from else "")
 
 
 @dataclass(frozen=True)
