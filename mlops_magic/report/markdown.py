@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..display.html import fmt_number
+from ..display.markdown import md_cell as _cell
+from ..display.markdown import md_code
+from ..display.markdown import md_table as _table
 from ..display.runs import cached_metric_note, cached_note
 from ..entities import RunStatus
-
-
-def _cell(value: Any) -> str:
-    """Table-safe text: no pipes, no newlines, no HTML."""
-    if isinstance(value, float):
-        value = fmt_number(value, 6)
-    elif isinstance(value, (dict, list)):
-        value = json.dumps(value, default=str)
-    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
-    if not rows:
-        return ["_none_", ""]
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers),
-            *["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows], ""]
 
 
 def _section(title: str, headers: list[str], rows: list[list[Any]]) -> list[str]:
@@ -42,7 +27,7 @@ _SQUARE: dict[str, str] = {
 
 def run_markdown(d: dict[str, Any]) -> str:
     icon = _ICON.get(d["status"], "")
-    lines = [f"### {icon} `{_cell(d.get('notebook') or d['id'])}` — {d['status']}", "",
+    lines = [f"### {icon} {md_code(d.get('notebook') or d['id'], table=False)} — {d['status']}", "",
              f"run `{d['id']}` · trigger {d['trigger']} · "
              + (f"{d['duration']:.1f}s" if d.get("duration") is not None else str(RunStatus.RUNNING)), ""]
     if d.get("error"):
