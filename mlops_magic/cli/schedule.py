@@ -55,12 +55,13 @@ def schedule() -> None:
 @click.option("--resources", default=None, metavar="NAME=AMOUNT,...", help="Cluster worker resources, e.g. GPU=1.")
 @click.option("--queue-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Fail a run still waiting for a worker after this many seconds.")
+@click.option("--cache", is_flag=True, help="Run with the stage cache: unchanged stages are restored, not re-run.")
 @click.pass_context
 def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_change: tuple[str, ...],
         after: str | None, on_drift: str | None, on_performance_drop: str | None, params: tuple[tuple[str, str], ...],
         params_files: tuple[str, ...], stages: str | None, from_stage: str | None, timeout: float | None,
         retries: int, catchup: str, max_concurrency: int, notify: tuple[str, ...], kernel: str | None,
-        executor: str | None, resources: str | None, queue_timeout: float | None) -> None:
+        executor: str | None, resources: str | None, queue_timeout: float | None, cache: bool) -> None:
     """Schedule NOTEBOOK; prints the new schedule id."""
     from ..runner.executor_url import parse_resources  # lazy: mlops --help imports every command
     from ..scheduling.schedules import add_schedule  # lazy: mlops --help imports every command
@@ -71,7 +72,7 @@ def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_
                          after=after, on_drift=on_drift, on_performance_drop=on_performance_drop,
                          timeout=timeout, retries=retries, catchup=catchup,
                          max_concurrency=max_concurrency, notify=notify, kernel=kernel, executor=executor,
-                         resources=parse_resources(resources), queue_timeout=queue_timeout)
+                         resources=parse_resources(resources), queue_timeout=queue_timeout, cache=cache)
     except MlopsError as exc:
         raise UsageFailure(str(exc)) from None
     click.echo(f"{s.id}  {s.notebook}  {s.triggers()}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..display.html import fmt_number
 from ..display.markdown import md_cell as _cell
 from ..display.markdown import md_code
 from ..display.markdown import md_table as _table
+from ..display.runs import cached_metric_note, cached_note
 from ..entities import RunStatus
 
 
@@ -31,12 +33,13 @@ def run_markdown(d: dict[str, Any]) -> str:
     if d.get("error"):
         lines += [f"> {_cell(d['error'])}", ""]
     lines += _section("Stages", ["stage", "attempt", "status", "duration"], [
-        [s["name"], s["attempt"], s["status"], f"{s['duration']:.2f}s" if s.get("duration") is not None else ""]
-        for s in d.get("stages", [])])
+        [s["name"], s["attempt"], s["status"] + cached_note(s),
+         f"{s['duration']:.2f}s" if s.get("duration") is not None else ""] for s in d.get("stages", [])])
     if d.get("params"):
         lines += _section("Parameters", ["name", "value"], [[k, v] for k, v in d["params"].items()])
     lines += _section("Metrics", ["metric", "value", "step"],
-                      [[k, v["value"], v["step"]] for k, v in d.get("metrics_latest", {}).items()])
+                      [[k, f"{fmt_number(v['value'], 6)}{cached_metric_note(v)}", v["step"]]
+                       for k, v in d.get("metrics_latest", {}).items()])
     if d.get("gates"):
         lines += _section("Quality gates", ["gate", "passed"],
                           [[g["expression"], "yes" if g["passed"] else "no"] for g in d["gates"]])

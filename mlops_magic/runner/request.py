@@ -56,6 +56,9 @@ class RunRequest:
     #: Record the run under this notebook path instead of ``notebook`` (``mlops reproduce`` executes the
     #: code kept with a run from a copy, but the new run belongs to the original notebook).
     record_as: str | None = None
+    #: The stage cache for this run's kernel (``MLOPS_CACHE``): True caches every stage, False none (not even
+    #: ``--cache`` stages: a reproduction recomputes), None leaves it to the stage headers and environment.
+    cache: bool | None = None
 
 
 @dataclass(frozen=True)

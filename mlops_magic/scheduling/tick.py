@@ -174,7 +174,7 @@ def request_for(store: Store, s: Schedule, trigger: str, *, run_id: str | None =
         trigger=trigger, store_url=store.url, timeout=s.timeout, retries=s.retries, kernel=s.kernel,
         if_changed=if_changed or bool(s.on_change), watch=s.on_change, schedule_id=s.id,
         parent_run_id=parent_run_id, run_id=run_id, notify=s.notify, cwd=None,
-        resources=dict(s.resources), queue_timeout=s.queue_timeout,
+        resources=dict(s.resources), queue_timeout=s.queue_timeout, cache=True if s.cache else None,
     )
 
 

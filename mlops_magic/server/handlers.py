@@ -105,8 +105,7 @@ class StagesHandler(MlopsHandler):
     def get(self, run_id: str) -> None:
         store = self.store
         run_id = store.resolve_run_id(run_id)
-        self.reply({"run_id": run_id, "stages": [s.to_dict() | {"duration": s.duration}
-                                                  for s in store.list_stages(run_id)],
+        self.reply({"run_id": run_id, "stages": queries.stage_records(store, store.list_stages(run_id)),
                     "lifecycle": queries.run_lifecycle(store, run_id).to_dict()})
 
 

@@ -114,6 +114,20 @@ class ArtifactStore:
             raise StoreError(f"cannot write artifact files under {self.root}: {exc.strerror or exc}") from None
         return digest.hexdigest(), size
 
+    def remove(self, digest: str) -> bool:
+        """Delete the file holding ``digest`` (the stage cache evicting an object no entry uses any more).
+
+        Only the cache calls this, for objects whose bytes it framed itself so that they never coincide with
+        a run's artifact or a model file (``cache/codecs.py``); returns whether a file was removed.
+        """
+        try:
+            os.unlink(self.path_for(digest))
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"cannot remove artifact {digest[:12]} under {self.root}: {exc.strerror or exc}") from None
+        return True
+
     def open(self, digest: str) -> BinaryIO:
         path = self.path_for(digest)
         if not path.exists():

@@ -20,12 +20,20 @@ from .values import is_text
 
 HEADER_RE = re.compile(r"^[ \t]*%%mlops[ \t]+stage(?:[ \t]+(?P<args>.*))?$")
 TAG_PREFIX = "mlops:"
+#: What a stage header accepts (its errors, ``%mlops?`` and the cell magic say it in these words).
+STAGE_USAGE = "%%mlops stage KIND [--name NAME] [--cache] [--inputs GLOB ...] [--outputs PATH ...]"
 
 
 @dataclass(frozen=True)
 class StageSpec:
     kind: str
     name: str
+    #: ``--cache``: restore the stage from the stage cache when nothing it depends on changed (docs/cache.md)
+    cache: bool = False
+    #: ``--inputs GLOB ...``: files the stage reads, fingerprinted into its cache key
+    inputs: tuple[str, ...] = ()
+    #: ``--outputs PATH ...``: files the stage writes, kept in its cache entry and written back on a restore
+    outputs: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -106,36 +114,59 @@ def _shown(token: str) -> str:
 
 
 def parse_stage_args(args: str) -> StageSpec:
-    """``KIND [--name NAME]`` as written after ``%%mlops stage`` (at most :data:`MAX_HEADER_ARGS` characters)."""
+    """:data:`STAGE_USAGE` as written after ``%%mlops stage`` (at most :data:`MAX_HEADER_ARGS` characters),
+    in one pass: ``--inputs`` and ``--outputs`` take the words after them up to the next ``--`` option
+    (``--inputs=GLOB`` one), and may be repeated."""
     if len(args or "") > MAX_HEADER_ARGS:
         raise InvalidInputError(f"the %%mlops stage arguments are {len(args):,} characters long; at most "
-                                f"{MAX_HEADER_ARGS:,} are read (usage: %%mlops stage KIND [--name NAME])")
+                                f"{MAX_HEADER_ARGS:,} are read (usage: {STAGE_USAGE})")
     try:
         tokens = split_args(args or "")
     except ValueError as exc:
         raise InvalidInputError(f"cannot read stage arguments {_shown(args)}: {exc}") from None
     if not tokens:
         raise InvalidInputError(f"%%mlops stage needs a kind: one of {', '.join(STAGE_KINDS)}")
-    kind, name = tokens[0], None
+    kind, name, cache = tokens[0], None, False
+    files: dict[str, list[str]] = {"--inputs": [], "--outputs": []}
     i = 1
     while i < len(tokens):
         token = tokens[i]
+        flag, eq, value = token.partition("=")
         if token in ("--name", "-n") and i + 1 < len(tokens):
             name = tokens[i + 1]
-            i += 2
-            continue
-        if token.startswith("--name="):
-            name = token.split("=", 1)[1]
+            i += 1
+        elif flag == "--name" and eq:
+            name = value
+        elif token == "--cache":
+            cache = True
+        elif token in files:
+            start = i
+            while i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
+                i += 1
+                files[token].append(_file_arg(token, tokens[i]))
+            if i == start:
+                raise InvalidInputError(f"{token} needs a path or glob; usage: {STAGE_USAGE}")
+        elif flag in files and eq:
+            files[flag].append(_file_arg(flag, value))
         else:
-            raise InvalidInputError(
-                f"unexpected {_shown(token)} after the stage kind; usage: %%mlops stage KIND [--name NAME]")
+            raise InvalidInputError(f"unexpected {_shown(token)} after the stage kind; usage: {STAGE_USAGE}")
         i += 1
     check_kind(kind)
     if name is not None and not name.strip():
         raise InvalidInputError("--name needs a non-empty value")
     if name is not None and not is_text(name):
         raise InvalidInputError(f"--name {_shown(name)} holds a lone surrogate; give a name of real characters")
-    return StageSpec(kind=kind, name=name or kind)
+    return StageSpec(kind=kind, name=name or kind, cache=cache, inputs=tuple(files["--inputs"]),
+                     outputs=tuple(files["--outputs"]))
+
+
+def _file_arg(flag: str, value: str) -> str:
+    """A path or glob of ``--inputs``/``--outputs``: some real text."""
+    if not value.strip():
+        raise InvalidInputError(f"{flag} needs a non-empty path or glob")
+    if not is_text(value):
+        raise InvalidInputError(f"{flag} {_shown(value)} holds a lone surrogate; give a path of real characters")
+    return value
 
 
 def split_header(source: str) -> tuple[str | None, str]:
