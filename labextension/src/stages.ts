@@ -14,7 +14,7 @@ export interface StageSpec {
   form: 'magic' | 'tag';
 }
 
-const HEADER_RE = /^[ \t]*%%mlops[ \t]+stage(?:[ \t]+(.*))?$/;
+const HEADER_RE = /^[ \t]*%%mlops[ \t]+stage(?:[ \t]+([^\n]*))?$/;
 
 export function isStageKind(value: string): boolean {
   return enums().stage_kinds.includes(value);
@@ -25,65 +25,126 @@ export function isStageHeader(source: string): boolean {
   return HEADER_RE.test(source.split('\n', 1)[0].replace(/\r$/, ''));
 }
 
-/** Split like Python's shlex.split for what a header holds: spaces, quotes, backslashes. */
-export function splitArgs(args: string): string[] {
+/** At most this many characters of header arguments are read (Python's `MAX_HEADER_ARGS`). */
+export const MAX_HEADER_ARGS = 4096;
+
+/** shlex's whitespace: other characters (\v, a no-break space) belong to a word, as in Python. */
+const BLANKS = ' \t\r\n';
+
+/**
+ * Split as Python's `split_args` (shlex.split, POSIX) does: quotes, backslash escapes (inside double
+ * quotes only before `"` and `\`), no comments. Null where Python raises: an unclosed quote, a trailing
+ * backslash.
+ */
+export function splitArgs(args: string): string[] | null {
   const out: string[] = [];
-  let token: string | null = null;
-  let quote: string | null = null;
+  let token: string[] = [];
+  let inToken = false;
+  let quote = '';
   for (let i = 0; i < args.length; i++) {
     const c = args[i];
     if (quote) {
       if (c === quote) {
-        quote = null;
-      } else if (c === '\\' && quote === '"' && i + 1 < args.length) {
-        token += args[++i];
+        quote = '';
+      } else if (c === '\\' && quote === '"' && (i + 1 >= args.length || '"\\'.includes(args[i + 1]))) {
+        if (i + 1 >= args.length) {
+          return null;
+        }
+        token.push(args[++i]);
       } else {
-        token += c;
+        token.push(c);
+      }
+    } else if (BLANKS.includes(c)) {
+      if (inToken) {
+        out.push(token.join(''));
+        token = [];
+        inToken = false;
       }
     } else if (c === '"' || c === "'") {
       quote = c;
-      token = token ?? '';
-    } else if (c === '\\' && i + 1 < args.length) {
-      token = (token ?? '') + args[++i];
-    } else if (/\s/.test(c)) {
-      if (token !== null) {
-        out.push(token);
-        token = null;
+      inToken = true;
+    } else if (c === '\\') {
+      if (i + 1 >= args.length) {
+        return null;
       }
+      token.push(args[++i]);
+      inToken = true;
     } else {
-      token = (token ?? '') + c;
+      token.push(c);
+      inToken = true;
     }
   }
-  if (token !== null) {
-    out.push(token);
+  if (quote) {
+    return null;
+  }
+  if (inToken) {
+    out.push(token.join(''));
   }
   return out;
+}
+
+/** Whether a string holds a lone surrogate (Python refuses such a name or path). */
+function hasLoneSurrogate(text: string): boolean {
+  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+}
+
+const FILE_OPTIONS = ['--inputs', '--outputs'];
+
+/**
+ * `KIND [--name NAME] [--cache] [--inputs GLOB ...] [--outputs PATH ...]` as Python's `parse_stage_args`
+ * reads it, or null where Python refuses it. `--inputs`/`--outputs` take the words after them up to the
+ * next `--` option (`--inputs=GLOB` one) and may be repeated.
+ */
+export function parseStageArgs(args: string): StageSpec | null {
+  if (args.length > MAX_HEADER_ARGS) {
+    return null;
+  }
+  const tokens = splitArgs(args);
+  if (!tokens || !tokens.length) {
+    return null;
+  }
+  const kind = tokens[0];
+  let name: string | null = null;
+  for (let i = 1; i < tokens.length; i++) {
+    const token = tokens[i];
+    const eq = token.indexOf('=');
+    const flag = eq < 0 ? token : token.slice(0, eq);
+    const value = eq < 0 ? null : token.slice(eq + 1);
+    if ((token === '--name' || token === '-n') && i + 1 < tokens.length) {
+      name = tokens[++i];
+    } else if (flag === '--name' && value !== null) {
+      name = value;
+    } else if (token === '--cache') {
+      continue;
+    } else if (FILE_OPTIONS.includes(token)) {
+      const start = i;
+      while (i + 1 < tokens.length && !tokens[i + 1].startsWith('--')) {
+        if (!tokens[++i].trim() || hasLoneSurrogate(tokens[i])) {
+          return null;
+        }
+      }
+      if (i === start) {
+        return null;
+      }
+    } else if (FILE_OPTIONS.includes(flag) && value !== null) {
+      if (!value.trim() || hasLoneSurrogate(value)) {
+        return null;
+      }
+    } else {
+      return null;
+    }
+  }
+  if (!isStageKind(kind) || (name !== null && (!name.trim() || hasLoneSurrogate(name)))) {
+    return null;
+  }
+  return { kind, name: name || kind, form: 'magic' };
 }
 
 /** The stage a `%%mlops stage …` first line declares, or null (also for an invalid header). */
 export function stageFromHeader(source: string): StageSpec | null {
   const first = source.split('\n', 1)[0].replace(/\r$/, '');
   const match = HEADER_RE.exec(first);
-  if (!match) {
-    return null;
-  }
-  const tokens = splitArgs(match[1] ?? '');
-  const kind = tokens.shift();
-  if (!kind || !isStageKind(kind)) {
-    return null;
-  }
-  let name: string = kind;
-  while (tokens.length) {
-    const token = tokens.shift() as string;
-    if ((token === '--name' || token === '-n') && tokens.length) {
-      name = tokens.shift() as string;
-    } else if (token.startsWith('--name=')) {
-      name = token.slice('--name='.length);
-    } else {
-      return null;
-    }
-  }
-  return { kind, name: name || kind, form: 'magic' };
+  return match ? parseStageArgs(match[1] ?? '') : null;
 }
 
 /** The stage a cell's `mlops:KIND[:NAME]` tag declares, or null. */

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { lifecycleIndex, stageFromHeader, stageFromTags, stageOfCell, withStageTag } from '../stages';
@@ -36,4 +38,17 @@ test('withStageTag replaces the stage tag and keeps the others', () => {
 test('lifecycle order', () => {
   assert.ok(lifecycleIndex('problem') < lifecycleIndex('monitor'));
   assert.equal(lifecycleIndex('other'), 6);
+});
+
+// The same cases tests/test_stage_header_cases.py runs against mlops_magic.tracking.stages.
+test('the shared stage-header cases read as Python reads them', () => {
+  const file = join(__dirname, '..', '..', '..', 'tests', 'cases', 'stage_headers.json');
+  const cases: { header: string; stage: { kind: string; name: string } | null }[] = JSON.parse(
+    readFileSync(file, 'utf-8')
+  ).cases;
+  assert.ok(cases.length > 30);
+  for (const c of cases) {
+    const spec = stageFromHeader(`${c.header}\nbody()`);
+    assert.deepEqual(spec ? { kind: spec.kind, name: spec.name } : null, c.stage, JSON.stringify(c.header.slice(0, 80)));
+  }
 });
