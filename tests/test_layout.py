@@ -68,6 +68,7 @@ TABLE_OWNERS = {
     "cache_entries": "store/cache.py",
     "cache_objects": "store/cache.py",
     "cached_stages": "store/cache.py",
+    "sweeps": "store/sweeps.py",
     "meta": "store/schema.py",
 }
 WRITE = re.compile(r"\b(?:INSERT\s+INTO|(?<!DO )UPDATE|DELETE\s+FROM)\b\s*(\w*)")
