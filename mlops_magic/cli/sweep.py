@@ -90,10 +90,12 @@ def sweep(ctx: click.Context, notebook: str, specs: tuple[tuple[str, str], ...],
     for point in outcome.failed:
         click.echo(f"failed point {point.result.run_id[:8]} ({_label(point.params)}): "
                    f"{point.result.status} — {point.result.error or 'no reason given'}", err=True)
+    from ..report.sweep import sweep_text, write_sweep_report  # lazy: mlops --help imports every command
+    from ..tracking.sweeps import sweep_detail  # lazy: mlops --help imports every command
+
+    click.echo(sweep_text(sweep_detail(store, outcome.sweep_id)))
     click.echo(outcome.summary())
     if report:
-        from ..report.sweep import write_sweep_report  # lazy: mlops --help imports every command
-
         click.echo(f"report: {write_sweep_report(store, outcome.sweep_id)}")
     ctx.exit(0 if outcome.status == "succeeded" else 1)
 
