@@ -42,8 +42,8 @@ def notebook(path: Path, *cells: str | tuple[str, list[str]]) -> Path:
 TRAIN = (
     ("alpha = 1.0\ndepth = 2\nrows = 200\nfail_at = -1", ["parameters"]),
     "%load_ext mlops_magic\nimport numpy as np\nimport pandas as pd",
-    "%%mlops stage data\nrng = np.random.default_rng(0)\n"
-    "X = pd.DataFrame({'a': rng.normal(size=rows), 'b': rng.normal(size=rows)})\n"
+    "%%mlops stage data\nvalues = np.random.default_rng(0).normal(size=(rows, 2))\n"
+    "X = pd.DataFrame({'a': values[:, 0], 'b': values[:, 1]})\n"
     "y = (X.a + 0.5 * X.b > 0).astype(int)",
     "%%mlops stage train\nfrom sklearn.linear_model import LogisticRegression\n"
     "assert depth != fail_at, f'depth {depth} fails on purpose'\n"
@@ -139,19 +139,19 @@ def test_every_point_failing_fails_the_sweep(project) -> None:
 
 def test_select_and_register_the_best_point_through_the_registry(project) -> None:
     nb = notebook(project / "train.ipynb", *TRAIN)
-    out = sweep(str(nb), "-p", "depth", "2,3", "--select", "min score where score > 0.5", "--register", "clf",
+    out = sweep(str(nb), "-p", "depth", "3,2", "--select", "max score where score > 0.5", "--register", "clf",
                 "--if-better", "score")
     store = open_store()
     sweep_id = only_sweep(store)
     detail = sweep_detail(store, sweep_id)
-    worst = min(detail["points"], key=lambda p: p["metrics"]["score"])
-    assert detail["sweep"]["best_run_id"] == worst["id"]
+    best = max(detail["points"], key=lambda p: p["metrics"]["score"])
+    assert best["params"]["depth"] == 2 and detail["sweep"]["best_run_id"] == best["id"]
     version = versions_of(store, "clf")[-1]
-    assert version.run_id == worst["id"] and version.metrics["score"] == pytest.approx(worst["metrics"]["score"])
-    assert f"registered clf v1 from run {worst['id'][:8]}" in out
-    # a second sweep whose best does not beat v1 on score (min picks the worse one again) registers nothing
-    out = sweep(str(nb), "-p", "depth", "3,4", "--select", "min score", "--register", "clf", "--if-better", "score")
-    assert "not registered" in out and len(versions_of(store, "clf")) == 1
+    assert version.run_id == best["id"] and version.metrics["score"] == pytest.approx(best["metrics"]["score"])
+    assert f"registered clf v1 from run {best['id'][:8]}" in out
+    # a second sweep whose best (a deeper, so lower, score) does not beat v1 on score registers nothing
+    out = sweep(str(nb), "-p", "depth", "4,5", "--select", "max score", "--register", "clf", "--if-better", "score")
+    assert "not registered" in out and "does not beat clf v1" in out and len(versions_of(store, "clf")) == 1
 
 
 @pytest.mark.parametrize("args, message", [
