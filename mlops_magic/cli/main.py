@@ -149,7 +149,8 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
         where = any(r["worker"] or r["status"] == RunStatus.QUEUED for r in records)
         print_table(["id", "status", "trigger", "notebook", "started", "duration", "metrics"]
                     + (["worker"] if where else []), [
-            [("└ " if r["depth"] else "") + r["id"][:8], r["status"], r["trigger"], r["notebook"] or "", _fmt_time(r["started"]),
+            [("└ " if r["depth"] else "") + r["id"][:8], r["status"], r["trigger"], r["notebook"] or "",
+             _fmt_time(r["started"]),
              f"{r['duration']:.1f}s" if r["duration"] is not None else "", _fmt_metrics(r["metrics"])]
             + ([_where(r)] if where else []) for r in group_by_sweep(store, records)])
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from ..entities import RunStatus
 from ..errors import MlopsError, RunInterrupted
 from .run import UsageFailure, skip_slow_optional_imports
 
@@ -97,7 +98,7 @@ def sweep(ctx: click.Context, notebook: str, specs: tuple[tuple[str, str], ...],
     click.echo(outcome.summary())
     if report:
         click.echo(f"report: {write_sweep_report(store, outcome.sweep_id)}")
-    ctx.exit(0 if outcome.status == "succeeded" else 1)
+    ctx.exit(0 if outcome.status == RunStatus.SUCCEEDED else 1)
 
 
 def _label(params: dict[str, Any]) -> str:

@@ -44,8 +44,8 @@ def kept_model(store: Store, run_id: str) -> tuple[str, Any]:
     return var, model_files.load(data, "skops", trusted, label=f"{var} of run {run_id[:8]}")
 
 
-def register_run_model(store: Store, run_id: str, name: str, *,
-                       if_better: str | None = None, higher_is_better: bool | None = None) -> tuple[ModelVersion | None, str]:
+def register_run_model(store: Store, run_id: str, name: str, *, if_better: str | None = None,
+                       higher_is_better: bool | None = None) -> tuple[ModelVersion | None, str]:
     """Register the model run ``run_id`` kept as the next version of ``name``; with ``if_better``, only when
     the run beats ``name``'s latest version on that metric. (the version or None, one line saying what
     happened)."""

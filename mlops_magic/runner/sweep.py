@@ -104,10 +104,7 @@ def plan(req: SweepRequest, store: Store) -> tuple[Any, list[dict[str, Any]], Se
     check_kernel(prep.kernel)
     types = parameter_types(prep.nb, prep.kernel)
     dims: list[Dimension] = [parse_dimension(n, spec, types) for n, spec in req.specs]
-    if req.random is None:
-        points = grid(dims)
-    else:
-        points = random_points(dims, req.random, req.seed)
+    points = grid(dims) if req.random is None else random_points(dims, req.random, req.seed)
     return prep, points, selection
 
 

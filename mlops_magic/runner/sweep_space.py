@@ -111,7 +111,8 @@ def grid(dimensions: list[Dimension]) -> list[dict[str, Any]]:
         raise InvalidInputError(f"-p {drawn[0]} is a distribution: draw points from it with --random N "
                                 "(a grid takes lists of values)")
     count_points(math.prod(len(d.values) for d in dimensions))
-    return [dict(zip([d.name for d in dimensions], combo)) for combo in itertools.product(*(d.values for d in dimensions))]
+    names = [d.name for d in dimensions]
+    return [dict(zip(names, combo)) for combo in itertools.product(*(d.values for d in dimensions))]
 
 
 def random_points(dimensions: list[Dimension], n: int, seed: int | None) -> list[dict[str, Any]]:
