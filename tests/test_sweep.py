@@ -119,7 +119,7 @@ def test_random_points_are_drawn_from_the_seed(project) -> None:
 def test_a_failing_point_is_reported_and_the_others_are_kept(project) -> None:
     nb = notebook(project / "train.ipynb", *TRAIN)
     result = CliRunner().invoke(
-        main, ["sweep", str(nb), "-p", "depth", "1,2,3", "-p", "fail_at", "2", "--select", "max score"])
+        main, ["sweep", str(nb), "-p", "depth", "1,2,3", "-p", "fail_at", "2", "--select", "max score", "--report"])
     assert result.exit_code == 0, result.output
     failed = [line for line in result.stderr.splitlines() if line.startswith("failed point")]
     assert len(failed) == 1 and "depth=2" in failed[0] and "fails on purpose" in failed[0]
@@ -127,6 +127,11 @@ def test_a_failing_point_is_reported_and_the_others_are_kept(project) -> None:
     detail = sweep_detail(store, only_sweep(store))
     assert [p["status"] for p in detail["points"]] == [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SUCCEEDED]
     assert detail["sweep"]["failed"] == 1 and detail["run"].status == RunStatus.SUCCEEDED
+    # the report: the objective against each swept parameter, one point per succeeded run
+    page = Path(result.stdout.split("report: ")[1].strip()).read_text()
+    assert "score vs depth" in page and "score vs fail_at" in page
+    chart = page.split(">score vs depth<")[1].split("</svg>")[0]
+    assert chart.count("<circle") == 2 and "<polyline" not in chart
 
 
 def test_every_point_failing_fails_the_sweep(project) -> None:
@@ -180,3 +185,18 @@ def test_hostile_specs_are_one_line_and_nothing_is_recorded(project, args, messa
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
     assert open_store().list_runs() == []
+
+
+def test_the_magic_lists_a_sweep_and_its_points(ip, store_dir) -> None:
+    from IPython.core.error import UsageError
+
+    nb = notebook(store_dir / "train.ipynb", *TRAIN)
+    sweep(str(nb), "-p", "depth", "2,3", "--select", "max score")
+    store = open_store()
+    sweep_id = only_sweep(store)
+    frame = ip.run_line_magic("mlops", f"runs --sweep {sweep_id[:8]}")
+    assert list(frame["id"])[0] == sweep_id and len(frame) == 3
+    assert set(frame["parent_run_id"][1:]) == {sweep_id} and set(frame["params.depth"][1:]) == {2, 3}
+    child = frame["id"][1]
+    with pytest.raises(UsageError, match="is not a sweep"):
+        ip.run_line_magic("mlops", f"runs --sweep {child}")

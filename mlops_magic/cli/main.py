@@ -19,7 +19,7 @@ from .._version import __version__
 from ..display.html import fmt_number
 from ..entities import RunStatus
 from ..errors import MlopsError
-from ..options import RUN_FILTERS
+from ..options import RUN_FILTERS, SWEEP_FILTER
 from .options import declared
 
 #: name → "module:attribute" of a click command, imported on first use.
@@ -118,11 +118,11 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 @main.command()
 @declared(*RUN_FILTERS)
-@click.option("--sweep", "sweep_ref", default=None, metavar="ID", help="Only this sweep and its points.")
+@declared(SWEEP_FILTER)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.pass_context
 def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None,
-         limit: int | None, sweep_ref: str | None, fmt: str) -> None:
+         limit: int | None, sweep: str | None, fmt: str) -> None:
     """List runs, newest first, each sweep's points under it. JSON is an array of run objects (id, notebook,
     status, trigger, started, …)."""
     from ..tracking.queries import list_run_records  # lazy: mlops --help imports every command
@@ -131,9 +131,9 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
     store = open_cli_store(ctx)
     store.reap_orphans()  # a run whose process is gone (a killed kernel) is listed as killed, not running
     records = list_run_records(store, notebook=notebook, status=status, trigger=trigger,
-                               limit=None if sweep_ref else limit)
-    if sweep_ref:
-        records = sweep_points_only(store, records, sweep_ref)[:limit]
+                               limit=None if sweep else limit)
+    if sweep:
+        records = sweep_points_only(store, records, sweep)[:limit]
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     elif fmt == "csv":

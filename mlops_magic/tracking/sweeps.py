@@ -12,6 +12,7 @@ from ..errors import InvalidInputError
 from ..store import Store
 from ..store import runs as run_table
 from ..store import sweeps as sweep_table
+from .queries import runs_frame
 
 
 def sweep_detail(store: Store, ref: str) -> dict[str, Any]:
@@ -51,3 +52,17 @@ def sweep_points_only(store: Store, records: list[dict[str, Any]], sweep_ref: st
     if sweep_table.get(store.db, sweep_id) is None:
         raise InvalidInputError(f"run {sweep_id[:8]} is not a sweep; `mlops runs --trigger sweep` lists sweeps")
     return [r for r in records if r["id"] == sweep_id or r.get("parent_run_id") == sweep_id]
+
+
+def sweep_frame(store: Store, ref: str, **filters: Any) -> Any:
+    """``%mlops runs --sweep ID``: the runs DataFrame (:func:`.queries.runs_frame`) of the sweep and its points,
+    the sweep first, then its points oldest first."""
+    sweep_id = store.resolve_run_id(ref)
+    if sweep_table.get(store.db, sweep_id) is None:
+        raise InvalidInputError(f"run {sweep_id[:8]} is not a sweep; `mlops runs --trigger sweep` lists sweeps")
+    limit = filters.pop("limit", None)
+    frame = runs_frame(store, **filters)
+    frame = frame[(frame["id"] == sweep_id) | (frame["parent_run_id"] == sweep_id)]
+    frame = frame.assign(_is_sweep=frame["id"] != sweep_id).sort_values(["_is_sweep", "started"])
+    frame = frame.drop(columns="_is_sweep").reset_index(drop=True)
+    return frame if limit is None else frame.head(limit)
