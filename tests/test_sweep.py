@@ -3,6 +3,7 @@ random points from a seed, failing points, selection and registration, and hosti
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -176,7 +177,8 @@ def test_select_and_register_the_best_point_through_the_registry(project) -> Non
     (["-p", "alpha", "1", "--select", "best score"], "expected 'max' or 'min'"),
     (["-p", "alpha", "1", "--select", "max score where score >"], "cannot parse gate"),
     (["-p", "alpha", "1", "--register", "clf"], "--register needs --select"),
-    (["-p", "alpha", "1", "--optuna"], "--optuna"),
+    (["-p", "alpha", "1", "--optuna", "3"], "--optuna needs --select"),
+    (["-p", "alpha", "1", "--optuna", "3", "--random", "3", "--select", "max score"], "not both"),
 ])
 def test_hostile_specs_are_one_line_and_nothing_is_recorded(project, args, message) -> None:
     nb = notebook(project / "train.ipynb", *TRAIN)
@@ -195,8 +197,33 @@ def test_the_magic_lists_a_sweep_and_its_points(ip, store_dir) -> None:
     store = open_store()
     sweep_id = only_sweep(store)
     frame = ip.run_line_magic("mlops", f"runs --sweep {sweep_id[:8]}")
-    assert list(frame["id"])[0] == sweep_id and len(frame) == 3
+    assert frame["id"][0] == sweep_id and len(frame) == 3
     assert set(frame["parent_run_id"][1:]) == {sweep_id} and set(frame["params.depth"][1:]) == {2, 3}
     child = frame["id"][1]
     with pytest.raises(UsageError, match="is not a sweep"):
         ip.run_line_magic("mlops", f"runs --sweep {child}")
+
+
+def test_without_optuna_the_option_is_one_line(project, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "optuna", None)  # as if the extra were not installed: import fails
+    nb = notebook(project / "train.ipynb", *TRAIN)
+    result = CliRunner().invoke(main, ["sweep", str(nb), "-p", "alpha", "1,2", "--optuna", "3",
+                                       "--select", "max score"])
+    assert result.exit_code == 2 and result.stderr.strip() == (
+        "Error: --optuna needs Optuna, which is not installed: pip install 'mlops-magic[optuna]'")
+    assert open_store().list_runs() == []
+
+
+def test_optuna_drives_five_trials_as_child_runs(project) -> None:
+    pytest.importorskip("optuna")
+    nb = notebook(project / "train.ipynb", *TRAIN)
+    out = sweep(str(nb), "--optuna", "5", "--seed", "3", "-p", "alpha", "loguniform:0.1:10", "-p", "depth", "int:1:4",
+                "--select", "max score", "--parallel", "2")
+    store = open_store()
+    detail = sweep_detail(store, only_sweep(store))
+    points = detail["points"]
+    assert detail["sweep"]["method"] == "optuna" and len(points) == 5
+    assert all(p["status"] == RunStatus.SUCCEEDED for p in points)
+    assert all(0.1 <= p["params"]["alpha"] <= 10 and p["params"]["depth"] in (1, 2, 3, 4) for p in points)
+    best = max(points, key=lambda p: p["metrics"]["score"])
+    assert detail["sweep"]["best_run_id"] == best["id"] and f"run {best['id'][:8]}" in out

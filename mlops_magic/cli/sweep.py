@@ -22,6 +22,8 @@ Examples:
   mlops sweep train.ipynb -p learning_rate 0.01,0.03,0.1 -p max_depth 3,5 --cache --select "max auc"
   mlops sweep train.ipynb --random 20 --seed 1 -p learning_rate loguniform:0.001:0.3 -p max_depth int:2:8 \\
       --select "max auc where accuracy >= 0.8" --register churn --if-better auc
+  mlops sweep train.ipynb --optuna 30 --seed 1 -p learning_rate loguniform:0.001:0.3 -p max_depth int:2:8 \
+      --select "max auc"
 """
 
 
@@ -42,7 +44,10 @@ Examples:
                    "with that run's metrics and gate results.")
 @click.option("--if-better", default=None, metavar="METRIC",
               help="With --register: only when the best point beats NAME's latest version on METRIC.")
-@click.option("--optuna", is_flag=True, help="Not available yet: the points come from -p lists or --random.")
+@click.option("--optuna", "optuna_n", type=click.IntRange(min=1), default=None, metavar="N",
+              help="N trials of an Optuna study (TPE, seeded by --seed) optimising --select's metric; lists are "
+                   "categorical, distributions as declared. Needs the optional extra: "
+                   "pip install 'mlops-magic[optuna]'.")
 @click.option("--cache", is_flag=True,
               help="Run the first point alone to fill the stage cache, then restore unchanged stages (e.g. the "
                    "data stage) in every other point instead of running them.")
@@ -57,11 +62,11 @@ Examples:
 @click.option("--report", is_flag=True, help="Write the sweep's HTML report (objective against each parameter).")
 @click.pass_context
 def sweep(ctx: click.Context, notebook: str, specs: tuple[tuple[str, str], ...], random_n: int | None,
-          seed: int | None, select: str | None, register: str | None, if_better: str | None, optuna: bool,
+          seed: int | None, select: str | None, register: str | None, if_better: str | None, optuna_n: int | None,
           cache: bool, parallel: int, executor: str | None, timeout: float | None, kernel: str | None,
           name: str | None, report: bool) -> None:
-    """Run NOTEBOOK once per point of a parameter grid (or --random points): a parent sweep run with one
-    child run per point, the best selected by --select.
+    """Run NOTEBOOK once per point of a parameter grid (or --random points, or --optuna trials): a parent
+    sweep run with one child run per point, the best selected by --select.
 
     Exit status: 0 succeeded (failed points are listed), 1 every point failed or none qualified,
     2 usage error, 130 interrupted.
@@ -70,14 +75,12 @@ def sweep(ctx: click.Context, notebook: str, specs: tuple[tuple[str, str], ...],
     from ..runner.sweep import SweepRequest, run_sweep  # lazy: mlops --help imports every command
     from ..store import open_store  # lazy: mlops --help imports every command
 
-    if optuna:
-        raise UsageFailure("--optuna is not available: optuna-driven sweeps are not built yet; "
-                           "use -p lists (grid) or --random N")
     try:
         if executor:
             executor = check_executor_url(executor)
         store = open_store((ctx.find_root().obj or {}).get("store"))
-        request = SweepRequest(notebook=notebook, specs=specs, random=random_n, seed=seed, select=select,
+        request = SweepRequest(notebook=notebook, specs=specs, random=random_n, optuna=optuna_n, seed=seed,
+                               select=select,
                                register=register, if_better=if_better, cache=cache, parallel=parallel,
                                executor=executor, timeout=timeout, kernel=kernel, name=name)
         outcome = run_sweep(request, store, on_result=lambda r: click.echo(r.line()),

@@ -29,7 +29,8 @@ from ..store import sweeps as sweep_table
 from . import check_kernel, run_notebooks
 from .prepare import new_run_id, parameter_types, prepare
 from .request import RunRequest, RunResult
-from .sweep_space import Dimension, grid, label, parse_dimension, random_points
+from .sweep_optuna import drive, require_optuna
+from .sweep_space import Dimension, count_points, grid, label, parse_dimension, random_points
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class SweepRequest:
     notebook: str
     specs: tuple[tuple[str, str], ...]
     random: int | None = None  # None: a grid; N: N random points
+    optuna: int | None = None  # N: N trials of an Optuna study (the optional extra) optimising --select
     seed: int | None = None
     select: str | None = None
     register: str | None = None
@@ -86,10 +88,26 @@ class SweepResult:
         return "\n".join(lines)
 
 
-def plan(req: SweepRequest, store: Store) -> tuple[Any, list[dict[str, Any]], Selection | None]:
-    """Check everything before anything is recorded: the notebook, the kernel, the specs, the rule.
-    (the prepared notebook, the points, the selection); bad input raises one clear InvalidInputError."""
+@dataclass(frozen=True)
+class Plan:
+    prep: Any  # the prepared notebook (a PreparedRun): its recorded path
+    dims: list[Dimension]
+    points: list[dict[str, Any]]  # grid and random: every point; optuna: none yet (the study asks)
+    selection: Selection | None
+    method: str
+    count: int
+
+
+def plan(req: SweepRequest, store: Store) -> Plan:
+    """Check everything before anything is recorded: the notebook, the kernel, the specs, the rule;
+    bad input raises one clear InvalidInputError."""
     selection = parse_select(req.select) if req.select else None
+    if req.optuna is not None:
+        if req.random is not None:
+            raise InvalidInputError("use --random N or --optuna N, not both")
+        if selection is None:
+            raise InvalidInputError("--optuna needs --select: the metric the study maximises or minimises")
+        require_optuna()
     if req.register and selection is None:
         raise InvalidInputError("--register needs --select: the rule that picks which point's model to register")
     if req.if_better and not req.register:
@@ -104,32 +122,46 @@ def plan(req: SweepRequest, store: Store) -> tuple[Any, list[dict[str, Any]], Se
     check_kernel(prep.kernel)
     types = parameter_types(prep.nb, prep.kernel)
     dims: list[Dimension] = [parse_dimension(n, spec, types) for n, spec in req.specs]
+    if req.optuna is not None:
+        return Plan(prep, dims, [], selection, "optuna", count_points(req.optuna))
     points = grid(dims) if req.random is None else random_points(dims, req.random, req.seed)
-    return prep, points, selection
+    return Plan(prep, dims, points, selection, "grid" if req.random is None else "random", len(points))
 
 
 def run_sweep(req: SweepRequest, store: Store, *, on_result: Callable[[RunResult], None] | None = None,
               warn: Callable[[str], None] | None = None) -> SweepResult:
     """Run the sweep ``req`` asks for and record it; returns its outcome (see the module's docstring)."""
-    prep, points, selection = plan(req, store)
-    method = "grid" if req.random is None else "random"
-    sweep = store.create_run(notebook=prep.recorded_notebook, trigger=Trigger.SWEEP,
-                             name=req.name or f"{method} sweep of {len(points)} points")
+    p = plan(req, store)
+    sweep = store.create_run(notebook=p.prep.recorded_notebook, trigger=Trigger.SWEEP,
+                             name=req.name or f"{p.method} sweep of {p.count} points")
     space = {n: s for n, s in req.specs}
     store.db.run_in_transaction(lambda tx: sweep_table.insert(
-        tx, sweep.id, notebook=prep.recorded_notebook, method=method, space=space, points=len(points),
-        seed=req.seed, select_rule=str(selection) if selection else None, created=sweep.started.timestamp()))
-    requests = [RunRequest(notebook=req.notebook, params=point, trigger=Trigger.SWEEP, store_url=store.url,
-                           parent_run_id=sweep.id, run_id=new_run_id(), timeout=req.timeout, kernel=req.kernel,
-                           name=f"{sweep.id[:8]} #{i + 1} {label(point)}"[:200], cache=True if req.cache else None)
-                for i, point in enumerate(points)]
-    return finish(store, sweep.id, points, execute(store, sweep.id, requests, req, on_result, warn), selection, req)
+        tx, sweep.id, notebook=p.prep.recorded_notebook, method=p.method, space=space, points=p.count,
+        seed=req.seed, select_rule=str(p.selection) if p.selection else None, created=sweep.started.timestamp()))
+    started: list[dict[str, Any]] = []
+
+    def run(points: list[dict[str, Any]]) -> list[RunResult]:
+        requests = [RunRequest(notebook=req.notebook, params=point, trigger=Trigger.SWEEP, store_url=store.url,
+                               parent_run_id=sweep.id, run_id=new_run_id(), timeout=req.timeout, kernel=req.kernel,
+                               name=f"{sweep.id[:8]} #{len(started) + i + 1} {label(point)}"[:200],
+                               cache=True if req.cache else None) for i, point in enumerate(points)]
+        results = execute(store, sweep.id, requests, req, on_result, warn, warm=not started)
+        started.extend(points)
+        return results
+
+    if p.selection is not None and req.optuna is not None:
+        points, results = drive(p.dims, p.selection, req.optuna, req.seed, req.parallel, run, store.latest_metrics)
+    else:
+        points, results = p.points, run(p.points)
+    return finish(store, sweep.id, points, results, p.selection, req)
 
 
 def execute(store: Store, sweep_id: str, requests: Sequence[RunRequest], req: SweepRequest,
-            on_result: Callable[[RunResult], None] | None, warn: Callable[[str], None] | None) -> list[RunResult]:
-    """The points' results, in order. With the cache the first point runs alone so it fills the cache."""
-    first = 1 if req.cache and len(requests) > 1 else 0
+            on_result: Callable[[RunResult], None] | None, warn: Callable[[str], None] | None, *,
+            warm: bool = True) -> list[RunResult]:
+    """The points' results, in order. With the cache the first point of a sweep (``warm``) runs alone, so it
+    fills the cache the others restore from."""
+    first = 1 if warm and req.cache and len(requests) > 1 else 0
     results: list[RunResult] = []
     try:
         for batch in (requests[:first], requests[first:]):
