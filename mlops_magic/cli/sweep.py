@@ -13,7 +13,7 @@ import click
 
 from ..entities import RunStatus
 from ..errors import MlopsError, RunInterrupted
-from .run import UsageFailure, skip_slow_optional_imports
+from .run import UsageFailure, skip_slow_optional_imports, split_list
 
 skip_slow_optional_imports()
 
@@ -57,13 +57,16 @@ Examples:
               help="Where points execute: local, local:N, dask://HOST:PORT (default as for `mlops run`).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds per point before it is stopped as timed-out.")
+@click.option("--stages", default=None, metavar="A,B",
+              help="Run setup cells plus only these stages in every point (e.g. leave a deploy stage out).")
 @click.option("--kernel", default=None, help="Kernel name (default: the notebook's).")
 @click.option("--name", default=None, help="A name for the sweep's parent run.")
 @click.option("--report", is_flag=True, help="Write the sweep's HTML report (objective against each parameter).")
 @click.pass_context
 def sweep(ctx: click.Context, notebook: str, specs: tuple[tuple[str, str], ...], random_n: int | None,
           seed: int | None, select: str | None, register: str | None, if_better: str | None, optuna_n: int | None,
-          cache: bool, parallel: int, executor: str | None, timeout: float | None, kernel: str | None,
+          cache: bool, parallel: int, executor: str | None, timeout: float | None, stages: str | None,
+          kernel: str | None,
           name: str | None, report: bool) -> None:
     """Run NOTEBOOK once per point of a parameter grid (or --random points, or --optuna trials): a parent
     sweep run with one child run per point, the best selected by --select.
@@ -82,7 +85,8 @@ def sweep(ctx: click.Context, notebook: str, specs: tuple[tuple[str, str], ...],
         request = SweepRequest(notebook=notebook, specs=specs, random=random_n, optuna=optuna_n, seed=seed,
                                select=select,
                                register=register, if_better=if_better, cache=cache, parallel=parallel,
-                               executor=executor, timeout=timeout, kernel=kernel, name=name)
+                               executor=executor, timeout=timeout, kernel=kernel, name=name,
+                               stages=split_list(stages))
         outcome = run_sweep(request, store, on_result=lambda r: click.echo(r.line()),
                             warn=lambda m: click.echo(m, err=True))
     except MlopsError as exc:

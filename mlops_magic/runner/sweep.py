@@ -51,6 +51,7 @@ class SweepRequest:
     timeout: float | None = None
     kernel: str | None = None
     name: str | None = None
+    stages: tuple[str, ...] = ()  # setup cells plus only these stages, in every point (as `mlops run --stages`)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def plan(req: SweepRequest, store: Store) -> Plan:
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise InvalidInputError(f"-p {twice[0]} is given twice; list all its values in one -p")
-    prep = prepare(RunRequest(notebook=req.notebook, kernel=req.kernel), store.project_dir)
+    prep = prepare(RunRequest(notebook=req.notebook, kernel=req.kernel, stages=req.stages), store.project_dir)
     check_kernel(prep.kernel)
     types = parameter_types(prep.nb, prep.kernel)
     dims: list[Dimension] = [parse_dimension(n, spec, types) for n, spec in req.specs]
@@ -143,6 +144,7 @@ def run_sweep(req: SweepRequest, store: Store, *, on_result: Callable[[RunResult
     def run(points: list[dict[str, Any]]) -> list[RunResult]:
         requests = [RunRequest(notebook=req.notebook, params=point, trigger=Trigger.SWEEP, store_url=store.url,
                                parent_run_id=sweep.id, run_id=new_run_id(), timeout=req.timeout, kernel=req.kernel,
+                               stages=req.stages,
                                name=f"{sweep.id[:8]} #{len(started) + i + 1} {label(point)}"[:200],
                                cache=True if req.cache else None) for i, point in enumerate(points)]
         results = execute(store, sweep.id, requests, req, on_result, warn, warm=not started)
