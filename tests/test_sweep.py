@@ -6,38 +6,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 from click.testing import CliRunner
+from test_cache_headless import notebook
 
 from mlops_magic.cli.main import main
 from mlops_magic.entities import RunStatus
 from mlops_magic.registry.versions import versions_of
-from mlops_magic.store import clear_cache, open_store
+from mlops_magic.store import open_store
 from mlops_magic.store import sweeps as sweep_table
 from mlops_magic.tracking.queries import cached_from
 from mlops_magic.tracking.sweeps import sweep_detail
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    (tmp_path / ".mlops").mkdir()
-    monkeypatch.chdir(tmp_path)
-    for var in ("MLOPS_STORE", "MLOPS_RUN_ID", "MLOPS_CACHE", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE"):
-        monkeypatch.delenv(var, raising=False)
-    clear_cache()
-    yield tmp_path
-    clear_cache()
-
-
-def notebook(path: Path, *cells: str | tuple[str, list[str]]) -> Path:
-    nb = nbformat.v4.new_notebook()
-    for cell in cells:
-        source, tags = cell if isinstance(cell, tuple) else (cell, [])
-        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags}))
-    nbformat.write(nb, path)
-    return path
-
 
 #: A data stage that reads no swept parameter (so the cache can share it) and a train stage that does.
 TRAIN = (
@@ -67,8 +46,8 @@ def only_sweep(store) -> str:
     return ids[0]
 
 
-def test_grid_with_cache_runs_the_data_stage_once_and_selects_the_best(project) -> None:
-    nb = notebook(project / "train.ipynb", *TRAIN)
+def test_grid_with_cache_runs_the_data_stage_once_and_selects_the_best(store_dir) -> None:
+    nb = notebook(store_dir / "train.ipynb", *TRAIN)
     out = sweep(str(nb), "-p", "alpha", "0.5,1,2", "-p", "depth", "2,3", "--cache", "--parallel", "2",
                 "--select", "max score")
     store = open_store()
@@ -103,8 +82,8 @@ def test_grid_with_cache_runs_the_data_stage_once_and_selects_the_best(project) 
     assert only.count('"id"') == 7
 
 
-def test_random_points_are_drawn_from_the_seed(project) -> None:
-    nb = notebook(project / "train.ipynb", *TRAIN)
+def test_random_points_are_drawn_from_the_seed(store_dir) -> None:
+    nb = notebook(store_dir / "train.ipynb", *TRAIN)
     args = [str(nb), "--random", "3", "--seed", "7", "-p", "alpha", "loguniform:0.01:10", "-p", "depth", "int:1:4"]
     sweep(*args)
     sweep(*args)
@@ -117,8 +96,8 @@ def test_random_points_are_drawn_from_the_seed(project) -> None:
     assert sweep_detail(store, sweeps[0])["sweep"]["seed"] == 7
 
 
-def test_a_failing_point_is_reported_and_the_others_are_kept(project) -> None:
-    nb = notebook(project / "train.ipynb", *TRAIN)
+def test_a_failing_point_is_reported_and_the_others_are_kept(store_dir) -> None:
+    nb = notebook(store_dir / "train.ipynb", *TRAIN)
     result = CliRunner().invoke(
         main, ["sweep", str(nb), "-p", "depth", "1,2,3", "-p", "fail_at", "2", "--select", "max score", "--report"])
     assert result.exit_code == 0, result.output
@@ -135,16 +114,16 @@ def test_a_failing_point_is_reported_and_the_others_are_kept(project) -> None:
     assert chart.count("<circle") == 2 and "<polyline" not in chart
 
 
-def test_every_point_failing_fails_the_sweep(project) -> None:
-    nb = notebook(project / "train.ipynb", *TRAIN)
+def test_every_point_failing_fails_the_sweep(store_dir) -> None:
+    nb = notebook(store_dir / "train.ipynb", *TRAIN)
     out = sweep(str(nb), "-p", "depth", "2", "-p", "fail_at", "2", code=1)
     assert "all 1 points failed" in out
     store = open_store()
     assert store.get_run(only_sweep(store)).status == RunStatus.FAILED
 
 
-def test_select_and_register_the_best_point_through_the_registry(project) -> None:
-    nb = notebook(project / "train.ipynb", *TRAIN)
+def test_select_and_register_the_best_point_through_the_registry(store_dir) -> None:
+    nb = notebook(store_dir / "train.ipynb", *TRAIN)
     out = sweep(str(nb), "-p", "depth", "3,2", "--select", "max score where score > 0.5", "--register", "clf",
                 "--if-better", "score")
     store = open_store()
@@ -180,8 +159,8 @@ def test_select_and_register_the_best_point_through_the_registry(project) -> Non
     (["-p", "alpha", "1", "--optuna", "3"], "--optuna needs --select"),
     (["-p", "alpha", "1", "--optuna", "3", "--random", "3", "--select", "max score"], "not both"),
 ])
-def test_hostile_specs_are_one_line_and_nothing_is_recorded(project, args, message) -> None:
-    nb = notebook(project / "train.ipynb", *TRAIN)
+def test_hostile_specs_are_one_line_and_nothing_is_recorded(store_dir, args, message) -> None:
+    nb = notebook(store_dir / "train.ipynb", *TRAIN)
     result = CliRunner().invoke(main, ["sweep", str(nb), *args])
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
@@ -204,9 +183,9 @@ def test_the_magic_lists_a_sweep_and_its_points(ip, store_dir) -> None:
         ip.run_line_magic("mlops", f"runs --sweep {child}")
 
 
-def test_without_optuna_the_option_is_one_line(project, monkeypatch) -> None:
+def test_without_optuna_the_option_is_one_line(store_dir, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "optuna", None)  # as if the extra were not installed: import fails
-    nb = notebook(project / "train.ipynb", *TRAIN)
+    nb = notebook(store_dir / "train.ipynb", *TRAIN)
     result = CliRunner().invoke(main, ["sweep", str(nb), "-p", "alpha", "1,2", "--optuna", "3",
                                        "--select", "max score"])
     assert result.exit_code == 2 and result.stderr.strip() == (
@@ -214,9 +193,9 @@ def test_without_optuna_the_option_is_one_line(project, monkeypatch) -> None:
     assert open_store().list_runs() == []
 
 
-def test_optuna_drives_five_trials_as_child_runs(project) -> None:
+def test_optuna_drives_five_trials_as_child_runs(store_dir) -> None:
     pytest.importorskip("optuna")
-    nb = notebook(project / "train.ipynb", *TRAIN)
+    nb = notebook(store_dir / "train.ipynb", *TRAIN)
     out = sweep(str(nb), "--optuna", "5", "--seed", "3", "-p", "alpha", "loguniform:0.1:10", "-p", "depth", "int:1:4",
                 "--select", "max score", "--parallel", "2")
     store = open_store()

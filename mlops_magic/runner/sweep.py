@@ -171,8 +171,8 @@ def execute(store: Store, sweep_id: str, requests: Sequence[RunRequest], req: Sw
                 results += run_notebooks(batch, store=store, parallel=req.parallel, executor=req.executor,
                                          on_result=on_result, warn=warn)
     except KeyboardInterrupt:
-        store.finish_run(sweep_id, RunStatus.KILLED, error=f"interrupted: {len(results)} of {len(requests)} points "
-                                                           f"finished, the others were killed or never started")
+        store.finish_run(sweep_id, RunStatus.KILLED, error="interrupted (Ctrl-C): the points running were killed, "
+                                                           "the others never started")
         raise RunInterrupted(sweep_id) from None
     except BaseException as exc:
         store.finish_run(sweep_id, RunStatus.FAILED, error=f"sweep stopped: {type(exc).__name__}: {exc}"[:500])
