@@ -1,6 +1,7 @@
 """The stage cache on a data stage that reads and prepares 1,000,000 rows, measured in one go.
 
-    python benchmarks/bench_cache.py [--rows 1000000] [--repeat 3] [--points 12] [--parallel 2] [--no-sweep]
+    python benchmarks/bench_cache.py [--rows 1000000] [--repeat 3] [--points 12] [--parallel 2]
+                                     [--no-sweep | --sweep-only]
 
 A notebook whose ``data`` stage reads a CSV of ROWS purchase events and prepares them as a feature stage
 does (dates parsed, text normalised into categories, rows sorted per customer, days since the last
@@ -179,11 +180,14 @@ def main() -> int:
     parser.add_argument("--points", type=int, default=12, help="points of the sweep")
     parser.add_argument("--parallel", type=int, default=2, help="points run at once")
     parser.add_argument("--no-sweep", action="store_true", help="only the single-notebook measurement")
+    parser.add_argument("--sweep-only", action="store_true", help="only the sweep measurement")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
         folder = Path(tmp)
         (folder / ".mlops").mkdir()
         write_inputs(folder, args.rows)
+        if args.sweep_only:
+            return bench_sweep(folder, args.points, args.parallel)
         print(f"data stage over {args.rows:,} rows ({(folder / 'events.csv').stat().st_size / 2**20:.0f} MiB CSV), "
               f"median of {args.repeat} runs, each in a new kernel")
         plan = [("without the cache", (), args.repeat), ("--cache, first", ("--cache",), 1),
