@@ -1,20 +1,22 @@
-"""Notifications when a headless run does not succeed: a seam with two notifiers.
+"""When a headless run does not succeed: a ``run-failed`` event for alert rules, and the run's own notifiers.
 
-A notifier is anything with ``notify(message: dict) -> None``. The default
-writes one log line; ``webhook:URL`` (or a bare ``http(s)://`` URL) posts the
-message as JSON. A notifier that fails is logged and never fails the run or
+:func:`notify_all` first writes the ``run-failed`` event (``mlops alert add --on failed`` rules follow it;
+docs/operations.md) and asks for delivery in the background, then calls the notifiers the run or its
+schedule names with ``--notify`` (kept as they were: docs/headless.md). A notifier is anything with
+``notify(message: dict) -> None``. The default writes one log line; ``webhook:URL`` (or a bare
+``http(s)://`` URL) posts the message as JSON. A notifier that fails is logged and never fails the run or
 stops the scheduler.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import urllib.request
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from ..alerts import deliver_soon
+from ..alerts.channels import post_json
 from ..errors import InvalidInputError
 
 log = logging.getLogger("mlops_magic.runner.notify")
@@ -51,10 +53,7 @@ class WebhookNotifier:
         body = dict(message)
         body.setdefault("text", f"mlops run {message['run_id'][:8]} of {message['notebook']} {message['status']}"
                                 f"{': ' + message['error'] if message.get('error') else ''}")
-        request = urllib.request.Request(self.url, data=json.dumps(body, default=str).encode("utf-8"),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            response.read()
+        post_json(self.url, body, timeout=self.timeout)
 
 
 def make_notifier(spec: str) -> Notifier:
@@ -77,10 +76,25 @@ def notifiers(specs: Iterable[str]) -> list[Notifier]:
 def message_for(result: Any, store: Any = None) -> dict[str, Any]:
     return {"event": "run-finished", "run_id": result.run_id, "notebook": result.notebook,
             "status": result.status, "error": result.error, "attempts": result.attempts,
-            "store": getattr(store, "url", None)}
+            "store": getattr(store, "display_url", None)}
+
+
+def announce(result: Any, store: Any) -> None:
+    """The ``run-failed`` event of a run that did not succeed (alert rules follow it), delivered soon."""
+    if store is None or result.status in ("succeeded", "skipped"):
+        return
+    try:
+        run = store.get_run(result.run_id)
+        store.emit_event("run-failed", subject=run.notebook, run_id=result.run_id, payload={
+            "status": result.status, "notebook": run.notebook, "error": result.error,
+            "attempts": getattr(result, "attempts", 1), "trigger": run.trigger, "schedule_id": run.schedule_id})
+        deliver_soon(store)
+    except Exception as exc:  # an alert must never fail the run or stop the scheduler
+        log.warning("mlops: could not record the run-failed event of %s: %s", result.run_id[:8], exc)
 
 
 def notify_all(specs: Iterable[str], result: Any, store: Any = None) -> None:
+    announce(result, store)
     message = message_for(result, store)
     try:
         targets = notifiers(specs)
