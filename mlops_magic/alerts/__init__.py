@@ -10,6 +10,6 @@ no network or mail library; channels import theirs when they send.
 
 from __future__ import annotations
 
-from .delivery import deliver, deliver_soon, watch_events
+from .courier import deliver_soon, watch_events
 
-__all__ = ["deliver", "deliver_soon", "watch_events"]
+__all__ = ["deliver_soon", "watch_events"]

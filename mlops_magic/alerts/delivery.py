@@ -6,19 +6,15 @@ rate limit per hour), then due deliveries are claimed and sent. A failed send is
 backoff (30 s, 1, 2, 4 min) and then recorded ``failed``; every error is redacted before it is kept or
 logged. Nothing here raises into its caller: a run, a tick or a command never fails because of an alert.
 
-Who delivers: the process that wrote an event (:func:`watch_events`: a kernel, a command) in a daemon
-thread (:func:`deliver_soon`), flushed at exit within a few seconds; the runner after each run; the
-scheduler after each tick and each pass of its loop, which also retries what earlier processes left
-pending; and ``mlops alert deliver``.
+Who delivers: the process that wrote an event, in a daemon thread (:mod:`.courier`); the runner after
+each run; the scheduler after each tick and each pass of its loop, which also retries what earlier
+processes left pending; and ``mlops alert deliver``.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +24,7 @@ from ..store import events as events_table
 from . import settings as alert_settings
 from .channels import SENDERS
 from .messages import build, notebook_of
-from .rules import KIND_OF_EVENT, Rule, dedup_key, matches
+from .rules import Rule, dedup_key, matches
 
 log = logging.getLogger("mlops_magic.alerts")
 
@@ -39,7 +35,6 @@ MAX_ATTEMPTS = 5
 #: taken before its transaction commits, so a lower id may appear after a higher one (the unique
 #: (rule, event) key makes looking at an event twice harmless).
 SETTLE = 60.0
-EXIT_BUDGET = 10.0  # seconds a process spends at exit sending what it queued
 
 
 @dataclass
@@ -177,81 +172,3 @@ def _with_note(store: Store, rule: Rule, alert: Any, delivery_id: int) -> Any:
 def _one_line(exc: BaseException) -> str:
     text = (str(exc).strip().splitlines() or [""])[0][:400]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-# -- in the background ----------------------------------------------------------------------------------
-class _Courier:
-    """One daemon thread per process delivering for the stores it was told about."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._passing = threading.Lock()  # held during a pass: the exit flush waits for it, then passes once more
-        self._wake = threading.Event()
-        self._stores: dict[str, Store] = {}
-        self._thread: threading.Thread | None = None
-        self._at_exit = False
-
-    def kick(self, store: Store) -> None:
-        with self._lock:
-            self._stores[store.url] = store
-            if not self._at_exit:
-                atexit.register(self.flush)
-                self._at_exit = True
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="mlops-alerts", daemon=True)
-                self._thread.start()
-        self._wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            time.sleep(0.2)  # a kick comes from inside the writing transaction: let it commit
-            with self._passing:
-                for store in list(self._stores.values()):
-                    deliver(store, budget=30.0)
-
-    def flush(self) -> None:
-        """At exit: one last pass for each store, within :data:`EXIT_BUDGET` seconds in all (a pass under
-        way in the thread is waited for, so nothing it claimed is left mid-send)."""
-        deadline = time.monotonic() + EXIT_BUDGET
-        if not self._passing.acquire(timeout=EXIT_BUDGET):
-            return
-        try:
-            for store in list(self._stores.values()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                deliver(store, budget=left)
-        finally:
-            self._passing.release()
-
-
-_courier = _Courier()
-
-
-def deliver_soon(store: Store) -> None:
-    """Deliver in a daemon thread of this process (and once more at its exit); returns at once."""
-    try:
-        _courier.kick(store)
-    except Exception as exc:  # never let an alert reach the caller
-        log.warning("mlops alerts: cannot start delivery: %s", _one_line(exc))
-
-
-_watchers: dict[str, Callable[[], Store | None]] = {}
-
-
-def watch_events(key: str, store_of: Callable[[], Store | None]) -> None:
-    """Deliver soon after this process writes an alertable event, to the store ``store_of()`` names
-    (``key`` names the watcher: registering it again replaces it)."""
-    _watchers[key] = store_of
-    events_table.subscribe(_heard)
-
-
-def _heard(kind: str) -> None:
-    if kind not in KIND_OF_EVENT:
-        return
-    for store_of in list(_watchers.values()):
-        store = store_of()
-        if store is not None:
-            deliver_soon(store)

@@ -54,10 +54,13 @@ class AlertSettings:
     timeout: float = 10.0
     config_secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def secret_values(self) -> list[str]:
-        """Every secret these settings hold or can reach (config secrets, SMTP password, webhook key)."""
-        values = [*self.config_secrets.values(), self.smtp.password or "", self.webhook_secret or ""]
-        return sorted({v for v in values if len(v) >= 4}, key=len, reverse=True)
+    def secret_values(self, *also: str) -> list[str]:
+        """Every secret these settings hold or can reach (config secrets, SMTP password, webhook key) and
+        ``also``, longest first; of a URL its path and query too (an error may quote only those)."""
+        values = [self.smtp.password or "", self.webhook_secret or ""]
+        for value in (*self.config_secrets.values(), *also):
+            values += [value, *url_parts(value)]
+        return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
 
     def resolve(self, target: str) -> str:
         """The address behind a rule's target: ``env:NAME``, ``config:NAME``, or the target itself."""
@@ -78,9 +81,22 @@ class AlertSettings:
 
     def redact(self, text: str, *also: str) -> str:
         """``text`` with every known secret (and ``also``) replaced by ``***``."""
-        for value in sorted({*self.secret_values(), *(a for a in also if a and len(a) >= 4)}, key=len, reverse=True):
+        for value in self.secret_values(*also):
             text = text.replace(value, REDACTED)
         return redact_url(text) if "@" in text else text
+
+
+def url_parts(value: str) -> list[str]:
+    """The parts of a URL that carry its secret: path with query, path, query, password (none for a non-URL)."""
+    if "://" not in value:
+        return []
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return []
+    path_query = parts.path + (f"?{parts.query}" if parts.query else "")
+    return [p for p in (path_query, parts.path if parts.path.strip("/") else "", parts.query, parts.password or "")
+            if p]
 
 
 def load(store: Store | None) -> AlertSettings:

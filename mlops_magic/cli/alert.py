@@ -114,6 +114,6 @@ def remove(ctx: click.Context, rule_id: str) -> None:
 @click.pass_context
 def deliver_cmd(ctx: click.Context) -> None:
     """Send what is due now (new events, retries): for cron when no `mlops scheduler run` loop delivers."""
-    from ..alerts import deliver  # lazy: mlops --help imports every command
+    from ..alerts.delivery import deliver  # lazy: mlops --help imports every command
 
     click.echo(deliver(open_cli_store(ctx)).line())

@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from ..alerts import deliver, deliver_soon
+from ..alerts import deliver_soon
+from ..alerts.delivery import deliver
 from ..errors import MlopsError
 from ..runner.cluster import DaskExecutor, reconcile
 from ..runner.execute import last_successful
