@@ -64,6 +64,16 @@ def utc_from_ts(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
 
 
+#: Metrics under this prefix are sampled system series (``tracking/system.py``): what a run cost the
+#: machine, shown as its system line, not among the results it computed.
+SYSTEM_PREFIX = "system."
+
+
+def result_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics`` without the system series: for tables, model versions and diffs of results."""
+    return {k: v for k, v in metrics.items() if not k.startswith(SYSTEM_PREFIX)}
+
+
 def json_safe(value: Any, *, non_finite: Literal["name", "null"] = "name") -> Any:
     """``value`` as plain values ``json.dumps`` accepts (``allow_nan=False`` too), the one rule for every
     JSON answer: ISO 8601 times, enums as their values, numpy scalars and arrays as Python numbers and

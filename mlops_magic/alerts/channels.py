@@ -36,7 +36,7 @@ def post_json(url: str, body: Any, *, headers: dict[str, str] | None = None, tim
     data = body if isinstance(body, bytes) else json.dumps(body, default=str).encode("utf-8")
     request = urllib.request.Request(url, data=data, method="POST", headers={
         "Content-Type": "application/json", "User-Agent": f"mlops-magic/{__version__}", **(headers or {})})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked above
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return bytes(response.read())
 
 

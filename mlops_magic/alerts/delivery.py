@@ -123,24 +123,34 @@ def _send_due(store: Store, settings: alert_settings.AlertSettings, rules: dict[
         return False
     events = events_table.by_ids(store.db, [int(r["event_id"]) for r in rows if r["event_id"] is not None])
     for row in rows:
+        delivery_id = int(row["id"])
         rule, event = rules.get(int(row["rule_id"])), events.get(int(row["event_id"] or 0))
         if rule is None or event is None:  # removed meanwhile: nothing to say any more
-            store.db.run_in_transaction(lambda tx, i=row["id"]: tables.mark_failed_attempt(
-                tx, i, "its rule or event is gone", next_attempt=None))
+            _record(store, delivery_id, "its rule or event is gone", None)
             continue
-        error = send_one(store, settings, rule, event, int(row["id"]))
+        error = send_one(store, settings, rule, event, delivery_id)
         attempts = int(row["attempts"]) + 1
         if error is None:
-            store.db.run_in_transaction(lambda tx, i=row["id"]: tables.mark_sent(tx, i, time.time()))
+            _record(store, delivery_id, None, None)
             done.sent += 1
             continue
         done.failed += 1
         retry = now + BACKOFF * 2 ** (attempts - 1) if attempts < MAX_ATTEMPTS else None
-        store.db.run_in_transaction(lambda tx, i=row["id"], e=error, r=retry: tables.mark_failed_attempt(
-            tx, i, e, next_attempt=r))
+        _record(store, delivery_id, error, retry)
         log.warning("mlops alerts: rule %s could not send to %s:%s (attempt %s%s): %s", rule.id, rule.channel,
                     rule.shown, attempts, ", retrying" if retry else ", giving up", error)
     return True
+
+
+def _record(store: Store, delivery_id: int, error: str | None, retry: float | None) -> None:
+    """A delivery's outcome: sent (no error), or a failed attempt retried at ``retry`` (None: given up)."""
+    def write(tx: Any) -> None:
+        if error is None:
+            tables.mark_sent(tx, delivery_id, time.time())
+        else:
+            tables.mark_failed_attempt(tx, delivery_id, error, next_attempt=retry)
+
+    store.db.run_in_transaction(write)
 
 
 def send_one(store: Store, settings: alert_settings.AlertSettings, rule: Rule, event: dict[str, Any],

@@ -145,7 +145,8 @@ def _performance_drop(store: Store, event: dict[str, Any], run: Any) -> Describe
     payload = event.get("payload") or {}
     metric, source = payload.get("metric") or "the metric", payload.get("source") or "measured"
     version = f" v{payload['version']}" if payload.get("version") else ""
-    why = [f"{source} {metric} {fmt_number(payload.get('value'), 4)} is below the bar {fmt_number(payload.get('bar'), 4)}"]
+    value, bar = fmt_number(payload.get("value"), 4), fmt_number(payload.get("bar"), 4)
+    why = [f"{source} {metric} {value} is below the bar {bar}"]
     return f"Performance of {model_of(event)}{version} dropped", why, []
 
 

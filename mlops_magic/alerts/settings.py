@@ -107,7 +107,7 @@ def load(store: Store | None) -> AlertSettings:
         section = read_project_config(project).get("alerts")
         if isinstance(section, dict):
             config = section
-    smtp = config.get("smtp") if isinstance(config.get("smtp"), dict) else {}
+    smtp: dict[str, Any] = config["smtp"] if isinstance(config.get("smtp"), dict) else {}
     env = os.environ
 
     def pick(name: str, key: str) -> Any:
@@ -124,7 +124,7 @@ def load(store: Store | None) -> AlertSettings:
         host=pick("HOST", "host") or None, port=port_number, user=pick("USER", "user") or None,
         password=pick("PASSWORD", "password") or None, sender=pick("FROM", "from") or None,
         starttls=_flag(starttls, default=True), cafile=pick("CAFILE", "cafile") or None)
-    secrets = config.get("secrets") if isinstance(config.get("secrets"), dict) else {}
+    secrets: dict[str, Any] = config["secrets"] if isinstance(config.get("secrets"), dict) else {}
     base_url = env.get("MLOPS_BASE_URL") or config.get("base_url") or None
     return AlertSettings(smtp=settings, webhook_secret=env.get("MLOPS_WEBHOOK_SECRET") or config.get("webhook_secret")
                          or None, base_url=str(base_url).rstrip("/") if base_url else None,
@@ -146,8 +146,9 @@ def keep_secret(store: Store, channel: str, value: str) -> str:
         raise InvalidInputError(f"no project folder to keep the {channel} URL in; pass it through an environment "
                                 f"variable instead: --to {channel}:env:NAME")
     config = read_project_config(project)
-    section = dict(config.get("alerts") or {}) if isinstance(config.get("alerts"), dict) else {}
-    kept = dict(section.get("secrets") or {})
+    found = config.get("alerts")
+    section: dict[str, Any] = dict(found) if isinstance(found, dict) else {}
+    kept = dict(section["secrets"]) if isinstance(section.get("secrets"), dict) else {}
     name = f"{channel}-{_secrets.token_hex(3)}"
     kept[name] = value
     section["secrets"] = kept

@@ -31,7 +31,7 @@ def alert() -> None:
 @click.option("--to", "to", required=True, metavar="CHANNEL:WHERE",
               help="slack:URL, email:ADDRESS or webhook:URL; a URL may be env:NAME (read when sending). A URL "
                    "given as is is kept in .mlops/config.json, never in the store.")
-@click.option("--notebook", default=None, metavar="NOTEBOOK", help="Only events of this notebook's runs (a glob works).")
+@click.option("--notebook", default=None, metavar="NOTEBOOK", help="Only events of this notebook's runs (or a glob).")
 @click.option("--model", default=None, metavar="NAME", help="Only drift, performance-drop and promoted events of NAME.")
 @click.option("--severity", type=click.Choice(["info", "warning", "error"]), default="info", show_default=True,
               help="Only events at this severity or above.")

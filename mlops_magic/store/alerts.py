@@ -123,8 +123,8 @@ def stats(q: Reader) -> dict[int, dict[str, Any]]:
         entry["counts"][status] = int(count)
         if status == "sent":
             entry["last_sent"] = newest
-    for rule_id, reason, when in q.query(
-            "SELECT d.rule_id, d.reason, d.created FROM alert_deliveries d WHERE d.id IN (SELECT MAX(id) FROM "
+    for rule_id, reason in q.query(
+            "SELECT d.rule_id, d.reason FROM alert_deliveries d WHERE d.id IN (SELECT MAX(id) FROM "
             "alert_deliveries WHERE reason IS NOT NULL AND status IN ('pending', 'failed') GROUP BY rule_id)"):
         out.setdefault(int(rule_id), {"counts": {}, "last_sent": None, "last_error": None})["last_error"] = reason
     return out

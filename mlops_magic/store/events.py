@@ -16,7 +16,6 @@ from typing import Any
 from ..entities import utc_from_ts
 from .db import Reader, Transaction
 
-
 #: Called with the kind of each event this process writes (see the module docstring).
 _subscribers: list[Callable[[str], None]] = []
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, json_safe
+from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, json_safe, result_metrics
 from ..errors import NotFoundError
 from ..store import Store
 from ..store import autolog as autolog_table
 from .stages import combined_digest, scan_stages
+from .system_summary import stage_summaries, summarize
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -53,7 +54,7 @@ def list_run_records(store: Store, *, notebook: str | None = None, status: str |
     """Runs newest first with their latest metrics, as dicts."""
     runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, limit=limit, offset=offset)
     metrics = store.latest_metrics([r.id for r in runs])
-    return [run_record(r, metrics[r.id]) for r in runs]
+    return [run_record(r, result_metrics(metrics[r.id])) for r in runs]
 
 
 def runs_frame(store: Store, *, notebook: str | None = None, status: str | None = None,
@@ -69,6 +70,7 @@ def runs_frame(store: Store, *, notebook: str | None = None, status: str | None 
     columns["started"], columns["ended"] = started, ended
     columns["duration_s"] = (ended - started).dt.total_seconds()
     ids = columns["id"]
+    metrics = {run_id: result_metrics(values) for run_id, values in metrics.items()}
     for prefix, values in (("params.", params), ("metrics.", metrics)):
         keys = sorted({k for run_id in ids for k in values[run_id]})
         for key in keys:
@@ -177,10 +179,12 @@ def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
     for m in history:
         latest[m.key] = {"value": m.value, "step": m.step}
         series[m.key] = series.get(m.key, 0) + 1
-    record = run_record(run, {k: v["value"] for k, v in latest.items()})
+    record = run_record(run, result_metrics({k: v["value"] for k, v in latest.items()}))
+    per_stage = stage_summaries(history, stages)
     record.update({
         "environment": run.environment,
-        "stages": [s.to_dict() | {"duration": s.duration} for s in stages],
+        "stages": [s.to_dict() | {"duration": s.duration, "system": per_stage.get(s.id, {})} for s in stages],
+        "system": summarize(history),
         "lifecycle": lifecycle(stages, run.id).to_dict(),
         "metrics_latest": {k: {"value": json_safe(v["value"]), "step": v["step"],
                                "points": series[k]} for k, v in latest.items()},
