@@ -122,8 +122,8 @@ def test_summary_and_the_system_line() -> None:
         return Metric(key=key, value=value, step=second, timestamp=t0 + timedelta(seconds=second))
 
     points = [point("system.rss", 2**30, 0), point("system.cpu", 1.6, 2), point("system.rss", 3 * 2**30, 2),
-              point("system.cpu", 2.0, 4), point("system.gpu.0.util", 87.0, 4), point("system.gpu.0.mem", 11.2 * 2**30, 4),
-              point("auc", 0.9, 4)]
+              point("system.cpu", 2.0, 4), point("system.gpu.0.util", 87.0, 4),
+              point("system.gpu.0.mem", 11.2 * 2**30, 4), point("auc", 0.9, 4)]
     summary = summarize(points)
     assert summary["cpu"] == {"avg": 1.8, "peak": 2.0} and summary["rss"]["peak"] == 3 * 2**30
     assert fmt_system(summary, 252.0) == ("cpu 1.8 cores avg (peak 2), rss peak 3.0 GiB, gpu 0 util 87% mem 11.2 GiB, "

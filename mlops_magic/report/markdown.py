@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 from ..display.html import fmt_number
+from ..display.runs import fmt_system
+from ..entities import result_metrics
 
 
 def _cell(value: Any) -> str:
@@ -34,6 +36,8 @@ def run_markdown(d: dict[str, Any]) -> str:
     lines = [f"### {icon} `{_cell(d.get('notebook') or d['id'])}` — {d['status']}", "",
              f"run `{d['id']}` · trigger {d['trigger']} · "
              + (f"{d['duration']:.1f}s" if d.get("duration") is not None else "running"), ""]
+    if fmt_system(d.get("system"), d.get("duration")):
+        lines += [f"system: {fmt_system(d.get('system'), d.get('duration'))}", ""]
     if d.get("error"):
         lines += [f"> {_cell(d['error'])}", ""]
     lines += _section("Stages", ["stage", "attempt", "status", "duration"], [
@@ -42,7 +46,7 @@ def run_markdown(d: dict[str, Any]) -> str:
     if d.get("params"):
         lines += _section("Parameters", ["name", "value"], [[k, v] for k, v in d["params"].items()])
     lines += _section("Metrics", ["metric", "value", "step"],
-                      [[k, v["value"], v["step"]] for k, v in d.get("metrics_latest", {}).items()])
+                      [[k, v["value"], v["step"]] for k, v in result_metrics(d.get("metrics_latest", {})).items()])
     if d.get("gates"):
         lines += _section("Quality gates", ["gate", "passed"],
                           [[g["expression"], "yes" if g["passed"] else "no"] for g in d["gates"]])
