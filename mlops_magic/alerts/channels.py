@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from .._version import __version__
-from ..display.html import esc
+from ..display.html import esc, html_table
 from ..errors import InvalidInputError
 from .messages import Alert
 from .settings import AlertSettings
@@ -93,12 +93,12 @@ def email_message(alert: Alert, sender: str, to: str) -> Any:
     message["From"] = sender
     message["To"] = to
     message.set_content(alert.text + "\n")
-    rows = "".join(f"<tr><th align='left'>{esc(label)}</th><td>{esc(value)}</td></tr>" for label, value in alert.facts)
+    facts = html_table(["", ""], alert.facts, css_class=None) if alert.facts else ""
     links = " · ".join(f"<a href='{esc(url)}'>{esc(label)}</a>" for label, url in alert.links)
     why = "".join(f"<li>{esc(line)}</li>" for line in alert.why)
     message.add_alternative(
         f"<html><body><h3>{esc(alert.title)}</h3><p><b>{esc(alert.severity)}</b> · {esc(alert.kind)}</p>"
-        f"<ul>{why}</ul><table>{rows}</table>{f'<p>{links}</p>' if links else ''}"
+        f"<ul>{why}</ul>{facts}{f'<p>{links}</p>' if links else ''}"
         f"{f'<p><i>{esc(alert.note)}</i></p>' if alert.note else ''}</body></html>", subtype="html")
     return message
 
