@@ -62,7 +62,8 @@ def test_show_on_a_demo_run_has_its_system_line(demo_project, ip, monkeypatch) -
     monkeypatch.setenv("MLOPS_STORE", str(target))
     with capture_output() as shown:
         view = ip.run_line_magic("mlops", f"show {retrain.id}")
-    text = repr(view) if view is not None else shown.stdout + "".join(o.data.get("text/plain", "") for o in shown.outputs)
+    displayed = "".join(o.data.get("text/plain", "") for o in shown.outputs)
+    text = repr(view) if view is not None else shown.stdout + displayed
     assert f"Run {retrain.id}" in text and "\n  system: cpu " in text and "rss peak " in text, text
     clear_cache()
 
