@@ -65,19 +65,15 @@ class AlertSettings:
     def resolve(self, target: str) -> str:
         """The address behind a rule's target: ``env:NAME``, ``config:NAME``, or the target itself."""
         kind, _, name = target.partition(":")
-        if kind == "env":
-            value = os.environ.get(name, "").strip()
-            if not value:
-                raise InvalidInputError(f"the environment variable {name} that this alert sends to is not set "
-                                        "in this process")
-            return value
-        if kind == "config":
-            value = self.config_secrets.get(name, "").strip()
-            if not value:
-                raise InvalidInputError(f"the secret {name!r} this alert sends to is not in this project's "
-                                        ".mlops/config.json (alerts.secrets); add the rule again here")
-            return value
-        return target
+        missing = {"env": f"the environment variable {name} that this alert sends to is not set in this process",
+                   "config": f"the secret {name!r} this alert sends to is not in this project's .mlops/config.json "
+                             "(alerts.secrets); add the rule again here"}
+        if kind not in missing:
+            return target
+        value = (os.environ if kind == "env" else self.config_secrets).get(name, "").strip()
+        if not value:
+            raise InvalidInputError(missing[kind])
+        return value
 
     def redact(self, text: str, *also: str) -> str:
         """``text`` with every known secret (and ``also``) replaced by ``***``."""
