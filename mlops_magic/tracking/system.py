@@ -101,7 +101,8 @@ class ProcessTree:
             rss += memory
             pids.append(process.pid)
         now = time.monotonic()
-        cores = None if self._last is None or now <= self._last else busy / (now - self._last)
+        # CPU times tick in 10 ms steps: a stretch much shorter than that says nothing about cores
+        cores = None if self._last is None or now - self._last < 0.1 else busy / (now - self._last)
         self._cpu, self._last = seen, now
         return cores, rss, pids
 
@@ -153,16 +154,21 @@ class SystemSampler:
         self.samples = 0
 
     def start(self) -> SystemSampler:
+        """Start sampling; the first sample is taken by the thread, so a stage does not wait for it."""
         self._tree = ProcessTree(self.pid)
-        self._gpus = Gpus()
-        last = self.store.last_step(self.run_id, RSS)  # a kernel's later stages continue the same series
-        self._step = 0 if last is None else last + 1
-        self._sample()
         self._thread = threading.Thread(target=self._loop, name=f"mlops-system-{self.run_id[:8]}", daemon=True)
         self._thread.start()
         return self
 
     def _loop(self) -> None:
+        try:
+            self._gpus = Gpus()
+            last = self.store.last_step(self.run_id, RSS)  # a kernel's later stages continue the same series
+            self._step = 0 if last is None else last + 1
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self._sample()
         while not self._stop.wait(self.interval):
             self._sample()
 
@@ -179,10 +185,13 @@ class SystemSampler:
             self._step += 1
             self.samples += 1
         except Exception as exc:  # sampling never fails the run; say so once in the log
-            if not self._failed:
-                log.warning("mlops: system metrics of run %s stopped: %s", self.run_id[:8], exc)
-            self._failed = True
-            self._stop.set()
+            self._fail(exc)
+
+    def _fail(self, exc: Exception) -> None:
+        if not self._failed:
+            log.warning("mlops: system metrics of run %s stopped: %s", self.run_id[:8], exc)
+        self._failed = True
+        self._stop.set()
 
     def stop(self) -> None:
         """End the thread (waiting for a sample in progress) and take a last sample of the final stretch."""
