@@ -244,3 +244,23 @@ def test_cli_add_list_test_remove(session, monkeypatch, tmp_path):
         alerts_api.test_rule(store, 1)
     with pytest.raises(ExecutionError):  # env target unset in this process: a clear error, recorded
         alerts_api.test_rule(store, alerts_api.add_rule(store, "failed", "webhook:env:NOT_SET_ANYWHERE").id)
+
+
+def test_a_failed_gate_is_an_event_in_its_transaction_and_its_alert_names_the_clause(session) -> None:
+    from mlops_magic.errors import GateFailedError
+    from mlops_magic.registry import gates
+
+    store = session.store
+    with http_receiver() as hook:
+        alerts_api.add_rule(store, "gate-failed", f"webhook:{hook.url}/gates")
+        session.log_metrics({"auc": 0.71})
+        with pytest.raises(GateFailedError):
+            gates.gate("auc >= 0.8")
+        gates.gate("auc >= 0.9", soft=True)
+        [hard, soft] = store.list_events("gate-failed")
+        assert hard["payload"]["failed"][0]["clause"] == "auc >= 0.8" and soft["payload"]["soft"] is True
+        assert delivery.deliver(store).sent == 2
+        titles = sorted(r.json["title"] for r in hook.received)
+        assert titles == ["Gate auc >= 0.8 failed", "Soft gate auc >= 0.9 failed"]
+        hard_alert = next(r.json for r in hook.received if r.json["title"].startswith("Gate"))
+        assert hard_alert["severity"] == "error" and hard_alert["why"] == ["auc >= 0.8: got 0.71"]
