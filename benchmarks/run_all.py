@@ -31,6 +31,7 @@ def main() -> int:
         ["bench_explain.py"],
         ["bench_cache.py"],
         ["bench_ci.py"],
+        ["bench_system.py"],
         ["bench_lab.py", *(["--no-browser"] if args.no_browser else [])],
     ]
     failed = []

@@ -68,6 +68,8 @@ TABLE_OWNERS = {
     "cache_entries": "store/cache.py",
     "cache_objects": "store/cache.py",
     "cached_stages": "store/cache.py",
+    "alert_rules": "store/alerts.py",
+    "alert_deliveries": "store/alerts.py",
     "meta": "store/schema.py",
 }
 WRITE = re.compile(r"\b(?:INSERT\s+INTO|(?<!DO )UPDATE|DELETE\s+FROM)\b\s*(\w*)")

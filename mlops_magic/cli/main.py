@@ -39,6 +39,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "lineage": "mlops_magic.cli.explain:lineage_command",
     "cache": "mlops_magic.cli.cache:cache",
     "ci": "mlops_magic.cli.ci:ci",
+    "alert": "mlops_magic.cli.alert:alert",
 }
 
 
@@ -61,9 +62,12 @@ class LazyGroup(click.Group):
 
 def open_cli_store(ctx: click.Context) -> Any:
     """The store named by --store / MLOPS_STORE, else the nearest project's; never a new one by accident."""
+    from ..alerts import watch_events  # lazy: mlops --help imports every command
     from ..store import open_existing_store  # lazy: mlops --help imports every command
 
-    return open_existing_store((ctx.find_root().obj or {}).get("store"))
+    store = open_existing_store((ctx.find_root().obj or {}).get("store"))
+    watch_events("cli", lambda: store)  # a promotion or a drift check made here is alerted from here
+    return store
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

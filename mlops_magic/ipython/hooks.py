@@ -38,6 +38,7 @@ from ..tracking.stages import (
     spec_from_tags,
     split_header,
 )
+from ..tracking.system import ensure_registered as ensure_system_metrics
 
 _SKIP_TYPES = ("module", "function", "builtin_function_or_method", "type", "method")
 
@@ -63,6 +64,7 @@ class StageCellTracker:
     # -- registration -------------------------------------------------------------------------
     def register(self) -> None:
         ensure_autolog(self.session)
+        ensure_system_metrics(self.session)
         self.shell.input_transformers_cleanup.insert(0, self.transform)
         self.shell.ast_transformers.append(self.skipper)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)

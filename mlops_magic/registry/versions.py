@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..entities import _Entity, utc_from_ts
+from ..entities import _Entity, result_metrics, utc_from_ts
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store
 from ..store import monitoring as monitoring_tables
@@ -242,7 +242,7 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
         performance = reference_from_model(model, input, labels)
     saved = _model_file(store, model, format, label)
     digest, size = saved.digest, saved.size
-    metrics: dict[str, float] = store.latest_metrics([run_id])[run_id] if run_id else {}
+    metrics: dict[str, float] = result_metrics(store.latest_metrics([run_id])[run_id]) if run_id else {}
     gate_results = gates.run_gates(store, run_id) if run_id else []
     passed = None if not gate_results else all(g.passed for g in gate_results)
     lineage = [fp.to_dict() for fp in store.list_fingerprints(run_id)] if run_id else []

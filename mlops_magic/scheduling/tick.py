@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
+from ..alerts import deliver_soon
+from ..alerts.delivery import deliver
 from ..entities import FireState, RunStatus, Trigger
 from ..errors import MlopsError
 from ..runner.execute import last_successful
@@ -278,23 +280,23 @@ def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
     if now.tzinfo is None:
         raise MlopsError("tick(now=...) needs a timezone-aware datetime")
     claimed = claim_due(store, now)
-    if not claimed:
-        return []
-    executors = Executors(store, parallel, executor)
     done: list[Claimed] = []
-    try:
-        # Fires held back by max concurrency (catch-up 'all') are claimed once earlier ones finish.
-        for _ in range(MAX_CATCHUP):
-            futures = [(c, submit(store, executors, c)) for c in claimed]
-            for c, future in futures:
-                c.result = future.result() if future is not None else c.result
-                mark_done(store, c)
-            done += claimed
-            claimed = claim_due(store, now)
-            if not claimed:
-                break
-    finally:
-        executors.shutdown()
+    if claimed:
+        executors = Executors(store, parallel, executor)
+        try:
+            # Fires held back by max concurrency (catch-up 'all') are claimed once earlier ones finish.
+            for _ in range(MAX_CATCHUP):
+                futures = [(c, submit(store, executors, c)) for c in claimed]
+                for c, future in futures:
+                    c.result = future.result() if future is not None else c.result
+                    mark_done(store, c)
+                done += claimed
+                claimed = claim_due(store, now)
+                if not claimed:
+                    break
+        finally:
+            executors.shutdown()
+    deliver(store)  # alerts of these runs, and any left pending by earlier processes (never raises)
     return done
 
 
@@ -354,6 +356,7 @@ def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: b
                 else:
                     still.append((c, future))
             pending = still
+            deliver_soon(store)  # alerts in the background: a slow receiver never holds up a tick
             if once:
                 for c, future in pending:
                     if future is not None:

@@ -156,7 +156,9 @@ def insert_performance_report(tx: Transaction, report: dict[str, Any], *, droppe
     if dropped:
         events.insert(tx, "performance-drop", subject=model, run_id=run_id, created=now, payload={
             "model": model, "version": version, "report_id": report_id, "metric": report.get("metric"),
-            "value": report.get("latest_value"), "bar": report.get("bar")})
+            "value": report.get("latest_value"), "bar": report.get("bar"),
+            "source": next((w.get("source") for w in reversed(report.get("windows") or [])
+                            if w.get("verdict") == "drop"), None)})
     return report_id
 
 

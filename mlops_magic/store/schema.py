@@ -420,6 +420,42 @@ MIGRATIONS: list[str] = [
     CREATE INDEX cached_stages_source ON cached_stages (source_run_id);
     ALTER TABLE schedules ADD COLUMN cache INTEGER;
     """,
+    # 13: alerts (store/alerts.py) — rules say which events go where (a target names an address or where its
+    # secret is, never the secret); deliveries are the outbox: one row per rule and event, claimed, retried
+    # with backoff, suppressed as a duplicate or over the rule's rate limit, its last error kept (redacted)
+    """
+    CREATE TABLE alert_rules (
+        id {serial},
+        kinds TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        shown TEXT NOT NULL,
+        notebook TEXT,
+        model TEXT,
+        severity TEXT NOT NULL,
+        dedup_window DOUBLE PRECISION NOT NULL,
+        rate_limit INTEGER NOT NULL,
+        cursor BIGINT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        created_by TEXT
+    );
+    CREATE TABLE alert_deliveries (
+        id {serial},
+        rule_id INTEGER NOT NULL,
+        event_id BIGINT,
+        dedup_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt DOUBLE PRECISION,
+        lease DOUBLE PRECISION,
+        created DOUBLE PRECISION NOT NULL,
+        sent DOUBLE PRECISION,
+        UNIQUE (rule_id, event_id)
+    );
+    CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt);
+    CREATE INDEX alert_deliveries_rule ON alert_deliveries (rule_id, created);
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)
