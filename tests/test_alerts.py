@@ -264,3 +264,27 @@ def test_a_failed_gate_is_an_event_in_its_transaction_and_its_alert_names_the_cl
         assert titles == ["Gate auc >= 0.8 failed", "Soft gate auc >= 0.9 failed"]
         hard_alert = next(r.json for r in hook.received if r.json["title"].startswith("Gate"))
         assert hard_alert["severity"] == "error" and hard_alert["why"] == ["auc >= 0.8: got 0.71"]
+
+
+def test_every_way_a_headless_run_ends_badly_is_one_run_failed_event(tmp_path) -> None:
+    """The event is written where runs end (store/runs.py), so a run reaped as an orphan alerts too, a run
+    that could not start alerts once, and an interactive kernel's run never does."""
+    import subprocess
+    import sys
+
+    from mlops_magic.store import open_store
+
+    store = open_store(str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    orphan = store.create_run(notebook="nb.ipynb", trigger="schedule", pid=gone.pid)
+    mine = store.create_run(notebook="nb.ipynb", trigger="interactive", pid=gone.pid)
+    never = store.create_run(notebook="nb.ipynb", trigger="schedule", status="failed", error="cannot start: x")
+    ok = store.create_run(notebook="nb.ipynb", trigger="manual")
+    store.finish_run(ok.id, "succeeded")
+    assert store.reap_orphans() == 2
+    events = store.list_events("run-failed")
+    assert sorted(e["run_id"] for e in events) == sorted([orphan.id, never.id])
+    reaped = next(e for e in events if e["run_id"] == orphan.id)
+    assert reaped["payload"]["status"] == "killed" and reaped["subject"] == "nb.ipynb"
+    assert store.get_run(mine.id).status == "killed"
