@@ -22,6 +22,7 @@ from ..display.monitoring import drift_html, drift_markdown, drift_text
 from ..entities import json_safe
 from ..errors import InvalidInputError
 from ..stats import drift_tests as T
+from ..stats.parallel import map_columns
 from ..stats.profile import ColumnProfile, ReferenceProfile, as_frame, family_of, summarise
 from .quality import QualityReport, assess
 
@@ -207,7 +208,7 @@ def drift(reference: Any, current: Any, columns: Sequence[str] | None = None,
         cp = summarise(cur_get(name), name, keep_values=True, kind=rp.kind, moments=False)
         return _test_column(rp, cp, test_map.get(name), floors.get(name), alpha, name in explicit), rp, cp
 
-    results = [one(n) for n in names]
+    results = map_columns(one, names, rows=len(cur) + (0 if is_profile else len(ref)))
     added = [n for n in cur_names if n not in ref_names] if columns is None else []
     removed = [n for n in ref_names if n not in cur_names] if columns is None else []
     qual = assess([r[1] for r in results], [r[2] for r in results], added, removed, alpha=alpha)
