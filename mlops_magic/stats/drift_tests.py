@@ -125,9 +125,13 @@ def _step_sum(own: np.ndarray, other: np.ndarray, *, ties: bool) -> float:
     ``ties=False`` leaves the segment to that function's sum (length 0 here).
     """
     n, m = own.size, other.size
+    if n == m and not ties:
+        return 0.0  # every step falls on one of the other's
     total = 0.0
     for lo in range(0, n, _BLOCK):
         hi = min(lo + _BLOCK, n)
+        at: Any
+        length: Any
         if n == m:  # the other's value at own's i-th step is other[i - 1], over a full step
             at, length = slice(lo, hi), m
         else:

@@ -180,13 +180,13 @@ def _frame(df: Any, name: str | None, role: str | None) -> Fingerprint:
     _hash_values(h, df.columns)
     _hash_values(h, df.index)
     schema = {}
-    for label, values in zip(df.columns.tolist(), _column_arrays(df)):
+    for label, values in zip(df.columns.tolist(), column_arrays(df)):
         schema[str(label)] = _hash_values(h, values)
     return Fingerprint(digest=h.hexdigest(), kind="dataframe", rows=int(df.shape[0]), schema=schema,
                        size=None, name=name, role=role)
 
 
-def _column_arrays(df: Any) -> Any:
+def column_arrays(df: Any) -> Any:
     """Each column's backing array (a view of its block, never a copy), without building a Series per
     column: ``iloc`` costs ~30 µs a column, more than hashing a 100,000-row column takes."""
     column = getattr(df, "_get_column_array", None)  # pandas >= 1.3; a column's array as iloc would give it
