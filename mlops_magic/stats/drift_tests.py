@@ -54,15 +54,13 @@ def ks_sorted(ref: np.ndarray, cur: np.ndarray) -> float:
     n1, n2 = ref.size, cur.size
     if n1 + n2 <= 16 * KS_STEP:
         return _ks_merged(ref, cur)
-    marks = np.concatenate((ref[KS_STEP - 1::KS_STEP], cur[KS_STEP - 1::KS_STEP]))
-    marks.sort()
-    r_at, c_at = np.searchsorted(ref, marks, "right"), np.searchsorted(cur, marks, "right")
+    r_at, r_below, c_at, c_below = _checkpoints(ref, cur)
     best = int(np.abs(r_at * n2 - c_at * n1).max())
     # the open interval before each checkpoint and after the last: counts of its values lie in [lo, hi]
     # (an interval between two equal checkpoints is empty: hi = lo)
     r_lo, c_lo = np.append(0, r_at), np.append(0, c_at)
-    r_hi = np.maximum(np.append(np.searchsorted(ref, marks, "left"), n1), r_lo)
-    c_hi = np.maximum(np.append(np.searchsorted(cur, marks, "left"), n2), c_lo)
+    r_hi = np.maximum(np.append(r_below, n1), r_lo)
+    c_hi = np.maximum(np.append(c_below, n2), c_lo)
     bound = np.maximum(np.abs(r_lo * n2 - c_hi * n1), np.abs(r_hi * n2 - c_lo * n1))
     open_ = np.flatnonzero(bound > best)
     if open_.size == 0:
@@ -73,6 +71,38 @@ def ks_sorted(ref: np.ndarray, cur: np.ndarray) -> float:
     values = np.concatenate((ref[_spans(r_lo[open_], r_hi[open_])], cur[_spans(c_lo[open_], c_hi[open_])]))
     gaps = np.searchsorted(ref, values, "right") * n2 - np.searchsorted(cur, values, "right") * n1
     return max(best, int(np.abs(gaps).max(initial=0))) / (float(n1) * float(n2))
+
+
+def _checkpoints(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, ...]:
+    """At every KS_STEP-th value of either side, in value order: the counts of ref values <= and < it,
+    and of cur values <= and < it."""
+    at_ref, ref_le, ref_lt, cur_le, cur_lt = _counts_at_marks(ref, cur)
+    at_cur, cur_le2, cur_lt2, ref_le2, ref_lt2 = _counts_at_marks(cur, ref)
+    order = np.argsort(np.concatenate((at_ref, at_cur)), kind="stable")
+    return tuple(np.concatenate(pair)[order] for pair in
+                 ((ref_le, ref_le2), (ref_lt, ref_lt2), (cur_le, cur_le2), (cur_lt, cur_lt2)))
+
+
+def _counts_at_marks(own: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every KS_STEP-th value v of ``own`` and the counts of own values <= v and < v (its position, unless
+    v is repeated there) and of other values <= v and < v (one binary search, a second only for ties)."""
+    at = np.arange(KS_STEP - 1, own.size, KS_STEP)
+    v = own[at]
+    own_le, own_lt = at + 1, at.copy()
+    tied = own_le < own.size
+    tied[tied] = own[own_le[tied]] == v[tied]
+    if tied.any():
+        own_le[tied] = np.searchsorted(own, v[tied], "right")
+    tied = own[at - 1] == v
+    if tied.any():
+        own_lt[tied] = np.searchsorted(own, v[tied], "left")
+    other_le = np.searchsorted(other, v, "right")
+    other_lt = other_le.copy()
+    tied = other_le > 0
+    tied[tied] = other[other_le[tied] - 1] == v[tied]
+    if tied.any():
+        other_lt[tied] = np.searchsorted(other, v[tied], "left")
+    return v, own_le, own_lt, other_le, other_lt
 
 
 def _spans(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
