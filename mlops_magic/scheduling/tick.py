@@ -15,7 +15,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 
@@ -71,18 +71,21 @@ def cron_fires(s: Schedule, now: datetime) -> tuple[list[Fire], float | None]:
 
     tz = zone(s.timezone)
     start = datetime.fromtimestamp(s.cron_cursor if s.cron_cursor is not None else s.created, tz)
-    it = croniter(s.cron, start)
+    # Walk back from now: 'skip' wants only the latest due time however long the scheduler was away, and
+    # 'all' runs at most the latest MAX_CATCHUP (a year of a minutely schedule is not worth a run each).
+    it = croniter(s.cron, now.astimezone(tz) + timedelta(seconds=1))
     due: list[datetime] = []
-    while len(due) < MAX_CATCHUP:
-        nxt = it.get_next(datetime)
-        if nxt > now:
+    while len(due) < (MAX_CATCHUP if s.catchup == "all" else 1):
+        prev = it.get_prev(datetime)
+        if prev <= start:
             break
-        due.append(nxt)
+        if prev <= now:
+            due.append(prev)
     if not due:
         return [], None
-    chosen = due if s.catchup == "all" else due[-1:]
+    due.reverse()
     fires = [Fire(key="cron:" + d.astimezone(timezone.utc).isoformat(), trigger="schedule", due=d.timestamp(),
-                  if_changed=bool(s.on_change)) for d in chosen]
+                  if_changed=bool(s.on_change)) for d in due]
     return fires, due[-1].timestamp()
 
 
