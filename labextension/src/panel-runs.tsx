@@ -3,7 +3,7 @@ import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import type { MetricPoint, Run, RunDetail, RunsPage } from './api';
-import { formatAgo, formatBytes, formatDuration, formatParam, formatValue, sparklinePoints, statusClass } from './format';
+import { formatAgo, formatBytes, formatDuration, formatParam, formatNumber, sparklinePoints, statusClass } from './format';
 import { emptyRunsText, metricPairs } from './panel-logic';
 import { PAGE_SIZE, Section } from './panel-model';
 import { PanelSection, SectionError } from './panel-parts';
@@ -198,7 +198,7 @@ export function RunDetailView(props: {
                 <figure key={key} className="mlops-chart">
                   {points && points.length > 1 ? <Sparkline points={points} label={`${key} over steps`} /> : null}
                   <figcaption>
-                    <span className="mlops-metric-key">{key}</span> <span className="mlops-metric-value">{formatValue(latest.value)}</span>
+                    <span className="mlops-metric-key">{key}</span> <span className="mlops-metric-value">{formatNumber(latest.value)}</span>
                     {latest.points > 1 ? <span className="mlops-stage-note"> (step {latest.step})</span> : null}
                   </figcaption>
                 </figure>

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { formatAgo, formatBytes, formatDuration, formatParam, formatValue, sparklinePoints, statusClass, storeLabel } from '../format';
+import { formatAgo, formatBytes, formatDuration, formatParam, formatNumber, sparklinePoints, statusClass, storeLabel } from '../format';
 
 test('durations', () => {
   assert.equal(formatDuration(null), '—');
@@ -35,16 +35,16 @@ test('status classes only for known statuses', () => {
 });
 
 test('metric values: four significant digits, no trailing zeros', () => {
-  assert.equal(formatValue(3), '3');
-  assert.equal(formatValue(0.91234), '0.9123');
-  assert.equal(formatValue(0.68), '0.68');
-  assert.equal(formatValue(0.1), '0.1');
-  assert.equal(formatValue(123456.7), '1.235e+5');
-  assert.equal(formatValue(0.00012), '1.2e-4');
-  assert.equal(formatValue(NaN), 'nan');
-  assert.equal(formatValue(-Infinity), '-inf');
-  assert.equal(formatValue('nan'), 'nan');
-  assert.equal(formatValue('a'), 'a');
+  assert.equal(formatNumber(3), '3');
+  assert.equal(formatNumber(0.91234), '0.9123');
+  assert.equal(formatNumber(0.68), '0.68');
+  assert.equal(formatNumber(0.1), '0.1');
+  assert.equal(formatNumber(123456.7), '1.235e+5');
+  assert.equal(formatNumber(0.00012), '1.2e-4');
+  assert.equal(formatNumber(NaN), 'nan');
+  assert.equal(formatNumber(-Infinity), '-inf');
+  assert.equal(formatNumber('nan'), 'nan');
+  assert.equal(formatNumber('a'), 'a');
 });
 
 test('parameters as given', () => {
