@@ -1,6 +1,6 @@
 /** Pure display helpers: durations, times, statuses, sparklines. */
 
-import type { Info, ModelHealth } from './api';
+import type { Info, ModelHealth, SystemSummary } from './api';
 import { enums } from './enums';
 
 /** Seconds as people read them: `250 ms`, `3.2 s`, `2 min 5 s`, `2 h 1 min`; `empty` when unknown. */
@@ -186,4 +186,29 @@ export function storeLabel(info: Pick<Info, 'store' | 'project'>): string | null
   }
   const local = info.project !== null && info.store.startsWith('sqlite:');
   return local ? `${info.project ? `${info.project}/` : ''}.mlops` : info.store;
+}
+
+/** What a run or stage cost the machine, as `mlops show` writes it (display/runs.py `fmt_system`):
+ * `cpu 1.8 cores avg (peak 2), rss peak 3.1 GiB, gpu 0 util 87% mem 11 GiB`; '' when nothing was sampled. */
+export function formatSystem(summary: SystemSummary | null | undefined): string {
+  if (!summary) {
+    return '';
+  }
+  const parts: string[] = [];
+  if (summary.cpu && summary.cpu.avg !== undefined) {
+    parts.push(`cpu ${formatNumber(Number(summary.cpu.avg.toPrecision(2)))} cores avg (peak ${formatNumber(Number((summary.cpu.peak ?? 0).toPrecision(2)))})`);
+  }
+  if (summary.rss && summary.rss.peak !== undefined) {
+    parts.push(`rss peak ${formatBytes(summary.rss.peak)}`);
+  }
+  for (const [index, gpu] of Object.entries(summary.gpu ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const bits = [gpu.util_peak !== undefined ? `util ${Math.round(gpu.util_peak)}%` : '', gpu.mem_peak !== undefined ? `mem ${formatBytes(gpu.mem_peak)}` : ''];
+    parts.push(`gpu ${index} ${bits.filter(b => b).join(' ')}`);
+  }
+  return parts.join(', ');
+}
+
+/** Metric series a run samples about itself (`system.*`): shown as the system line, not as results. */
+export function isResultMetric(key: string): boolean {
+  return !key.startsWith('system.');
 }
