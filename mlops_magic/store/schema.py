@@ -380,6 +380,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, kind, key)
     );
     """,
+    # 12: interop — which object of another system (an MLflow run, a registered model's version) each
+    # imported object is, so importing the same store again skips what is already here
+    """
+    CREATE TABLE interop_links (
+        system TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        local_id TEXT NOT NULL,
+        source TEXT,
+        created DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (system, kind, external_id)
+    );
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)
