@@ -99,7 +99,7 @@ def _import_runs(store: Store, source: MlflowStore, todo: list[MlflowRun], local
             rows = list(pool.map(lambda r: _read_run(store, source, r, local, names, Path(tmp), summary.notes),
                                  batch))
             summary.points += store.db.run_in_transaction(
-                lambda tx: tables.insert_runs(tx, rows, system=SYSTEM, source=source.display))
+                lambda tx, rows=rows: tables.insert_runs(tx, rows, system=SYSTEM, source=source.display))
             summary.runs += len(rows)
             summary.artifacts += sum(len(r.artifacts) for r in rows)
             if progress:

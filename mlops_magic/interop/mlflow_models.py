@@ -93,8 +93,9 @@ def _import_versions(store: Store, source: MlflowStore, name: str, local_name: s
             local = _import_version(store, local_name, v, folder, runs.get(v.run_id or ""), trust, label,
                                     summary)
         if local is not None:
-            store.db.run_in_transaction(lambda tx: tables.link(tx, SYSTEM, "model_version", [(_key(v), local)],
-                                                               source.display))
+            pair = (_key(v), local)
+            store.db.run_in_transaction(lambda tx, pair=pair: tables.link(tx, SYSTEM, "model_version", [pair],
+                                                                          source.display))
             if "@" in local:
                 numbers[v.version] = int(local.rpartition("@")[2])
                 summary.versions += 1
@@ -170,7 +171,8 @@ def _keep_files(store: Store, name: str, v: MlflowVersion, folder: Path, run_id:
         return None
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     for path in files:
-        store.log_artifact(run_id, path, name=f"mlflow-models/{name}/v{v.version}/{path.relative_to(folder).as_posix()}")
+        store.log_artifact(run_id, path,
+                           name=f"mlflow-models/{name}/v{v.version}/{path.relative_to(folder).as_posix()}")
     summary.artifacts += len(files)
     summary.notes.append(f"{label} is a {kind} model: kept as files of run {run_id[:8]} "
                          f"(mlflow-models/{name}/v{v.version}/), not as a version (only scikit-learn models are)")
@@ -190,19 +192,20 @@ def _sync_aliases(store: Store, name: str, local_name: str, aliases: dict[str, i
         except InvalidInputError as exc:
             notes.append(f"model {name!r}: {exc}; left out")
             continue
-        target = numbers[version]
-
-        def move(tx: Any) -> bool:
-            old = registry_tables.alias_version(tx, local_name, alias)
-            if old == target:
-                return False
-            registry_tables.record_alias_change(tx, local_name, alias, "import", old, target, moved=True, run_id=None,
-                                                reason=f"imported from MLflow (version {version})", comparison=None,
-                                                created=time.time())
-            return True
-
-        moved += int(store.db.run_in_transaction(move))
+        moved += int(store.db.run_in_transaction(
+            lambda tx, alias=alias, mlflow_version=version: _move_alias(tx, local_name, alias, numbers[mlflow_version],
+                                                                        mlflow_version)))
     return moved
+
+
+def _move_alias(tx: Any, name: str, alias: str, target: int, mlflow_version: int) -> bool:
+    old = registry_tables.alias_version(tx, name, alias)
+    if old == target:
+        return False
+    registry_tables.record_alias_change(tx, name, alias, "import", old, target, moved=True, run_id=None,
+                                        reason=f"imported from MLflow (version {mlflow_version})", comparison=None,
+                                        created=time.time())
+    return True
 
 
 def schema_from_signature(signature: dict[str, Any] | None) -> dict[str, Any] | None:

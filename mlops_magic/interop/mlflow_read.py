@@ -79,6 +79,7 @@ class MlflowVersion:
     created: float
     status: str
     description: str | None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 class MlflowStore:
@@ -118,7 +119,8 @@ class MlflowStore:
         unknown = [w for w in wanted if w not in by_key]
         if unknown:
             names = ", ".join(e.name for e in found[:20]) or "none"
-            raise InvalidInputError(f"MLflow at {self.display} has no experiment {unknown[0]!r}; its experiments: {names}")
+            raise InvalidInputError(f"MLflow at {self.display} has no experiment {unknown[0]!r}; "
+                                    f"its experiments: {names}")
         return list({by_key[w].id: by_key[w] for w in wanted}.values())
 
     def runs(self, experiment_ids: list[str]) -> list[MlflowRun]:
@@ -171,8 +173,8 @@ class MlflowStore:
             found = self._pages(self.client.search_model_versions, filter_string=f"name='{quoted}'",
                                 max_results=10_000)
         return sorted((MlflowVersion(v.name, int(v.version), v.source or "", v.run_id or None,
-                                     (v.creation_timestamp or 0) / 1000, str(v.status), v.description or None)
-                       for v in found), key=lambda v: v.version)
+                                     (v.creation_timestamp or 0) / 1000, str(v.status), v.description or None,
+                                     dict(v.tags or {})) for v in found), key=lambda v: v.version)
 
     def download_version(self, version: MlflowVersion, dst: Path) -> Path:
         """The folder of one model version (its ``MLmodel`` and files), downloaded under ``dst``."""
@@ -216,7 +218,7 @@ def _check_reachable(uri: str, must_exist: bool) -> None:
     if parts.scheme in ("http", "https"):
         health = urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/health", query=""))
         try:
-            with urllib.request.urlopen(health, timeout=10):  # noqa: S310 - the user's own MLflow server
+            with urllib.request.urlopen(health, timeout=10):  # the user's own MLflow server
                 pass
         except urllib.error.HTTPError:
             pass  # it answered: a server without /health (or behind a proxy) is still a server
