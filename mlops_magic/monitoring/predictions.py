@@ -9,7 +9,6 @@ realized performance, and CBPE estimates where the labels have not arrived yet.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..entities import json_safe
 from ..errors import InvalidInputError
 from ..registry.versions import get_version, resolve_version_number
 from ..stats import performance as P
@@ -116,7 +116,7 @@ def _column(values: Any, what: str, rows: int) -> list[Any]:
 
 
 def _records(inputs: Any, columns: list[str], rows: int) -> list[dict[str, Any]]:
-    """The input rows as the JSON values the server keeps (NaN as null, times as ISO 8601)."""
+    """The input rows as the JSON values the server keeps (numbers exact, NaN as null, times as ISO 8601)."""
     if inputs is None:
         return [{} for _ in range(rows)]
     import pandas as pd
@@ -134,7 +134,7 @@ def _records(inputs: Any, columns: list[str], rows: int) -> list[dict[str, Any]]
         raise InvalidInputError(f"inputs lack the model's input columns: {', '.join(missing[:5])}")
     if inputs.columns.duplicated().any():
         raise InvalidInputError("inputs has duplicate column names")
-    records: list[dict[str, Any]] = json.loads(inputs.to_json(orient="records", date_format="iso"))
+    records: list[dict[str, Any]] = json_safe(inputs.to_dict("records"), non_finite="null")  # to_json rounds floats
     return records
 
 

@@ -30,11 +30,13 @@ def register_external(store: Store, name: str, *, input: Any = None, predictions
     ``probabilities`` for estimating without labels) the performance reference. At least one of them.
     """
     check_model_name(name)
+    if probabilities is not None and predictions is None:
+        raise InvalidInputError("probabilities= go with predictions=: give the reference predictions too")
+    if labels is not None and predictions is None:
+        raise InvalidInputError("labels= are compared with predictions: give the reference predictions= too")
     if input is None and predictions is None:
         raise InvalidInputError("registering without a model needs its reference data: input= (for drift) "
                                 "and/or predictions= with labels= (for performance)")
-    if probabilities is not None and predictions is None:
-        raise InvalidInputError("probabilities= go with predictions=: give the reference predictions too")
     performance = None
     if predictions is not None:
         if labels is None:
@@ -44,8 +46,6 @@ def register_external(store: Store, name: str, *, input: Any = None, predictions
         if input is not None and len(input) != len(predictions):
             raise InvalidInputError(f"input has {len(input)} rows but predictions has {len(predictions)}")
         performance = reference_from_predictions(predictions, probabilities, labels)
-    elif labels is not None:
-        raise InvalidInputError("labels= are compared with predictions: give the reference predictions= too")
     none = model_io.StoredModel(digest="", size=0, format=model_io.NO_FILE, flavour=EXTERNAL, model_type=None,
                                 trusted_types=[], environment={})
     return record_version(store, name, none, input=input, schema=input_schema(input), performance=performance,
