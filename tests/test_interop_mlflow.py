@@ -23,14 +23,14 @@ from click.testing import CliRunner
 
 pytest.importorskip("mlflow", reason='the MLflow tests need MLflow: pip install "mlops-magic[test]"')
 
-from mlflow import MlflowClient  # noqa: E402
+from mlflow import MlflowClient
 
-import mlops_magic as mlops  # noqa: E402
-from mlops_magic.cli.main import main  # noqa: E402
-from mlops_magic.errors import InvalidInputError, MlopsError  # noqa: E402
-from mlops_magic.interop.mlflow_export import export_mlflow  # noqa: E402
-from mlops_magic.interop.mlflow_import import import_mlflow  # noqa: E402
-from mlops_magic.registry.versions import get_version, load, versions_of  # noqa: E402
+import mlops_magic as mlops
+from mlops_magic.cli.main import main
+from mlops_magic.errors import InvalidInputError, MlopsError
+from mlops_magic.interop.mlflow_export import export_mlflow
+from mlops_magic.interop.mlflow_import import import_mlflow
+from mlops_magic.registry.versions import get_version, load, versions_of
 
 pytestmark = pytest.mark.slow
 
@@ -60,19 +60,19 @@ def mlflow_server(tutorial, tmp_path_factory):
     shutil.copy(folder / "mlflow.db", served / "mlflow.db")
     port = _free_port()
     mlflow_cli = Path(sys.executable).with_name("mlflow")
-    process = subprocess.Popen(
-        [str(mlflow_cli), "server", "--backend-store-uri", f"sqlite:///{served / 'mlflow.db'}",
-         "--artifacts-destination", str(served / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"], cwd=served, stdout=subprocess.DEVNULL, stderr=open(served / "server.log", "w"),
-        start_new_session=True, env=python_env())
+    with open(served / "server.log", "w") as log:
+        process = subprocess.Popen(
+            [str(mlflow_cli), "server", "--backend-store-uri", f"sqlite:///{served / 'mlflow.db'}",
+             "--artifacts-destination", str(served / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1"], cwd=served, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+            env=python_env())
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 240
         while True:
             assert process.poll() is None, (served / "server.log").read_text()[-3000:]
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/health", timeout=5):
-                    break
+            with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/health", timeout=5):
+                break
             assert time.time() < deadline, "mlflow server did not start"
             time.sleep(0.5)
         yield url, ids
@@ -90,7 +90,7 @@ def _by_external(store) -> dict[str, str]:
 
 
 def test_import_keeps_every_point_time_status_param_tag_and_file(store, tutorial) -> None:
-    folder, uri, ids = tutorial
+    _, uri, ids = tutorial
     summary = import_mlflow(store, uri, trust=False)
     client = MlflowClient(uri)
     assert summary.runs == 4 and summary.experiments == 3  # Default, diabetes, iris; the running run waits
@@ -129,7 +129,10 @@ def test_import_keeps_every_point_time_status_param_tag_and_file(store, tutorial
 
 def test_reimport_duplicates_nothing_and_picks_up_new_runs(store, tutorial) -> None:
     _, uri, _ = tutorial
-    first = import_mlflow(store, uri)
+    calls: list[tuple[str, int, int]] = []
+    first = import_mlflow(store, uri, progress=lambda *call: calls.append(call))
+    assert calls[0] == ("runs", 0, 4) and ("runs", 4, 4) in calls and calls[-1][0] == "models"
+    assert calls[-1][1] == calls[-1][2] == 3  # iris-clf, iris-pickled, custom
     counts = [store.db.query_one(f"SELECT COUNT(*) FROM {t}")[0]
               for t in ("runs", "metric_points", "artifacts", "model_versions", "params", "tags")]
     again = import_mlflow(store, uri)
@@ -209,21 +212,30 @@ def test_export_reads_back_with_mlflows_own_client(session, tmp_path) -> None:
     assert "report.txt" in files
     mv = client.get_model_version_by_alias("churn", "production")
     assert mv.tags["mlops.version"] == "churn@1"
-    loaded = mlflow.sklearn.load_model(client.get_model_version_download_uri("churn", mv.version))
+    loaded = _tracked(uri, lambda: mlflow.sklearn.load_model("models:/churn@production"))
     assert (loaded.predict(X) == clf.predict(X)).all()
     again = export_mlflow(store, uri, runs="all", models=["churn"])
     assert (again.runs, again.versions, again.already) == (0, 0, 2)
     assert len(MlflowClient(uri).search_model_versions("name='churn'")) == 1
 
 
-def _search(uri: str, experiment: str):
+def _tracked(uri: str, call):
+    """``call()`` with MLflow's fluent API pointed at ``uri`` (as a user's script would set it)."""
     import mlflow
 
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     try:
-        return mlflow.search_runs(experiment_names=[experiment])
+        return call()
     finally:
         mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+
+
+def _search(uri: str, experiment: str):
+    import mlflow
+
+    return _tracked(uri, lambda: mlflow.search_runs(experiment_names=[experiment]))
 
 
 def test_import_and_export_through_a_real_mlflow_server(store, mlflow_server, tmp_path) -> None:
@@ -255,11 +267,7 @@ def test_import_and_export_through_a_real_mlflow_server(store, mlflow_server, tm
     mlops.promote("iris-tree", "staging")
     assert export_mlflow(store, url, models=["iris-tree"]).versions == 1
     mv = client.get_model_version_by_alias("iris-tree", "staging")
-    mlflow.set_tracking_uri(url)
-    try:
-        tree = mlflow.sklearn.load_model(f"models:/iris-tree/{mv.version}")
-    finally:
-        mlflow.set_tracking_uri(None)
+    tree = _tracked(url, lambda: mlflow.sklearn.load_model(f"models:/iris-tree/{mv.version}"))
     assert (tree.predict(X) == load(store, "iris-tree@staging").predict(X)).all()
 
 
@@ -269,7 +277,8 @@ def test_cli_progress_summary_and_one_line_errors(store_dir, tutorial, tmp_path)
     done = runner.invoke(main, ["import", "mlflow", uri, "--experiment", "iris"])
     assert done.exit_code == 0, done.output
     assert "imported from MLflow at" in done.output and "3 runs of 1 experiments" in done.output
-    assert "runs" in done.output and "100%" in done.output  # the progress bar (stderr, mixed in here)
+    labels = [line.strip() for line in done.output.splitlines()]
+    assert "runs" in labels and "models" in labels  # the progress bars' labels (not a terminal: no bar drawn)
     cases = [
         (["import", "mlflow", f"sqlite:///{tmp_path / 'nope.db'}"], "no MLflow database at"),
         (["import", "mlflow", f"http://127.0.0.1:{_free_port()}"], "cannot reach the MLflow server at"),

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from importlib import metadata
-from pathlib import Path
 
 import httpx
 import numpy as np
@@ -124,7 +123,7 @@ def _free_port() -> int:
 def test_a_fresh_virtualenv_from_its_requirements_serves_it(churn, tmp_path) -> None:
     """No container runtime: the folder's requirements installed into a new virtualenv (mlops-magic as a wheel
     built from this checkout, shipped in wheels/), then its entrypoint started and queried."""
-    store, X, clf = churn
+    _, X, clf = churn
     wheels = tmp_path / "dist"
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(REPO)],
                            capture_output=True, text=True, timeout=900)

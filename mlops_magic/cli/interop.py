@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -25,7 +26,7 @@ class _Bars:
         if what != self.what:
             self.close()
             self.what, self.done = what, 0
-            self.bar = click.progressbar(length=max(total, 1), label=f"{what:<6}", file=click.get_text_stream("stderr"))
+            self.bar = click.progressbar(length=max(total, 1), label=f"{what:<6}", file=sys.stderr)
             self.bar.__enter__()
         self.bar.update(done - self.done)
         self.done = done

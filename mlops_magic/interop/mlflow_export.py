@@ -30,6 +30,7 @@ from ..store import interop as tables
 from ..store.runs import filter_values
 from .mlflow_import import SYSTEM, Progress
 from .mlflow_read import MlflowStore, require_mlflow
+from .mlflow_registry import Pushed, push_version
 from .requirements import pins
 
 STATUSES = {"succeeded": "FINISHED", "failed": "FAILED", "killed": "KILLED", "timed-out": "KILLED"}
@@ -215,8 +216,6 @@ class _Writer:
 
     # -- models ---------------------------------------------------------------------------------------
     def model(self, name: str, versions: list[ModelVersion], trust: bool) -> None:
-        from .mlflow_registry import Pushed, push_version  # lazy: only an export with --models needs it
-
         pushed = Pushed.read(self.target, name)
         came_from = tables.local_ids(self.store.db, SYSTEM, "model_version")  # our NAME@N -> MLflow's key
         numbers: dict[int, int] = {}

@@ -29,6 +29,7 @@ from ..store import Store
 from ..store import interop as tables
 from ..store.runs import check_name
 from ..tracking.values import parse_literal
+from .mlflow_models import import_models
 from .mlflow_read import RUNNING, MlflowRun, MlflowStore
 
 SYSTEM = "mlflow"
@@ -68,8 +69,6 @@ def import_mlflow(store: Store, uri: str, *, experiments: list[str] | None = Non
     """Import the runs of ``experiments`` (names or ids; default every active one) and every registered
     model of the MLflow store at ``uri``. ``trust`` allows unpickling scikit-learn models to convert them
     to skops (see :mod:`.mlflow_models`)."""
-    from .mlflow_models import import_models  # lazy: a module per job, this one only reads runs
-
     source = MlflowStore(uri)
     summary = ImportSummary(source.display)
     found = source.experiments(experiments)
@@ -98,12 +97,16 @@ def _import_runs(store: Store, source: MlflowStore, todo: list[MlflowRun], local
             batch = todo[start:start + BATCH]
             rows = list(pool.map(lambda r: _read_run(store, source, r, local, names, Path(tmp), summary.notes),
                                  batch))
-            summary.points += store.db.run_in_transaction(
-                lambda tx, rows=rows: tables.insert_runs(tx, rows, system=SYSTEM, source=source.display))
+            summary.points += _write(store, rows, source.display)
             summary.runs += len(rows)
             summary.artifacts += sum(len(r.artifacts) for r in rows)
             if progress:
                 progress("runs", start + len(batch), len(todo))
+
+
+def _write(store: Store, rows: list[tables.ImportedRun], source: str) -> int:
+    points: int = store.db.run_in_transaction(lambda tx: tables.insert_runs(tx, rows, system=SYSTEM, source=source))
+    return points
 
 
 def _read_run(store: Store, source: MlflowStore, run: MlflowRun, local: dict[str, str], names: dict[str, str],

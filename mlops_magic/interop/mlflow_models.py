@@ -26,7 +26,7 @@ from ..registry.versions import check_alias, check_model_name, record_version
 from ..store import Store
 from ..store import interop as tables
 from ..store import registry as registry_tables
-from .mlflow_read import MlflowStore, MlflowVersion
+from .mlflow_read import MlflowStore, MlflowVersion, require_mlflow
 
 if TYPE_CHECKING:
     from .mlflow_import import ImportSummary, Progress
@@ -80,9 +80,8 @@ def _import_versions(store: Store, source: MlflowStore, name: str, local_name: s
     numbers: dict[int, int] = {}
     for v in versions:
         if _key(v) in known:
-            local = known[_key(v)]
-            if "@" in local:
-                numbers[v.version] = int(local.rpartition("@")[2])
+            if "@" in known[_key(v)]:
+                numbers[v.version] = int(known[_key(v)].rpartition("@")[2])
             continue
         label = f"model {name!r} version {v.version}"
         if v.status != "READY":
@@ -93,13 +92,15 @@ def _import_versions(store: Store, source: MlflowStore, name: str, local_name: s
             local = _import_version(store, local_name, v, folder, runs.get(v.run_id or ""), trust, label,
                                     summary)
         if local is not None:
-            pair = (_key(v), local)
-            store.db.run_in_transaction(lambda tx, pair=pair: tables.link(tx, SYSTEM, "model_version", [pair],
-                                                                          source.display))
+            _link(store, _key(v), local, source.display)
             if "@" in local:
                 numbers[v.version] = int(local.rpartition("@")[2])
                 summary.versions += 1
     return numbers
+
+
+def _link(store: Store, key: str, local: str, source: str) -> None:
+    store.db.run_in_transaction(lambda tx: tables.link(tx, SYSTEM, "model_version", [(key, local)], source))
 
 
 def _import_version(store: Store, name: str, v: MlflowVersion, folder: Path, run_id: str | None, trust: bool,
@@ -148,8 +149,6 @@ def _sklearn_file(store: Store, folder: Path, sk: dict[str, Any], trust: bool, l
         notes.append(f"{label} is a {fmt} file, and unpickling it can run any code: left out; import again with "
                      "--trust to load it and keep it as skops")
         return None
-    from .mlflow_read import require_mlflow
-
     try:
         model = require_mlflow().sklearn.load_model(str(folder))
         saved = model_io.dump(model, "skops", label)
@@ -192,20 +191,24 @@ def _sync_aliases(store: Store, name: str, local_name: str, aliases: dict[str, i
         except InvalidInputError as exc:
             notes.append(f"model {name!r}: {exc}; left out")
             continue
-        moved += int(store.db.run_in_transaction(
-            lambda tx, alias=alias, mlflow_version=version: _move_alias(tx, local_name, alias, numbers[mlflow_version],
-                                                                        mlflow_version)))
+        moved += int(_point_alias(store, local_name, alias, numbers[version], version))
     return moved
 
 
-def _move_alias(tx: Any, name: str, alias: str, target: int, mlflow_version: int) -> bool:
-    old = registry_tables.alias_version(tx, name, alias)
-    if old == target:
-        return False
-    registry_tables.record_alias_change(tx, name, alias, "import", old, target, moved=True, run_id=None,
-                                        reason=f"imported from MLflow (version {mlflow_version})", comparison=None,
-                                        created=time.time())
-    return True
+def _point_alias(store: Store, name: str, alias: str, target: int, mlflow_version: int) -> bool:
+    """Move ``alias`` to ``target`` unless it is there (an audited move, action ``import``); whether it moved."""
+
+    def move(tx: Any) -> bool:
+        old = registry_tables.alias_version(tx, name, alias)
+        if old == target:
+            return False
+        registry_tables.record_alias_change(tx, name, alias, "import", old, target, moved=True, run_id=None,
+                                            reason=f"imported from MLflow (version {mlflow_version})",
+                                            comparison=None, created=time.time())
+        return True
+
+    moved: bool = store.db.run_in_transaction(move)
+    return moved
 
 
 def schema_from_signature(signature: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -219,8 +222,8 @@ def schema_from_signature(signature: dict[str, Any] | None) -> dict[str, Any] | 
     if all(isinstance(c, dict) and c.get("name") for c in inputs):
         return {"kind": "dataframe", "columns": [{"name": str(c["name"]), "dtype": DTYPES.get(str(c.get("type")))}
                                                  for c in inputs]}
-    spec = inputs[0].get("tensor-spec") if isinstance(inputs[0], dict) else None
-    shape = (spec or {}).get("shape") or []
+    spec = (inputs[0].get("tensor-spec") if isinstance(inputs[0], dict) else None) or {}
+    shape = spec.get("shape") or []
     if len(inputs) == 1 and len(shape) == 2 and isinstance(shape[1], int) and shape[1] > 0:
         return {"kind": "array", "n_features": shape[1], "dtype": str(spec.get("dtype") or "float64")}
     return None

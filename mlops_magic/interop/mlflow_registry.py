@@ -71,11 +71,14 @@ def push_version(target: MlflowStore, mv: ModelVersion, model: Any, run_id: str,
 def signature(schema: dict[str, Any] | None) -> Any:
     """An MLflow ModelSignature of a dataframe input schema whose every column has a known dtype, else None."""
     columns = (schema or {}).get("columns") or []
-    types = [MLFLOW_TYPES.get(str(c.get("dtype"))) or ("datetime" if str(c.get("dtype")).startswith("datetime")
-                                                         else None) for c in columns]
+    types = [_mlflow_type(str(c.get("dtype"))) for c in columns]
     if not columns or None in types:
         return None
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
-    return ModelSignature(inputs=Schema([ColSpec(t, c["name"]) for t, c in zip(types, columns)]))
+    return ModelSignature(inputs=Schema([ColSpec(str(t), c["name"]) for t, c in zip(types, columns)]))
+
+
+def _mlflow_type(dtype: str) -> str | None:
+    return MLFLOW_TYPES.get(dtype) or ("datetime" if dtype.startswith("datetime") else None)

@@ -76,11 +76,13 @@ def log_predictions(store: Store, model: str, *, inputs: Any = None, predictions
     proba = _probabilities(probabilities, classes, rows, preds is not None)
     request_ids, generated = _ids(ids, rows)
     received = [to_timestamp(t) for t in _column(times, "times", rows)] if times is not None else None
-    outputs = [(request_ids[i], preds[i] if preds is not None else None, proba[i] if proba is not None else None)
-               for i in range(rows)]
+    outputs: list[tuple[str | None, Any, Any]] = [
+        (request_ids[i], preds[i] if preds is not None else None, proba[i] if proba is not None else None)
+        for i in range(rows)]
     if received is not None:  # in time order, as a server appends them: labels by key look back in time
         order = sorted(range(rows), key=received.__getitem__)
-        records, outputs, received = ([seq[i] for i in order] for seq in (records, outputs, received))
+        records, outputs = [records[i] for i in order], [outputs[i] for i in order]
+        received = [received[i] for i in order]
     before = tables.served_count(store.db, name)
     record_served(store, name, version, records, keep, outputs=outputs, received=received)
     return LoggedPredictions(name, version, rows, generated, request_ids[0],
