@@ -30,6 +30,7 @@ class Doubler(mlflow.pyfunc.PythonModel):
 
 def main(uri: str) -> None:
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     out: dict[str, str] = {}
 
     mlflow.set_experiment("diabetes")

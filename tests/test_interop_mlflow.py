@@ -35,13 +35,21 @@ from mlops_magic.registry.versions import get_version, load, versions_of
 pytestmark = pytest.mark.slow
 
 
+_MLFLOW_URIS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+def _mlflow_env() -> dict[str, str]:
+    """This checkout on the path, and no tracking or registry URI a test set for MLflow's fluent API."""
+    return {k: v for k, v in python_env().items() if k not in _MLFLOW_URIS}
+
+
 @pytest.fixture(scope="module")
 def tutorial(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, str]]:
     """An MLflow store made by MLflow's tutorial-style code (tests/_mlflow_tutorial.py), in its own process."""
     folder = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     done = subprocess.run([sys.executable, str(REPO / "tests" / "_mlflow_tutorial.py"), uri], cwd=folder,
-                          capture_output=True, text=True, timeout=600, env=python_env())
+                          capture_output=True, text=True, timeout=600, env=_mlflow_env())
     assert done.returncode == 0, done.stderr[-3000:]
     return folder, uri, json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -65,7 +73,7 @@ def mlflow_server(tutorial, tmp_path_factory):
             [str(mlflow_cli), "server", "--backend-store-uri", f"sqlite:///{served / 'mlflow.db'}",
              "--artifacts-destination", str(served / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
              "--workers", "1"], cwd=served, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
-            env=python_env())
+            env=_mlflow_env())
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 240
@@ -220,9 +228,11 @@ def test_export_reads_back_with_mlflows_own_client(session, tmp_path) -> None:
 
 
 def _tracked(uri: str, call):
-    """``call()`` with MLflow's fluent API pointed at ``uri`` (as a user's script would set it)."""
+    """``call()`` with MLflow's fluent API pointed at ``uri`` (as a user's script would set it); MLflow keeps
+    that in MLFLOW_TRACKING_URI/MLFLOW_REGISTRY_URI too, which child processes inherit: both are restored."""
     import mlflow
 
+    saved = {k: os.environ.get(k) for k in _MLFLOW_URIS}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
@@ -230,6 +240,11 @@ def _tracked(uri: str, call):
     finally:
         mlflow.set_tracking_uri(None)
         mlflow.set_registry_uri(None)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _search(uri: str, experiment: str):

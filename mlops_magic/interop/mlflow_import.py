@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -53,11 +54,15 @@ class ImportSummary:
     versions: int = 0
     aliases: int = 0
     notes: list[str] = field(default_factory=list)
+    read_seconds: float = 0.0  # waiting for MLflow (histories, files) while importing runs
+    write_seconds: float = 0.0  # writing them here
 
     def __repr__(self) -> str:
         lines = [f"imported from MLflow at {self.source}: {self.runs} runs of {self.experiments} experiments "
                  f"({self.points} metric points, {self.artifacts} files), {self.versions} model versions, "
                  f"{self.aliases} aliases" + (f"; {self.already} runs were already here" if self.already else "")]
+        if self.runs:
+            lines[0] += f" (reading MLflow {self.read_seconds:.1f} s, writing {self.write_seconds:.1f} s)"
         if self.notes:
             lines.append(f"not mapped as is ({len(self.notes)}):")
             lines += [f"  {note}" for note in self.notes]
@@ -95,9 +100,13 @@ def _import_runs(store: Store, source: MlflowStore, todo: list[MlflowRun], local
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tempfile.TemporaryDirectory() as tmp:
         for start in range(0, len(todo), BATCH):
             batch = todo[start:start + BATCH]
+            began = time.perf_counter()
             rows = list(pool.map(lambda r: _read_run(store, source, r, local, names, Path(tmp), summary.notes),
                                  batch))
+            read = time.perf_counter()
             summary.points += _write(store, rows, source.display)
+            summary.read_seconds += read - began
+            summary.write_seconds += time.perf_counter() - read
             summary.runs += len(rows)
             summary.artifacts += sum(len(r.artifacts) for r in rows)
             if progress:
