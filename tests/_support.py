@@ -21,3 +21,27 @@ def python_env(**extra: str) -> dict[str, str]:
 def failing_subcommand(ctx: object, args: object) -> None:
     """A %mlops handler with a bug, to check the magic still answers in one line."""
     raise KeyError("internal detail")
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stop_group(process: object, first: int | None = None) -> None:
+    """End a server started with ``start_new_session=True`` and all its children: ``first`` (SIGTERM by
+    default), then SIGKILL if it is still there after 30 s."""
+    import signal
+    import subprocess
+
+    assert isinstance(process, subprocess.Popen)
+    os.killpg(process.pid, first or signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

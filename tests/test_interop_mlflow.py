@@ -8,8 +8,6 @@ import json
 import math
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _support import REPO, python_env
+from _support import REPO, free_port, python_env, stop_group
 from click.testing import CliRunner
 
 pytest.importorskip("mlflow", reason='the MLflow tests need MLflow: pip install "mlops-magic[test]"')
@@ -54,19 +52,13 @@ def tutorial(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[
     return folder, uri, json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def mlflow_server(tutorial, tmp_path_factory):
     """A real ``mlflow server`` process over a copy of the tutorial's store, artifacts proxied."""
     folder, _, ids = tutorial
     served = tmp_path_factory.mktemp("served")
     shutil.copy(folder / "mlflow.db", served / "mlflow.db")
-    port = _free_port()
+    port = free_port()
     mlflow_cli = Path(sys.executable).with_name("mlflow")
     with open(served / "server.log", "w") as log:
         process = subprocess.Popen(
@@ -85,12 +77,7 @@ def mlflow_server(tutorial, tmp_path_factory):
             time.sleep(0.5)
         yield url, ids
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
 
 def _by_external(store) -> dict[str, str]:
@@ -296,7 +283,7 @@ def test_cli_progress_summary_and_one_line_errors(store_dir, tutorial, tmp_path)
     assert "runs" in labels and "models" in labels  # the progress bars' labels (not a terminal: no bar drawn)
     cases = [
         (["import", "mlflow", f"sqlite:///{tmp_path / 'nope.db'}"], "no MLflow database at"),
-        (["import", "mlflow", f"http://127.0.0.1:{_free_port()}"], "cannot reach the MLflow server at"),
+        (["import", "mlflow", f"http://127.0.0.1:{free_port()}"], "cannot reach the MLflow server at"),
         (["import", "mlflow", uri, "--experiment", "ghost"], "has no experiment 'ghost'; its experiments:"),
         (["import", "mlflow", "mlflow.db"], "is not an MLflow tracking URI"),
         (["export", "mlflow", uri], "nothing to export"),

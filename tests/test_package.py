@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from _support import REPO
+from _support import REPO, free_port, stop_group
 from click.testing import CliRunner
 from sklearn.linear_model import LogisticRegression
 
@@ -112,12 +111,6 @@ def test_bad_requests_are_one_line_and_nothing_is_overwritten(churn, tmp_path) -
     assert ghost.exit_code == 1 and "no model 'ghost'" in ghost.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_a_fresh_virtualenv_from_its_requirements_serves_it(churn, tmp_path) -> None:
@@ -138,7 +131,7 @@ def test_a_fresh_virtualenv_from_its_requirements_serves_it(churn, tmp_path) -> 
     installed = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--find-links", str(folder / "wheels"),
                                 "-r", str(folder / "requirements.txt")], capture_output=True, text=True, timeout=1500)
     assert installed.returncode == 0, installed.stderr[-3000:]
-    port = _free_port()
+    port = free_port()
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "HOST": "127.0.0.1", "PORT": str(port)}
     server = subprocess.Popen(["sh", str(folder / "entrypoint.sh"), "--poll", "0.2"], cwd=tmp_path, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -163,12 +156,7 @@ def test_a_fresh_virtualenv_from_its_requirements_serves_it(churn, tmp_path) -> 
         labels = httpx.post(f"{url}/labels", json={"ids": ["r0", "r1"], "labels": [1, 0]}, timeout=30).json()
         assert labels["stored"] == 2
     finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server, signal.SIGINT)
     from mlops_magic.monitoring.served import served_frame
 
     logged = served_frame(open_store(str(folder / "store")), "churn")  # what it answered, kept for monitoring
