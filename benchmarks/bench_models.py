@@ -108,18 +108,30 @@ def _server(tmp: Path, sample: str):
 def _bench_import(tmp: Path, runs: int, metrics: int, steps: int) -> None:
     """``mlops import mlflow`` against ``mlflow.search_runs`` over the same MLflow store."""
     try:
-        import mlflow
-        from mlflow import MlflowClient
+        import mlflow  # noqa: F401
     except ImportError:
         print('\nimport from MLflow: skipped (pip install "mlops-magic[mlflow]")')
         return
+    (tmp / "mlflow").mkdir()
+    try:
+        _time_import(tmp, runs, metrics, steps)
+    finally:  # 10,000 runs make a 4.7 GB MLflow store: never leave it behind
+        import shutil
+
+        shutil.rmtree(tmp / "mlflow", ignore_errors=True)
+        shutil.rmtree(tmp / "imported", ignore_errors=True)
+
+
+def _time_import(tmp: Path, runs: int, metrics: int, steps: int) -> None:
+    import mlflow
+    from mlflow import MlflowClient
+
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _mlflow_store import make_store
 
     from mlops_magic.interop.mlflow_import import import_mlflow
     from mlops_magic.store import open_store
 
-    (tmp / "mlflow").mkdir()
     start = time.perf_counter()
     uri = make_store(tmp / "mlflow" / "mlflow.db", runs, metrics, steps)
     made = time.perf_counter() - start
@@ -171,8 +183,8 @@ def main() -> None:
     p.add_argument("--only-import", action="store_true", help="run only the MLflow import benchmark")
     args = p.parse_args()
     if args.only_import:
-        tmp = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
-        _bench_import(tmp, args.import_runs, 20, 100)
+        with tempfile.TemporaryDirectory(prefix="mlops-bench-") as folder:
+            _bench_import(Path(folder), args.import_runs, 20, 100)
         return
 
     import joblib
