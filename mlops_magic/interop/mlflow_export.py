@@ -203,9 +203,11 @@ class _Writer:
                 self.client.log_artifacts(run_id, tmp)
 
     def _end(self, run_id: str, status: str, ended: Any) -> None:
-        if status in STATUSES:
-            with self.target.errors(f"ending run {run_id}"):
-                self.client.set_terminated(run_id, STATUSES[status], end_time=_ms(ended) if ended else None)
+        """Terminate the MLflow run as ours ended; one still running (or queued) stays RUNNING there."""
+        if ended is None and status not in STATUSES:
+            return
+        with self.target.errors(f"ending run {run_id}"):
+            self.client.set_terminated(run_id, STATUSES.get(status, "FINISHED"), end_time=_ms(ended) if ended else None)
 
     def _exists(self, mlflow_run_id: str) -> bool:
         try:

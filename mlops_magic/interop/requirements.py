@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from ..errors import NotFoundError
 from ..registry.versions import ModelVersion
 from ..store import Store
 
@@ -60,9 +61,10 @@ def python_version(store: Store, mv: ModelVersion) -> str:
 
 
 def _run_environment(store: Store, mv: ModelVersion, key: str = "packages") -> Any:
-    if not mv.run_id:
-        return {} if key == "packages" else None
-    environment = store.get_run(mv.run_id).environment or {}
+    try:
+        environment = store.get_run(mv.run_id).environment or {} if mv.run_id else {}
+    except NotFoundError:  # the version's run is not in this store (a version imported without its run)
+        environment = {}
     return environment.get(key) or ({} if key == "packages" else None)
 
 
