@@ -41,6 +41,14 @@ class StageStatus(_Word):
     SKIPPED = "skipped"
 
 
+class FireState(_Word):
+    """Where a scheduler's claimed due time (a row of ``schedule_fires``) is."""
+
+    CLAIMED = "claimed"  # a tick won it and reserved its run id
+    RUNNING = "running"  # handed to an executor
+    DONE = "done"  # its run ended (or was never started and is recorded as killed)
+
+
 class Trigger(_Word):
     INTERACTIVE = "interactive"
     PAPERMILL = "papermill"  # a kernel started by the plain `papermill` command (not `mlops run`)
@@ -56,7 +64,9 @@ class Trigger(_Word):
 
 RUN_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus)
 #: Statuses of a run that has not ended yet.
-ACTIVE_STATUSES: tuple[str, ...] = (RunStatus.QUEUED.value, RunStatus.RUNNING.value)
+ACTIVE_STATUSES: tuple[RunStatus, ...] = (RunStatus.QUEUED, RunStatus.RUNNING)
+#: Statuses a headless run may be given another attempt from.
+RETRYABLE_STATUSES: tuple[RunStatus, ...] = (RunStatus.FAILED, RunStatus.KILLED, RunStatus.TIMED_OUT)
 TRIGGERS: tuple[str, ...] = tuple(t.value for t in Trigger)
 
 
@@ -104,7 +114,7 @@ class Run(_Entity):
     id: str
     notebook: str | None
     trigger: str
-    status: str
+    status: RunStatus
     started: datetime
     ended: datetime | None = None
     name: str | None = None
@@ -155,7 +165,7 @@ class StageRun(_Entity):
     kind: str
     name: str
     attempt: int
-    status: str
+    status: StageStatus
     started: datetime
     ended: datetime | None = None
     code_digest: str | None = None

@@ -49,6 +49,24 @@ class StoreVersionError(StoreError):
     """The store was written by a newer mlops-magic; it is refused, never altered."""
 
 
+class StoreConflict(StoreError):
+    """A write collided with the store's state: a uniqueness rule (two writers claimed the same row), or a
+    transaction that stayed contended after the store's own retries. Asking again may succeed."""
+
+    status = 409
+
+
+class StoreDuplicate(StoreConflict):
+    """A row with the same unique key is already there: another writer inserted it first."""
+
+
+class StoreUnavailable(StoreError):
+    """The database did not answer: unreachable, connection lost, or locked by another writer for longer
+    than the store waits."""
+
+    status = 503
+
+
 class GateFailedError(ConflictError):
     """A quality gate did not pass; headless runs exit with a distinct status.
 
@@ -62,9 +80,27 @@ class GateFailedError(ConflictError):
 
 
 class ExecutionError(MlopsError):
-    """A headless run did not succeed; carries the stage and cell that failed."""
+    """A headless run could not be executed: no such kernel, or a run that did not succeed where a
+    caller needs it to. ``stage`` and ``cell_index`` name where it failed when a cell did (else None)."""
 
     status = 500
+
+    def __init__(self, message: str, *, stage: str | None = None, cell_index: int | None = None) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.cell_index = cell_index
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a headless run; the run was recorded ``killed``, and :attr:`run_id` names it.
+
+    A ``KeyboardInterrupt`` (not an :class:`MlopsError`), so everything that stops on Ctrl-C still does;
+    the CLI catches it to say which run it killed.
+    """
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id[:8]} interrupted")
+        self.run_id = run_id
 
 
 class ClusterError(MlopsError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -18,18 +19,16 @@ def python_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def failing_subcommand(ctx: object, args: object) -> None:
     """A %mlops handler with a bug, to check the magic still answers in one line."""
     raise KeyError("internal detail")
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 nothing listens on now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def stop_group(process: object, first: int | None = None) -> None:

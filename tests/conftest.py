@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures, for store_url
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -33,6 +34,30 @@ def store(store_dir: Path):
     from mlops_magic.store import open_store
 
     return open_store()
+
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory."""
+    from mlops_magic.store import clear_cache
+    from mlops_magic.tracking.session import reset_session
+
+    monkeypatch.chdir(tmp_path)
+    for var in ("MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE", "JPY_SESSION_NAME", "MLOPS_ARTIFACTS"):
+        monkeypatch.delenv(var, raising=False)
+    if request.param == "sqlite":
+        url = str(tmp_path / "project")
+    else:
+        url = request.getfixturevalue("postgres_url") + f"?artifacts={tmp_path / 'shared-artifacts'}"
+    monkeypatch.setenv("MLOPS_STORE", url)
+    clear_cache()
+    reset_session()
+    yield url
+    clear_cache()
+    reset_session()
 
 
 @pytest.fixture

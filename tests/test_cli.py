@@ -71,6 +71,29 @@ def test_runs_filters_and_formats(cli, store) -> None:
     assert csv_lines[0].startswith("id,notebook") and len(csv_lines) == 4
 
 
+KILLED_MID_STAGE = """
+import os, signal, sys
+from mlops_magic.store import open_store
+store = open_store(sys.argv[1])
+run = store.create_run(notebook="nb.ipynb", trigger="interactive")
+store.start_stage(run.id, "train")
+print(run.id, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer ends a kernel: nothing closes the run
+"""
+
+
+def test_runs_lists_a_killed_processs_run_as_killed(cli, store, store_dir) -> None:
+    proc = subprocess.run([PYTHON, "-c", KILLED_MID_STAGE, str(store_dir)], env=python_env(), capture_output=True,
+                          text=True, timeout=120)
+    run_id = proc.stdout.strip()
+    assert proc.returncode == -9 and run_id, proc.stderr
+    assert store.get_run(run_id).status == "running"  # nothing changed it yet: reading never writes
+    [record] = json.loads(cli("runs", "--format", "json").output)
+    assert record["id"] == run_id and record["status"] == "killed"
+    assert "exited without closing the run" in record["error"]
+    assert [s.status for s in store.list_stages(run_id)] == ["failed"]
+
+
 def test_show_and_status(cli, store) -> None:
     run = store.create_run(notebook="nb.ipynb")
     stage = store.start_stage(run.id, "train")

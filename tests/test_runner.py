@@ -10,8 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from mlops_magic.cli.main import main
+from mlops_magic.errors import ExecutionError
 from mlops_magic.runner import RunRequest, run_notebook, run_notebooks
 from mlops_magic.runner.prepare import select_cells
+from mlops_magic.runner.request import RunFailure
 from mlops_magic.store import clear_cache, open_store
 from mlops_magic.tracking.stages import read_notebook_json
 
@@ -65,6 +67,20 @@ def test_failing_cell_names_stage_and_cell_and_keeps_partial_notebook(project):
     [artifact] = open_store().list_artifacts(run.id)
     cells = json.loads(Path(artifact.path).read_text())["cells"]
     assert not any(o.get("text") == ["never\n"] for c in cells for o in c.get("outputs", []))
+
+
+def test_a_failing_cell_is_a_typed_failure_naming_its_stage_and_cell(project):
+    failed, gate, setup, fine = run_notebooks([RunRequest(nb) for nb in
+                                               ("failing.ipynb", "gate.ipynb", "needs_param.ipynb", "sysexit0.ipynb")])
+    assert failed.failure == RunFailure(stage="train", cell_index=2, ename="ValueError", evalue="boom in train")
+    assert not failed.failure.gate_failed and not failed.gate_failed
+    with pytest.raises(ExecutionError) as info:
+        failed.check()
+    assert (info.value.stage, info.value.cell_index) == ("train", 2) and "boom in train" in str(info.value)
+    assert gate.failure.ename == "GateFailedError" and gate.failure.gate_failed and gate.exit_code == 3
+    assert setup.failure.stage is None and setup.failure.ename == "AssertionError"
+    assert setup.error == f"setup cell {setup.failure.cell_index} failed: {setup.failure.ename}: {setup.failure.evalue}"
+    assert fine.failure is None and fine.check() is fine
 
 
 def test_dead_kernel_is_killed_and_timeout_is_timed_out(project):

@@ -129,3 +129,16 @@ async def test_refuses_without_token(jp_fetch: Any, store: Any, pattern: str) ->
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch(API, pattern, headers={"Authorization": ""})
     assert info.value.code == 403
+
+
+async def test_a_run_whose_process_is_gone_is_listed_killed(jp_fetch: Any, store: Any) -> None:
+    import subprocess
+    import sys
+
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)
+    run = store.create_run(notebook="demo.ipynb", trigger="interactive", pid=gone)
+    assert store.get_run(run.id).status == "running"  # reading never writes; the runs view reaps, once
+    body = await table(jp_fetch)
+    assert body["columns"]["status"] == ["killed"]
+    assert "exited without closing the run" in (store.get_run(run.id).error or "")

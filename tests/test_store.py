@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from _support import PYTHON, python_env
 
+from mlops_magic.entities import RunStatus, StageStatus
 from mlops_magic.errors import InvalidInputError, NotFoundError, StoreError
 from mlops_magic.store import clear_cache, open_store
 from mlops_magic.store import schema as schema_mod
@@ -158,8 +159,13 @@ def test_orphaned_running_run_is_marked_killed(store) -> None:
     dead_pid = int(proc.stdout)
     run = store.create_run(pid=dead_pid)
     stage = store.start_stage(run.id, "train")
-    assert store.list_runs()[0].status == "killed"
-    assert store.get_stage(stage.id).status == "failed"
+    assert store.list_runs()[0].status == RunStatus.RUNNING  # reading never writes
+    assert store.run_table()[0][0]["status"] == RunStatus.RUNNING
+    assert store.reap_orphans() == 1
+    assert store.list_runs()[0].status == RunStatus.KILLED
+    assert "exited without closing the run" in (store.get_run(run.id).error or "")
+    assert store.get_stage(stage.id).status == StageStatus.FAILED
+    assert store.reap_orphans() == 0  # once ended, never again
 
 
 WRITER = """

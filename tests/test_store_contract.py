@@ -20,36 +20,24 @@ import pytest
 from _support import PYTHON, python_env
 from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures
 
-from mlops_magic.entities import Fingerprint
-from mlops_magic.errors import InvalidInputError, NotFoundError, StoreError, StoreVersionError
+from mlops_magic.entities import Fingerprint, RunStatus
+from mlops_magic.errors import (
+    InvalidInputError,
+    NotFoundError,
+    StoreConflict,
+    StoreDuplicate,
+    StoreError,
+    StoreUnavailable,
+    StoreVersionError,
+)
 from mlops_magic.store import clear_cache, open_store
 from mlops_magic.store import schema as schema_mod
 from mlops_magic.store.location import parse_store_url
 
 FIXTURES = Path(__file__).parent / "notebooks"
-BACKENDS = ["sqlite", "postgres"]
 
 
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory."""
-    from mlops_magic.tracking.session import reset_session
-
-    monkeypatch.chdir(tmp_path)
-    for var in ("MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE", "JPY_SESSION_NAME", "MLOPS_ARTIFACTS"):
-        monkeypatch.delenv(var, raising=False)
-    if request.param == "sqlite":
-        url = str(tmp_path / "project")
-    else:
-        url = request.getfixturevalue("postgres_url") + f"?artifacts={tmp_path / 'shared-artifacts'}"
-    monkeypatch.setenv("MLOPS_STORE", url)
-    clear_cache()
-    reset_session()
-    yield url
-    clear_cache()
-    reset_session()
-
-
+# ``store_url`` (each backend's empty store) is a conftest fixture: tests/test_hostile_serving.py uses it too.
 @pytest.fixture
 def store(store_url: str):
     return open_store(store_url)
@@ -387,13 +375,87 @@ def test_two_concurrent_ticks_claim_exactly_one_run(store_url: str, tmp_path: Pa
     assert store.db.query_one("SELECT COUNT(*) FROM schedule_fires")[0] == 1
 
 
-def test_unique_violation_is_recognised(store) -> None:
+def test_backend_errors_cross_the_seam_as_store_errors(store) -> None:
     run = store.create_run()
-    with pytest.raises(Exception) as info:
+    with pytest.raises(StoreDuplicate) as info:  # a UNIQUE / PRIMARY KEY violation, whichever backend
         store.db.write("INSERT INTO runs (id, trigger, status, started) VALUES (?, 'manual', 'running', 0)",
                        (run.id,))
-    assert store.db.is_unique_violation(info.value)
-    assert not store.db.is_unique_violation(ValueError("unique"))
+    assert info.value.status == 409 and "\n" not in str(info.value)
+    assert type(info.value.__cause__).__module__.split(".")[0] in ("sqlite3", "psycopg")  # the driver's, kept
+    with pytest.raises(StoreError) as info:
+        store.db.query("SELECT no_such_column FROM runs")
+    assert not isinstance(info.value, (StoreConflict, StoreUnavailable))
+    with pytest.raises(StoreError):
+        store.db.run_in_transaction(lambda tx: tx.execute("UPDATE no_such_table SET x = 1"))
+    assert store.get_run(run.id).status == RunStatus.RUNNING  # the store is left as it was
+
+
+def test_a_lost_claim_race_is_taken_not_an_error(store) -> None:
+    from mlops_magic.store import scheduling as tables
+
+    def claim(run_id: str):
+        return tables.claim_fire(store.db, "s1", "cron:1", trigger="schedule", due=1.0, run_id=run_id,
+                                 claimed_by="h:1", created=1.0, max_concurrency=5)
+
+    with pytest.raises(StoreConflict) as info:  # a fire of no schedule is refused, and is not "taken"
+        claim("r0")
+    assert not isinstance(info.value, StoreDuplicate)
+    values = {"id": "s1", "notebook": "nb.ipynb", "base_dir": "/", "params": "{}", "retries": 0, "catchup": "skip",
+              "max_concurrency": 5, "paused": 0, "created": 1.0, "event_cursor": 0}
+    store.db.run_in_transaction(lambda tx: tables.insert_schedule(tx, values))
+    assert claim("r1") == tables.FireClaim(tables.Claim.WON, "r1")
+    assert claim("r2").outcome is tables.Claim.TAKEN
+    # the race itself: both ticks saw no fire, the second insert loses on UNIQUE (schedule_id, fire_key)
+    with pytest.raises(StoreDuplicate):
+        store.db.write("INSERT INTO schedule_fires (schedule_id, fire_key, trigger, due, run_id, state, claimed_by, "
+                       "created) VALUES ('s1', 'cron:1', 'schedule', 1, 'r3', 'claimed', 'h:2', 1)")
+
+
+#: Folder and notebook names that LIKE would misread: its wildcards, its escape, and letter case.
+TRICKY = ["a_b", "axb", "a%b", "aZZb", "a\\b", "a\\\\b", "A_B"]
+
+
+def test_prefix_and_folder_matches_take_wildcards_literally(store, tmp_path: Path) -> None:
+    from mlops_magic.scheduling.renames import rename_notebook
+    from mlops_magic.tracking.queries import notebook_key
+
+    runs = {folder: store.create_run(notebook=notebook_key(store, tmp_path / folder / "nb.ipynb"))
+            for folder in TRICKY}
+    for i, folder in enumerate(TRICKY):  # each folder moves alone, whatever the others are called
+        assert rename_notebook(store, tmp_path / folder, tmp_path / f"moved-{i}")["runs"] == 1, folder
+    for i, folder in enumerate(TRICKY):
+        assert store.get_run(runs[folder].id).notebook == notebook_key(store, tmp_path / f"moved-{i}" / "nb.ipynb")
+    # notebook filters: the notebook itself, or a longer path ending in /NAME; never a wildcard match
+    named = {name: store.create_run(notebook=f"sub/{name}.ipynb") for name in ["_", "x", "%", "\\", "X"]}
+    for name, run in named.items():
+        found = store.list_runs(notebook=f"{name}.ipynb")
+        assert [r.id for r in found] == [run.id], name
+        assert store.count_runs(notebook=f"{name}.ipynb") == 1
+        assert [r[0] for r in store.run_table(notebook=f"{name}.ipynb")[0]] == [run.id]
+
+
+def test_run_id_prefixes_take_wildcards_literally(store) -> None:
+    for run_id in ("pre_fix1", "prexfix2", "per%cent", "back\\slash", "Upper"):
+        store.create_run(run_id=run_id)
+    assert store.resolve_run_id("pre_") == "pre_fix1"
+    assert store.resolve_run_id("per%") == "per%cent"
+    assert store.resolve_run_id("back\\") == "back\\slash"
+    assert store.resolve_run_id("Up") == "Upper"
+    for missing in ("%", "_", "pre%", "up", "\\"):
+        with pytest.raises(NotFoundError):
+            store.resolve_run_id(missing)
+
+
+def test_orphan_reaping_matches_its_own_host_only(store) -> None:
+    from mlops_magic.store import runs as run_table
+
+    ids = {}
+    for host in ("h_st", "hxst", "h%st", "H_ST"):
+        run = store.create_run(status="queued")
+        store.db.write("UPDATE runs SET host = ?, submitted_by = ? WHERE id = ?", ("elsewhere", f"{host}:1", run.id))
+        ids[host] = run.id
+    for host, run_id in ids.items():
+        assert [r[0] for r in run_table.active_of_host(store.db, host)] == [run_id], host
 
 
 # -- PostgreSQL only: URLs, secrets, SQL translation ----------------------------------------------
@@ -424,13 +486,13 @@ def test_unreachable_postgres_is_one_line_without_the_password(postgres_cluster)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     clear_cache()
-    with pytest.raises(StoreError, match="PostgreSQL") as info:
+    with pytest.raises(StoreUnavailable, match="PostgreSQL") as info:
         open_store(f"postgresql://ann:s3cret@127.0.0.1:{port}/mlops")
-    assert "s3cret" not in str(info.value) and "\n" not in str(info.value)
+    assert "s3cret" not in str(info.value) and "\n" not in str(info.value) and info.value.status == 503
 
 
 def test_sql_translation() -> None:
-    from mlops_magic.store.postgres import to_pyformat, translate
+    from mlops_magic.store.pg_sql import to_pyformat, translate
     from mlops_magic.store.schema import serial_tables
 
     assert to_pyformat("SELECT '?%', \"a?\" FROM t WHERE x LIKE ? AND y = ? -- what?\n") == \
@@ -473,7 +535,7 @@ def test_forked_child_gets_its_own_connection_and_leaves_the_parents_alone(postg
 
 
 def test_a_large_batch_is_one_packed_row_read_back_like_single_points(store) -> None:
-    from mlops_magic.store.runs import PACK_MIN
+    from mlops_magic.store.metrics import PACK_MIN
 
     run = store.create_run(trigger="manual")
     store.log_metric(run.id, "loss", 0.9, step=0)
@@ -541,7 +603,8 @@ def test_imported_runs_are_written_whole_with_their_times_and_links(store) -> No
     assert [m.timestamp.timestamp() for m in store.metric_history(parent.id, "beat")] == [
         1_700_000_003.0, 1_700_000_004.0, 1_700_000_005.0]
     assert store.latest_metrics([parent.id])[parent.id]["loss"] == 0.5
-    assert Path(store.list_artifacts(parent.id)[0].path).read_bytes() == b"hello\n"
+    [artifact] = store.list_artifacts(parent.id)
+    assert Path(artifact.path).read_bytes() == b"hello\n" and artifact.created.timestamp() == 1_700_000_100.5
     assert store.get_run(child.id).parent_run_id == parent.id and store.get_run(child.id).status == "failed"
     assert interop.linked(store.db, "mlflow", "run", ["a" * 32, "b" * 32, "z" * 32]) == {"a" * 32: parent.id,
                                                                                         "b" * 32: child.id}

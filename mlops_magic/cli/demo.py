@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from ..entities import RunStatus
+
 
 def demo_notebooks_dir() -> Path:
     """Demo notebooks ship inside the wheel; in a source checkout they sit beside the package."""
@@ -104,7 +106,7 @@ def run_demo(target: Path) -> Path:
     result = run_notebook(str(target / "churn.ipynb"), store=store)
     click.echo("    " + result.line())
     _outcome(store, result.run_id)
-    if result.status != "succeeded":
+    if result.status != RunStatus.SUCCEEDED:
         raise ExecutionError(f"the first training run did not succeed: {result.error}")
     first_churn = result.run_id
 

@@ -17,6 +17,7 @@ import click
 
 from .._version import __version__
 from ..display.html import fmt_number
+from ..entities import RunStatus
 from ..errors import MlopsError
 from ..options import RUN_FILTERS
 from .options import declared
@@ -39,6 +40,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "diff": "mlops_magic.cli.explain:diff_command",
     "reproduce": "mlops_magic.cli.explain:reproduce_command",
     "lineage": "mlops_magic.cli.explain:lineage_command",
+    "ci": "mlops_magic.cli.ci:ci",
 }
 
 
@@ -124,7 +126,9 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
     """List runs, newest first. JSON is an array of run objects (id, notebook, status, trigger, started, …)."""
     from ..tracking.queries import list_run_records  # lazy: mlops --help imports every command
 
-    records = list_run_records(open_cli_store(ctx), notebook=notebook, status=status, trigger=trigger, limit=limit)
+    store = open_cli_store(ctx)
+    store.reap_orphans()  # a run whose process is gone (a killed kernel) is listed as killed, not running
+    records = list_run_records(store, notebook=notebook, status=status, trigger=trigger, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     elif fmt == "csv":
@@ -137,7 +141,7 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
     elif not records:
         click.echo("no runs yet")
     else:
-        where = any(r["worker"] or r["status"] == "queued" for r in records)
+        where = any(r["worker"] or r["status"] == RunStatus.QUEUED for r in records)
         print_table(["id", "status", "trigger", "notebook", "started", "duration", "metrics"]
                     + (["worker"] if where else []), [
             [r["id"][:8], r["status"], r["trigger"], r["notebook"] or "", _fmt_time(r["started"]),
@@ -147,7 +151,7 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
 
 def _where(record: dict[str, Any]) -> str:
     """The worker a cluster run ran on, or why a queued run waits."""
-    if record["status"] == "queued":
+    if record["status"] == RunStatus.QUEUED:
         return f"({record['waiting']})" if record.get("waiting") else "(queued)"
     return record.get("worker") or ""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ..errors import MlopsError
+from ..errors import MlopsError, RunInterrupted
 from ..runner.request import EXIT_USAGE
 
 
@@ -133,7 +133,7 @@ def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str,
     except MlopsError as exc:
         raise UsageFailure(str(exc)) from None
     except KeyboardInterrupt as exc:  # Ctrl-C: one line, the run recorded as killed, the shell's 130
-        run_id = getattr(exc, "mlops_run_id", None)
+        run_id = exc.run_id if isinstance(exc, RunInterrupted) else None
         click.echo(f"interrupted: run {run_id[:8]} killed" if run_id else
                    "interrupted: the runs in progress are recorded as killed", err=True)
         ctx.exit(130)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -171,15 +174,37 @@ def _check_executor(url: str | None) -> str | None:
 @click.option("--now", "now_text", default=None, metavar="ISO", help="Pretend it is this time (testing).")
 @click.pass_context
 def tick_cmd(ctx: click.Context, parallel: int, executor: str | None, now_text: str | None) -> None:
-    """Claim and run everything due now; safe to run from several places at once."""
+    """Claim and run everything due now; safe to run from several places at once.
+
+    One line per fire. Exit status 1 when a due notebook could not start (missing, or its cluster
+    unreachable); a notebook that ran and failed is recorded and notified, and leaves the status 0.
+    """
     from ..scheduling.tick import tick  # lazy: mlops --help imports every command
 
     now = _parse_now(now_text)
-    claimed = tick(open_cli_store(ctx), now, parallel=parallel, executor=_check_executor(executor))
+    with _fire_lines_only():
+        claimed = tick(open_cli_store(ctx), now, parallel=parallel, executor=_check_executor(executor))
     for c in claimed:
         click.echo(f"schedule {c.schedule.id}  {c.fire.trigger}  " + (c.result.line() if c.result else c.run_id))
     if not claimed:
         click.echo("nothing due")
+    if any(not c.started for c in claimed):
+        ctx.exit(1)  # cron, systemd and CI see that a due notebook could not even start
+
+
+@contextlib.contextmanager
+def _fire_lines_only() -> Iterator[None]:
+    """A tick prints one line per fire, failures included; the default log notifier would print the
+    same failure a second time, so its logger is silenced while the tick runs (webhooks still fire)."""
+    logger = logging.getLogger("mlops_magic.runner.notify")
+    handler, propagate = logging.NullHandler(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 @scheduler.command("run")

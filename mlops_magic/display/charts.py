@@ -11,11 +11,13 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from ..entities import RunStatus
 from .html import fmt_number
 
-STATUS_COLOURS = {"succeeded": "#2e7d32", "failed": "#c62828", "killed": "#6a1b9a", "timed-out": "#ef6c00",
-                  "skipped": "#9e9e9e", "running": "#1565c0",
-                  "queued": "#5c6bc0"}
+STATUS_COLOURS: dict[str, str] = {
+    RunStatus.SUCCEEDED: "#2e7d32", RunStatus.FAILED: "#c62828", RunStatus.KILLED: "#6a1b9a",
+    RunStatus.TIMED_OUT: "#ef6c00", RunStatus.SKIPPED: "#9e9e9e", RunStatus.RUNNING: "#1565c0",
+    RunStatus.QUEUED: "#5c6bc0"}
 
 
 LINE = "#1e88e5"  # readable on white and on JupyterLab's dark page (non-text contrast > 3:1 on both)

@@ -30,14 +30,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-STATUS_ICON = {"succeeded": "✔", "failed": "✘", "queued": "⏳", "running": "…", "not run": "·", "skipped": "↷",
-               "killed": "☠", "timed-out": "⌛"}
-STATUS_COLOUR = {"succeeded": "#2e7d32", "failed": "#c62828", "queued": "#5c6bc0", "running": "#1565c0",
-                 "killed": "#6a1b9a",
-                 "timed-out": "#ef6c00"}
+from ..entities import RunStatus
+
+_S = RunStatus  # the keys below are statuses (a str enum: plain strings find them too)
+STATUS_ICON: dict[str, str] = {
+    _S.SUCCEEDED: "✔", _S.FAILED: "✘", _S.QUEUED: "⏳", _S.RUNNING: "…", "not run": "·", _S.SKIPPED: "↷",
+    _S.KILLED: "☠", _S.TIMED_OUT: "⌛"}
+STATUS_COLOUR: dict[str, str] = {
+    _S.SUCCEEDED: "#2e7d32", _S.FAILED: "#c62828", _S.QUEUED: "#5c6bc0", _S.RUNNING: "#1565c0",
+    _S.KILLED: "#6a1b9a", _S.TIMED_OUT: "#ef6c00"}
 #: The JupyterLab variable behind each status colour (the hex above is its fallback outside Lab).
-STATUS_VAR = {"succeeded": "--jp-success-color1", "failed": "--jp-error-color1", "queued": "--jp-brand-color1",
-              "running": "--jp-brand-color1", "killed": "--jp-error-color0", "timed-out": "--jp-warn-color1"}
+STATUS_VAR: dict[str, str] = {
+    _S.SUCCEEDED: "--jp-success-color1", _S.FAILED: "--jp-error-color1", _S.QUEUED: "--jp-brand-color1",
+    _S.RUNNING: "--jp-brand-color1", _S.KILLED: "--jp-error-color0", _S.TIMED_OUT: "--jp-warn-color1"}
 
 TEXT = "var(--jp-content-font-color1, #1f1f1f)"
 MUTED = "var(--jp-content-font-color2, #5f6368)"

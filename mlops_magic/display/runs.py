@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..entities import RunStatus
 from .html import STATUS_ICON, Html, esc, fmt_duration, fmt_number, fmt_param, fmt_size, html_table, ink, status_style
 
 if TYPE_CHECKING:
@@ -158,11 +159,11 @@ class RunView:
 
 def _where(d: dict[str, Any]) -> str:
     """'executor dask://… · worker tcp://…' (or why a queued run waits) for runs sent to a cluster."""
-    if not d.get("worker") and d.get("status") != "queued":
+    if not d.get("worker") and d.get("status") != RunStatus.QUEUED:
         return ""
     parts = [f"executor {d.get('executor') or '-'}"]
     if d.get("worker"):
         parts.append(f"worker {d['worker']}")
-    if d.get("status") == "queued" and d.get("waiting"):
+    if d.get("status") == RunStatus.QUEUED and d.get("waiting"):
         parts.append(f"waiting: {d['waiting']}")
     return " · ".join(parts)

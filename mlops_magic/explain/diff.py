@@ -197,7 +197,7 @@ def _changed_values(a: dict[str, Any], b: dict[str, Any]) -> dict[str, list[Any]
     return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) or (k in a) != (k in b)}
 
 
-def _data_label(fp: Fingerprint) -> str:
+def data_label(fp: Fingerprint) -> str:
     path = (fp.schema or {}).get("path") if fp.kind in ("file", "files") else None
     return str(path or fp.name or fp.digest[:12])
 
@@ -226,7 +226,7 @@ def _compare_fingerprints(d: StageDiff, sa: StageRun | None, sb: StageRun | None
                 continue
             if role == "output" and any(fp is not None and fp.digest in declared for fp in (x, y)):
                 continue  # the variable the stage declared as its input (`%mlops fingerprint df --role input`)
-            label = _data_label(y or x)  # type: ignore[arg-type]
+            label = data_label(y or x)  # type: ignore[arg-type]
             maker = made_b.get(y.digest) if y is not None else None
             maker = maker or (made_a.get(x.digest) if x is not None else None)
             if role == "input" and maker and maker != d.name:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..entities import Run, StageRun
+from ..entities import Run, RunStatus, StageRun, StageStatus
 from ..errors import InvalidInputError, MlopsError
 from ..registry import model_files as model_io
 from ..registry.versions import ModelVersion, load, versions_of
@@ -33,7 +33,10 @@ from .mlflow_read import MlflowStore, require_mlflow
 from .mlflow_registry import Pushed, push_version
 from .requirements import pins
 
-STATUSES = {"succeeded": "FINISHED", "failed": "FAILED", "killed": "KILLED", "timed-out": "KILLED"}
+#: How a run or a stage that ended is terminated in MLflow (a stage's statuses are the same words); anything
+#: else that ended (skipped) is FINISHED there.
+STATUSES: dict[str, str] = {RunStatus.SUCCEEDED: "FINISHED", RunStatus.FAILED: "FAILED", RunStatus.KILLED: "KILLED",
+                            RunStatus.TIMED_OUT: "KILLED"}
 MODELS_EXPERIMENT = "mlops-magic models"  # holds the versions whose run is not exported
 _FILTER_KEYS = ("notebook", "status", "trigger")
 
@@ -148,7 +151,7 @@ class _Writer:
         for stage in stages:
             self._stage(exp_id, run_id, stage, {k: v for k, (v, s) in params.items() if s == stage.id},
                         [m for m in history if m.stage_id == stage.id])
-        self._end(run_id, str(run.status), run.ended)
+        self._end(run_id, run.status, run.ended)
         self.exported[run.id] = run_id
         self.summary.runs += 1
         return run_id
@@ -163,7 +166,7 @@ class _Writer:
         name = stage.name if stage.attempt == 1 else f"{stage.name} #{stage.attempt}"
         run_id = self._create(exp_id, name, stage.started, tags)
         self._log(run_id, params, history, count=False)
-        self._end(run_id, str(stage.status), stage.ended)
+        self._end(run_id, stage.status, stage.ended)
         self.summary.stages += 1
 
     def _create(self, exp_id: str, name: str, started: Any, tags: dict[str, Any]) -> str:
@@ -202,7 +205,7 @@ class _Writer:
             with self.target.errors(f"uploading the artifacts of run {run_id}"):
                 self.client.log_artifacts(run_id, tmp)
 
-    def _end(self, run_id: str, status: str, ended: Any) -> None:
+    def _end(self, run_id: str, status: RunStatus | StageStatus, ended: Any) -> None:
         """Terminate the MLflow run as ours ended; one still running (or queued) stays RUNNING there."""
         if ended is None and status not in STATUSES:
             return
@@ -251,7 +254,7 @@ class _Writer:
         exp_id = self.experiment(MODELS_EXPERIMENT)
         run_id = self._create(exp_id, f"{mv.name} v{mv.version}", mv.created,
                               {"mlops.version": mv.ref, **({"mlops.run_id.source": mv.run_id} if mv.run_id else {})})
-        self._end(run_id, "succeeded", mv.created)
+        self._end(run_id, RunStatus.SUCCEEDED, mv.created)
         return run_id
 
 

@@ -28,14 +28,13 @@ from ..entities import RunStatus
 from ..errors import InvalidInputError
 from ..store import Store
 from ..store import interop as tables
-from ..store.runs import check_name
+from ..store.columns import check_name
 from ..tracking.values import parse_literal
 from .mlflow_models import import_models
 from .mlflow_read import RUNNING, MlflowRun, MlflowStore
 
 SYSTEM = "mlflow"
-STATUSES = {"FINISHED": RunStatus.SUCCEEDED.value, "FAILED": RunStatus.FAILED.value,
-            "KILLED": RunStatus.KILLED.value}
+STATUSES = {"FINISHED": RunStatus.SUCCEEDED, "FAILED": RunStatus.FAILED, "KILLED": RunStatus.KILLED}
 BATCH = 100  # runs written per transaction
 #: ``progress(what, done, total)``: the faces draw it (the CLI a click progress bar).
 Progress = Callable[[str, int, int], None]

@@ -19,6 +19,7 @@ from ..errors import MlopsError
 from ..tracking.session import Session
 from ..tracking.stages import (
     HEADER_RE,
+    MAX_HEADER_ARGS,
     CellCursor,
     StageSpec,
     TagLookup,
@@ -70,9 +71,12 @@ class StageCellTracker:
                 continue
             match = HEADER_RE.match(line.rstrip("\r\n"))
             if match:
+                args = match.group("args") or ""
                 try:
-                    parse_stage_args(match.group("args") or "")
-                except MlopsError:
+                    parse_stage_args(args)
+                except MlopsError as exc:
+                    if len(args) > MAX_HEADER_ARGS:  # IPython's $-expansion of a magic line is quadratic:
+                        return [_raise_usage(str(exc))]  # never hand it a megabyte line, refuse it here
                     return lines
                 rest = lines[i + 1:]
                 if rest and rest[0].lstrip().startswith("%%"):
@@ -234,3 +238,8 @@ def _cell_error_line(error: BaseException | None) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
+
+
+def _raise_usage(message: str) -> str:
+    """A cell that raises ``UsageError(message)``: IPython shows it as one line, and the body never runs."""
+    return f"raise __import__('IPython.core.error', fromlist=['UsageError']).UsageError({message!r})\n"

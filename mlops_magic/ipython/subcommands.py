@@ -9,6 +9,7 @@ Options that mean the same in the ``mlops`` command come from :mod:`mlops_magic.
 
 from __future__ import annotations
 
+from ..entities import RunStatus
 from ..options import DRIFT_TESTS, HISTORY, LABELS, PERFORMANCE, PREDICTIONS, PROMOTE, ROLLBACK, RUN_FILTERS, arg
 from .parsers import Subcommand, entries, summary
 
@@ -112,7 +113,8 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                        arg("--trigger", metavar="T", help="With --across-runs: only this trigger, e.g. schedule."),
                    )),
         Subcommand("end", f"{_CORE}:cmd_end", "close this kernel's run; the next stage starts a new one", (
-            arg("--status", default="succeeded", choices=("succeeded", "failed"), help="How the run ended."),
+            arg("--status", default=RunStatus.SUCCEEDED.value,
+                choices=(RunStatus.SUCCEEDED.value, RunStatus.FAILED.value), help="How the run ended."),
         )),
         Subcommand("gate", f"{_MODELS}:cmd_gate",
                    "check quality gates on this run's latest metrics; a failure fails the cell (and a headless run)", (

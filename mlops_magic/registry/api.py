@@ -81,8 +81,9 @@ def model_versions(name: str) -> DataFrame:
 
     rows = []
     for v in versions_of(get_session().store, name):
-        row = {"version": v.version, "created": v.created, "aliases": ", ".join(v.aliases),
-               "gates": {None: "", True: "passed", False: "failed"}[v.gates_passed], "format": v.format,
+        verdict = {None: "", True: "passed", False: "failed"}[v.gates_passed]  # not a run status: the gates'
+        row = {"version": v.version, "created": v.created, "aliases": ", ".join(v.aliases), "gates": verdict,
+               "format": v.format,
                "run_id": v.run_id}
         row.update({f"metrics.{k}": m for k, m in v.metrics.items()})
         rows.append(row)

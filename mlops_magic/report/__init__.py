@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..entities import ACTIVE_STATUSES
 from .data import index_data, run_data
 from .html import index_html, run_html
 from .markdown import index_markdown, run_markdown
@@ -54,7 +55,7 @@ def write_index(store: Any, folder: str | os.PathLike[str], *, limit: int = 500,
     pages = set()
     for r in newest:
         page = root / "runs" / f"{r['id']}.html"
-        if not page.exists() or r["status"] in ("queued", "running"):
+        if not page.exists() or r["status"] in ACTIVE_STATUSES:
             _write(page, run_report(store, r["id"]))
         pages.add(r["id"])
     target = root / "index.html"

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline, value_card
 from ..display.html import Html, esc, fmt_number, fmt_param, fmt_size, html_table
+from ..entities import RunStatus
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -99,11 +100,11 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
                   _code(a["digest"][:12])] for a in d.get("artifacts", [])]
     fps = [[f.get("name"), f.get("role"), f["kind"], f.get("rows"), _code(f["digest"][:16])]
            for f in d.get("fingerprints", [])]
-    gates = [[_code(g["expression"]), _badge("succeeded" if g["passed"] else "failed"),
+    gates = [[_code(g["expression"]), _badge(RunStatus.SUCCEEDED if g["passed"] else RunStatus.FAILED),
               "soft" if g["soft"] else "hard", _value(g["clauses"])] for g in d.get("gates", [])]
     params = [[k, _param(v)] for k, v in d.get("params", {}).items()]
     error = f'<div class="error">{esc(d["error"])}</div>' if d.get("error") else ""
-    duration = f"{d['duration']:.1f}s" if d.get("duration") is not None else "running"
+    duration = f"{d['duration']:.1f}s" if d.get("duration") is not None else str(RunStatus.RUNNING)
     sections = [
         f"<h1>{esc(d.get('notebook') or d['id'])} {_badge(d['status'])}</h1>",
         f'<p class="muted">run <code>{esc(d["id"])}</code> · trigger {esc(d["trigger"])} · started '

@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ..display.html import fmt_number
-
-
-def _cell(value: Any) -> str:
-    """Table-safe text: no pipes, no newlines, no HTML."""
-    if isinstance(value, float):
-        value = fmt_number(value, 6)
-    elif isinstance(value, (dict, list)):
-        value = json.dumps(value, default=str)
-    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
-    if not rows:
-        return ["_none_", ""]
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers),
-            *["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows], ""]
+from ..display.markdown import md_cell as _cell
+from ..display.markdown import md_code
+from ..display.markdown import md_table as _table
+from ..entities import RunStatus
 
 
 def _section(title: str, headers: list[str], rows: list[list[Any]]) -> list[str]:
     return [f"**{title}**", "", *_table(headers, rows)]
 
 
+_ICON: dict[str, str] = {
+    RunStatus.SUCCEEDED: "✅", RunStatus.FAILED: "❌", RunStatus.SKIPPED: "⏭️", RunStatus.TIMED_OUT: "⏱️",
+    RunStatus.KILLED: "💀"}
+#: The index's history strip; anything else (running, queued) is blue.
+_SQUARE: dict[str, str] = {
+    RunStatus.SUCCEEDED: "🟩", RunStatus.FAILED: "🟥", RunStatus.SKIPPED: "⬜", RunStatus.TIMED_OUT: "🟧",
+    RunStatus.KILLED: "🟪"}
+
+
 def run_markdown(d: dict[str, Any]) -> str:
-    icon = {"succeeded": "✅", "failed": "❌", "skipped": "⏭️", "timed-out": "⏱️", "killed": "💀"}.get(d["status"], "")
-    lines = [f"### {icon} `{_cell(d.get('notebook') or d['id'])}` — {d['status']}", "",
+    icon = _ICON.get(d["status"], "")
+    lines = [f"### {icon} {md_code(d.get('notebook') or d['id'], table=False)} — {d['status']}", "",
              f"run `{d['id']}` · trigger {d['trigger']} · "
-             + (f"{d['duration']:.1f}s" if d.get("duration") is not None else "running"), ""]
+             + (f"{d['duration']:.1f}s" if d.get("duration") is not None else str(RunStatus.RUNNING)), ""]
     if d.get("error"):
         lines += [f"> {_cell(d['error'])}", ""]
     lines += _section("Stages", ["stage", "attempt", "status", "duration"], [
@@ -57,8 +51,7 @@ def index_markdown(data: dict[str, Any]) -> str:
     lines = [f"## mlops runs ({data['count']})", ""]
     for notebook, runs in data["notebooks"].items():
         latest = runs[-1]
-        history = "".join({"succeeded": "🟩", "failed": "🟥", "skipped": "⬜", "timed-out": "🟧",
-                           "killed": "🟪"}.get(r["status"], "🟦") for r in runs[-20:])
+        history = "".join(_SQUARE.get(r["status"], "🟦") for r in runs[-20:])
         lines += [f"### `{_cell(notebook)}`", "", f"{history}  latest: {latest['status']} (`{latest['id'][:8]}`)", ""]
         keys = sorted({k for r in runs for k in r["metrics"]})
         rows = [[k] + [r["metrics"].get(k, "") for r in runs[-5:]] for k in keys]

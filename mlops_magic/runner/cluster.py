@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..entities import ACTIVE_STATUSES
+from ..entities import ACTIVE_STATUSES, RunStatus
 from ..errors import ClusterError
-from ..store import Store, dispatch, open_store
+from ..store import Store, dispatch, open_store, runs
 from ..store.location import redact_url
 from .execute import create_run, execute_created, launch_kernel, runs_dir, skip_run, unchanged_since
 from .executors import Executor
@@ -68,7 +68,7 @@ def connect(url: str, timeout: float | None = None) -> Any:
     address = scheduler_address(url)
     with _clients_lock:
         client = _clients.get(address)
-        if client is not None and client.status == "running":
+        if client is not None and client.status == "running":  # not a run status: distributed.Client.status
             return client
         wait = timeout if timeout is not None else float(os.environ.get("MLOPS_DASK_CONNECT_TIMEOUT", "10"))
         try:
@@ -130,15 +130,16 @@ class DaskExecutor(Executor):
             if previous:
                 future.set_result(skip_run(self.store, prep, previous))
                 return future
-        create_run(self.store, prep, status="queued", executor=self.label, waiting=self.waiting_reason(req.resources))
+        create_run(self.store, prep, status=RunStatus.QUEUED, executor=self.label,
+                   waiting=self.waiting_reason(req.resources))
         try:
             task = self.client.submit(run_on_worker, prep, self.store.url, self.label, shipped_env(),
                                       key=task_key(prep.run_id), pure=False, retries=0,
                                       resources=dict(req.resources) or None)
         except Exception as exc:  # e.g. the scheduler went away between connecting and submitting
             error = f"could not submit to {self.label}: {type(exc).__name__}: {exc}".splitlines()[0][:500]
-            dispatch.end_active(self.store, prep.run_id, "failed", error)
-            future.set_result(_result(prep, "failed", error))
+            dispatch.end_active(self.store.db, prep.run_id, RunStatus.FAILED, error)
+            future.set_result(_result(prep, RunStatus.FAILED, error))
             return future
         with self._lock:
             self._pending[prep.run_id] = _Pending(prep, task, future, time.monotonic())
@@ -162,14 +163,21 @@ class DaskExecutor(Executor):
         with self._lock:
             items, self._pending = list(self._pending.values()), {}
         for p in items:
-            dispatch.end_active(self.store, p.prep.run_id, "killed", reason)
+            dispatch.end_active(self.store.db, p.prep.run_id, RunStatus.KILLED, reason)
             if not p.future.done():
-                p.future.set_result(_result(p.prep, "killed", reason))
+                p.future.set_result(timed(_result(p.prep, RunStatus.KILLED, reason), self.store, p))
         if items:
             try:
                 self.client.cancel([p.task for p in items], force=True)
             except Exception:  # the cluster is gone: the store already says what happened
                 pass
+
+    def reconcile(self) -> int:
+        """End the runs recorded on this cluster whose task it no longer has, except those this executor
+        still waits for (see :func:`reconcile`)."""
+        with self._lock:
+            mine = frozenset(self._pending)
+        return reconcile(self.store, self.client, self.label, skip=mine)
 
     def shutdown(self, wait: bool = True) -> None:
         if wait:
@@ -192,7 +200,7 @@ class DaskExecutor(Executor):
                 try:
                     self._check(p)
                 except Exception as exc:  # never let the monitor die with futures unresolved
-                    self._resolve(p, _result(p.prep, "failed", f"runner error: {type(exc).__name__}: {exc}"))
+                    self._resolve(p, _result(p.prep, RunStatus.FAILED, f"runner error: {type(exc).__name__}: {exc}"))
             if items and time.monotonic() - last_reasons >= self.reasons_every:
                 last_reasons = time.monotonic()
                 self._refresh_reasons()
@@ -205,48 +213,51 @@ class DaskExecutor(Executor):
             return
         timeout = p.prep.request.queue_timeout
         if timeout and not p.started and time.monotonic() - p.submitted > timeout:
-            state = dispatch.run_state(self.store, p.prep.run_id)
-            if state is not None and state[0] != "queued":
+            state = runs.state(self.store.db, p.prep.run_id)
+            if state is not None and state[0] != RunStatus.QUEUED:
                 p.started = True
                 return
             reason = self.waiting_reason(p.prep.request.resources)
             error = f"queued {timeout:g}s without a worker ({reason}); gave up (--queue-timeout {timeout:g})"
-            if dispatch.end_active(self.store, p.prep.run_id, "failed", error, expect=("queued",)):
+            if dispatch.end_active(self.store.db, p.prep.run_id, RunStatus.FAILED, error, expect=(RunStatus.QUEUED,)):
                 try:
                     self.client.cancel([p.task], force=True)
                 except Exception:
                     pass
-                self._resolve(p, _result(p.prep, "failed", error))
+                self._resolve(p, _result(p.prep, RunStatus.FAILED, error))
             else:
                 p.started = True
 
     def _outcome(self, p: _Pending) -> RunResult:
-        status = p.task.status
+        from distributed import KilledWorker  # lazy: distributed is imported only when a cluster is used
+
+        status = p.task.status  # a Dask future's state: finished, cancelled, error
         if status == "finished":
             result: RunResult = p.task.result()
         elif status == "cancelled":
-            result = _result(p.prep, "killed", "cancelled: the cluster dropped its task")
+            result = _result(p.prep, RunStatus.KILLED, "cancelled: the cluster dropped its task")
         else:
             exc = p.task.exception()
-            name = type(exc).__name__
-            if name == "KilledWorker":
-                result = _result(p.prep, "killed", f"killed: its workers kept dying ({exc})"[:500])
+            if isinstance(exc, KilledWorker):
+                result = _result(p.prep, RunStatus.KILLED, f"killed: its workers kept dying ({exc})"[:500])
             elif isinstance(exc, ImportError) and "mlops_magic" in str(exc):
-                result = _result(p.prep, "failed", f"the workers of {self.label} cannot import mlops_magic: "
-                                                   "install mlops-magic (and the notebooks' packages) on every worker")
+                result = _result(p.prep, RunStatus.FAILED, f"the workers of {self.label} cannot import mlops_magic: "
+                                                           "install mlops-magic (and the notebooks' packages) on "
+                                                           "every worker")
             else:
-                result = _result(p.prep, "failed", f"runner error on the cluster: {name}: {exc}".splitlines()[0][:500])
+                result = _result(p.prep, RunStatus.FAILED,
+                                 f"runner error on the cluster: {type(exc).__name__}: {exc}".splitlines()[0][:500])
         # The store must agree with what the cluster said (a worker that could not open it, a task error).
-        state = dispatch.run_state(self.store, p.prep.run_id)
+        state = runs.state(self.store.db, p.prep.run_id)
         if state is not None and state[0] in ACTIVE_STATUSES:
-            dispatch.end_active(self.store, p.prep.run_id, result.status, result.error)
+            dispatch.end_active(self.store.db, p.prep.run_id, result.status, result.error)
         return result
 
     def _resolve(self, p: _Pending, result: RunResult) -> None:
         with self._lock:
             self._pending.pop(p.prep.run_id, None)
         if not p.future.done():
-            p.future.set_result(result)
+            p.future.set_result(timed(result, self.store, p))
 
     def _workers(self) -> dict[str, Any]:
         try:
@@ -277,10 +288,31 @@ class DaskExecutor(Executor):
             wanted = p.prep.request.resources
             groups.setdefault(describe_resources(wanted), (wanted, []))[1].append(p.prep.run_id)
         for wanted, run_ids in groups.values():
-            dispatch.set_waiting(self.store, run_ids, self.waiting_reason(wanted))
+            dispatch.set_waiting(self.store.db, run_ids, self.waiting_reason(wanted))
 
 
-def _result(prep: PreparedRun, status: str, error: str | None) -> RunResult:
+def timed(result: RunResult, store: Store, p: _Pending) -> RunResult:
+    """``result`` with how long its run waited in the queue and, when the worker could not say (it
+    died, or none ever started the run), how long it ran: from the store's record of the run, whose
+    ``started`` a worker sets when it takes the run (``dispatch.start_on_worker``).
+
+    ``started`` comes from the worker's clock and the submission time from ours: skew between hosts is
+    not corrected, and a negative wait counts as none.
+    """
+    try:
+        run = store.get_run(result.run_id)
+    except Exception:  # never recorded (could not submit): nothing to say
+        return result
+    submitted = time.time() - (time.monotonic() - p.submitted)
+    ended = run.ended.timestamp() if run.ended else time.time()
+    if run.worker is None:  # no worker ever took it: it only waited
+        return dataclasses.replace(result, duration=0.0, waited=max(0.0, ended - submitted))
+    started = run.started.timestamp()
+    return dataclasses.replace(result, waited=max(0.0, started - submitted),
+                               duration=result.duration or max(0.0, ended - started))
+
+
+def _result(prep: PreparedRun, status: RunStatus, error: str | None) -> RunResult:
     return RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status=status, error=error)
 
 
@@ -292,25 +324,26 @@ def reconcile(store: Store, client: Any, label: str, *, grace: float = 10.0,
     away; nothing will ever finish it. Runs younger than ``grace`` seconds are left alone (their
     submitter may be between recording and submitting them). Returns how many runs it ended.
     """
-    runs = [r for r in dispatch.active_runs(store, label, older_than=time.time() - grace) if r[0] not in skip]
-    if not runs:
+    active = [r for r in runs.active_on(store.db, label, older_than=time.time() - grace) if r[0] not in skip]
+    if not active:
         return 0
 
     def task_states(dask_scheduler: Any, keys: list[str]) -> dict[str, str | None]:
         return {k: (dask_scheduler.tasks[k].state if k in dask_scheduler.tasks else None) for k in keys}
 
     try:
-        states = client.run_on_scheduler(task_states, keys=[task_key(r[0]) for r in runs])
+        states = client.run_on_scheduler(task_states, keys=[task_key(r[0]) for r in active])
     except Exception:  # cannot ask: leave the store as it is
         return 0
     ended = 0
-    for run_id, status, worker in runs:
+    for run_id, status, worker in active:
         if states.get(task_key(run_id)) is not None:
             continue
-        reason = (f"killed: worker {worker} and the process that submitted the run are gone" if status == "running"
+        reason = (f"killed: worker {worker} and the process that submitted the run are gone"
+                  if status == RunStatus.RUNNING
                   else "killed: the cluster no longer has its task (its submitter went away before a worker "
                        "started it)")
-        ended += dispatch.end_active(store, run_id, "killed", reason, expect=(status,))
+        ended += dispatch.end_active(store.db, run_id, RunStatus.KILLED, reason, expect=(status,))
     return ended
 
 
@@ -329,11 +362,12 @@ def run_on_worker(prep: PreparedRun, store_url: str, executor: str, env: dict[st
         store.ping()
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        return _result(prep, "failed", f"worker {address} cannot open the store {redact_url(store_url)}: {first}")
-    decision = dispatch.start_on_worker(store, prep.run_id, worker=address, host=socket.gethostname(),
+        return _result(prep, RunStatus.FAILED,
+                       f"worker {address} cannot open the store {redact_url(store_url)}: {first}")
+    decision = dispatch.start_on_worker(store.db, prep.run_id, worker=address, host=socket.gethostname(),
                                         pid=os.getpid(), max_attempts=max(0, prep.request.retries) + 1)
     if not decision.start:
-        return _result(prep, decision.status or "killed", decision.error)
+        return _result(prep, decision.status or RunStatus.KILLED, decision.error)
     if decision.lost_worker:
         store.set_tags(prep.run_id, {"mlops.lost_worker": decision.lost_worker})
     return execute_on_worker(prep, store, address, env, decision.attempt, started)
@@ -350,18 +384,18 @@ def execute_on_worker(prep: PreparedRun, store: Store, address: str, env: dict[s
     def watch() -> None:  # a run ended from outside (cancelled) loses its kernel at once
         while not done.wait(0.5):
             try:
-                state = dispatch.run_state(store, prep.run_id)
+                state = runs.state(store.db, prep.run_id)
             except Exception:
                 continue
-            if state is None or state[0] != "running" or state[1] != address:
+            if state is None or state[0] != RunStatus.RUNNING or state[1] != address:
                 current["stopped"] = "cancelled while running on " + address
                 slot = current["slot"]
                 if slot is not None:
                     slot.hard_kill()
                 return
 
-    def finish(st: Store, run_id: str, status: str, error: str | None) -> bool:
-        return dispatch.end_active(st, run_id, status, error, expect=("running",), worker=address)
+    def finish(st: Store, run_id: str, status: RunStatus, error: str | None) -> bool:
+        return dispatch.end_active(st.db, run_id, status, error, expect=(RunStatus.RUNNING,), worker=address)
 
     def on_slot(slot: Any) -> None:
         current["slot"] = slot
@@ -376,7 +410,7 @@ def execute_on_worker(prep: PreparedRun, store: Store, address: str, env: dict[s
                                on_slot=on_slot, stopped=lambda: current["stopped"])
     except Exception as exc:  # a broken run must not take the worker down; the store says why
         error = f"runner error on {address}: {type(exc).__name__}: {exc}".splitlines()[0][:500]
-        finish(store, prep.run_id, "failed", error)
-        return _result(prep, "failed", error)
+        finish(store, prep.run_id, RunStatus.FAILED, error)
+        return _result(prep, RunStatus.FAILED, error)
     finally:
         done.set()

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import GateFailedError
+from ..entities import RETRYABLE_STATUSES, RunStatus
+from ..errors import RunInterrupted
 from ..report import write_run_report
 from ..store import Store
 from ..tracking.environment import environment, git_state
@@ -28,18 +29,21 @@ from .kernels import KernelSlot
 from .liblog import LibraryLog
 from .notify import notify_all
 from .prepare import PreparedRun
-from .request import RunResult
+from .request import RunFailure, RunResult
 
 SIGNATURE_TAG = "mlops.inputs_signature"
 INPUTS_TAG = "mlops.inputs"
-RETRYABLE = ("failed", "killed", "timed-out")
 
 
 @dataclass
 class Outcome:
-    status: str
+    status: RunStatus
     error: str | None = None
-    gate_failed: bool = False
+    failure: RunFailure | None = None
+
+    @property
+    def gate_failed(self) -> bool:
+        return self.failure is not None and self.failure.gate_failed
 
 
 def runs_dir(store: Store) -> Path:
@@ -96,7 +100,7 @@ def launch_kernel(prep: PreparedRun, store: Store) -> KernelSlot:
 
 def last_successful(store: Store, notebook: str) -> tuple[str, str, dict[str, Any]] | None:
     """(run id, signature, signature parts) of the notebook's latest succeeded headless run."""
-    found = store.latest_tagged_run(notebook, SIGNATURE_TAG, status="succeeded")
+    found = store.latest_tagged_run(notebook, SIGNATURE_TAG, status=RunStatus.SUCCEEDED)
     if found is None:
         return None
     run_id, signature = found
@@ -113,7 +117,7 @@ def unchanged_since(store: Store, prep: PreparedRun) -> str | None:
     return last[0] if last and last[1] == prep.signature else None
 
 
-def create_run(store: Store, prep: PreparedRun, status: str = "running", error: str | None = None, *,
+def create_run(store: Store, prep: PreparedRun, status: RunStatus = RunStatus.RUNNING, error: str | None = None, *,
                executor: str | None = None, waiting: str | None = None) -> None:
     req = prep.request
     commit, dirty = git_state(prep.notebook_path.parent)
@@ -133,8 +137,8 @@ def create_run(store: Store, prep: PreparedRun, status: str = "running", error: 
 
 def skip_run(store: Store, prep: PreparedRun, previous: str) -> RunResult:
     reason = f"skipped: nothing changed since run {previous[:8]} (same code, parameters and watched inputs)"
-    create_run(store, prep, status="skipped", error=reason)
-    return RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status="skipped", error=reason)
+    create_run(store, prep, status=RunStatus.SKIPPED, error=reason)
+    return RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status=RunStatus.SKIPPED, error=reason)
 
 
 def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None, *,
@@ -154,13 +158,13 @@ def run_prepared(prep: PreparedRun, store: Store, slot: KernelSlot | None = None
     return execute_created(prep, store, slot, started=started)
 
 
-def _finish(store: Store, run_id: str, status: str, error: str | None) -> bool:
+def _finish(store: Store, run_id: str, status: RunStatus, error: str | None) -> bool:
     store.finish_run(run_id, status, error)
     return True
 
 
 def execute_created(prep: PreparedRun, store: Store, slot: KernelSlot | None, *, started: float,
-                    first_attempt: int = 1, finish: Callable[[Store, str, str, str | None], bool] = _finish,
+                    first_attempt: int = 1, finish: Callable[[Store, str, RunStatus, str | None], bool] = _finish,
                     on_slot: Callable[[KernelSlot | None], None] | None = None,
                     stopped: Callable[[], str | None] | None = None) -> RunResult:
     """Execute a run that exists in the store (with retries from ``first_attempt``), then finish it.
@@ -172,7 +176,7 @@ def execute_created(prep: PreparedRun, store: Store, slot: KernelSlot | None, *,
     req = prep.request
     folder = runs_dir(store) / prep.run_id
     output = folder / "output.ipynb"
-    outcome = Outcome("failed", "not executed")
+    outcome = Outcome(RunStatus.FAILED, "not executed")
     attempts = first_attempt - 1
     try:
         for attempt in range(first_attempt, max(0, req.retries) + 2):
@@ -187,19 +191,20 @@ def execute_created(prep: PreparedRun, store: Store, slot: KernelSlot | None, *,
                 on_slot(None)
             reason = stopped() if stopped is not None else None
             if reason:
-                outcome = Outcome("killed", reason)
+                outcome = Outcome(RunStatus.KILLED, reason)
                 break
-            if outcome.status not in RETRYABLE or outcome.gate_failed or attempt > req.retries:
+            if outcome.status not in RETRYABLE_STATUSES or outcome.gate_failed or attempt > req.retries:
                 break
             time.sleep(max(0.0, req.retry_delay) * (2 ** (attempt - 1)))
     except BaseException as exc:  # an interrupt or a runner bug must not leave the run 'running'
         if slot is not None:
             slot.kill()
         if isinstance(exc, KeyboardInterrupt):
-            finish(store, prep.run_id, "killed", f"interrupted (Ctrl-C){_where(prep, output)}")
-            exc.mlops_run_id = prep.run_id  # type: ignore[attr-defined]  # the CLI names it
+            finish(store, prep.run_id, RunStatus.KILLED, f"interrupted (Ctrl-C){_where(prep, output)}")
+            if not isinstance(exc, RunInterrupted):
+                raise RunInterrupted(prep.run_id) from exc  # the CLI names the run it killed
         else:
-            finish(store, prep.run_id, "failed", f"runner stopped: {type(exc).__name__}: {exc}"[:2000])
+            finish(store, prep.run_id, RunStatus.FAILED, f"runner stopped: {type(exc).__name__}: {exc}"[:2000])
         raise
     if attempts > 1:
         store.set_tags(prep.run_id, {"mlops.attempts": attempts})
@@ -213,8 +218,9 @@ def execute_created(prep: PreparedRun, store: Store, slot: KernelSlot | None, *,
             report = f"(report failed: {exc})"
     result = RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status=outcome.status,
                        error=outcome.error, output=kept, attempts=max(1, attempts),
-                       duration=time.monotonic() - started, gate_failed=outcome.gate_failed, report=report)
-    if outcome.status != "succeeded":
+                       duration=time.monotonic() - started, gate_failed=outcome.gate_failed, report=report,
+                       failure=outcome.failure)
+    if outcome.status != RunStatus.SUCCEEDED:
         notify_all(req.notify, result, store)
     return result
 
@@ -260,25 +266,26 @@ def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: 
             str(input_path), str(output), parameters=dict(req.params) or None, engine_name=register(),
             km=slot.km, kernel_name=slot.kernel_name, progress_bar=req.progress, start_timeout=60,
         )
-        return Outcome("succeeded")
+        return Outcome(RunStatus.SUCCEEDED)
     except PapermillExecutionError as exc:
         if timed_out.is_set():
-            return Outcome("timed-out", f"timed out after {req.timeout:g}s{_where(prep, output)}")
-        place = describe_cell(prep, output, exc.cell_index)
+            return Outcome(RunStatus.TIMED_OUT, f"timed out after {req.timeout:g}s{_where(prep, output)}")
+        stage, cell, place = locate_cell(prep, output, exc.cell_index)
         message = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0][:500] if exc.evalue else \
             (_stderr_tail(output, exc.cell_index) or exc.ename)
-        return Outcome("failed", f"{place} failed: {message}", gate_failed=exc.ename == GateFailedError.__name__)
+        return Outcome(RunStatus.FAILED, f"{place} failed: {message}",
+                       RunFailure(stage=stage, cell_index=cell, ename=exc.ename, evalue=exc.evalue or message))
     except (DeadKernelError, RuntimeError) as exc:
         if timed_out.is_set():
-            return Outcome("timed-out", f"timed out after {req.timeout:g}s{_where(prep, output)}")
-        if isinstance(exc, RuntimeError) and "Kernel didn't respond" in str(exc):
+            return Outcome(RunStatus.TIMED_OUT, f"timed out after {req.timeout:g}s{_where(prep, output)}")
+        if isinstance(exc, RuntimeError) and "Kernel didn't respond" in str(exc):  # nbclient's start-up timeout
             tail = slot.log_tail(2).replace("\n", " | ")
-            return Outcome("killed", f"the kernel did not start{': ' + tail if tail else ''}")
+            return Outcome(RunStatus.KILLED, f"the kernel did not start{': ' + tail if tail else ''}")
         if not isinstance(exc, DeadKernelError) and slot.alive():
             raise
         tail = slot.log_tail(1)
-        return Outcome("killed", f"the kernel died{_where(prep, output)}"
-                                 f"{' (' + tail[:200] + ')' if tail else ''}")
+        return Outcome(RunStatus.KILLED, f"the kernel died{_where(prep, output)}"
+                                         f"{' (' + tail[:200] + ')' if tail else ''}")
     finally:
         if watchdog is not None:
             watchdog.cancel()
@@ -324,15 +331,16 @@ def _stderr_tail(output: Path, index: int) -> str | None:
     return None
 
 
-def describe_cell(prep: PreparedRun, output: Path, index: int) -> str:
-    """'stage train (cell 4)' for an index into the executed (parameterised) notebook."""
+def locate_cell(prep: PreparedRun, output: Path, index: int) -> tuple[str | None, int | None, str]:
+    """(stage name or None, index in the user's notebook or None, 'stage train (cell 4)') of an index into
+    the executed (parameterised) notebook."""
     cells = _executed_cells(output)
     if not 0 <= index < len(cells):
-        return f"cell {index}"
+        return None, None, f"cell {index}"
     cell = cells[index]
     tags = (cell.get("metadata") or {}).get("tags") or []
     if "injected-parameters" in tags:
-        return "the injected parameters cell"
+        return None, None, "the injected parameters cell"
     # papermill inserts an injected cell only when given parameters and the notebook has none yet (one
     # left by an earlier papermill run is replaced in place, and runs as it is without parameters)
     inserted = bool(prep.request.params) and not any(
@@ -343,7 +351,9 @@ def describe_cell(prep: PreparedRun, output: Path, index: int) -> str:
     original = prep.source_index[prepared_index] if prepared_index < len(prep.source_index) else prepared_index
     source = cell.get("source", "")
     spec = stage_of_cell("".join(source) if isinstance(source, list) else source, tags)
-    return f"stage {spec.name} (cell {original})" if spec else f"setup cell {original}"
+    if spec:
+        return spec.name, original, f"stage {spec.name} (cell {original})"
+    return None, original, f"setup cell {original}"
 
 
 def _where(prep: PreparedRun, output: Path) -> str:
@@ -353,6 +363,6 @@ def _where(prep: PreparedRun, output: Path) -> str:
     for i, cell in enumerate(cells):
         if ((cell.get("metadata") or {}).get("papermill") or {}).get("start_time"):
             last = i
-    return "" if last is None else " in " + describe_cell(prep, output, last)
+    return "" if last is None else " in " + locate_cell(prep, output, last)[2]
 
 

@@ -17,12 +17,14 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
+from ..entities import RunStatus
 from ..store import Store, open_store
 from .engine import register
 from .execute import launch_kernel, run_prepared, unchanged_since
@@ -42,6 +44,19 @@ class Executor(ABC):
 
     def shutdown(self, wait: bool = True) -> None:
         """Release workers; pending runs finish first when ``wait``."""
+        return None
+
+    def reconcile(self) -> int:
+        """End the runs recorded on this executor that it can no longer finish; how many it ended.
+
+        Local executors have nothing to do: their runs die with this process or its workers, and the
+        store's orphan reaping ends those. A cluster executor asks its cluster (see ``cluster.py``).
+        """
+        return 0
+
+    def cancel_all(self, reason: str) -> None:
+        """Stop waiting for every submitted run, ending each ``killed`` with ``reason`` where it still runs
+        elsewhere. Local executors' runs stop with their processes (Ctrl-C reaches the workers too)."""
         return None
 
     def run_all(self, preps: Sequence[PreparedRun],
@@ -73,13 +88,15 @@ def _prefetch(prep: PreparedRun | None, store: Store) -> KernelSlot | None:
 
 
 def _safe_run(prep: PreparedRun, store: Store, slot: KernelSlot | None, label: str = "local") -> RunResult:
+    started = time.monotonic()
     try:
         return run_prepared(prep, store, slot, executor=label)
     except Exception as exc:  # a broken run must not take the batch (or the scheduler) down
         if slot is not None:
             slot.kill()
-        return RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status="failed",
-                         error=f"runner error: {type(exc).__name__}: {exc}".splitlines()[0][:500])
+        return RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status=RunStatus.FAILED,
+                         error=f"runner error: {type(exc).__name__}: {exc}".splitlines()[0][:500],
+                         duration=time.monotonic() - started)
 
 
 class InlineExecutor(Executor):
@@ -196,14 +213,15 @@ class LocalProcessExecutor(Executor):
                 future.set_exception(RuntimeError(error or "worker failed"))
 
     def _fail_pending(self, reason: str) -> None:
-        """Resolve what is left as failed; the store marks those runs killed when it reaps orphans."""
+        """Resolve what is left as killed (every worker died); the store ends those runs ``killed`` when
+        the next tick or runs listing reaps orphans."""
         with self._lock:
             pending, self._futures = self._futures, {}
         for job_id, future in pending.items():
             prep = self._preps.pop(job_id, None)
             future.set_result(RunResult(run_id=prep.run_id if prep else "?" * 16,
                                         notebook=prep.recorded_notebook if prep else "?",
-                                        status="killed", error=f"runner error: {reason}"))
+                                        status=RunStatus.KILLED, error=f"runner error: {reason}"))
 
     def submit(self, prep: PreparedRun) -> Future[RunResult]:
         with self._lock:

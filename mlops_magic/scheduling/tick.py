@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
+from ..entities import FireState, RunStatus, Trigger
 from ..errors import MlopsError
-from ..runner.cluster import DaskExecutor, reconcile
 from ..runner.execute import last_successful
 from ..runner.executor_url import check_executor_url, default_executor_url, make_executor
 from ..runner.executors import Executor
@@ -28,8 +28,10 @@ from ..runner.notify import notify_all
 from ..runner.prepare import new_run_id, prepare
 from ..runner.request import RunRequest, RunResult
 from ..store import Store
+from ..store import runs as run_table
 from ..store import scheduling as tables
 from ..store.processes import pid_alive
+from ..store.scheduling import Claim, FireClaim
 from .schedules import Schedule, next_cron_time, schedules_to_examine, zone
 
 log = logging.getLogger("mlops_magic.scheduler")
@@ -51,6 +53,7 @@ class Claimed:
     fire: Fire
     run_id: str
     result: RunResult | None = None
+    started: bool = True  # False: the fire could not start (a missing notebook, an unreachable cluster)
 
 
 def _claimer() -> str:
@@ -97,7 +100,7 @@ def change_fires(store: Store, s: Schedule, now: datetime) -> list[Fire]:
 def after_fires(store: Store, s: Schedule) -> list[Fire]:
     if not s.after:
         return []
-    rows = tables.succeeded_runs_of(store.db, s.after, s.created, 1 if s.catchup == "skip" else MAX_CATCHUP)
+    rows = run_table.succeeded_of_notebook(store.db, s.after, s.created, 1 if s.catchup == "skip" else MAX_CATCHUP)
     return [Fire(key=f"after:{run_id}", trigger="after", due=ended, parent_run_id=run_id)
             for run_id, ended in reversed(rows)]
 
@@ -129,35 +132,16 @@ def _matches(subject: str, event: dict[str, Any]) -> bool:
 
 
 # -- claiming ------------------------------------------------------------------------------------
-TAKEN, BUSY = "taken", "busy"
-
-
-def claim(store: Store, s: Schedule, fire: Fire) -> str:
-    """Insert the fire if no tick did and the schedule has room.
-
-    Returns the run id it reserved, ``TAKEN`` when another tick already has
-    this fire, or ``BUSY`` when the schedule is at its maximum concurrency.
-    """
-    run_id = new_run_id()
-
-    def write(tx: Any) -> str:
-        if tables.fire_exists(tx, s.id, fire.key):
-            return TAKEN
-        if tables.active_fires(tx, s.id) >= s.max_concurrency:
-            return BUSY
-        tables.insert_fire(tx, s.id, fire.key, fire.trigger, fire.due, run_id, _claimer(), time.time())
-        return run_id
-
-    try:
-        return store.db.run_in_transaction(write)
-    except Exception as exc:  # the UNIQUE (schedule_id, fire_key) insert lost: the other tick won
-        if store.db.is_unique_violation(exc):
-            return TAKEN
-        raise
+def claim(store: Store, s: Schedule, fire: Fire) -> FireClaim:
+    """Claim ``fire`` for this tick unless another tick has it or the schedule is at its maximum
+    concurrency; a won claim carries the run id reserved for it."""
+    return tables.claim_fire(store.db, s.id, fire.key, trigger=fire.trigger, due=fire.due, run_id=new_run_id(),
+                             claimed_by=_claimer(), created=time.time(), max_concurrency=s.max_concurrency)
 
 
 def reap_fires(store: Store) -> None:
-    """Close fires whose run ended; record the run of a fire whose claiming tick died before starting it."""
+    """End this host's orphaned runs (the tick is one of the explicit reapers: reads never do it), close
+    fires whose run ended, and record the run of a fire whose claiming tick died before starting it."""
     store.reap_orphans()
     store.db.run_in_transaction(tables.close_fires_of_ended_runs)
     host = socket.gethostname()
@@ -165,7 +149,8 @@ def reap_fires(store: Store) -> None:
         claimer_host, _, pid = (claimed_by or "").rpartition(":")
         if claimer_host == host and pid.isdigit() and not pid_alive(int(pid)):
             try:
-                store.create_run(run_id=run_id, trigger="schedule", schedule_id=schedule_id, status="killed",
+                store.create_run(run_id=run_id, trigger=Trigger.SCHEDULE, schedule_id=schedule_id,
+                                 status=RunStatus.KILLED,
                                  error="the scheduler stopped after claiming this run and before starting it")
             except Exception:  # pragma: no cover - another tick recorded it first
                 pass
@@ -203,7 +188,7 @@ class Executors:
         self.parallel = parallel
         self.fixed = executor if isinstance(executor, Executor) else None
         self.default = None if self.fixed is not None else executor
-        self._open: dict[str, Any] = {}
+        self._open: dict[str, Executor] = {}
         self._broken: dict[str, str] = {}
 
     def url_for(self, s: Schedule) -> str:
@@ -215,7 +200,7 @@ class Executors:
             return "client"  # a distributed.Client given from Python
         return default_executor_url(self.store)
 
-    def for_schedule(self, s: Schedule) -> Any:
+    def for_schedule(self, s: Schedule) -> Executor:
         """The executor for ``s``, or raises :class:`MlopsError` saying why there is none."""
         if self.fixed is not None:
             return self.fixed
@@ -237,13 +222,9 @@ class Executors:
         self._broken.clear()
 
     def reconcile(self) -> None:
-        """Let each cluster executor end runs its cluster no longer knows about."""
-
+        """Let each executor end the runs its cluster no longer knows about."""
         for executor in self._open.values():
-            if isinstance(executor, DaskExecutor):
-                with executor._lock:
-                    mine = frozenset(executor._pending)
-                reconcile(self.store, executor.client, executor.label, skip=mine)
+            executor.reconcile()
 
     def shutdown(self, interrupted: bool = False) -> None:
         """Release the executors; ``interrupted`` (Ctrl-C) cancels what is still on a cluster instead of
@@ -251,7 +232,7 @@ class Executors:
 
         if self.fixed is None:
             for executor in self._open.values():
-                if interrupted and isinstance(executor, DaskExecutor):
+                if interrupted:
                     executor.cancel_all("cancelled: the scheduler was stopped (Ctrl-C)")
                 executor.shutdown()
             self._open.clear()
@@ -274,15 +255,15 @@ def claim_due(store: Store, now: datetime) -> list[Claimed]:
             continue
         for fire in fires:
             outcome = claim(store, s, fire)
-            if outcome == BUSY:
+            if outcome.outcome is Claim.BUSY:
                 if fire.key.startswith("cron:"):  # keep this due time (and later ones) for a later tick
                     earlier = [f.due for f in fires if f.key.startswith("cron:") and f.due < fire.due]
                     cron_cursor = max(earlier) if earlier else None
                 if fire.key.partition(":")[0] in EVENT_TRIGGERS:  # keep the event for a later tick
                     event_cursor = None
                 break
-            if outcome != TAKEN:
-                claimed.append(Claimed(s, fire, outcome))
+            if outcome.outcome is Claim.WON and outcome.run_id is not None:
+                claimed.append(Claimed(s, fire, outcome.run_id))
         _advance(store, s, cron_cursor, event_cursor)
     return claimed
 
@@ -323,15 +304,16 @@ def submit(store: Store, executors: Any, c: Claimed) -> Any:
 
     request = request_for(store, c.schedule, c.fire.trigger, run_id=c.run_id,
                           parent_run_id=c.fire.parent_run_id, if_changed=c.fire.if_changed)
-    store.db.run_in_transaction(lambda tx: tables.set_fire_state(tx, c.schedule.id, c.fire.key, "running"))
+    store.db.run_in_transaction(lambda tx: tables.set_fire_state(tx, c.schedule.id, c.fire.key, FireState.RUNNING))
     try:
         prep = prepare(request, store.project_dir)
         executor = executors if isinstance(executors, Executor) else executors.for_schedule(c.schedule)
     except MlopsError as exc:
         store.create_run(run_id=c.run_id, notebook=c.schedule.notebook, trigger=c.fire.trigger,
-                         schedule_id=c.schedule.id, status="failed", error=f"cannot start: {exc}")
-        c.result = RunResult(run_id=c.run_id, notebook=c.schedule.notebook, status="failed",
+                         schedule_id=c.schedule.id, status=RunStatus.FAILED, error=f"cannot start: {exc}")
+        c.result = RunResult(run_id=c.run_id, notebook=c.schedule.notebook, status=RunStatus.FAILED,
                              error=f"cannot start: {exc}")
+        c.started = False
 
         notify_all(c.schedule.notify, c.result, store)
         return None
@@ -339,7 +321,7 @@ def submit(store: Store, executors: Any, c: Claimed) -> Any:
 
 
 def mark_done(store: Store, c: Claimed) -> None:
-    store.db.run_in_transaction(lambda tx: tables.set_fire_state(tx, c.schedule.id, c.fire.key, "done"))
+    store.db.run_in_transaction(lambda tx: tables.set_fire_state(tx, c.schedule.id, c.fire.key, FireState.DONE))
 
 
 def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: bool = False,

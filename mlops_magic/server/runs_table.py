@@ -88,6 +88,7 @@ class RunsTableHandler(MlopsHandler):
             rows, params, metrics = [], {}, {}
         else:
             key = queries.notebook_key(store, self.notebook_path(notebook)) if notebook else None
+            store.reap_orphans()  # a run whose kernel is gone is listed as killed, not running
             rows, params, metrics = store.run_table(notebook=key, status=status, trigger=trigger, limit=limit)
 
         def locate(recorded: str | None) -> str | None:

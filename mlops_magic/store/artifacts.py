@@ -1,8 +1,10 @@
-"""Content-addressed artifact files, written atomically.
+"""Artifacts: content-addressed files, written atomically, and the ``artifacts`` table naming them per run.
 
 A file's bytes decide its name (``objects/ab/<sha256>``), so logging the same
 file twice stores it once, and a half-written file never has a final name: it
-is written to a temporary file in the same folder and renamed into place.
+is written to a temporary file in the same folder and renamed into place. A
+row of ``artifacts`` gives a run's artifact its name; logging the same name
+again points it at the new bytes.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import socket
 import tempfile
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from ..entities import Artifact, utc_from_ts
 from ..errors import InvalidInputError, NotFoundError, StoreError
+from .db import Reader, Transaction
 from .processes import pid_alive
 
 _CHUNK = 1 << 20
@@ -115,3 +119,26 @@ class ArtifactStore:
         if not path.exists():
             raise NotFoundError(f"artifact {digest[:12]} is missing from {self.root}")
         return path.open("rb")
+
+
+# -- the artifacts table ----------------------------------------------------------------------------------
+def upsert(tx: Transaction, run_id: str, name: str, digest: str, size: int, stage_id: int | None,
+           created: float | None = None) -> None:
+    """Name a file of a run (default: created now; an imported run's files keep the time they were made)."""
+    tx.execute(
+        "INSERT INTO artifacts (run_id, name, digest, size, created, stage_id) VALUES (?,?,?,?,?,?) "
+        "ON CONFLICT (run_id, name) DO UPDATE SET digest = excluded.digest, size = excluded.size, "
+        "created = excluded.created, stage_id = excluded.stage_id",
+        (run_id, name, digest, size, time.time() if created is None else created, stage_id))
+
+
+def rows(q: Reader, files: ArtifactStore, run_id: str, name: str | None = None) -> list[Artifact]:
+    """A run's artifacts (or the one named ``name``), oldest first, each with the path of its file."""
+    sql = "SELECT name, digest, size, created, stage_id FROM artifacts WHERE run_id = ?"
+    args: list[Any] = [run_id]
+    if name is not None:
+        sql += " AND name = ?"
+        args.append(name)
+    return [Artifact(name=r[0], digest=r[1], size=r[2], created=utc_from_ts(r[3]),  # type: ignore[arg-type]
+                     path=str(files.path_for(r[1])), stage_id=r[4])
+            for r in q.query(sql + " ORDER BY created, name", args)]

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from .columns import loads
 from .db import Reader, Transaction
 
 KINDS = ("param", "metric", "artifact")
@@ -35,7 +36,7 @@ def mark(tx: Transaction, run_id: str, rows: Iterable[tuple[str, str, int | None
 def marks(q: Reader, run_id: str) -> dict[tuple[str, str], tuple[int | None, Any, str]]:
     """``(kind, key) -> (stage_id, value, source)`` of everything autolog wrote in a run."""
     rows = q.query("SELECT kind, key, stage_id, value, source FROM autologged WHERE run_id = ?", (run_id,))
-    return {(r[0], r[1]): (r[2], _loads(r[3]), r[4]) for r in rows}
+    return {(r[0], r[1]): (r[2], loads(r[3]), r[4]) for r in rows}
 
 
 def timing_metrics(q: Reader, run_ids: Iterable[str]) -> set[str]:
@@ -46,10 +47,3 @@ def timing_metrics(q: Reader, run_ids: Iterable[str]) -> set[str]:
                        (run_id, TIMING))
         found.update(r[0] for r in rows)
     return found
-
-
-def _loads(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text is not None else None
-    except ValueError:
-        return text

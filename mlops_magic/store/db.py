@@ -1,8 +1,12 @@
-"""The database seam: a narrow SQL interface that SQLite (and later PostgreSQL) implement.
+"""The database seam: a narrow SQL interface that SQLite (here) and PostgreSQL (``postgres.py``) implement.
 
-Domain modules (tracking, registry, scheduler, monitoring) write portable SQL
-with ``?`` placeholders against :class:`Database`; an implementation translates
-what its driver needs. Lock contention is handled here, never in callers.
+The table modules of the store write portable SQL with ``?`` placeholders against
+:class:`Database`; an implementation translates what its driver needs. Lock
+contention is handled by the backend, never in callers, and no driver exception
+crosses the seam: each backend answers :class:`~mlops_magic.errors.StoreConflict`
+(a uniqueness rule refused a write), :class:`~mlops_magic.errors.StoreUnavailable`
+(locked too long, unreachable) or :class:`~mlops_magic.errors.StoreError`, with
+the driver's exception as the cause.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .._version import __version__
-from ..errors import StoreError, StoreVersionError
+from ..errors import StoreConflict, StoreDuplicate, StoreError, StoreUnavailable, StoreVersionError
 from . import schema
 
 T = TypeVar("T")
@@ -43,7 +47,7 @@ class Transaction(ABC):
 
 
 class Database(ABC):
-    """What every backend offers: reads, atomic writes, retried transactions."""
+    """What every backend offers: reads, atomic writes, and transactions that survive contention."""
 
     dialect: str = "abstract"
     url: str = ""
@@ -67,20 +71,17 @@ class Database(ABC):
         """The URL to show people: the same as :attr:`url` without any password."""
         return self.url
 
-    @staticmethod
-    def is_unique_violation(exc: BaseException) -> bool:
-        """Whether ``exc`` is a UNIQUE / PRIMARY KEY violation, whichever backend raised it."""
-        if isinstance(exc, sqlite3.IntegrityError):
-            return "unique" in str(exc).lower()  # "UNIQUE constraint failed: …" (PRIMARY KEY says it too)
-        return getattr(exc, "sqlstate", None) == "23505"  # psycopg's UniqueViolation
-
     def write(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement in its own transaction; returns the new row id where there is one."""
         with self.transaction() as tx:
             return tx.execute(sql, params)
 
     def run_in_transaction(self, fn: Callable[[Transaction], T]) -> T:
-        """Run ``fn`` atomically; the whole function is retried if the backend reports contention."""
+        """Run ``fn`` atomically, as one transaction that contention cannot break.
+
+        This default (SQLite's) takes the write lock before ``fn`` runs, so ``fn`` runs once; a backend
+        whose transactions can fail on contention (PostgreSQL's serialization failures) runs ``fn`` again.
+        """
         with self.transaction() as tx:
             return fn(tx)
 
@@ -105,9 +106,25 @@ class _SQLiteTx(Transaction):
 Reader = Database | Transaction  # what a table's read functions accept: inside a transaction or not
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
+def _is_busy(exc: sqlite3.Error) -> bool:
     text = str(exc).lower()
-    return "locked" in text or "busy" in text
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def store_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    """The error that crosses the seam for a sqlite3 one (raise it ``from exc``)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    if isinstance(exc, sqlite3.IntegrityError):  # "UNIQUE constraint failed: …" (a PRIMARY KEY says it too)
+        kind = StoreDuplicate if first.upper().startswith("UNIQUE") else StoreConflict
+        return kind(f"the store at {path} refused a write: {first}")
+    if _is_busy(exc):
+        return StoreUnavailable(f"the store at {path} stayed locked by another writer: {first}")
+    if "readonly" in first.lower() or "unable to open" in first.lower():
+        return StoreUnavailable(f"the store at {path} is not writable ({first}); fix its permissions or point "
+                                "MLOPS_STORE at a writable folder")
+    if "disk i/o" in first.lower():
+        return StoreUnavailable(f"the store at {path} cannot be read: {first}")
+    return StoreError(f"the store at {path} failed: {first}")
 
 
 class SQLiteDatabase(Database):
@@ -115,7 +132,9 @@ class SQLiteDatabase(Database):
 
     Writes take the lock up front (``BEGIN IMMEDIATE``) so two writers never
     deadlock upgrading a read lock; a busy error that still escapes SQLite's own
-    timeout is retried with jittered backoff before it reaches anyone.
+    timeout on a read, a ``BEGIN`` or a ``COMMIT`` is tried again with jittered
+    backoff before it reaches anyone (statements inside a transaction never see
+    one: the lock is already held).
     """
 
     dialect = "sqlite"
@@ -146,10 +165,7 @@ class SQLiteDatabase(Database):
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             if "readonly" in str(exc).lower() or "unable to open" in str(exc).lower():
-                raise StoreError(
-                    f"the store at {self.path} is not writable ({exc}); fix its permissions or point "
-                    "MLOPS_STORE at a writable folder"
-                ) from None
+                raise store_error(exc, self.path) from None
             raise StoreError(f"the store at {self.path} is not a readable mlops database ({exc})") from None
         except StoreError:
             self._conn.close()
@@ -217,16 +233,15 @@ class SQLiteDatabase(Database):
                     schema.MIGRATIONS[number], "INTEGER PRIMARY KEY"
                 ):
                     tx.execute(statement)
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(schema.SCHEMA_VERSION),),
-            )
+            tx.execute(schema.RECORD_VERSION, (str(schema.SCHEMA_VERSION),))
 
     # -- access -------------------------------------------------------------------------------
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
-            return self._while_busy(lambda: self._conn.execute(sql, params).fetchall())
+            try:
+                return self._while_busy(lambda: self._conn.execute(sql, params).fetchall())
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -234,8 +249,10 @@ class SQLiteDatabase(Database):
             self._begin()
             try:
                 yield _SQLiteTx(self._conn, self._serial)
-            except BaseException:
+            except BaseException as exc:
                 self._conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise store_error(exc, self.path) from exc
                 raise
             else:
                 self._commit()
@@ -243,15 +260,15 @@ class SQLiteDatabase(Database):
     def _begin(self) -> None:
         try:
             self._while_busy(lambda: self._conn.execute("BEGIN IMMEDIATE"))
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"the store at {self.path} stayed locked: {exc}") from None
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
 
     def _commit(self) -> None:
         try:
             self._while_busy(lambda: self._conn.execute("COMMIT"))
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             self._conn.execute("ROLLBACK")
-            raise StoreError(f"could not commit to the store at {self.path}: {exc}") from None
+            raise store_error(exc, self.path) from exc
 
     def close(self) -> None:
         with self._lock:

@@ -1,12 +1,8 @@
 """PostgreSQL behind the same :class:`~.db.Database` seam, over psycopg 3.
 
-Domain modules keep writing the portable SQL subset with ``?`` placeholders; this
-module translates it: ``?`` becomes ``%s`` and a literal ``%`` becomes ``%%`` (string
-literals, quoted identifiers and comments are left alone, so a ``?`` inside a quoted
-string stays a ``?``), ``{serial}`` becomes ``BIGSERIAL PRIMARY KEY``, and an INSERT
-into a table with a serial ``id`` gets ``RETURNING id`` so :meth:`Transaction.execute`
-answers the new row id as SQLite's ``lastrowid`` does. The list of those tables is
-read from the migrations, not kept by hand.
+Domain modules keep writing the portable SQL subset with ``?`` placeholders;
+``pg_sql.py`` translates it (placeholders, ``{serial}``, ``RETURNING id``) and
+gives rows sqlite3's name access.
 
 Transactions: ``run_in_transaction`` and ``write`` run at SERIALIZABLE and are retried
 whole on a serialization failure or deadlock, so read-then-write logic (the next model
@@ -16,36 +12,42 @@ at READ COMMITTED, where single statements (inserts, upserts) never need a retry
 
 Parameters are bound client side (psycopg's ``ClientCursor``), as SQLite's loose typing
 expects: ``COALESCE(?, col)`` or ``? IS NULL`` never hit "could not determine data type".
-Python booleans are sent as 0/1, since the schema keeps flags in INTEGER columns.
+
+Errors: no psycopg exception leaves this module. A unique violation is
+:class:`~mlops_magic.errors.StoreDuplicate`, another integrity violation or contention
+that outlived the retries :class:`~mlops_magic.errors.StoreConflict`, a lost or refused
+connection :class:`~mlops_magic.errors.StoreUnavailable`, anything else
+:class:`~mlops_magic.errors.StoreError`; the password never appears in a message.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import re
 import threading
 import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .._version import __version__
-from ..errors import StoreError, StoreVersionError
+from ..errors import StoreConflict, StoreDuplicate, StoreError, StoreUnavailable, StoreVersionError
 from . import schema
 from .db import Database, Row, Transaction
 from .location import redact_url
+from .pg_sql import SERIAL, bind_params, row_factory, to_pyformat, translate
 
 T = TypeVar("T")
 
-SERIAL = "BIGSERIAL PRIMARY KEY"
 INSTALL_HINT = 'pip install "mlops-magic[postgres]"'
 # SQLSTATEs that mean "run the same transaction again": serialization_failure, deadlock_detected
 RETRY_STATES = {"40001", "40P01"}
+# SQLSTATE classes of errors that cross the seam as StoreConflict (integrity constraint violation) and
+# StoreUnavailable (connection exception, operator intervention such as a server shutting down)
+CONFLICT_CLASS, UNAVAILABLE_CLASSES, UNIQUE_VIOLATION = "23", ("08", "57"), "23505"
 
 
 def import_psycopg() -> Any:
@@ -58,103 +60,6 @@ def import_psycopg() -> Any:
     return psycopg
 
 
-# -- SQL translation ------------------------------------------------------------------------------
-def to_pyformat(sql: str) -> str:
-    """``?`` → ``%s`` and ``%`` → ``%%`` outside quotes and comments; ``%`` → ``%%`` inside them too."""
-    out: list[str] = []
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch in ("'", '"'):  # a literal or a quoted identifier; a doubled quote stays inside it
-            j = i + 1
-            while j < n:
-                if sql[j] == ch:
-                    if j + 1 < n and sql[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            out.append(sql[i:j + 1].replace("%", "%%"))
-            i = j + 1
-        elif sql.startswith("--", i):
-            j = sql.find("\n", i)
-            j = n if j < 0 else j
-            out.append(sql[i:j].replace("%", "%%"))
-            i = j
-        elif sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append(sql[i:j].replace("%", "%%"))
-            i = j
-        elif ch == "?":
-            out.append("%s")
-            i += 1
-        elif ch == "%":
-            out.append("%%")
-            i += 1
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
-
-
-@lru_cache(maxsize=1024)
-def translate(sql: str, returning_tables: frozenset[str] = frozenset()) -> tuple[str, bool]:
-    """The statement for psycopg, and whether it returns the new row's id."""
-    text = to_pyformat(sql.replace("{serial}", SERIAL)).rstrip().rstrip(";")
-    if schema.inserts_into(text) in returning_tables and not re.search(r"\bRETURNING\b", text, re.I):
-        return text + " RETURNING id", True
-    return text, False
-
-
-def _param(value: Any) -> Any:
-    return int(value) if isinstance(value, bool) else value
-
-
-def _params(params: Sequence[Any] | None) -> list[Any]:
-    return [_param(v) for v in (params or ())]
-
-
-# -- rows: index and name access, like sqlite3.Row -------------------------------------------------
-class PgRow(tuple):
-    """A result row: a tuple that also answers ``row["column"]`` and ``keys()``."""
-
-    __slots__ = ()
-    _names: tuple[str, ...] = ()
-    _index: dict[str, int] = {}  # noqa: RUF012 - each subclass gets its own
-
-    def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, str):
-            try:
-                key = self._index[key]
-            except KeyError:
-                try:
-                    key = self._index[key.lower()]
-                except KeyError:
-                    raise IndexError(f"no column named {key!r}") from None
-        return tuple.__getitem__(self, key)
-
-    def keys(self) -> list[str]:
-        return list(self._names)
-
-
-@lru_cache(maxsize=512)
-def _row_class(names: tuple[str, ...]) -> type[PgRow]:
-    index: dict[str, int] = {}
-    for i, name in enumerate(names):
-        index.setdefault(name, i)
-        index.setdefault(name.lower(), i)
-    return type("PgRow", (PgRow,), {"__slots__": (), "_names": names, "_index": index})
-
-
-def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
-    desc = cursor.description
-    if desc is None:
-        return tuple  # type: ignore[return-value]
-    cls = _row_class(tuple(d.name for d in desc))
-    return cls
-
-
 # -- transactions ---------------------------------------------------------------------------------
 class _PgTx(Transaction):
     def __init__(self, conn: Any, returning: frozenset[str]) -> None:
@@ -163,14 +68,14 @@ class _PgTx(Transaction):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         text, returns_id = translate(sql, self._returning)
-        cur = self._conn.execute(text, _params(params))
+        cur = self._conn.execute(text, bind_params(params))
         if returns_id:
             row = cur.fetchone()
             return None if row is None else row[0]
         return None
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        rows = [_params(r) for r in rows]
+        rows = [bind_params(r) for r in rows]
         if not rows:
             return
         text, _ = translate(sql)
@@ -179,7 +84,7 @@ class _PgTx(Transaction):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         text, _ = translate(sql)
-        return self._conn.execute(text, _params(params)).fetchall()
+        return self._conn.execute(text, bind_params(params)).fetchall()
 
 
 _live: weakref.WeakSet[PostgresDatabase] = weakref.WeakSet()
@@ -231,10 +136,10 @@ class PostgresDatabase(Database):
         psycopg = self._psycopg
         try:
             conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=self.CONNECT_TIMEOUT,
-                                   cursor_factory=psycopg.ClientCursor, row_factory=_row_factory)
+                                   cursor_factory=psycopg.ClientCursor, row_factory=row_factory)
         except psycopg.Error as exc:
             detail = self._scrub(" ".join(str(exc).split()))[:300]
-            raise StoreError(
+            raise StoreUnavailable(
                 f"cannot connect to the PostgreSQL store at {self.display_url} ({detail}); check the server, "
                 "the user and the database in MLOPS_STORE"
             ) from None
@@ -323,23 +228,33 @@ class PostgresDatabase(Database):
             for number in range(current, schema.SCHEMA_VERSION):
                 for statement in schema.statements(schema.MIGRATIONS[number], SERIAL):
                     conn.execute(to_pyformat(statement), ())
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (str(schema.SCHEMA_VERSION),),
-            )
+            conn.execute(to_pyformat(schema.RECORD_VERSION), (str(schema.SCHEMA_VERSION),))
 
     # -- access -------------------------------------------------------------------------------
+    def _store_error(self, exc: Exception) -> StoreError:
+        """The error that crosses the seam for a psycopg one (raise it ``from exc``), without the password."""
+        state = getattr(exc, "sqlstate", None) or ""
+        first = self._scrub((str(exc).strip().splitlines() or [type(exc).__name__])[0])[:300]
+        if state in RETRY_STATES:
+            return StoreConflict(f"the PostgreSQL store at {self.display_url} stayed contended after "
+                                 f"{self.RETRIES} attempts: {first}")
+        if state.startswith(CONFLICT_CLASS):
+            kind = StoreDuplicate if state == UNIQUE_VIOLATION else StoreConflict
+            return kind(f"the PostgreSQL store at {self.display_url} refused a write: {first}")
+        if state.startswith(UNAVAILABLE_CLASSES) or isinstance(exc, self._psycopg.OperationalError):
+            return StoreUnavailable(f"the PostgreSQL store at {self.display_url} is unavailable: {first}")
+        return StoreError(f"the PostgreSQL store at {self.display_url} failed: {first}")
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         text, _ = translate(sql)
         with self._lock:
             for attempt in range(self.RETRIES):
                 conn = self._live_conn()
                 try:
-                    return conn.execute(text, _params(params)).fetchall()
+                    return conn.execute(text, bind_params(params)).fetchall()
                 except self._psycopg.Error as exc:
                     if not self._retryable(exc, conn, reconnect=True) or attempt == self.RETRIES - 1:
-                        raise
+                        raise self._store_error(exc) from exc
                 _backoff(attempt)
         raise AssertionError("unreachable")
 
@@ -348,8 +263,11 @@ class PostgresDatabase(Database):
         """One atomic block at READ COMMITTED (the block cannot be re-run, so nothing here asks for it)."""
         with self._lock:
             conn = self._live_conn()
-            with conn.transaction():
-                yield _PgTx(conn, self._returning)
+            try:
+                with conn.transaction():
+                    yield _PgTx(conn, self._returning)
+            except self._psycopg.Error as exc:
+                raise self._store_error(exc) from exc
 
     def write(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.run_in_transaction(lambda tx: tx.execute(sql, params))
@@ -366,12 +284,7 @@ class PostgresDatabase(Database):
                         return fn(_PgTx(conn, self._returning))
                 except psycopg.Error as exc:
                     if not self._retryable(exc, conn) or attempt == self.RETRIES - 1:
-                        if getattr(exc, "sqlstate", None) in RETRY_STATES:
-                            raise StoreError(
-                                f"the PostgreSQL store at {self.display_url} stayed contended after "
-                                f"{self.RETRIES} attempts: {self._scrub(str(exc).splitlines()[0])}"
-                            ) from None
-                        raise
+                        raise self._store_error(exc) from exc
                 _backoff(attempt)
         raise AssertionError("unreachable")
 

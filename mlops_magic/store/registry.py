@@ -14,7 +14,7 @@ from typing import Any
 from ..entities import Fingerprint
 from . import events
 from .db import Reader, Row, Transaction
-from .runs import insert_fingerprint
+from .fingerprints import insert as insert_fingerprint
 
 VERSION_COLUMNS = ("model", "version", "created", "flavour", "format", "model_type", "digest", "size",
                    "trusted_types", "input_schema", "metrics", "gates", "gates_passed", "run_id", "stage_id",

@@ -1,22 +1,26 @@
 """The scheduler's tables: ``schedules`` (what runs when) and ``schedule_fires`` (each due time, claimed once).
 
 A fire's ``UNIQUE (schedule_id, fire_key)`` row is the claim: whichever tick inserts it runs that due
-time, so any number of schedulers on one store start each due time once (see ``claim_fire``).
+time, so any number of schedulers on one store start each due time once (see :func:`claim_fire`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
-from .db import Reader, Row, Transaction
+from ..entities import ACTIVE_STATUSES, FireState
+from ..errors import StoreDuplicate
+from .columns import marks, starts_with
+from .db import Database, Reader, Row, Transaction
 
 SCHEDULE_COLUMNS = ("id", "notebook", "base_dir", "params", "stages", "from_stage", "cron", "timezone", "on_change",
                     "after", "on_drift", "timeout", "retries", "catchup", "max_concurrency", "paused", "notify",
                     "kernel", "created", "cron_cursor", "event_cursor", "on_performance_drop", "executor", "resources",
                     "queue_timeout", "cron_next")
 _SELECT = f"SELECT {', '.join(SCHEDULE_COLUMNS)} FROM schedules"
-ACTIVE = ("claimed", "running")  # fire states that hold a place of the schedule's max concurrency
+ACTIVE = (FireState.CLAIMED, FireState.RUNNING)  # fire states that hold a place of the schedule's max concurrency
 
 
 # -- schedules ------------------------------------------------------------------------------------------
@@ -39,9 +43,9 @@ def schedule_rows_to_examine(q: Reader, now: float) -> list[Row]:
 
 
 def schedules_by_prefix(q: Reader, prefix: str, limit: int = 2) -> list[Row]:
-    """Schedules whose id starts with ``prefix`` (LIKE wildcards in it are dropped)."""
-    return q.query(_SELECT + " WHERE id LIKE ? LIMIT ?",
-                   (prefix.replace("%", "").replace("_", "") + "%", int(limit)))
+    """Schedules whose id starts with ``prefix`` (exactly: ``%`` and ``_`` in it are plain characters)."""
+    condition, args = starts_with("id", prefix)
+    return q.query(f"{_SELECT} WHERE {condition} LIMIT ?", (*args, int(limit)))
 
 
 def set_paused(tx: Transaction, schedule_id: str, paused: bool) -> None:
@@ -84,33 +88,65 @@ def active_fires(q: Reader, schedule_id: str) -> int:
     return int(row[0]) if row else 0
 
 
-def insert_fire(tx: Transaction, schedule_id: str, fire_key: str, trigger: str, due: float, run_id: str,
-                claimed_by: str, created: float) -> None:
-    tx.execute("INSERT INTO schedule_fires (schedule_id, fire_key, trigger, due, run_id, state, claimed_by, "
-               "created) VALUES (?,?,?,?,?,?,?,?)",
-               (schedule_id, fire_key, trigger, due, run_id, "claimed", claimed_by, created))
+class Claim(Enum):
+    """How a tick's claim of a due time came out."""
+
+    WON = "won"  # this tick inserted the fire: it runs the due time, under the reserved run id
+    TAKEN = "taken"  # another tick already has this due time
+    BUSY = "busy"  # the schedule is at its maximum concurrency: try again on a later tick
 
 
-def set_fire_state(tx: Transaction, schedule_id: str, fire_key: str, state: str) -> None:
+@dataclass(frozen=True)
+class FireClaim:
+    outcome: Claim
+    run_id: str | None = None  # the run id reserved for it, when WON
+
+
+def claim_fire(db: Database, schedule_id: str, fire_key: str, *, trigger: str, due: float, run_id: str,
+               claimed_by: str, created: float, max_concurrency: int) -> FireClaim:
+    """Insert the fire unless a tick did already or the schedule has no room; one transaction.
+
+    Two ticks that both find the fire missing race on the ``UNIQUE (schedule_id, fire_key)`` insert: the
+    loser's write is a :class:`~mlops_magic.errors.StoreDuplicate`, which is ``TAKEN`` here.
+    """
+
+    def write(tx: Transaction) -> FireClaim:
+        if fire_exists(tx, schedule_id, fire_key):
+            return FireClaim(Claim.TAKEN)
+        if active_fires(tx, schedule_id) >= max_concurrency:
+            return FireClaim(Claim.BUSY)
+        tx.execute("INSERT INTO schedule_fires (schedule_id, fire_key, trigger, due, run_id, state, claimed_by, "
+                   "created) VALUES (?,?,?,?,?,?,?,?)",
+                   (schedule_id, fire_key, trigger, due, run_id, FireState.CLAIMED, claimed_by, created))
+        return FireClaim(Claim.WON, run_id)
+
+    try:
+        return db.run_in_transaction(write)
+    except StoreDuplicate:
+        return FireClaim(Claim.TAKEN)
+
+
+def set_fire_state(tx: Transaction, schedule_id: str, fire_key: str, state: FireState) -> None:
     tx.execute("UPDATE schedule_fires SET state = ? WHERE schedule_id = ? AND fire_key = ?",
-               (state, schedule_id, fire_key))
+               (FireState(state), schedule_id, fire_key))
 
 
 def close_fires_of_ended_runs(tx: Transaction) -> None:
     """A fire whose run is no longer queued or running is done, whoever ran it."""
-    tx.execute(f"UPDATE schedule_fires SET state = 'done' WHERE state IN ({','.join('?' * len(ACTIVE))}) "
-               "AND run_id IN (SELECT id FROM runs WHERE status NOT IN ('queued', 'running'))", ACTIVE)
+    tx.execute(f"UPDATE schedule_fires SET state = ? WHERE state IN ({marks(len(ACTIVE))}) "
+               f"AND run_id IN (SELECT id FROM runs WHERE status NOT IN ({marks(len(ACTIVE_STATUSES))}))",
+               (FireState.DONE, *ACTIVE, *ACTIVE_STATUSES))
 
 
 def fires_without_run(q: Reader) -> list[tuple[int, str, str, str | None]]:
     """(fire id, schedule id, run id, claimed_by) of claimed fires whose run was never recorded."""
     rows = q.query("SELECT f.id, f.schedule_id, f.run_id, f.claimed_by FROM schedule_fires f "
-                   "LEFT JOIN runs r ON r.id = f.run_id WHERE f.state = 'claimed' AND r.id IS NULL")
+                   "LEFT JOIN runs r ON r.id = f.run_id WHERE f.state = ? AND r.id IS NULL", (FireState.CLAIMED,))
     return [(int(r[0]), r[1], r[2], r[3]) for r in rows]
 
 
 def close_fire(tx: Transaction, fire_id: int) -> None:
-    tx.execute("UPDATE schedule_fires SET state = 'done' WHERE id = ?", (fire_id,))
+    tx.execute("UPDATE schedule_fires SET state = ? WHERE id = ?", (FireState.DONE, fire_id))
 
 
 def fires_of(q: Reader, schedule_id: str) -> list[dict[str, Any]]:
@@ -118,9 +154,3 @@ def fires_of(q: Reader, schedule_id: str) -> list[dict[str, Any]]:
                    "ORDER BY id", (schedule_id,))
     return [{"key": r[0], "trigger": r[1], "due": r[2], "run_id": r[3], "state": r[4]} for r in rows]
 
-
-def succeeded_runs_of(q: Reader, notebook: str, since: float, limit: int) -> Sequence[tuple[str, float]]:
-    """(run id, ended) of a notebook's successful runs since ``since``, newest first: 'after' triggers."""
-    rows = q.query("SELECT id, ended FROM runs WHERE notebook = ? AND status = 'succeeded' AND ended >= ? "
-                   "ORDER BY ended DESC, id LIMIT ?", (notebook, since, int(limit)))
-    return [(r[0], r[1]) for r in rows]

@@ -396,6 +396,10 @@ MIGRATIONS: list[str] = [
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)
+#: How a backend records the version it migrated to, in the migrating transaction (``meta`` is written
+#: nowhere else; a backend's own placeholders are filled by its translation).
+RECORD_VERSION = ("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 
 
 def statements(migration: str, serial: str) -> list[str]:

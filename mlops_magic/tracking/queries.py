@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, json_safe
+from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, StageStatus, json_safe
 from ..errors import NotFoundError
 from ..store import Store
 from ..store import autolog as autolog_table
@@ -151,7 +151,7 @@ def lifecycle(stage_runs: list[StageRun], run_id: str | None = None, *,
                         warnings.append(f"ran out of lifecycle order: before {up_name}")
                     else:
                         reran.append(up_name)
-                if up.status == "failed":
+                if up.status == StageStatus.FAILED:
                     warnings.append(f"upstream {up_name} failed")
             if reran:
                 warnings.insert(0, f"stale: {', '.join(reran)} ran again after it")

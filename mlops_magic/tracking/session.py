@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -19,11 +18,11 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..entities import Artifact, Fingerprint, Run, StageRun, VariableInfo
+from ..entities import Artifact, Fingerprint, Run, RunStatus, StageRun, StageStatus, VariableInfo
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store, find_project_dir, open_store
 from ..store.processes import process_started
-from .environment import detect_notebook_path, environment, git_state
+from .environment import detect_notebook_path, detect_script_path, environment, git_state
 from .fingerprint import fingerprint
 from .queries import notebook_file
 from .stage_hooks import KernelExit, Observers, StageContext, StageObserver
@@ -146,7 +145,7 @@ class Session:
 
     def _new_run(self, *, trigger: str, name: str | None = None, notebook: str | None = None,
                  params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> Run:
-        notebook = notebook or self.notebook_now() or _script_path()
+        notebook = notebook or self.notebook_now() or detect_script_path()
         commit, dirty = git_state()
         return self.store.create_run(notebook=notebook, trigger=trigger, name=name, params=params,
                                      code_version=commit, git_dirty=dirty, environment=environment(),
@@ -165,7 +164,7 @@ class Session:
         self._notify("run-started", {"run_id": run.id})
         return ActiveRun(self, run.id)
 
-    def end_run(self, run_id: str | None = None, status: str = "succeeded", error: str | None = None) -> Run:
+    def end_run(self, run_id: str | None = None, status: str = RunStatus.SUCCEEDED, error: str | None = None) -> Run:
         """Close an explicit run (or the implicit one); an attached headless run is the runner's to close."""
         with self._lock:
             run_id = run_id or self.active_run_id()
@@ -197,20 +196,20 @@ class Session:
             latest: dict[str, StageRun] = {}
             for s in stages:
                 latest[s.name] = s
-            failed = [s for s in latest.values() if s.status == "failed"]
+            failed = [s for s in latest.values() if s.status == StageStatus.FAILED]
             if self.executed_notebook and os.path.isfile(self.executed_notebook):
                 self.store.log_artifact(run_id, self.executed_notebook, name="executed.ipynb")
-            unfinished = [s for s in latest.values() if s.status == "running"]
+            unfinished = [s for s in latest.values() if s.status == StageStatus.RUNNING]
             if unfinished:  # the kernel is exiting mid-cell: shut down, or papermill's --execution-timeout
                 for s in unfinished:
                     self._finish_observers(s.id, KernelExit("the kernel exited while this stage ran"))
-                    self.store.finish_stage(s.id, "failed", error_type="KernelExit",
+                    self.store.finish_stage(s.id, StageStatus.FAILED, error_type="KernelExit",
                                             error_message="the kernel exited while this stage ran")
-                self.end_run(run_id, "killed", f"the kernel exited while stage {unfinished[-1].name} ran")
+                self.end_run(run_id, RunStatus.KILLED, f"the kernel exited while stage {unfinished[-1].name} ran")
             elif self.failed_cell:
-                self.end_run(run_id, "failed", self.failed_cell)
+                self.end_run(run_id, RunStatus.FAILED, self.failed_cell)
             else:
-                self.end_run(run_id, "failed" if failed else "succeeded",
+                self.end_run(run_id, RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
                              f"stage {failed[-1].name} failed" if failed else None)
         except Exception:  # never let a broken store turn interpreter exit into a traceback
             pass
@@ -309,20 +308,20 @@ class Session:
                                  error_line if error_line is not None else _error_line(error))
             if group.failure is not None:  # one failed cell fails the stage run, whatever comes after
                 etype, message, line = group.failure
-                self.store.finish_stage(stage.id, "failed", error_type=etype, error_message=message,
+                self.store.finish_stage(stage.id, StageStatus.FAILED, error_type=etype, error_message=message,
                                         error_line=line, variables=variables)
                 self._notify("stage-finished", {"run_id": stage.run_id, "stage_id": stage.id,
-                                                "name": stage.name, "status": "failed"})
+                                                "name": stage.name, "status": StageStatus.FAILED})
                 return
         if error is None:
-            self.store.finish_stage(stage.id, "succeeded", variables=variables or [])
+            self.store.finish_stage(stage.id, StageStatus.SUCCEEDED, variables=variables or [])
         else:
-            self.store.finish_stage(stage.id, "failed", error_type=type(error).__name__,
+            self.store.finish_stage(stage.id, StageStatus.FAILED, error_type=type(error).__name__,
                                     error_message=str(error) or repr(error),
                                     error_line=error_line if error_line is not None else _error_line(error),
                                     variables=variables or [])
         self._notify("stage-finished", {"run_id": stage.run_id, "stage_id": stage.id, "name": stage.name,
-                                        "status": "failed" if error else "succeeded"})
+                                        "status": StageStatus.FAILED if error else StageStatus.SUCCEEDED})
 
     @contextmanager
     def stage(self, kind: str, name: str | None = None, *, notes: str | None = None,
@@ -436,22 +435,16 @@ class ActiveRun:
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None:
-            self._session.end_run(self.id, "succeeded")
+            self._session.end_run(self.id, RunStatus.SUCCEEDED)
         elif isinstance(exc, KeyboardInterrupt):
-            self._session.end_run(self.id, "killed", "interrupted")
+            self._session.end_run(self.id, RunStatus.KILLED, "interrupted")
         else:
-            self._session.end_run(self.id, "failed", f"{type(exc).__name__}: {exc}"[:2000])
+            self._session.end_run(self.id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}"[:2000])
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id}>"
 
 
-def _script_path() -> str | None:
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if path and os.path.isfile(path) and not path.endswith(("ipykernel_launcher.py", "__main__.py")):
-        return path
-    return None
 
 
 def _error_line(error: BaseException) -> int | None:
@@ -493,7 +486,7 @@ def start_run(name: str | None = None, *, notebook: str | None = None, params: M
     return get_session().start_run(name=name, notebook=notebook, params=params, trigger=trigger, tags=tags)
 
 
-def end_run(status: str = "succeeded") -> Run:
+def end_run(status: str = RunStatus.SUCCEEDED) -> Run:
     return get_session().end_run(status=status)
 
 

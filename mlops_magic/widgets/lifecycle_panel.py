@@ -13,7 +13,7 @@ from typing import Any
 
 from ..display.html import Html, esc, fmt_duration, html_table, ink
 from ..display.runs import ERROR, WARN, LifecycleView, lifecycle_text
-from ..entities import ACTIVE_STATUSES, Run
+from ..entities import ACTIVE_STATUSES, Run, RunStatus
 from ..tracking.queries import Lifecycle, StageSummary, lifecycle, run_lifecycle
 from ..tracking.session import Session, get_session
 from .base import Panel, Poller, frontend_available, status_badge
@@ -22,7 +22,8 @@ from .data import ModelInfo, model_info
 #: At most this many panels follow the session; opening more stops the oldest's live updates.
 MAX_LIVE = 8
 _live: list[LifecyclePanel] = []
-_BUTTON_STYLE = {"succeeded": "success", "failed": "danger", "queued": "", "running": "info", "not run": ""}
+_BUTTON_STYLE: dict[str, str] = {RunStatus.SUCCEEDED: "success", RunStatus.FAILED: "danger", RunStatus.QUEUED: "",
+                 RunStatus.RUNNING: "info", "not run": ""}
 _COLUMNS = "minmax(120px,max-content) 110px 190px 80px 1fr"
 LIVE = ink("--jp-brand-color1", "#1565c0")
 
@@ -133,7 +134,7 @@ class LifecyclePanel(Panel):
             if self._closed or self.run_id != run_id:
                 return False
             self.reload()
-            running = self.run is not None and self.run.status in ("queued", "running")
+            running = self.run is not None and self.run.status in ACTIVE_STATUSES
             if not running:
                 poller.stop()
                 if self._widget is not None:

@@ -1,0 +1,192 @@
+"""The ``metric_series`` and ``metric_points`` tables: a metric is a series (run, key) of points (step, value).
+
+Points carry the series' integer id, so a batch is one insert of numbers; the series ids of a run are
+cached per store once committed. A batch of :data:`PACK_MIN` values or more is one packed row instead:
+the series ids, steps and values as JSON under the run's reserved batch series (:data:`BATCH_KEY`, a key
+no user key can be), because every value of a batch lands in another series' place of the index. The
+reads merge single points and packed values, ordered by row id and place in the batch. SQLite stores
+NaN as NULL, so points carry an ``is_nan`` flag; ±inf are stored as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..entities import Metric, utc_from_ts
+from ..errors import InvalidInputError
+from .columns import check_name, chunks, marks
+from .db import Database, Transaction
+
+_INSERT_POINT = "INSERT INTO metric_points (series_id, step, value, is_nan, timestamp, stage_id) VALUES (?,?,?,?,?,?)"
+_INSERT_PACKED = ("INSERT INTO metric_points (series_id, step, value, is_nan, timestamp, stage_id, packed) "
+                  "VALUES (?,?,?,?,?,?,?)")
+#: A batch of at least this many values is stored as one packed row: inserting a row per value into the
+#: ``(series_id, step)`` index costs a place per series, which made 1,000 values 1.6 ms of SQLite alone.
+PACK_MIN = 100
+#: The series under which a run's packed batches are kept; user keys cannot hold control characters.
+BATCH_KEY = "\x1fbatch"
+
+
+def as_metric_value(key: str, value: Any) -> float:
+    """Numbers only; NaN and ±inf are numbers and are kept."""
+    if type(value) is float or type(value) is int:
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        try:
+            import numpy as np  # only reached for non-builtin values
+
+            if isinstance(value, np.generic) and np.issubdtype(type(value), np.number):
+                return float(value)
+        except ImportError:  # pragma: no cover
+            pass
+        raise InvalidInputError(f"metric {key!r} must be a number, got {type(value).__name__} {value!r:.60}")
+    return float(value)
+
+
+def insert_history(tx: Transaction, run_id: str, points: Sequence[tuple[str, float, int, float]]) -> int:
+    """Every point of a new run's metrics, each with its own step and time stamp: (key, value, step, timestamp).
+
+    For histories recorded elsewhere (an MLflow import): one series per key, then one row per point, in
+    the caller's transaction. The run must be new (its series are created here). The number of points.
+    """
+    keys = sorted({check_name("metric name", key) for key, *_ in points})
+    if not keys:
+        return 0
+    tx.executemany("INSERT INTO metric_series (run_id, key) VALUES (?, ?)", [(run_id, k) for k in keys])
+    ids: dict[str, int] = {}
+    for chunk in chunks(keys):
+        ids.update({r[0]: int(r[1]) for r in tx.query(
+            f"SELECT key, id FROM metric_series WHERE run_id = ? AND key IN ({marks(len(chunk))})", [run_id, *chunk])})
+    tx.executemany(_INSERT_POINT, [(ids[key], int(step), None if value != value else value, int(value != value), ts,
+                                    None) for key, value, step, ts in points])
+    return len(points)
+
+
+class MetricLog:
+    """The metric tables of one store, with the series ids committed so far (so a point is one insert)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._series: dict[tuple[str, str], int] = {}  # (run id, metric key) -> committed series id
+
+    def log_metric(self, run_id: str, key: str, value: Any, step: int = 0, timestamp: float | None = None,
+                   stage_id: int | None = None) -> None:
+        number = value if type(value) is float else as_metric_value(key, value)
+        series = self._series.get((run_id, key))
+        if series is None:
+            self.log_metrics(run_id, [(key, number, step)], timestamp, stage_id)
+            return
+        nan = number != number
+        self.db.write(_INSERT_POINT, (series, int(step), None if nan else number, int(nan),
+                                      timestamp or time.time(), stage_id))
+
+    def log_metrics(self, run_id: str, rows: Iterable[tuple[str, Any, int]], timestamp: float | None = None,
+                    stage_id: int | None = None) -> int:
+        """Batch insert of (key, value, step) rows in one transaction; all or nothing."""
+        ts = timestamp or time.time()
+        checked: list[tuple[str, float, int]] = []
+        for key, value, step in rows:  # every row is checked before anything is written
+            checked.append((check_name("metric name", key),
+                            value if type(value) is float else as_metric_value(key, value), int(step)))
+        if not checked:
+            return 0
+        keys = {key for key, _, _ in checked}
+        packed = len(checked) >= PACK_MIN
+
+        def write(tx: Transaction) -> dict[str, int]:
+            ids = self._series_ids(tx, run_id, keys | {BATCH_KEY} if packed else keys)
+            if packed:
+                body = json.dumps({"s": [ids[k] for k, _, _ in checked], "t": [t for _, _, t in checked],
+                                   "v": [n for _, n, _ in checked]}, separators=(",", ":"))
+                tx.execute(_INSERT_PACKED, (ids[BATCH_KEY], max(t for _, _, t in checked), None, 0, ts, stage_id,
+                                            body))
+            else:
+                tx.executemany(_INSERT_POINT, [(ids[k], step, None if n != n else n, int(n != n), ts, stage_id)
+                                               for k, n, step in checked])
+            return ids
+
+        ids = self.db.run_in_transaction(write)
+        if len(self._series) > 100_000:
+            self._series.clear()
+        self._series.update({(run_id, k): i for k, i in ids.items()})  # only what committed
+        return len(checked)
+
+    def _series_ids(self, tx: Transaction, run_id: str, keys: set[str]) -> dict[str, int]:
+        ids = {k: self._series[(run_id, k)] for k in keys if (run_id, k) in self._series}
+        missing = sorted(keys - ids.keys())
+        if missing:
+            tx.executemany("INSERT INTO metric_series (run_id, key) VALUES (?, ?) ON CONFLICT (run_id, key) DO NOTHING",
+                           [(run_id, k) for k in missing])
+            for chunk in chunks(missing):
+                rows = tx.query(f"SELECT key, id FROM metric_series WHERE run_id = ? AND key IN "
+                                f"({marks(len(chunk))})", [run_id, *chunk])
+                ids.update({r[0]: int(r[1]) for r in rows})
+        return ids
+
+    # -- reads ------------------------------------------------------------------------------------
+    def latest(self, run_ids: Sequence[str]) -> dict[tuple[str, str], tuple[float, int | None]]:
+        """(run, key) -> (value, stage_id) of the last logged value, over single points and packed batches."""
+        best: dict[tuple[str, str], tuple[tuple[int, int], float, int | None]] = {}
+        for chunk in chunks(list(run_ids)):
+            rows = self.db.query(
+                "SELECT s.run_id, s.key, p.value, p.is_nan, p.stage_id, p.id FROM metric_points p "
+                "JOIN metric_series s ON s.id = p.series_id JOIN ("
+                " SELECT series_id, MAX(id) AS id FROM metric_points WHERE packed IS NULL AND series_id IN "
+                f"  (SELECT id FROM metric_series WHERE run_id IN ({marks(len(chunk))})) GROUP BY series_id"
+                ") last ON last.id = p.id", chunk)
+            for r in rows:
+                best[(r[0], r[1])] = ((int(r[5]), 0), math.nan if r[3] else r[2], r[4])
+        for run_id, key, value, _step, _ts, stage_id, order in self._packed_points(run_ids):
+            seen = best.get((run_id, key))
+            if seen is None or order > seen[0]:
+                best[(run_id, key)] = (order, value, stage_id)
+        return {k: (v[1], v[2]) for k, v in best.items()}
+
+    def _packed_points(self, run_ids: Sequence[str], key: str | None = None) -> list[tuple[Any, ...]]:
+        """The values of these runs' packed batches as (run_id, key, value, step, timestamp, stage_id, order),
+        ``order`` = (row id, place in the batch): the order they were logged in, comparable with a point's id."""
+        out: list[tuple[Any, ...]] = []
+        for chunk in chunks(list(run_ids)):
+            in_runs = f"run_id IN ({marks(len(chunk))})"
+            rows = self.db.query(
+                "SELECT s.run_id, p.id, p.timestamp, p.stage_id, p.packed FROM metric_points p JOIN metric_series s "
+                f"ON s.id = p.series_id WHERE s.key = ? AND s.{in_runs} AND p.packed IS NOT NULL",
+                [BATCH_KEY, *chunk])
+            if not rows:
+                continue
+            names = {int(r[0]): r[1] for r in self.db.query(f"SELECT id, key FROM metric_series WHERE {in_runs}",
+                                                              chunk)}
+            for run_id, row_id, ts, stage_id, body in rows:
+                batch = json.loads(body)
+                for i, (sid, step, value) in enumerate(zip(batch["s"], batch["t"], batch["v"])):
+                    name = names.get(int(sid))
+                    if name is not None and (key is None or name == key):
+                        value = math.nan if value is None else float(value)
+                        out.append((run_id, name, value, int(step), ts, stage_id, (int(row_id), i)))
+        return out
+
+    def history(self, run_id: str, key: str | None = None) -> list[Metric]:
+        sql = ("SELECT s.key, p.value, p.is_nan, p.step, p.timestamp, p.stage_id, p.id FROM metric_points p "
+               "JOIN metric_series s ON s.id = p.series_id WHERE s.run_id = ? AND p.packed IS NULL")
+        args: list[Any] = [run_id]
+        if key is not None:
+            sql += " AND s.key = ?"
+            args.append(key)
+        rows = [(r[0], math.nan if r[2] else r[1], r[3], r[4], r[5], (int(r[6]), 0)) for r in self.db.query(sql, args)]
+        rows += [p[1:] for p in self._packed_points([run_id], key)]
+        rows.sort(key=lambda r: (r[0], r[2], r[5]))
+        return [Metric(key=r[0], value=r[1], step=r[2], timestamp=utc_from_ts(r[3]),  # type: ignore[arg-type]
+                       stage_id=r[4]) for r in rows]
+
+    def last_step(self, run_id: str, key: str) -> int | None:
+        row = self.db.query_one("SELECT MAX(p.step) FROM metric_points p JOIN metric_series s ON s.id = p.series_id "
+                                "WHERE s.run_id = ? AND s.key = ? AND p.packed IS NULL", (run_id, key))
+        steps = [p[3] for p in self._packed_points([run_id], key)]
+        if row is not None and row[0] is not None:
+            steps.append(int(row[0]))
+        return max(steps) if steps else None
