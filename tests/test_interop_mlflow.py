@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from _support import REPO, free_port, python_env, stop_group
 from click.testing import CliRunner
+from server_support import API, get_json, jp_server_config  # noqa: F401 - fixtures, by name
 
 pytest.importorskip("mlflow", reason='the MLflow tests need MLflow: pip install "mlops-magic[test]"')
 
@@ -29,8 +30,10 @@ from mlops_magic.errors import InvalidInputError, MlopsError
 from mlops_magic.interop.mlflow_export import export_mlflow
 from mlops_magic.interop.mlflow_import import import_mlflow
 from mlops_magic.registry.versions import get_version, load, versions_of
+from mlops_magic.store import clear_cache, open_store
 
 pytestmark = pytest.mark.slow
+pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
 _MLFLOW_URIS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
@@ -120,6 +123,40 @@ def test_import_keeps_every_point_time_status_param_tag_and_file(store, tutorial
     assert {"estimator.html", "model/MLmodel"} <= autologged
     listed = CliRunner().invoke(main, ["runs", "--notebook", "iris", "--format", "json"])
     assert listed.exit_code == 0 and len(json.loads(listed.output)) == 3
+
+
+async def test_imported_runs_show_in_the_labs_runs_view(tutorial, jp_fetch, jp_root_dir, monkeypatch) -> None:
+    """The issue's "done when": a store MLflow's tutorial code made, imported into the project a Jupyter server
+    serves, is in the lab's runs view (GET runs-table) and its run view (GET runs/ID, its metric's points)."""
+    _, uri, ids = tutorial
+    monkeypatch.delenv("MLOPS_STORE", raising=False)
+    clear_cache()
+    try:
+        store = open_store(str(jp_root_dir))
+        assert import_mlflow(store, uri).runs == 4
+        local = _by_external(store)
+        client = MlflowClient(uri)
+        table = await get_json(jp_fetch, "runs-table")
+        cols = table["columns"]
+        assert table["total"] == 4 and set(cols["id"]) == set(local.values())
+        row = {run_id: i for i, run_id in enumerate(cols["id"])}
+        for external, run_id in local.items():
+            theirs = client.get_run(external)
+            i = row[run_id]
+            assert table["notebooks"][cols["notebook"][i]] == client.get_experiment(theirs.info.experiment_id).name
+            assert cols["status"][i] == "succeeded" and cols["started"][i] == theirs.info.start_time / 1000
+            for key, value in theirs.data.metrics.items():  # the latest value MLflow shows is the one shown here
+                shown = table["metrics"][key][i]
+                assert shown == value or (math.isnan(value) and shown == "nan"), (key, shown, value)
+        lr1 = row[local[ids["lr1"]]]
+        assert table["params"]["C"][lr1] == 1.0 and table["params"]["seed"][lr1] == "007"
+        detail = await get_json(jp_fetch, "runs", local[ids["lr1"]])
+        assert detail["stages"] == [] and "notes/readme.txt" in {a["name"] for a in detail["artifacts"]}
+        points = await get_json(jp_fetch, "runs", local[ids["lr1"]], "metrics", "loss")
+        history = client.get_metric_history(ids["lr1"], "loss")
+        assert [(p["step"], p["value"]) for p in points["points"]] == [(m.step, m.value) for m in history]
+    finally:
+        clear_cache()
 
 
 def test_reimport_duplicates_nothing_and_picks_up_new_runs(store, tutorial) -> None:
