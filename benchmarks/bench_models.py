@@ -6,6 +6,10 @@
    (``--sample 0``). Goal: at most 1 ms added at p50 with logging on.
 2. 1,000-row batch throughput, HTTP against in process.
 3. Registration and load time against ``joblib.dump`` / ``joblib.load`` of the same model.
+4. ``mlops import mlflow`` of an MLflow store of ``--import-runs`` runs x 20 metrics x 100 steps (default
+   10,000 runs: 20 million points), against ``mlflow.search_runs`` reading the same runs, in the same run.
+   The store is made with MLflow's schema (MLflow creates it; rows are inserted directly, see
+   ``_mlflow_store.py``); needs ``pip install "mlops-magic[mlflow]"``. ``--only-import`` runs just this.
 
 The HTTP client is ``http.client`` on one keep-alive connection, so the figures measure the server,
 not a client library's overhead. Everything runs in a temporary store.
@@ -101,11 +105,87 @@ def _server(tmp: Path, sample: str):
         server.wait(timeout=30)
 
 
+def _bench_import(tmp: Path, runs: int, metrics: int, steps: int) -> None:
+    """``mlops import mlflow`` against ``mlflow.search_runs`` over the same MLflow store."""
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        print('\nimport from MLflow: skipped (pip install "mlops-magic[mlflow]")')
+        return
+    (tmp / "mlflow").mkdir()
+    try:
+        _time_import(tmp, runs, metrics, steps)
+    finally:  # 10,000 runs make a 4.7 GB MLflow store: never leave it behind
+        import shutil
+
+        shutil.rmtree(tmp / "mlflow", ignore_errors=True)
+        shutil.rmtree(tmp / "imported", ignore_errors=True)
+
+
+def _time_import(tmp: Path, runs: int, metrics: int, steps: int) -> None:
+    import mlflow
+    from mlflow import MlflowClient
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _mlflow_store import make_store
+
+    from mlops_magic.interop.mlflow_import import import_mlflow
+    from mlops_magic.store import open_store
+
+    start = time.perf_counter()
+    uri = make_store(tmp / "mlflow" / "mlflow.db", runs, metrics, steps)
+    made = time.perf_counter() - start
+    mlflow.set_tracking_uri(uri)
+    start = time.perf_counter()
+    frame = mlflow.search_runs(experiment_names=["bench"], max_results=50_000)
+    searched = time.perf_counter() - start
+    assert len(frame) == runs, len(frame)
+    client = MlflowClient(uri)
+    sample = [(frame.run_id[i], f"m{m}") for i in range(min(runs, 10)) for m in range(metrics)]
+    start = time.perf_counter()
+    for run_id, key in sample:
+        client.get_metric_history(run_id, key)
+    per_history = (time.perf_counter() - start) / len(sample)
+    store = open_store(str(tmp / "imported"))
+    start = time.perf_counter()
+    summary = import_mlflow(store, uri)
+    took = time.perf_counter() - start
+    assert summary.runs == runs and summary.points == runs * metrics * steps, summary
+    first = next(r for r in store.list_runs() if r.name == "run-0")
+    ours = [(m.step, round(m.timestamp.timestamp() * 1000), m.value) for m in store.metric_history(first.id, "m0")]
+    run0 = frame.run_id[frame["tags.mlflow.runName"] == "run-0"].iloc[0]
+    theirs = [(m.step, m.timestamp, m.value) for m in client.get_metric_history(run0, "m0")]
+    assert ours == sorted(theirs), "imported points differ from MLflow's"
+    start = time.perf_counter()
+    again = import_mlflow(store, uri)
+    reimport = time.perf_counter() - start
+    assert again.runs == 0 and again.already == runs
+    points = runs * metrics * steps
+    print()
+    print(f"import from MLflow: {runs:,} runs x {metrics} metrics x {steps} steps = {points:,} points "
+          f"(store made in {made:.0f} s)")
+    print(f"  mlflow.search_runs          {searched:8.2f} s   (the runs with latest metrics, params, tags)")
+    print(f"  mlops import mlflow         {took:8.2f} s   {points / took:,.0f} points/s; reading MLflow "
+          f"{summary.read_seconds:.1f} s, writing {summary.write_seconds:.1f} s "
+          f"({points / max(summary.write_seconds, 1e-9):,.0f} points/s)")
+    print(f"  MLflow get_metric_history   {per_history * 1000:8.2f} ms per call ({steps} points); "
+          f"{runs * metrics:,} calls = {per_history * runs * metrics:,.0f} s of the import")
+    print(f"  import again (idempotent)   {reimport:8.2f} s   nothing written")
+    print(f"  import / search_runs        {took / searched:8.1f}x   (search_runs reads one value per metric, "
+          f"the import every point)")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=2000, help="single-row requests to time")
     p.add_argument("--batches", type=int, default=50, help="1,000-row requests to time")
+    p.add_argument("--import-runs", type=int, default=10_000, help="runs of the MLflow store to import (0: skip)")
+    p.add_argument("--only-import", action="store_true", help="run only the MLflow import benchmark")
     args = p.parse_args()
+    if args.only_import:
+        with tempfile.TemporaryDirectory(prefix="mlops-bench-") as folder:
+            _bench_import(Path(folder), args.import_runs, 20, 100)
+        return
 
     import joblib
 
@@ -184,6 +264,8 @@ def main() -> None:
           f"ratio {med(reg) / med(jdump):.2f}x")
     print(f"  load_model         {med(load) * ms:8.2f}   joblib.load {med(jload) * ms:8.2f}   "
           f"ratio {med(load) / med(jload):.2f}x")
+    if args.import_runs:
+        _bench_import(tmp, args.import_runs, 20, 100)
 
 
 if __name__ == "__main__":

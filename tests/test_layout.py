@@ -70,6 +70,7 @@ TABLE_OWNERS = {
     "cached_stages": "store/cache.py",
     "alert_rules": "store/alerts.py",
     "alert_deliveries": "store/alerts.py",
+    "interop_links": "store/interop.py",
     "meta": "store/schema.py",
 }
 WRITE = re.compile(r"\b(?:INSERT\s+INTO|(?<!DO )UPDATE|DELETE\s+FROM)\b\s*(\w*)")

@@ -45,7 +45,7 @@ class AliasChange(_Entity):
 
     model: str
     alias: str
-    action: str  # promote | rollback | refused
+    action: str  # promote | rollback | refused | import (from MLflow) | package (a packaged copy)
     from_version: int | None
     to_version: int | None
     moved: bool

@@ -340,26 +340,90 @@ def reference_from_model(model: Any, inputs: Any, labels: Any) -> tuple[str, dic
 
     Computed once at registration from the model's own predictions on ``inputs`` against ``labels``.
     """
-    y = np.asarray(labels)
-    if len(y) != len(inputs):
-        raise InvalidInputError(f"--labels has {len(y)} values but --input has {len(inputs)} rows")
-    if len(y) < 10:
-        raise InvalidInputError("--labels needs at least 10 labelled rows to serve as a reference")
+    if len(labels) != len(inputs):
+        raise InvalidInputError(f"--labels has {len(labels)} values but --input has {len(inputs)} rows")
     prediction = np.asarray(model.predict(inputs))
     classes = getattr(model, "classes_", None)
-    if classes is None:  # a regressor
+    proba = model.predict_proba(inputs) if classes is not None and hasattr(model, "predict_proba") else None
+    return reference_from_predictions(prediction, proba, labels, classes=classes,
+                                      kind="regression" if classes is None else "classification")
+
+
+def reference_from_predictions(predictions: Any, probabilities: Any, labels: Any, *, classes: Any = None,
+                               kind: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The same reference from predictions (and class probabilities) made anywhere, against ``labels``.
+
+    A model we never saw (a vendor's, a batch job's) is described by what it answered. ``kind`` is
+    classification when there are probabilities or the predictions are not fractional numbers;
+    ``classes`` default to the probabilities' column names, else to the sorted labels and predictions.
+    """
+    y = np.asarray(labels)
+    prediction = np.asarray(predictions)
+    if len(y) != len(prediction):
+        raise InvalidInputError(f"labels has {len(y)} values but predictions has {len(prediction)}")
+    if len(y) < 10:
+        raise InvalidInputError("--labels needs at least 10 labelled rows to serve as a reference")
+    kind = kind or infer_kind(prediction, probabilities)
+    if kind == "regression":
         try:
-            truth = y.astype(float)
+            truth, pred = y.astype(float), prediction.astype(float)
         except (TypeError, ValueError):
-            raise InvalidInputError("the labels of a regressor must be numbers") from None
-        return "regression", {"rows": len(y), "metrics": realized_regression(truth, prediction.astype(float)),
-                              "estimable": False}
-    classes = [json_safe(c) for c in classes]
+            raise InvalidInputError("the labels and predictions of a regressor must be numbers") from None
+        return "regression", {"rows": len(y), "metrics": realized_regression(truth, pred), "estimable": False}
+    classes = [json_safe(c) for c in (classes if classes is not None else classes_of(probabilities, y, prediction))]
     y_idx = class_indices(list(y), classes, "label")
     pred_idx = class_indices(list(prediction), classes, "prediction")
-    proba = np.asarray(model.predict_proba(inputs), dtype=float) if hasattr(model, "predict_proba") else None
+    proba = as_probabilities(probabilities, classes) if probabilities is not None else None
     metrics = realized_classification(y_idx, pred_idx, proba, len(classes))
     out: dict[str, Any] = {"rows": len(y), "classes": classes, "metrics": metrics, "estimable": proba is not None}
     if proba is not None:
         out["calibration"] = calibrate(y_idx, proba, classes).to_dict()
     return "classification", out
+
+
+def infer_kind(predictions: Any, probabilities: Any) -> str:
+    """classification when there are class probabilities or the predictions are labels (not fractions)."""
+    if probabilities is not None:
+        return "classification"
+    values = np.asarray(predictions)
+    if values.dtype.kind == "f" and len(values) and not np.all(np.mod(values[np.isfinite(values)], 1) == 0):
+        return "regression"
+    return "classification"
+
+
+def classes_of(probabilities: Any, labels: Any, predictions: Any) -> list[Any]:
+    """The class order: the probabilities' column names, else every label and prediction seen, sorted."""
+    columns = getattr(probabilities, "columns", None)
+    if columns is not None:
+        return list(columns)
+    seen = {_key(v): json_safe(v) for v in [*np.asarray(labels).tolist(), *np.asarray(predictions).tolist()]}
+    return [seen[k] for k in sorted(seen, key=lambda k: (type(k).__name__, k))]
+
+
+def as_probabilities(values: Any, classes: Sequence[Any]) -> np.ndarray:
+    """Class probabilities as a rows x classes matrix in ``classes`` order.
+
+    A frame is reordered by its column names; one column of numbers is the second (positive) class's
+    probability of a binary model, as most scoring services answer it.
+    """
+    columns = getattr(values, "columns", None)
+    if columns is not None:
+        by_key = {_key(c): c for c in columns}
+        missing = [c for c in classes if _key(c) not in by_key]
+        if missing:
+            raise InvalidInputError(f"the probabilities have no column for class {missing[0]!r}; "
+                                    f"their columns: {', '.join(map(str, columns))}")
+        values = values[[by_key[_key(c)] for c in classes]].to_numpy()
+    try:
+        proba = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidInputError("probabilities must be numbers (one column per class)") from None
+    if proba.ndim == 1 and len(classes) == 2:
+        proba = np.column_stack([1 - proba, proba])
+    if proba.ndim != 2 or proba.shape[1] != len(classes):
+        shape = "x".join(map(str, proba.shape))
+        raise InvalidInputError(f"probabilities are {shape}; give one column per class "
+                                f"({', '.join(map(str, classes))}), or for two classes the second one's")
+    if not np.all(np.isfinite(proba)) or proba.min(initial=0) < 0 or proba.max(initial=0) > 1:
+        raise InvalidInputError("probabilities must lie between 0 and 1 (no missing values)")
+    return proba

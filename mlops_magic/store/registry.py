@@ -64,10 +64,13 @@ def version_rows_of_runs(q: Reader, run_ids: Sequence[str]) -> list[Row]:
 
 
 def insert_version(tx: Transaction, name: str, values: dict[str, Any], *, created: float,
-                   data_fingerprint: Fingerprint | None = None) -> int:
-    """Record the next version of ``name`` (numbers are allocated inside ``tx``), with its event."""
+                   data_fingerprint: Fingerprint | None = None, version: int | None = None) -> int:
+    """Record the next version of ``name`` (numbers are allocated inside ``tx``), with its event.
+
+    ``version`` keeps a given number instead (a packaged copy of one version keeps its number); the
+    unique (model, version) constraint refuses one that is taken."""
     tx.execute("INSERT INTO models (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, created))
-    version = (latest_version(tx, name) or 0) + 1
+    version = version if version is not None else (latest_version(tx, name) or 0) + 1
     row = {**values, "model": name, "version": version, "created": created}
     marks = ",".join("?" * len(VERSION_COLUMNS))
     tx.execute(f"INSERT INTO model_versions ({', '.join(VERSION_COLUMNS)}) VALUES ({marks})",

@@ -456,6 +456,19 @@ MIGRATIONS: list[str] = [
     CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt);
     CREATE INDEX alert_deliveries_rule ON alert_deliveries (rule_id, created);
     """,
+    # 14: interop — which object of another system (an MLflow run, a registered model's version) each
+    # imported object is, so importing the same store again skips what is already here
+    """
+    CREATE TABLE interop_links (
+        system TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        local_id TEXT NOT NULL,
+        source TEXT,
+        created DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (system, kind, external_id)
+    );
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)
