@@ -37,7 +37,8 @@ class Prepared:
 _SCALARS = (str, int, float, bool)
 
 
-def _kind(dtype: str | None) -> str:
+def column_kind(dtype: str | None) -> str:
+    """What JSON values a column of this dtype takes: float, int, bool, datetime, string, or any."""
     if not dtype:
         return "any"
     d = dtype.lower()
@@ -52,7 +53,8 @@ def _kind(dtype: str | None) -> str:
     return "string"  # object, str, string, category
 
 
-def _check(name: str, kind: str, values: list[Any], dtype: str) -> Any:
+def check_column(name: str, kind: str, values: list[Any], dtype: str) -> Any:
+    """``values`` of column ``name`` as the model's input, or InvalidInputError naming the column and row."""
     import numpy as np
 
     def bad(i: int, expected: str) -> InvalidInputError:
@@ -148,6 +150,8 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
         width = schema["n_features"]
         if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == width for r in rows):
             raise InvalidInputError(f'send {{"instances": [[{width} numbers], ...]}} or a list of such lists')
+        if not rows:
+            raise InvalidInputError("the request has no rows")
         for r, row in enumerate(rows):
             for c, v in enumerate(row):
                 if type(v) is bool or not isinstance(v, (int, float)) or not -1e308 < v < 1e308:
@@ -174,7 +178,7 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
             raise InvalidInputError(f"the request has only ids (column {id_column!r}); send the model's inputs too")
     if not schema or not schema.get("columns"):
         for name, values in columns.items():
-            _check(str(name), "any", [None if v is _MISSING else v for v in values], "")
+            check_column(str(name), "any", [None if v is _MISSING else v for v in values], "")
         return Prepared(pd.DataFrame(columns), rows, raw=columns, ids=ids)
     wanted = schema["columns"]
     missing = [c["name"] for c in wanted if c["name"] not in columns]
@@ -187,25 +191,32 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
         gaps = [i for i, v in enumerate(values) if v is _MISSING]
         if gaps:
             raise InvalidInputError(f"row {gaps[0]} has no value for column {col['name']!r}")
-        data[col["name"]] = _check(col["name"], _kind(col.get("dtype")), values, col.get("dtype") or "")
+        data[col["name"]] = check_column(col["name"], column_kind(col.get("dtype")), values, col.get("dtype") or "")
     known = {c["name"] for c in wanted}
     return Prepared(pd.DataFrame(data, copy=False), rows, [n for n in columns if n not in known],
                     {c["name"]: columns[c["name"]] for c in wanted}, ids)
 
 
 # -- request ids and labels --------------------------------------------------------------------------------
-def request_ids_of(header: str | None, prepared: Prepared) -> list[str]:
-    """Per row: the body's id column, else the X-Request-Id header (``ID`` or ``ID:ROW``), else new ids.
+def request_ids_of(header: str | None, prepared: Prepared, given: object = None) -> tuple[str | None, list[str]]:
+    """The request's id and one id per row.
 
-    The header's id follows the one request-id rule (``monitoring.request_ids``), and so does each
-    ``ID:ROW`` made from it, since a label arrives for exactly that id."""
+    The request's id is its own (``given``: the Open Inference Protocol's ``"id"``), else the
+    X-Request-Id header, else none. Per row: the body's id column, else the request's id (``ID`` for
+    one row, ``ID:ROW`` for several), else a new id made the same way. Each follows the one request-id
+    rule (``monitoring.request_ids``), and so does each ``ID:ROW``, since a label arrives for exactly
+    that id. When the rows' ids are new, the request's id is the new one they are made from."""
+    if given is not None:
+        base: str | None = request_id(given, 'the request\'s "id"')
+    else:
+        text = _utf8(header or "").strip()  # an empty header (a proxy's) is no id: a new one is made
+        base = request_id(text, "the X-Request-Id header") if text else None
     if prepared.ids is not None:
-        return list(prepared.ids)
-    text = _utf8(header or "").strip()  # an empty header (a proxy's) is no id: a new one is made
-    base = request_id(text, "the X-Request-Id header") if text else uuid.uuid4().hex[:16]
+        return base, list(prepared.ids)
+    base = base or uuid.uuid4().hex[:16]
     if prepared.rows == 1:
-        return [base]
-    return request_ids([f"{base}:{i}" for i in range(prepared.rows)], "the X-Request-Id header's id of row")
+        return base, [base]
+    return base, request_ids([f"{base}:{i}" for i in range(prepared.rows)], "the request id of row")
 
 
 def _utf8(header: str) -> str:
