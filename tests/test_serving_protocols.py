@@ -73,7 +73,7 @@ def refused(call) -> tuple[str, str]:
 
 # -- Open Inference Protocol v2 ---------------------------------------------------------------------------
 def test_tritonclient_reads_health_and_the_schema_as_tensors(session, data) -> None:
-    X, y, clf = data
+    X, _, clf = data
     registry_api.register_model(clf, "churn", input=X)
     registry_api.promote("churn", "production")
     with running(create_app("churn@production", poll_interval=0.2)) as client:
@@ -185,7 +185,8 @@ def test_a_wrong_datatype_shape_or_name_is_a_400_naming_the_input(session, data)
         short = client.post("/v2/models/churn/infer", content=binary + b"\x00" * 4,
                             headers={"Inference-Header-Content-Length": str(len(binary))})
         assert short.status_code == 400 and "binary_data_size 8, but 4 bytes" in short.json()["error"]
-        lying = client.post("/v2/models/churn/infer", content=binary, headers={"Inference-Header-Content-Length": "9999"})
+        lying = client.post("/v2/models/churn/infer", content=binary,
+                            headers={"Inference-Header-Content-Length": "9999"})
         assert lying.status_code == 400 and "Inference-Header-Content-Length" in lying.json()["error"]
         assert client.post("/v2/models/churn/infer", content=b"{nope").status_code == 400
         assert client.post("/v2/models/churn/infer", json={"inputs": []}).status_code == 400
