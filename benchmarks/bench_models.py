@@ -6,6 +6,11 @@
    (``--sample 0``). Goal: at most 1 ms added at p50 with logging on.
 2. 1,000-row batch throughput, HTTP against in process.
 3. Registration and load time against ``joblib.dump`` / ``joblib.load`` of the same model.
+4. The Open Inference Protocol v2: the same model behind `mlops serve` (``/v2/models/bench/infer``, logging
+   on) and behind MLServer's scikit-learn runtime (its own virtualenv and process, `mlserver start`), the
+   same JSON request body to both (one tensor per column, ``content_type: pd`` so MLServer builds the same
+   DataFrame, ``outputs: predict``): p50/p99 latency and rows/s for 1-row and 1,000-row requests, the two
+   servers measured in turns in the same run. Goal: at least 1x MLServer's rows/s on both sizes.
 
 The HTTP client is ``http.client`` on one keep-alive connection, so the figures measure the server,
 not a client library's overhead. Everything runs in a temporary store.
@@ -65,13 +70,81 @@ def _data(rows: int = 5000):
     return X, HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(X, y)
 
 
-def _post(conn: http.client.HTTPConnection, body: bytes) -> dict:
-    conn.request("POST", "/predict", body=body, headers={"Content-Type": "application/json"})
+def _post(conn: http.client.HTTPConnection, body: bytes, path: str = "/predict") -> dict:
+    conn.request("POST", path, body=body, headers={"Content-Type": "application/json"})
     response = conn.getresponse()
     payload = response.read()
     if response.status != 200:
         raise RuntimeError(f"{response.status}: {payload[:200]!r}")
     return json.loads(payload)
+
+
+def _get(conn: http.client.HTTPConnection, path: str) -> dict:
+    conn.request("GET", path)
+    return json.loads(conn.getresponse().read())
+
+
+def _v2_body(frame) -> bytes:
+    """An infer request of ``frame``, one tensor per column, as a tritonclient or MLServer client sends it."""
+    inputs = [{"name": c, "shape": [len(frame)], "datatype": "INT64" if frame[c].dtype.kind == "i" else "FP64",
+               "data": frame[c].tolist()} for c in frame.columns]
+    return json.dumps({"inputs": inputs, "parameters": {"content_type": "pd"},
+                       "outputs": [{"name": "predict"}]}).encode()
+
+
+def _measure(port: int, path: str, one: bytes, batch: bytes, requests: int, batches: int) -> dict[str, list[float]]:
+    """Latencies of ``requests`` 1-row and ``batches`` 1,000-row requests to ``path``, after a warm-up."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for _ in range(100):
+        _post(conn, one, path)
+    _post(conn, batch, path)
+    return {"one": _timed(lambda: _post(conn, one, path), requests),
+            "batch": _timed(lambda: _post(conn, batch, path), batches)}
+
+
+def _settle(port: int, rows: int) -> dict:
+    """Wait until `mlops serve` has logged (or counted as dropped) ``rows`` rows, so its flush does not run
+    while the peer is measured; its /metadata."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    deadline = time.time() + 120
+    while True:
+        meta = _get(conn, "/metadata")
+        if meta["logged_rows"] + meta["dropped_rows"] >= rows or time.time() > deadline:
+            return meta
+        time.sleep(0.1)
+
+
+def _protocols(tmp: Path, X, model, requests: int, batches: int, rounds: int) -> None:
+    """Section 4: v2 infer through `mlops serve` against MLServer's scikit-learn runtime."""
+    from _mlserver import VERSION, mlserver
+
+    one, batch = _v2_body(X.head(1)), _v2_body(X.head(1000))
+    samples: dict[str, dict[str, list[float]]] = {s: {"one": [], "batch": []} for s in ("mlops", "mlserver")}
+    sent = 0
+    with _server(tmp, "1") as conn, mlserver(model, tmp / "mlserver", "bench",
+                                             (_free_port(), _free_port(), _free_port())) as peer:
+        port = conn.port
+        for _ in range(rounds):  # in turns, so a busy moment of the shared machine falls on both
+            for name, (p, path) in (("mlops", (port, "/v2/models/bench/infer")),
+                                    ("mlserver", (peer, "/v2/models/bench/infer"))):
+                for size, times in _measure(p, path, one, batch, requests, batches).items():
+                    samples[name][size] += times
+                if name == "mlops":
+                    sent += 100 + 1000 * (batches + 1) + requests
+                    meta = _settle(port, sent)
+    print()
+    print(f"Open Inference Protocol v2, the same request body to both servers (JSON, one tensor per column), "
+          f"{rounds} rounds in turns")
+    print(f"                         mlops serve (logging on)   MLServer {VERSION} sklearn   mlops/MLServer")
+    for size, rows, label in (("one", 1, "1 row"), ("batch", 1000, "1,000 rows")):
+        ours, theirs = samples["mlops"][size], samples["mlserver"][size]
+        for q, what in ((0.5, "p50 ms"), (0.99, "p99 ms")):
+            a, b = _percentile(ours, q) * 1000, _percentile(theirs, q) * 1000
+            print(f"  {label:<11}{what:<9}{a:12.3f}{b:26.3f}        {b / a:5.2f}x faster")
+        a, b = rows / statistics.median(ours), rows / statistics.median(theirs)
+        print(f"  {label:<11}rows/s  {a:12,.0f}{b:26,.0f}        {a / b:5.2f}x   (goal >= 1x)")
+    print(f"  mlops serve logged {meta['logged_rows']:,} rows for monitoring, dropped {meta['dropped_rows']:,} "
+          "(a full buffer: the store fell behind)")
 
 
 @contextlib.contextmanager
@@ -105,6 +178,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=2000, help="single-row requests to time")
     p.add_argument("--batches", type=int, default=50, help="1,000-row requests to time")
+    p.add_argument("--rounds", type=int, default=2, help="turns of mlops serve and MLServer (section 4)")
+    p.add_argument("--only-protocols", action="store_true", help="run section 4 only")
     args = p.parse_args()
 
     import joblib
@@ -116,6 +191,11 @@ def main() -> None:
     os.environ["MLOPS_STORE"] = str(tmp / "store")
     reset_session()
     X, model = _data()
+    if args.only_protocols:
+        registry_api.register_model(model, "bench", input=X)
+        registry_api.promote("bench", "production", version=1)
+        _protocols(tmp, X, model, args.requests, args.batches, args.rounds)
+        return
 
     # -- registration and load vs joblib ------------------------------------------------------------
     reg = _timed(lambda: registry_api.register_model(model, "bench", input=X), 10)
@@ -184,6 +264,7 @@ def main() -> None:
           f"ratio {med(reg) / med(jdump):.2f}x")
     print(f"  load_model         {med(load) * ms:8.2f}   joblib.load {med(jload) * ms:8.2f}   "
           f"ratio {med(load) / med(jload):.2f}x")
+    _protocols(tmp, X, model, args.requests, args.batches, args.rounds)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,73 @@
+"""MLServer (Seldon's Open Inference Protocol server) with its scikit-learn runtime, the peer of `mlops serve`
+in bench_models.py: in its own virtualenv (benchmarks/.envs/mlserver), started as `mlserver start FOLDER` with a
+settings.json and a model-settings.json, as its docs deploy it."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from _peer_env import peer_python
+
+VERSION = "1.7.1"
+
+
+def requirements() -> list[str]:
+    """MLServer and its scikit-learn runtime, with our scikit-learn so the same joblib file loads."""
+    import sklearn
+
+    return [f"mlserver=={VERSION}", f"mlserver-sklearn=={VERSION}", f"scikit-learn=={sklearn.__version__}"]
+
+
+@contextlib.contextmanager
+def mlserver(model: Any, folder: Path, name: str, ports: tuple[int, int, int]) -> Iterator[int]:
+    """MLServer serving ``model`` (saved with joblib) as ``name``; yields its HTTP port once the model is ready.
+
+    ``ports``: HTTP, gRPC and metrics, all free. Everything else is MLServer's default (one parallel
+    inference worker, as it ships)."""
+    import joblib
+
+    python = peer_python("mlserver", requirements())
+    http_port, grpc_port, metrics_port = ports
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, folder / name / "model.joblib")
+    (folder / "settings.json").write_text(json.dumps({"http_port": http_port, "grpc_port": grpc_port,
+                                                      "metrics_port": metrics_port, "debug": False}))
+    (folder / name / "model-settings.json").write_text(json.dumps({
+        "name": name, "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": "./model.joblib", "version": "1"}}))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    log = folder / "mlserver.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([str(python.parent / "mlserver"), "start", str(folder)], env=env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+                conn.request("GET", f"/v2/models/{name}/ready")
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline or server.poll() is not None:
+                raise SystemExit(f"MLServer did not start; its log:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield http_port
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
