@@ -20,26 +20,31 @@ VERSION = "1.7.1"
 
 
 def requirements() -> list[str]:
-    """MLServer and its scikit-learn runtime, with our scikit-learn so the same joblib file loads."""
+    """MLServer and its scikit-learn runtime, with our scikit-learn so the same joblib file loads. uvloop
+    0.22 breaks MLServer 1.7.1's inference workers at start (SeldonIO/MLServer#2286, unreleased fix)."""
     import sklearn
 
-    return [f"mlserver=={VERSION}", f"mlserver-sklearn=={VERSION}", f"scikit-learn=={sklearn.__version__}"]
+    return [f"mlserver=={VERSION}", f"mlserver-sklearn=={VERSION}", f"scikit-learn=={sklearn.__version__}",
+            "uvloop<0.22"]
 
 
 @contextlib.contextmanager
-def mlserver(model: Any, folder: Path, name: str, ports: tuple[int, int, int]) -> Iterator[int]:
+def mlserver(model: Any, folder: Path, name: str, ports: tuple[int, int, int],
+             parallel_workers: int | None = None) -> Iterator[int]:
     """MLServer serving ``model`` (saved with joblib) as ``name``; yields its HTTP port once the model is ready.
 
-    ``ports``: HTTP, gRPC and metrics, all free. Everything else is MLServer's default (one parallel
-    inference worker, as it ships)."""
+    ``ports``: HTTP, gRPC and metrics, all free. ``parallel_workers`` None keeps MLServer's default (one
+    inference worker process beside the HTTP one, as it ships); 0 predicts in the HTTP process."""
     import joblib
 
     python = peer_python("mlserver", requirements())
     http_port, grpc_port, metrics_port = ports
     (folder / name).mkdir(parents=True, exist_ok=True)
     joblib.dump(model, folder / name / "model.joblib")
-    (folder / "settings.json").write_text(json.dumps({"http_port": http_port, "grpc_port": grpc_port,
-                                                      "metrics_port": metrics_port, "debug": False}))
+    settings = {"http_port": http_port, "grpc_port": grpc_port, "metrics_port": metrics_port, "debug": False}
+    if parallel_workers is not None:
+        settings["parallel_workers"] = parallel_workers
+    (folder / "settings.json").write_text(json.dumps(settings))
     (folder / name / "model-settings.json").write_text(json.dumps({
         "name": name, "implementation": "mlserver_sklearn.SKLearnModel",
         "parameters": {"uri": "./model.joblib", "version": "1"}}))

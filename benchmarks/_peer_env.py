@@ -12,13 +12,15 @@ ENVS = Path(__file__).resolve().parent / ".envs"
 
 
 def peer_python(name: str, requirements: list[str]) -> Path:
-    """The python of a peer's virtualenv, created and filled on first use."""
+    """The python of a peer's virtualenv, created and filled on first use, and filled again when the
+    requirements changed since (the marker file holds those it was filled with)."""
     venv = ENVS / name
     python = venv / "bin" / "python"
     marker = venv / ".installed"
-    if not marker.exists():
-        print(f"  (creating {venv} with {' '.join(requirements)}; once only)", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    if not marker.exists() or marker.read_text() != "\n".join(requirements):
+        print(f"  (filling {venv} with {' '.join(requirements)}; once per change)", flush=True)
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *requirements], check=True)
         marker.write_text("\n".join(requirements))
     return python

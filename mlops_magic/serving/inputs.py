@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..monitoring.request_ids import request_id, request_ids
+from ..monitoring.request_ids import MAX_LENGTH, request_id, request_ids
 
 _FORMS = ('{"records": [{"col": value, ...}, ...]}, {"columns": {"col": [values], ...}} '
           "or a bare list of records")
@@ -56,6 +56,10 @@ def column_kind(dtype: str | None) -> str:
 def check_column(name: str, kind: str, values: list[Any], dtype: str) -> Any:
     """``values`` of column ``name`` as the model's input, or InvalidInputError naming the column and row."""
     import numpy as np
+
+    fast = _plainly_right(kind, values, dtype)
+    if fast is not None:
+        return fast
 
     def bad(i: int, expected: str) -> InvalidInputError:
         shown = values[i] if isinstance(values[i], _SCALARS) else type(values[i]).__name__
@@ -104,15 +108,44 @@ def check_column(name: str, kind: str, values: list[Any], dtype: str) -> Any:
         for i, v in enumerate(values):
             if not isinstance(v, str):
                 raise bad(i, "strings")
-        import pandas as pd
-
-        return pd.Series(values, dtype=dtype if dtype.startswith(("category", "str")) else object)
+        return _text(values, dtype)
     for i, v in enumerate(values):  # no schema type: still one JSON scalar per cell, never a tree
         if not isinstance(v, _SCALARS):
             raise bad(i, "a number, string or boolean")
         if isinstance(v, float) and math.isinf(v):
             raise bad(i, "finite numbers")
     return values
+
+
+def _plainly_right(kind: str, values: list[Any], dtype: str) -> Any:
+    """The column as :func:`check_column` would return it, built in C loops, when every value is plainly
+    right (the JSON types the kind takes, finite, in range); None sends it through the checks that name
+    the first wrong row. A 1,000-row request spends its time here otherwise."""
+    import numpy as np
+
+    types = set(map(type, values))
+    try:
+        if kind == "float" and types <= {float, int}:
+            array = np.array(values, dtype=dtype)
+            if np.isfinite(array).all() and (int not in types or np.abs(array).max() < 1e308):
+                return array
+        elif kind == "int" and types <= {int}:
+            info = np.iinfo(dtype)
+            if int(info.min) <= min(values) and max(values) <= int(info.max):
+                return np.array(values, dtype=dtype)
+        elif kind == "bool" and types == {bool}:
+            return np.array(values, dtype=bool)
+        elif kind == "string" and types == {str}:
+            return _text(values, dtype)
+    except (TypeError, ValueError, OverflowError):  # an unusual dtype: the checks below know it
+        return None
+    return None
+
+
+def _text(values: list[str], dtype: str) -> Any:
+    import pandas as pd
+
+    return pd.Series(values, dtype=dtype if dtype.startswith(("category", "str")) else object)
 
 
 def _columns_of(payload: Any) -> dict[str, list[Any]]:
@@ -171,7 +204,7 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
     ids = None
     if id_column and id_column in columns:
         raw_ids = columns.pop(id_column)
-        if any(v is _MISSING for v in raw_ids):
+        if _MISSING in raw_ids:
             raise InvalidInputError(f"column {id_column!r} holds the request ids: give every row one")
         ids = request_ids(raw_ids, f"column {id_column!r}, row")
         if not columns:
@@ -188,9 +221,9 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
     data = {}
     for col in wanted:
         values = columns[col["name"]]
-        gaps = [i for i, v in enumerate(values) if v is _MISSING]
-        if gaps:
-            raise InvalidInputError(f"row {gaps[0]} has no value for column {col['name']!r}")
+        if _MISSING in values:  # a record without this column (a C loop: rarely true)
+            gap = next(i for i, v in enumerate(values) if v is _MISSING)
+            raise InvalidInputError(f"row {gap} has no value for column {col['name']!r}")
         data[col["name"]] = check_column(col["name"], column_kind(col.get("dtype")), values, col.get("dtype") or "")
     known = {c["name"] for c in wanted}
     return Prepared(pd.DataFrame(data, copy=False), rows, [n for n in columns if n not in known],
@@ -216,7 +249,10 @@ def request_ids_of(header: str | None, prepared: Prepared, given: object = None)
     base = base or uuid.uuid4().hex[:16]
     if prepared.rows == 1:
         return base, [base]
-    return base, request_ids([f"{base}:{i}" for i in range(prepared.rows)], "the request id of row")
+    ids: list[Any] = [f"{base}:{i}" for i in range(prepared.rows)]
+    if len(ids[-1]) > MAX_LENGTH:  # the base passed the rule, so only the length of ID:ROW can fail it
+        request_ids(ids, "the request id of row")
+    return base, ids
 
 
 def _utf8(header: str) -> str:
