@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import InvalidInputError, MlopsError
 from ..monitoring.request_ids import header_value
-from .holder import ModelHolder, Sample, Served
+from .holder import ModelHolder, Sample, Served, floats_of
 from .inputs import Prepared, prepare, request_ids_of
 
 log = logging.getLogger("mlops_magic.serving.app")
@@ -65,9 +66,12 @@ class Answer:
     _listed: list[Any] | None = field(default=None, repr=False)
 
     def predictions_list(self) -> list[Any]:
-        """The predictions as JSON values, converted once for the answer and the sample alike."""
+        """The predictions as JSON values, converted once for the answer and the sample alike: a NaN or
+        infinite prediction is null (no number to answer, and no prediction to judge performance by)."""
         if self._listed is None:
-            self._listed = _jsonable(self.predictions)
+            self._listed, nulled = _nulled(self.predictions)
+            if nulled:
+                _warn_nonfinite(self.served, nulled, self.prepared.rows)
         return self._listed
 
     def echo(self) -> dict[str, str]:
@@ -130,9 +134,7 @@ def _predict(model: Any, frame: Any, proba: bool) -> tuple[Any, Any]:
 
 def keep(holder: ModelHolder, done: Answer) -> None:
     """Keep a sample of an answered request for monitoring (only what was answered is kept)."""
-    probabilities = None
-    if done.probabilities is not None:
-        probabilities = [[float(p) for p in row] for row in _jsonable(done.probabilities)]
+    probabilities = None if done.probabilities is None else floats_of(done.probabilities)
     holder.remember(Sample(done.served, done.prepared, done.predictions_list(), done.ids, probabilities))
 
 
@@ -151,5 +153,55 @@ def json_reply(value: Any, status: int = 200) -> Reply:
     return Reply(json.dumps(value, separators=(",", ":")).encode(), status)
 
 
-def _jsonable(values: Any) -> list[Any]:
-    return values.tolist() if hasattr(values, "tolist") else list(values)
+def jsonable(values: Any) -> list[Any]:
+    """Model output as JSON values; NaN and infinity, which JSON cannot carry, as null."""
+    return _nulled(values)[0]
+
+
+def _nulled(values: Any) -> tuple[list[Any], int]:
+    """``values`` as (nested) lists of Python scalars with each NaN or infinity as None; how many were.
+
+    A numpy float array is checked in C (the usual regressor or ``predict_proba`` answer); other output
+    (object arrays, lists) is walked only to find one, and copied only when one is there."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", "O") in "fc":
+        import numpy as np
+
+        try:
+            array = np.asarray(values)
+            bad = ~np.isfinite(array)
+        except TypeError:  # a pandas extension dtype with missing values: walked below
+            pass
+        else:
+            count = int(bad.sum())
+            if count:
+                array = array.astype(object)
+                array[bad] = None
+            return array.tolist(), count
+    listed = values.tolist() if hasattr(values, "tolist") else list(values)
+    if dtype is not None and getattr(dtype, "kind", "O") in "biuSU":  # no float in there
+        return listed, 0
+    count = _count_nonfinite(listed)
+    return (_null_nonfinite(listed) if count else listed), count
+
+
+def _count_nonfinite(values: list[Any]) -> int:
+    return sum(_count_nonfinite(v) if isinstance(v, list) else
+               int(isinstance(v, float) and not math.isfinite(v)) for v in values)
+
+
+def _null_nonfinite(values: list[Any]) -> list[Any]:
+    return [_null_nonfinite(v) if isinstance(v, list) else
+            None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+
+
+_warned: set[tuple[str, int]] = set()
+
+
+def _warn_nonfinite(served: Served, count: int, rows: int) -> None:
+    """Say once per served version that it answered NaN or infinity (as null): the model's own doing."""
+    key = (served.version.name, served.version.version)
+    if key not in _warned:
+        _warned.add(key)
+        log.warning("%s predicted NaN or infinity (%d values in a request of %d rows); answered null, "
+                    "and logged no prediction for those rows (said once per version)", served.version, count, rows)

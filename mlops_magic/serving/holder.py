@@ -11,6 +11,7 @@ samples to the store for monitor stages (:func:`mlops_magic.registry.versions.se
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 import time
@@ -42,7 +43,7 @@ class Sample:
     prepared: Any  # serving.inputs.Prepared
     predictions: list[Any]
     request_ids: list[str]
-    probabilities: list[list[float]] | None = None
+    probabilities: list[list[float] | None] | None = None
 
 
 class ModelHolder:
@@ -164,7 +165,7 @@ class AliasWatcher(threading.Thread):
             log.error("could not record served inputs: %s", exc)
 
 
-def _probabilities(samples: list[Sample]) -> list[list[float]] | None:
+def _probabilities(samples: list[Sample]) -> list[list[float] | None] | None:
     """Class probabilities of every row of these samples (one version): those the requests computed,
     the others in one predict_proba call."""
     model = samples[0].served.model
@@ -175,13 +176,13 @@ def _probabilities(samples: list[Sample]) -> list[list[float]] | None:
     if computed is None:
         return None
     fill = iter(computed)
-    out: list[list[float]] = []
+    out: list[list[float] | None] = []
     for sample in samples:
         out.extend(sample.probabilities if sample.probabilities is not None else next(fill))
     return out
 
 
-def _predict_proba(model: Any, frames: list[Any]) -> list[list[list[float]]] | None:
+def _predict_proba(model: Any, frames: list[Any]) -> list[list[list[float] | None]] | None:
     """The rows' class probabilities, one list per frame, from one predict_proba over all of them."""
     try:
         if hasattr(frames[0], "columns"):
@@ -192,7 +193,7 @@ def _predict_proba(model: Any, frames: list[Any]) -> list[list[list[float]]] | N
             import numpy as np
 
             joined = np.vstack(frames)
-        rows = [[float(p) for p in row] for row in model.predict_proba(joined)]
+        rows = floats_of(model.predict_proba(joined))
     except Exception as exc:  # probabilities are for monitoring: never lose the sample over them
         log.warning("could not compute class probabilities for monitoring: %s", exc)
         return None
@@ -201,3 +202,15 @@ def _predict_proba(model: Any, frames: list[Any]) -> list[list[list[float]]] | N
         out.append(rows[start:start + len(frame)])
         start += len(frame)
     return out
+
+
+def floats_of(proba: Any) -> list[list[float] | None]:
+    """Class probabilities as lists of Python floats (``tolist`` does it in C for a float array); a row
+    holding NaN or infinity is None, so estimated performance never averages one in."""
+    if getattr(proba, "dtype", None) is not None and proba.dtype.kind == "f":
+        import numpy as np
+
+        if np.isfinite(proba).all():
+            return proba.tolist()
+    rows = [[float(p) for p in row] for row in proba]
+    return [row if all(map(math.isfinite, row)) else None for row in rows]

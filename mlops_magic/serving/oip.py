@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
-from .answer import Answer, Call, Reply, json_reply, to_json
+from .answer import Answer, Call, Reply, json_reply, jsonable, to_json
 from .body import parse_body
 from .holder import Served
 from .inputs import check_column, column_kind
@@ -173,7 +173,7 @@ def _tensor(item: Any, index: int, rest: bytes, offset: int) -> tuple[Tensor, in
 
 def _flat(data: list[Any]) -> list[Any]:
     """Tensor data in its natural nested form or flat, as one flat row-major list."""
-    if not any(isinstance(v, list) for v in data):
+    if list not in set(map(type, data)):  # the usual flat data: a C loop
         return data
     out: list[Any] = []
     stack = [iter(data)]
@@ -289,8 +289,8 @@ def infer_reply(done: Answer, call: Call) -> Reply:
             blobs.append(_encode(array, datatype))
             tensor["parameters"] = {"binary_data_size": len(blobs[-1])}
         else:
-            flat = array.ravel().tolist()
-            tensor["data"] = [str(x) for x in flat] if datatype == "BYTES" else flat
+            flat = array.ravel()  # NaN and infinity as null: JSON cannot carry them (binary data can)
+            tensor["data"] = [str(x) for x in flat.tolist()] if datatype == "BYTES" else jsonable(flat)
         outputs.append(tensor)
     head: dict[str, Any] = {"model_name": v.name, "model_version": str(v.version)}
     if done.request_id is not None:
