@@ -9,7 +9,6 @@ error keeps no sample, and one sample the store refuses never costs the rest of 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -146,7 +145,7 @@ class Opaque:
     """A model answering an object JSON cannot carry (a set) past x = 5, NaN below 0, else 1.0."""
 
     def predict(self, X):
-        return np.array([{1} if x > 5 else math.nan if x < 0 else 1.0 for x in np.asarray(X, dtype=float)[:, 0]],
+        return np.array([{1} if x > 5 else np.nan if x < 0 else 1.0 for x in np.asarray(X, dtype=float)[:, 0]],
                         dtype=object)
 
 
