@@ -9,6 +9,7 @@ error keeps no sample, and one sample the store refuses never costs the rest of 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -53,6 +54,16 @@ def labels_of(store) -> dict[str, str]:
     return dict(store.db.query("SELECT request_id, label FROM labels"))
 
 
+def wait_for_samples(store, model: str, count: int) -> None:
+    """Until the server's background flush has stored ``count`` served samples (labels join only those)."""
+    from mlops_magic.store import monitoring as tables
+
+    deadline = time.monotonic() + 60
+    while len(tables.served_rows(store.db, model, count)) < count:
+        assert time.monotonic() < deadline, "the served sample was never stored"
+        time.sleep(0.05)
+
+
 # -- the rule itself -----------------------------------------------------------------------------------
 def test_the_request_id_rule() -> None:
     assert request_id("order-1") == "order-1" and request_id(42) == "42" and request_id(np.int64(7)) == "7"
@@ -75,6 +86,7 @@ def test_labels_refuse_what_the_rule_refuses_and_store_nothing(backend, data) ->
     registry_api.register_model(clf, "churn", input=X, labels=y)
     with running(create_app("churn@1", poll_interval=0.1)) as client:
         assert client.post("/predict", json=[X.iloc[0].to_dict()], headers={"X-Request-Id": "r1"}).status_code == 200
+        wait_for_samples(backend.store, "churn", 1)
         for ids in ([None], [{"x": 1}], [[1, 2]], [True], [1.5], ["a\r\nb"], ["x" * 200], [""]):
             reply = client.post("/labels", json={"ids": ids, "labels": [1]})
             assert "request id" in one_line(reply), ids
