@@ -5,16 +5,14 @@ settings.json and a model-settings.json, as its docs deploy it."""
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from _peer_env import peer_python
+from _peer_env import peer_python, wait_until_ready
 
 VERSION = "1.7.1"
 
@@ -54,20 +52,8 @@ def mlserver(model: Any, folder: Path, name: str, ports: tuple[int, int, int],
         server = subprocess.Popen([str(python.parent / "mlserver"), "start", str(folder)], env=env, stdout=out,
                                   stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
-                conn.request("GET", f"/v2/models/{name}/ready")
-                response = conn.getresponse()
-                response.read()
-                if response.status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline or server.poll() is not None:
-                raise SystemExit(f"MLServer did not start; its log:\n{log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        wait_until_ready(http_port, f"/v2/models/{name}/ready", server, 180,
+                         lambda: f"MLServer did not start; its log:\n{log.read_text()[-2000:]}").close()
         yield http_port
     finally:
         server.terminate()

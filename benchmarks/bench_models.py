@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _peer_env import wait_until_ready
+
 # One OpenMP thread in both processes: with two processes sharing the CPUs, OpenMP workers spinning in one
 # (HistGradientBoosting predicts with OpenMP) starve the other and the figures measure contention, not
 # serving. One row does not gain from threads anyway. Set OMP_NUM_THREADS yourself to override.
@@ -165,17 +167,7 @@ def _server(tmp: Path, sample: str):
                                "bench@production", "--port", str(port), "--sample", sample], env=env,
                               stdout=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("GET", "/health")
-                if conn.getresponse().read():
-                    break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start") from None
-                time.sleep(0.1)
+        conn = wait_until_ready(port, "/health", server, 60, lambda: "the server did not start")
         yield conn
     finally:
         server.terminate()
