@@ -27,10 +27,11 @@ def main() -> int:
         ["bench_runner.py"],
         ["bench_drift.py", *(["--with-evidently"] if args.with_evidently else [])],
         ["bench_performance.py"],
-        ["bench_models.py"],
+        ["bench_models.py", "--import-runs", "1000"],  # the 10,000-run import: --only-import
         ["bench_explain.py"],
         ["bench_cache.py"],
         ["bench_ci.py"],
+        ["bench_system.py"],
         ["bench_lab.py", *(["--no-browser"] if args.no_browser else [])],
     ]
     failed = []

@@ -46,7 +46,8 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(["register_model", "promote", "rollback", "load_model", "list_models", "model_versions",
                      "alias_history"], "registry.api"),
     "ModelVersion": "registry.versions",
-    **dict.fromkeys(["drift", "quality", "performance", "log_labels", "drift_history"], "monitoring.api"),
+    **dict.fromkeys(["drift", "quality", "performance", "log_labels", "log_predictions", "drift_history"],
+                    "monitoring.api"),
     "served_inputs": "monitoring.served",
     "profile": "stats.profile",
     "DriftReport": "monitoring.drift",
@@ -60,7 +61,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see: the same names, with th
     from .explain.api import diff, lineage, model_card, reproduce
     from .ipython.extension import load_ipython_extension as load_ipython_extension
     from .ipython.extension import unload_ipython_extension as unload_ipython_extension
-    from .monitoring.api import drift, drift_history, log_labels, performance, quality
+    from .monitoring.api import drift, drift_history, log_labels, log_predictions, performance, quality
     from .monitoring.drift import DriftReport
     from .monitoring.served import served_inputs
     from .registry.api import (
@@ -142,6 +143,7 @@ __all__ = [
     "log_metrics",
     "log_param",
     "log_params",
+    "log_predictions",
     "model_card",
     "model_versions",
     "performance",

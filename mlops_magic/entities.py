@@ -63,6 +63,16 @@ class Trigger(_Word):
     SWEEP = "sweep"  # a sweep's parent run and each of its points (the points have the sweep as parent)
 
 
+class DeliveryStatus(_Word):
+    """Where an alert's delivery is (``alert_deliveries.status``)."""
+
+    PENDING = "pending"  # queued, or waiting to retry
+    SENDING = "sending"  # claimed under a lease
+    SENT = "sent"
+    FAILED = "failed"  # gave up after its retries
+    SUPPRESSED = "suppressed"  # a duplicate, or over the rule's rate limit
+
+
 RUN_STATUSES: tuple[str, ...] = tuple(s.value for s in RunStatus)
 #: Statuses of a run that has not ended yet.
 ACTIVE_STATUSES: tuple[RunStatus, ...] = (RunStatus.QUEUED, RunStatus.RUNNING)
@@ -73,6 +83,16 @@ TRIGGERS: tuple[str, ...] = tuple(t.value for t in Trigger)
 
 def utc_from_ts(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
+#: Metrics under this prefix are sampled system series (``tracking/system.py``): what a run cost the
+#: machine, shown as its system line, not among the results it computed.
+SYSTEM_PREFIX = "system."
+
+
+def result_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``metrics`` without the system series: for tables, model versions and diffs of results."""
+    return {k: v for k, v in metrics.items() if not k.startswith(SYSTEM_PREFIX)}
 
 
 def json_safe(value: Any, *, non_finite: Literal["name", "null"] = "name") -> Any:

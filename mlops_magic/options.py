@@ -99,6 +99,19 @@ LABELS: tuple[Arg, ...] = (
         help="With --key: the label's time column; it labels the latest prediction at or before it."),
 )
 
+PREDICTIONS: tuple[Arg, ...] = (
+    arg("--model", required=True, metavar="REF",
+        help="The model version that made the predictions: NAME (latest), NAME@ALIAS or NAME@N."),
+    arg("--prediction", dest="prediction_column", default="prediction", metavar="COL",
+        help="The prediction column."),
+    arg("--proba", dest="proba_columns", multiple=True, metavar="COL",
+        help="Class probability columns in the model's class order (repeatable or comma-separated); "
+             "for two classes the second class's alone will do."),
+    arg("--id", dest="id_column", metavar="COL",
+        help="The id labels will join on later (default: ids are generated, as mlops serve does)."),
+    arg("--time", dest="time_column", metavar="COL", help="When each prediction was made (default: now)."),
+)
+
 DRIFT_TESTS: tuple[Arg, ...] = (
     arg("--columns", metavar="A,B", help="Comma-separated columns to test (default: all shared)."),
     arg("--test", dest="tests", multiple=True, metavar="COLUMN=TEST",

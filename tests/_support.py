@@ -48,3 +48,16 @@ def install_tiny_package(root: Path, version: str, *, record: bool = True) -> No
         (info / "RECORD").write_text("tinypkg/__init__.py,,\n")
     else:
         (info / "top_level.txt").write_text("tinypkg\n")
+def stop_group(process: object, first: int | None = None) -> None:
+    """End a server started with ``start_new_session=True`` and all its children: ``first`` (SIGTERM by
+    default), then SIGKILL if it is still there after 30 s."""
+    import signal
+    import subprocess
+
+    assert isinstance(process, subprocess.Popen)
+    os.killpg(process.pid, first or signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

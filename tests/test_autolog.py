@@ -9,6 +9,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
+from mlops_magic.entities import result_metrics
 from mlops_magic.tracking.session import get_session
 
 SETUP = """
@@ -34,7 +35,7 @@ def recorded() -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
     run_id = session.active_run_id()
     assert run_id is not None
     store = session.store
-    return (store.get_run(run_id).params, store.latest_metrics([run_id])[run_id],
+    return (store.get_run(run_id).params, result_metrics(store.latest_metrics([run_id])[run_id]),
             {a.name: a.digest for a in store.list_artifacts(run_id)})
 
 

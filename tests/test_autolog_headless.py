@@ -12,6 +12,7 @@ from _support import python_env
 from click.testing import CliRunner
 
 from mlops_magic.cli.main import main
+from mlops_magic.entities import result_metrics
 from mlops_magic.store import clear_cache, open_store
 
 SETUP = """%load_ext mlops_magic
@@ -87,7 +88,7 @@ def test_mlops_run_autologs_and_no_autolog_turns_it_off(project: Path, monkeypat
     store = open_store(str(project))
     latest = store.list_runs()[0]
     assert latest.params == {}
-    assert store.latest_metrics([latest.id])[latest.id] == {}
+    assert result_metrics(store.latest_metrics([latest.id])[latest.id]) == {}
     assert [a.name for a in store.list_artifacts(latest.id)] == ["executed.ipynb"]
 
 
@@ -113,6 +114,7 @@ def test_the_python_api_stage_autologs_in_a_plain_process(tmp_path: Path) -> Non
     store = open_store(str(tmp_path))
     [run] = store.list_runs()
     assert run.params["alpha"] == 0.7
-    assert set(store.latest_metrics([run.id])[run.id]) == {"fit_time", "training_score", "mean_squared_error"}
+    assert set(result_metrics(store.latest_metrics([run.id])[run.id])) == {"fit_time", "training_score",
+                                                                           "mean_squared_error"}
     assert {a.name for a in store.list_artifacts(run.id)} == {"models/model.skops", "figures/train/1.png"}
     clear_cache()

@@ -10,6 +10,7 @@ from _support import install_tiny_package
 from IPython.utils.capture import capture_output
 
 from mlops_magic.cache.entries import list_entries
+from mlops_magic.entities import result_metrics
 from mlops_magic.store import cache as cache_tables
 from mlops_magic.tracking.fingerprint import fingerprint
 from mlops_magic.tracking.queries import cached_from, run_detail
@@ -177,7 +178,7 @@ def test_metrics_a_restored_stage_copies_are_marked_and_a_gate_says_so(cached) -
     run_id = get_session().active_run_id()
     assert run_id != first_run and was_restored("evaluate")
     store = get_session().store
-    assert store.latest_metrics([run_id])[run_id] == {"auc": 0.91}
+    assert result_metrics(store.latest_metrics([run_id])[run_id]) == {"auc": 0.91}
     assert store.get_run(run_id).params == {"depth": 3}
     detail = run_detail(store, run_id)
     [stage] = detail["stages"]

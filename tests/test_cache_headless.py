@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from mlops_magic.cache.entries import list_entries
 from mlops_magic.cli.main import main
+from mlops_magic.entities import result_metrics
 from mlops_magic.scheduling.schedules import get_schedule
 from mlops_magic.scheduling.tick import request_for
 from mlops_magic.store import clear_cache, open_store
@@ -85,7 +86,7 @@ def test_restart_then_run_all_restores_in_a_real_kernel_and_plain_papermill_too(
     assert after[2].startswith("built 1000\n(1000, 3)")  # the recorded outputs, shown again
     assert after[2].splitlines()[-1].startswith(f"data: cached from run {run_a.id[:8]} (restored frame: ")
     assert before[4] == after[4] and after[4].endswith(" row 2")  # equal by fingerprint; the def rebound
-    assert store.latest_metrics([run_b.id])[run_b.id] == {"total": 499500.0}
+    assert result_metrics(store.latest_metrics([run_b.id])[run_b.id]) == {"total": 499500.0}
     assert len(list_entries(store)) == 2
     env = {**os.environ, "MLOPS_CACHE": "1"}
     subprocess.run([sys.executable, "-m", "papermill", str(nb), str(project / "plain.ipynb"), "-k", "python3"],

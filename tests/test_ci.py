@@ -285,3 +285,18 @@ def test_bad_input_is_one_line_and_exit_2(repo: Path, tmp_path: Path) -> None:
         mp.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
         result = cli("--store", str(repo), "ci", "--base", "main")
     assert result.exit_code == 2 and "is not in a git repository" in result.output
+
+
+def test_with_cache_only_changed_stages_and_those_after_them_run(repo: Path) -> None:
+    """``--cache``: a second pull request restores the data stage the first one computed (same code,
+    same input file) and runs the training stage it changed."""
+    from mlops_magic.tracking.queries import cached_from
+
+    first, _, _ = ci_on(repo, "train", "--cache")
+    assert first.exit_code == 0, first.output
+    second, _, _ = ci_on(repo, "gate", "--cache")
+    store = open_store()
+    run = ci_runs()[0]
+    assert store.get_run(run.id).notebook == "churn.ipynb"
+    restored = {s.name for s in store.list_stages(run.id) if s.id in cached_from(store, run_ids=[run.id])}
+    assert restored == {"data"}, second.output

@@ -25,6 +25,7 @@ from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixt
 
 from mlops_magic.runner import RunRequest, RunResult, run_notebooks
 from mlops_magic.store import clear_cache, open_store
+from mlops_magic.tracking.queries import run_detail
 
 pytestmark = pytest.mark.slow
 
@@ -95,6 +96,8 @@ def test_six_notebooks_spread_over_both_workers(cluster: LocalCluster, project: 
     store = open_store(str(project))
     pids = {store.get_run(r["id"]).pid for r in records}
     assert len(pids) == 2 and os.getpid() not in pids and proc.returncode == 0
+    # each kernel was sampled where it ran: the worker's runner, not the submitter (which has no kernel)
+    assert all(run_detail(store, r["id"])["system"]["rss"]["peak"] > 0 for r in records)
     table = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "runs"], cwd=project, env=python_env(),
                            capture_output=True, text=True, timeout=60).stdout
     assert "WORKER" in table.splitlines()[0] and all(a in table for a in addresses)

@@ -40,6 +40,32 @@ def test_demo_trains_monitors_detects_drift_and_retrains(demo_project) -> None:
     assert [s.kind for s in store.list_stages(retrain.id)] == ["problem", "data", "train", "evaluate", "deploy"]
     assert (target / "site" / "runs" / f"{retrain.id}.html").exists()
     assert "auc realized" in output and "estimated" in output
+    # the month-2 drop and the promotion that followed reached the webhook receiver the demo started
+    alerts = [line.strip() for line in output.splitlines() if "alert received:" in line]
+    assert len(alerts) == 2, output
+    assert alerts[0].startswith("alert received: [error] Performance of churn v1 dropped: estimated auc ")
+    assert " is below the bar " in alerts[0]
+    assert alerts[1].startswith("alert received: [info] churn v2 promoted to production: churn@production: "
+                                "v1 → v2 by ")
+
+
+def test_show_on_a_demo_run_has_its_system_line(demo_project, ip, monkeypatch) -> None:
+    """``%mlops show`` of the headless retrain: what it cost the machine, sampled by the runner."""
+    from IPython.utils.capture import capture_output
+
+    from mlops_magic.store import clear_cache, open_existing_store
+
+    target, _ = demo_project
+    clear_cache()
+    store = open_existing_store(str(target))
+    retrain = next(r for r in store.list_runs() if r.trigger == "performance")
+    monkeypatch.setenv("MLOPS_STORE", str(target))
+    with capture_output() as shown:
+        view = ip.run_line_magic("mlops", f"show {retrain.id}")
+    displayed = "".join(o.data.get("text/plain", "") for o in shown.outputs)
+    text = repr(view) if view is not None else shown.stdout + displayed
+    assert f"Run {retrain.id}" in text and "\n  system: cpu " in text and "rss peak " in text, text
+    clear_cache()
 
 
 def test_the_drop_that_led_to_the_retrain_is_history_once_production_moved(demo_project) -> None:

@@ -187,32 +187,92 @@ HEADER = st.one_of(st.none(), st.sampled_from([b"order-1", "注文".encode(), b"
 
 def test_the_fuzz_covers_every_route_of_mlops_serve(served: Any) -> None:
     app, _ = served
-    assert {r.path for r in app.routes} == {path for path, _ in SERVE_ROUTES}
+    assert {(r.path, m) for r in app.routes for m in r.methods - {"HEAD"}} == set(SERVE_ROUTES)
 
 
-SERVE_ROUTES = [("/predict", "POST"), ("/labels", "POST"), ("/health", "GET"), ("/metadata", "GET")]
+#: Every route of ``mlops serve``: its own, the Open Inference Protocol v2's and MLflow's scoring protocol's.
+SERVE_ROUTES = [("/predict", "POST"), ("/labels", "POST"), ("/health", "GET"), ("/metadata", "GET"),
+                ("/v2", "GET"), ("/v2/health/live", "GET"), ("/v2/health/ready", "GET"),
+                ("/v2/models/{name}", "GET"), ("/v2/models/{name}/versions/{version}", "GET"),
+                ("/v2/models/{name}/ready", "GET"), ("/v2/models/{name}/versions/{version}/ready", "GET"),
+                ("/v2/models/{name}/infer", "POST"), ("/v2/models/{name}/versions/{version}/infer", "POST"),
+                ("/ping", "GET"), ("/version", "GET"), ("/invocations", "POST")]
 
 
 #: Rows that often pass the schema (so the request ids, labels and headers are what is hostile).
 ROW = st.fixed_dictionaries({"age": st.one_of(st.floats(20, 60), SCALAR),
                              "plan": st.one_of(st.integers(0, 2), SCALAR)},
                             optional={"request_id": JSON_VALUE, "label": JSON_VALUE, "zip": JSON_VALUE})
+#: Path parameters: the served model and version half the time, so an infer request gets to its body.
+PATH_VALUE = st.one_of(st.sampled_from(["churn", "1"]), HOSTILE_TEXT)
+DATATYPE = st.one_of(st.sampled_from(["FP64", "INT64", "BYTES", "BOOL", "FP16", "UINT8"]), HOSTILE_TEXT)
+SHAPE = st.one_of(st.none(), st.lists(st.one_of(st.integers(-2, 4), SCALAR), max_size=3), SCALAR)
+#: An infer request's extras: its id, each input's datatype and shape, binary sizes, outputs asked for.
+V2_EXTRAS = st.fixed_dictionaries({"datatypes": st.lists(DATATYPE, min_size=3, max_size=3),
+                                   "shapes": st.lists(SHAPE, min_size=3, max_size=3),
+                                   "binary": st.lists(st.one_of(st.none(), st.integers(-1, 40), SCALAR),
+                                                      min_size=3, max_size=3)},
+                                  optional={"id": SCALAR, "outputs": JSON_VALUE, "parameters": JSON_VALUE})
+HEADER_LENGTH = st.one_of(st.none(), st.sampled_from(["0", "5", "40", "99999", "-1", "abc", ""]))
+CONTENT_TYPE = st.one_of(st.none(), st.sampled_from(["application/json", "text/csv", "text/csv; charset=latin-1",
+                                                     "application/json; q=1", "application/octet-stream"]))
+
+
+def v2_body(rows: list[dict[str, Any]], extras: dict[str, Any]) -> bytes:
+    """An infer request of the rows, one tensor per column, with hostile datatypes, shapes and binary parts."""
+    inputs, tail = [], b""
+    for i, name in enumerate(("age", "plan", "request_id")):
+        data = [r.get(name) for r in rows]
+        shape = extras["shapes"][i]
+        tensor: dict[str, Any] = {"name": name, "datatype": extras["datatypes"][i],
+                                  "shape": [len(rows)] if shape is None else shape}
+        size = extras["binary"][i]
+        if size is None:
+            tensor["data"] = data
+        else:
+            tensor["parameters"] = {"binary_data_size": size}
+            tail += json.dumps(data).encode()[:40]
+        inputs.append(tensor)
+    request = {"inputs": inputs, **{k: extras[k] for k in ("id", "outputs", "parameters") if k in extras}}
+    return json.dumps(request).encode() + tail
+
+
+def mlflow_bodies(rows: list[dict[str, Any]]) -> list[bytes]:
+    """The rows in each of MLflow's forms, and as CSV."""
+    names = sorted({k for r in rows for k in r})
+    split = {"columns": names, "data": [[r.get(n) for n in names] for r in rows]}
+    csv = "\n".join([",".join(names), *(",".join(str(r.get(n, "")) for n in names) for r in rows)])
+    forms = ({"dataframe_split": split}, {"dataframe_records": rows}, {"instances": rows}, {"inputs": split["data"]})
+    return [json.dumps(b).encode() for b in forms] + [csv.encode("utf-8", "surrogatepass")]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("target", SERVE_ROUTES, ids=lambda t: f"{t[1]} {t[0]}")
 @settings(SETTINGS, max_examples=30)
-@given(body=RAW_BODY, header=HEADER, rows=st.lists(ROW, min_size=1, max_size=3))
+@given(body=RAW_BODY, header=HEADER, rows=st.lists(ROW, min_size=1, max_size=3),
+       path=st.lists(PATH_VALUE, min_size=2, max_size=2), extras=V2_EXTRAS, length=HEADER_LENGTH,
+       content_type=CONTENT_TYPE)
 def test_no_hostile_request_gets_a_5xx_from_mlops_serve(served: Any, target: tuple[str, str], body: bytes,
-                                                        header: bytes | None, rows: list[dict[str, Any]]) -> None:
+                                                        header: bytes | None, rows: list[dict[str, Any]],
+                                                        path: list[str], extras: dict[str, Any],
+                                                        length: str | None, content_type: str | None) -> None:
     _, client = served
-    path, method = target
-    headers = {"X-Request-Id": header} if header is not None else {}
+    pattern, method = target
+    url = pattern.replace("{name}", encoded(path[0]) or "x").replace("{version}", encoded(path[1]) or "x")
+    headers: dict[str, Any] = {"X-Request-Id": header} if header is not None else {}
+    if length is not None and "infer" in pattern:
+        headers["Inference-Header-Content-Length"] = length
+    if content_type is not None and pattern == "/invocations":
+        headers["Content-Type"] = content_type
     pairs = {"ids": [r.get("request_id") for r in rows], "labels": [r.get("label") for r in rows]}
-    for content in (body, json.dumps(rows).encode(), json.dumps({"labels": rows}).encode(),
-                    json.dumps(pairs).encode()):
-        reply = client.request(method, path, content=content if method == "POST" else None, headers=headers)
-        assert_answered(reply, f"{method} {path} header={header!r} body={content[:160]!r}")
+    contents = [body, json.dumps(rows).encode(), json.dumps({"labels": rows}).encode(), json.dumps(pairs).encode()]
+    if "infer" in pattern:
+        contents.append(v2_body(rows, extras))
+    if pattern == "/invocations":
+        contents.extend(mlflow_bodies(rows))
+    for content in contents if method == "POST" else [None]:
+        reply = client.request(method, url, content=content, headers=headers)
+        assert_answered(reply, f"{method} {url[:200]} headers={headers!r} body={(content or b'')[:160]!r}")
 
 
 @pytest.mark.slow
@@ -222,3 +282,9 @@ def test_mlops_serve_still_answers_after_the_fuzz(served: Any) -> None:
     reply = client.post("/predict", json=[{"age": 30.0, "plan": 1}], headers={"X-Request-Id": "after-fuzz"},
                         timeout=10)
     assert reply.status_code == 200 and reply.json()["request_ids"] == ["after-fuzz"]
+    infer = client.post("/v2/models/churn/infer", json={"id": "v2-after", "inputs": [
+        {"name": "age", "shape": [1], "datatype": "FP64", "data": [30.0]},
+        {"name": "plan", "shape": [1], "datatype": "INT64", "data": [1]}]}, timeout=10)
+    assert infer.status_code == 200 and infer.json()["id"] == "v2-after"
+    scored = client.post("/invocations", json={"dataframe_records": [{"age": 30.0, "plan": 1}]}, timeout=10)
+    assert scored.status_code == 200 and scored.json()["predictions"] == reply.json()["predictions"]

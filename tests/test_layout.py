@@ -68,6 +68,9 @@ TABLE_OWNERS = {
     "cache_entries": "store/cache.py",
     "cache_objects": "store/cache.py",
     "cached_stages": "store/cache.py",
+    "alert_rules": "store/alerts.py",
+    "alert_deliveries": "store/alerts.py",
+    "interop_links": "store/interop.py",
     "sweeps": "store/sweeps.py",
     "meta": "store/schema.py",
 }

@@ -94,3 +94,36 @@ def test_a_stage_header_over_the_limit_is_one_usage_error_and_the_body_does_not_
     message = str(result.error_in_exec)
     assert f"at most {MAX_HEADER_ARGS:,} are read" in message and "\n" not in message and len(message) < 300
     assert "ran" not in ip.user_ns and len(captured.stdout + captured.stderr) < 1000
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80) | st.floats()
+    | st.text(alphabet=st.characters(codec=None), max_size=8),  # lone surrogates included
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=30)
+
+
+@settings(max_examples=500, deadline=None)
+@given(JSON_VALUES, st.integers(min_value=0, max_value=40))
+def test_a_request_body_reads_as_pythons_json_reads_it(value, depth: int) -> None:
+    """``parse_body`` reads with orjson when it can and falls back to json otherwise (NaN, integers past
+    64 bits, lone surrogates): either way the value, or the one-line refusal, is json's."""
+    import json
+
+    from mlops_magic.errors import InvalidInputError
+    from mlops_magic.serving.body import check_tree, parse_body
+
+    for _ in range(depth):
+        value = [value]
+    body = json.dumps(value).encode()
+    try:
+        expected = json.loads(body)
+        check_tree(expected)
+    except (InvalidInputError, RecursionError, ValueError):
+        expected = InvalidInputError
+    try:
+        got = parse_body(body)
+    except InvalidInputError as exc:
+        assert "\n" not in str(exc)
+        got = InvalidInputError
+    assert repr(got) == repr(expected)

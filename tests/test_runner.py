@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from mlops_magic.cli.main import main
+from mlops_magic.entities import result_metrics
 from mlops_magic.errors import ExecutionError
 from mlops_magic.runner import RunRequest, run_notebook, run_notebooks
 from mlops_magic.runner.prepare import select_cells
@@ -48,7 +49,7 @@ def test_run_records_params_stages_metrics_and_the_executed_notebook(project):
     assert run.params == {"alpha": 3, "rows": 4}
     # both stage spellings recorded into the runner's run: magic (data, evaluate) and tag (train)
     assert [s.name for s in store.list_stages(run.id)] == ["data", "train", "evaluate"]
-    assert store.latest_metrics([run.id])[run.id] == {"total": 18.0}
+    assert result_metrics(store.latest_metrics([run.id])[run.id]) == {"total": 18.0}  # system.* aside
     [artifact] = store.list_artifacts(run.id)
     executed = json.loads(Path(artifact.path).read_text())
     assert any("injected-parameters" in c["metadata"].get("tags", []) for c in executed["cells"])

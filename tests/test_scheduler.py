@@ -79,6 +79,21 @@ def test_cron_fires_once_per_due_time_and_catch_up_policies(store):
     assert {r.trigger for r in store.list_runs(schedule_id=skip.id)} == {"schedule"}
 
 
+def test_a_scheduler_away_for_months_runs_the_latest_due_time_once(store):
+    """Catch-up 'skip' after 150 days of a minutely schedule: one run, for the latest minute (it once ran
+    one run per 1,000 missed minutes, 216 in one tick); 'all' runs at most the latest 1,000."""
+    skip = add_schedule(store, "tiny.ipynb", cron="* * * * *", now=T0.timestamp())
+    every = add_schedule(store, "tiny.ipynb", cron="* * * * *", catchup="all", now=T0.timestamp())
+    rec = Recorder(store)
+    claimed = tick(store, at(150 * 24 * 60 + 0.5), executor=rec)
+    by_schedule: dict[str, list[str]] = {}
+    for c in claimed:
+        by_schedule.setdefault(c.schedule.id, []).append(c.fire.key)
+    assert by_schedule[skip.id] == ["cron:" + at(150 * 24 * 60).isoformat()]
+    assert len(by_schedule[every.id]) == 1000 and by_schedule[every.id][-1] == by_schedule[skip.id][0]
+    assert tick(store, at(150 * 24 * 60 + 0.5), executor=rec) == []
+
+
 def test_cron_is_timezone_aware(store):
     s = add_schedule(store, "tiny.ipynb", cron="0 2 * * *", tz="Europe/Paris", now=T0.timestamp())
     rec = Recorder(store)

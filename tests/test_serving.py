@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -98,21 +99,66 @@ def test_hostile_bodies_are_one_line_4xx_and_the_server_stays_up(session, data):
 
 
 class Unbounded:
-    """A model whose predictions JSON cannot carry (a regressor that overflowed)."""
+    """A regressor whose output JSON cannot carry: infinity past age 100, NaN below 0, else the age."""
 
     def predict(self, X):
-        return np.where(np.asarray(X)[:, 0] > 100, np.inf, np.nan)
+        age = np.asarray(X, dtype=float)[:, 0]
+        return np.where(age > 100, np.inf, np.where(age < 0, np.nan, age))
 
 
-def test_non_finite_predictions_are_one_json_line(session, data):
+def test_nan_and_infinite_predictions_answer_null_on_every_surface(session, data):
+    """JSON has no NaN or infinity: every surface answers them as null (tritonclient reads NaN back; binary
+    tensors carry them as they are), never a 500; the rows are logged for drift, without a prediction."""
+    import tritonclient.http as tritonclient
+    from mlflow.pyfunc.scoring_server.client import ScoringServerClient
+
     _, X, _, _ = data
     with pytest.warns(UserWarning, match="Unbounded"):  # a class of ours: trusted, and said so
         registry_api.register_model(Unbounded(), "reg", input=X)
-    with running(create_app("reg@1", poll_interval=0.2)) as client:
-        reply = client.post("/predict", json=[{"age": 1e300, "plan": 2}])
-        assert reply.status_code == 500 and "JSON cannot carry" in reply.json()["error"], reply.text
-        assert "\n" not in reply.json()["error"]
+    rows = pd.DataFrame({"age": [1e300, -1.0, 5.0], "plan": [2, 0, 1]})
+    inputs = []
+    for name in rows:
+        tensor = tritonclient.InferInput(name, [3], tritonclient.np_to_triton_dtype(rows[name].dtype))
+        tensor.set_data_from_numpy(rows[name].to_numpy())
+        inputs.append(tensor)
+    with running(create_app("reg@1", poll_interval=0.1)) as client:
+        native = client.post("/predict", json=rows.to_dict("records"))
+        assert native.status_code == 200 and native.json()["predictions"] == [None, None, 5.0], native.text
+        scored = client.post("/invocations", json={"dataframe_split": rows.to_dict("split")})
+        assert scored.status_code == 200 and scored.json() == {"predictions": [None, None, 5.0]}
+        by_mlflow = ScoringServerClient("127.0.0.1", client.base_url.port).invoke(rows).get_predictions()
+        assert by_mlflow.iloc[:, 0].isna().tolist() == [True, True, False] and by_mlflow.iloc[2, 0] == 5.0
+        tc = tritonclient.InferenceServerClient(f"127.0.0.1:{client.base_url.port}")
+        binary = tc.infer("reg", inputs).as_numpy("predict")  # binary tensors: IEEE floats, inf and NaN kept
+        assert np.isposinf(binary[0]) and np.isnan(binary[1]) and binary[2] == 5.0
+        as_json = tc.infer("reg", inputs, outputs=[tritonclient.InferRequestedOutput("predict", binary_data=False)])
+        assert as_json.get_response()["outputs"][0]["data"] == [None, None, 5.0]
+        np.testing.assert_array_equal(as_json.as_numpy("predict"), [np.nan, np.nan, 5.0])
+        tc.close()
         assert client.get("/health").status_code == 200
+    logged = session.store.db.query("SELECT prediction FROM served_inputs ORDER BY id")
+    assert [r[0] for r in logged] == [None, None, "5.0"] * 5  # five requests of three rows
+
+
+def test_nan_class_probabilities_are_null_and_never_reach_estimated_performance(session, data):
+    """A classifier whose probabilities are NaN (a broken coefficient): predict_proba answers null, and the
+    logged row keeps its class but no probabilities, so CBPE never averages a NaN in."""
+    import copy
+
+    _, X, _, clf = data
+    broken = copy.deepcopy(clf)
+    broken.coef_[0, 0] = np.nan
+    registry_api.register_model(broken, "nanproba", input=X)
+    inputs = [{"name": c, "shape": [2], "datatype": "FP64" if c == "age" else "INT64", "data": X[c][:2].tolist()}
+              for c in X.columns]
+    with running(create_app("nanproba@1", poll_interval=0.1)) as client:
+        reply = client.post("/v2/models/nanproba/infer", json={"inputs": inputs})
+        assert reply.status_code == 200, reply.text
+        outputs = {o["name"]: o["data"] for o in reply.json()["outputs"]}
+        assert outputs["predict_proba"] == [None] * 4 and outputs["predict"] == broken.predict(X[:2]).tolist()
+        assert client.post("/predict", json=X[:2].to_dict("records")).status_code == 200  # the flush's proba
+    logged = session.store.db.query("SELECT prediction, proba FROM served_inputs ORDER BY id")
+    assert [(json.loads(r[0]), r[1]) for r in logged] == [(p, None) for p in broken.predict(X[:2]).tolist() * 2]
 
 
 def test_alias_move_is_picked_up_without_dropping_requests(session, data):

@@ -573,3 +573,39 @@ def test_a_rename_moves_runs_and_is_followed_by_older_kernels(store, tmp_path: P
     assert store.get_run(sibling.id).notebook == notebook_key(store, tmp_path / "sub_x" / "a.ipynb")
     assert store.current_notebook_name(notebook_key(store, old), since=before) == notebook_key(store, new)
     assert store.current_notebook_name(notebook_key(store, old), since=time.time() + 1) == notebook_key(store, old)
+
+
+def test_imported_runs_are_written_whole_with_their_times_and_links(store) -> None:
+    """MLflow import's bulk write (store/interop.py): a run's own times and status, every point with its own
+    time stamp (three at one step too, a NaN), params, tags, artifact rows and the link, in one transaction."""
+    from mlops_magic.store import interop
+
+    digest, size = store.artifacts.put_bytes(b"hello\n")
+    parent = interop.ImportedRun(
+        id="p" * 16, external_id="a" * 32, notebook="iris", name="lr", status="succeeded", started=1_700_000_000.25,
+        ended=1_700_000_100.5, params={"C": 0.1, "seed": "007"}, tags={"team": "growth"},
+        metrics=[("loss", 1.0, 0, 1_700_000_001.0), ("loss", 0.5, 1, 1_700_000_002.0), ("odd", math.nan, 0, 1e9),
+                 *[("beat", 1.0, 0, 1_700_000_003.0 + i) for i in range(3)]],
+        artifacts=[("notes/readme.txt", digest, size)])
+    child = interop.ImportedRun(id="c" * 16, external_id="b" * 32, notebook="iris", name="child", status="failed",
+                                started=1_700_000_050.0, ended=1_700_000_060.0, parent_run_id=parent.id)
+    points = store.db.run_in_transaction(lambda tx: interop.insert_runs(tx, [parent, child], system="mlflow",
+                                                                        source="sqlite:///mlflow.db"))
+    assert points == 6
+    run = store.get_run(parent.id)
+    assert (run.started.timestamp(), run.ended.timestamp(), run.status, run.notebook) == (
+        1_700_000_000.25, 1_700_000_100.5, "succeeded", "iris")
+    assert run.params == {"C": 0.1, "seed": "007"} and run.tags == {"team": "growth"}
+    loss = store.metric_history(parent.id, "loss")
+    assert [(m.step, m.value, m.timestamp.timestamp()) for m in loss] == [(0, 1.0, 1_700_000_001.0),
+                                                                         (1, 0.5, 1_700_000_002.0)]
+    assert math.isnan(store.metric_history(parent.id, "odd")[0].value)
+    assert [m.timestamp.timestamp() for m in store.metric_history(parent.id, "beat")] == [
+        1_700_000_003.0, 1_700_000_004.0, 1_700_000_005.0]
+    assert store.latest_metrics([parent.id])[parent.id]["loss"] == 0.5
+    [artifact] = store.list_artifacts(parent.id)
+    assert Path(artifact.path).read_bytes() == b"hello\n" and artifact.created.timestamp() == 1_700_000_100.5
+    assert store.get_run(child.id).parent_run_id == parent.id and store.get_run(child.id).status == "failed"
+    assert interop.linked(store.db, "mlflow", "run", ["a" * 32, "b" * 32, "z" * 32]) == {"a" * 32: parent.id,
+                                                                                        "b" * 32: child.id}
+    assert interop.local_ids(store.db, "mlflow", "run") == {parent.id: "a" * 32, child.id: "b" * 32}

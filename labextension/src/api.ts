@@ -24,6 +24,7 @@ type Schemas = components['schemas'];
 export type Run = Schemas['Run'];
 export type RunsPage = Schemas['RunsPage'];
 export type RunDetail = Schemas['RunDetail'];
+export type SystemSummary = Schemas['SystemSummary'];
 export type Artifact = RunDetail['artifacts'][number];
 export type MetricSeries = Schemas['MetricSeries'];
 export type MetricPoint = MetricSeries['points'][number];

@@ -1,6 +1,6 @@
 /** Pure display helpers: durations, times, statuses, sparklines. */
 
-import type { Info, ModelHealth } from './api';
+import type { Info, ModelHealth, SystemSummary } from './api';
 import { enums } from './enums';
 
 /** Seconds as people read them: `250 ms`, `3.2 s`, `2 min 5 s`, `2 h 1 min`; `empty` when unknown. */
@@ -62,27 +62,34 @@ export function statusClass(status: string | null | undefined): string {
   return `mlops-status-${known ? status : 'never'}`;
 }
 
-/**
- * A metric as people read it: four significant digits without trailing zeros (`0.68`, `0.9123`,
- * `1.235e+5`), integers whole, `nan`/`inf` (sent as strings) as they are.
- */
-export function formatValue(value: unknown): string {
-  if (typeof value === 'number') {
-    if (!isFinite(value)) {
-      return String(value).replace('Infinity', 'inf').replace('NaN', 'nan');
-    }
-    if (Number.isInteger(value) && Math.abs(value) < 1e15) {
-      return String(value);
-    }
-    if (Math.abs(value) >= 1e5 || Math.abs(value) < 1e-3) {
-      return value.toExponential(3).replace(/\.?0+e/, 'e');
-    }
-    return String(Number(value.toPrecision(4)));
+function trimZeros(text: string): string {
+  // "0.8120" -> "0.812", "2.710e-93" -> "2.71e-93", "1.000" -> "1"
+  return text.replace(/(\.\d*?)0+(?=$|e)/, '$1').replace(/\.(?=$|e)/, '');
+}
+
+/** A metric value as people read it: 4 significant digits, integers (below 1e9) whole, tiny and huge values
+ * in exponent form (never wrapped: the cell is `white-space: nowrap`). */
+export function formatNumber(value: unknown): string {
+  if (value === null || value === undefined || value === '') {
+    return '';
   }
   if (typeof value === 'string') {
     return value;
   }
-  return JSON.stringify(value);
+  if (typeof value !== 'number') {
+    return formatParam(value);
+  }
+  if (!Number.isFinite(value)) {
+    return Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
+  }
+  const abs = Math.abs(value);
+  if (Number.isInteger(value) && abs < 1e9) {
+    return String(value);
+  }
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) {
+    return trimZeros(value.toExponential(3)).replace('e+', 'e');
+  }
+  return trimZeros(value.toPrecision(4));
 }
 
 /** A parameter as it was given (`0.1`, not `0.1000`): JSON for everything but a plain string. */
@@ -179,4 +186,29 @@ export function storeLabel(info: Pick<Info, 'store' | 'project'>): string | null
   }
   const local = info.project !== null && info.store.startsWith('sqlite:');
   return local ? `${info.project ? `${info.project}/` : ''}.mlops` : info.store;
+}
+
+/** What a run or stage cost the machine, as `mlops show` writes it (display/runs.py `fmt_system`):
+ * `cpu 1.8 cores avg (peak 2), rss peak 3.1 GiB, gpu 0 util 87% mem 11 GiB`; '' when nothing was sampled. */
+export function formatSystem(summary: SystemSummary | null | undefined): string {
+  if (!summary) {
+    return '';
+  }
+  const parts: string[] = [];
+  if (summary.cpu && summary.cpu.avg !== undefined) {
+    parts.push(`cpu ${formatNumber(Number(summary.cpu.avg.toPrecision(2)))} cores avg (peak ${formatNumber(Number((summary.cpu.peak ?? 0).toPrecision(2)))})`);
+  }
+  if (summary.rss && summary.rss.peak !== undefined) {
+    parts.push(`rss peak ${formatBytes(summary.rss.peak)}`);
+  }
+  for (const [index, gpu] of Object.entries(summary.gpu ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const bits = [gpu.util_peak !== undefined ? `util ${Math.round(gpu.util_peak)}%` : '', gpu.mem_peak !== undefined ? `mem ${formatBytes(gpu.mem_peak)}` : ''];
+    parts.push(`gpu ${index} ${bits.filter(b => b).join(' ')}`);
+  }
+  return parts.join(', ');
+}
+
+/** Metric series a run samples about itself (`system.*`): shown as the system line, not as results. */
+export function isResultMetric(key: string): boolean {
+  return !key.startsWith('system.');
 }

@@ -1340,6 +1340,37 @@ export interface components {
                 /** @description variable names and output files */
                 restored: string[];
             } | null;
+            system?: components["schemas"]["SystemSummary"];
+        };
+        /**
+         * @description What the run (or, on a stage of a run detail, the stage) cost the machine: peaks and averages of its
+         *     sampled system.* series (docs/operations.md). Empty when nothing was sampled.
+         */
+        SystemSummary: {
+            samples?: number;
+            cpu?: {
+                /** @description cores */
+                avg?: number;
+                /** @description cores */
+                peak?: number;
+            };
+            rss?: {
+                /** @description bytes */
+                avg?: number;
+                /** @description bytes */
+                peak?: number;
+            };
+            /** @description by GPU index */
+            gpu?: {
+                [key: string]: {
+                    /** @description percent */
+                    util_avg?: number;
+                    /** @description percent */
+                    util_peak?: number;
+                    /** @description bytes */
+                    mem_peak?: number;
+                };
+            };
         };
         RunDetail: components["schemas"]["Run"] & {
             environment: {
@@ -1365,6 +1396,7 @@ export interface components {
                 stage_id?: number | null;
             }[];
             fingerprints: Record<string, never>[];
+            system: components["schemas"]["SystemSummary"];
             /** @description the params, metrics and artifacts whose current value autolog recorded (docs/autolog.md) */
             autologged?: {
                 params?: string[];

@@ -7,7 +7,7 @@
 import { JSONExt, ReadonlyPartialJSONValue } from '@lumino/coreutils';
 
 import type { AliasChange, LifecycleStage, ModelDetail, ModelVersion, PromotionResult } from './api';
-import { formatValue } from './format';
+import { formatNumber } from './format';
 import { lifecycleIndex } from './stages';
 
 /** Deep equality of two JSON answers (or states made of them): Lumino's JSONExt.deepEqual. */
@@ -121,8 +121,8 @@ export function compareMetrics(champion: ModelVersion | null, challenger: ModelV
     const nb = num(vb);
     return {
       metric,
-      champion: va === undefined ? '—' : formatValue(va),
-      challenger: vb === undefined ? '—' : formatValue(vb),
+      champion: va === undefined ? '—' : formatNumber(va),
+      challenger: vb === undefined ? '—' : formatNumber(vb),
       differs: champion !== null && String(va) !== String(vb),
       delta: na !== null && nb !== null && na !== nb ? nb - na : null
     };
@@ -140,7 +140,7 @@ export function gateText(version: ModelVersion): string {
   const failed = version.gates
     .flatMap(g => g.clauses)
     .filter(c => !c.passed)
-    .map(c => `${c.clause} (got ${formatValue(c.value)})`);
+    .map(c => `${c.clause} (got ${formatNumber(c.value)})`);
   return `gate failed: ${failed.join('; ') || version.gates.map(g => g.expression).join('; ')}`;
 }
 
@@ -156,6 +156,6 @@ export function promotionMessage(result: PromotionResult): { text: string; error
 
 /** The first few metrics of a run as `name value` pairs (the sidebar shows three; the tooltip all). */
 export function metricPairs(metrics: Record<string, unknown> | undefined, n = 3): { shown: [string, string][]; all: string } {
-  const entries = Object.entries(metrics ?? {}).map(([k, v]) => [k, formatValue(v)] as [string, string]);
+  const entries = Object.entries(metrics ?? {}).map(([k, v]) => [k, formatNumber(v)] as [string, string]);
   return { shown: entries.slice(0, n), all: entries.map(([k, v]) => `${k} ${v}`).join('\n') };
 }

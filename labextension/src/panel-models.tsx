@@ -7,7 +7,7 @@ import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import type { ModelSummary, ModelVersion } from './api';
-import { formatValue, healthLines } from './format';
+import { formatNumber, healthLines } from './format';
 import { compareMetrics, gateText } from './panel-logic';
 import type { Note, Section } from './panel-model';
 import { NoteLine, PanelSection, SectionList } from './panel-parts';
@@ -131,7 +131,7 @@ export function AliasComparison(props: {
                     <span className="mlops-delta">
                       {' '}
                       ({r.delta > 0 ? '+' : ''}
-                      {formatValue(r.delta)})
+                      {formatNumber(r.delta)})
                     </span>
                   ) : null}
                 </td>

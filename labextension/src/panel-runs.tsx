@@ -3,7 +3,7 @@ import { Button } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import type { MetricPoint, Run, RunDetail, RunsPage } from './api';
-import { formatAgo, formatBytes, formatDuration, formatParam, formatValue, sparklinePoints, statusClass } from './format';
+import { formatAgo, formatBytes, formatDuration, formatNumber, formatParam, formatSystem, isResultMetric, sparklinePoints, statusClass } from './format';
 import { emptyRunsText, metricPairs } from './panel-logic';
 import { PAGE_SIZE, Section } from './panel-model';
 import { PanelSection, SectionError } from './panel-parts';
@@ -137,7 +137,8 @@ export function RunDetailView(props: {
 }): JSX.Element {
   const { detail: run, series, on } = props;
   const params = Object.entries(run.params ?? {});
-  const metrics = Object.entries(run.metrics_latest ?? {});
+  const metrics = Object.entries(run.metrics_latest ?? {}).filter(([k]) => isResultMetric(k));
+  const system = formatSystem(run.system);
   const notebook = run.notebook_path;
   return (
     <section className="mlops-detail" aria-label={`Run ${run.id}`}>
@@ -155,6 +156,12 @@ export function RunDetailView(props: {
         <dd title={run.started}>{formatAgo(run.started)}</dd>
         <dt>duration</dt>
         <dd className="mlops-duration">{formatDuration(run.duration)}</dd>
+        {system ? (
+          <>
+            <dt>system</dt>
+            <dd className="mlops-system">{system}</dd>
+          </>
+        ) : null}
       </dl>
       {run.error ? <pre className="mlops-error">{run.error}</pre> : null}
       {params.length ? (
@@ -198,7 +205,7 @@ export function RunDetailView(props: {
                 <figure key={key} className="mlops-chart">
                   {points && points.length > 1 ? <Sparkline points={points} label={`${key} over steps`} /> : null}
                   <figcaption>
-                    <span className="mlops-metric-key">{key}</span> <span className="mlops-metric-value">{formatValue(latest.value)}</span>
+                    <span className="mlops-metric-key">{key}</span> <span className="mlops-metric-value">{formatNumber(latest.value)}</span>
                     {latest.points > 1 ? <span className="mlops-stage-note"> (step {latest.step})</span> : null}
                   </figcaption>
                 </figure>

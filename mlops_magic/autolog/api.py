@@ -1,7 +1,8 @@
 """The public ``mlops.stage()``: a stage of the current run with what hangs on every stage.
 
-In a notebook the IPython extension registers autolog with the session; a plain Python script never
-loads it, so the public twin registers it here before opening the stage (once per session).
+In a notebook the IPython extension registers autolog and the system-metrics sampler with the session; a
+plain Python script never loads it, so the public twin registers them here before opening the stage (once
+per session).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from contextlib import AbstractContextManager
 
 from ..entities import StageRun
 from ..tracking.session import get_session
+from ..tracking.system import ensure_registered as ensure_system_metrics
 from .observer import ensure_registered
 
 
@@ -17,4 +19,5 @@ def stage(kind: str, name: str | None = None, *, notes: str | None = None) -> Ab
     """``with stage("train"):`` records a stage of the current run (one is opened if none is), with autolog."""
     session = get_session()
     ensure_registered(session)
+    ensure_system_metrics(session)
     return session.stage(kind, name, notes=notes)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..entities import StageRun
+from ..entities import SYSTEM_PREFIX, StageRun
 from ..store import autolog as autolog_table
 from ..store import cache as tables
 from ..tracking.session import Session
@@ -30,7 +30,7 @@ def copy_records(session: Session, source_run: str, source_stage: int, target: S
         store.log_params(target.run_id, params, target.id)
     series: dict[str, list[tuple[int, float]]] = {}
     for m in store.metric_history(source_run):
-        if m.stage_id == source_stage:
+        if m.stage_id == source_stage and not m.key.startswith(SYSTEM_PREFIX):  # its cost is not this run's
             series.setdefault(m.key, []).append((m.step, m.value))
     for key, points in series.items():
         steps = [s for s, _ in points]

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import re
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from ..entities import Trigger
-from ..errors import InvalidInputError
 from ..explain.diff import RunDiff, diff_runs
 from ..explain.notebooks import kept_notebook
 from ..registry.aliases import REFUSED_TAG
@@ -69,8 +67,8 @@ class CiOptions:
     timeout: float | None = None
     kernel: str | None = None
     start: str | None = None  # a folder in the repository (default: the working directory)
-    #: The stage cache seam: once ``RunRequest`` has ``cache`` (``mlops run --cache``), True runs only the
-    #: changed stages and those after them, restoring the earlier ones. None leaves runs as they are.
+    #: The stage cache (``mlops ci --cache``, as ``mlops run --cache``): True restores the stages whose key
+    #: is unchanged, so only changed stages and those after them run. None leaves it to the stage headers.
     cache: bool | None = None
 
 
@@ -158,16 +156,7 @@ def _request(store: Store, notebook: Path, options: CiOptions, *, name: str,
              record_as: str | None = None) -> RunRequest:
     return RunRequest(notebook=str(notebook), params=dict(options.params), trigger=Trigger.CI.value,
                       store_url=store.url, timeout=options.timeout, kernel=options.kernel, name=name,
-                      record_as=record_as, **_cache_option(options.cache))
-
-
-def _cache_option(cache: bool | None) -> dict[str, Any]:
-    """The stage cache seam: ``RunRequest.cache`` arrives with the stage cache (``mlops run --cache``)."""
-    if cache is None:
-        return {}
-    if "cache" not in {f.name for f in dataclasses.fields(RunRequest)}:
-        raise InvalidInputError("this version of mlops-magic has no stage cache; run mlops ci without it")
-    return {"cache": cache}
+                      record_as=record_as, cache=options.cache)
 
 
 def recorded_inputs(store: Store, repo: Repo, notebook: str) -> list[str]:

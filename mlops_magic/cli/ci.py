@@ -51,11 +51,14 @@ def _write(path: str, text: str) -> None:
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Seconds per run before it is stopped as timed-out.")
 @click.option("--kernel", default=None, help="Kernel name (default: each notebook's).")
+@click.option("--cache", is_flag=True,
+              help="Restore stages whose cache key is unchanged (from the base's runs in the same store) instead "
+                   "of running them, as `mlops run --cache` does; the changed stages and those after them run.")
 @click.pass_context
 def ci(ctx: click.Context, base: str | None, globs: tuple[str, ...], params: tuple[tuple[str, str], ...],
        params_files: tuple[str, ...], fail_on: tuple[str, ...], rerun_base: bool, allow_changed_inputs: bool,
        report_path: str | None, junit_path: str | None, executor: str | None, parallel: int,
-       timeout: float | None, kernel: str | None) -> None:
+       timeout: float | None, kernel: str | None, cache: bool) -> None:
     """Run the notebooks this branch changed since --base, compare each with the base's run, report.
 
     A notebook runs when the code of a stage, its parameters cell or its setup cells changed, or a file
@@ -73,7 +76,8 @@ def ci(ctx: click.Context, base: str | None, globs: tuple[str, ...], params: tup
     try:
         options = CiOptions(base=base, notebooks=globs, params=parse_params(params, params_files), fail_on=fail_on,
                             rerun_base=rerun_base, allow_changed_inputs=allow_changed_inputs, executor=executor,
-                            parallel=parallel, timeout=timeout, kernel=kernel)
+                            parallel=parallel, timeout=timeout, kernel=kernel,
+                            cache=True if cache else None)
         result = run_ci(open_store((ctx.find_root().obj or {}).get("store")), options,
                         say=lambda line: click.echo(line, err=True))
     except MlopsError as exc:

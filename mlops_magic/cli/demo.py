@@ -5,8 +5,8 @@ scheduler, registry, monitoring, reports), so it doubles as an end-to-end
 check of what a new user sees: train and promote a churn model; let a month of
 harmlessly drifted customers arrive (the monitor finds drift, the estimated
 performance holds, nothing retrains), then a degrading month (the estimate drops,
-the performance-drop event retrains, the challenger wins); explain the change;
-write a report site.
+the performance-drop event retrains, the challenger wins; both are alerted to a
+webhook receiver the demo starts); explain the change; write a report site.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ def _say(text: str) -> None:
     click.secho(f"==> {text}", bold=True)
 
 
-def _tick(store: Any, label: str) -> list[Any]:
+def _tick(store: Any, label: str, receiver: Any = None) -> list[Any]:
     from ..scheduling.tick import tick  # lazy: mlops --help imports every command
 
-    claimed = tick(store)
+    claimed = tick(store)  # a tick also delivers the alerts its runs raised
     if not claimed:
         click.echo(f"    tick ({label}): nothing due")
     for c in claimed:
@@ -44,6 +44,10 @@ def _tick(store: Any, label: str) -> list[Any]:
         click.echo(f"    tick ({label}): {Path(run.notebook or '?').name} ran, trigger {run.trigger}, {run.status}"
                    + (f" ({run.error})" if run.error else ""))
         _outcome(store, run.id)
+    for message in receiver.take() if receiver is not None else []:
+        why = "; ".join(message.get("why") or [])
+        click.echo(f"      alert received: [{message.get('severity')}] {message.get('title')}"
+                   + (f": {why}" if why else ""))
     return claimed
 
 
@@ -82,12 +86,16 @@ def _realized(store: Any, ref: str, labelled: Path) -> None:
 
 def run_demo(target: Path) -> Path:
     """The story; returns the report index path. Raises MlopsError if a step fails."""
+    from ..alerts.api import add_rule  # lazy: mlops --help imports every command
     from ..demo.data import write_month  # lazy: mlops --help imports every command
+    from ..demo.receiver import AlertReceiver  # lazy: mlops --help imports every command
+    from ..display.runs import fmt_system  # lazy: mlops --help imports every command
     from ..errors import ExecutionError  # lazy: mlops --help imports every command
     from ..report import write_index  # lazy: mlops --help imports every command
     from ..runner import run_notebook  # lazy: mlops --help imports every command
     from ..scheduling.schedules import add_schedule  # lazy: mlops --help imports every command
     from ..store.project import init_project  # lazy: mlops --help imports every command
+    from ..tracking.queries import run_detail  # lazy: mlops --help imports every command
 
     target.mkdir(parents=True, exist_ok=True)
     for nb in demo_notebooks_dir().glob("*.ipynb"):
@@ -116,19 +124,23 @@ def run_demo(target: Path) -> Path:
     retrain = add_schedule(store, str(target / "churn.ipynb"), on_performance_drop="churn", base_dir=str(target))
     click.echo(f"    {monitor.id}: monitor.ipynb on change of data/incoming/*.csv")
     click.echo(f"    {retrain.id}: churn.ipynb on a performance drop of model churn (drift alone does not retrain)")
-    _tick(store, "first tick: a baseline check of month 0")
+    with AlertReceiver() as receiver:
+        rule = add_rule(store, "performance-drop,promoted", f"webhook:{receiver.url}")
+        click.echo(f"    alert rule {rule.id}: performance-drop and promoted → a webhook receiver this demo started at "
+                   f"{receiver.url} (`mlops alert add --on ... --to slack:URL` for a real team)")
+        _tick(store, "first tick: a baseline check of month 0", receiver)
 
-    _say("month 1 arrives: prices up, more month-to-month contracts, more support calls (harmless drift)")
-    write_month(target / "data" / "incoming", 1, labelled=False)
-    write_month(target / "data" / "labelled", 1)
-    _tick(store, "new data: drift, but the estimated performance holds")
-    _tick(store, "again: nothing to retrain")
+        _say("month 1 arrives: prices up, more month-to-month contracts, more support calls (harmless drift)")
+        write_month(target / "data" / "incoming", 1, labelled=False)
+        write_month(target / "data" / "labelled", 1)
+        _tick(store, "new data: drift, but the estimated performance holds", receiver)
+        _tick(store, "again: nothing to retrain", receiver)
 
-    _say("month 2 arrives: a new payment method brings customers the model is unsure about")
-    write_month(target / "data" / "incoming", 2, labelled=False)
-    write_month(target / "data" / "labelled", 2)
-    _tick(store, "new data: the estimate drops below the bar, and the drop retrains churn")
-    _tick(store, "again: each drop retrains once")
+        _say("month 2 arrives: a new payment method brings customers the model is unsure about")
+        write_month(target / "data" / "incoming", 2, labelled=False)
+        write_month(target / "data" / "labelled", 2)
+        _tick(store, "new data: the estimate drops below the bar, and the drop retrains churn", receiver)
+        _tick(store, "again: each drop retrains once", receiver)
 
     _say("month 2's labels arrive: what v1 really did, beside what was estimated without them")
     _realized(store, "churn@1", target / "data" / "labelled" / "month-02.csv")
@@ -139,6 +151,9 @@ def run_demo(target: Path) -> Path:
         click.echo(f"    mlops diff {first_churn[:8]} {retrains[0].id[:8]}   # the two churn models: what changed")
         click.echo(f"    mlops reproduce {lifecycle_run[:8]}   # run lifecycle.ipynb again as recorded")
         click.echo("    mlops lineage churn@production ; mlops models card churn@production")
+        system = fmt_system(run_detail(store, retrains[0].id)["system"], retrains[0].duration)
+        if system:
+            click.echo(f"    mlops show {retrains[0].id[:8]}   # what the retrain cost the machine: {system}")
 
     _say("reports")
     index = write_index(store, target / "site")

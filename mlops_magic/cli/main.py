@@ -34,11 +34,15 @@ LAZY_COMMANDS: dict[str, str] = {
     "drift": "mlops_magic.cli.drift:drift_command",
     "performance": "mlops_magic.cli.performance:performance_command",
     "labels": "mlops_magic.cli.performance:labels",
+    "predictions": "mlops_magic.cli.performance:predictions",
+    "import": "mlops_magic.cli.interop:import_group",
+    "export": "mlops_magic.cli.interop:export_group",
     "diff": "mlops_magic.cli.explain:diff_command",
     "reproduce": "mlops_magic.cli.explain:reproduce_command",
     "lineage": "mlops_magic.cli.explain:lineage_command",
     "cache": "mlops_magic.cli.cache:cache",
     "ci": "mlops_magic.cli.ci:ci",
+    "alert": "mlops_magic.cli.alert:alert",
     "sweep": "mlops_magic.cli.sweep:sweep",
 }
 
@@ -62,9 +66,12 @@ class LazyGroup(click.Group):
 
 def open_cli_store(ctx: click.Context) -> Any:
     """The store named by --store / MLOPS_STORE, else the nearest project's; never a new one by accident."""
+    from ..alerts import watch_events  # lazy: mlops --help imports every command
     from ..store import open_existing_store  # lazy: mlops --help imports every command
 
-    return open_existing_store((ctx.find_root().obj or {}).get("store"))
+    store = open_existing_store((ctx.find_root().obj or {}).get("store"))
+    watch_events("cli", lambda: store)  # a promotion or a drift check made here is alerted from here
+    return store
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

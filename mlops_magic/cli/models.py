@@ -69,7 +69,8 @@ def show(ctx: click.Context, ref: str, fmt: str) -> None:
 
 def _detail(mv: Any, sources: list[dict[str, Any]]) -> str:
     lines = [repr(mv), f"  created   {_fmt_time(mv.created.isoformat())}", f"  type      {mv.model_type}",
-             f"  file      {mv.digest[:12]} ({mv.size} bytes, {mv.format})",
+             f"  file      {mv.digest[:12]} ({mv.size} bytes, {mv.format})" if mv.digest else
+             "  file      none: registered from its predictions (monitored, not served)",
              f"  run       {mv.run_id or '-'} (stage {mv.stage_id or '-'})"]
     if mv.columns:
         cols = ", ".join(f"{c['name']}:{c.get('dtype') or '?'}" for c in mv.input_schema["columns"])
@@ -131,6 +132,24 @@ def rollback(ctx: click.Context, name: str, alias: str, reason: str | None) -> N
     from ..registry.aliases import rollback as do_rollback  # lazy: mlops --help imports every command
 
     click.echo(str(do_rollback(open_cli_store(ctx), name, alias, reason=reason).change))
+
+
+@models.command()
+@click.argument("ref")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="The folder to write (created; it must be empty, or an earlier package with --overwrite).")
+@click.option("--wheel", "wheels", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="A wheel to ship in wheels/ and install first, e.g. an unreleased mlops-magic (repeatable).")
+@click.option("--trust", is_flag=True, help="Allow packaging a pickle/joblib model file (served with --trust).")
+@click.option("--overwrite", is_flag=True, help="Replace an earlier package in DIR.")
+@click.pass_context
+def package(ctx: click.Context, ref: str, output: str, wheels: tuple[str, ...], trust: bool, overwrite: bool) -> None:
+    """Write a deployable folder for REF: the model, its input schema, pinned requirements, a Dockerfile and an
+    entrypoint that runs mlops serve."""
+    from ..interop.package import package as write_package  # lazy: mlops --help imports every command
+
+    click.echo(repr(write_package(open_cli_store(ctx), ref, output, wheels=list(wheels), trust=trust,
+                                  overwrite=overwrite)))
 
 
 models.add_command(card_command, "card")

@@ -1,4 +1,5 @@
-"""``mlops performance REF`` and ``mlops labels add FILE``: a model's real performance from a shell or CI."""
+"""``mlops performance REF``, ``mlops labels add FILE`` and ``mlops predictions add FILE``: a model's real
+performance from a shell or CI."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 
 import click
 
-from ..options import LABELS, PERFORMANCE
+from ..options import LABELS, PERFORMANCE, PREDICTIONS
 from .main import open_cli_store
 from .options import declared
 
@@ -60,3 +61,23 @@ def add(ctx: click.Context, path: str, model: str, id_column: str, label_column:
             raise InvalidInputError(f"{path} has no column {column!r}; its columns: {known}")
     click.echo(repr(log_labels(open_cli_store(ctx), model, frame[id_column], frame[label_column], key=key,
                                times=frame[time_column] if time_column else None)))
+
+
+@click.group("predictions", context_settings={"help_option_names": ["-h", "--help"]})
+def predictions() -> None:
+    """Predictions made elsewhere (a batch job, a vendor's service), recorded as served traffic."""
+
+
+@predictions.command("add")
+@click.argument("path", type=click.Path(dir_okay=False))
+@declared(*PREDICTIONS)
+@click.pass_context
+def add_predictions(ctx: click.Context, path: str, model: str, prediction_column: str, proba_columns: tuple[str, ...],
+                    id_column: str | None, time_column: str | None) -> None:
+    """Record a file of predictions (csv, parquet, json): every column not named by an option is an input."""
+    from ..monitoring.predictions import log_prediction_table  # lazy: pulls numpy
+    from ..monitoring.records import read_table  # lazy: pulls numpy
+
+    click.echo(repr(log_prediction_table(open_cli_store(ctx), model, read_table(path),
+                                         prediction_column=prediction_column, proba_columns=proba_columns,
+                                         id_column=id_column, time_column=time_column)))

@@ -19,11 +19,23 @@ from .main import open_cli_store
               help="Served rows kept per model (older ones are deleted as new ones arrive).")
 @click.option("--trust", is_flag=True, help="Allow serving a pickle/joblib model file.")
 @click.option("--max-body", type=click.IntRange(min=1), default=8 * 1024 * 1024, show_default=True,
-              metavar="BYTES", help="Largest /predict body accepted; bigger ones get 413 without being read.")
+              metavar="BYTES", help="Largest request body accepted on every surface; bigger ones get 413 "
+                                    "without being read.")
 @click.pass_context
 def serve_command(ctx: click.Context, ref: str, host: str, port: int, poll_interval: float, sample: float,
                   trust: bool, max_body: int, keep: int) -> None:
-    """Serve a model (NAME, NAME@VERSION or NAME@ALIAS) over HTTP; follows alias moves."""
+    """Serve a model (NAME, NAME@VERSION or NAME@ALIAS) over HTTP; follows alias moves.
+
+    \b
+    Three protocols answer the same model; every request is checked
+    against its input schema and logged for monitoring alike:
+      its own       POST /predict, /labels; GET /health, /metadata
+      OIP v2        POST /v2/models/NAME[/versions/V]/infer; GET /v2/...
+                    (tritonclient, KServe, Seldon)
+      MLflow's      POST /invocations; GET /ping, /version
+                    (ScoringServerClient)
+    Details and client examples: docs/models.md#serving.
+    """
     from ..serving.app import serve  # lazy: mlops --help imports every command
 
     serve(ref, host=host, port=port, poll_interval=poll_interval, sample=sample, trust=trust,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..entities import RunStatus
+from ..entities import RunStatus, result_metrics
 from .html import STATUS_ICON, Html, esc, fmt_duration, fmt_number, fmt_param, fmt_size, html_table, ink, status_style
 
 if TYPE_CHECKING:
@@ -62,6 +62,26 @@ class LifecycleView:
         return lifecycle_text(self.view)
 
 
+def fmt_system(summary: dict[str, Any] | None, wall: float | None = None) -> str:
+    """``cpu 1.8 cores avg (peak 2.0), rss peak 3.1 GiB, gpu 0 util 87% mem 11.2 GiB, wall 4.2 min``:
+    a run's (or stage's) system summary (``tracking/system_summary.py``); "" when nothing was sampled."""
+    if not summary:
+        return ""
+    parts = []
+    if summary.get("cpu"):
+        cpu = summary["cpu"]
+        parts.append(f"cpu {fmt_number(cpu['avg'], 2)} cores avg (peak {fmt_number(cpu['peak'], 2)})")
+    if summary.get("rss"):
+        parts.append(f"rss peak {fmt_size(summary['rss']['peak'])}")
+    for index, gpu in sorted((summary.get("gpu") or {}).items()):
+        bits = [f"util {gpu['util_peak']:.0f}%" if "util_peak" in gpu else "",
+                f"mem {fmt_size(gpu['mem_peak'])}" if "mem_peak" in gpu else ""]
+        parts.append(f"gpu {index} " + " ".join(b for b in bits if b))
+    if wall is not None and parts:
+        parts.append(f"wall {fmt_duration(wall)}")
+    return ", ".join(parts)
+
+
 def _autologged(detail: dict[str, Any], mark: str = "autolog") -> Any:
     """``marker(kind, key)``: ``mark`` for a value autolog recorded (docs/autolog.md), else ""."""
     marked = {(kind, key) for kind, keys in (detail.get("autologged") or {}).items() for key in keys}
@@ -84,19 +104,23 @@ class RunView:
                  f"started {esc(d['started'][:19])} · {esc(fmt_duration(d['duration']))}"]
         if d.get("error"):
             parts.append(f"<div style='{ERROR}'>{esc(d['error'])}</div>")
+        if fmt_system(d.get("system"), d.get("duration")):
+            parts.append(f"<div>system: {esc(fmt_system(d.get('system'), d.get('duration')))}</div>")
         if d.get("code_version"):
             dirty = " (dirty)" if d.get("git_dirty") else ""
             parts.append(f"<div>git {esc(d['code_version'][:12])}{esc(dirty)}</div>")
         if _where(d):
             parts.append(f"<div>{esc(_where(d))}</div>")
+        sampled = any(s.get("system") for s in d["stages"])
         stages = [[s["kind"], s["name"], s["attempt"], Html(_status(s["status"]) + esc(cached_note(s))),
                    fmt_duration(s["duration"]),
                    f"{s['error_type']}: {s['error_message']}" if s.get("error_type") else "",
                    ", ".join(f"{v['name']}:{v['type']}" for v in s.get("variables") or [])]
-                  for s in d["stages"]]
+                  + ([fmt_system(s.get("system"))] if sampled else []) for s in d["stages"]]
         if stages:
             parts.append("<h4>Stages</h4>" + html_table(
-                ["kind", "name", "attempt", "status", "duration", "error", "variables"], stages))
+                ["kind", "name", "attempt", "status", "duration", "error", "variables"]
+                + (["system"] if sampled else []), stages))
         if d["lifecycle"]["warnings"]:
             parts.append(f"<div style='{WARN}'>" + "<br>".join(esc(w) for w in d["lifecycle"]["warnings"])
                          + "</div>")
@@ -104,11 +128,12 @@ class RunView:
         if d["params"]:
             parts.append("<h4>Parameters</h4>" + html_table(
                 ["name", "value", ""], [[k, fmt_param(v), auto("params", k)] for k, v in d["params"].items()]))
-        if d["metrics_latest"]:
+        metrics = result_metrics(d["metrics_latest"])
+        if metrics:
             parts.append("<h4>Metrics</h4>" + html_table(
                 ["name", "last value", "step", "points", ""],
                 [[k, fmt_number(v["value"], 6) + cached_metric_note(v), v["step"], v["points"], auto("metrics", k)]
-                 for k, v in d["metrics_latest"].items()]))
+                 for k, v in metrics.items()]))
         if d["artifacts"]:
             parts.append("<h4>Artifacts</h4>" + html_table(
                 ["name", "size", "digest", ""],
@@ -124,6 +149,8 @@ class RunView:
         d = self.detail
         lines = [f"Run {d['id']}  {d['status']}  trigger={d['trigger']}  notebook={d['notebook'] or '-'}",
                  f"  started {d['started'][:19]}  duration {fmt_duration(d['duration']) or '-'}"]
+        if fmt_system(d.get("system"), d.get("duration")):
+            lines.append(f"  system: {fmt_system(d.get('system'), d.get('duration'))}")
         if d.get("code_version"):
             lines.append(f"  git {d['code_version'][:12]}{' (dirty)' if d.get('git_dirty') else ''}")
         if _where(d):
@@ -134,19 +161,21 @@ class RunView:
             lines.append("Stages:")
             for s in d["stages"]:
                 err = f"  {s['error_type']}: {s['error_message']}" if s.get("error_type") else ""
+                system = f"  [{fmt_system(s.get('system'))}]" if s.get("system") else ""
                 lines.append(f"  {s['kind']:<9} {s['name']:<14} #{s['attempt']:<3} {s['status']:<10} "
-                             f"{fmt_duration(s['duration']):>9}{err}{cached_note(s)}")
+                             f"{fmt_duration(s['duration']):>9}{err}{cached_note(s)}{system}")
         for w in d["lifecycle"]["warnings"]:
             lines.append(f"  warning: {w}")
         auto = _autologged(d, "  (autolog)")
         if d["params"]:
             lines.append("Parameters:")
             lines.extend(f"  {k} = {fmt_param(v)}{auto('params', k)}" for k, v in d["params"].items())
-        if d["metrics_latest"]:
+        metrics = result_metrics(d["metrics_latest"])
+        if metrics:
             lines.append("Metrics (last value):")
             lines.extend(f"  {k} = {fmt_number(v['value'], 6)} (step {v['step']}, {v['points']} points"
                          f"{cached_metric_note(v)}){auto('metrics', k)}"
-                         for k, v in d["metrics_latest"].items())
+                         for k, v in metrics.items())
         if d["artifacts"]:
             lines.append("Artifacts:")
             lines.extend(f"  {a['name']}  {fmt_size(a['size'])}  {a['digest'][:12]}{auto('artifacts', a['name'])}"

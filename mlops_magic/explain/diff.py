@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..display.html import fmt_number
-from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun, json_safe
+from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun, json_safe, result_metrics
 from ..store import Store
 from ..store import autolog as autolog_table
 from ..store import registry as registry_tables
@@ -105,8 +105,8 @@ def diff_runs(store: Store, ref_a: str, ref_b: str) -> RunDiff:
     cells_a, cells_b = stage_cells(kept_notebook(store, run_a.id)), stage_cells(kept_notebook(store, run_b.id))
     params_a, params_b = _declared(store, run_a.id), _declared(store, run_b.id)
     timing = autolog_table.timing_metrics(store.db, [run_a.id, run_b.id])  # durations are not results
-    metrics_a, metrics_b = ({k: v for k, v in store.latest_metrics_with_stages(r).items() if k not in timing}
-                            for r in (run_a.id, run_b.id))
+    metrics_a, metrics_b = ({k: v for k, v in result_metrics(store.latest_metrics_with_stages(r)).items()
+                             if k not in timing} for r in (run_a.id, run_b.id))
     stage_name_a: dict[int | None, str] = {s.id: s.name for s in store.list_stages(run_a.id)}
     stage_name_b: dict[int | None, str] = {s.id: s.name for s in store.list_stages(run_b.id)}
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..display.html import fmt_number
-from ..entities import Fingerprint, Run
+from ..entities import Fingerprint, Run, result_metrics
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..runner import RunRequest, run_notebooks
 from ..runner.execute import runs_dir
@@ -203,8 +203,9 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
         cwd=str(run_folder(store, run)), parent_run_id=run.id, name=f"reproduce {run.id[:8]}",
         record_as=run.notebook, cache=False)
     result = run_notebooks([request], store=store)[0]
-    metrics = store.latest_metrics([run.id, result.run_id])
-    timing = autolog_table.timing_metrics(store.db, [run.id, result.run_id])  # durations never reproduce
+    metrics = {k: result_metrics(v) for k, v in store.latest_metrics([run.id, result.run_id]).items()}
+    timing = autolog_table.timing_metrics(store.db, [run.id, result.run_id])  # durations never reproduce, nor
+    # what a run cost the machine (system.*): only results are compared
     checks = compare_metrics({k: v for k, v in metrics[run.id].items() if k not in timing},
                              {k: v for k, v in metrics[result.run_id].items() if k not in timing}, tolerance)
     reasons = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..alerts import watch_events
 from ..tracking.environment import papermill_parent
 from ..tracking.session import get_session
 from .hooks import StageCellTracker
@@ -29,6 +30,9 @@ def load_ipython_extension(ipython: Any) -> None:
         session.executed_notebook = papermill.output_path if papermill else None
         if papermill:  # `papermill proj/nb.ipynb …` typed elsewhere: the project is the notebook's
             session.store_start = os.path.dirname(papermill.input_path)
+        # alerts about what this kernel does (a promotion, a drift check) go out from here; a headless
+        # run's kernel leaves that to the runner, which outlives it
+        watch_events("kernel", lambda: session.store if session.store_exists() else None)
     load(ipython, session)
     if _tracker is not None:
         _tracker.unregister()

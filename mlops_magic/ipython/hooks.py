@@ -38,6 +38,7 @@ from ..tracking.stages import (
     spec_from_tags,
     split_header,
 )
+from ..tracking.system import ensure_registered as ensure_system_metrics
 
 _SKIP_TYPES = ("module", "function", "builtin_function_or_method", "type", "method")
 
@@ -63,6 +64,7 @@ class StageCellTracker:
     # -- registration -------------------------------------------------------------------------
     def register(self) -> None:
         ensure_autolog(self.session)
+        ensure_system_metrics(self.session)
         self.shell.input_transformers_cleanup.insert(0, self.transform)
         self.shell.ast_transformers.append(self.skipper)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
@@ -172,13 +174,15 @@ class StageCellTracker:
             return
         try:
             known = {k: Fingerprint(**v) for k, v in cache.hit.fingerprints.items()} if cache and cache.hit else {}
-            variables, fingerprints = self._produced(known)
-            for fp in fingerprints:
-                self.session.store.log_fingerprint(stage.run_id, fp, stage_id=stage.id)
-            if cache is not None and cache.capture:  # the entry the cache saves reuses them
-                cache.fingerprints = {fp.name: fp.to_dict() for fp in fingerprints if fp.name}
+            variables, outputs = self._produced()
+            pending = None
+            if cache is not None and cache.capture:  # the entry the cache saves reuses them: hashed now
+                pending = self.session.log_outputs(stage, outputs, known)
+                cache.fingerprints = {p.name: fp.to_dict() for p in pending if (fp := p.result()) is not None}
             self.session.end_stage(stage, error, variables=variables,
                                    error_line=_cell_error_line(error) if error else None)
+            if pending is None:  # fingerprints: after the cell when that is safe
+                self.session.log_outputs(stage, outputs, known)
         except MlopsError as exc:
             print(f"mlops: stage result not recorded: {exc}")
         if cache is not None:
@@ -207,25 +211,19 @@ class StageCellTracker:
     def _snapshot(self) -> dict[str, int]:
         return {k: id(v) for k, v in self._user_names().items()}
 
-    def _produced(self, known: dict[str, Fingerprint] | None = None) -> tuple[list[VariableInfo], list[Any]]:
-        """The variables the cell made, and fingerprints of its frames and arrays (``known``: those of values
-        restored from the cache, recorded when the entry was saved and checked by digest when read)."""
-        from ..tracking.fingerprint import fingerprint, is_fingerprintable  # lazy: %load_ext stays light
+    def _produced(self) -> tuple[list[VariableInfo], list[tuple[str, Any]]]:
+        """The variables the cell created or rebound, and those among them to fingerprint (frames, arrays)."""
+        from ..tracking.fingerprint import is_fingerprintable  # lazy: %load_ext stays light
 
         before = self._before
-        variables, fingerprints = [], []
+        variables, outputs = [], []
         for name, value in self._user_names().items():
             if before.get(name) == id(value) or type(value).__name__ in _SKIP_TYPES:
                 continue
             variables.append(describe(name, value))
-            if known and name in known:
-                fingerprints.append(known[name])
-            elif is_fingerprintable(value) and cheap_to_fingerprint(value):
-                try:
-                    fingerprints.append(fingerprint(value, name=name, role="output"))
-                except Exception:  # an exotic dtype must not fail the user's cell
-                    pass
-        return variables, fingerprints
+            if is_fingerprintable(value):
+                outputs.append((name, value))
+        return variables, outputs
 
 
 class SkipRestoredCell:
@@ -269,28 +267,6 @@ def _keep_outputs(state: CacheState, capture: Any, result: Any, label: str) -> N
         state.lines.append(f"{label}: --cache: the cell's outputs are over 10 MiB; a restore will not show them")
         return
     state.outputs = capture.outputs
-
-
-#: Outputs bigger than this are not fingerprinted automatically (``%mlops fingerprint VAR`` still
-#: does it): hashing runs at memory speed for numbers but ~0.1 µs per string, and a stage cell must
-#: stay as fast as the same cell without the magic.
-AUTO_FINGERPRINT_MAX_BYTES = int(os.environ.get("MLOPS_FINGERPRINT_MAX_BYTES", str(1 << 30)))
-AUTO_FINGERPRINT_MAX_OBJECTS = 5_000_000
-
-
-def cheap_to_fingerprint(value: Any) -> bool:
-    """Whether hashing ``value`` after every stage costs little next to the cell itself."""
-    nbytes = getattr(value, "nbytes", None)
-    if nbytes is None and hasattr(value, "memory_usage"):
-        usage = value.memory_usage(index=True, deep=False)
-        nbytes = int(usage.sum()) if hasattr(usage, "sum") else int(usage)
-    if nbytes is not None and nbytes > AUTO_FINGERPRINT_MAX_BYTES:
-        return False
-    dtypes = getattr(value, "dtypes", None)
-    kinds = [getattr(t, "kind", "O") for t in dtypes] if dtypes is not None and hasattr(dtypes, "__iter__") \
-        else [getattr(getattr(value, "dtype", None), "kind", "O")]
-    objects = sum(1 for k in kinds if k not in "biufcmM") * (len(value) if hasattr(value, "__len__") else 0)
-    return objects <= AUTO_FINGERPRINT_MAX_OBJECTS
 
 
 def describe(name: str, value: Any) -> VariableInfo:

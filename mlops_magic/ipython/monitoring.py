@@ -1,5 +1,5 @@
-"""``%mlops drift``, ``quality``, ``labels`` and ``performance``: take the parsed arguments, call the monitoring core,
-return the report."""
+"""``%mlops drift``, ``quality``, ``labels``, ``predictions`` and ``performance``: take the parsed arguments,
+call the monitoring core, return the report."""
 
 from __future__ import annotations
 
@@ -52,6 +52,16 @@ def cmd_labels(ctx: MagicContext, args: Namespace) -> Any:
             raise InvalidInputError(f"the labels have no column {column!r}")
     return log_labels(ctx.session.store, args.model, frame[id_column], frame[args.label_column], key=args.key,
                       times=frame[args.time_column] if args.time_column else None)
+
+
+def cmd_predictions(ctx: MagicContext, args: Namespace) -> Any:
+    from ..monitoring.predictions import log_prediction_table  # lazy: pulls numpy
+    from ..monitoring.records import resolve_data  # lazy: pulls numpy
+
+    frame = resolve_data(args.data, ctx.user_ns, what="predictions")
+    return log_prediction_table(ctx.session.store, args.model, frame, prediction_column=args.prediction_column,
+                                proba_columns=args.proba_columns, id_column=args.id_column,
+                                time_column=args.time_column)
 
 
 def cmd_performance(ctx: MagicContext, args: Namespace) -> Any:

@@ -10,7 +10,8 @@ Options that mean the same in the ``mlops`` command come from :mod:`mlops_magic.
 from __future__ import annotations
 
 from ..entities import RunStatus
-from ..options import DRIFT_TESTS, HISTORY, LABELS, PERFORMANCE, PROMOTE, ROLLBACK, RUN_FILTERS, SWEEP_FILTER, arg
+from ..options import (DRIFT_TESTS, HISTORY, LABELS, PERFORMANCE, PREDICTIONS, PROMOTE, ROLLBACK, RUN_FILTERS,
+                       SWEEP_FILTER, arg)
 from ..tracking.stages import STAGE_USAGE
 from .parsers import Subcommand, entries, summary
 
@@ -150,6 +151,13 @@ SUBCOMMANDS: dict[str, Subcommand] = {
                        arg("data", help="A DataFrame variable or a file (csv, parquet, json) with an id and a "
                            "label column."),
                        *LABELS,
+                   )),
+        Subcommand("predictions", f"{_MONITORING}:cmd_predictions",
+                   "record predictions a model made elsewhere (a batch job, a vendor) as served traffic, for "
+                   "drift, labels and performance", (
+                       arg("data", help="A DataFrame variable or a file (csv, parquet, json): the inputs, the "
+                           "prediction and optionally probabilities, id and time columns."),
+                       *PREDICTIONS,
                    )),
         Subcommand("performance", f"{_MONITORING}:cmd_performance",
                    "realized performance where labels arrived, estimated (CBPE) where not; a drop "

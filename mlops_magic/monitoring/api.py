@@ -1,5 +1,5 @@
 """Monitoring from Python, on the session's store and current run: ``mlops.drift()``, ``mlops.quality()``,
-``mlops.performance()``, ``mlops.log_labels()``, ``mlops.drift_history()``.
+``mlops.performance()``, ``mlops.log_labels()``, ``mlops.log_predictions()``, ``mlops.drift_history()``.
 
 The twins of ``%mlops drift|performance|labels``; the work is done by :mod:`.records`,
 :mod:`.performance` and :mod:`.quality`, which the CLI and the server call with a store. Those import
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from .drift import DriftReport
     from .performance import LabelsResult, PerformanceReport
+    from .predictions import LoggedPredictions
     from .quality import QualityReport
 
 
@@ -67,6 +68,21 @@ def log_labels(model: str, ids: Any, labels: Any, *, key: str | None = None, tim
     return store_labels(get_session().store, model, ids, labels, key=key, times=times)
 
 
+def log_predictions(model: str, *, inputs: Any = None, predictions: Any = None, probabilities: Any = None,
+                    ids: Any = None, times: Any = None) -> LoggedPredictions:
+    """Record predictions ``model`` made anywhere (a batch job, a vendor's service) exactly as ``mlops serve``
+    records what it answers, so drift (``served:NAME``), labels, realized performance and CBPE work on them.
+
+    ``inputs``: the rows scored (a DataFrame with the model's input columns); ``probabilities``: one column
+    per class in the model's class order (two classes: the second one's alone will do); ``ids``: what labels
+    will join on later (generated when not given); ``times``: when each prediction was made (default now).
+    """
+    from .predictions import log_predictions as record  # lazy: pulls numpy
+
+    return record(get_session().store, model, inputs=inputs, predictions=predictions, probabilities=probabilities,
+                  ids=ids, times=times)
+
+
 def drift_history(model: str) -> DataFrame:
     """Every stored drift check of ``model`` as a DataFrame, oldest first."""
     from .records import drift_history as stored_checks  # lazy: pulls numpy
@@ -74,4 +90,4 @@ def drift_history(model: str) -> DataFrame:
     return stored_checks(get_session().store, model)
 
 
-__all__ = ["drift", "drift_history", "log_labels", "performance", "quality"]
+__all__ = ["drift", "drift_history", "log_labels", "log_predictions", "performance", "quality"]

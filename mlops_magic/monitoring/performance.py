@@ -177,8 +177,8 @@ def log_labels(store: Store, model: str, ids: Any, labels: Any, *, key: str | No
     """
     check_model_name(model)
     require_model(store, model)
-    raw_ids = _as_list(ids, "ids")
-    values = _as_list(labels, "labels")
+    raw_ids = as_list(ids, "ids")
+    values = as_list(labels, "labels")
     if len(raw_ids) != len(values):
         raise InvalidInputError(f"{len(raw_ids)} ids but {len(values)} labels; give one label per id")
     if not raw_ids:
@@ -216,7 +216,7 @@ def _request_ids_by_entity(store: Store, model: str, key: str, entities: list[An
     """The request id of each entity's latest served prediction at or before its label time."""
     import bisect
 
-    when = _as_list(times, "times") if times is not None else None
+    when = as_list(times, "times") if times is not None else None
     if when is not None and len(when) != len(entities):
         raise InvalidInputError(f"{len(entities)} ids but {len(when)} times; give one time per label")
     rows = tables.served_request_rows(store.db, model)
@@ -238,12 +238,12 @@ def _request_ids_by_entity(store: Store, model: str, key: str, entities: list[An
         if when is None:
             out.append(ids[-1])
             continue
-        pos = bisect.bisect_right(at, _timestamp(when[i])) - 1
+        pos = bisect.bisect_right(at, to_timestamp(when[i])) - 1
         out.append(ids[pos] if pos >= 0 else None)
     return out
 
 
-def _timestamp(value: Any) -> float:
+def to_timestamp(value: Any) -> float:
     """Seconds since the epoch from a number, a datetime, a pandas Timestamp or an ISO 8601 string."""
     if isinstance(value, bool):
         raise InvalidInputError(f"time {value!r} is not a time")
@@ -262,7 +262,7 @@ def _timestamp(value: Any) -> float:
     raise InvalidInputError(f"time {value!r} is not a time")
 
 
-def _as_list(values: Any, what: str) -> list[Any]:
+def as_list(values: Any, what: str) -> list[Any]:
     if isinstance(values, (str, bytes)) or values is None:
         raise InvalidInputError(f"{what} must be a column or a list of values, got {type(values).__name__}")
     if hasattr(values, "tolist"):
@@ -392,7 +392,8 @@ def _served_windows(store: Store, model: str, kind: str, reference: dict[str, An
     rows = tables.served_predictions(store.db, model)
     if not rows:
         raise NotFoundError(f"no served predictions of model {model!r} yet; `mlops serve {model}@production` "
-                            "logs them as it answers (or pass current= a batch of inputs)")
+                            "logs them as it answers, mlops.log_predictions records ones made elsewhere "
+                            "(or pass current= a batch of inputs)")
     groups: dict[float | None, list[Any]] = {}
     for row in rows:
         key = None if length is None else math.floor(row[1] / length) * length
@@ -416,7 +417,7 @@ def _batch_window(store: Store, model: str, version: int, kind: str, reference: 
         frame = frame.drop(columns=[labels])
     elif labels is not None:
         labels = namespace.get(labels, labels) if namespace and isinstance(labels, str) else labels
-        truth = _as_list(labels, "labels")
+        truth = as_list(labels, "labels")
         if len(truth) != len(frame):
             raise InvalidInputError(f"labels has {len(truth)} values but the current data has {len(frame)} rows")
     if len(frame) == 0:

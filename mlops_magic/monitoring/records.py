@@ -75,7 +75,7 @@ def resolve_data(spec: Any, namespace: dict[str, Any] | None = None, *, what: st
         frame = served_frame(store or open_store(), name, int(limit or 10_000))
         if len(frame) == 0:
             raise NotFoundError(f"no served inputs of model {name!r} yet; `mlops serve {name}@production` "
-                                "samples them as it answers")
+                                "samples them as it answers, mlops.log_predictions records a batch scored elsewhere")
         return frame
     if namespace is not None and IDENT.match(spec):
         if spec in namespace:

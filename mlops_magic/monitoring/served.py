@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def record_served(store: Store, name: str, version: int, records: list[dict[str, Any]],
                   keep: int = 100_000, *, outputs: list[tuple[str | None, Any, Any]] | None = None,
-                  received: float | None = None) -> None:
+                  received: float | list[float] | None = None) -> None:
     """Append served input rows (one transaction), keeping the newest ``keep`` rows per model.
 
     ``outputs`` gives, per row, the request id, the prediction and the class probabilities answered:

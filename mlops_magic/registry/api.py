@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..errors import InvalidInputError
 from ..tracking.session import get_session
 from . import aliases
 from .aliases import PromotionResult, history
+from .external import register_external
 from .versions import ModelVersion, load, model_summaries, register, versions_of
 
 if TYPE_CHECKING:
@@ -18,16 +20,28 @@ if TYPE_CHECKING:
 
 
 def register_model(model: Any, name: str, *, input: Any = None, format: str = "skops",
-                   description: str | None = None, labels: Any = None) -> ModelVersion:
+                   description: str | None = None, labels: Any = None, predictions: Any = None,
+                   probabilities: Any = None) -> ModelVersion:
     """Register ``model`` as the next version of ``name`` with the current run's metrics, gates and data.
 
     ``input`` is the data the model is checked against later (its schema and drift profile); with
     ``labels`` (``input``'s true values) it is also the reference for realized and estimated performance.
+
+    ``model=None`` registers a model served elsewhere (a vendor's, a batch job's) from what it answered
+    on ``input``: its ``predictions``, class ``probabilities`` and the true ``labels``. Drift, labels,
+    realized and estimated performance and gates work for it; it has no file to load or serve.
     """
     session = get_session()
     session.settle()  # the version records the run's metrics, including what this stage autologged so far
     run_id = session.recording_run_id()
     stage = session.current_stage
+    if model is None:
+        return register_external(session.store, name, input=input, predictions=predictions,
+                                 probabilities=probabilities, labels=labels, run_id=run_id,
+                                 stage_id=stage.id if stage else None, description=description)
+    if predictions is not None or probabilities is not None:
+        raise InvalidInputError("predictions= and probabilities= describe a model registered without an object "
+                                "(model=None); a fitted model's own are computed from input= and labels=")
     return register(session.store, model, name, input=input, format=format, run_id=run_id,
                     stage_id=stage.id if stage else None, description=description, labels=labels)
 

@@ -20,6 +20,8 @@ from ..errors import InvalidInputError, MlopsError
 
 FORMATS = ("skops", "pickle", "joblib")
 UNSAFE_FORMATS = ("pickle", "joblib")
+#: The format of a version registered without a model (a model served elsewhere, known by its predictions).
+NO_FILE = "none"
 
 
 class UnsafeFormatWarning(UserWarning):
@@ -157,7 +159,7 @@ class StoredModel:
     size: int
     format: str
     flavour: str
-    model_type: str
+    model_type: str | None
     trusted_types: list[str]
     environment: dict[str, str]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..entities import _Entity, utc_from_ts
+from ..entities import _Entity, result_metrics, utc_from_ts
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store
 from ..store import monitoring as monitoring_tables
@@ -68,7 +68,7 @@ class ModelVersion(_Entity):
     def __repr__(self) -> str:
         gates = {None: "no gates", True: "gates passed", False: "GATES FAILED"}[self.gates_passed]
         inputs = f"{len(self.columns)} input columns" if self.columns else "no input schema"
-        kind = (self.model_type or "").rsplit(".", 1)[-1]
+        kind = (self.model_type or "").rsplit(".", 1)[-1] or self.flavour
         aliases = f" [{', '.join(self.aliases)}]" if self.aliases else ""
         run = f", run {self.run_id[:8]}" if self.run_id else ""
         return f"{self} ({kind}, {self.format}; {inputs}; {gates}{run}){aliases}"
@@ -230,9 +230,6 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
     check_model_name(name)
     label = label or "the model"
     model_io.check_model(model, label)
-    schema = input_schema(input) or _schema_from_model(model)
-    data_fp = fingerprint(input, name=input_name or "training data", role="input") if input is not None else None
-    reference = _reference_profile(input)
     performance = None
     if labels is not None:
         if input is None:
@@ -241,16 +238,33 @@ def register(store: Store, model: Any, name: str, *, input: Any = None, format: 
 
         performance = reference_from_model(model, input, labels)
     saved = _model_file(store, model, format, label)
-    digest, size = saved.digest, saved.size
-    metrics: dict[str, float] = store.latest_metrics([run_id])[run_id] if run_id else {}
+    return record_version(store, name, saved, input=input, schema=input_schema(input) or _schema_from_model(model),
+                          performance=performance, run_id=run_id, stage_id=stage_id, description=description,
+                          input_name=input_name)
+
+
+def record_version(store: Store, name: str, saved: model_io.StoredModel, *, input: Any = None,
+                   schema: dict[str, Any] | None = None, performance: tuple[str, dict[str, Any]] | None = None,
+                   run_id: str | None = None, stage_id: int | None = None, description: str | None = None,
+                   input_name: str | None = None, created: float | None = None) -> ModelVersion:
+    """Record a model file already in the store as the next version of ``name``, with the run's metrics
+    and gates, the lineage and reference profile of ``input`` and the performance reference, if given.
+
+    Every way a version is made ends here: a fitted model (:func:`register`), a model served elsewhere
+    known only by its predictions (``registry.external``), a model file imported from another registry.
+    """
+    check_model_name(name)
+    data_fp = fingerprint(input, name=input_name or "training data", role="input") if input is not None else None
+    reference = _reference_profile(input)
+    metrics: dict[str, float] = result_metrics(store.latest_metrics([run_id])[run_id]) if run_id else {}
     gate_results = gates.run_gates(store, run_id) if run_id else []
     passed = None if not gate_results else all(g.passed for g in gate_results)
     lineage = [fp.to_dict() for fp in store.list_fingerprints(run_id)] if run_id else []
-    now = time.time()
+    now = time.time() if created is None else created
 
     values = {
-        "flavour": saved.flavour, "format": saved.format, "model_type": saved.model_type, "digest": digest,
-        "size": size, "trusted_types": json.dumps(saved.trusted_types),
+        "flavour": saved.flavour, "format": saved.format, "model_type": saved.model_type, "digest": saved.digest,
+        "size": saved.size, "trusted_types": json.dumps(saved.trusted_types),
         "input_schema": json.dumps(schema) if schema else None, "metrics": json.dumps(metrics),
         "gates": json.dumps([g.to_dict() for g in gate_results]),
         "gates_passed": None if passed is None else int(passed), "run_id": run_id, "stage_id": stage_id,
@@ -296,6 +310,9 @@ def load(store: Store, ref: str, *, trust: bool = False) -> Any:
 
     mv = get_version(store, ref)
     label = str(mv)
+    if mv.format == model_io.NO_FILE:
+        raise MlopsError(f"{label} was registered from its predictions only: it has no model file to load or "
+                         "serve; monitor it with mlops.log_predictions (see docs/monitoring.md)")
     try:
         with store.artifacts.open(mv.digest) as fh:
             data = fh.read()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..entities import result_metrics
 from ..registry.gates import run_gates
 from ..store import Store
 from ..tracking.queries import run_detail
@@ -51,7 +52,7 @@ def index_data(store: Store, limit: int = 500) -> dict[str, Any]:
     for r in reversed(runs):
         notebooks.setdefault(r.notebook or "(no notebook)", []).append({
             "id": r.id, "status": r.status, "trigger": r.trigger, "started": r.started.isoformat(),
-            "ts": r.started.timestamp(), "duration": r.duration, "error": r.error, "metrics": metrics[r.id],
-            "schedule_id": r.schedule_id,
+            "ts": r.started.timestamp(), "duration": r.duration, "error": r.error,
+            "metrics": result_metrics(metrics[r.id]), "schedule_id": r.schedule_id,
         })
     return {"notebooks": notebooks, "count": len(runs)}

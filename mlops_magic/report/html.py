@@ -15,8 +15,8 @@ from typing import Any
 
 from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline, value_card
 from ..display.html import Html, esc, fmt_number, fmt_param, fmt_size, html_table
-from ..display.runs import cached_metric_note, cached_note
-from ..entities import RunStatus
+from ..display.runs import cached_metric_note, cached_note, fmt_system
+from ..entities import RunStatus, result_metrics
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1100px}
@@ -97,7 +97,8 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
     charts = "".join(line_chart([(float(step), float(v)) for step, v in pts], title=key)
                      for key, pts in history.items() if len(pts) > 1)
     metric_rows = [[k, f"{fmt_number(v['value'], 6)}{cached_metric_note(v)}", v["step"], v["points"]]
-                   for k, v in d.get("metrics_latest", {}).items()]  # metrics are numbers (nan as "nan")
+                   for k, v in result_metrics(d.get("metrics_latest", {})).items()]  # numbers (nan as "nan")
+    system = fmt_system(d.get("system"), d.get("duration"))
     artifacts = [[a["name"], Html(f'<span title="{a["size"]:,} bytes">{esc(fmt_size(a["size"]))}</span>'),
                   _code(a["digest"][:12])] for a in d.get("artifacts", [])]
     fps = [[f.get("name"), f.get("role"), f["kind"], f.get("rows"), _code(f["digest"][:16])]
@@ -113,6 +114,7 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
         f"{esc(d['started'][:19].replace('T', ' '))} UTC · {duration}"
         + (f" · commit <code>{esc(d['code_version'][:10])}</code>" if d.get("code_version") else "")
         + (f" · schedule <code>{esc(d['schedule_id'])}</code>" if d.get("schedule_id") else "") + "</p>",
+        f'<p class="muted">system: {esc(system)}</p>' if system else "",
         error,
         "<h2>Stages</h2>", timeline(bars),
         _table(["stage", "kind", "attempt", "status", "duration", "error", "variables"], stage_rows),

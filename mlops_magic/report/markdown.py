@@ -8,8 +8,8 @@ from ..display.html import fmt_number
 from ..display.markdown import md_cell as _cell
 from ..display.markdown import md_code
 from ..display.markdown import md_table as _table
-from ..display.runs import cached_metric_note, cached_note
-from ..entities import RunStatus
+from ..display.runs import cached_metric_note, cached_note, fmt_system
+from ..entities import RunStatus, result_metrics
 
 
 def _section(title: str, headers: list[str], rows: list[list[Any]]) -> list[str]:
@@ -30,6 +30,8 @@ def run_markdown(d: dict[str, Any]) -> str:
     lines = [f"### {icon} {md_code(d.get('notebook') or d['id'], table=False)} — {d['status']}", "",
              f"run `{d['id']}` · trigger {d['trigger']} · "
              + (f"{d['duration']:.1f}s" if d.get("duration") is not None else str(RunStatus.RUNNING)), ""]
+    if fmt_system(d.get("system"), d.get("duration")):
+        lines += [f"system: {fmt_system(d.get('system'), d.get('duration'))}", ""]
     if d.get("error"):
         lines += [f"> {_cell(d['error'])}", ""]
     lines += _section("Stages", ["stage", "attempt", "status", "duration"], [
@@ -39,7 +41,7 @@ def run_markdown(d: dict[str, Any]) -> str:
         lines += _section("Parameters", ["name", "value"], [[k, v] for k, v in d["params"].items()])
     lines += _section("Metrics", ["metric", "value", "step"],
                       [[k, f"{fmt_number(v['value'], 6)}{cached_metric_note(v)}", v["step"]]
-                       for k, v in d.get("metrics_latest", {}).items()])
+                       for k, v in result_metrics(d.get("metrics_latest", {})).items()])
     if d.get("gates"):
         lines += _section("Quality gates", ["gate", "passed"],
                           [[g["expression"], "yes" if g["passed"] else "no"] for g in d["gates"]])

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..alerts import deliver_soon
 from ..errors import InvalidInputError
 from ..store import open_store
 from .executor_url import LOCAL, check_executor_url, make_executor, parse_resources
@@ -54,6 +55,7 @@ def run_notebooks(requests: Sequence[RunRequest], *, store: Any = None, parallel
         raise
     finally:
         runner.shutdown()
+        deliver_soon(store)  # what the runs' kernels announced (promotions, drift, ...): alerts, off this path
 
 
 def run_notebook(notebook: str, params: dict[str, Any] | None = None, **options: Any) -> RunResult:

@@ -30,6 +30,7 @@ from .liblog import LibraryLog
 from .notify import notify_all
 from .prepare import PreparedRun
 from .request import RunFailure, RunResult
+from .system import sampling
 
 SIGNATURE_TAG = "mlops.inputs_signature"
 INPUTS_TAG = "mlops.inputs"
@@ -187,7 +188,8 @@ def execute_created(prep: PreparedRun, store: Store, slot: KernelSlot | None, *,
                 slot = launch_kernel(prep, store)
             if on_slot is not None:
                 on_slot(slot)
-            outcome = execute_once(prep, slot, folder / "input.ipynb", output)
+            with sampling(store, prep.run_id, slot):  # what the kernel costs the machine: system.* series
+                outcome = execute_once(prep, slot, folder / "input.ipynb", output)
             slot = None
             if on_slot is not None:
                 on_slot(None)

@@ -11,7 +11,8 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from ..store import Store
-from ..store.location import PROJECT_DIRNAME, find_project_dir, read_project_config
+from ..store.location import read_project_config
+from ..store.project import project_of
 from .cluster import DaskExecutor
 from .executors import Executor, InlineExecutor, LocalProcessExecutor
 
@@ -45,24 +46,10 @@ def default_executor_url(store: Store | None = None) -> str:
 
     url = os.environ.get("MLOPS_EXECUTOR", "").strip()
     if not url:
-        project = _project_of(store)
+        project = project_of(store)
         if project is not None:
             url = str(read_project_config(project).get("executor") or "").strip()
     return check_executor_url(url) if url else LOCAL
-
-
-def _project_of(store: Store | None) -> Any:
-    """The project folder whose config applies: the store's, else the one holding its ``.mlops/mlops.db``
-    (a store opened by its sqlite URL, as the widgets do), else the nearest one above the working directory."""
-    from pathlib import Path
-
-
-    if store is not None and store.project_dir is not None:
-        return store.project_dir
-    path = getattr(store.db, "path", None) if store is not None else None
-    if path is not None and Path(path).parent.name == PROJECT_DIRNAME:
-        return Path(path).parent.parent
-    return find_project_dir()
 
 
 def parse_resources(text: str | dict[str, Any] | None) -> dict[str, float]:

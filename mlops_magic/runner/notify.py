@@ -1,20 +1,23 @@
-"""Notifications when a headless run does not succeed: a seam with two notifiers.
+"""When a headless run does not succeed: a ``run-failed`` event for alert rules, and the run's own notifiers.
 
-A notifier is anything with ``notify(message: dict) -> None``. The default
-writes one log line; ``webhook:URL`` (or a bare ``http(s)://`` URL) posts the
-message as JSON. A notifier that fails is logged and never fails the run or
-stops the scheduler.
+:func:`notify_all` first asks for delivery of the ``run-failed`` event the store wrote in the
+transaction that ended the run (``mlops alert add --on failed`` rules follow it; docs/operations.md),
+then calls the notifiers the run or its schedule names with ``--notify`` (kept as they were:
+docs/headless.md). A notifier is anything with ``notify(message: dict) -> None``. The default writes one
+log line; ``webhook:URL`` (or a bare ``http(s)://`` URL) posts the message as JSON. A notifier that
+fails is logged and never fails the run or stops the scheduler.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import urllib.request
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from ..alerts import deliver_soon
+from ..alerts.channels import post_json
+from ..entities import RunStatus
 from ..errors import InvalidInputError
 
 log = logging.getLogger("mlops_magic.runner.notify")
@@ -51,10 +54,7 @@ class WebhookNotifier:
         body = dict(message)
         body.setdefault("text", f"mlops run {message['run_id'][:8]} of {message['notebook']} {message['status']}"
                                 f"{': ' + message['error'] if message.get('error') else ''}")
-        request = urllib.request.Request(self.url, data=json.dumps(body, default=str).encode("utf-8"),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            response.read()
+        post_json(self.url, body, timeout=self.timeout)
 
 
 def make_notifier(spec: str) -> Notifier:
@@ -77,10 +77,21 @@ def notifiers(specs: Iterable[str]) -> list[Notifier]:
 def message_for(result: Any, store: Any = None) -> dict[str, Any]:
     return {"event": "run-finished", "run_id": result.run_id, "notebook": result.notebook,
             "status": result.status, "error": result.error, "attempts": result.attempts,
-            "store": getattr(store, "url", None)}
+            "store": getattr(store, "display_url", None)}
+
+
+def announce(result: Any, store: Any) -> None:
+    """Deliver soon the ``run-failed`` event the store wrote when the run ended (``store/runs.py``)."""
+    if store is None or result.status in (RunStatus.SUCCEEDED, RunStatus.SKIPPED):
+        return
+    try:
+        deliver_soon(store)
+    except Exception as exc:  # an alert must never fail the run or stop the scheduler
+        log.warning("mlops: could not deliver the alerts of %s: %s", result.run_id[:8], exc)
 
 
 def notify_all(specs: Iterable[str], result: Any, store: Any = None) -> None:
+    announce(result, store)
     message = message_for(result, store)
     try:
         targets = notifiers(specs)

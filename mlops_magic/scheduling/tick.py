@@ -15,10 +15,12 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 
+from ..alerts import deliver_soon
+from ..alerts.delivery import deliver
 from ..entities import FireState, RunStatus, Trigger
 from ..errors import MlopsError
 from ..runner.execute import last_successful
@@ -69,18 +71,21 @@ def cron_fires(s: Schedule, now: datetime) -> tuple[list[Fire], float | None]:
 
     tz = zone(s.timezone)
     start = datetime.fromtimestamp(s.cron_cursor if s.cron_cursor is not None else s.created, tz)
-    it = croniter(s.cron, start)
+    # Walk back from now: 'skip' wants only the latest due time however long the scheduler was away, and
+    # 'all' runs at most the latest MAX_CATCHUP (a year of a minutely schedule is not worth a run each).
+    it = croniter(s.cron, now.astimezone(tz) + timedelta(seconds=1))
     due: list[datetime] = []
-    while len(due) < MAX_CATCHUP:
-        nxt = it.get_next(datetime)
-        if nxt > now:
+    while len(due) < (MAX_CATCHUP if s.catchup == "all" else 1):
+        prev = it.get_prev(datetime)
+        if prev <= start:
             break
-        due.append(nxt)
+        if prev <= now:
+            due.append(prev)
     if not due:
         return [], None
-    chosen = due if s.catchup == "all" else due[-1:]
+    due.reverse()
     fires = [Fire(key="cron:" + d.astimezone(timezone.utc).isoformat(), trigger="schedule", due=d.timestamp(),
-                  if_changed=bool(s.on_change)) for d in chosen]
+                  if_changed=bool(s.on_change)) for d in due]
     return fires, due[-1].timestamp()
 
 
@@ -278,23 +283,23 @@ def tick(store: Store, now: datetime | None = None, *, parallel: int = 1,
     if now.tzinfo is None:
         raise MlopsError("tick(now=...) needs a timezone-aware datetime")
     claimed = claim_due(store, now)
-    if not claimed:
-        return []
-    executors = Executors(store, parallel, executor)
     done: list[Claimed] = []
-    try:
-        # Fires held back by max concurrency (catch-up 'all') are claimed once earlier ones finish.
-        for _ in range(MAX_CATCHUP):
-            futures = [(c, submit(store, executors, c)) for c in claimed]
-            for c, future in futures:
-                c.result = future.result() if future is not None else c.result
-                mark_done(store, c)
-            done += claimed
-            claimed = claim_due(store, now)
-            if not claimed:
-                break
-    finally:
-        executors.shutdown()
+    if claimed:
+        executors = Executors(store, parallel, executor)
+        try:
+            # Fires held back by max concurrency (catch-up 'all') are claimed once earlier ones finish.
+            for _ in range(MAX_CATCHUP):
+                futures = [(c, submit(store, executors, c)) for c in claimed]
+                for c, future in futures:
+                    c.result = future.result() if future is not None else c.result
+                    mark_done(store, c)
+                done += claimed
+                claimed = claim_due(store, now)
+                if not claimed:
+                    break
+        finally:
+            executors.shutdown()
+    deliver(store)  # alerts of these runs, and any left pending by earlier processes (never raises)
     return done
 
 
@@ -354,6 +359,7 @@ def run_loop(store: Store, *, interval: float = 30.0, parallel: int = 1, once: b
                 else:
                     still.append((c, future))
             pending = still
+            deliver_soon(store)  # alerts in the background: a slow receiver never holds up a tick
             if once:
                 for c, future in pending:
                     if future is not None:

@@ -15,6 +15,7 @@ import tornado.escape
 import tornado.web
 
 from .._version import __version__
+from ..alerts import deliver_soon
 from ..entities import RUN_STATUSES, STAGE_KINDS, TRIGGERS, StageStatus
 from ..errors import InvalidInputError
 from ..store.runs import filter_values
@@ -187,6 +188,7 @@ class AliasHandler(MlopsHandler):
             raise InvalidInputError('"if_better" must be a metric name, e.g. "accuracy"')
         result = aliases.promote(self.store, name, alias, version=version, if_better=if_better,
                                  reason=_optional_str(body, "reason"))
+        deliver_soon(self.store)  # the promotion's alert, off the request's path
         self.reply(result.to_dict())
 
 
@@ -197,7 +199,9 @@ class RollbackHandler(MlopsHandler):
         from ..registry import aliases  # lazy: jupyter server start-up
 
         reason = _optional_str(self.json_body(), "reason")
-        self.reply(aliases.rollback(self.store, name, alias, reason=reason).to_dict())
+        result = aliases.rollback(self.store, name, alias, reason=reason)
+        deliver_soon(self.store)  # the rollback's alert, off the request's path
+        self.reply(result.to_dict())
 
 
 def _optional_str(body: dict[str, Any], key: str) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import tornado.web
 
-from ..entities import RUN_STATUSES, TRIGGERS
+from ..entities import RUN_STATUSES, TRIGGERS, result_metrics
 from ..store.runs import filter_values
 from ..tracking import queries
 from .base import MlopsHandler, maps_errors
@@ -95,7 +95,7 @@ class RunsTableHandler(MlopsHandler):
             file = queries.notebook_file(store, recorded) if store is not None else None
             return to_api_path(self.root_dir, file) if file else None
 
-        table = runs_columns(rows, params, metrics, locate)
+        table = runs_columns(rows, params, {k: result_metrics(v) for k, v in metrics.items()}, locate)
         body = json.dumps(table, default=str, separators=(",", ":"))
         version = hashlib.sha1(body.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
         self.set_header("Content-Type", "application/json")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..monitoring.request_ids import request_id, request_ids
+from ..monitoring.request_ids import MAX_LENGTH, request_id, request_ids
 
 _FORMS = ('{"records": [{"col": value, ...}, ...]}, {"columns": {"col": [values], ...}} '
           "or a bare list of records")
@@ -37,7 +37,8 @@ class Prepared:
 _SCALARS = (str, int, float, bool)
 
 
-def _kind(dtype: str | None) -> str:
+def column_kind(dtype: str | None) -> str:
+    """What JSON values a column of this dtype takes: float, int, bool, datetime, string, or any."""
     if not dtype:
         return "any"
     d = dtype.lower()
@@ -52,8 +53,13 @@ def _kind(dtype: str | None) -> str:
     return "string"  # object, str, string, category
 
 
-def _check(name: str, kind: str, values: list[Any], dtype: str) -> Any:
+def check_column(name: str, kind: str, values: list[Any], dtype: str) -> Any:
+    """``values`` of column ``name`` as the model's input, or InvalidInputError naming the column and row."""
     import numpy as np
+
+    fast = _plainly_right(kind, values, dtype)
+    if fast is not None:
+        return fast
 
     def bad(i: int, expected: str) -> InvalidInputError:
         shown = values[i] if isinstance(values[i], _SCALARS) else type(values[i]).__name__
@@ -102,15 +108,44 @@ def _check(name: str, kind: str, values: list[Any], dtype: str) -> Any:
         for i, v in enumerate(values):
             if not isinstance(v, str):
                 raise bad(i, "strings")
-        import pandas as pd
-
-        return pd.Series(values, dtype=dtype if dtype.startswith(("category", "str")) else object)
+        return _text(values, dtype)
     for i, v in enumerate(values):  # no schema type: still one JSON scalar per cell, never a tree
         if not isinstance(v, _SCALARS):
             raise bad(i, "a number, string or boolean")
         if isinstance(v, float) and math.isinf(v):
             raise bad(i, "finite numbers")
     return values
+
+
+def _plainly_right(kind: str, values: list[Any], dtype: str) -> Any:
+    """The column as :func:`check_column` would return it, built in C loops, when every value is plainly
+    right (the JSON types the kind takes, finite, in range); None sends it through the checks that name
+    the first wrong row. A 1,000-row request spends its time here otherwise."""
+    import numpy as np
+
+    types = set(map(type, values))
+    try:
+        if kind == "float" and types <= {float, int}:
+            array = np.array(values, dtype=dtype)
+            if np.isfinite(array).all() and (int not in types or np.abs(array).max() < 1e308):
+                return array
+        elif kind == "int" and types <= {int}:
+            info = np.iinfo(dtype)
+            if int(info.min) <= min(values) and max(values) <= int(info.max):
+                return np.array(values, dtype=dtype)
+        elif kind == "bool" and types == {bool}:
+            return np.array(values, dtype=bool)
+        elif kind == "string" and types == {str}:
+            return _text(values, dtype)
+    except (TypeError, ValueError, OverflowError):  # an unusual dtype: the checks below know it
+        return None
+    return None
+
+
+def _text(values: list[str], dtype: str) -> Any:
+    import pandas as pd
+
+    return pd.Series(values, dtype=dtype if dtype.startswith(("category", "str")) else object)
 
 
 def _columns_of(payload: Any) -> dict[str, list[Any]]:
@@ -148,6 +183,8 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
         width = schema["n_features"]
         if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == width for r in rows):
             raise InvalidInputError(f'send {{"instances": [[{width} numbers], ...]}} or a list of such lists')
+        if not rows:
+            raise InvalidInputError("the request has no rows")
         for r, row in enumerate(rows):
             for c, v in enumerate(row):
                 if type(v) is bool or not isinstance(v, (int, float)) or not -1e308 < v < 1e308:
@@ -167,14 +204,14 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
     ids = None
     if id_column and id_column in columns:
         raw_ids = columns.pop(id_column)
-        if any(v is _MISSING for v in raw_ids):
+        if _MISSING in raw_ids:
             raise InvalidInputError(f"column {id_column!r} holds the request ids: give every row one")
         ids = request_ids(raw_ids, f"column {id_column!r}, row")
         if not columns:
             raise InvalidInputError(f"the request has only ids (column {id_column!r}); send the model's inputs too")
     if not schema or not schema.get("columns"):
         for name, values in columns.items():
-            _check(str(name), "any", [None if v is _MISSING else v for v in values], "")
+            check_column(str(name), "any", [None if v is _MISSING else v for v in values], "")
         return Prepared(pd.DataFrame(columns), rows, raw=columns, ids=ids)
     wanted = schema["columns"]
     missing = [c["name"] for c in wanted if c["name"] not in columns]
@@ -184,28 +221,38 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
     data = {}
     for col in wanted:
         values = columns[col["name"]]
-        gaps = [i for i, v in enumerate(values) if v is _MISSING]
-        if gaps:
-            raise InvalidInputError(f"row {gaps[0]} has no value for column {col['name']!r}")
-        data[col["name"]] = _check(col["name"], _kind(col.get("dtype")), values, col.get("dtype") or "")
+        if _MISSING in values:  # a record without this column (a C loop: rarely true)
+            gap = next(i for i, v in enumerate(values) if v is _MISSING)
+            raise InvalidInputError(f"row {gap} has no value for column {col['name']!r}")
+        data[col["name"]] = check_column(col["name"], column_kind(col.get("dtype")), values, col.get("dtype") or "")
     known = {c["name"] for c in wanted}
     return Prepared(pd.DataFrame(data, copy=False), rows, [n for n in columns if n not in known],
                     {c["name"]: columns[c["name"]] for c in wanted}, ids)
 
 
 # -- request ids and labels --------------------------------------------------------------------------------
-def request_ids_of(header: str | None, prepared: Prepared) -> list[str]:
-    """Per row: the body's id column, else the X-Request-Id header (``ID`` or ``ID:ROW``), else new ids.
+def request_ids_of(header: str | None, prepared: Prepared, given: object = None) -> tuple[str | None, list[str]]:
+    """The request's id and one id per row.
 
-    The header's id follows the one request-id rule (``monitoring.request_ids``), and so does each
-    ``ID:ROW`` made from it, since a label arrives for exactly that id."""
+    The request's id is its own (``given``: the Open Inference Protocol's ``"id"``), else the
+    X-Request-Id header, else none. Per row: the body's id column, else the request's id (``ID`` for
+    one row, ``ID:ROW`` for several), else a new id made the same way. Each follows the one request-id
+    rule (``monitoring.request_ids``), and so does each ``ID:ROW``, since a label arrives for exactly
+    that id. When the rows' ids are new, the request's id is the new one they are made from."""
+    if given is not None:
+        base: str | None = request_id(given, 'the request\'s "id"')
+    else:
+        text = _utf8(header or "").strip()  # an empty header (a proxy's) is no id: a new one is made
+        base = request_id(text, "the X-Request-Id header") if text else None
     if prepared.ids is not None:
-        return list(prepared.ids)
-    text = _utf8(header or "").strip()  # an empty header (a proxy's) is no id: a new one is made
-    base = request_id(text, "the X-Request-Id header") if text else uuid.uuid4().hex[:16]
+        return base, list(prepared.ids)
+    base = base or uuid.uuid4().hex[:16]
     if prepared.rows == 1:
-        return [base]
-    return request_ids([f"{base}:{i}" for i in range(prepared.rows)], "the X-Request-Id header's id of row")
+        return base, [base]
+    ids: list[Any] = [f"{base}:{i}" for i in range(prepared.rows)]
+    if len(ids[-1]) > MAX_LENGTH:  # the base passed the rule, so only the length of ID:ROW can fail it
+        request_ids(ids, "the request id of row")
+    return base, ids
 
 
 def _utf8(header: str) -> str:

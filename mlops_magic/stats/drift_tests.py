@@ -28,32 +28,154 @@ def finite_sorted(values: Any) -> np.ndarray:
     return np.sort(x[np.isfinite(x)])
 
 
-# -- numeric: KS and Wasserstein from one merge ------------------------------------------
+# -- numeric: KS and Wasserstein from the two sorted samples --------------------------------
 
 
 def ks_wasserstein_sorted(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
-    """KS statistic D and Wasserstein-1 distance of two sorted samples, exactly.
+    """KS statistic D and Wasserstein-1 distance of two sorted samples, exactly."""
+    return ks_sorted(ref, cur), wasserstein_sorted(ref, cur)
 
-    Both are functionals of the difference of the two empirical CDFs on the merged
-    sample; a stable argsort of two concatenated sorted runs is a single O(n) merge.
+
+#: Every KS_STEP-th value of each side is a checkpoint of the coarse pass of :func:`ks_sorted`.
+KS_STEP = 64
+
+
+def ks_sorted(ref: np.ndarray, cur: np.ndarray) -> float:
+    """KS statistic D of two sorted samples, exactly, without merging them.
+
+    n1 * n2 * |F_ref(v) - F_cur(v)| = |n2 * R(v) - n1 * C(v)|, with R and C the counts of values <= v,
+    is exact in integers at every value v; D is its maximum over the values. It is computed first at
+    checkpoints (every KS_STEP-th value of each side: a few binary searches). Between two checkpoints
+    R and C are bounded by their values at the ends, which bounds the gap there; only the few intervals
+    whose bound exceeds the best checkpoint can hold the maximum, and their values (fewer than KS_STEP
+    per side each: a value repeated more often is itself a checkpoint) are evaluated exactly. When the
+    bounds prune too little (two nearly equal samples) the samples are merged instead.
     """
+    n1, n2 = ref.size, cur.size
+    if n1 + n2 <= 16 * KS_STEP:
+        return _ks_merged(ref, cur)
+    r_at, r_below, c_at, c_below = _checkpoints(ref, cur)
+    best = int(np.abs(r_at * n2 - c_at * n1).max())
+    # the open interval before each checkpoint and after the last: counts of its values lie in [lo, hi]
+    # (an interval between two equal checkpoints is empty: hi = lo)
+    r_lo, c_lo = np.append(0, r_at), np.append(0, c_at)
+    r_hi = np.maximum(np.append(r_below, n1), r_lo)
+    c_hi = np.maximum(np.append(c_below, n2), c_lo)
+    bound = np.maximum(np.abs(r_lo * n2 - c_hi * n1), np.abs(r_hi * n2 - c_lo * n1))
+    open_ = np.flatnonzero(bound > best)
+    if open_.size == 0:
+        return best / (float(n1) * float(n2))
+    inside = (r_hi - r_lo)[open_].sum() + (c_hi - c_lo)[open_].sum()
+    if inside > (n1 + n2) // 8:
+        return _ks_merged(ref, cur)
+    values = np.concatenate((ref[_spans(r_lo[open_], r_hi[open_])], cur[_spans(c_lo[open_], c_hi[open_])]))
+    gaps = np.searchsorted(ref, values, "right") * n2 - np.searchsorted(cur, values, "right") * n1
+    return max(best, int(np.abs(gaps).max(initial=0))) / (float(n1) * float(n2))
+
+
+def _checkpoints(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, ...]:
+    """At every KS_STEP-th value of either side, in value order: the counts of ref values <= and < it,
+    and of cur values <= and < it."""
+    at_ref, ref_le, ref_lt, cur_le, cur_lt = _counts_at_marks(ref, cur)
+    at_cur, cur_le2, cur_lt2, ref_le2, ref_lt2 = _counts_at_marks(cur, ref)
+    order = np.argsort(np.concatenate((at_ref, at_cur)), kind="stable")
+    return tuple(np.concatenate(pair)[order] for pair in
+                 ((ref_le, ref_le2), (ref_lt, ref_lt2), (cur_le, cur_le2), (cur_lt, cur_lt2)))
+
+
+def _counts_at_marks(own: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every KS_STEP-th value v of ``own`` and the counts of own values <= v and < v (its position, unless
+    v is repeated there) and of other values <= v and < v (one binary search, a second only for ties)."""
+    at = np.arange(KS_STEP - 1, own.size, KS_STEP)
+    v = own[at]
+    own_le, own_lt = at + 1, at.copy()
+    tied = own_le < own.size
+    tied[tied] = own[own_le[tied]] == v[tied]
+    if tied.any():
+        own_le[tied] = np.searchsorted(own, v[tied], "right")
+    tied = own[at - 1] == v
+    if tied.any():
+        own_lt[tied] = np.searchsorted(own, v[tied], "left")
+    other_le = np.searchsorted(other, v, "right")
+    other_lt = other_le.copy()
+    tied = other_le > 0
+    tied[tied] = other[other_le[tied] - 1] == v[tied]
+    if tied.any():
+        other_lt[tied] = np.searchsorted(other, v[tied], "left")
+    return v, own_le, own_lt, other_le, other_lt
+
+
+def _spans(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """The indices start..stop-1 of every (start, stop) pair, concatenated."""
+    lengths = stops - starts
+    return np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+
+
+def _ks_merged(ref: np.ndarray, cur: np.ndarray) -> float:
+    """KS D from the merged samples: a stable argsort of two sorted runs is a single merge."""
     n1, n2 = ref.size, cur.size
     both = np.concatenate((ref, cur))
     order = np.argsort(both, kind="stable")
-    merged = np.take(both, order)
     below = np.cumsum((order < n1)[:-1], dtype=np.int64)  # reference values <= merged[k]
+    deltas = np.diff(np.take(both, order))
     del both, order
     # n1 * n2 * |F_ref - F_cur| = |below * n2 - (k - below) * n1|, in exact integers
     gap = below * (n1 + n2)
     gap -= np.arange(1, n1 + n2, dtype=np.int64) * n1
     np.abs(gap, out=gap)
-    deltas = np.diff(merged)
-    # Inside a run of ties the counts are partial, but there deltas == 0: they add nothing
-    # to the integral and are skipped for the maximum, matching scipy's side='right' CDFs.
-    scale = float(n1) * float(n2)
-    d = float(np.max(gap, where=deltas > 0, initial=0)) / scale
-    w = float(np.multiply(gap, deltas).sum()) / scale  # not np.dot: BLAS threads stall under load
-    return d, w
+    # Inside a run of ties the counts are partial, but there deltas == 0: skipped for the maximum,
+    # matching scipy's side='right' CDFs.
+    return float(np.max(gap, where=deltas > 0, initial=0)) / (float(n1) * float(n2))
+
+
+def wasserstein_sorted(ref: np.ndarray, cur: np.ndarray) -> float:
+    """Wasserstein-1 of two sorted samples: the integral over t of |Q_ref(t) - Q_cur(t)|.
+
+    The quantile functions step at i / n1 and j / n2, a grid known without looking at the data, so the
+    integral is a sum over each side's steps (:func:`_step_sum`) instead of a merge. scipy integrates
+    |F_ref - F_cur| over the merged values instead: the same number, to the last bit or two.
+    """
+    n1, n2 = ref.size, cur.size
+    total = _step_sum(ref, cur, ties=True)
+    if n1 != n2:  # equal sizes: every step of cur coincides with one of ref, and was counted there
+        total += _step_sum(cur, ref, ties=False)
+    return total / (float(n1) * float(n2))
+
+
+#: Steps summed at a time by :func:`_step_sum`: its temporaries stay in the L2 cache.
+_BLOCK = 1 << 16
+
+
+def _step_sum(own: np.ndarray, other: np.ndarray, *, ties: bool) -> float:
+    """Sum over the steps of ``own``'s quantile function of |difference| x length, in 1 / (n1 * n2).
+
+    In those units own's i-th step ends at i * m (m = other.size, n = own.size), where the other
+    function's value is other[(i*m - 1) // n]; the segment since the previous step of either function
+    has length min(m, (i*m - 1) % n + 1). Where a step of the other function falls at the same place,
+    ``ties=False`` leaves the segment to that function's sum (length 0 here).
+    """
+    n, m = own.size, other.size
+    if n == m and not ties:
+        return 0.0  # every step falls on one of the other's
+    total = 0.0
+    for lo in range(0, n, _BLOCK):
+        hi = min(lo + _BLOCK, n)
+        at: Any
+        length: Any
+        if n == m:  # the other's value at own's i-th step is other[i - 1], over a full step
+            at, length = slice(lo, hi), m
+        else:
+            step_end = np.arange((lo + 1) * m - 1, hi * m, m, dtype=np.int64)  # i*m - 1
+            at = step_end // n  # a division by one number: numpy divides without a hardware divide
+            length = np.subtract(step_end, at * n, out=step_end)  # (i*m - 1) % n
+            if not ties:
+                length[length == n - 1] = -1  # the segment is the other side's: length 0 below
+            length += 1
+            np.minimum(length, m, out=length)
+        gap = np.subtract(own[lo:hi], other[at])
+        np.abs(gap, out=gap)
+        total += float(np.multiply(gap, length, out=gap).sum())  # multiply and sum, not np.dot (BLAS threads)
+    return total
 
 
 def ks_pvalue(d: float, n1: int, n2: int) -> float:
@@ -78,7 +200,7 @@ def ks_pvalue(d: float, n1: int, n2: int) -> float:
 def ks(reference: Any, current: Any) -> tuple[float, float]:
     """KS statistic and p-value; exact p below 10,000 values per side, like scipy's default."""
     ref, cur = finite_sorted(reference), finite_sorted(current)
-    d, _ = ks_wasserstein_sorted(ref, cur)
+    d = ks_sorted(ref, cur)
     return d, ks_pvalue_for(d, ref, cur)
 
 
@@ -93,7 +215,7 @@ def ks_pvalue_for(d: float, ref: np.ndarray, cur: np.ndarray) -> float:
 
 def wasserstein(reference: Any, current: Any) -> float:
     """Wasserstein-1 (earth mover's) distance between two samples, in the data's units."""
-    return ks_wasserstein_sorted(finite_sorted(reference), finite_sorted(current))[1]
+    return wasserstein_sorted(finite_sorted(reference), finite_sorted(current))
 
 
 # -- numeric against a quantile profile (approximate) ------------------------------------
@@ -107,11 +229,14 @@ def quantiles_sorted(values: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return values[lo] + (values[hi] - values[lo]) * (pos - lo)
 
 
-def quantile_cdf(qv: np.ndarray, probs: np.ndarray, x: np.ndarray, right: bool = True) -> np.ndarray:
+def quantile_cdf(qv: np.ndarray, probs: np.ndarray, x: np.ndarray, right: bool = True, *,
+                 x_sorted: bool = False) -> np.ndarray:
     """The reference CDF at x, interpolated linearly between stored quantiles.
 
     ``right=False`` gives the left limit F(x-). Tied quantiles are jumps: a value equal to
-    a tie gets the last tied probability (right) or the first (left).
+    a tie gets the last tied probability (right) or the first (left). With ``x_sorted``
+    (ascending) the segment of each x comes from where the ~1,000 knots fall among the x,
+    not from a binary search per x.
     """
     # Segment j lies between knots j-1 and j: F = probs[j-1] + slope * (x - qv[j-1]);
     # segment 0 is below the minimum (F = 0), segment m above the maximum (F = 1).
@@ -121,6 +246,10 @@ def quantile_cdf(qv: np.ndarray, probs: np.ndarray, x: np.ndarray, right: bool =
     base = np.concatenate(([0.0], probs[:-1], [1.0]))
     anchor = np.concatenate(([0.0], qv[:-1], [0.0]))
     slope = np.concatenate(([0.0], slope, [0.0]))
+    if x_sorted:  # x in segment j from the first x at or past knot j-1 (per side) to the first past knot j
+        bounds = np.searchsorted(x, qv, side="left" if right else "right")
+        lengths = np.diff(bounds, prepend=0, append=x.size)
+        return np.repeat(base, lengths) + np.repeat(slope, lengths) * (x - np.repeat(anchor, lengths))
     j = np.searchsorted(qv, x, side="right" if right else "left")
     return base[j] + slope[j] * (x - anchor[j])
 
@@ -133,8 +262,8 @@ def ks_quantiles(qv: np.ndarray, probs: np.ndarray, cur: np.ndarray) -> float:
     of tied values the partial counts only underestimate both, so no tie mask is needed.
     """
     n = cur.size
-    right = quantile_cdf(qv, probs, cur)
-    left = right if np.all(qv[1:] != qv[:-1]) else quantile_cdf(qv, probs, cur, right=False)
+    right = quantile_cdf(qv, probs, cur, x_sorted=True)
+    left = right if np.all(qv[1:] != qv[:-1]) else quantile_cdf(qv, probs, cur, right=False, x_sorted=True)
     i = np.arange(n, dtype=np.float64)
     above = float(np.max((i + 1) / n - right))
     below = float(np.max(left - i / n))

@@ -40,6 +40,8 @@ def _confusion(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
 
 def metrics_from_confusion(m: np.ndarray) -> dict[str, float]:
     """Accuracy and (binary: positive class; multiclass: macro) precision, recall and F1."""
+    if m.shape == (2, 2):
+        return _binary_metrics(m)
     n = m.sum()
     k = m.shape[0]
     out = {"accuracy": float(np.trace(m) / n) if n else math.nan}
@@ -55,6 +57,26 @@ def metrics_from_confusion(m: np.ndarray) -> dict[str, float]:
     return {key: (0.0 if math.isnan(v) and key != "accuracy" and n else v) for key, v in out.items()}
 
 
+def _binary_metrics(m: np.ndarray) -> dict[str, float]:
+    """:func:`metrics_from_confusion` of a 2 x 2 matrix in plain floats: the same operations in the same
+    order as numpy's (its sum of four numbers adds them in row order), without numpy's per-call cost."""
+    (a, b), (c, d) = m.tolist()
+    n = ((a + b) + c) + d
+    precision, recall = _divide(d, b + d), _divide(d, c + d)
+    out = {"accuracy": (a + d) / n if n else math.nan, "precision": precision, "recall": recall,
+           "f1": _divide(2 * precision * recall, precision + recall)}
+    return {key: (0.0 if math.isnan(v) and key != "accuracy" and n else v) for key, v in out.items()}
+
+
+def _divide(x: float, y: float) -> float:
+    """x / y as numpy divides: nan for 0 / 0, an infinity for another number over zero."""
+    if y:
+        return x / y
+    if x == 0 or math.isnan(x):
+        return math.nan
+    return math.copysign(math.inf, x) * math.copysign(1.0, y)
+
+
 def _auc_from_weights(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
     """Area under the ROC curve of ``score`` where each row counts ``pos`` as positive and ``neg`` as negative.
 
@@ -63,13 +85,17 @@ def _auc_from_weights(score: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> fl
     """
     score, pos, neg = np.asarray(score, dtype=float), np.asarray(pos, dtype=float), np.asarray(neg, dtype=float)
     order = np.argsort(-score, kind="mergesort")
-    s, p, q = score[order], pos[order], neg[order]
-    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # the last row of each distinct score
+    return _auc_descending(score[order], pos[order], neg[order])
+
+
+def _auc_descending(s: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
+    """:func:`_auc_from_weights` of scores already in descending order (ties in any order)."""
+    last = np.append(np.flatnonzero(np.diff(s)), len(s) - 1)  # the last row of each distinct score
     tps, fps = np.cumsum(p)[last], np.cumsum(q)[last]
     if tps[-1] <= 0 or fps[-1] <= 0:
         return math.nan
-    tpr = np.r_[0.0, tps / tps[-1]]
-    fpr = np.r_[0.0, fps / fps[-1]]
+    tpr = np.concatenate(([0.0], tps / tps[-1]))
+    fpr = np.concatenate(([0.0], fps / fps[-1]))
     return float(np.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1]) / 2))
 
 
@@ -145,13 +171,18 @@ class Calibration:
 
     def apply(self, proba: np.ndarray) -> np.ndarray:
         k = len(self.classes)
+        if k == 2:  # class 0 is 1 - class 1
+            out = np.empty((len(proba), 2))
+            out[:, 1] = self.positive(proba[:, 1])
+            np.subtract(1, out[:, 1], out=out[:, 0])
+            return out
         out = np.column_stack([np.interp(proba[:, c], self.x[c], self.y[c]) for c in range(k)])
-        if k > 2:  # calibrated one-vs-rest probabilities of one row sum to one again
-            total = out.sum(axis=1, keepdims=True)
-            out = np.divide(out, total, out=np.full_like(out, 1 / k), where=total > 0)
-        else:
-            out[:, 0] = 1 - out[:, 1]
-        return out
+        total = out.sum(axis=1, keepdims=True)  # calibrated one-vs-rest probabilities of a row sum to one again
+        return np.divide(out, total, out=np.full_like(out, 1 / k), where=total > 0)
+
+    def positive(self, score: np.ndarray) -> np.ndarray:
+        """A binary model's calibrated probability of class 1: a function of its own score alone."""
+        return np.interp(score, self.x[1], self.y[1])
 
     def to_dict(self) -> dict[str, Any]:
         return {"classes": [json_safe(c) for c in self.classes], "x": self.x, "y": self.y}
@@ -172,12 +203,41 @@ def _isotonic(score: np.ndarray, target: np.ndarray) -> tuple[list[float], list[
 
 
 def calibration_error(score: np.ndarray, target: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error over equal-count bins of the score."""
-    order = np.argsort(score, kind="mergesort")
-    s, t = score[order], target[order]
-    edges = np.linspace(0, len(s), min(bins, max(len(s) // 2, 1)) + 1).astype(int)
-    return float(sum((hi - lo) / len(s) * abs(s[lo:hi].mean() - t[lo:hi].mean())
-                     for lo, hi in itertools.pairwise(edges) if hi > lo))
+    """Expected calibration error over equal-count bins of the score (ties in score order of rows)."""
+    n = len(score)
+    edges = np.linspace(0, n, min(bins, max(n // 2, 1)) + 1).astype(int)
+    if n and np.all((target == 0) | (target == 1)):  # a class's 0/1 truth: counts, no argsort
+        s = np.sort(score)
+        ones = _ones_before(score, target, s, edges)
+        t_means = [(ones[b + 1] - ones[b]) / (hi - lo) if hi > lo else 0.0
+                   for b, (lo, hi) in enumerate(itertools.pairwise(edges))]
+    else:
+        order = np.argsort(score, kind="mergesort")
+        s, t = score[order], target[order]
+        t_means = [t[lo:hi].mean() if hi > lo else 0.0 for lo, hi in itertools.pairwise(edges)]
+    return float(sum((hi - lo) / n * abs(s[lo:hi].mean() - t_mean)
+                     for (lo, hi), t_mean in zip(itertools.pairwise(edges), t_means) if hi > lo))
+
+
+def _ones_before(score: np.ndarray, target: np.ndarray, ranked: np.ndarray, edges: np.ndarray) -> list[int]:
+    """For each edge r, how many of the first r rows in stable score order have target 1.
+
+    They are the rows scored below v = ranked[r], and the first (by row) of those scored exactly v, as
+    many as fill the ranks from v's first one up to r.
+    """
+    positives = np.sort(score[target == 1])
+    out = []
+    for r in edges.tolist():
+        if r >= len(ranked):
+            out.append(len(positives))
+            continue
+        v = ranked[r]
+        first = int(np.searchsorted(ranked, v, "left"))
+        below = int(np.searchsorted(positives, v, "left"))
+        if r > first:  # a tie straddles the edge
+            below += int(np.count_nonzero(target[np.flatnonzero(score == v)[: r - first]] == 1))
+        out.append(below)
+    return out
 
 
 def needs_calibration(score: np.ndarray, target: np.ndarray, folds: int = 5) -> bool:
@@ -188,7 +248,7 @@ def needs_calibration(score: np.ndarray, target: np.ndarray, folds: int = 5) -> 
     window fills. So calibrate only when the raw scores' error is above what sampling alone gives and
     cross-validation says calibration lowers it (NannyML asks the second question too).
     """
-    if len(np.unique(target)) < 2 or len(score) < 4 * folds:
+    if len(score) < 4 * folds or np.all(target == target[0]):  # a single class: nothing to calibrate
         return False
     noise = 0.4 * math.sqrt(10 / len(score))  # the error a perfectly calibrated score shows from sampling alone
     if calibration_error(score, target) <= noise:
@@ -228,12 +288,14 @@ def estimate_classification(calibration: Calibration, y_pred_idx: np.ndarray, pr
     k = len(calibration.classes)
     y_pred_idx, proba = np.asarray(y_pred_idx), np.asarray(proba, dtype=float)
     calibrated = calibration.apply(proba)
-    expected = np.zeros((k, k))
-    for c in range(k):
-        expected[:, c] = calibrated[y_pred_idx == c].sum(axis=0)
+    # expected[true, predicted]: each true class's calibrated probability summed over the rows predicted
+    # as each class (bincount adds in row order, as the sum over the selected rows did)
+    expected = np.stack([np.bincount(y_pred_idx, weights=calibrated[:, j], minlength=k)[:k] for j in range(k)])
     values = metrics_from_confusion(expected)
-    if k == 2:
-        values["auc"] = _auc_from_weights(proba[:, 1], calibrated[:, 1], calibrated[:, 0])
+    if k == 2:  # the weights are a function of the score: sort the scores, calibrate them in that order
+        ranked = np.sort(proba[:, 1])[::-1]
+        positive = calibration.positive(ranked)
+        values["auc"] = _auc_descending(ranked, positive, 1 - positive)
     else:
         per_class = [_auc_from_weights(proba[:, c], calibrated[:, c], 1 - calibrated[:, c]) for c in range(k)]
         values["auc"] = float(np.nanmean(per_class))
@@ -243,13 +305,23 @@ def estimate_classification(calibration: Calibration, y_pred_idx: np.ndarray, pr
 def class_indices(values: Sequence[Any], classes: Sequence[Any], what: str) -> np.ndarray:
     """Labels or predictions as indices into ``classes``; one clear line for a value the model never had."""
     lookup = {_key(c): i for i, c in enumerate(classes)}
+    seen: dict[tuple[type, Any], int] = {}  # each distinct value is normalised once, not once per row
     out = np.empty(len(values), dtype=np.int64)
     for i, v in enumerate(values):
+        try:
+            out[i] = seen[type(v), v]
+            continue
+        except (KeyError, TypeError):  # new, or unhashable
+            pass
         idx = lookup.get(_key(v))
         if idx is None:
             raise InvalidInputError(f"{what} {v!r} is not one of the model's classes "
                                     f"({', '.join(repr(json_safe(c)) for c in classes)})")
         out[i] = idx
+        try:
+            seen[type(v), v] = idx
+        except TypeError:
+            pass
     return out
 
 
@@ -268,26 +340,90 @@ def reference_from_model(model: Any, inputs: Any, labels: Any) -> tuple[str, dic
 
     Computed once at registration from the model's own predictions on ``inputs`` against ``labels``.
     """
-    y = np.asarray(labels)
-    if len(y) != len(inputs):
-        raise InvalidInputError(f"--labels has {len(y)} values but --input has {len(inputs)} rows")
-    if len(y) < 10:
-        raise InvalidInputError("--labels needs at least 10 labelled rows to serve as a reference")
+    if len(labels) != len(inputs):
+        raise InvalidInputError(f"--labels has {len(labels)} values but --input has {len(inputs)} rows")
     prediction = np.asarray(model.predict(inputs))
     classes = getattr(model, "classes_", None)
-    if classes is None:  # a regressor
+    proba = model.predict_proba(inputs) if classes is not None and hasattr(model, "predict_proba") else None
+    return reference_from_predictions(prediction, proba, labels, classes=classes,
+                                      kind="regression" if classes is None else "classification")
+
+
+def reference_from_predictions(predictions: Any, probabilities: Any, labels: Any, *, classes: Any = None,
+                               kind: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The same reference from predictions (and class probabilities) made anywhere, against ``labels``.
+
+    A model we never saw (a vendor's, a batch job's) is described by what it answered. ``kind`` is
+    classification when there are probabilities or the predictions are not fractional numbers;
+    ``classes`` default to the probabilities' column names, else to the sorted labels and predictions.
+    """
+    y = np.asarray(labels)
+    prediction = np.asarray(predictions)
+    if len(y) != len(prediction):
+        raise InvalidInputError(f"labels has {len(y)} values but predictions has {len(prediction)}")
+    if len(y) < 10:
+        raise InvalidInputError("--labels needs at least 10 labelled rows to serve as a reference")
+    kind = kind or infer_kind(prediction, probabilities)
+    if kind == "regression":
         try:
-            truth = y.astype(float)
+            truth, pred = y.astype(float), prediction.astype(float)
         except (TypeError, ValueError):
-            raise InvalidInputError("the labels of a regressor must be numbers") from None
-        return "regression", {"rows": len(y), "metrics": realized_regression(truth, prediction.astype(float)),
-                              "estimable": False}
-    classes = [json_safe(c) for c in classes]
+            raise InvalidInputError("the labels and predictions of a regressor must be numbers") from None
+        return "regression", {"rows": len(y), "metrics": realized_regression(truth, pred), "estimable": False}
+    classes = [json_safe(c) for c in (classes if classes is not None else classes_of(probabilities, y, prediction))]
     y_idx = class_indices(list(y), classes, "label")
     pred_idx = class_indices(list(prediction), classes, "prediction")
-    proba = np.asarray(model.predict_proba(inputs), dtype=float) if hasattr(model, "predict_proba") else None
+    proba = as_probabilities(probabilities, classes) if probabilities is not None else None
     metrics = realized_classification(y_idx, pred_idx, proba, len(classes))
     out: dict[str, Any] = {"rows": len(y), "classes": classes, "metrics": metrics, "estimable": proba is not None}
     if proba is not None:
         out["calibration"] = calibrate(y_idx, proba, classes).to_dict()
     return "classification", out
+
+
+def infer_kind(predictions: Any, probabilities: Any) -> str:
+    """classification when there are class probabilities or the predictions are labels (not fractions)."""
+    if probabilities is not None:
+        return "classification"
+    values = np.asarray(predictions)
+    if values.dtype.kind == "f" and len(values) and not np.all(np.mod(values[np.isfinite(values)], 1) == 0):
+        return "regression"
+    return "classification"
+
+
+def classes_of(probabilities: Any, labels: Any, predictions: Any) -> list[Any]:
+    """The class order: the probabilities' column names, else every label and prediction seen, sorted."""
+    columns = getattr(probabilities, "columns", None)
+    if columns is not None:
+        return list(columns)
+    seen = {_key(v): json_safe(v) for v in [*np.asarray(labels).tolist(), *np.asarray(predictions).tolist()]}
+    return [seen[k] for k in sorted(seen, key=lambda k: (type(k).__name__, k))]
+
+
+def as_probabilities(values: Any, classes: Sequence[Any]) -> np.ndarray:
+    """Class probabilities as a rows x classes matrix in ``classes`` order.
+
+    A frame is reordered by its column names; one column of numbers is the second (positive) class's
+    probability of a binary model, as most scoring services answer it.
+    """
+    columns = getattr(values, "columns", None)
+    if columns is not None:
+        by_key = {_key(c): c for c in columns}
+        missing = [c for c in classes if _key(c) not in by_key]
+        if missing:
+            raise InvalidInputError(f"the probabilities have no column for class {missing[0]!r}; "
+                                    f"their columns: {', '.join(map(str, columns))}")
+        values = values[[by_key[_key(c)] for c in classes]].to_numpy()
+    try:
+        proba = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InvalidInputError("probabilities must be numbers (one column per class)") from None
+    if proba.ndim == 1 and len(classes) == 2:
+        proba = np.column_stack([1 - proba, proba])
+    if proba.ndim != 2 or proba.shape[1] != len(classes):
+        shape = "x".join(map(str, proba.shape))
+        raise InvalidInputError(f"probabilities are {shape}; give one column per class "
+                                f"({', '.join(map(str, classes))}), or for two classes the second one's")
+    if not np.all(np.isfinite(proba)) or proba.min(initial=0) < 0 or proba.max(initial=0) > 1:
+        raise InvalidInputError("probabilities must lie between 0 and 1 (no missing values)")
+    return proba

@@ -136,12 +136,14 @@ class ArtifactStore:
 
 
 # -- the artifacts table ----------------------------------------------------------------------------------
-def upsert(tx: Transaction, run_id: str, name: str, digest: str, size: int, stage_id: int | None) -> None:
+def upsert(tx: Transaction, run_id: str, name: str, digest: str, size: int, stage_id: int | None,
+           created: float | None = None) -> None:
+    """Name a file of a run (default: created now; an imported run's files keep the time they were made)."""
     tx.execute(
         "INSERT INTO artifacts (run_id, name, digest, size, created, stage_id) VALUES (?,?,?,?,?,?) "
         "ON CONFLICT (run_id, name) DO UPDATE SET digest = excluded.digest, size = excluded.size, "
         "created = excluded.created, stage_id = excluded.stage_id",
-        (run_id, name, digest, size, time.time(), stage_id))
+        (run_id, name, digest, size, time.time() if created is None else created, stage_id))
 
 
 def rows(q: Reader, files: ArtifactStore, run_id: str, name: str | None = None) -> list[Artifact]:

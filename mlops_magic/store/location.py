@@ -158,11 +158,17 @@ def read_project_config(project: Path) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def write_project_config(project: Path, config: dict[str, object]) -> Path:
+def write_project_config(project: Path, config: dict[str, object], *, private: bool = False) -> Path:
+    """Replace the config atomically; ``private`` (or a file that already was) makes it owner-only (0600)
+    from its first byte, for a config holding secrets (alert URLs, an SMTP password)."""
     folder = project / PROJECT_DIRNAME
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / CONFIG_FILENAME
+    private = private or (path.exists() and not path.stat().st_mode & 0o077)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(config, indent=2) + "\n")
     os.replace(tmp, path)
     return path

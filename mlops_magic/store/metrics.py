@@ -48,6 +48,25 @@ def as_metric_value(key: str, value: Any) -> float:
     return float(value)
 
 
+def insert_history(tx: Transaction, run_id: str, points: Sequence[tuple[str, float, int, float]]) -> int:
+    """Every point of a new run's metrics, each with its own step and time stamp: (key, value, step, timestamp).
+
+    For histories recorded elsewhere (an MLflow import): one series per key, then one row per point, in
+    the caller's transaction. The run must be new (its series are created here). The number of points.
+    """
+    keys = sorted({check_name("metric name", key) for key, *_ in points})
+    if not keys:
+        return 0
+    tx.executemany("INSERT INTO metric_series (run_id, key) VALUES (?, ?)", [(run_id, k) for k in keys])
+    ids: dict[str, int] = {}
+    for chunk in chunks(keys):
+        ids.update({r[0]: int(r[1]) for r in tx.query(
+            f"SELECT key, id FROM metric_series WHERE run_id = ? AND key IN ({marks(len(chunk))})", [run_id, *chunk])})
+    tx.executemany(_INSERT_POINT, [(ids[key], int(step), None if value != value else value, int(value != value), ts,
+                                    None) for key, value, step, ts in points])
+    return len(points)
+
+
 class MetricLog:
     """The metric tables of one store, with the series ids committed so far (so a point is one insert)."""
 

@@ -64,21 +64,32 @@ def models_with_drift_checks(q: Reader) -> list[str]:
 
 
 # -- served inputs --------------------------------------------------------------------------------------
+#: ``json.dumps(value, default=str)`` without building an encoder per call: a served row is encoded per
+#: row, and the server's flush writes thousands of them a second.
+_as_text = json.JSONEncoder(default=str).encode
+
+
 def append_served(tx: Transaction, model: str, version: int, records: list[dict[str, Any]], *, keep: int,
-                  received: float | None = None,
+                  received: float | list[float] | None = None,
                   outputs: list[tuple[str | None, Any, Any]] | None = None) -> None:
     """Append served input rows (with, per row, the request id, prediction and class probabilities the
-    server answered, when given), keeping the newest ``keep`` rows per model."""
-    now = time.time() if received is None else received
+    server answered, when given), keeping the newest ``keep`` rows per model. ``received`` is one time
+    for every row (default now) or a time per row (predictions made elsewhere, logged later)."""
+    times = received if isinstance(received, list) else [time.time() if received is None else received] * len(records)
     outs = outputs or [(None, None, None)] * len(records)
     tx.executemany("INSERT INTO served_inputs (model, version, received, record, request_id, prediction, proba) "
                    "VALUES (?,?,?,?,?,?,?)",
-                   [(model, version, now, json.dumps(r, default=str), rid,
-                     None if pred is None else json.dumps(pred, default=str),
+                   [(model, version, at, _as_text(r), rid, None if pred is None else _as_text(pred),
                      None if proba is None else json.dumps(proba))
-                    for r, (rid, pred, proba) in zip(records, outs)])
+                    for r, at, (rid, pred, proba) in zip(records, times, outs)])
     tx.execute("DELETE FROM served_inputs WHERE model = ? AND id <= "
                "(SELECT MAX(id) FROM served_inputs WHERE model = ?) - ?", (model, model, keep))
+
+
+def served_count(q: Reader, model: str) -> int:
+    """How many served rows of a model are kept."""
+    row = q.query_one("SELECT COUNT(*) FROM served_inputs WHERE model = ?", (model,))
+    return int(row[0]) if row else 0
 
 
 def served_rows(q: Reader, model: str, limit: int) -> list[tuple[int, float, dict[str, Any]]]:
@@ -156,7 +167,9 @@ def insert_performance_report(tx: Transaction, report: dict[str, Any], *, droppe
     if dropped:
         events.insert(tx, "performance-drop", subject=model, run_id=run_id, created=now, payload={
             "model": model, "version": version, "report_id": report_id, "metric": report.get("metric"),
-            "value": report.get("latest_value"), "bar": report.get("bar")})
+            "value": report.get("latest_value"), "bar": report.get("bar"),
+            "source": next((w.get("source") for w in reversed(report.get("windows") or [])
+                            if w.get("verdict") == "drop"), None)})
     return report_id
 
 

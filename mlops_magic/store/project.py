@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import StoreError
 from . import Store, open_store
-from .location import PROJECT_DIRNAME, parse_store_url, read_project_config, write_project_config
+from .location import PROJECT_DIRNAME, find_project_dir, parse_store_url, read_project_config, write_project_config
 
 
 def init_project(path: str | os.PathLike[str] | None = None, store_url: str | None = None, *,
@@ -38,3 +38,21 @@ def init_project(path: str | os.PathLike[str] | None = None, store_url: str | No
     if os.environ.get("MLOPS_STORE") and not store_url:
         message += f"; note: MLOPS_STORE={os.environ['MLOPS_STORE']} takes precedence in this environment"
     return store, message
+
+
+def project_of(store: Store | None) -> Path | None:
+    """The project folder whose ``.mlops/config.json`` applies: the store's, else the one holding its
+    ``.mlops/mlops.db`` (a store opened by its sqlite URL, as the widgets do), else the nearest one above the
+    working directory."""
+    if store is not None and store.project_dir is not None:
+        return store.project_dir
+    path = getattr(store.db, "path", None) if store is not None else None
+    if path is not None and Path(path).parent.name == PROJECT_DIRNAME:
+        return Path(path).parent.parent
+    return find_project_dir()
+
+
+def project_config(store: Store | None) -> dict[str, object]:
+    """The applicable ``.mlops/config.json`` (empty when there is no project)."""
+    project = project_of(store)
+    return read_project_config(project) if project is not None else {}

@@ -64,10 +64,13 @@ def version_rows_of_runs(q: Reader, run_ids: Sequence[str]) -> list[Row]:
 
 
 def insert_version(tx: Transaction, name: str, values: dict[str, Any], *, created: float,
-                   data_fingerprint: Fingerprint | None = None) -> int:
-    """Record the next version of ``name`` (numbers are allocated inside ``tx``), with its event."""
+                   data_fingerprint: Fingerprint | None = None, version: int | None = None) -> int:
+    """Record the next version of ``name`` (numbers are allocated inside ``tx``), with its event.
+
+    ``version`` keeps a given number instead (a packaged copy of one version keeps its number); the
+    unique (model, version) constraint refuses one that is taken."""
     tx.execute("INSERT INTO models (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", (name, created))
-    version = (latest_version(tx, name) or 0) + 1
+    version = version if version is not None else (latest_version(tx, name) or 0) + 1
     row = {**values, "model": name, "version": version, "created": created}
     marks = ",".join("?" * len(VERSION_COLUMNS))
     tx.execute(f"INSERT INTO model_versions ({', '.join(VERSION_COLUMNS)}) VALUES ({marks})",
@@ -97,8 +100,9 @@ def aliases_of(q: Reader, names: Sequence[str]) -> list[tuple[str, int, str]]:
 
 def record_alias_change(tx: Transaction, name: str, alias: str, action: str, old: int | None, new: int | None,
                         *, moved: bool, run_id: str | None, reason: str | None,
-                        comparison: dict[str, Any] | None, created: float) -> None:
-    """The audit row of a decision and, when the alias moved, the move itself and its event."""
+                        comparison: dict[str, Any] | None, created: float, by: str | None = None) -> None:
+    """The audit row of a decision and, when the alias moved, the move itself and its event (saying ``by``
+    whom: alerts name who moved production)."""
     tx.execute(
         "INSERT INTO alias_history (model, alias, action, from_version, to_version, moved, run_id, reason, "
         "comparison, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -109,7 +113,8 @@ def record_alias_change(tx: Transaction, name: str, alias: str, action: str, old
                    "ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, "
                    "updated = excluded.updated", (name, alias, new, created))
         events.insert(tx, "alias-moved", subject=name, run_id=run_id,
-                      payload={"alias": alias, "from": old, "to": new, "action": action}, created=created)
+                      payload={"alias": alias, "from": old, "to": new, "action": action, "by": by,
+                               "reason": reason, "comparison": comparison}, created=created)
 
 
 def alias_moves(q: Reader, name: str, alias: str) -> list[tuple[str, int]]:
@@ -134,9 +139,14 @@ def alias_history_rows(q: Reader, name: str, alias: str | None = None, *, limit:
 # -- gate results -------------------------------------------------------------------------------------
 def insert_gate_result(tx: Transaction, run_id: str | None, stage_id: int | None, expression: str, passed: bool,
                        soft: bool, clauses: list[dict[str, Any]], created: float) -> None:
+    """Record one gate check; a failed one also becomes a ``gate-failed`` event in the same transaction."""
     tx.execute("INSERT INTO gate_results (run_id, stage_id, expression, passed, soft, clauses, created) "
                "VALUES (?,?,?,?,?,?,?)",
                (run_id, stage_id, expression, int(passed), int(soft), json.dumps(clauses), created))
+    if not passed:
+        events.insert(tx, "gate-failed", run_id=run_id, created=created, payload={
+            "expression": expression, "soft": soft, "stage_id": stage_id,
+            "failed": [c for c in clauses if not c.get("passed")]})  # not a run status
 
 
 def gate_rows(q: Reader, run_id: str) -> list[tuple[str, bool, bool, list[dict[str, Any]], int | None]]:

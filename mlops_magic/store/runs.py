@@ -13,9 +13,9 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from ..entities import ACTIVE_STATUSES, RUN_STATUSES, TRIGGERS, Run, RunStatus, utc_from_ts
+from ..entities import ACTIVE_STATUSES, RUN_STATUSES, TRIGGERS, Run, RunStatus, Trigger, utc_from_ts
 from ..errors import InvalidInputError, NotFoundError
-from . import params, stages
+from . import events, params, stages
 from .columns import chunks, dumps, ends_with, loads, marks, starts_with
 from .db import Reader, Row, Transaction
 
@@ -26,6 +26,9 @@ RUN_COLUMNS = (
 #: The columns of a runs table (``run_table``): what a listing shows, without params and environment.
 SUMMARY_COLUMNS = "id, notebook, name, status, trigger, started, ended, parent_run_id, code_version"
 _ACTIVE = f"status IN ({marks(len(ACTIVE_STATUSES))})"  # with *ACTIVE_STATUSES as its parameters
+#: The event a run that ended badly writes, in the transaction that ends it (``mlops alert add --on failed``).
+RUN_FAILED = "run-failed"
+_ANNOUNCED = (RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.KILLED)
 
 
 def check_status(status: str, *, ending: bool = False) -> RunStatus:
@@ -47,6 +50,8 @@ def insert(tx: Transaction, values: Mapping[str, Any]) -> None:
     for column in ("environment", "run_params"):
         row[column] = dumps(dict(row.get(column) or {}))
     tx.execute(f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({marks(len(columns))})", [row.get(c) for c in columns])
+    if row["status"] in _ANNOUNCED:  # a run that could not even start
+        _announce(tx, row["id"])
 
 
 def transition(tx: Transaction, run_id: str, *, to: RunStatus, expect: Collection[RunStatus] | None = None,
@@ -74,7 +79,22 @@ def transition(tx: Transaction, run_id: str, *, to: RunStatus, expect: Collectio
                    (to, now, error, run_id))
         if to != RunStatus.SUCCEEDED:
             stages.fail_running(tx, run_id, error or str(to))
+        if to in _ANNOUNCED:
+            _announce(tx, run_id)
     return RunStatus(row[0])
+
+
+def _announce(tx: Transaction, run_id: str) -> None:
+    """The :data:`RUN_FAILED` event of a headless run that ended badly, however it ended (its runner, a
+    cluster worker's fault, an orphan reaped), so no failure escapes the alert rules. A run of an
+    interactive kernel is left out: its user is looking at it."""
+    row = tx.query_one("SELECT notebook, status, error, trigger, schedule_id FROM runs WHERE id = ?", (run_id,))
+    if row is None or row[3] == Trigger.INTERACTIVE:
+        return
+    attempts = params.tag(tx, run_id, "mlops.attempts")
+    events.insert(tx, RUN_FAILED, subject=row[0], run_id=run_id, payload={
+        "status": row[1], "notebook": row[0], "error": row[2], "trigger": row[3], "schedule_id": row[4],
+        "attempts": int(attempts) if attempts and attempts.isdigit() else 1})
 
 
 def reassign(tx: Transaction, run_id: str, *, placed: tuple[str, str, int], attempt: int) -> None:

@@ -420,7 +420,56 @@ MIGRATIONS: list[str] = [
     CREATE INDEX cached_stages_source ON cached_stages (source_run_id);
     ALTER TABLE schedules ADD COLUMN cache INTEGER;
     """,
-    # sweeps (store/sweeps.py) — a sweep is a parent run; its points are child runs (runs.parent_run_id,
+    # 13: alerts (store/alerts.py) — rules say which events go where (a target names an address or where its
+    # secret is, never the secret); deliveries are the outbox: one row per rule and event, claimed, retried
+    # with backoff, suppressed as a duplicate or over the rule's rate limit, its last error kept (redacted)
+    """
+    CREATE TABLE alert_rules (
+        id {serial},
+        kinds TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        shown TEXT NOT NULL,
+        notebook TEXT,
+        model TEXT,
+        severity TEXT NOT NULL,
+        dedup_window DOUBLE PRECISION NOT NULL,
+        rate_limit INTEGER NOT NULL,
+        cursor BIGINT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        created_by TEXT
+    );
+    CREATE TABLE alert_deliveries (
+        id {serial},
+        rule_id INTEGER NOT NULL,
+        event_id BIGINT,
+        dedup_key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt DOUBLE PRECISION,
+        lease DOUBLE PRECISION,
+        created DOUBLE PRECISION NOT NULL,
+        sent DOUBLE PRECISION,
+        UNIQUE (rule_id, event_id)
+    );
+    CREATE INDEX alert_deliveries_due ON alert_deliveries (status, next_attempt);
+    CREATE INDEX alert_deliveries_rule ON alert_deliveries (rule_id, created);
+    """,
+    # 14: interop — which object of another system (an MLflow run, a registered model's version) each
+    # imported object is, so importing the same store again skips what is already here
+    """
+    CREATE TABLE interop_links (
+        system TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        local_id TEXT NOT NULL,
+        source TEXT,
+        created DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (system, kind, external_id)
+    );
+    """,
+    # 15: sweeps (store/sweeps.py) — a sweep is a parent run; its points are child runs (runs.parent_run_id,
     # trigger 'sweep'); this row says how the points were drawn, the selection rule and the best child
     """
     CREATE TABLE sweeps (

@@ -38,6 +38,21 @@ def environment() -> dict[str, Any]:
     }
 
 
+def who() -> str:
+    """Who is acting, for audit lines (``alice@build-01``): ``MLOPS_USER`` when set (a CI job names the
+    person or pipeline it acts for), else the login name, at this host."""
+    import getpass
+    import socket
+
+    user = os.environ.get("MLOPS_USER", "").strip()
+    if not user:
+        try:
+            user = getpass.getuser()
+        except Exception:  # no login name (a container's numeric uid): the uid says enough
+            user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return user if "@" in user else f"{user}@{socket.gethostname()}"
+
+
 def git_state(folder: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the git work tree holding ``folder``, or (None, None) outside git."""
     cwd = str(folder or os.getcwd())

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, StageStatus, json_safe
+from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, StageStatus, json_safe, result_metrics
 from ..errors import NotFoundError
 from ..store import Store
 from ..store import autolog as autolog_table
 from ..store import cache as cache_tables
 from .stages import combined_digest, scan_stages
+from .system_summary import stage_summaries, summarize
 
 if TYPE_CHECKING:
     from pandas import DataFrame
@@ -55,7 +56,7 @@ def list_run_records(store: Store, *, notebook: str | None = None, status: str |
     """Runs newest first with their latest metrics, as dicts."""
     runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, limit=limit, offset=offset)
     metrics = store.latest_metrics([r.id for r in runs])
-    return [run_record(r, metrics[r.id]) for r in runs]
+    return [run_record(r, result_metrics(metrics[r.id])) for r in runs]
 
 
 def runs_frame(store: Store, *, notebook: str | None = None, status: str | None = None,
@@ -71,6 +72,7 @@ def runs_frame(store: Store, *, notebook: str | None = None, status: str | None 
     columns["started"], columns["ended"] = started, ended
     columns["duration_s"] = (ended - started).dt.total_seconds()
     ids = columns["id"]
+    metrics = {run_id: result_metrics(values) for run_id, values in metrics.items()}
     for prefix, values in (("params.", params), ("metrics.", metrics)):
         keys = sorted({k for run_id in ids for k in values[run_id]})
         for key in keys:
@@ -183,13 +185,15 @@ def cached_from(store: Store, *, run_ids: Sequence[str] = (),
     return out
 
 
-def stage_records(store: Store, stages: list[StageRun],
-                  cached: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def stage_records(store: Store, stages: list[StageRun], cached: dict[int, dict[str, Any]] | None = None,
+                  system: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Stage runs as JSON-ready dicts (``GET runs/ID``, ``GET runs/ID/stages``): the entity, its duration,
-    and ``cached_from`` (None unless the stage cache restored it; ``cached``: :func:`cached_from`, if read)."""
+    ``cached_from`` (None unless the stage cache restored it; ``cached``: :func:`cached_from`, if read)
+    and, when ``system`` (:func:`stage_summaries`) is given, what each stage cost the machine."""
     if cached is None:
         cached = cached_from(store, stage_ids=[s.id for s in stages])
-    return [s.to_dict() | {"duration": s.duration, "cached_from": cached.get(s.id)} for s in stages]
+    return [s.to_dict() | {"duration": s.duration, "cached_from": cached.get(s.id)}
+            | ({"system": system.get(s.id, {})} if system is not None else {}) for s in stages]
 
 
 def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
@@ -204,10 +208,12 @@ def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
         source = cached.get(m.stage_id) if m.stage_id is not None else None
         latest[m.key] = {"value": m.value, "step": m.step, "cached_from": source["run_id"] if source else None}
         series[m.key] = series.get(m.key, 0) + 1
-    record = run_record(run, {k: v["value"] for k, v in latest.items()})
+    record = run_record(run, result_metrics({k: v["value"] for k, v in latest.items()}))
+    per_stage = stage_summaries(history, stages)
     record.update({
         "environment": run.environment,
-        "stages": stage_records(store, stages, cached),
+        "stages": stage_records(store, stages, cached, per_stage),
+        "system": summarize(history),
         "lifecycle": lifecycle(stages, run.id).to_dict(),
         "metrics_latest": {k: {"value": json_safe(v["value"]), "step": v["step"],
                                "points": series[k], "cached_from": v["cached_from"]} for k, v in latest.items()},

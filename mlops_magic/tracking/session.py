@@ -13,7 +13,7 @@ import atexit
 import os
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,7 @@ from ..entities import Artifact, Fingerprint, Run, RunStatus, StageRun, StageSta
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store, find_project_dir, open_store
 from ..store.processes import process_started
+from .background import OutputFingerprints, Pending
 from .environment import detect_notebook_path, detect_script_path, environment, git_state
 from .fingerprint import fingerprint
 from .queries import notebook_file
@@ -65,11 +66,18 @@ class Session:
         self._closing = False
         self.observers = Observers()  # what hangs on every stage: autolog, the stage cache (stage_hooks.py)
         self._contexts: dict[int, StageContext] = {}  # stage id -> its execution now running
+        self.outputs = OutputFingerprints()  # stage cells' output fingerprints, hashed after the cell
 
     # -- store --------------------------------------------------------------------------------
     @property
     def store(self) -> Store:
-        """The session's store, resolved once: a kernel keeps recording where it started."""
+        """The session's store, resolved once: a kernel keeps recording where it started.
+
+        Output fingerprints still being hashed land first, so whatever reads or writes through the session
+        (a magic, a gate, the next stage, the end of the run) sees every stage complete.
+        """
+        if self.outputs.pending:
+            self.outputs.flush()
         key = (self.store_url, os.environ.get("MLOPS_STORE"), os.getpid(), self.store_start)
         cached = self._store
         if cached is not None and self._closing:
@@ -393,6 +401,13 @@ class Session:
         self._notify("artifact", {"run_id": run_id, "name": artifact.name})
         return artifact
 
+    def log_outputs(self, stage: StageRun, outputs: Sequence[tuple[str, Any]],
+                    known: Mapping[str, Fingerprint] | None = None) -> list[Pending]:
+        """Fingerprint what a stage cell produced (name, value): after the cell, on the session's worker,
+        when the values cannot change meanwhile (``tracking/background.py``); inline in a run the runner
+        started, whose kernel is killed once the notebook is saved."""
+        return self.outputs.record(self.store, stage, outputs, defer=not self.attached_run_id, known=known)
+
     def log_fingerprint(self, data: Any, name: str | None = None, role: str = "input") -> Fingerprint:
         if role not in ("input", "output"):
             raise InvalidInputError(f"role must be 'input' or 'output', not {role!r}")
@@ -475,6 +490,8 @@ def reset_session() -> Session:
     """Start over (tests, and after ``%mlops init`` moves the store)."""
     global _session
     with _session_lock:
+        if _session is not None:
+            _session.outputs.flush()  # what the old session still hashes lands in its store
         _session = None
     return get_session()
 

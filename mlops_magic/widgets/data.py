@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from ..display.html import fmt_number
-from ..entities import STAGE_KINDS, Fingerprint, Run
+from ..entities import STAGE_KINDS, SYSTEM_PREFIX, Fingerprint, Run, result_metrics
 from ..store import Store
+from ..tracking.system_summary import flat, summarize
 
 
 @dataclass(frozen=True)
@@ -103,13 +104,15 @@ def metric_across_runs(store: Store, keys: list[str], *, notebook: str | None = 
 def compare_runs(store: Store, refs: list[str], *, max_history_keys: int = 6) -> Comparison:
     """Params and latest metrics side by side (differences flagged) and shared metric histories."""
     runs = [store.get_run(ref) for ref in refs]
-    latest = store.latest_metrics([r.id for r in runs])
+    # results as they are; what each run cost the machine as its peaks and averages (not a last sample)
+    results = store.latest_metrics([r.id for r in runs])
+    latest = {r.id: result_metrics(results[r.id]) | flat(summarize(store.metric_history(r.id))) for r in runs}
     param_keys = sorted({k for r in runs for k in r.params})
     metric_keys_ = sorted({k for r in runs for k in latest[r.id]})
     params = [ParamRow(k, [r.params.get(k, MISSING) for r in runs]) for k in param_keys]
     metrics = [ParamRow(k, [latest[r.id].get(k, MISSING) for r in runs]) for k in metric_keys_]
     histories: dict[str, list[Series]] = {}
-    for key in metric_keys_[:max_history_keys]:
+    for key in [k for k in metric_keys_ if not k.startswith(SYSTEM_PREFIX)][:max_history_keys]:
         lines = []
         for r in runs:
             history = store.metric_history(r.id, key)

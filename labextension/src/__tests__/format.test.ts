@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { formatAgo, formatBytes, formatDuration, formatParam, formatValue, sparklinePoints, statusClass, storeLabel } from '../format';
+import { formatAgo, formatBytes, formatDuration, formatNumber, formatParam, formatSystem, isResultMetric, sparklinePoints, statusClass, storeLabel } from '../format';
 
 test('durations', () => {
   assert.equal(formatDuration(null), '—');
@@ -35,16 +35,16 @@ test('status classes only for known statuses', () => {
 });
 
 test('metric values: four significant digits, no trailing zeros', () => {
-  assert.equal(formatValue(3), '3');
-  assert.equal(formatValue(0.91234), '0.9123');
-  assert.equal(formatValue(0.68), '0.68');
-  assert.equal(formatValue(0.1), '0.1');
-  assert.equal(formatValue(123456.7), '1.235e+5');
-  assert.equal(formatValue(0.00012), '1.2e-4');
-  assert.equal(formatValue(NaN), 'nan');
-  assert.equal(formatValue(-Infinity), '-inf');
-  assert.equal(formatValue('nan'), 'nan');
-  assert.equal(formatValue('a'), 'a');
+  assert.equal(formatNumber(3), '3');
+  assert.equal(formatNumber(0.91234), '0.9123');
+  assert.equal(formatNumber(0.68), '0.68');
+  assert.equal(formatNumber(0.1), '0.1');
+  assert.equal(formatNumber(123456.7), '1.235e+5');
+  assert.equal(formatNumber(0.00012), '1.2e-4');
+  assert.equal(formatNumber(NaN), 'nan');
+  assert.equal(formatNumber(-Infinity), '-inf');
+  assert.equal(formatNumber('nan'), 'nan');
+  assert.equal(formatNumber('a'), 'a');
 });
 
 test('parameters as given', () => {
@@ -77,4 +77,15 @@ test('a store is named as people read it: a folder inside the root, else its URL
   assert.equal(storeLabel({ store: 'sqlite:////elsewhere/.mlops/mlops.db', project: null }), 'sqlite:////elsewhere/.mlops/mlops.db');
   assert.equal(storeLabel({ store: 'postgresql://me:***@db/mlops', project: 'team' }), 'postgresql://me:***@db/mlops');
   assert.equal(storeLabel({ store: null, project: null }), null);
+});
+
+test('formatSystem writes what a run cost as mlops show does, and nothing when unsampled', () => {
+  assert.equal(formatSystem(undefined), '');
+  assert.equal(formatSystem({}), '');
+  assert.equal(
+    formatSystem({ samples: 3, cpu: { avg: 1.83, peak: 2 }, rss: { avg: 1e9, peak: 3.1 * 1024 ** 3 }, gpu: { '0': { util_peak: 87.4, mem_peak: 2 * 1024 ** 3 } } }),
+    'cpu 1.8 cores avg (peak 2), rss peak 3.1 GiB, gpu 0 util 87% mem 2.0 GiB'
+  );
+  assert.equal(isResultMetric('system.cpu'), false);
+  assert.equal(isResultMetric('auc'), true);
 });

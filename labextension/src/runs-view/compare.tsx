@@ -8,6 +8,7 @@ import * as React from 'react';
 
 import type { At, MlopsClient } from '../api';
 
+import { formatSystem } from '../format';
 import { MetricChart, ChartSeries } from './chart';
 import {
   chartedMetrics,
@@ -197,7 +198,8 @@ function CompareBody({ store, ids, actions }: { store: Store; ids: string[]; act
               ['status', (r: RunDetail) => r.status ?? ''],
               ['trigger', (r: RunDetail) => r.trigger ?? ''],
               ['started', (r: RunDetail) => (r.started ? formatStarted(Date.parse(r.started) / 1000) : '')],
-              ['duration', (r: RunDetail) => formatDuration(r.duration ?? null)]
+              ['duration', (r: RunDetail) => formatDuration(r.duration ?? null)],
+              ['system', (r: RunDetail) => formatSystem(r.system)]
             ] as [string, (r: RunDetail) => string][]
           ).map(([name, get]) => (
             <tr key={name}>

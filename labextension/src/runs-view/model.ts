@@ -4,7 +4,9 @@
  * and chart ticks. No DOM and no JupyterLab here, so `jlpm test` runs all of it in Node.
  */
 import type { RunDetail, RunsTable } from '../api';
-import { formatDuration as formatSeconds } from '../format';
+import { formatDuration as formatSeconds, formatNumber } from '../format';
+
+export { formatNumber };
 import { lifecycleIndex } from '../stages';
 
 export type { RunDetail, RunsTable } from '../api';
@@ -408,36 +410,6 @@ export function formatParam(value: unknown): string {
     return String(value);
   }
   return JSON.stringify(value);
-}
-
-function trimZeros(text: string): string {
-  // "0.8120" -> "0.812", "2.710e-93" -> "2.71e-93", "1.000" -> "1"
-  return text.replace(/(\.\d*?)0+(?=$|e)/, '$1').replace(/\.(?=$|e)/, '');
-}
-
-/** A metric value as people read it: 4 significant digits, integers (below 1e9) whole, tiny and huge values
- * in exponent form (never wrapped: the cell is `white-space: nowrap`). */
-export function formatNumber(value: unknown): string {
-  if (value === null || value === undefined || value === '') {
-    return '';
-  }
-  if (typeof value === 'string') {
-    return value;
-  }
-  if (typeof value !== 'number') {
-    return formatParam(value);
-  }
-  if (!Number.isFinite(value)) {
-    return Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
-  }
-  const abs = Math.abs(value);
-  if (Number.isInteger(value) && abs < 1e9) {
-    return String(value);
-  }
-  if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) {
-    return trimZeros(value.toExponential(3)).replace('e+', 'e');
-  }
-  return trimZeros(value.toPrecision(4));
 }
 
 /** Durations as the sidebar writes them, but empty when unknown (an empty cell, not a dash, so sorting

@@ -1,0 +1,207 @@
+"""The one path every prediction request of ``mlops serve`` takes, whichever protocol it came in.
+
+A surface (``/predict``, the Open Inference Protocol's ``/v2/.../infer``, MLflow's ``/invocations``)
+only reads its own body format into a :class:`Call` and writes its own answer from an :class:`Answer`.
+Between the two, this module does the same for all three: the input schema's checks
+(:func:`serving.inputs.prepare`), the request ids (one per row, by the one request-id rule), the model's
+``predict`` (and ``predict_proba`` when the caller asked for it), and the sample kept for monitoring,
+so drift, labels and estimated performance see every surface's traffic alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..errors import InvalidInputError, MlopsError
+from ..monitoring.request_ids import header_value
+from .holder import ModelHolder, Sample, Served, floats_of
+from .inputs import Prepared, prepare, request_ids_of
+
+log = logging.getLogger("mlops_magic.serving.app")
+INLINE_ROWS = 256  # smaller batches predict on the event loop: a thread hop costs more than they do
+
+
+class InputRefused(InvalidInputError):
+    """The body was read, but what it holds is not what the model takes (a column, a type, a shape)."""
+
+    status = 422
+
+
+class UnsupportedMedia(InvalidInputError):
+    """The body is in a format the route does not read (its Content-Type)."""
+
+    status = 415
+
+
+class ModelFailed(MlopsError):
+    """The served model raised, or answered what JSON cannot carry: the server's problem, not the caller's."""
+
+    status = 500
+
+
+@dataclass
+class Call:
+    """What a surface read from a request: the rows as :func:`serving.inputs.prepare` reads them, and the
+    request's own id when its format has one (else the ``X-Request-Id`` header stands for it)."""
+
+    payload: Any
+    header_id: str | None = None
+    given_id: object = None
+    proba: bool = False  # compute class probabilities now: the caller asked for them
+    extra: dict[str, Any] = field(default_factory=dict)  # what only the surface reads back (outputs asked for)
+
+
+@dataclass
+class Answer:
+    served: Served
+    prepared: Prepared
+    predictions: Any  # what predict returned
+    request_id: str | None
+    ids: list[str]
+    probabilities: Any = None  # what predict_proba returned, when asked
+    _listed: list[Any] | None = field(default=None, repr=False)
+
+    def predictions_list(self) -> list[Any]:
+        """The predictions as JSON values, converted once for the answer and the sample alike: a NaN or
+        infinite prediction is null (no number to answer, and no prediction to judge performance by)."""
+        if self._listed is None:
+            self._listed, nulled = _nulled(self.predictions)
+            if nulled:
+                _warn_nonfinite(self.served, nulled, self.prepared.rows)
+        return self._listed
+
+    def echo(self) -> dict[str, str]:
+        """The ``X-Request-Id`` answer header of a one-row request: its id, always a valid header."""
+        return {"X-Request-Id": header_value(self.ids[0])} if len(self.ids) == 1 else {}
+
+
+@dataclass
+class Reply:
+    """An HTTP answer, built by a surface without knowing the web framework."""
+
+    body: bytes
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = "application/json"
+
+
+class Surface(Protocol):
+    """One protocol's reading of a request and writing of an answer."""
+
+    forms: str  # what to send, said when a body cannot be read at all
+
+    def read(self, body: bytes, headers: Any, served: Served) -> Call: ...
+
+    def reply(self, answer: Answer, call: Call) -> Reply: ...
+
+    def error(self, status: int, message: str) -> Reply: ...
+
+
+async def answer(served: Served, call: Call, *, id_column: str | None, forms: str) -> Answer:
+    """Check ``call``'s rows against the served version's schema, give them ids, predict.
+
+    Raises :class:`InputRefused` naming the column and row when the rows are not what the model takes
+    (``forms`` says what to send when the body has no readable shape at all), :class:`ModelFailed`
+    when the model raises.
+    """
+    try:
+        prepared = prepare(call.payload, served.version.input_schema, id_column=id_column)
+        request_id, ids = request_ids_of(call.header_id, prepared, call.given_id)
+    except InvalidInputError as exc:
+        raise InputRefused(str(exc)) from None
+    except Exception as exc:  # a body shape nobody foresaw is still the client's, in one line
+        log.warning("unreadable request body: %s: %s", type(exc).__name__, exc)
+        raise InputRefused(f"cannot read the request body ({type(exc).__name__}); send {forms}") from None
+    try:
+        if prepared.rows <= INLINE_ROWS:
+            out, proba = _predict(served.model, prepared.frame, call.proba)
+        else:
+            from starlette.concurrency import run_in_threadpool
+
+            out, proba = await run_in_threadpool(_predict, served.model, prepared.frame, call.proba)
+    except Exception as exc:
+        raise ModelFailed(f"{served.version} failed to predict: {type(exc).__name__}: {exc}") from None
+    return Answer(served, prepared, out, request_id, ids, proba)
+
+
+def _predict(model: Any, frame: Any, proba: bool) -> tuple[Any, Any]:
+    return model.predict(frame), model.predict_proba(frame) if proba else None
+
+
+def keep(holder: ModelHolder, done: Answer) -> None:
+    """Keep a sample of an answered request for monitoring (only what was answered is kept)."""
+    probabilities = None if done.probabilities is None else floats_of(done.probabilities)
+    holder.remember(Sample(done.served, done.prepared, done.predictions_list(), done.ids, probabilities))
+
+
+def to_json(value: Any, served: Served) -> bytes:
+    """``value`` as compact JSON, or :class:`ModelFailed` when the model answered NaN/inf or an object."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    except (TypeError, ValueError) as exc:
+        raise ModelFailed(f"{served.version} returned predictions JSON cannot carry "
+                          f"({type(exc).__name__}: {str(exc)[:200]}); check the inputs' range") from None
+
+
+def json_reply(value: Any, status: int = 200) -> Reply:
+    """An answer whose body is JSON the server built itself (metadata, errors), ASCII so that no
+    character a client sent (a lone surrogate in a path) can make it unencodable."""
+    return Reply(json.dumps(value, separators=(",", ":")).encode(), status)
+
+
+def jsonable(values: Any) -> list[Any]:
+    """Model output as JSON values; NaN and infinity, which JSON cannot carry, as null."""
+    return _nulled(values)[0]
+
+
+def _nulled(values: Any) -> tuple[list[Any], int]:
+    """``values`` as (nested) lists of Python scalars with each NaN or infinity as None; how many were.
+
+    A numpy float array is checked in C (the usual regressor or ``predict_proba`` answer); other output
+    (object arrays, lists) is walked only to find one, and copied only when one is there."""
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", "O") in "fc":
+        import numpy as np
+
+        try:
+            array = np.asarray(values)
+            bad = ~np.isfinite(array)
+        except TypeError:  # a pandas extension dtype with missing values: walked below
+            pass
+        else:
+            count = int(bad.sum())
+            if count:
+                array = array.astype(object)
+                array[bad] = None
+            return array.tolist(), count
+    listed = values.tolist() if hasattr(values, "tolist") else list(values)
+    if dtype is not None and getattr(dtype, "kind", "O") in "biuSU":  # no float in there
+        return listed, 0
+    count = _count_nonfinite(listed)
+    return (_null_nonfinite(listed) if count else listed), count
+
+
+def _count_nonfinite(values: list[Any]) -> int:
+    return sum(_count_nonfinite(v) if isinstance(v, list) else
+               int(isinstance(v, float) and not math.isfinite(v)) for v in values)
+
+
+def _null_nonfinite(values: list[Any]) -> list[Any]:
+    return [_null_nonfinite(v) if isinstance(v, list) else
+            None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+
+
+_warned: set[tuple[str, int]] = set()
+
+
+def _warn_nonfinite(served: Served, count: int, rows: int) -> None:
+    """Say once per served version that it answered NaN or infinity (as null): the model's own doing."""
+    key = (served.version.name, served.version.version)
+    if key not in _warned:
+        _warned.add(key)
+        log.warning("%s predicted NaN or infinity (%d values in a request of %d rows); answered null, "
+                    "and logged no prediction for those rows (said once per version)", served.version, count, rows)

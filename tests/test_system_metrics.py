@@ -1,0 +1,135 @@
+"""What a run costs the machine, sampled on real processes: a headless run's kernel from the runner, and an
+interactive shell's stage cells from inside; peaks and averages in show."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from dask_support import notebook
+
+from mlops_magic.cli.main import main
+from mlops_magic.display.runs import RunView, fmt_system
+from mlops_magic.entities import Metric
+from mlops_magic.tracking.queries import run_detail
+from mlops_magic.tracking.system import sampling_interval
+from mlops_magic.tracking.system_summary import flat, summarize
+
+BURN = """\
+import time, psutil
+import mlops_magic as mlops
+me = psutil.Process()
+block = b"x" * (500 * 2**20)  # 500 MB, every page written
+rss_seen = me.memory_info().rss
+start, cpu0 = time.time(), sum(me.cpu_times()[:2])
+while time.time() - start < 3.0:  # burn one core for three seconds
+    pass
+end = time.time()
+cpu_seen = (sum(me.cpu_times()[:2]) - cpu0) / (end - start)
+mlops.log_metrics({"seen.rss": rss_seen, "seen.cpu": cpu_seen, "seen.start": start, "seen.end": end})
+del block
+"""
+
+
+def _sampler_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("mlops-system-")]
+
+
+@pytest.mark.slow
+def test_a_headless_run_records_the_peak_rss_and_cpu_psutil_saw(tmp_path: Path, monkeypatch) -> None:
+    from mlops_magic.runner import run_notebook
+    from mlops_magic.store import clear_cache, open_store
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLOPS_STORE", raising=False)
+    monkeypatch.setenv("MLOPS_SYSTEM_METRICS_INTERVAL", "0.25")
+    clear_cache()
+    store = open_store(str(tmp_path))
+    path = notebook(tmp_path / "burn.ipynb", ["%%mlops stage data\nx = 1", f"%%mlops stage train\n{BURN}"])
+    result = run_notebook(str(path), store=store)
+    assert result.status == "succeeded", result.error
+    assert _sampler_threads() == []  # the runner's sampler stopped with the run
+
+    seen = store.latest_metrics([result.run_id])[result.run_id]
+    points = store.metric_history(result.run_id)
+    rss = [m.value for m in points if m.key == "system.rss"]
+    assert min(rss) > 0  # the kernel, killed once its notebook is saved, is never sampled as a 0-byte zombie
+    assert abs(max(rss) - seen["seen.rss"]) <= 0.10 * seen["seen.rss"]
+    start = datetime.fromtimestamp(seen["seen.start"], timezone.utc) + timedelta(seconds=0.3)
+    end = datetime.fromtimestamp(seen["seen.end"], timezone.utc)
+    burning = [m.value for m in points if m.key == "system.cpu" and start <= m.timestamp <= end]
+    assert len(burning) >= 5  # a sample every 0.25 s of the 3 s burn (the first one after it began)
+    assert abs(sum(burning) / len(burning) - seen["seen.cpu"]) <= 0.10 * seen["seen.cpu"]
+    assert all(m.stage_id is None for m in points if m.key.startswith("system."))  # sampled from outside
+
+    detail = run_detail(store, result.run_id)
+    assert detail["system"]["rss"]["peak"] == max(rss)
+    assert "seen.cpu" in detail["metrics"] and not any(k.startswith("system.") for k in detail["metrics"])
+    train = next(s for s in detail["stages"] if s["name"] == "train")
+    assert train["system"]["rss"]["peak"] >= 0.9 * seen["seen.rss"]  # the train stage's share, by time
+    text = repr(RunView(detail))
+    assert "  system: cpu " in text and "rss peak " in text and "wall " in text
+    assert "system.cpu" not in text  # the series is the system line, not a metric row
+    shown = CliRunner().invoke(main, ["--store", str(tmp_path), "show", result.run_id])
+    assert "system: cpu" in shown.output
+    clear_cache()
+
+
+def test_stage_cells_are_sampled_inside_the_stage_only(ip, monkeypatch) -> None:
+    from mlops_magic.tracking.session import get_session
+
+    monkeypatch.setenv("MLOPS_SYSTEM_METRICS_INTERVAL", "0.05")
+    ip.run_cell("%%mlops stage train\nimport time, psutil\nme = psutil.Process()\nc0, t0 = sum(me.cpu_times()[:2]), "
+                "time.time()\nwhile time.time() - t0 < 0.5:\n    pass\n"
+                "seen = (sum(me.cpu_times()[:2]) - c0) / (time.time() - t0)")
+    session = get_session()
+    store, run_id = session.store, session.active_run_id()
+    assert _sampler_threads() == []
+    [stage] = store.list_stages(run_id)
+    points = [m for m in store.metric_history(run_id) if m.key.startswith("system.")]
+    assert {m.key for m in points} == {"system.cpu", "system.rss"} and {m.stage_id for m in points} == {stage.id}
+    count = len(points)
+    ip.run_cell("import time\ntime.sleep(0.3)")  # not a stage: not sampled
+    assert len([m for m in store.metric_history(run_id) if m.key.startswith("system.")]) == count
+    ip.run_cell("%%mlops stage evaluate\nraise ValueError('fails')")  # a failing stage stops its sampler too
+    assert _sampler_threads() == []
+    steps = [m.step for m in store.metric_history(run_id, "system.rss")]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps)  # the second stage continued the series
+    detail = run_detail(store, run_id)
+    assert detail["stages"][0]["system"]["cpu"]["peak"] >= 0.8 * ip.user_ns["seen"]  # what psutil saw in the cell
+    assert "system" in RunView(detail)._repr_html_()
+
+
+def test_sampling_can_be_turned_off_or_tuned(monkeypatch, ip) -> None:
+    from mlops_magic.tracking.session import get_session
+
+    monkeypatch.setenv("MLOPS_SYSTEM_METRICS_INTERVAL", "off")
+    assert sampling_interval() is None
+    ip.run_cell("%%mlops stage train\nx = 1")
+    session = get_session()
+    assert not [m for m in session.store.metric_history(session.active_run_id()) if m.key.startswith("system.")]
+    monkeypatch.setenv("MLOPS_SYSTEM_METRICS_INTERVAL", "3")
+    assert sampling_interval() == 3.0
+    monkeypatch.delenv("MLOPS_SYSTEM_METRICS_INTERVAL")
+    assert sampling_interval() == 2.0
+
+
+def test_summary_and_the_system_line() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def point(key: str, value: float, second: int) -> Metric:
+        return Metric(key=key, value=value, step=second, timestamp=t0 + timedelta(seconds=second))
+
+    points = [point("system.rss", 2**30, 0), point("system.cpu", 1.6, 2), point("system.rss", 3 * 2**30, 2),
+              point("system.cpu", 2.0, 4), point("system.gpu.0.util", 87.0, 4),
+              point("system.gpu.0.mem", 11.2 * 2**30, 4), point("auc", 0.9, 4)]
+    summary = summarize(points)
+    assert summary["cpu"] == {"avg": 1.8, "peak": 2.0} and summary["rss"]["peak"] == 3 * 2**30
+    assert fmt_system(summary, 252.0) == ("cpu 1.8 cores avg (peak 2), rss peak 3.0 GiB, gpu 0 util 87% mem 11.2 GiB, "
+                                          "wall 4.2 min")
+    assert summarize(points, start=t0 + timedelta(seconds=3))["cpu"] == {"avg": 2.0, "peak": 2.0}
+    assert flat(summary)["system.gpu.0.util_peak"] == 87.0 and summarize([point("auc", 1.0, 0)]) == {}
+    assert fmt_system({}) == ""
