@@ -10,8 +10,18 @@ Options that mean the same in the ``mlops`` command come from :mod:`mlops_magic.
 from __future__ import annotations
 
 from ..entities import RunStatus
-from ..options import (DRIFT_TESTS, HISTORY, LABELS, PERFORMANCE, PREDICTIONS, PROMOTE, ROLLBACK, RUN_FILTERS,
-                       SWEEP_FILTER, arg)
+from ..options import (
+    DRIFT_TESTS,
+    HISTORY,
+    LABELS,
+    PERFORMANCE,
+    PREDICTIONS,
+    PROMOTE,
+    ROLLBACK,
+    RUN_FILTERS,
+    SWEEP_FILTER,
+    arg,
+)
 from ..tracking.stages import STAGE_USAGE
 from .parsers import Subcommand, entries, summary
 
