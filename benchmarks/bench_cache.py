@@ -1,6 +1,7 @@
 """The stage cache on a data stage that reads and prepares 1,000,000 rows, measured in one go.
 
-    python benchmarks/bench_cache.py [--rows 1000000] [--repeat 3]
+    python benchmarks/bench_cache.py [--rows 1000000] [--repeat 3] [--points 12] [--parallel 2]
+                                     [--no-sweep | --sweep-only]
 
 A notebook whose ``data`` stage reads a CSV of ROWS purchase events and prepares them as a feature stage
 does (dates parsed, text normalised into categories, rows sorted per customer, days since the last
@@ -14,6 +15,15 @@ each run in a new kernel:
 It prints each run's data-stage time as the store recorded it (stage start to end) and the ratios. Goal:
 the restored stage at least 20x faster than the computed one, and the restored frame equal to the
 computed one by fingerprint (checked in the kernels: a later cell prints ``mlops.fingerprint``).
+
+Then a sweep of POINTS points over two parameters that only a ``train`` stage reads, all measured in the same
+run, wall time of the whole batch (each point a new kernel, PARALLEL at once):
+
+  papermill x POINTS              each point `papermill.execute_notebook` with its parameters (PARALLEL threads)
+  `mlops sweep` without --cache   every point computes the data stage
+  `mlops sweep --cache`           the first point computes it (the cache is cleared before), the others restore
+
+Goal: the sweep with the cache at least 3x faster than without it when the data stage dominates.
 """
 
 from __future__ import annotations
@@ -72,6 +82,70 @@ def write_inputs(folder: Path, rows: int) -> Path:
     return path
 
 
+TRAIN_STAGE = """%%mlops stage train
+score = float(features["share"].mean()) * alpha - depth * 1e-3
+mlops.log_metric("score", score)"""
+
+
+def write_sweep_notebook(folder: Path) -> Path:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [new_code_cell("alpha = 1.0\ndepth = 3", metadata={"tags": ["parameters"]}),
+                new_code_cell("%load_ext mlops_magic\nimport pandas as pd\nimport mlops_magic as mlops"),
+                new_code_cell(DATA_STAGE), new_code_cell(TRAIN_STAGE)]
+    path = folder / "sweep.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def sweep_points(n: int) -> tuple[list[float], list[int]]:
+    """alpha values × depth values making ``n`` points (alpha 3 values when n divides by 3, else 1)."""
+    alphas = [0.5, 1.0, 2.0] if n % 3 == 0 else [1.0]
+    return alphas, list(range(2, 2 + n // len(alphas)))
+
+
+def bench_sweep(folder: Path, points: int, parallel: int) -> int:
+    """Wall seconds of the three ways to run ``points`` points, printed; 0 when the cache met its goal."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import papermill
+
+    nb = write_sweep_notebook(folder)
+    alphas, depths = sweep_points(points)
+    mlops = str(Path(sys.executable).with_name("mlops"))
+    env = {**os.environ, "MLOPS_STORE": str(folder)}
+    specs = ["-p", "alpha", ",".join(map(str, alphas)), "-p", "depth", ",".join(map(str, depths))]
+    count = len(alphas) * len(depths)
+    print(f"sweep of {count} points over alpha x depth (only the train stage reads them), {parallel} at once")
+
+    def one(i: int, alpha: float, depth: int) -> None:
+        papermill.execute_notebook(str(nb), str(folder / f"pm-{i}.ipynb"), parameters={"alpha": alpha, "depth": depth},
+                                   progress_bar=False, cwd=str(folder))
+
+    os.environ["MLOPS_STORE"] = str(folder)  # the papermill kernels record into the same store (no cache)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(lambda a: one(*a), [(i, a, d) for i, (a, d) in enumerate((a, d) for a in alphas
+                                                                                 for d in depths)]))
+    papermill_label = f"papermill x{count}"
+    walls = {papermill_label: time.perf_counter() - start}
+    for label, extra in (("mlops sweep", []), ("mlops sweep --cache", ["--cache"])):
+        subprocess.run([mlops, "cache", "clear"], cwd=folder, env=env, capture_output=True, check=True)
+        start = time.perf_counter()
+        proc = subprocess.run([mlops, "sweep", "sweep.ipynb", *specs, "--parallel", str(parallel),
+                               "--select", "max score", *extra], cwd=folder, capture_output=True, text=True, env=env)
+        walls[label] = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"mlops sweep failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    for label, wall in walls.items():
+        print(f"  {label:<22} {wall:7.1f} s   {wall / count:5.1f} s a point")
+    base, cached = walls["mlops sweep"], walls["mlops sweep --cache"]
+    pm = walls[papermill_label]
+    print(f"sweep with the cache vs without: {base / cached:.1f}x faster (goal >= 3x); "
+          f"vs papermill x{count}: {pm / cached:.1f}x faster")
+    return 0 if base / cached >= 3 else 1
+
+
 def run(folder: Path, *args: str) -> tuple[str, float, str]:
     """(run id, wall seconds, the fingerprint the kernel printed) of one `mlops run`."""
     mlops = str(Path(sys.executable).with_name("mlops"))
@@ -103,11 +177,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs without the cache, and restores (median)")
+    parser.add_argument("--points", type=int, default=12, help="points of the sweep")
+    parser.add_argument("--parallel", type=int, default=2, help="points run at once")
+    parser.add_argument("--no-sweep", action="store_true", help="only the single-notebook measurement")
+    parser.add_argument("--sweep-only", action="store_true", help="only the sweep measurement")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
         folder = Path(tmp)
         (folder / ".mlops").mkdir()
         write_inputs(folder, args.rows)
+        if args.sweep_only:
+            return bench_sweep(folder, args.points, args.parallel)
         print(f"data stage over {args.rows:,} rows ({(folder / 'events.csv').stat().st_size / 2**20:.0f} MiB CSV), "
               f"median of {args.repeat} runs, each in a new kernel")
         plan = [("without the cache", (), args.repeat), ("--cache, first", ("--cache",), 1),
@@ -129,7 +209,8 @@ def main() -> int:
         print(f"  the restored stage said: {results['--cache, restored'][3].splitlines()[-1]}")
         print(f"restored vs computed: {base / restored:.1f}x faster (goal >= 20x); "
               f"saving the entry cost {first / base:.2f}x the stage; restored frame equal by fingerprint: {same}")
-        return 0 if same and base / restored >= 20 else 1
+        status = 0 if same and base / restored >= 20 else 1
+        return status if args.no_sweep else max(status, bench_sweep(folder, args.points, args.parallel))
 
 
 if __name__ == "__main__":

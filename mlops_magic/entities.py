@@ -60,6 +60,7 @@ class Trigger(_Word):
     CI = "ci"
     AFTER = "after"
     REPRODUCE = "reproduce"
+    SWEEP = "sweep"  # a sweep's parent run and each of its points (the points have the sweep as parent)
 
 
 class DeliveryStatus(_Word):

@@ -78,6 +78,8 @@ RUN_FILTERS: tuple[Arg, ...] = (
     arg("--trigger", metavar="T", help="Only these triggers, comma-separated, e.g. schedule."),
     arg("--limit", type=int, minimum=1, metavar="N", help="At most this many runs, newest first (default: all)."),
 )
+#: ``mlops runs --sweep ID`` and ``%mlops runs --sweep ID``: a sweep's parent run and its points only.
+SWEEP_FILTER: Arg = arg("--sweep", metavar="ID", help="Only this sweep (a run id or prefix) and its points.")
 
 PERFORMANCE: tuple[Arg, ...] = (
     arg("--window", metavar="LENGTH", help="Window length over served traffic: 30m, 6h, 1d, 1w (default: all)."),

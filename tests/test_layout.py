@@ -71,6 +71,7 @@ TABLE_OWNERS = {
     "alert_rules": "store/alerts.py",
     "alert_deliveries": "store/alerts.py",
     "interop_links": "store/interop.py",
+    "sweeps": "store/sweeps.py",
     "meta": "store/schema.py",
 }
 WRITE = re.compile(r"\b(?:INSERT\s+INTO|(?<!DO )UPDATE|DELETE\s+FROM)\b\s*(\w*)")

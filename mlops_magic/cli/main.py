@@ -19,7 +19,7 @@ from .._version import __version__
 from ..display.html import fmt_number
 from ..entities import RunStatus
 from ..errors import MlopsError
-from ..options import RUN_FILTERS
+from ..options import RUN_FILTERS, SWEEP_FILTER
 from .options import declared
 
 #: name → "module:attribute" of a click command, imported on first use.
@@ -43,6 +43,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "cache": "mlops_magic.cli.cache:cache",
     "ci": "mlops_magic.cli.ci:ci",
     "alert": "mlops_magic.cli.alert:alert",
+    "sweep": "mlops_magic.cli.sweep:sweep",
 }
 
 
@@ -124,16 +125,22 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 
 @main.command()
 @declared(*RUN_FILTERS)
+@declared(SWEEP_FILTER)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.pass_context
 def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None,
-         limit: int | None, fmt: str) -> None:
-    """List runs, newest first. JSON is an array of run objects (id, notebook, status, trigger, started, …)."""
+         limit: int | None, sweep: str | None, fmt: str) -> None:
+    """List runs, newest first, each sweep's points under it. JSON is an array of run objects (id, notebook,
+    status, trigger, started, …)."""
     from ..tracking.queries import list_run_records  # lazy: mlops --help imports every command
+    from ..tracking.sweeps import group_by_sweep, sweep_points_only  # lazy: mlops --help imports every command
 
     store = open_cli_store(ctx)
     store.reap_orphans()  # a run whose process is gone (a killed kernel) is listed as killed, not running
-    records = list_run_records(store, notebook=notebook, status=status, trigger=trigger, limit=limit)
+    records = list_run_records(store, notebook=notebook, status=status, trigger=trigger,
+                               limit=None if sweep else limit)
+    if sweep:
+        records = sweep_points_only(store, records, sweep)[:limit]
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     elif fmt == "csv":
@@ -149,9 +156,10 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
         where = any(r["worker"] or r["status"] == RunStatus.QUEUED for r in records)
         print_table(["id", "status", "trigger", "notebook", "started", "duration", "metrics"]
                     + (["worker"] if where else []), [
-            [r["id"][:8], r["status"], r["trigger"], r["notebook"] or "", _fmt_time(r["started"]),
+            [("└ " if r["depth"] else "") + r["id"][:8], r["status"], r["trigger"], r["notebook"] or "",
+             _fmt_time(r["started"]),
              f"{r['duration']:.1f}s" if r["duration"] is not None else "", _fmt_metrics(r["metrics"])]
-            + ([_where(r)] if where else []) for r in records])
+            + ([_where(r)] if where else []) for r in group_by_sweep(store, records)])
 
 
 def _where(record: dict[str, Any]) -> str:

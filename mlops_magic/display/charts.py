@@ -38,8 +38,9 @@ def value_card(value: float, *, title: str = "", label: str = "", width: int = 1
 
 
 def line_chart(points: Sequence[tuple[float, float]], *, title: str = "", width: int = 360, height: int = 140,
-               labels: Sequence[str] | None = None) -> str:
-    """A polyline of (x, y) points with min/max labels; NaN and inf points are left out.
+               labels: Sequence[str] | None = None, connect: bool = True) -> str:
+    """A polyline of (x, y) points with min/max labels; NaN and inf points are left out. ``connect=False``
+    draws the points alone (a scatter: an objective against one parameter of a sweep).
 
     A single finite point is drawn as :func:`value_card` (a line through one point says nothing).
     """
@@ -76,7 +77,8 @@ def line_chart(points: Sequence[tuple[float, float]], *, title: str = "", width:
     out.append(f'<text x="{pad_l - 4}" y="{pad_t + 9}" font-size="10" text-anchor="end">{fmt_number(y1)}</text>')
     out.append(f'<text x="{pad_l - 4}" y="{pad_t + h}" font-size="10" text-anchor="end">{fmt_number(y0)}</text>')
     path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
-    out.append(f'<polyline fill="none" stroke="{LINE}" stroke-width="1.5" points="{path}"/>')
+    if connect:
+        out.append(f'<polyline fill="none" stroke="{LINE}" stroke-width="1.5" points="{path}"/>')
     for i, (x, y) in enumerate(pts):
         tip = f"{labels[i]}: " if labels and labels[i] else ""
         out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{LINE}">'

@@ -39,7 +39,13 @@ def cmd_runs(ctx: MagicContext, args: Namespace) -> Any:
                                     "sort the DataFrame with .sort_values()")
         from ..tracking.queries import runs_frame  # lazy: %load_ext stays light
 
+        if args.sweep:
+            from ..tracking.sweeps import sweep_frame  # lazy: %load_ext stays light
+
+            return sweep_frame(ctx.session.store, args.sweep, limit=args.limit, **filters)
         return runs_frame(ctx.session.store, limit=args.limit, **filters)
+    if args.sweep:
+        raise InvalidInputError("--sweep filters the DataFrame; the --widget table groups every sweep's points")
     from ..widgets.runs_table import RunsTable  # lazy: %load_ext stays light
 
     page = {"limit": args.limit} if args.limit is not None else {}  # else the table's own page size

@@ -10,7 +10,18 @@ Options that mean the same in the ``mlops`` command come from :mod:`mlops_magic.
 from __future__ import annotations
 
 from ..entities import RunStatus
-from ..options import DRIFT_TESTS, HISTORY, LABELS, PERFORMANCE, PREDICTIONS, PROMOTE, ROLLBACK, RUN_FILTERS, arg
+from ..options import (
+    DRIFT_TESTS,
+    HISTORY,
+    LABELS,
+    PERFORMANCE,
+    PREDICTIONS,
+    PROMOTE,
+    ROLLBACK,
+    RUN_FILTERS,
+    SWEEP_FILTER,
+    arg,
+)
 from ..tracking.stages import STAGE_USAGE
 from .parsers import Subcommand, entries, summary
 
@@ -85,7 +96,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         Subcommand("tag", f"{_CORE}:cmd_tag", "tag the current run", (arg("pairs", nargs="+", **_PAIRS),)),
         Subcommand("runs", f"{_PANELS}:cmd_runs",
                    "a pandas DataFrame of runs, newest first; --widget: a table to filter, sort and compare", (
-                       *RUN_FILTERS,
+                       *RUN_FILTERS, SWEEP_FILTER,
                        arg("--widget", flag=True, help="A table to filter, sort and compare (a page of runs)."),
                        arg("--sort", default="started", metavar="COLUMN",
                            help="With --widget: started, status, trigger, notebook, duration, name or metrics.NAME."),

@@ -203,6 +203,70 @@ def parse_gate(text: str) -> Node:
     return _Parser(text).parse()
 
 
+@dataclass(frozen=True)
+class Selection:
+    """``max auc`` or ``min val_loss where accuracy >= 0.8``: which of several runs is best.
+
+    The rule is written in the gates' grammar (one tokenizer, one parser): a direction, a metric, and
+    optionally ``where`` followed by a gate that a run must pass to be considered.
+    """
+
+    direction: str  # max | min
+    metric: str
+    where: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.metric}" + (f" where {self.where}" if self.where else "")
+
+    def pick(self, candidates: dict[str, dict[str, float]]) -> tuple[str, float] | None:
+        """The best (run id, value) among ``candidates`` (run id → its metrics) that have the metric, a
+        finite value and pass ``where``; None when none does. Ties go to the first candidate."""
+        best: tuple[str, float] | None = None
+        for run_id, metrics in candidates.items():
+            value = metrics.get(self.metric)
+            if value is None or not math.isfinite(float(value)):
+                continue
+            if self.where and not _passes(self.where, metrics):
+                continue
+            better = best is None or (value > best[1] if self.direction == "max" else value < best[1])
+            if better:
+                best = (run_id, float(value))
+        return best
+
+
+def _passes(where: str, metrics: dict[str, float]) -> bool:
+    try:
+        return evaluate(where, metrics).passed
+    except InvalidInputError:  # a run without a metric the filter names does not qualify
+        return False
+
+
+def parse_select(text: str) -> Selection:
+    """``max METRIC`` or ``min METRIC`` [``where GATE``], tokenized and parsed as gates are; one clear error."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError('empty selection; write e.g. "max auc" or "min val_loss where accuracy >= 0.8"')
+    parser = _Parser(text)
+    first = parser.take()
+    if first.kind != "name" or first.text.lower() not in ("max", "min"):
+        raise _select_syntax(text, first.pos, "expected 'max' or 'min'")
+    metric = parser.take()
+    if metric.kind != "name":
+        raise _select_syntax(text, metric.pos, "expected a metric name after " + repr(first.text))
+    rest = parser.peek()
+    if rest.kind == "end":
+        return Selection(first.text.lower(), metric.text)
+    if rest.kind != "name" or rest.text.lower() != "where":
+        raise _select_syntax(text, rest.pos, "expected 'where' or the end")
+    where = text[rest.pos + len(rest.text):].strip()
+    parse_gate(where)  # a bad filter is refused now, naming its column in the filter
+    return Selection(first.text.lower(), metric.text, where)
+
+
+def _select_syntax(text: str, pos: int, what: str) -> InvalidInputError:
+    return InvalidInputError(f"cannot parse selection {text!r} at column {pos + 1}: {what}; "
+                             "write e.g. \"max auc\" or \"min val_loss where accuracy >= 0.8\"")
+
+
 def clauses(node: Node) -> list[Clause]:
     if isinstance(node, Clause):
         return [node]
@@ -282,4 +346,4 @@ def gate(expression: str, soft: bool = False) -> GateResult:
     return result
 
 
-__all__ = ["ClauseResult", "GateResult", "evaluate", "gate", "parse_gate", "run_gates"]
+__all__ = ["ClauseResult", "GateResult", "Selection", "evaluate", "gate", "parse_gate", "parse_select", "run_gates"]

@@ -131,6 +131,28 @@ def notebook_parameters(nb: dict[str, Any], kernel: str | None) -> list[str] | N
     None (papermill cannot parse this language, or the notebook) means "cannot tell", so no
     parameter is reported as missing from a cell we could not read.
     """
+    found = _inferred_parameters(nb, kernel)
+    return None if found is None else [p.name for p in found]
+
+
+def parameter_types(nb: dict[str, Any], kernel: str | None) -> dict[str, str]:
+    """The type of each parameter of the ``parameters`` cell (``int``, ``float``, ``bool``, ``str``): its
+    annotation when it has one, else its default's literal type; parameters of another type are left out.
+    A sweep types the values it is given by these, as the notebook would see them."""
+    types: dict[str, str] = {}
+    for p in _inferred_parameters(nb, kernel) or []:
+        annotated = str(p.inferred_type_name or "None")
+        if annotated in ("int", "float", "bool", "str"):
+            types[p.name] = annotated
+            continue
+        default = str(p.default or "").strip()
+        value = parse_param_value(default)
+        if isinstance(value, (bool, int, float)) or (isinstance(value, str) and default[:1] in "'\"" and default):
+            types[p.name] = type(value).__name__
+    return types
+
+
+def _inferred_parameters(nb: dict[str, Any], kernel: str | None) -> list[Any] | None:
     import nbformat
     from papermill.inspection import _infer_parameters
 
@@ -138,7 +160,7 @@ def notebook_parameters(nb: dict[str, Any], kernel: str | None) -> list[str] | N
         node = nbformat.reads(json.dumps(nb), as_version=4)  # joins list-form sources
         for cell in node.cells:
             cell.metadata.setdefault("tags", [])  # papermill's loader adds these; inference needs them
-        return [p.name for p in _infer_parameters(node, name=kernel)]
+        return list(_infer_parameters(node, name=kernel))
     except Exception:
         return None
 

@@ -469,6 +469,23 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (system, kind, external_id)
     );
     """,
+    # 15: sweeps (store/sweeps.py) — a sweep is a parent run; its points are child runs (runs.parent_run_id,
+    # trigger 'sweep'); this row says how the points were drawn, the selection rule and the best child
+    """
+    CREATE TABLE sweeps (
+        run_id TEXT PRIMARY KEY,
+        notebook TEXT,
+        method TEXT NOT NULL,
+        space TEXT NOT NULL,
+        points INTEGER NOT NULL,
+        seed INTEGER,
+        select_rule TEXT,
+        best_run_id TEXT,
+        best_value DOUBLE PRECISION,
+        failed INTEGER,
+        created DOUBLE PRECISION NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)
