@@ -31,30 +31,36 @@ from ..entities import (
 from ..errors import NotFoundError
 from . import artifacts, events, fingerprints, notebooks, orphans, runs, stages
 from . import params as params_table
-from .artifacts import ArtifactStore
+from .artifact_files import ArtifactStore
 from .columns import check_name
 from .db import Database, Row, Transaction
+from .location import redact_url
 from .metrics import MetricLog
 
 
 class Store:
     """One project's store: a :class:`Database` plus an :class:`ArtifactStore`."""
 
-    def __init__(self, db: Database, files: ArtifactStore, project_dir: Path | None = None) -> None:
+    def __init__(self, db: Database, files: ArtifactStore, project_dir: Path | None = None, *,
+                 url: str | None = None, work_dir: Path | None = None) -> None:
         self.db = db
         self.artifacts = files
         self.project_dir = project_dir
+        self._url = url
+        #: The local folder whose ``runs/`` keeps headless runs' working copies (see StoreLocation.work_dir).
+        self.work_dir = Path(work_dir) if work_dir is not None else Path(getattr(files, "root", ".")).parent
         self._metrics = MetricLog(db)
 
     @property
     def url(self) -> str:
-        """The URL that reopens this store (a PostgreSQL one keeps its password: show display_url)."""
-        return self.db.url
+        """The URL that reopens this store with the same artifacts (a PostgreSQL one keeps its password: show
+        display_url)."""
+        return self._url or self.db.url
 
     @property
     def display_url(self) -> str:
         """:attr:`url` fit to show people: any password replaced by ``***``."""
-        return self.db.display_url
+        return redact_url(self.url)
 
     def ping(self) -> None:
         """Raise unless the database answers: a worker's check before it starts."""

@@ -1,0 +1,305 @@
+"""Artifacts in an object store (``s3://``, ``gs://``, ``az://``) through fsspec.
+
+The layout is the local one (``<prefix>/objects/ab/<sha256>``). A put learns the digest first (a file
+is hashed where it lies; a stream is hashed while it is spooled to a local temp file, so memory stays
+bounded whatever the size), skips the upload when the object is already there, and then puts the
+object at its final key. A PUT, or the completion of a multipart upload, is atomic on S3, GCS and Azure
+blobs: nobody ever sees half an object under a digest, and no temp key is needed. The backend uploads
+large files in parts (s3fs: multipart, parts sent concurrently). After the upload the source is checked
+unchanged and the object's size compared, so a file rewritten while it was uploaded is never recorded
+under a digest its bytes do not have. Downloads (:meth:`local_copy`) are hashed and compared with the
+digest before anyone reads them.
+
+Credentials come only from each backend's own chain (environment, config files, instance roles, and
+for S3-compatible servers ``AWS_ENDPOINT_URL``); nothing here reads, stores or prints one, and error
+messages are scrubbed of any credential value the environment holds. The backend (s3fs, gcsfs, adlfs)
+is imported when such a store is first used; when it is missing the error names the pip command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import random
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from ..errors import NotFoundError, StoreError, StoreUnavailable
+from .artifact_files import ArtifactStore, StoredObject, check_digest, hash_file, hash_stream, object_key
+from .location import REMOTE_SCHEMES
+
+T = TypeVar("T")
+
+#: The fsspec backend each extra installs, by extra name.
+BACKENDS = {"s3": "s3fs", "gcs": "gcsfs", "azure": "adlfs"}
+#: Where each backend reads its credentials from: said in errors, never a credential itself.
+CHAINS = {
+    "s3": "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws, or an instance role",
+    "gcs": "GOOGLE_APPLICATION_CREDENTIALS, gcloud's application-default login, or the VM's service account",
+    "azure": "AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT_NAME with a key or Azure AD login, "
+             "or a managed identity",
+}
+READ_BLOCK = 8 << 20  # bytes per ranged read of open(): large enough to stream at bandwidth
+#: Parts of a large upload or download, and how many move at once: memory in flight is their product
+#: (64 MiB), whatever the artifact's size. ``MLOPS_ARTIFACT_PART_MB`` / ``MLOPS_ARTIFACT_CONCURRENCY`` tune them.
+PART_MB, CONCURRENCY = 16, 4
+_CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
+                      "ClientAuthenticationError", "DefaultCredentialsError", "RefreshError")
+_REFUSALS = re.compile(r"InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|AccessDenied|Forbidden|"
+                       r"AuthorizationFailure|AuthenticationFailed|InvalidToken|Unauthorized|\b40[13]\b")
+_SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|_KEY|CONNECTION_STRING|CREDENTIAL|SAS", re.IGNORECASE)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every credential value the environment holds replaced by ``***`` (error messages of
+    a backend may quote a key id or a signature; none of it reaches a log, a report or the store)."""
+    for name, value in os.environ.items():
+        if len(value) >= 6 and _SECRET_NAME.search(name) and value in text:
+            text = text.replace(value, "***")
+    return text
+
+
+def backend_extra(url: str) -> str:
+    """The extra (s3, gcs, azure) an artifacts URL needs."""
+    return REMOTE_SCHEMES[url.split("://", 1)[0].lower()]
+
+
+def require_backend(url: str) -> None:
+    """One clear error naming the pip command when the URL's fsspec backend is not installed."""
+    extra = backend_extra(url)
+    missing = [m for m in ("fsspec", BACKENDS[extra]) if importlib.util.find_spec(m) is None]
+    if missing:
+        raise StoreError(f"artifacts at {url} need {missing[-1]}, which is not installed: "
+                         f'pip install "mlops-magic[{extra}]"')
+
+
+class ObjectArtifactStore(ArtifactStore):
+    """Artifacts under ``url`` (``s3://bucket/prefix``) in any fsspec object store."""
+
+    def __init__(self, url: str) -> None:
+        require_backend(url)
+        self.url = url.rstrip("/")
+        self.extra = backend_extra(url)
+        self._fs: Any = None
+        self._root = ""
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem, made on first use (importing the backend then, not at store open)."""
+        if self._fs is None:
+            import fsspec
+
+            self._fs, self._root = fsspec.core.url_to_fs(self.url)
+            self._root = self._root.rstrip("/")
+        return self._fs
+
+    def _key(self, digest: str) -> str:
+        self.fs  # noqa: B018 - sets _root
+        return f"{self._root}/{object_key(digest)}"
+
+    def _parts(self) -> dict[str, int]:
+        """s3fs's multipart knobs (parts moved concurrently); other backends choose their own."""
+        if self.extra != "s3":
+            return {}
+        part = int(os.environ.get("MLOPS_ARTIFACT_PART_MB", PART_MB)) << 20
+        return {"chunksize": max(5 << 20, part),
+                "max_concurrency": max(1, int(os.environ.get("MLOPS_ARTIFACT_CONCURRENCY", CONCURRENCY)))}
+
+    def location(self, digest: str) -> str:
+        return f"{self.url}/{object_key(digest)}"
+
+    # -- errors and retries --------------------------------------------------------------------------
+    def _fail(self, what: str, exc: BaseException, attempts: int) -> StoreError:
+        detail = scrub(f"{type(exc).__name__}: {exc}".strip().splitlines()[0])[:240]
+        if refused(exc):
+            return StoreUnavailable(f"the artifact store {self.url} refused the credentials while {what} ({detail}); "
+                                    f"give them the way the storage's own tools read them: {CHAINS[self.extra]}")
+        tried = f", after {attempts} attempts" if attempts > 1 else ""
+        return StoreUnavailable(f"the artifact store {self.url} failed while {what} ({detail}{tried})")
+
+    def _retrying(self, what: str, call: Callable[[], T]) -> T:
+        """``call()``, again with jittered exponential backoff while the failure may pass (unreachable, slow,
+        a 5xx); at once for a refused credential. Every call wrapped is idempotent: a put of content-addressed
+        bytes, a read, a delete."""
+        attempts = max(1, int(os.environ.get("MLOPS_ARTIFACT_ATTEMPTS", "3")))
+        for attempt in range(1, attempts + 1):
+            try:
+                return call()
+            except (FileNotFoundError, NotFoundError, StoreError):
+                raise
+            except Exception as exc:
+                if refused(exc) or attempt == attempts:
+                    raise self._fail(what, exc, attempt) from None
+                time.sleep(0.5 * 2 ** (attempt - 1) * random.uniform(0.8, 1.2))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- writes --------------------------------------------------------------------------------------
+    def put_file(self, source: str | os.PathLike[str]) -> tuple[str, int]:
+        src = Path(source)
+        if not src.is_file():
+            raise NotFoundError(f"no such file to log as an artifact: {src}")
+        before = src.stat()
+        digest, size = hash_file(src)
+        self._upload(src, digest, size, before)
+        return digest, size
+
+    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        fd, name = tempfile.mkstemp(prefix="mlops-upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                digest, size = hash_stream(stream, out)
+            self._upload(Path(name), digest, size, os.stat(name))
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        return digest, size
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        import hashlib
+
+        digest, size = hashlib.sha256(data).hexdigest(), len(data)
+        key = self._key(digest)
+        if not self._has(key, size):
+            self._retrying("storing an artifact", lambda: self.fs.pipe_file(key, data))
+        return digest, size
+
+    def _has(self, key: str, size: int) -> bool:
+        def look() -> bool:
+            try:
+                return int(self.fs.info(key)["size"]) == size
+            except FileNotFoundError:
+                return False
+
+        return self._retrying("looking for an artifact", look)
+
+    def _upload(self, path: Path, digest: str, size: int, before: os.stat_result) -> None:
+        key = self._key(digest)
+        if self._has(key, size):
+            return
+        self._retrying("storing an artifact", lambda: self.fs.put_file(str(path), key, **self._parts()))
+        after = path.stat()
+        stored = self._retrying("checking a stored artifact", lambda: int(self.fs.info(key)["size"]))
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or stored != size:
+            self._retrying("removing a bad upload", lambda: self.fs.rm_file(key))
+            raise StoreError(f"{path} changed while it was being stored in {self.url}; log it again once it is "
+                             "written")
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def _missing(self, digest: str) -> NotFoundError:
+        return NotFoundError(f"artifact {digest[:12]} is missing from {self.url}")
+
+    def open(self, digest: str) -> BinaryIO:
+        key = self._key(digest)
+        try:
+            return self._retrying("reading an artifact",
+                                  lambda: self.fs.open(key, "rb", block_size=READ_BLOCK, cache_type="readahead"))
+        except FileNotFoundError:
+            raise self._missing(digest) from None
+
+    def exists(self, digest: str) -> bool:
+        key = self._key(digest)
+
+        def look() -> bool:
+            try:
+                self.fs.info(key)
+                return True
+            except FileNotFoundError:
+                return False
+
+        return self._retrying("looking for an artifact", look)
+
+    @contextlib.contextmanager
+    def local_copy(self, digest: str) -> Iterator[Path]:
+        key = self._key(digest)
+        folder = tempfile.mkdtemp(prefix="mlops-artifact-")
+        path = Path(folder) / digest
+        try:
+            try:
+                self._retrying("reading an artifact", lambda: self.fs.get_file(key, str(path), **self._parts()))
+            except FileNotFoundError:
+                raise self._missing(digest) from None
+            if hash_file(path)[0] != digest:
+                raise StoreError(f"artifact {digest[:12]} in {self.url} is corrupt: its bytes do not match its digest")
+            yield path
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    # -- retention -----------------------------------------------------------------------------------
+    def objects(self) -> Iterator[StoredObject]:
+        base = f"{self.fs and self._root}/objects"
+
+        def listing() -> dict[str, Any]:
+            try:
+                return dict(self.fs.find(base, detail=True))
+            except FileNotFoundError:
+                return {}
+
+        found = self._retrying("listing artifacts", listing)
+        self.fs.invalidate_cache()  # a listing must not answer later existence checks from its cache
+        now = time.time()
+        for key, info in found.items():
+            name = key.rstrip("/").rsplit("/", 1)[-1]
+            try:
+                check_digest(name)
+            except Exception:
+                continue
+            yield StoredObject(name, int(info.get("size") or 0), modified_of(info, now))
+
+    def delete(self, digests: list[str]) -> int:
+        keys = [self._key(d) for d in digests]
+        for start in range(0, len(keys), 1000):
+            batch = keys[start:start + 1000]
+            self._retrying("removing artifacts", lambda batch=batch: self.fs.rm(batch))  # type: ignore[misc]
+        self.fs.invalidate_cache()
+        return len(keys)
+
+    def clean_stale_uploads(self, now: float | None = None) -> list[str]:
+        """Abort S3 multipart uploads under this prefix older than a day (a writer killed mid-upload leaves
+        its parts, invisible and billed). Other backends expire theirs themselves. Never raises."""
+        from .artifact_files import STALE_AFTER  # lazy: only retention asks
+
+        if self.extra != "s3":
+            return []
+        now = time.time() if now is None else now
+        bucket, _, prefix = self._root.partition("/")
+        aborted = []
+        try:
+            for upload in self.fs.list_multipart_uploads(bucket):
+                key, started = str(upload.get("Key", "")), upload.get("Initiated")
+                if not key.startswith(f"{prefix}/objects/".lstrip("/")) or not isinstance(started, datetime):
+                    continue
+                if now - started.timestamp() > STALE_AFTER:
+                    self.fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+                    aborted.append(key)
+        except Exception:
+            return aborted
+        return aborted
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether ``exc`` says the storage refused (or could not find) credentials: retrying cannot help."""
+    if isinstance(exc, PermissionError) or type(exc).__name__ in _CREDENTIAL_ERRORS:
+        return True
+    return bool(_REFUSALS.search(f"{type(exc).__name__} {exc}"))
+
+
+def modified_of(info: dict[str, Any], default: float) -> float:
+    """When an object was last written, from a listing's details (each backend names it its own way);
+    ``default`` (now: too young to delete) when the listing does not say."""
+    for field in ("LastModified", "last_modified", "updated", "mtime", "created"):
+        value = info.get(field)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return default
