@@ -117,30 +117,31 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
 @declared(*RUN_FILTERS)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.pass_context
-def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None,
+def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None, user: str | None,
          limit: int | None, fmt: str) -> None:
     """List runs, newest first. JSON is an array of run objects (id, notebook, status, trigger, started, …)."""
     from ..tracking.queries import list_run_records  # lazy: mlops --help imports every command
 
     store = open_cli_store(ctx)
     store.reap_orphans()  # a run whose process is gone (a killed kernel) is listed as killed, not running
-    records = list_run_records(store, notebook=notebook, status=status, trigger=trigger, limit=limit)
+    records = list_run_records(store, notebook=notebook, status=status, trigger=trigger, user=user, limit=limit)
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
-        writer.writerow(["id", "notebook", "name", "status", "trigger", "started", "ended", "duration", "metrics"])
+        writer.writerow(["id", "notebook", "name", "status", "trigger", "started", "ended", "duration", "metrics",
+                         "user"])
         for r in records:
             writer.writerow([r["id"], r["notebook"] or "", r["name"] or "", r["status"], r["trigger"], r["started"],
                              r["ended"] or "", r["duration"] if r["duration"] is not None else "",
-                             json.dumps(r["metrics"])])
+                             json.dumps(r["metrics"]), r["user"] or ""])
     elif not records:
         click.echo("no runs yet")
     else:
         where = any(r["worker"] or r["status"] == RunStatus.QUEUED for r in records)
-        print_table(["id", "status", "trigger", "notebook", "started", "duration", "metrics"]
+        print_table(["id", "status", "trigger", "notebook", "user", "started", "duration", "metrics"]
                     + (["worker"] if where else []), [
-            [r["id"][:8], r["status"], r["trigger"], r["notebook"] or "", _fmt_time(r["started"]),
+            [r["id"][:8], r["status"], r["trigger"], r["notebook"] or "", r["user"] or "", _fmt_time(r["started"]),
              f"{r['duration']:.1f}s" if r["duration"] is not None else "", _fmt_metrics(r["metrics"])]
             + ([_where(r)] if where else []) for r in records])
 

@@ -59,6 +59,8 @@ class Schedule:
     resources: dict[str, float] = field(default_factory=dict)
     queue_timeout: float | None = None
     cron_next: float | None = None  # the first cron time after the cursor (None: not known yet)
+    user: str | None = None  # who added it
+    changed_by: str | None = None  # who changed it last (added, paused, resumed, moved)
 
     @property
     def notebook_path(self) -> Path:
@@ -122,7 +124,7 @@ def _row_to_schedule(r: Any) -> Schedule:
         paused=bool(r["paused"]), notify=items(r["notify"]), kernel=r["kernel"], created=r["created"],
         cron_cursor=r["cron_cursor"], event_cursor=r["event_cursor"] or 0,
         executor=r["executor"], resources=json.loads(r["resources"]) if r["resources"] else {},
-        queue_timeout=r["queue_timeout"], cron_next=r["cron_next"],
+        queue_timeout=r["queue_timeout"], cron_next=r["cron_next"], user=r["username"], changed_by=r["changed_by"],
     )
 
 

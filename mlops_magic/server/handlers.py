@@ -64,7 +64,8 @@ class RunsHandler(MlopsHandler):
             return
         key = queries.notebook_key(store, self.notebook_path(notebook)) if notebook else None
         page = queries.runs_page(store, notebook=key, status=self.str_arg("status"),
-                                  trigger=self.str_arg("trigger"), limit=limit, offset=offset)
+                                  trigger=self.str_arg("trigger"), user=self.str_arg("user"), limit=limit,
+                                  offset=offset)
         for run in page["runs"]:
             self.add_api_path(run, store)
         self.reply(page)

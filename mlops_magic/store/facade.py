@@ -36,6 +36,7 @@ from .columns import check_name
 from .db import Database, Row, Transaction
 from .location import redact_url
 from .metrics import MetricLog
+from .processes import current_user
 
 
 class Store:
@@ -86,6 +87,7 @@ class Store:
             "environment": environment, "parent_run_id": parent_run_id, "schedule_id": schedule_id,
             "error": error, "host": host, "pid": pid or os.getpid(), "run_params": dict(params or {}),
             "executor": executor, "waiting": waiting, "submitted_by": f"{host}:{os.getpid()}",
+            "username": current_user(),
         }
 
         def write(tx: Transaction) -> None:
@@ -113,21 +115,23 @@ class Store:
         return runs.get(self.db, ref)
 
     def list_runs(self, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
-                  schedule_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[Run]:
+                  schedule_id: str | None = None, user: str | None = None, limit: int | None = None,
+                  offset: int = 0) -> list[Run]:
         """Runs newest first, each with its params and tags. Reading never reaps: see :meth:`reap_orphans`."""
         return runs.listing(self.db, notebook=notebook, status=status, trigger=trigger, schedule_id=schedule_id,
-                            limit=limit, offset=offset)
+                            user=user, limit=limit, offset=offset)
 
     def run_table(self, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
-                  limit: int | None = None) -> tuple[list[Row], dict[str, dict[str, Any]], dict[str, dict[str, float]]]:
+                  user: str | None = None, limit: int | None = None,
+                  ) -> tuple[list[Row], dict[str, dict[str, Any]], dict[str, dict[str, float]]]:
         """Runs (summary columns only), their params and latest metrics: the fast path behind tables."""
-        rows = runs.summary_rows(self.db, notebook=notebook, status=status, trigger=trigger, limit=limit)
+        rows = runs.summary_rows(self.db, notebook=notebook, status=status, trigger=trigger, user=user, limit=limit)
         ids = [r[0] for r in rows]
         return rows, params_table.params_of(self.db, ids), self.latest_metrics(ids)
 
     def count_runs(self, *, notebook: str | None = None, status: str | None = None,
-                   trigger: str | None = None) -> int:
-        return runs.count(self.db, notebook=notebook, status=status, trigger=trigger)
+                   trigger: str | None = None, user: str | None = None) -> int:
+        return runs.count(self.db, notebook=notebook, status=status, trigger=trigger, user=user)
 
     def run_requested_params(self, run_id: str) -> dict[str, Any]:
         """The parameters a run was started with (headless ``-p``), as opposed to ones logged later."""

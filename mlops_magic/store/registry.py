@@ -15,6 +15,7 @@ from ..entities import Fingerprint
 from . import events
 from .db import Reader, Row, Transaction
 from .fingerprints import insert as insert_fingerprint
+from .processes import current_user
 
 VERSION_COLUMNS = ("model", "version", "created", "flavour", "format", "model_type", "digest", "size",
                    "trusted_types", "input_schema", "metrics", "gates", "gates_passed", "run_id", "stage_id",
@@ -98,18 +99,20 @@ def aliases_of(q: Reader, names: Sequence[str]) -> list[tuple[str, int, str]]:
 def record_alias_change(tx: Transaction, name: str, alias: str, action: str, old: int | None, new: int | None,
                         *, moved: bool, run_id: str | None, reason: str | None,
                         comparison: dict[str, Any] | None, created: float) -> None:
-    """The audit row of a decision and, when the alias moved, the move itself and its event."""
+    """The audit row of a decision (with who made it) and, when the alias moved, the move itself and its event."""
+    user = current_user()
     tx.execute(
         "INSERT INTO alias_history (model, alias, action, from_version, to_version, moved, run_id, reason, "
-        "comparison, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "comparison, created, username) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (name, alias, action, old, new, int(moved), run_id, reason,
-         json.dumps(comparison) if comparison else None, created))
+         json.dumps(comparison) if comparison else None, created, user))
     if moved:
         tx.execute("INSERT INTO aliases (model, alias, version, updated) VALUES (?,?,?,?) "
                    "ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, "
                    "updated = excluded.updated", (name, alias, new, created))
         events.insert(tx, "alias-moved", subject=name, run_id=run_id,
-                      payload={"alias": alias, "from": old, "to": new, "action": action}, created=created)
+                      payload={"alias": alias, "from": old, "to": new, "action": action, "user": user},
+                      created=created)
 
 
 def alias_moves(q: Reader, name: str, alias: str) -> list[tuple[str, int]]:
@@ -120,9 +123,10 @@ def alias_moves(q: Reader, name: str, alias: str) -> list[tuple[str, int]]:
 
 
 def alias_history_rows(q: Reader, name: str, alias: str | None = None, *, limit: int | None = None) -> list[Row]:
-    """Audit rows, newest first: model, alias, action, from, to, moved, created, run_id, reason, comparison."""
-    sql = ("SELECT model, alias, action, from_version, to_version, moved, created, run_id, reason, comparison "
-           "FROM alias_history WHERE model = ?")
+    """Audit rows, newest first: model, alias, action, from, to, moved, created, run_id, reason, comparison,
+    username."""
+    sql = ("SELECT model, alias, action, from_version, to_version, moved, created, run_id, reason, comparison, "
+           "username FROM alias_history WHERE model = ?")
     args: list[Any] = [name]
     if alias:
         sql += " AND alias = ?"

@@ -21,10 +21,10 @@ from .db import Reader, Row, Transaction
 
 RUN_COLUMNS = (
     "id, notebook, name, trigger, status, started, ended, code_version, git_dirty, environment, "
-    "parent_run_id, schedule_id, error, host, pid, run_params, executor, worker, waiting, submitted_by"
+    "parent_run_id, schedule_id, error, host, pid, run_params, executor, worker, waiting, submitted_by, username"
 )
 #: The columns of a runs table (``run_table``): what a listing shows, without params and environment.
-SUMMARY_COLUMNS = "id, notebook, name, status, trigger, started, ended, parent_run_id, code_version"
+SUMMARY_COLUMNS = "id, notebook, name, status, trigger, started, ended, parent_run_id, code_version, username"
 _ACTIVE = f"status IN ({marks(len(ACTIVE_STATUSES))})"  # with *ACTIVE_STATUSES as its parameters
 
 
@@ -153,7 +153,7 @@ def filter_values(status: str | None, trigger: str | None) -> dict[str, list[str
 
 
 def _filters(notebook: str | None, status: str | None, trigger: str | None,
-             schedule_id: str | None = None) -> tuple[str, list[Any]]:
+             schedule_id: str | None = None, user: str | None = None) -> tuple[str, list[Any]]:
     clauses, args = [], []
     for column, values in filter_values(status, trigger).items():
         if values:
@@ -166,6 +166,10 @@ def _filters(notebook: str | None, status: str | None, trigger: str | None,
     if schedule_id:
         clauses.append("schedule_id = ?")
         args.append(schedule_id)
+    users = [u.strip() for u in (user or "").split(",") if u.strip()]
+    if users:  # who started them: one user or several, comma-separated
+        clauses.append(f"username IN ({marks(len(users))})")
+        args.extend(users)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -177,9 +181,10 @@ def get(q: Reader, ref: str) -> Run:
 
 
 def listing(q: Reader, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
-            schedule_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[Run]:
+            schedule_id: str | None = None, user: str | None = None, limit: int | None = None,
+            offset: int = 0) -> list[Run]:
     """Runs newest first, each with its params and tags."""
-    where, args = _filters(notebook, status, trigger, schedule_id)
+    where, args = _filters(notebook, status, trigger, schedule_id, user)
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     rows = q.query(f"SELECT {RUN_COLUMNS} FROM runs{where} ORDER BY started DESC, id{page}", args)
     ids = [r["id"] for r in rows]
@@ -188,15 +193,16 @@ def listing(q: Reader, *, notebook: str | None = None, status: str | None = None
 
 
 def summary_rows(q: Reader, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
-                 limit: int | None = None) -> list[Row]:
+                 user: str | None = None, limit: int | None = None) -> list[Row]:
     """The :data:`SUMMARY_COLUMNS` of runs, newest first: the fast path behind tables."""
-    where, args = _filters(notebook, status, trigger)
+    where, args = _filters(notebook, status, trigger, user=user)
     page = f" LIMIT {int(limit)}" if limit is not None else ""
     return q.query(f"SELECT {SUMMARY_COLUMNS} FROM runs{where} ORDER BY started DESC, id{page}", args)
 
 
-def count(q: Reader, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None) -> int:
-    where, args = _filters(notebook, status, trigger)
+def count(q: Reader, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
+          user: str | None = None) -> int:
+    where, args = _filters(notebook, status, trigger, user=user)
     row = q.query_one(f"SELECT COUNT(*) FROM runs{where}", args)
     return int(row[0]) if row else 0
 
@@ -245,5 +251,5 @@ def _run(row: Row, values: dict[str, Any], tags: dict[str, str]) -> Run:
         git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
         environment=loads(row["environment"], {}), parent_run_id=row["parent_run_id"],
         schedule_id=row["schedule_id"], error=row["error"], host=row["host"], pid=row["pid"],
-        executor=row["executor"], worker=row["worker"], waiting=row["waiting"],
+        executor=row["executor"], worker=row["worker"], waiting=row["waiting"], user=row["username"],
     )
