@@ -37,6 +37,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "diff": "mlops_magic.cli.explain:diff_command",
     "reproduce": "mlops_magic.cli.explain:reproduce_command",
     "lineage": "mlops_magic.cli.explain:lineage_command",
+    "gc": "mlops_magic.cli.gc:gc",
 }
 
 
@@ -113,13 +114,18 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @declared(*RUN_FILTERS)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.pass_context
 def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None, user: str | None,
          limit: int | None, fmt: str) -> None:
-    """List runs, newest first. JSON is an array of run objects (id, notebook, status, trigger, started, …)."""
+    """List runs, newest first. JSON is an array of run objects (id, notebook, status, trigger, started, user, …).
+
+    `mlops runs keep RUN` marks a run that `mlops gc` must never remove.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from ..tracking.queries import list_run_records  # lazy: mlops --help imports every command
 
     store = open_cli_store(ctx)
@@ -144,6 +150,21 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
             [r["id"][:8], r["status"], r["trigger"], r["notebook"] or "", r["user"] or "", _fmt_time(r["started"]),
              f"{r['duration']:.1f}s" if r["duration"] is not None else "", _fmt_metrics(r["metrics"])]
             + ([_where(r)] if where else []) for r in records])
+
+
+@runs.command("keep")
+@click.argument("run_refs", nargs=-1, required=True, metavar="RUN...")
+@click.option("--undo", is_flag=True, help="Let retention remove the run again (when old enough).")
+@click.pass_context
+def keep(ctx: click.Context, run_refs: tuple[str, ...], undo: bool) -> None:
+    """Mark RUN (an id, a unique prefix or 'latest') so that `mlops gc` never removes it (tag mlops.keep)."""
+    from ..store.params import KEEP_TAG  # lazy: mlops --help imports every command
+
+    store = open_cli_store(ctx)
+    for ref in run_refs:
+        run_id = store.resolve_run_id(ref)
+        store.set_tags(run_id, {KEEP_TAG: "false" if undo else "true"})
+        click.echo(f"{run_id[:8]}: {'no longer kept' if undo else 'kept: mlops gc will never remove it'}")
 
 
 def _where(record: dict[str, Any]) -> str:

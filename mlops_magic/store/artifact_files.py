@@ -32,6 +32,9 @@ from .processes import pid_alive
 CHUNK = 1 << 20
 UPLOAD_PREFIX = "upload-"
 STALE_AFTER = 24 * 3600  # seconds: a temp file this old belongs to no live upload
+#: A put that finds its object already stored and older than this writes it again (a local file's time is
+#: touched), so retention's grace period, measured on an object's last write, covers re-used objects too.
+REFRESH_AFTER = 3600
 
 
 def check_digest(digest: str) -> str:
@@ -186,6 +189,8 @@ class LocalArtifactStore(ArtifactStore):
                 final.parent.mkdir(parents=True, exist_ok=True)
                 if final.exists():
                     os.unlink(tmp_name)
+                    with contextlib.suppress(OSError):  # re-used now: retention's grace period starts again
+                        os.utime(final)
                 else:
                     os.replace(tmp_name, final)
             except BaseException:

@@ -8,15 +8,15 @@ named by their SHA-256, so the same bytes are stored once whichever runs name th
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ..entities import Artifact, utc_from_ts
 from .artifact_files import ArtifactStore, LocalArtifactStore
-from .columns import chunks, marks
+from .columns import changed_in_chunks
 from .db import Reader, Transaction
 
-__all__ = ["ArtifactStore", "LocalArtifactStore", "delete_of_runs", "rows", "upsert"]
+__all__ = ["ArtifactStore", "LocalArtifactStore", "delete_of_runs", "digests", "rows", "upsert"]
 
 
 def upsert(tx: Transaction, run_id: str, name: str, digest: str, size: int, stage_id: int | None) -> None:
@@ -41,12 +41,12 @@ def rows(q: Reader, files: ArtifactStore, run_id: str, name: str | None = None) 
 
 def delete_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
     """Forget the artifacts rows of these runs (retention); the bytes go in the sweep, once unreferenced."""
-    removed = 0
-    for chunk in chunks(list(run_ids)):
-        removed += tx.execute_count(f"DELETE FROM artifacts WHERE run_id IN ({marks(len(chunk))})", chunk)
-    return removed
+    return changed_in_chunks(tx, "DELETE FROM artifacts WHERE run_id IN ({ids})", run_ids)
 
 
-def digests(q: Reader) -> set[str]:
-    """Every digest a run's artifact names (retention keeps these bytes)."""
-    return {r[0] for r in q.query("SELECT DISTINCT digest FROM artifacts")}
+def digests(q: Reader, *, except_runs: Collection[str] = ()) -> set[str]:
+    """Every digest a run's artifact names, leaving out the rows of ``except_runs`` (what retention would
+    keep once those runs are gone)."""
+    if not except_runs:
+        return {r[0] for r in q.query("SELECT DISTINCT digest FROM artifacts")}
+    return {r[1] for r in q.query("SELECT run_id, digest FROM artifacts") if r[0] not in except_runs}

@@ -77,7 +77,8 @@ def find_project_dir(start: str | os.PathLike[str] | None = None) -> Path | None
 
 
 def parse_store_url(url: str, *, base: Path | None = None) -> StoreLocation:
-    """Turn ``sqlite:///path.db``, a folder, or ``postgresql://…``, each ``[?artifacts=FOLDER|URL]``, into a location."""
+    """Turn ``sqlite:///path.db``, a folder, or ``postgresql://…`` (each ``[?artifacts=FOLDER|URL]``) into a
+    location."""
     url = url.strip()
     if not url:
         raise InvalidInputError("empty store URL; use sqlite:///path/to/mlops.db or a folder path")
@@ -196,8 +197,8 @@ def _postgres_location(url: str, base: Path) -> StoreLocation:
     given = [v for k, v in query if k == "artifacts"]
     others = [(k, v) for k, v in query if k != "artifacts"]
     project = find_project_dir(base)
-    artifacts = artifacts_location(given[-1] if given else None, default=(project or base) / PROJECT_DIRNAME / "artifacts",
-                                   base=base, given_base=project or base)
+    artifacts = artifacts_location(given[-1] if given else None, base=base, given_base=project or base,
+                                   default=(project or base) / PROJECT_DIRNAME / "artifacts")
     conninfo = urlunsplit(parts._replace(query=urlencode(others)))
     full = urlunsplit(parts._replace(query=urlencode([*others, ("artifacts", artifacts)], safe="/:")))
     return StoreLocation(url=full, db_path=None, artifacts=artifacts, project_dir=project, conninfo=conninfo)

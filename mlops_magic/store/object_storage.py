@@ -32,7 +32,16 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from ..errors import NotFoundError, StoreError, StoreUnavailable
-from .artifact_files import ArtifactStore, StoredObject, check_digest, hash_file, hash_stream, object_key
+from .artifact_files import (
+    REFRESH_AFTER,
+    STALE_AFTER,
+    ArtifactStore,
+    StoredObject,
+    check_digest,
+    hash_file,
+    hash_stream,
+    object_key,
+)
 from .location import REMOTE_SCHEMES
 
 T = TypeVar("T")
@@ -171,11 +180,14 @@ class ObjectArtifactStore(ArtifactStore):
         return digest, size
 
     def _has(self, key: str, size: int) -> bool:
+        """Whether the object is stored whole and was written recently; one older than REFRESH_AFTER counts
+        as absent, so it is written again and retention's grace period starts again (see retention.py)."""
         def look() -> bool:
             try:
-                return int(self.fs.info(key)["size"]) == size
+                info = self.fs.info(key)
             except FileNotFoundError:
                 return False
+            return int(info["size"]) == size and time.time() - modified_of(info, time.time()) < REFRESH_AFTER
 
         return self._retrying("looking for an artifact", look)
 
@@ -263,8 +275,6 @@ class ObjectArtifactStore(ArtifactStore):
     def clean_stale_uploads(self, now: float | None = None) -> list[str]:
         """Abort S3 multipart uploads under this prefix older than a day (a writer killed mid-upload leaves
         its parts, invisible and billed). Other backends expire theirs themselves. Never raises."""
-        from .artifact_files import STALE_AFTER  # lazy: only retention asks
-
         if self.extra != "s3":
             return []
         now = time.time() if now is None else now

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..entities import Fingerprint
 from . import events
+from .columns import changed_in_chunks
 from .db import Reader, Row, Transaction
 from .fingerprints import insert as insert_fingerprint
 from .processes import current_user
@@ -148,3 +149,14 @@ def gate_rows(q: Reader, run_id: str) -> list[tuple[str, bool, bool, list[dict[s
     rows = q.query("SELECT expression, passed, soft, clauses, stage_id FROM gate_results WHERE run_id = ? "
                    "ORDER BY id", (run_id,))
     return [(r[0], bool(r[1]), bool(r[2]), json.loads(r[3]), r[4]) for r in rows]
+
+
+def delete_gate_results_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: the gate results of these runs; rows removed."""
+    return changed_in_chunks(tx, "DELETE FROM gate_results WHERE run_id IN ({ids})", run_ids)
+
+
+def version_references(q: Reader) -> tuple[set[str], set[str]]:
+    """(runs, model file digests) that model versions name: retention keeps both, whatever their age."""
+    rows = q.query("SELECT run_id, digest FROM model_versions")
+    return {r[0] for r in rows if r[0]}, {r[1] for r in rows if r[1]}

@@ -16,7 +16,7 @@ from typing import Any
 from ..entities import ACTIVE_STATUSES, RUN_STATUSES, TRIGGERS, Run, RunStatus, utc_from_ts
 from ..errors import InvalidInputError, NotFoundError
 from . import params, stages
-from .columns import chunks, dumps, ends_with, loads, marks, starts_with
+from .columns import changed_in_chunks, chunks, dumps, ends_with, loads, marks, starts_with
 from .db import Reader, Row, Transaction
 
 RUN_COLUMNS = (
@@ -253,3 +253,39 @@ def _run(row: Row, values: dict[str, Any], tags: dict[str, str]) -> Run:
         schedule_id=row["schedule_id"], error=row["error"], host=row["host"], pid=row["pid"],
         executor=row["executor"], worker=row["worker"], waiting=row["waiting"], user=row["username"],
     )
+
+
+# -- retention --------------------------------------------------------------------------------------
+def expired(q: Reader, *, started_before: float, keep_last: int) -> list[str]:
+    """Ended runs started before ``started_before`` that are not among the ``keep_last`` newest of their
+    notebook, oldest first: what retention may remove (before it leaves out what must be kept)."""
+    rows = q.query(
+        "SELECT id FROM (SELECT id, status, started, ROW_NUMBER() OVER (PARTITION BY COALESCE(notebook, '') "
+        "ORDER BY started DESC, id) AS newest FROM runs) r "
+        f"WHERE newest > ? AND started < ? AND status NOT IN ({marks(len(ACTIVE_STATUSES))}) ORDER BY started, id",
+        (int(keep_last), started_before, *ACTIVE_STATUSES))
+    return [r[0] for r in rows]
+
+
+def last_of_schedules(q: Reader) -> set[str]:
+    """Each schedule's newest run (retention keeps it: ``--if-changed`` and the schedule list read it)."""
+    rows = q.query("SELECT r.id FROM runs r JOIN (SELECT schedule_id, MAX(started) AS last FROM runs "
+                   "WHERE schedule_id IS NOT NULL GROUP BY schedule_id) m "
+                   "ON m.schedule_id = r.schedule_id AND m.last = r.started")
+    return {r[0] for r in rows}
+
+
+def still_expired(q: Reader, run_ids: Sequence[str]) -> list[str]:
+    """Those of ``run_ids`` that still exist and are not queued or running (read again inside the deleting
+    transaction, so a run that was resumed or re-queued meanwhile is left alone)."""
+    out: list[str] = []
+    for chunk in chunks(list(run_ids)):
+        rows = q.query(f"SELECT id FROM runs WHERE id IN ({marks(len(chunk))}) "
+                       f"AND status NOT IN ({marks(len(ACTIVE_STATUSES))})", (*chunk, *ACTIVE_STATUSES))
+        out.extend(r[0] for r in rows)
+    return out
+
+
+def delete(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: the runs themselves, after their owners removed every row that names them."""
+    return changed_in_chunks(tx, "DELETE FROM runs WHERE id IN ({ids})", run_ids)
