@@ -1,4 +1,5 @@
-"""One store contract, two backends: every test here runs on SQLite and on a real PostgreSQL server.
+"""One store contract, two backends: every test here runs on SQLite and on a real PostgreSQL server, each
+with artifacts in a folder and in S3 (a real S3-compatible server on 127.0.0.1, tests/s3_support.py).
 
 The PostgreSQL server is a throwaway cluster (tests/postgres_support.py). Without the server
 binaries the postgres cases fail with a hint to run `bash .ci/setup-postgres`; set
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from _support import PYTHON, python_env
 from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures
+from s3_support import moto_server, s3_artifacts  # noqa: F401 - fixtures
 
 from mlops_magic.entities import Fingerprint, RunStatus
 from mlops_magic.errors import (
@@ -35,7 +37,7 @@ from mlops_magic.store import schema as schema_mod
 from mlops_magic.store.location import parse_store_url
 
 FIXTURES = Path(__file__).parent / "notebooks"
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["sqlite", "postgres", "sqlite-s3", "postgres-s3"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -46,10 +48,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytes
     monkeypatch.chdir(tmp_path)
     for var in ("MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE", "JPY_SESSION_NAME", "MLOPS_ARTIFACTS"):
         monkeypatch.delenv(var, raising=False)
-    if request.param == "sqlite":
+    bucket = request.getfixturevalue("s3_artifacts") if request.param.endswith("-s3") else None
+    if request.param.startswith("sqlite"):
         url = str(tmp_path / "project")
+        if bucket:  # a folder store with its artifacts named by the environment, as a team sets it once
+            monkeypatch.setenv("MLOPS_ARTIFACTS", bucket)
     else:
-        url = request.getfixturevalue("postgres_url") + f"?artifacts={tmp_path / 'shared-artifacts'}"
+        url = request.getfixturevalue("postgres_url") + f"?artifacts={bucket or tmp_path / 'shared-artifacts'}"
     monkeypatch.setenv("MLOPS_STORE", url)
     clear_cache()
     reset_session()
@@ -128,9 +133,34 @@ def test_artifacts_are_content_addressed(store, tmp_path: Path) -> None:
     a = store.log_artifact(run.id, f)
     b = store.log_artifact(run.id, f, name="copy.txt")
     c = store.log_artifact_bytes(run.id, "copy.txt", b"other")  # same name again: replaced
-    assert a.digest == b.digest and Path(a.path).read_text() == "weights"
+    assert a.digest == b.digest and store.artifacts.read_bytes(a.digest) == b"weights"
     assert {x.name: x.digest for x in store.list_artifacts(run.id)} == {"model.txt": a.digest, "copy.txt": c.digest}
     assert store.get_artifact(run.id, "copy.txt").size == 5
+    assert {o.digest: o.size for o in store.artifacts.objects()} == {a.digest: 7, c.digest: 5}
+
+
+def test_artifact_bytes_stream_through_the_seam(store, tmp_path: Path) -> None:
+    """Puts from a file, bytes or a stream and reads as a stream or a local file, whatever holds the bytes."""
+    import hashlib
+    import io
+
+    data = os.urandom(3 << 20) + b"tail"
+    digest, size = store.artifacts.put_stream(io.BytesIO(data))
+    assert (digest, size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert store.artifacts.put_bytes(data) == (digest, size)  # the same bytes are one object
+    assert store.artifacts.exists(digest) and not store.artifacts.exists("0" * 64)
+    with store.artifacts.open(digest) as fh:
+        assert fh.read(4) == data[:4] and fh.read() == data[4:]
+    with store.artifacts.local_copy(digest) as path:
+        assert path.read_bytes() == data
+    with pytest.raises(NotFoundError, match="missing"):
+        store.artifacts.open("0" * 64)
+    with pytest.raises(NotFoundError, match="missing"), store.artifacts.local_copy("1" * 64):
+        pass
+    with pytest.raises(InvalidInputError, match="not an artifact digest"):
+        store.artifacts.open("../../etc/passwd")
+    assert [o.digest for o in store.artifacts.objects()] == [digest]
+    assert store.artifacts.delete([digest]) == 1 and not store.artifacts.exists(digest)
 
 
 def test_fingerprints_and_events(store) -> None:
