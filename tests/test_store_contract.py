@@ -21,6 +21,7 @@ import pytest
 from _support import PYTHON, python_env
 from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures
 from s3_support import moto_server, s3_artifacts  # noqa: F401 - fixtures
+from store_backends import BACKENDS, backend_url
 
 from mlops_magic.entities import Fingerprint, RunStatus
 from mlops_magic.errors import (
@@ -37,30 +38,12 @@ from mlops_magic.store import schema as schema_mod
 from mlops_magic.store.location import parse_store_url
 
 FIXTURES = Path(__file__).parent / "notebooks"
-BACKENDS = ["sqlite", "postgres", "sqlite-s3", "postgres-s3"]
 
 
 @pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory."""
-    from mlops_magic.tracking.session import reset_session
-
-    monkeypatch.chdir(tmp_path)
-    for var in ("MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE", "JPY_SESSION_NAME", "MLOPS_ARTIFACTS"):
-        monkeypatch.delenv(var, raising=False)
-    bucket = request.getfixturevalue("s3_artifacts") if request.param.endswith("-s3") else None
-    if request.param.startswith("sqlite"):
-        url = str(tmp_path / "project")
-        if bucket:  # a folder store with its artifacts named by the environment, as a team sets it once
-            monkeypatch.setenv("MLOPS_ARTIFACTS", bucket)
-    else:
-        url = request.getfixturevalue("postgres_url") + f"?artifacts={bucket or tmp_path / 'shared-artifacts'}"
-    monkeypatch.setenv("MLOPS_STORE", url)
-    clear_cache()
-    reset_session()
-    yield url
-    clear_cache()
-    reset_session()
+    yield from backend_url(request, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -121,8 +121,10 @@ class ArtifactStore(ABC):
         """Every object the store holds (for retention's sweep)."""
 
     @abstractmethod
-    def delete(self, digests: list[str]) -> int:
-        """Remove these objects (those already gone are skipped); how many were removed."""
+    def delete(self, digests: list[str], *, written_before: float | None = None) -> int:
+        """Remove these objects (those already gone are skipped); how many were removed. With
+        ``written_before``, each object's last write is looked at again just before it goes, and one
+        written (or re-used) since is left alone: retention's guard against a concurrent writer."""
 
     def clean_stale_uploads(self, now: float | None = None) -> list[str]:
         """Remove what uploads that will never finish left behind; never raises."""
@@ -240,11 +242,14 @@ class LocalArtifactStore(ArtifactStore):
                     continue
                 yield StoredObject(entry.name, st.st_size, st.st_mtime)
 
-    def delete(self, digests: list[str]) -> int:
+    def delete(self, digests: list[str], *, written_before: float | None = None) -> int:
         removed = 0
         for digest in digests:
+            path = self.path_for(digest)
             try:
-                os.unlink(self.path_for(digest))
+                if written_before is not None and path.stat().st_mtime >= written_before:
+                    continue
+                os.unlink(path)
                 removed += 1
             except FileNotFoundError:
                 continue

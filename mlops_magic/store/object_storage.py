@@ -264,8 +264,18 @@ class ObjectArtifactStore(ArtifactStore):
                 continue
             yield StoredObject(name, int(info.get("size") or 0), modified_of(info, now))
 
-    def delete(self, digests: list[str]) -> int:
+    def delete(self, digests: list[str], *, written_before: float | None = None) -> int:
         keys = [self._key(d) for d in digests]
+        if written_before is not None:  # look again, one listing per shard (objects/ab/), just before removing
+            shards: dict[str, set[str]] = {}
+            for key in keys:
+                shards.setdefault(key.rsplit("/", 1)[0], set()).add(key)
+            keys = []
+            for shard, wanted in shards.items():
+                listing = self._retrying("listing artifacts", lambda shard=shard: self.fs.ls(  # type: ignore[misc]
+                    shard, detail=True, refresh=True))
+                now = time.time()
+                keys += [i["name"] for i in listing if i["name"] in wanted and modified_of(i, now) < written_before]
         for start in range(0, len(keys), 1000):
             batch = keys[start:start + 1000]
             self._retrying("removing artifacts", lambda batch=batch: self.fs.rm(batch))  # type: ignore[misc]

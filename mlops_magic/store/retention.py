@@ -180,6 +180,9 @@ def _sweep(store: Store, report: GcReport, written_before: float, dry_run: bool)
     if not dry_run and orphans:
         named_now = _referenced(store.db)  # rows inserted while the objects were listed
         orphans = [o for o in orphans if o.digest not in named_now]
-        store.artifacts.delete([o.digest for o in orphans])
+        removed = store.artifacts.delete([o.digest for o in orphans], written_before=written_before)
+        if removed < len(orphans):  # some were written again meanwhile: count what went (listed again)
+            present = {o.digest for o in store.artifacts.objects()}
+            orphans = [o for o in orphans if o.digest not in present]
     report.objects = len(orphans)
     report.object_bytes = sum(o.size for o in orphans)
