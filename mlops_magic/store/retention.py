@@ -21,6 +21,7 @@ a real run would remove at that moment.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -110,7 +111,7 @@ def collect(store: Store, rule: RetentionRule, *, dry_run: bool = False, now: fl
             report.kept[reason] = report.kept.get(reason, 0) + 1
     for batch in chunks(doomed, max(1, rule.batch)):
         try:
-            counts, removed = db.run_in_transaction(lambda tx, batch=batch: _remove(tx, batch, dry_run))
+            counts, removed = db.run_in_transaction(functools.partial(_remove, batch=batch, dry_run=dry_run))
         except _RolledBack as done:
             counts, removed = done.counts, done.removed
         report.rows.update(counts)
