@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import os
 import random
 import re
@@ -29,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 from ..errors import NotFoundError, StoreError, StoreUnavailable
 from .artifact_files import (
@@ -59,6 +60,8 @@ READ_BLOCK = 8 << 20  # bytes per ranged read of open(): large enough to stream 
 #: Parts of a large upload or download, and how many move at once: memory in flight is their product
 #: (64 MiB), whatever the artifact's size. ``MLOPS_ARTIFACT_PART_MB`` / ``MLOPS_ARTIFACT_CONCURRENCY`` tune them.
 PART_MB, CONCURRENCY = 16, 4
+#: Objects up to this size are read into memory and sent in one PUT (the bytes hashed are the bytes sent).
+SINGLE_PUT = 8 << 20
 _CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
                       "ClientAuthenticationError", "DefaultCredentialsError", "RefreshError")
 _REFUSALS = re.compile(r"InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|AccessDenied|Forbidden|"
@@ -155,15 +158,20 @@ class ObjectArtifactStore(ArtifactStore):
         if not src.is_file():
             raise NotFoundError(f"no such file to log as an artifact: {src}")
         before = src.stat()
+        if before.st_size <= SINGLE_PUT:  # read once: the bytes hashed are the bytes sent
+            return self.put_bytes(src.read_bytes())
         digest, size = hash_file(src)
         self._upload(src, digest, size, before)
         return digest, size
 
     def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        head = stream.read(SINGLE_PUT + 1)
+        if len(head) <= SINGLE_PUT:  # the whole stream was small
+            return self.put_bytes(head)
         fd, name = tempfile.mkstemp(prefix="mlops-upload-")
         try:
             with os.fdopen(fd, "wb") as out:
-                digest, size = hash_stream(stream, out)
+                digest, size = hash_stream(cast(BinaryIO, _Joined(head, stream)), out)
             self._upload(Path(name), digest, size, os.stat(name))
         finally:
             with contextlib.suppress(OSError):
@@ -175,7 +183,9 @@ class ObjectArtifactStore(ArtifactStore):
 
         digest, size = hashlib.sha256(data).hexdigest(), len(data)
         key = self._key(digest)
-        if not self._has(key, size):
+        # a small object is simply put again (one request, as cheap as asking whether it is there, and it
+        # restarts retention's grace period); a large one is looked for first
+        if size <= SINGLE_PUT or not self._has(key, size):
             self._retrying("storing an artifact", lambda: self.fs.pipe_file(key, data))
         return digest, size
 
@@ -301,6 +311,24 @@ class ObjectArtifactStore(ArtifactStore):
         except Exception:
             return aborted
         return aborted
+
+
+class _Joined(io.RawIOBase):
+    """``head`` then the rest of ``stream``: a stream whose first bytes were already read."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        super().__init__()
+        self._head, self._stream = memoryview(head), stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head.nbytes:
+            n = self._head.nbytes if size < 0 else min(size, self._head.nbytes)
+            out, self._head = bytes(self._head[:n]), self._head[n:]
+            return out
+        return self._stream.read(size)
 
 
 def refused(exc: BaseException) -> bool:
