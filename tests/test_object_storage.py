@@ -331,3 +331,18 @@ def test_credentials_revoked_mid_run_fail_the_run_with_one_reason(auth_server, t
                                 "s3://team-artifacts/p refused the credentials"), run.error
     assert [a.name for a in store.list_artifacts(run.id)] == ["a.txt"]  # the first stays, nothing half-written
     assert good["AWS_SECRET_ACCESS_KEY"] not in run.error + out + err
+
+
+def test_gc_aborts_multipart_uploads_a_killed_writer_left(s3_project: tuple[Path, str],
+                                                          moto_server: MotoServer,  # noqa: F811
+                                                          s3_artifacts: str) -> None:  # noqa: F811
+    _, url = s3_project
+    bucket, _, prefix = s3_artifacts[len("s3://"):].partition("/")
+    client = moto_server.client()
+    ours = client.create_multipart_upload(Bucket=bucket, Key=f"{prefix}/objects/ab/{'ab' * 32}")
+    other = client.create_multipart_upload(Bucket=bucket, Key="someone-else/file.bin")
+    store = open_store(url)
+    assert store.artifacts.clean_stale_uploads() == []  # too young: a writer may still be sending parts
+    assert store.artifacts.clean_stale_uploads(now=time.time() + 2 * 86400) == [f"{prefix}/objects/ab/{'ab' * 32}"]
+    left = {u["UploadId"] for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])}
+    assert left == {other["UploadId"]} and ours["UploadId"] not in left

@@ -306,7 +306,7 @@ class ObjectArtifactStore(ArtifactStore):
                 if not key.startswith(f"{prefix}/objects/".lstrip("/")) or not isinstance(started, datetime):
                     continue
                 if now - started.timestamp() > STALE_AFTER:
-                    self.fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=key, UploadId=upload["UploadId"])
+                    self.fs.abort_mpu(bucket, key, upload["UploadId"])
                     aborted.append(key)
         except Exception:
             return aborted
