@@ -30,6 +30,7 @@ sys.path.insert(0, str(HERE))
 
 MLFLOW_REQUIREMENTS = ["mlflow-skinny>=3", "boto3"]
 PHASES = ("put-small", "get-small", "put-big", "get-big")
+ROUNDS = 2
 KEY, SECRET = "benchkey", "bench-secret-0123456789"
 
 
@@ -125,12 +126,20 @@ def transfer(args: argparse.Namespace, work: Path) -> dict:
 
             sides["MLflow"] = (str(peer_python("mlflow-s3", MLFLOW_REQUIREMENTS)), [str(HERE / "_mlflow_s3_peer.py")])
         results: dict[str, dict[str, dict]] = {}
-        for side, (python, script) in sides.items():
-            bucket = f"bench-{side.lower().replace('-', '')}"
-            client.create_bucket(Bucket=bucket)
-            for phase in PHASES:
-                results.setdefault(phase, {})[side] = run_side(python, script, phase, f"s3://{bucket}/a",
-                                                               work / "data", env)
+        for round_ in range(ROUNDS):  # the sides take turns going first; each round has fresh buckets
+            order = list(sides) if round_ % 2 == 0 else list(reversed(sides))
+            for side in order:
+                python, script = sides[side]
+                bucket = f"bench-{side.lower().replace('-', '')}-{round_}"
+                client.create_bucket(Bucket=bucket)
+                for phase in PHASES:
+                    r = run_side(python, script, phase, f"s3://{bucket}/a", work / "data", env)
+                    best = results.setdefault(phase, {}).get(side)
+                    if best is None or r["seconds"] < best["seconds"]:  # the best round's time, the worst peak
+                        r["peak_mb"] = max(r["peak_mb"], best["peak_mb"]) if best else r["peak_mb"]
+                        results[phase][side] = r
+                    else:
+                        best["peak_mb"] = max(best["peak_mb"], r["peak_mb"])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -154,25 +163,27 @@ def gc_bench(runs_count: int, work: Path) -> dict:
     store = open_store(str(work / "gc"))
     digests = [store.artifacts.put_bytes(f"model {i}".encode() * 100)[0] for i in range(1000)]
     now = time.time()
+    spacing = 120 * 86400 / runs_count
     start = time.perf_counter()
     for first in range(0, runs_count, 5000):
         def fill(tx, first=first):  # type: ignore[no-untyped-def]
             for i in range(first, min(first + 5000, runs_count)):
                 run_id = f"{i:016x}"
+                started = now - i * spacing  # spread over 120 days, newest first
                 runs.insert(tx, {"id": run_id, "notebook": f"nb{i % 50}.ipynb", "trigger": "schedule",
-                                 "status": "succeeded", "started": now - i * 60, "ended": now - i * 60 + 30,
+                                 "status": "succeeded", "started": started, "ended": started + 30,
                                  "username": "bench"})
                 params.insert_params(tx, run_id, {"lr": 0.1, "seed": i})
                 params.upsert_tags(tx, run_id, {"team": "risk"})
                 stages.insert(tx, run_id, "train", None, None, None)
-                artifacts.upsert(tx, run_id, "model.bin", digests[i % 1000], 700, None)
+                artifacts.upsert(tx, run_id, "model.bin", digests[i * 1000 // runs_count], 700, None)
         store.db.run_in_transaction(fill)
     filled = time.perf_counter() - start
     old = now - 3 * 86400
     for path in (store.artifacts.root / "objects").rglob("*"):
         if path.is_file():
             os.utime(path, (old, old))
-    rule = RetentionRule(older_than=30 * 86400, keep_last=20, grace=6 * 3600)
+    rule = RetentionRule(older_than=90 * 86400, keep_last=20, grace=6 * 3600)
     t = time.perf_counter()
     dry = collect(store, rule, dry_run=True)
     dry_s = time.perf_counter() - t
@@ -180,9 +191,10 @@ def gc_bench(runs_count: int, work: Path) -> dict:
     done = collect(store, rule)
     real_s = time.perf_counter() - t
     rows = sum(done.rows.values())
-    print(f"\nmlops gc over {runs_count:,} runs (SQLite; filled in {filled:.0f} s): --dry-run {dry_s:.1f} s, "
+    print(f"\nmlops gc --older-than 90d --keep-last 20 over {runs_count:,} runs spread over 120 days (SQLite; "
+          f"filled in {filled:.0f} s): --dry-run {dry_s:.1f} s, "
           f"gc {real_s:.1f} s: {len(done.runs):,} runs and {rows:,} rows removed "
-          f"({', '.join(f'{k} {v:,}' for k, v in sorted(done.rows.items()))}), {done.objects} objects freed")
+          f"({', '.join(f'{k} {v:,}' for k, v in sorted(done.rows.items()) if v)}), {done.objects} objects freed")
     assert sorted(dry.runs) == sorted(done.runs) and dry.rows == done.rows
     return {"runs": runs_count, "dry_run_s": dry_s, "gc_s": real_s, "runs_removed": len(done.runs),
             "rows_removed": rows, "rows": dict(done.rows), "objects_removed": done.objects}
