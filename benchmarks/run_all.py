@@ -30,6 +30,7 @@ def main() -> int:
         ["bench_models.py"],
         ["bench_explain.py"],
         ["bench_lab.py", *(["--no-browser"] if args.no_browser else [])],
+        ["bench_artifacts.py"],
     ]
     failed = []
     for script, *extra in plan:

@@ -143,7 +143,8 @@ def test_artifact_bytes_stream_through_the_seam(store, tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="not an artifact digest"):
         store.artifacts.open("../../etc/passwd")
     assert [o.digest for o in store.artifacts.objects()] == [digest]
-    assert store.artifacts.delete([digest]) == 1 and not store.artifacts.exists(digest)
+    assert store.artifacts.remove(digest) and not store.artifacts.exists(digest)
+    assert not store.artifacts.remove(digest) and store.artifacts.delete([digest]) == 0
 
 
 def test_fingerprints_and_events(store) -> None:

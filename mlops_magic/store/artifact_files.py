@@ -126,6 +126,10 @@ class ArtifactStore(ABC):
         ``written_before``, each object's last write is looked at again just before it goes, and one
         written (or re-used) since is left alone: retention's guard against a concurrent writer."""
 
+    def remove(self, digest: str) -> bool:
+        """Delete one object (a cache evicting bytes only it names); whether it was there."""
+        return self.exists(digest) and self.delete([digest]) == 1
+
     def clean_stale_uploads(self, now: float | None = None) -> list[str]:
         """Remove what uploads that will never finish left behind; never raises."""
         return []

@@ -286,6 +286,8 @@ class ObjectArtifactStore(ArtifactStore):
                     shard, detail=True, refresh=True))
                 now = time.time()
                 keys += [i["name"] for i in listing if i["name"] in wanted and modified_of(i, now) < written_before]
+        else:  # only those there: the count says what was removed
+            keys = [k for k, d in zip(keys, digests) if self.exists(d)]
         for start in range(0, len(keys), 1000):
             batch = keys[start:start + 1000]
             self._retrying("removing artifacts", lambda batch=batch: self.fs.rm(batch))  # type: ignore[misc]
