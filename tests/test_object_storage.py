@@ -346,3 +346,23 @@ def test_gc_aborts_multipart_uploads_a_killed_writer_left(s3_project: tuple[Path
     assert store.artifacts.clean_stale_uploads(now=time.time() + 2 * 86400) == [f"{prefix}/objects/ab/{'ab' * 32}"]
     left = {u["UploadId"] for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])}
     assert left == {other["UploadId"]} and ours["UploadId"] not in left
+
+
+FORK = """
+import os, sys
+from mlops_magic.store import open_store
+store = open_store(sys.argv[1])
+digest = store.artifacts.put_bytes(b"from the parent")[0]
+pid = os.fork()
+if pid == 0:  # the store object a child inherits makes its own client (the parent's loop stays the parent's)
+    ok = store.artifacts.read_bytes(digest) == b"from the parent" and store.artifacts.put_bytes(b"child")[1] == 5
+    os._exit(0 if ok else 1)
+_, status = os.waitpid(pid, 0)
+print(status >> 8, store.artifacts.read_bytes(digest).decode())
+"""
+
+
+def test_a_forked_child_uses_the_bucket_with_a_client_of_its_own(s3_project: tuple[Path, str]) -> None:
+    _, url = s3_project
+    done = subprocess.run([PYTHON, "-c", FORK, url], env=python_env(), capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "0 from the parent", done.stdout + done.stderr[-2000:]

@@ -101,15 +101,17 @@ class ObjectArtifactStore(ArtifactStore):
         self.extra = backend_extra(url)
         self._fs: Any = None
         self._root = ""
+        self._pid = os.getpid()
 
     @property
     def fs(self) -> Any:
-        """The fsspec filesystem, made on first use (importing the backend then, not at store open)."""
-        if self._fs is None:
+        """The fsspec filesystem, made on first use (importing the backend then, not at store open) and again
+        in a forked child (an async filesystem's event loop does not survive a fork)."""
+        if self._fs is None or self._pid != os.getpid():
             import fsspec
 
-            self._fs, self._root = fsspec.core.url_to_fs(self.url)
-            self._root = self._root.rstrip("/")
+            fs, root = fsspec.core.url_to_fs(self.url, skip_instance_cache=self._fs is not None)
+            self._fs, self._root, self._pid = fs, root.rstrip("/"), os.getpid()
         return self._fs
 
     def _key(self, digest: str) -> str:
