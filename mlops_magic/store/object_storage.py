@@ -110,13 +110,20 @@ class ObjectArtifactStore(ArtifactStore):
         if self._fs is None or self._pid != os.getpid():
             import fsspec
 
-            fs, root = fsspec.core.url_to_fs(self.url, skip_instance_cache=self._fs is not None)
+            fs, root = fsspec.core.url_to_fs(self.url, skip_instance_cache=self._fs is not None, **self._options())
             self._fs, self._root, self._pid = fs, root.rstrip("/"), os.getpid()
         return self._fs
 
     def _key(self, digest: str) -> str:
         self.fs  # noqa: B018 - sets _root
         return f"{self._root}/{object_key(digest)}"
+
+    def _options(self) -> dict[str, Any]:
+        """s3fs waits 15 s for an answer by default; completing a multipart upload of gigabytes can take
+        longer on a loaded server, so reads wait ``MLOPS_ARTIFACT_TIMEOUT`` (60 s, botocore's own default)."""
+        if self.extra != "s3":
+            return {}
+        return {"config_kwargs": {"read_timeout": float(os.environ.get("MLOPS_ARTIFACT_TIMEOUT", "60"))}}
 
     def _parts(self) -> dict[str, int]:
         """s3fs's multipart knobs (parts moved concurrently); other backends choose their own."""
@@ -138,16 +145,23 @@ class ObjectArtifactStore(ArtifactStore):
         tried = f", after {attempts} attempts" if attempts > 1 else ""
         return StoreUnavailable(f"the artifact store {self.url} failed while {what} ({detail}{tried})")
 
-    def _retrying(self, what: str, call: Callable[[], T]) -> T:
+    def _retrying(self, what: str, call: Callable[[], T], *, writing: bool = False) -> T:
         """``call()``, again with jittered exponential backoff while the failure may pass (unreachable, slow,
         a 5xx); at once for a refused credential. Every call wrapped is idempotent: a put of content-addressed
-        bytes, a read, a delete."""
+        bytes, a read, a delete. A read's FileNotFoundError is the answer (the object is not there); a
+        write's is a failure like any other (s3fs says so when aborting an upload the server lost)."""
         attempts = max(1, int(os.environ.get("MLOPS_ARTIFACT_ATTEMPTS", "3")))
         for attempt in range(1, attempts + 1):
             try:
                 return call()
-            except (FileNotFoundError, NotFoundError, StoreError):
+            except (NotFoundError, StoreError):
                 raise
+            except FileNotFoundError as exc:
+                if not writing:
+                    raise
+                if attempt == attempts:
+                    raise self._fail(what, exc, attempt) from None
+                time.sleep(0.5 * 2 ** (attempt - 1) * random.uniform(0.8, 1.2))
             except Exception as exc:
                 if refused(exc) or attempt == attempts:
                     raise self._fail(what, exc, attempt) from None
@@ -188,8 +202,16 @@ class ObjectArtifactStore(ArtifactStore):
         # a small object is simply put again (one request, as cheap as asking whether it is there, and it
         # restarts retention's grace period); a large one is looked for first
         if size <= SINGLE_PUT or not self._has(key, size):
-            self._retrying("storing an artifact", lambda: self.fs.pipe_file(key, data))
+            self._retrying("storing an artifact", lambda: self.fs.pipe_file(key, data), writing=True)
         return digest, size
+
+    def _stored_size(self, key: str) -> int | None:
+        """The size of the object at ``key`` as the server has it now, None when there is none."""
+        self.fs.invalidate_cache(key)
+        try:
+            return int(self.fs.info(key)["size"])
+        except FileNotFoundError:
+            return None
 
     def _has(self, key: str, size: int) -> bool:
         """Whether the object is stored whole and was written recently; one older than REFRESH_AFTER counts
@@ -207,11 +229,20 @@ class ObjectArtifactStore(ArtifactStore):
         key = self._key(digest)
         if self._has(key, size):
             return
-        self._retrying("storing an artifact", lambda: self.fs.put_file(str(path), key, **self._parts()))
+        tries = 0
+
+        def attempt() -> None:
+            nonlocal tries
+            tries += 1
+            if tries > 1 and self._stored_size(key) == size:  # the last attempt completed after all
+                return
+            self.fs.put_file(str(path), key, **self._parts())
+
+        self._retrying("storing an artifact", attempt, writing=True)
         after = path.stat()
-        stored = self._retrying("checking a stored artifact", lambda: int(self.fs.info(key)["size"]))
+        stored = self._retrying("checking a stored artifact", lambda: self._stored_size(key))
         if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or stored != size:
-            self._retrying("removing a bad upload", lambda: self.fs.rm_file(key))
+            self._retrying("removing a bad upload", lambda: self.fs.rm_file(key), writing=True)
             raise StoreError(f"{path} changed while it was being stored in {self.url}; log it again once it is "
                              "written")
 
