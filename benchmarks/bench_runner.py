@@ -46,6 +46,15 @@ def make_notebooks(folder: Path, count: int) -> list[Path]:
     return paths
 
 
+def commands() -> tuple[str, str]:
+    """The ``papermill`` command line (words) and the ``mlops`` executable of this environment."""
+    papermill = shutil.which("papermill") or f"{sys.executable} -m papermill"
+    mlops = shutil.which("mlops")
+    if not mlops:
+        raise SystemExit("`mlops` is not on PATH; pip install -e . first")
+    return papermill, mlops
+
+
 def timed(cmds: list[list[str]], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     for cmd in cmds:
@@ -91,10 +100,7 @@ def main() -> None:
     parser.add_argument("--no-dask", action="store_true", help="skip the local Dask cluster row")
     parser.add_argument("--only", default=None, metavar="A,B", help="only these measures (and papermill)")
     args = parser.parse_args()
-    papermill = shutil.which("papermill") or f"{sys.executable} -m papermill"
-    mlops = shutil.which("mlops")
-    if not mlops:
-        raise SystemExit("`mlops` is not on PATH; pip install -e . first")
+    papermill, mlops = commands()
     folder = Path(tempfile.mkdtemp(prefix="bench-runner-"))
     (folder / ".mlops").mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("MLOPS_STORE", "MLOPS_RUN_ID")}

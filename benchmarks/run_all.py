@@ -29,6 +29,8 @@ def main() -> int:
         ["bench_performance.py"],
         ["bench_models.py"],
         ["bench_explain.py"],
+        ["bench_cache.py"],
+        ["bench_ci.py"],
         ["bench_lab.py", *(["--no-browser"] if args.no_browser else [])],
         ["bench_artifacts.py"],
     ]

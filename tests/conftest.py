@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures, for store_url
+from store_backends import backend_url
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -33,6 +35,13 @@ def store(store_dir: Path):
     from mlops_magic.store import open_store
 
     return open_store()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory.
+    The store contract and retention override it with artifacts in S3 as well (tests/store_backends.py)."""
+    yield from backend_url(request, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,15 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from _support import python_env
+from _support import free_port, python_env
 
 DASK = str(Path(sys.executable).with_name("dask"))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:

@@ -138,7 +138,7 @@ def test_a_resource_nobody_has_waits_with_a_reason_then_queue_timeout_fails_it(
         cluster: LocalCluster, project: Path) -> None:
     store = open_store(str(project))
     request = RunRequest(notebook=str(quick(project, "big.ipynb")), store_url=store.url, run_id="b" * 16,
-                         resources={"GPU": 2}, queue_timeout=4)
+                         resources={"GPU": 2}, queue_timeout=20)  # two CLI starts must fit, under load too
     thread, out = run_bg([request], store, cluster.url)
     queued = wait_for(lambda: (r := run_of(store, "b" * 16)) is not None and r.status == "queued" and r, 30,
                       "the run to be queued")
@@ -152,9 +152,12 @@ def test_a_resource_nobody_has_waits_with_a_reason_then_queue_timeout_fails_it(
     thread.join(60)
     [result] = out
     assert isinstance(result, RunResult) and result.status == "failed"
-    assert "--queue-timeout 4" in result.error and "GPU=2" in result.error
+    assert "--queue-timeout 20" in result.error and "GPU=2" in result.error
     run = store.get_run("b" * 16)
     assert run.status == "failed" and run.worker is None and run.error == result.error
+    # it never ran, it waited: the line says so (it said 0.0s)
+    assert result.duration == 0.0 and result.waited >= 20
+    assert f"never started: waited {result.waited:.1f}s in the queue" in result.line()
 
 
 # -- faults --------------------------------------------------------------------------------------
@@ -194,6 +197,9 @@ def test_a_worker_killed_mid_run_ends_the_run_killed_naming_it(cluster: LocalClu
     assert address in result.error and "died mid-run" in result.error
     run = store.get_run("k" * 16)
     assert run.status == "killed" and address in run.error
+    # how long it ran before its worker died, from the store (the worker could not say; it said 0.0s)
+    assert result.duration == pytest.approx((run.ended - run.started).total_seconds()) and result.duration > 0
+    assert f"  {result.duration:.1f}s" in result.line() and "  0.0s" not in result.line(), result.line()
     # the kernel died with its worker: the notebook is not still executing somewhere
     wait_for(lambda: not any(psutil.pid_exists(k) and psutil.Process(k).status() != psutil.STATUS_ZOMBIE
                              for k in kernels), 10, "the orphaned kernel to exit")
@@ -369,9 +375,10 @@ def test_a_scheduler_that_cannot_reach_the_cluster_records_the_fire_failed(proje
     proc = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "scheduler", "tick", "--executor", url,
                            "--now", "2024-05-01T02:00:30+00:00"], cwd=project,
                           env=python_env(MLOPS_DASK_CONNECT_TIMEOUT="2"), capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # a due notebook could not start: cron and CI must see it
     assert "Traceback" not in proc.stderr
-    # one line from the scheduler (once per pass, however many fires), one from the failed run's notification
+    assert proc.stdout.count("cannot start: cannot reach the Dask scheduler") == 1, proc.stdout
+    # one line from the scheduler (once per pass, however many fires); the fire's own line is on stdout
     said = [ln for ln in proc.stderr.splitlines() if ln.startswith("mlops scheduler: cannot reach")]
     assert said == [f"mlops scheduler: cannot reach the Dask scheduler at {url}: Timed out trying to connect "
                     f"to tcp://{url.split('://')[1]} after 2 s"], proc.stderr

@@ -65,6 +65,9 @@ TABLE_OWNERS = {
     "performance_reports": "store/monitoring.py",
     "notebook_renames": "store/notebooks.py",
     "autologged": "store/autolog.py",
+    "cache_entries": "store/cache.py",
+    "cache_objects": "store/cache.py",
+    "cached_stages": "store/cache.py",
     "meta": "store/schema.py",
 }
 WRITE = re.compile(r"\b(?:INSERT\s+INTO|(?<!DO )UPDATE|DELETE\s+FROM)\b\s*(\w*)")

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from server_support import API, jp_server_config  # noqa: F401 - the fixture, by name
 
+from mlops_magic.store import cache as cache_tables
 from mlops_magic.store import clear_cache, open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -79,6 +80,10 @@ def project(jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     store.log_fingerprint(run.id, fingerprint(pd.DataFrame({"a": [1, 2, 3]}), name="df", role="output"),
                           stage_id=data.id)
     store.finish_stage(data.id, "succeeded")
+    restore = {"stage_id": data.id, "run_id": run.id, "key": "0" * 64, "source_run_id": run.id,
+               "source_stage_id": data.id, "source_seconds": 2.0, "restore_seconds": 0.1, "restored": ["df"],
+               "created": 0.0}  # as the stage cache records a restored stage (cached_from in the stage JSON)
+    store.db.run_in_transaction(lambda tx: cache_tables.record_restore(tx, restore))
     train = store.start_stage(run.id, "train")
     store.finish_stage(train.id, "failed", error_type="ValueError", error_message="boom")
     store.log_metrics(run.id, [("acc", 0.5 + 0.1 * s, s) for s in range(3)])

@@ -11,7 +11,7 @@ import pytest
 from server_support import API, error_of, get_json, jp_server_config  # noqa: F401 - fixtures, by name
 from tornado.httpclient import HTTPClientError
 
-from mlops_magic.server import handlers, runs_table
+from mlops_magic.server import routes
 from mlops_magic.store import clear_cache, open_store
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
@@ -25,7 +25,7 @@ def store(jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     yield st
     clear_cache()
 
-ROUTES = handlers.ROUTES + runs_table.ROUTES
+ROUTES = routes()
 
 
 def write_notebook(path: Path, cells: list[tuple[str, list[str]]]) -> None:

@@ -36,6 +36,8 @@ def project(jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     run = store.create_run(notebook="nb.ipynb", trigger="interactive")
     store.finish_stage(store.start_stage(run.id, "data").id, "succeeded")
     store.finish_run(run.id, "succeeded")
+    clear_cache()  # the server finds the store itself, as a Lab in its own process does
+    store = open_store(f"sqlite:///{proj}/.mlops/mlops.db")  # the tests' own handle: by URL, no project folder
     yield {"root": jp_root_dir, "proj": proj, "store": store, "run": run.id}
     clear_cache()
 

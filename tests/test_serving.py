@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 
@@ -11,6 +9,8 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from _support import free_port
+from serving_support import running
 
 import mlops_magic as mlops
 from mlops_magic.errors import InvalidInputError
@@ -30,32 +30,6 @@ def data():
     y = (X.age > 40).astype(int)
     numeric = X[["age", "plan"]]
     return X, numeric, y, LogisticRegression(max_iter=500).fit(numeric, y)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running(app):
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started:
-        assert time.time() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.01)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
 
 
 def test_predict_health_metadata_and_validation(session, data):
@@ -209,7 +183,7 @@ def test_mlops_serve_command_in_its_own_process(session, data, tmp_path):
     _, X, _, clf = data
     registry_api.register_model(clf, "churn", input=X)
     registry_api.promote("churn", "production")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "MLOPS_STORE": str(tmp_path / "store")}
     proc = subprocess.Popen([sys.executable, "-m", "mlops_magic.cli", "serve", "churn@production", "--port",
                              str(port), "--max-body", "2000"],

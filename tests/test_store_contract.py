@@ -42,7 +42,8 @@ FIXTURES = Path(__file__).parent / "notebooks"
 
 @pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory."""
+    """The URL of an empty store of each backend, artifacts in S3 too (conftest's has SQLite and PostgreSQL
+    with artifacts in folders, which tests/test_hostile_serving.py uses)."""
     yield from backend_url(request, tmp_path, monkeypatch)
 
 

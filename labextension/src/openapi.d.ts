@@ -908,6 +908,11 @@ export interface paths {
                         };
                         /** @description seconds a run may wait queued for a worker */
                         queue_timeout?: number;
+                        /**
+                         * @description run with the stage cache on every stage (docs/cache.md)
+                         * @default false
+                         */
+                        cache?: boolean;
                     };
                 };
             };
@@ -1299,7 +1304,7 @@ export interface components {
             offset: number;
             next_offset: number | null;
         };
-        /** @description entities.StageRun.to_dict() plus duration */
+        /** @description entities.StageRun.to_dict() plus duration and cached_from */
         StageRun: {
             id: number;
             run_id: string;
@@ -1325,6 +1330,20 @@ export interface components {
                 [key: string]: unknown;
             }[];
             notes?: string | null;
+            /** @description null unless the stage cache restored this stage instead of running it: the run and stage that computed what was restored (its metrics and parameters were copied from there), how long that took, how long the restore took, and the variables and files restored (docs/cache.md) */
+            cached_from: {
+                /** @description the run whose stage computed it */
+                run_id: string;
+                stage_id: number;
+                /** @description the cache key (64 hex characters) */
+                key: string;
+                /** @description how long the stage took when it ran */
+                seconds: number;
+                restore_seconds: number;
+                saved_seconds: number;
+                /** @description variable names and output files */
+                restored: string[];
+            } | null;
         };
         RunDetail: components["schemas"]["Run"] & {
             environment: {
@@ -1337,6 +1356,8 @@ export interface components {
                     value: number | string;
                     step: number;
                     points: number;
+                    /** @description the run that computed it, when a cached stage logged it */
+                    cached_from?: string | null;
                 };
             };
             artifacts: {
@@ -1539,6 +1560,8 @@ export interface components {
                 [key: string]: number;
             };
             queue_timeout?: number | null;
+            /** @description runs restore unchanged stages from the stage cache */
+            cache?: boolean;
             /** Format: date-time */
             created: string;
             /** @description who added the schedule */

@@ -37,6 +37,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "diff": "mlops_magic.cli.explain:diff_command",
     "reproduce": "mlops_magic.cli.explain:reproduce_command",
     "lineage": "mlops_magic.cli.explain:lineage_command",
+    "cache": "mlops_magic.cli.cache:cache",
+    "ci": "mlops_magic.cli.ci:ci",
     "gc": "mlops_magic.cli.gc:gc",
 }
 

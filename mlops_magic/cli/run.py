@@ -90,6 +90,9 @@ def split_list(text: str | None) -> tuple[str, ...]:
 @click.option("--notify", multiple=True, metavar="SPEC", help="On failure: 'log' or 'webhook:URL'.")
 @click.option("--report", is_flag=True, help="Write the run's HTML report to .mlops/runs/RUN/report.html.")
 @click.option("--progress/--no-progress", default=None, help="A progress bar per cell (default: on a terminal).")
+@click.option("--cache", is_flag=True,
+              help="Restore unchanged stages from the stage cache instead of running them (every stage, as if "
+                   "each had --cache; see `mlops cache ls`).")
 @click.option("--no-autolog", "no_autolog", is_flag=True,
               help="Stage cells record only what the notebook logs (sets MLOPS_AUTOLOG=0 for the kernels).")
 @click.pass_context
@@ -98,7 +101,7 @@ def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str,
         retries: int, retry_delay: float, parallel: int, executor: str | None, resources: str | None,
         queue_timeout: float | None, kernel: str | None, cwd: str | None,
         output: str | None, if_changed: bool, watch: tuple[str, ...], trigger: str, name: str | None,
-        notify: tuple[str, ...], report: bool, progress: bool | None, no_autolog: bool) -> None:
+        notify: tuple[str, ...], report: bool, progress: bool | None, no_autolog: bool, cache: bool) -> None:
     """Execute NOTEBOOKS headlessly with papermill, recording each as a run.
 
     Exit status: 0 succeeded/skipped, 1 failed, 2 usage error, 3 gate failed, 4 timed out, 5 killed.
@@ -125,7 +128,8 @@ def run(ctx: click.Context, notebooks: tuple[str, ...], params: tuple[tuple[str,
             notebook=nb, params=values, stages=split_list(stages), from_stage=from_stage, trigger=trigger,
             store_url=store.url, timeout=timeout, retries=retries, retry_delay=retry_delay, kernel=kernel,
             cwd=cwd, output=output, if_changed=if_changed, watch=watch, name=name, progress=progress,
-            notify=notify, report=report, resources=needs, queue_timeout=queue_timeout) for nb in notebooks]
+            notify=notify, report=report, resources=needs, queue_timeout=queue_timeout,
+            cache=True if cache else None) for nb in notebooks]
         results = run_notebooks(requests, store=store, parallel=parallel, executor=executor,
                                 on_result=lambda r: click.echo(r.line() + (f"\n  report: {r.report}"
                                                                            if r.report else "")),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -52,12 +55,13 @@ def schedule() -> None:
 @click.option("--resources", default=None, metavar="NAME=AMOUNT,...", help="Cluster worker resources, e.g. GPU=1.")
 @click.option("--queue-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
               help="Fail a run still waiting for a worker after this many seconds.")
+@click.option("--cache", is_flag=True, help="Run with the stage cache: unchanged stages are restored, not re-run.")
 @click.pass_context
 def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_change: tuple[str, ...],
         after: str | None, on_drift: str | None, on_performance_drop: str | None, params: tuple[tuple[str, str], ...],
         params_files: tuple[str, ...], stages: str | None, from_stage: str | None, timeout: float | None,
         retries: int, catchup: str, max_concurrency: int, notify: tuple[str, ...], kernel: str | None,
-        executor: str | None, resources: str | None, queue_timeout: float | None) -> None:
+        executor: str | None, resources: str | None, queue_timeout: float | None, cache: bool) -> None:
     """Schedule NOTEBOOK; prints the new schedule id."""
     from ..runner.executor_url import parse_resources  # lazy: mlops --help imports every command
     from ..scheduling.schedules import add_schedule  # lazy: mlops --help imports every command
@@ -68,7 +72,7 @@ def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_
                          after=after, on_drift=on_drift, on_performance_drop=on_performance_drop,
                          timeout=timeout, retries=retries, catchup=catchup,
                          max_concurrency=max_concurrency, notify=notify, kernel=kernel, executor=executor,
-                         resources=parse_resources(resources), queue_timeout=queue_timeout)
+                         resources=parse_resources(resources), queue_timeout=queue_timeout, cache=cache)
     except MlopsError as exc:
         raise UsageFailure(str(exc)) from None
     click.echo(f"{s.id}  {s.notebook}  {s.triggers()}")
@@ -172,15 +176,37 @@ def _check_executor(url: str | None) -> str | None:
 @click.option("--now", "now_text", default=None, metavar="ISO", help="Pretend it is this time (testing).")
 @click.pass_context
 def tick_cmd(ctx: click.Context, parallel: int, executor: str | None, now_text: str | None) -> None:
-    """Claim and run everything due now; safe to run from several places at once."""
+    """Claim and run everything due now; safe to run from several places at once.
+
+    One line per fire. Exit status 1 when a due notebook could not start (missing, or its cluster
+    unreachable); a notebook that ran and failed is recorded and notified, and leaves the status 0.
+    """
     from ..scheduling.tick import tick  # lazy: mlops --help imports every command
 
     now = _parse_now(now_text)
-    claimed = tick(open_cli_store(ctx), now, parallel=parallel, executor=_check_executor(executor))
+    with _fire_lines_only():
+        claimed = tick(open_cli_store(ctx), now, parallel=parallel, executor=_check_executor(executor))
     for c in claimed:
         click.echo(f"schedule {c.schedule.id}  {c.fire.trigger}  " + (c.result.line() if c.result else c.run_id))
     if not claimed:
         click.echo("nothing due")
+    if any(not c.started for c in claimed):
+        ctx.exit(1)  # cron, systemd and CI see that a due notebook could not even start
+
+
+@contextlib.contextmanager
+def _fire_lines_only() -> Iterator[None]:
+    """A tick prints one line per fire, failures included; the default log notifier would print the
+    same failure a second time, so its logger is silenced while the tick runs (webhooks still fire)."""
+    logger = logging.getLogger("mlops_magic.runner.notify")
+    handler, propagate = logging.NullHandler(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 @scheduler.command("run")

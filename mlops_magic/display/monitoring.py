@@ -11,6 +11,7 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from .html import DRIFT_ROW_STYLE, NOWRAP, Cell, Html, Row, fmt_number, html_table, ink
+from .markdown import md_cell
 
 if TYPE_CHECKING:
     from ..monitoring.drift import ColumnDrift, DriftReport
@@ -41,15 +42,10 @@ def _one_line(text: str) -> str:
     return html.escape(text.replace("\n", " "), quote=False)
 
 
-def _md_escape(text: str) -> str:
-    """Safe inside a Markdown table cell."""
-    return _one_line(text).replace("|", "\\|")
-
-
 def drift_markdown(report: DriftReport) -> str:
     lines = [f"**{_one_line(report.verdict)}**", "", "| " + " | ".join(_HEAD) + " |",
              "|" + "---|" * len(_HEAD)]
-    lines += ["| " + " | ".join(_md_escape(v) for v in _cells(c)) + " |" for c in report.columns]
+    lines += ["| " + " | ".join(md_cell(v) for v in _cells(c)) + " |" for c in report.columns]
     notes = [f"- {_one_line(c.column)}: {_one_line(c.note)}" for c in report.columns if c.note]
     notes += [f"- {i.severity}: {_one_line(i.message)}" for i in report.quality.issues]
     return "\n".join(lines + (["", *notes] if notes else []))

@@ -89,7 +89,8 @@ class RunView:
             parts.append(f"<div>git {esc(d['code_version'][:12])}{esc(dirty)}</div>")
         if _where(d):
             parts.append(f"<div>{esc(_where(d))}</div>")
-        stages = [[s["kind"], s["name"], s["attempt"], _status(s["status"]), fmt_duration(s["duration"]),
+        stages = [[s["kind"], s["name"], s["attempt"], Html(_status(s["status"]) + esc(cached_note(s))),
+                   fmt_duration(s["duration"]),
                    f"{s['error_type']}: {s['error_message']}" if s.get("error_type") else "",
                    ", ".join(f"{v['name']}:{v['type']}" for v in s.get("variables") or [])]
                   for s in d["stages"]]
@@ -106,7 +107,7 @@ class RunView:
         if d["metrics_latest"]:
             parts.append("<h4>Metrics</h4>" + html_table(
                 ["name", "last value", "step", "points", ""],
-                [[k, fmt_number(v["value"], 6), v["step"], v["points"], auto("metrics", k)]
+                [[k, fmt_number(v["value"], 6) + cached_metric_note(v), v["step"], v["points"], auto("metrics", k)]
                  for k, v in d["metrics_latest"].items()]))
         if d["artifacts"]:
             parts.append("<h4>Artifacts</h4>" + html_table(
@@ -134,7 +135,7 @@ class RunView:
             for s in d["stages"]:
                 err = f"  {s['error_type']}: {s['error_message']}" if s.get("error_type") else ""
                 lines.append(f"  {s['kind']:<9} {s['name']:<14} #{s['attempt']:<3} {s['status']:<10} "
-                             f"{fmt_duration(s['duration']):>9}{err}")
+                             f"{fmt_duration(s['duration']):>9}{err}{cached_note(s)}")
         for w in d["lifecycle"]["warnings"]:
             lines.append(f"  warning: {w}")
         auto = _autologged(d, "  (autolog)")
@@ -143,8 +144,8 @@ class RunView:
             lines.extend(f"  {k} = {fmt_param(v)}{auto('params', k)}" for k, v in d["params"].items())
         if d["metrics_latest"]:
             lines.append("Metrics (last value):")
-            lines.extend(f"  {k} = {fmt_number(v['value'], 6)} (step {v['step']}, {v['points']} points)"
-                         f"{auto('metrics', k)}"
+            lines.extend(f"  {k} = {fmt_number(v['value'], 6)} (step {v['step']}, {v['points']} points"
+                         f"{cached_metric_note(v)}){auto('metrics', k)}"
                          for k, v in d["metrics_latest"].items())
         if d["artifacts"]:
             lines.append("Artifacts:")
@@ -155,6 +156,19 @@ class RunView:
             lines.extend(f"  {f['name']} ({f['role']}, {f['kind']}, {f['rows']} rows)  {f['digest'][:16]}"
                          for f in d["fingerprints"])
         return "\n".join(lines)
+
+
+def cached_note(stage: dict[str, Any]) -> str:
+    """' (cached from run 8b3a30a0, saved 3.2 min)' for a stage the stage cache restored instead of running."""
+    source = stage.get("cached_from")
+    if not source:
+        return ""
+    return f" (cached from run {source['run_id'][:8]}, saved {fmt_duration(source['saved_seconds'])})"
+
+
+def cached_metric_note(metric: dict[str, Any]) -> str:
+    """', cached from run 8b3a30a0' for a metric a restored stage copied from the run that computed it."""
+    return f", cached from run {metric['cached_from'][:8]}" if metric.get("cached_from") else ""
 
 
 def _where(d: dict[str, Any]) -> str:

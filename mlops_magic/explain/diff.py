@@ -20,6 +20,7 @@ from ..entities import STAGE_KINDS, Fingerprint, Run, StageRun, json_safe
 from ..store import Store
 from ..store import autolog as autolog_table
 from ..store import registry as registry_tables
+from ..tracking.queries import cached_from
 from .notebooks import StageCell, image_outputs, kept_notebook, stage_cells, text_outputs
 from .render import describe_environment, diff_html, diff_text
 
@@ -44,6 +45,7 @@ class StageDiff:
     metrics: dict[str, dict[str, float | None]] = field(default_factory=dict)
     cell_output_changes: list[str] = field(default_factory=list)
     output_diff: str = ""
+    cached_from: list[dict[str, Any] | None] = field(default_factory=lambda: [None, None])
 
     @property
     def changed_metrics(self) -> dict[str, dict[str, float | None]]:
@@ -64,6 +66,7 @@ class StageDiff:
             "input_changes": self.input_changes, "outputs_changed": self.outputs_changed,
             "output_changes": self.output_changes, "metrics": self.metrics,
             "cell_output_changes": self.cell_output_changes, "output_diff": self.output_diff,
+            "cached_from": self.cached_from,
         })
         return out
 
@@ -108,6 +111,7 @@ def diff_runs(store: Store, ref_a: str, ref_b: str) -> RunDiff:
     stage_name_b: dict[int | None, str] = {s.id: s.name for s in store.list_stages(run_b.id)}
 
     made_a, made_b = _made_by(stages_a), _made_by(stages_b)
+    cached = cached_from(store, run_ids=[run_a.id, run_b.id])
     names = _ordered_names(stages_a, stages_b)
     diffs: list[StageDiff] = []
     for name in names:
@@ -115,7 +119,8 @@ def diff_runs(store: Store, ref_a: str, ref_b: str) -> RunDiff:
         ref = sa or sb
         assert ref is not None
         d = StageDiff(kind=ref.kind, name=name, in_a=sa is not None, in_b=sb is not None,
-                      status=[sa.status if sa else None, sb.status if sb else None])
+                      status=[sa.status if sa else None, sb.status if sb else None],
+                      cached_from=[cached.get(sa.id) if sa else None, cached.get(sb.id) if sb else None])
         _compare_code(d, sa, sb, cells_a.get(name), cells_b.get(name))
         d.params_changed = _changed_values(
             {k: v for k, (v, sid) in params_a.items() if stage_name_a.get(sid) == name},
@@ -197,7 +202,7 @@ def _changed_values(a: dict[str, Any], b: dict[str, Any]) -> dict[str, list[Any]
     return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) or (k in a) != (k in b)}
 
 
-def _data_label(fp: Fingerprint) -> str:
+def data_label(fp: Fingerprint) -> str:
     path = (fp.schema or {}).get("path") if fp.kind in ("file", "files") else None
     return str(path or fp.name or fp.digest[:12])
 
@@ -226,7 +231,7 @@ def _compare_fingerprints(d: StageDiff, sa: StageRun | None, sb: StageRun | None
                 continue
             if role == "output" and any(fp is not None and fp.digest in declared for fp in (x, y)):
                 continue  # the variable the stage declared as its input (`%mlops fingerprint df --role input`)
-            label = _data_label(y or x)  # type: ignore[arg-type]
+            label = data_label(y or x)  # type: ignore[arg-type]
             maker = made_b.get(y.digest) if y is not None else None
             maker = maker or (made_a.get(x.digest) if x is not None else None)
             if role == "input" and maker and maker != d.name:

@@ -21,6 +21,7 @@ from ..entities import utc_from_ts
 from ..errors import InvalidInputError, NotFoundError
 from ..registry.versions import get_version, parse_ref, versions_of, versions_of_runs
 from ..store import Store
+from ..store import cache as cache_tables
 from ..store import monitoring as monitoring_tables
 from ..store import registry as registry_tables
 from .render_lineage import lineage_svg
@@ -224,14 +225,20 @@ def lineage(store: Store, ref: str) -> Lineage:
         graph.node(Node(f"monitor:served:{name}@{version}", "monitor", f"mlops serve {name} v{version}",
                         f"{count:,} sampled inputs, last {_short_time(utc_from_ts(last))}",
                         attrs={"model": name, "version": version, "sampled": count}))
-    # edges (a stage that declared bytes as its input did not "write" them, though its cell made the variable)
+    # edges (a stage that declared bytes as its input did not "write" them, though its cell made the variable;
+    # a stage the stage cache restored did not compute what it holds: the run it came from did)
     declared = {(u["digest"], u["run_id"], u.get("stage")) for u in uses if u["role"] == "input"}
+    restored = _restored_stages(store, all_runs)
     for u in uses + [f for f in seed_fps if f["role"] == "input"]:
         stage = f" ({u['stage']})" if u.get("stage") else ""
         if u["role"] == "input":
             graph.edge(f"data:{u['digest']}", f"run:{u['run_id']}", f"read by{stage}")
         elif u["role"] == "output" and (u["digest"], u["run_id"], u.get("stage")) not in declared:
-            graph.edge(f"run:{u['run_id']}", f"data:{u['digest']}", f"wrote{stage}")
+            source = restored.get((u["run_id"], str(u.get("stage"))))
+            graph.edge(f"run:{u['run_id']}", f"data:{u['digest']}",
+                       f"restored{stage} from run {source[:8]}" if source else f"wrote{stage}")
+    for (run_id, stage_name), source in restored.items():
+        graph.edge(f"run:{source}", f"run:{run_id}", f"cached ({stage_name})")
     for v in registered:
         vid = f"version:{v['name']}@{v['version']}"
         if v["run_id"]:
@@ -258,6 +265,13 @@ def lineage(store: Store, ref: str) -> Lineage:
     if not graph.nodes:
         raise NotFoundError(f"nothing is recorded around {ref!r}")
     return graph
+
+
+def _restored_stages(store: Store, run_ids: set[str]) -> dict[tuple[str, str], str]:
+    """(run, stage name) → the run it was restored from, for the stages of these runs the cache restored."""
+    rows = cache_tables.restores(store.db, run_ids=sorted(run_ids))
+    names = {s.id: s.name for run_id in sorted({r["run_id"] for r in rows}) for s in store.list_stages(run_id)}
+    return {(r["run_id"], names[r["stage_id"]]): r["source_run_id"] for r in rows if r["stage_id"] in names}
 
 
 def _digest_matches(store: Store, prefix: str) -> set[str]:

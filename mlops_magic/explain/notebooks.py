@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cache.observer import CACHE_LINE
 from ..errors import InvalidInputError, NotFoundError
 from ..store import Store
 from ..tracking.stages import split_header, stage_of_cell
@@ -71,12 +72,14 @@ def stage_cells(nb: dict[str, Any] | None) -> dict[str, StageCell]:
 
 
 def text_outputs(cell: StageCell) -> str:
-    """The text a cell printed or displayed (streams, text/plain results, error lines), joined."""
+    """The text a cell printed or displayed (streams, text/plain results, error lines), joined; the stage
+    cache's own lines (``data: cached from run …``) are left out."""
     parts: list[str] = []
     for out in cell.outputs:
         kind = out.get("output_type")
         if kind == "stream":
-            parts.append(_text(out.get("text")))
+            lines = _text(out.get("text")).splitlines(keepends=True)
+            parts.append("".join(line for line in lines if not CACHE_LINE.match(line)))
         elif kind in ("execute_result", "display_data"):
             data = out.get("data") or {}
             if "text/plain" in data and not any(m.startswith("image/") for m in data):  # not "<Figure …>"

@@ -24,12 +24,18 @@ def metric_line(key: str, m: dict[str, float | None]) -> str:
     return f"{key}: {fmt_number(m['a'], 6, missing=ABSENT)} → {fmt_number(m['b'], 6, missing=ABSENT)}{change}"
 
 
+def cached_lines(d: StageDiff) -> list[str]:
+    """'b was restored from the cache of run 8b3a30a0 (its code did not run)' for each side that was."""
+    return [f"{side} was restored from the cache of run {source['run_id'][:8]} (its code did not run)"
+            for side, source in zip("ab", d.cached_from, strict=True) if source]
+
+
 def stage_lines(d: StageDiff) -> list[str]:
     """The facts of one stage's comparison, one per line (shared by text and HTML)."""
     if not d.in_a:
-        return ["only in b"]
+        return ["only in b", *cached_lines(d)]
     if not d.in_b:
-        return ["only in a"]
+        return ["only in a", *cached_lines(d)]
     lines = []
     if len(set(d.status)) > 1:
         lines.append(f"status {d.status[0]} → {d.status[1]}")
@@ -41,7 +47,7 @@ def stage_lines(d: StageDiff) -> list[str]:
     lines += d.input_changes + d.output_changes
     lines += [metric_line(k, m) for k, m in d.changed_metrics.items()]
     lines += d.cell_output_changes
-    return lines
+    return lines + cached_lines(d)
 
 
 def describe_environment(env: dict[str, list[Any]]) -> list[str]:
@@ -57,7 +63,7 @@ def diff_text(diff: RunDiff) -> str:
         label = d.name if d.name == d.kind or d.kind == "run" else f"{d.kind}:{d.name}"
         lines = stage_lines(d)
         if not d.changed:
-            out.append(f"{label}: unchanged")
+            out.append(f"{label}: unchanged" + "".join(f"; {line}" for line in cached_lines(d)))
             continue
         out.append(f"{label}: {lines[0] if lines else 'changed'}")
         out += [f"  {line}" for line in lines[1:]]

@@ -25,7 +25,7 @@ from ..store import Store
 from ..store import autolog as autolog_table
 from ..tracking.environment import environment
 from ..tracking.fingerprint import fingerprint_path
-from ..tracking.queries import notebook_file
+from ..tracking.queries import cached_from, notebook_file
 from .diff import RunDiff, describe_data_change, diff_runs, environment_diff
 from .notebooks import kept_notebook
 from .render import describe_environment
@@ -58,6 +58,7 @@ class ReproduceResult:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
     diff: RunDiff | None = None
+    cached: list[str] = field(default_factory=list)  # the original's stages the stage cache restored
 
     @property
     def exit_code(self) -> int:
@@ -76,6 +77,7 @@ class ReproduceResult:
         if self.environment:
             out.append("environment differs from the original: " + "; ".join(self.environment))
         out += [c.line() for c in self.inputs if c.status != "same"]
+        out += self.cached
         if self.diff is not None and self.verdict == "differs":
             out.append(self.diff.text())
         out.append(self.summary())
@@ -199,7 +201,7 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
         stages=tuple(s for s in (tags.get("mlops.stages") or "").split(",") if s),
         from_stage=tags.get("mlops.from_stage") or None, trigger="reproduce", store_url=store.url,
         cwd=str(run_folder(store, run)), parent_run_id=run.id, name=f"reproduce {run.id[:8]}",
-        record_as=run.notebook)
+        record_as=run.notebook, cache=False)
     result = run_notebooks([request], store=store)[0]
     metrics = store.latest_metrics([run.id, result.run_id])
     timing = autolog_table.timing_metrics(store.db, [run.id, result.run_id])  # durations never reproduce
@@ -216,6 +218,10 @@ def reproduce(store: Store, ref: str, *, tolerance: float = 1e-6, allow_changed_
                 reasons.append(f"{key} {fmt_number(m['a'], 6)} → {fmt_number(m['b'], 6)} "
                                f"({fmt_number(m['delta'], 3, sign=True)}, tolerance {tolerance:g})")
     diff = diff_runs(store, run.id, result.run_id)
-    return ReproduceResult(original=run.id, run_id=result.run_id, status=result.status,
+    names = {s.id: s.name for s in store.list_stages(run.id)}
+    cached = [f"stage {names.get(sid, sid)} of run {run.id[:8]} was restored from the cache of run "
+              f"{source['run_id'][:8]}; the reproduction computed it (the stage cache is off for reproductions)"
+              for sid, source in cached_from(store, run_ids=[run.id]).items()]
+    return ReproduceResult(cached=cached, original=run.id, run_id=result.run_id, status=result.status,
                            verdict="differs" if reasons else "reproduced", tolerance=tolerance, environment=env,
                            inputs=inputs, metrics=checks, reasons=reasons, diff=diff)

@@ -6,19 +6,30 @@ stage and snapshots the namespace; ``post_run_cell`` closes it with the
 result's error, the variables the cell created or rebound, and fingerprints of
 the DataFrames and arrays among them. The cell itself runs untouched: its last
 expression displays, ``await`` and line magics work, errors are the user's own.
+
+A stage restored from the stage cache (``--cache``, ``MLOPS_CACHE=1``; see ``mlops_magic/cache``) is
+the one exception: ``pre_run_cell`` has put its variables back and shown its recorded outputs, and an
+AST transformer (which IPython applies after ``pre_run_cell``; input transformers run before it and
+cannot know the key) replaces the cell's code by its imports and plain definitions. On a miss the cell's
+outputs are recorded while it runs, for the entry the cache saves when it succeeds.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 from typing import Any
 
 from ..autolog import ensure_registered as ensure_autolog
-from ..entities import StageRun, VariableInfo
+from ..cache.observer import NAME as CACHE
+from ..cache.observer import CacheState, StageCache
+from ..cache.replay import replay_module
+from ..entities import Fingerprint, StageRun, VariableInfo
 from ..errors import MlopsError
 from ..tracking.session import Session
 from ..tracking.stages import (
     HEADER_RE,
+    MAX_HEADER_ARGS,
     CellCursor,
     StageSpec,
     TagLookup,
@@ -45,17 +56,25 @@ class StageCellTracker:
         papermill = papermill_parent()  # plain `papermill IN OUT`: cells are found by their source
         self.cursor = CellCursor(papermill.input_path) if papermill else None
         self._cell: tuple[int, str, list[str]] | None = None
+        self._cache: CacheState | None = None  # the stage cache's decision for the cell running now
+        self._capture: Any = None
+        self.skipper = SkipRestoredCell(shell.transform_cell)
 
     # -- registration -------------------------------------------------------------------------
     def register(self) -> None:
         ensure_autolog(self.session)
         self.shell.input_transformers_cleanup.insert(0, self.transform)
+        self.shell.ast_transformers.append(self.skipper)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        self.session.add_observer(StageCache(self.session, to_python=self.shell.transform_cell))
 
     def unregister(self) -> None:
         if self.transform in self.shell.input_transformers_cleanup:
             self.shell.input_transformers_cleanup.remove(self.transform)
+        if self.skipper in self.shell.ast_transformers:
+            self.shell.ast_transformers.remove(self.skipper)
+        self.session.remove_observer(CACHE)
         for event, fn in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             try:
                 self.shell.events.unregister(event, fn)
@@ -70,9 +89,12 @@ class StageCellTracker:
                 continue
             match = HEADER_RE.match(line.rstrip("\r\n"))
             if match:
+                args = match.group("args") or ""
                 try:
-                    parse_stage_args(match.group("args") or "")
-                except MlopsError:
+                    parse_stage_args(args)
+                except MlopsError as exc:
+                    if len(args) > MAX_HEADER_ARGS:  # IPython's $-expansion of a magic line is quadratic:
+                        return [_raise_usage(str(exc))]  # never hand it a megabyte line, refuse it here
                     return lines
                 rest = lines[i + 1:]
                 if rest and rest[0].lstrip().startswith("%%"):
@@ -84,6 +106,10 @@ class StageCellTracker:
     def pre_run_cell(self, info: Any) -> None:
         if getattr(info, "silent", False):
             return
+        self.skipper.armed = False  # a cell that never reached post_run_cell leaves nothing armed or teed
+        if self._capture is not None:
+            self._capture.stop()
+            self._capture = None
         cell_id = getattr(info, "cell_id", None)
         self._cell = None
         if not cell_id and self.cursor is not None:
@@ -101,14 +127,41 @@ class StageCellTracker:
             self._open = self.session.begin_cell_stage(
                 spec.kind, spec.name, cell_id=cell_id or (self._cell[1] if self._cell else None),
                 code_digest=code_digest(source), notes=notes or None, code=split_header(source)[1],
-                namespace=self.shell.user_ns)
+                namespace=self.shell.user_ns, options=cache_options(spec))
         except MlopsError as exc:  # the store is unusable: say so once, let the cell run anyway
             print(f"mlops: stage not recorded: {exc}")
             self._open = None
+        self._start_cache()
+
+    def _start_cache(self) -> None:
+        """Act on the cache's decision: skip a restored cell and show its outputs, or record a missed one's."""
+        ctx = self.session.stage_context(self._open.id) if self._open is not None else None
+        state = ctx.state.get(CACHE) if ctx is not None else None
+        self._cache = state if isinstance(state, CacheState) else None
+        if self._cache is None:
+            return
+        _print_lines(self._cache)
+        if self._cache.hit is not None:
+            from .cell_outputs import replay  # lazy: only a restored stage replays outputs
+
+            self.skipper.armed = True
+            replay(self.shell, self._cache.hit.outputs)
+        elif self._cache.capture:
+            from .cell_outputs import OutputCapture  # lazy: only a cached stage records its outputs
+
+            self._capture = OutputCapture(self.shell)
+            self._capture.start()
 
     def post_run_cell(self, result: Any) -> None:
         stage, self._open = self._open, None
+        cache, self._cache = self._cache, None
+        self.skipper.armed = False
         error = result.error_in_exec or result.error_before_exec
+        if self._capture is not None:
+            capture, self._capture = self._capture, None
+            capture.stop()
+            if cache is not None and error is None and stage is not None:
+                _keep_outputs(cache, capture, result, stage.name)
         if error is not None and self.cursor is not None and not _clean_exit(error):
             # plain papermill stops at the first error: the run failed here, in the runner's words
             where = f"cell {self._cell[0]}" if self._cell else "a cell"
@@ -118,13 +171,18 @@ class StageCellTracker:
         if stage is None:
             return
         try:
-            variables, fingerprints = self._produced()
+            known = {k: Fingerprint(**v) for k, v in cache.hit.fingerprints.items()} if cache and cache.hit else {}
+            variables, fingerprints = self._produced(known)
             for fp in fingerprints:
                 self.session.store.log_fingerprint(stage.run_id, fp, stage_id=stage.id)
+            if cache is not None and cache.capture:  # the entry the cache saves reuses them
+                cache.fingerprints = {fp.name: fp.to_dict() for fp in fingerprints if fp.name}
             self.session.end_stage(stage, error, variables=variables,
                                    error_line=_cell_error_line(error) if error else None)
         except MlopsError as exc:
             print(f"mlops: stage result not recorded: {exc}")
+        if cache is not None:
+            _print_lines(cache)
 
     # -- helpers ------------------------------------------------------------------------------
     def _spec(self, raw: str, cell_id: str | None) -> StageSpec | None:
@@ -149,7 +207,9 @@ class StageCellTracker:
     def _snapshot(self) -> dict[str, int]:
         return {k: id(v) for k, v in self._user_names().items()}
 
-    def _produced(self) -> tuple[list[VariableInfo], list[Any]]:
+    def _produced(self, known: dict[str, Fingerprint] | None = None) -> tuple[list[VariableInfo], list[Any]]:
+        """The variables the cell made, and fingerprints of its frames and arrays (``known``: those of values
+        restored from the cache, recorded when the entry was saved and checked by digest when read)."""
         from ..tracking.fingerprint import fingerprint, is_fingerprintable  # lazy: %load_ext stays light
 
         before = self._before
@@ -158,12 +218,57 @@ class StageCellTracker:
             if before.get(name) == id(value) or type(value).__name__ in _SKIP_TYPES:
                 continue
             variables.append(describe(name, value))
-            if is_fingerprintable(value) and cheap_to_fingerprint(value):
+            if known and name in known:
+                fingerprints.append(known[name])
+            elif is_fingerprintable(value) and cheap_to_fingerprint(value):
                 try:
                     fingerprints.append(fingerprint(value, name=name, role="output"))
                 except Exception:  # an exotic dtype must not fail the user's cell
                     pass
         return variables, fingerprints
+
+
+class SkipRestoredCell:
+    """The AST transformer that, once armed by ``pre_run_cell`` for a restored stage, replaces the cell's
+    code with its replayable statements (imports, plain ``def``/``class``): the stage's work is not done
+    again, and the names those statements bind (which no safe format could store) are bound again."""
+
+    def __init__(self, to_python: Any) -> None:
+        self.armed = False
+        self.to_python = to_python
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        if not self.armed or not isinstance(node, ast.Module):
+            return node
+        self.armed = False
+        return ast.fix_missing_locations(replay_module(node, self.to_python))
+
+
+def cache_options(spec: StageSpec) -> dict[str, Any]:
+    """The stage's cache options: its header's (``--cache``, ``--inputs``, ``--outputs``), with
+    ``MLOPS_CACHE=1`` caching every stage (``mlops run --cache``) and ``MLOPS_CACHE=0`` none (reproduce)."""
+    mode = os.environ.get("MLOPS_CACHE", "").strip().lower()
+    if mode in ("0", "false", "no", "off"):
+        return {}
+    if not spec.cache and mode not in ("1", "true", "yes", "on"):
+        return {}
+    return {"cache": True, "inputs": spec.inputs, "outputs": spec.outputs}
+
+
+def _print_lines(state: CacheState) -> None:
+    lines, state.lines = state.lines, []
+    for line in lines:
+        print(line)
+
+
+def _keep_outputs(state: CacheState, capture: Any, result: Any, label: str) -> None:
+    """Hand the recorded outputs to the cache (the result last, as the cell showed it)."""
+    if result.result is not None:
+        capture.add_result(result.result)
+    if capture.truncated:
+        state.lines.append(f"{label}: --cache: the cell's outputs are over 10 MiB; a restore will not show them")
+        return
+    state.outputs = capture.outputs
 
 
 #: Outputs bigger than this are not fingerprinted automatically (``%mlops fingerprint VAR`` still
@@ -234,3 +339,8 @@ def _cell_error_line(error: BaseException | None) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
+
+
+def _raise_usage(message: str) -> str:
+    """A cell that raises ``UsageError(message)``: IPython shows it as one line, and the body never runs."""
+    return f"raise __import__('IPython.core.error', fromlist=['UsageError']).UsageError({message!r})\n"

@@ -73,11 +73,11 @@ class MlopsMagics(Magics):
 
     def _cell(self, line: str, cell: str) -> Any:
         """Reached only when the input transformer did not run (e.g. ``run_cell_magic`` from code)."""
-        from ..tracking.stages import parse_stage_args  # lazy: %load_ext stays light
+        from ..tracking.stages import STAGE_USAGE, parse_stage_args  # lazy: %load_ext stays light
 
         argv = line.split(None, 1)
         if not argv or argv[0] != "stage":
-            raise UsageError("the cell magic is %%mlops stage KIND [--name NAME]")
+            raise UsageError(f"the cell magic is {STAGE_USAGE}")
         spec = parse_stage_args(argv[1] if len(argv) > 1 else "")
         assert self.shell is not None
         with self.session.stage(spec.kind, spec.name, code=cell):
@@ -97,7 +97,7 @@ def _complete(self_: Any, event: Any) -> list[str]:
             return ["stage"]
         if words[1] == "stage" and (len(words) == 2 or (len(words) == 3 and not ends_with_space)):
             return list(STAGE_KINDS)
-        return ["--name"]
+        return ["--name", "--cache", "--inputs", "--outputs"]
     if len(words) <= 1 or (len(words) == 2 and not ends_with_space):
         return list(SUBCOMMANDS)
     sub = SUBCOMMANDS.get(words[1])

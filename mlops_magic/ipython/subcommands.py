@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..entities import RunStatus
 from ..options import DRIFT_TESTS, HISTORY, LABELS, PERFORMANCE, PROMOTE, ROLLBACK, RUN_FILTERS, arg
+from ..tracking.stages import STAGE_USAGE
 from .parsers import Subcommand, entries, summary
 
 _CORE = "mlops_magic.ipython.commands"
@@ -187,9 +188,11 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ]
 }
 
-CELL_USAGE = "%%mlops stage KIND [--name NAME]"
+CELL_USAGE = STAGE_USAGE
 CELL_SUMMARY = ("make this cell a tracked lifecycle stage; KIND is one of problem, data, train, evaluate, "
-                "deploy, monitor. A cell tagged mlops:KIND is the same stage.")
+                "deploy, monitor. A cell tagged mlops:KIND is the same stage. --cache restores it from the stage "
+                "cache when its code, what it reads, its --inputs files and package versions are unchanged "
+                "(docs/cache.md); --outputs files are restored too.")
 
 
 def reference() -> str:

@@ -27,6 +27,7 @@ from ..store import monitoring as tables
 from ..store.retention import parse_duration
 from ..tracking.session import get_session
 from .records import resolve_data
+from .request_ids import request_ids
 
 LOWER_IS_BETTER = {"mae", "rmse"}
 DEFAULT_MAX_DROP = 0.05
@@ -186,7 +187,7 @@ def log_labels(store: Store, model: str, ids: Any, labels: Any, *, key: str | No
     else:
         if times is not None:
             raise InvalidInputError("times= goes with key=: request ids name one prediction already")
-        id_list = [str(i) for i in raw_ids]
+        id_list = request_ids(raw_ids)
     version = get_version(store, model)
     found = tables.performance_reference(store.db, model, version.version)
     kind, reference = found if found else ("classification" if version.flavour == "sklearn" else "unknown", {})
@@ -269,6 +270,11 @@ def _check_label(value: Any, kind: str, reference: dict[str, Any]) -> Any:
     value = value.item() if hasattr(value, "item") else value
     if value is None or (isinstance(value, float) and math.isnan(value)):
         raise InvalidInputError("a label is missing (None/NaN); drop unlabelled rows before logging labels")
+    if not isinstance(value, (str, int, float)):  # a class or a number; never a tree or an object
+        raise InvalidInputError(f"a label is {'a list' if isinstance(value, list) else 'an object'}"
+                                f" ({type(value).__name__}); give a class or a number")
+    if isinstance(value, float) and math.isinf(value):
+        raise InvalidInputError(f"a label is {value}; give a finite number")
     if kind == "regression":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InvalidInputError(f"label {value!r} is not a number, and the model is a regressor")

@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from ..display.html import fmt_number
-from ..entities import _Entity, utc_from_ts
-from ..errors import ConflictError, GateFailedError, InvalidInputError
+from ..entities import Trigger, _Entity, utc_from_ts
+from ..errors import ConflictError, GateFailedError, InvalidInputError, NotFoundError
 from ..store import Store
 from ..store import registry as tables
 from .versions import (
@@ -34,6 +34,8 @@ from .versions import (
 HIGHER_IS_BETTER = {"accuracy", "acc", "auc", "roc", "f1", "precision", "recall", "r2", "ap", "map", "ndcg",
                     "score", "balanced", "iou", "dice"}
 LOWER_IS_BETTER = {"loss", "error", "err", "rmse", "mae", "mse", "logloss", "mape", "brier", "perplexity"}
+#: The run tag that lists the alias moves a run asked for and was refused (JSON list of sentences).
+REFUSED_TAG = "mlops.aliases_refused"
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ class AliasChange(_Entity):
 
     def __str__(self) -> str:
         if not self.moved:
-            return f"{self.model}@{self.alias} stays at v{self.from_version}: {self.reason or self.action}"
+            where = f"at v{self.from_version}" if self.from_version is not None else "unset"
+            return f"{self.model}@{self.alias} stays {where}: {self.reason or self.action}"
         origin = f"v{self.from_version}" if self.from_version else "nothing"
         return f"{self.model}@{self.alias}: {origin} → v{self.to_version} ({self.action})"
 
@@ -90,6 +93,34 @@ def _gate_refusal(mv: ModelVersion) -> str | None:
     return f"{mv} failed its quality gate: {text}; it cannot be promoted"
 
 
+def _frozen(store: Store, run_id: str | None) -> str | None:
+    """Why this run may not move an alias, or None. Runs made by ``mlops ci`` test a change before it is
+    merged: a notebook that promotes must not ship a pull request's model, so its promotion is refused
+    (a note, not a failure: the run goes on). The fact is the run's trigger in the store, so it holds on
+    every executor and for the magic and the Python API alike."""
+    if run_id is None:
+        return None
+    try:
+        run = store.get_run(run_id)
+    except NotFoundError:
+        return None
+    return "runs made by `mlops ci` never move an alias" if run.trigger == Trigger.CI else None
+
+
+def _refuse(store: Store, run_id: str, name: str, alias: str, to_version: int | None, why: str) -> PromotionResult:
+    """A refusal kept with the run (tag :data:`REFUSED_TAG`) for its report; the alias history is left to
+    real moves and real refusals."""
+    current = tables.alias_version(store.db, name, alias)
+    change = AliasChange(name, alias, "refused", current, to_version, False, utc_from_ts(time.time()),  # type: ignore[arg-type]
+                         run_id, why)
+    try:
+        before = json.loads(store.get_tag(run_id, REFUSED_TAG) or "[]")
+    except ValueError:
+        before = []
+    store.set_tags(run_id, {REFUSED_TAG: json.dumps([*before, str(change)])})
+    return PromotionResult(False, change, None)
+
+
 def _compare(challenger: ModelVersion, champion: ModelVersion, metric: str, higher: bool) -> dict[str, Any]:
     if metric not in champion.metrics:
         raise ConflictError(f"the champion {champion} has no metric {metric!r}, so it cannot be compared; "
@@ -111,6 +142,9 @@ def promote(store: Store, name: str, to: str, *, version: int | None = None, if_
     refusal = _gate_refusal(challenger)
     if refusal:
         raise GateFailedError(refusal)
+    frozen = _frozen(store, run_id)
+    if frozen and run_id is not None:
+        return _refuse(store, run_id, name, to, challenger.version, frozen)
     higher = metric_direction(if_better, higher_is_better) if if_better else None
     if if_better and if_better not in challenger.metrics:
         raise InvalidInputError(f"{challenger} has no metric {if_better!r} to compare on; its metrics: "
@@ -149,6 +183,9 @@ def rollback(store: Store, name: str, alias: str, *, reason: str | None = None,
     check_model_name(name)
     check_alias(alias)
     resolve_version_number(store, f"{name}@{alias}")  # clear error for an unknown model or alias
+    frozen = _frozen(store, run_id)
+    if frozen and run_id is not None:
+        return _refuse(store, run_id, name, alias, None, frozen)
 
     def move(tx: Any) -> None:
         stack: list[int] = []

@@ -24,6 +24,7 @@ from ..display.html import fmt_number
 from ..entities import _Entity
 from ..errors import GateFailedError, InvalidInputError
 from ..store import registry as tables
+from ..tracking.queries import cached_from
 from ..tracking.session import get_session
 
 OPERATORS = (">=", "<=", "==", "!=", ">", "<")
@@ -73,6 +74,13 @@ class ClauseResult(_Entity):
     threshold: float
     value: float
     passed: bool
+    #: The run that computed the value, when a stage restored from the stage cache logged it (None: this run's).
+    cached_from: str | None = None
+
+    @property
+    def value_text(self) -> str:
+        """``0.9132`` or ``0.9132, cached from run 8b3a30a0``: a restored value never passes for a new one."""
+        return fmt_number(self.value) + (f", cached from run {self.cached_from[:8]}" if self.cached_from else "")
 
 
 @dataclass(frozen=True)
@@ -91,11 +99,12 @@ class GateResult(_Entity):
         return [c for c in self.clauses if not c.passed]
 
     def describe_failure(self) -> str:
-        parts = [f"{c.clause} (got {c.metric} = {fmt_number(c.value, 6)})" for c in self.failed_clauses]
+        parts = [f"{c.clause} (got {c.metric} = {fmt_number(c.value, 6)}"
+                 + (f", cached from run {c.cached_from[:8]})" if c.cached_from else ")") for c in self.failed_clauses]
         return "; ".join(parts) or self.expression
 
     def __repr__(self) -> str:
-        marks = ", ".join(f"{'✔' if c.passed else '✘'} {c.clause} [{fmt_number(c.value)}]" for c in self.clauses)
+        marks = ", ".join(f"{'✔' if c.passed else '✘'} {c.clause} [{c.value_text}]" for c in self.clauses)
         return f"gate {'passed' if self.passed else 'FAILED'}: {marks}"
 
 
@@ -216,8 +225,10 @@ def _truth(node: Node, verdicts: dict[Clause, bool]) -> bool:
     return all(results) if node.op == "and" else any(results)
 
 
-def evaluate(text: str, metrics: dict[str, float], *, soft: bool = False) -> GateResult:
-    """Evaluate a gate against ``metrics``; a metric that is missing is an error that lists the known ones."""
+def evaluate(text: str, metrics: dict[str, float], *, soft: bool = False,
+             cached: dict[str, str] | None = None) -> GateResult:
+    """Evaluate a gate against ``metrics``; a metric that is missing is an error that lists the known ones.
+    ``cached``: metric → the run that computed it, for values a stage restored from the cache logged."""
     tree = parse_gate(text)
     parts = clauses(tree)
     missing = sorted({c.metric for c in parts if c.metric not in metrics})
@@ -227,8 +238,8 @@ def evaluate(text: str, metrics: dict[str, float], *, soft: bool = False) -> Gat
                                 f"{', '.join(repr(m) for m in missing)} that this run does not have; "
                                 f"its metrics: {known}")
     verdicts = {c: _compare(float(metrics[c.metric]), c.op, c.threshold) for c in parts}
-    results = [ClauseResult(str(c), c.metric, c.op, c.threshold, float(metrics[c.metric]), verdicts[c])
-               for c in parts]
+    results = [ClauseResult(str(c), c.metric, c.op, c.threshold, float(metrics[c.metric]), verdicts[c],
+                            (cached or {}).get(c.metric)) for c in parts]
     return GateResult(text.strip(), _truth(tree, verdicts), results, soft)
 
 
@@ -257,10 +268,12 @@ def gate(expression: str, soft: bool = False) -> GateResult:
     session.settle()  # what this stage's code computed so far (autolog) is among the metrics gated
     run_id = session.recording_run_id()
     store = session.store
-    metrics = store.latest_metrics([run_id])[run_id]
+    latest = store.latest_metrics_with_stages(run_id)
+    sources = cached_from(store, stage_ids=[sid for _, sid in latest.values() if sid is not None])
+    cached = {k: sources[sid]["run_id"] for k, (_, sid) in latest.items() if sid in sources}
     stage = session.current_stage
-    result = replace(evaluate(expression, metrics, soft=soft), run_id=run_id,
-                     stage_id=stage.id if stage else None)
+    result = replace(evaluate(expression, {k: v for k, (v, _) in latest.items()}, soft=soft, cached=cached),
+                     run_id=run_id, stage_id=stage.id if stage else None)
     record(store, result)
     if not result.passed and not soft:
         raise GateFailedError(f"gate failed: {result.describe_failure()}")

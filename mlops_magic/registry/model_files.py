@@ -233,7 +233,7 @@ def load(data: bytes, fmt: str, trusted_types: list[str], *, trust: bool = False
                          "you trust where it came from: load_model(..., trust=True) or --trust")
     try:
         if fmt == "skops":
-            return _load_skops(data, trusted_types, label)
+            return load_skops(data, trusted_types, label)
         if fmt == "pickle":
             import pickle
 
@@ -250,7 +250,8 @@ def load(data: bytes, fmt: str, trusted_types: list[str], *, trust: bool = False
     raise InvalidInputError(f"unknown model format {fmt!r} for {label}")
 
 
-def _load_skops(data: bytes, trusted_types: list[str], label: str) -> Any:
+def load_skops(data: bytes, trusted_types: list[str], label: str) -> Any:
+    """Build what :func:`skops_dumps` saved, trusting only ``trusted_types`` beyond skops' defaults."""
     import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
 
@@ -260,3 +261,14 @@ def _load_skops(data: bytes, trusted_types: list[str], label: str) -> Any:
     except UntrustedTypesFoundException as exc:
         raise MlopsError(f"the model file of {label} asks for types it was not saved with ({exc}); "
                          "refusing to load it. Register the model again.") from None
+
+
+def skops_dumps(obj: Any) -> tuple[bytes, list[str]]:
+    """``obj`` as skops bytes, and the types beyond skops' safe defaults that loading it must trust (sorted).
+
+    The stage cache keeps that list in the store (its manifest is checked by digest), never in the file.
+    """
+    import skops.io as sio
+
+    data = sio.dumps(obj)
+    return data, sorted(sio.get_untrusted_types(data=data))

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline, value_card
 from ..display.html import Html, esc, fmt_number, fmt_param, fmt_size, html_table
+from ..display.runs import cached_metric_note, cached_note
 from ..entities import RunStatus
 
 CSS = """
@@ -88,14 +89,15 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
         end = start + (s.get("duration") or 0.0)
         label = s["name"] + (f" #{s['attempt']}" if s.get("attempt", 1) > 1 else "")
         bars.append({"label": label, "start": start, "end": end, "status": s["status"]})
-    stage_rows = [[s["name"], s["kind"], s["attempt"], _badge(s["status"]),
+    stage_rows = [[s["name"], s["kind"], s["attempt"], Html(_badge(s["status"]) + esc(cached_note(s))),
                    f"{s['duration']:.2f}s" if s.get("duration") is not None else "",
                    f"{s['error_type']}: {s['error_message']}" if s.get("error_type") else "",
                    ", ".join(v["name"] for v in s.get("variables", []))] for s in stages]
     history = d.get("metric_history", {})
     charts = "".join(line_chart([(float(step), float(v)) for step, v in pts], title=key)
                      for key, pts in history.items() if len(pts) > 1)
-    metric_rows = [[k, _value(v["value"]), v["step"], v["points"]] for k, v in d.get("metrics_latest", {}).items()]
+    metric_rows = [[k, f"{fmt_number(v['value'], 6)}{cached_metric_note(v)}", v["step"], v["points"]]
+                   for k, v in d.get("metrics_latest", {}).items()]  # metrics are numbers (nan as "nan")
     artifacts = [[a["name"], Html(f'<span title="{a["size"]:,} bytes">{esc(fmt_size(a["size"]))}</span>'),
                   _code(a["digest"][:12])] for a in d.get("artifacts", [])]
     fps = [[f.get("name"), f.get("role"), f["kind"], f.get("rows"), _code(f["digest"][:16])]

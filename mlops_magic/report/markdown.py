@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..display.html import fmt_number
+from ..display.markdown import md_cell as _cell
+from ..display.markdown import md_code
+from ..display.markdown import md_table as _table
+from ..display.runs import cached_metric_note, cached_note
 from ..entities import RunStatus
-
-
-def _cell(value: Any) -> str:
-    """Table-safe text: no pipes, no newlines, no HTML."""
-    if isinstance(value, float):
-        value = fmt_number(value, 6)
-    elif isinstance(value, (dict, list)):
-        value = json.dumps(value, default=str)
-    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> list[str]:
-    if not rows:
-        return ["_none_", ""]
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers),
-            *["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows], ""]
 
 
 def _section(title: str, headers: list[str], rows: list[list[Any]]) -> list[str]:
@@ -41,18 +27,19 @@ _SQUARE: dict[str, str] = {
 
 def run_markdown(d: dict[str, Any]) -> str:
     icon = _ICON.get(d["status"], "")
-    lines = [f"### {icon} `{_cell(d.get('notebook') or d['id'])}` — {d['status']}", "",
+    lines = [f"### {icon} {md_code(d.get('notebook') or d['id'], table=False)} — {d['status']}", "",
              f"run `{d['id']}` · trigger {d['trigger']} · "
              + (f"{d['duration']:.1f}s" if d.get("duration") is not None else str(RunStatus.RUNNING)), ""]
     if d.get("error"):
         lines += [f"> {_cell(d['error'])}", ""]
     lines += _section("Stages", ["stage", "attempt", "status", "duration"], [
-        [s["name"], s["attempt"], s["status"], f"{s['duration']:.2f}s" if s.get("duration") is not None else ""]
-        for s in d.get("stages", [])])
+        [s["name"], s["attempt"], s["status"] + cached_note(s),
+         f"{s['duration']:.2f}s" if s.get("duration") is not None else ""] for s in d.get("stages", [])])
     if d.get("params"):
         lines += _section("Parameters", ["name", "value"], [[k, v] for k, v in d["params"].items()])
     lines += _section("Metrics", ["metric", "value", "step"],
-                      [[k, v["value"], v["step"]] for k, v in d.get("metrics_latest", {}).items()])
+                      [[k, f"{fmt_number(v['value'], 6)}{cached_metric_note(v)}", v["step"]]
+                       for k, v in d.get("metrics_latest", {}).items()])
     if d.get("gates"):
         lines += _section("Quality gates", ["gate", "passed"],
                           [[g["expression"], "yes" if g["passed"] else "no"] for g in d["gates"]])

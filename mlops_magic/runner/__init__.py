@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import InvalidInputError
 from ..store import open_store
 from .executor_url import LOCAL, check_executor_url, make_executor, parse_resources
-from .kernels import kill_all
+from .kernels import kill_all, resolve_kernel_name
 from .prepare import new_run_id, prepare
 from .request import EXIT_CODES, EXIT_USAGE, RunRequest, RunResult
 
@@ -114,7 +114,7 @@ def check_kernel(name: str | None) -> None:
 
     manager = KernelSpecManager()
     try:
-        manager.get_kernel_spec(name)
+        manager.get_kernel_spec(resolve_kernel_name(name))  # "python" runs, as under papermill
     except NoSuchKernel:
         names = ", ".join(sorted(manager.find_kernel_specs())) or "none installed"
         raise InvalidInputError(f"no Jupyter kernel named {name!r}; installed: {names}; "

@@ -165,7 +165,7 @@ class DaskExecutor(Executor):
         for p in items:
             dispatch.end_active(self.store.db, p.prep.run_id, RunStatus.KILLED, reason)
             if not p.future.done():
-                p.future.set_result(_result(p.prep, RunStatus.KILLED, reason))
+                p.future.set_result(timed(_result(p.prep, RunStatus.KILLED, reason), self.store, p))
         if items:
             try:
                 self.client.cancel([p.task for p in items], force=True)
@@ -257,7 +257,7 @@ class DaskExecutor(Executor):
         with self._lock:
             self._pending.pop(p.prep.run_id, None)
         if not p.future.done():
-            p.future.set_result(result)
+            p.future.set_result(timed(result, self.store, p))
 
     def _workers(self) -> dict[str, Any]:
         try:
@@ -289,6 +289,27 @@ class DaskExecutor(Executor):
             groups.setdefault(describe_resources(wanted), (wanted, []))[1].append(p.prep.run_id)
         for wanted, run_ids in groups.values():
             dispatch.set_waiting(self.store.db, run_ids, self.waiting_reason(wanted))
+
+
+def timed(result: RunResult, store: Store, p: _Pending) -> RunResult:
+    """``result`` with how long its run waited in the queue and, when the worker could not say (it
+    died, or none ever started the run), how long it ran: from the store's record of the run, whose
+    ``started`` a worker sets when it takes the run (``dispatch.start_on_worker``).
+
+    ``started`` comes from the worker's clock and the submission time from ours: skew between hosts is
+    not corrected, and a negative wait counts as none.
+    """
+    try:
+        run = store.get_run(result.run_id)
+    except Exception:  # never recorded (could not submit): nothing to say
+        return result
+    submitted = time.time() - (time.monotonic() - p.submitted)
+    ended = run.ended.timestamp() if run.ended else time.time()
+    if run.worker is None:  # no worker ever took it: it only waited
+        return dataclasses.replace(result, duration=0.0, waited=max(0.0, ended - submitted))
+    started = run.started.timestamp()
+    return dataclasses.replace(result, waited=max(0.0, started - submitted),
+                               duration=result.duration or max(0.0, ended - started))
 
 
 def _result(prep: PreparedRun, status: RunStatus, error: str | None) -> RunResult:

@@ -60,6 +60,8 @@ def kernel_env(prep: PreparedRun, store: Store, input_path: Path) -> dict[str, s
         "MLOPS_NOTEBOOK": prep.recorded_notebook,
         "MLOPS_NOTEBOOK_SOURCE": str(input_path),
     })
+    if prep.request.cache is not None:
+        env["MLOPS_CACHE"] = "1" if prep.request.cache else "0"
     return env
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import threading
+import time
 import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -87,13 +88,15 @@ def _prefetch(prep: PreparedRun | None, store: Store) -> KernelSlot | None:
 
 
 def _safe_run(prep: PreparedRun, store: Store, slot: KernelSlot | None, label: str = "local") -> RunResult:
+    started = time.monotonic()
     try:
         return run_prepared(prep, store, slot, executor=label)
     except Exception as exc:  # a broken run must not take the batch (or the scheduler) down
         if slot is not None:
             slot.kill()
         return RunResult(run_id=prep.run_id, notebook=prep.recorded_notebook, status=RunStatus.FAILED,
-                         error=f"runner error: {type(exc).__name__}: {exc}".splitlines()[0][:500])
+                         error=f"runner error: {type(exc).__name__}: {exc}".splitlines()[0][:500],
+                         duration=time.monotonic() - started)
 
 
 class InlineExecutor(Executor):

@@ -31,12 +31,26 @@ AUTOLOAD = "__import__('mlops_magic').load_ipython_extension(get_ipython())"
 WATCH_PARENT = "__import__('mlops_magic.runner.kernels', fromlist=['watch_parent']).watch_parent()"
 
 
+#: As nbclient (so papermill) starts its IPython kernels: the history lives in memory. A notebook may rely
+#: on it, and concurrent headless kernels must not share (and lock) the user's on-disk history database.
+IN_MEMORY_HISTORY = "--HistoryManager.hist_file=:memory:"
+
+
 def autoload_arguments(argv: list[str], env: dict[str, str] | None = None) -> list[str]:
-    """Extra kernel arguments that load mlops_magic, for IPython kernels only."""
+    """Extra kernel arguments that load mlops_magic and keep the history in memory, for IPython kernels only."""
     if any("ipykernel" in part for part in argv):
         lines = [AUTOLOAD] + ([WATCH_PARENT] if (env or {}).get("MLOPS_PARENT_PID") else [])
-        return [f"--InteractiveShellApp.exec_lines={line}" for line in lines]
+        return [IN_MEMORY_HISTORY] + [f"--InteractiveShellApp.exec_lines={line}" for line in lines]
     return []
+
+
+def resolve_kernel_name(name: str) -> str:
+    """The kernelspec a kernel name means, as jupyter_client's ``KernelManager`` resolves it (so as
+    papermill runs it): ``python`` is the native ``python3`` kernel; any other name is looked up as given
+    (the kernelspec manager ignores its case)."""
+    from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
+
+    return NATIVE_KERNEL_NAME if name == "python" else name
 
 
 #: Kernels launched and not yet killed, so an interrupted runner (Ctrl-C) can leave none behind,
@@ -81,7 +95,7 @@ class KernelSlot:
 
     def __init__(self, kernel_name: str | None, env: dict[str, str], cwd: Path, log_path: Path | None,
                  native: bool = False) -> None:
-        self.kernel_name = kernel_name or "python3"
+        self.kernel_name = resolve_kernel_name(kernel_name or "python3")
         self.native = native  # this interpreter's ipykernel, not a kernelspec found by name
         self.env = env
         self.cwd = cwd

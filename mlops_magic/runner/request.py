@@ -56,6 +56,9 @@ class RunRequest:
     #: Record the run under this notebook path instead of ``notebook`` (``mlops reproduce`` executes the
     #: code kept with a run from a copy, but the new run belongs to the original notebook).
     record_as: str | None = None
+    #: The stage cache for this run's kernel (``MLOPS_CACHE``): True caches every stage, False none (not even
+    #: ``--cache`` stages: a reproduction recomputes), None leaves it to the stage headers and environment.
+    cache: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,11 @@ class RunResult:
     error: str | None = None
     output: str | None = None
     attempts: int = 1
-    duration: float = 0.0
+    duration: float = 0.0  # seconds it ran (0 when it never started)
     gate_failed: bool = False
     report: str | None = None
     failure: RunFailure | None = None  # the failing cell, when a cell error failed the run
+    waited: float = 0.0  # seconds it waited in an executor's queue before it started
 
     @property
     def exit_code(self) -> int:
@@ -107,9 +111,18 @@ class RunResult:
 
     def line(self) -> str:
         """One line for a terminal: id, status, notebook, and why when it did not succeed."""
-        text = f"{self.run_id[:8]}  {self.status:<9}  {self.notebook}  {self.duration:.1f}s"
+        text = f"{self.run_id[:8]}  {self.status:<9}  {self.notebook}  {self.times()}"
         if self.attempts > 1:
             text += f"  ({self.attempts} attempts)"
         if self.error:
             text += f"  — {self.error}"
         return text
+
+    def times(self) -> str:
+        """How long it ran, and how long it waited first when it waited: ``4.2s``, ``4.2s after waiting
+        10.0s in the queue``, ``never started: waited 30.0s in the queue``."""
+        if self.waited < 0.05:
+            return f"{self.duration:.1f}s"
+        if self.duration <= 0:
+            return f"never started: waited {self.waited:.1f}s in the queue"
+        return f"{self.duration:.1f}s after waiting {self.waited:.1f}s in the queue"

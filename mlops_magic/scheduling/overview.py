@@ -34,6 +34,7 @@ FIELDS: dict[str, tuple[str, Any, str]] = {
     "executor": ("executor", str, "an executor URL: local, local:N or dask://HOST:PORT"),
     "resources": ("resources", dict, "an object of resource name: amount, e.g. {\"GPU\": 1}"),
     "queue_timeout": ("queue_timeout", "number", "a number of seconds"),
+    "cache": ("cache", bool, "true or false"),
 }
 UPDATABLE = ("paused",)
 #: Names a schedule's notebook file for a face, e.g. as a Jupyter API path (``notebook_path``).
@@ -53,7 +54,7 @@ def schedule_view(store: Store, s: Schedule, now: datetime | None = None, *,
         "on_drift": s.on_drift, "on_performance_drop": s.on_performance_drop, "stages": list(s.stages),
         "from_stage": s.from_stage, "params": s.params,
         "timeout": s.timeout, "retries": s.retries, "catchup": s.catchup, "max_concurrency": s.max_concurrency,
-        "executor": s.executor, "resources": s.resources, "queue_timeout": s.queue_timeout,
+        "executor": s.executor, "resources": s.resources, "queue_timeout": s.queue_timeout, "cache": s.cache,
         "created": datetime.fromtimestamp(s.created).astimezone().isoformat(),
         "user": s.user, "changed_by": s.changed_by,
         "last_run": {"id": last[0].id, "status": last[0].status, "started": last[0].started.isoformat()}

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import InvalidInputError
 from ..store import Store, events, notebooks
 from ..store import scheduling as schedule_table
 from ..store.db import Transaction
@@ -25,6 +26,10 @@ def rename_notebook(store: Store, old: Path, new: Path) -> dict[str, Any]:
     rename is still logged, so a kernel started on ``old`` before now records its next run as ``new``.
     """
     old_key, new_key = notebook_key(store, old), notebook_key(store, new)
+    for side, key in (("old", old_key), ("new", new_key)):
+        if key in ("", "."):  # every run and schedule is "inside" the project folder: it cannot move
+            raise InvalidInputError(f"the {side} name is the project folder itself ({store.project_dir}); "
+                                    "name a notebook or a folder inside it")
     if old_key == new_key:
         return {"runs": 0, "schedules": 0}
 

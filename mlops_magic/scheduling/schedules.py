@@ -59,6 +59,7 @@ class Schedule:
     resources: dict[str, float] = field(default_factory=dict)
     queue_timeout: float | None = None
     cron_next: float | None = None  # the first cron time after the cursor (None: not known yet)
+    cache: bool = False  # run with the stage cache on every stage (`--cache`)
     user: str | None = None  # who added it
     changed_by: str | None = None  # who changed it last (added, paused, resumed, moved)
 
@@ -124,7 +125,8 @@ def _row_to_schedule(r: Any) -> Schedule:
         paused=bool(r["paused"]), notify=items(r["notify"]), kernel=r["kernel"], created=r["created"],
         cron_cursor=r["cron_cursor"], event_cursor=r["event_cursor"] or 0,
         executor=r["executor"], resources=json.loads(r["resources"]) if r["resources"] else {},
-        queue_timeout=r["queue_timeout"], cron_next=r["cron_next"], user=r["username"], changed_by=r["changed_by"],
+        queue_timeout=r["queue_timeout"], cron_next=r["cron_next"], cache=bool(r["cache"]),
+        user=r["username"], changed_by=r["changed_by"],
     )
 
 
@@ -136,7 +138,7 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
                  catchup: str = "skip", max_concurrency: int = 1, notify: tuple[str, ...] = (),
                  kernel: str | None = None, base_dir: str | None = None, now: float | None = None,
                  executor: str | None = None, resources: dict[str, float] | None = None,
-                 queue_timeout: float | None = None) -> Schedule:
+                 queue_timeout: float | None = None, cache: bool = False) -> Schedule:
     """Validate and store a schedule; nothing is written when any part is wrong."""
 
     base = Path(base_dir or store.project_dir or os.getcwd()).resolve()
@@ -187,6 +189,7 @@ def add_schedule(store: Store, notebook: str, *, params: dict[str, Any] | None =
         "paused": 0, "notify": json.dumps(list(notify)) if notify else None, "kernel": kernel, "created": created,
         "cron_cursor": created, "executor": executor, "resources": json.dumps(dict(resources)) if resources else None,
         "queue_timeout": queue_timeout, "cron_next": next_cron_time(cron, tz, created) if cron else None,
+        "cache": 1 if cache else None,
     }
 
     def write(tx: Any) -> None:  # drift events from before the schedule existed never fire it

@@ -53,6 +53,7 @@ class Claimed:
     fire: Fire
     run_id: str
     result: RunResult | None = None
+    started: bool = True  # False: the fire could not start (a missing notebook, an unreachable cluster)
 
 
 def _claimer() -> str:
@@ -173,7 +174,7 @@ def request_for(store: Store, s: Schedule, trigger: str, *, run_id: str | None =
         trigger=trigger, store_url=store.url, timeout=s.timeout, retries=s.retries, kernel=s.kernel,
         if_changed=if_changed or bool(s.on_change), watch=s.on_change, schedule_id=s.id,
         parent_run_id=parent_run_id, run_id=run_id, notify=s.notify, cwd=None,
-        resources=dict(s.resources), queue_timeout=s.queue_timeout,
+        resources=dict(s.resources), queue_timeout=s.queue_timeout, cache=True if s.cache else None,
     )
 
 
@@ -312,6 +313,7 @@ def submit(store: Store, executors: Any, c: Claimed) -> Any:
                          schedule_id=c.schedule.id, status=RunStatus.FAILED, error=f"cannot start: {exc}")
         c.result = RunResult(run_id=c.run_id, notebook=c.schedule.notebook, status=RunStatus.FAILED,
                              error=f"cannot start: {exc}")
+        c.started = False
 
         notify_all(c.schedule.notify, c.result, store)
         return None

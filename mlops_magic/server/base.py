@@ -18,7 +18,9 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.web import HTTPError
 
 from ..errors import InvalidInputError, MlopsError, NotFoundError, StoreError
+from ..serving.body import parse_body
 from .paths import resolve_in_root, to_api_path
+from .stores import StoreOutsideRootError, find_location
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,11 +72,15 @@ class MlopsHandler(APIHandler):
     def store_folder(self) -> Path:
         """Where the store is looked for: the folder of ``?at=NOTEBOOK`` (the notebook the client shows),
         else the server root. A kernel finds its store from its notebook's folder; so does the panel."""
-        at = self.get_query_argument("at", None)
-        if not at or not at.strip("/"):
-            return self.root_dir
-        target = resolve_in_root(self.root_dir, at, must_exist=False)
+        target = resolve_in_root(self.root_dir, self.get_query_argument("at", None), must_exist=False,
+                                 allow_root=True, what="?at=")
         return target if target.is_dir() else target.parent
+
+    def store_location(self, folder: Path) -> Any:
+        """The location of the store a kernel in ``folder`` would use (None when it would create one);
+        :class:`~.stores.StoreOutsideRootError` when that store lies outside the root and is not allowed."""
+        return find_location(folder, self.root_dir, self.settings.get("mlops_allowed_stores", frozenset()),
+                             self.settings.get("mlops_store_url"))
 
     @property
     def store_or_none(self) -> Any:
@@ -82,33 +88,42 @@ class MlopsHandler(APIHandler):
         return self.existing_store_at(self.store_folder)
 
     def existing_store_at(self, folder: Path) -> Any:
-        """The store a kernel in ``folder`` would use, or None when it would have to create one: looking
-        at a notebook never creates a ``.mlops/`` folder."""
-        from ..store import open_existing_store  # lazy: jupyter server start-up
+        """The store a kernel in ``folder`` would use, or None when it would have to create one (looking
+        at a notebook never creates a ``.mlops/`` folder) or when that store lies outside the root."""
+        from ..store import open_location  # lazy: jupyter server start-up
 
         try:
-            return open_existing_store(self.settings.get("mlops_store_url"), start=folder)
+            location = self.store_location(folder)
+            return open_location(location) if location is not None else None
+        except StoreOutsideRootError:
+            return None
         except StoreError:
             return None
 
     @property
     def store(self) -> Any:
         """The existing store for :attr:`store_folder`; a 404 naming the folder when there is none."""
-        store = self.store_or_none
+        folder = self.store_folder
+        self.store_location(folder)  # a store outside the root: a 403 saying so, not "no store yet"
+        store = self.existing_store_at(folder)
         if store is None:
-            raise NotFoundError(f"no mlops store for {self.api_path(self.store_folder) or '/'} yet: "
+            raise NotFoundError(f"no mlops store for {self.api_path(folder) or '/'} yet: "
                                 "the first stage run or `mlops init` creates one")
         return store
 
     @property
     def store_for_writing(self) -> Any:
-        """The store a write goes to, created where a kernel of that notebook would create it."""
-        from ..store import open_store  # lazy: jupyter server start-up
+        """The store a write goes to, created where a kernel of that notebook would create it; a store
+        outside the root that is not allowed is a 403, never a second store created beside it."""
+        from ..store import open_location, open_store  # lazy: jupyter server start-up
 
-        return open_store(self.settings.get("mlops_store_url"), start=self.store_folder)
+        folder = self.store_folder
+        location = self.store_location(folder)
+        return open_location(location) if location is not None else open_store(None, start=folder)
 
-    def notebook_path(self, api_path: str | None) -> Path:
-        return resolve_in_root(self.root_dir, api_path or "")
+    def notebook_path(self, api_path: object, what: str = "a notebook path") -> Path:
+        """The existing notebook file an API path from the client names (the one path rule of ``paths``)."""
+        return resolve_in_root(self.root_dir, api_path, what=what)
 
     def api_path(self, path: Path) -> str | None:
         """``path`` as a Jupyter API path Lab can open, or ``None`` when it lies outside the root."""
@@ -132,13 +147,11 @@ class MlopsHandler(APIHandler):
         raw = self.get_query_argument(name, None)
         return raw.strip() or None if raw is not None else None
 
-    def json_body(self) -> dict[str, Any]:
+    def json_body(self, *, allow_surrogates: bool = False) -> dict[str, Any]:
+        """The request's JSON object, read by the one body reader both servers share (``serving.body``)."""
         if not self.request.body:
             return {}
-        try:
-            body = json.loads(self.request.body)
-        except ValueError as exc:
-            raise InvalidInputError(f"the request body is not valid JSON: {exc}") from None
+        body = parse_body(self.request.body, allow_surrogates=allow_surrogates)
         if not isinstance(body, dict):
             raise InvalidInputError("the request body must be a JSON object")
         return body

@@ -17,11 +17,12 @@ import tornado.web
 
 from .._version import __version__
 from ..entities import RUN_STATUSES, STAGE_KINDS, TRIGGERS, StageStatus
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import InvalidInputError
 from ..store.runs import filter_values
 from ..tracking import queries
 from .base import MlopsHandler, maps_errors
-from .paths import check_relative_glob, resolve_in_root, to_api_path
+from .paths import check_relative_glob, to_api_path
+from .stores import StoreOutsideRootError
 
 MAX_PAGE = 500
 
@@ -31,13 +32,18 @@ class InfoHandler(MlopsHandler):
     @maps_errors
     def get(self) -> None:
         """Which store ``?at=NOTEBOOK`` reads (its folder's nearest ``.mlops/``), and the API's enums."""
-        store = self.store_or_none
         folder = self.store_folder
+        store = self.existing_store_at(folder)
         hint = None
         if store is None:
-            where = self.api_path(folder)
-            place = "the server root" if where == "" else f"{where}/" if where else "the notebook's folder"
-            hint = f"no store yet: the first stage run creates .mlops/ in {place}"
+            try:
+                self.store_location(folder)
+            except StoreOutsideRootError as exc:  # say why the runs a kernel records here do not show
+                hint = str(exc)
+            if hint is None:
+                where = self.api_path(folder)
+                place = "the server root" if where == "" else f"{where}/" if where else "the notebook's folder"
+                hint = f"no store yet: the first stage run creates .mlops/ in {place}"
         project = store.project_dir if store is not None else None
         self.reply({"version": __version__, "api": "v1",
                     "store": store.display_url if store is not None else None,
@@ -101,8 +107,7 @@ class StagesHandler(MlopsHandler):
     def get(self, run_id: str) -> None:
         store = self.store
         run_id = store.resolve_run_id(run_id)
-        self.reply({"run_id": run_id, "stages": [s.to_dict() | {"duration": s.duration}
-                                                  for s in store.list_stages(run_id)],
+        self.reply({"run_id": run_id, "stages": queries.stage_records(store, store.list_stages(run_id)),
                     "lifecycle": queries.run_lifecycle(store, run_id).to_dict()})
 
 
@@ -151,69 +156,6 @@ class ReportHandler(MlopsHandler):
         self.set_header("Content-Security-Policy", self.SANDBOX)
         self.set_header("X-Content-Type-Options", "nosniff")
         self.finish(html, set_content_type="text/html; charset=utf-8")
-
-
-class LifecycleHandler(MlopsHandler):
-    """A notebook's stage cells with their latest attempts. ``GET ?path=`` reads the saved file;
-    ``POST {path, cells}`` takes the document as open in Lab (saved or not), which is what the user sees."""
-
-    @tornado.web.authenticated
-    @maps_errors
-    def get(self) -> None:
-        self.answer(self.notebook_path(self.get_query_argument("path", "")), None)
-
-    @tornado.web.authenticated
-    @maps_errors
-    def post(self) -> None:
-        body = self.json_body()
-        notebook = self.notebook_path(body.get("path"))
-        self.answer(notebook, {"cells": open_cells(body.get("cells"))})
-
-    def answer(self, notebook: Any, content: dict[str, Any] | None) -> None:
-        view = queries.notebook_lifecycle(self.existing_store_at(notebook.parent), notebook, content)
-        view["path"] = to_api_path(self.root_dir, notebook)
-        self.reply(view)
-
-
-MAX_CELLS = 10_000
-
-
-def open_cells(cells: Any) -> list[dict[str, Any]]:
-    """The open document's cells from a client, checked into the shape of a notebook file's cells."""
-    if not isinstance(cells, list):
-        raise InvalidInputError('"cells" must be a list of {cell_type, source, tags?, id?}')
-    if len(cells) > MAX_CELLS:
-        raise InvalidInputError(f'"cells" has {len(cells)} cells; at most {MAX_CELLS} are read')
-    out = []
-    for i, cell in enumerate(cells):
-        if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), str):
-            raise InvalidInputError(f"cell {i} must be an object with a string \"source\"")
-        tags = cell.get("tags") or []
-        if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
-            raise InvalidInputError(f'cell {i}: "tags" must be a list of strings')
-        cell_id = cell.get("id")
-        out.append({"cell_type": str(cell.get("cell_type", "code")), "source": cell.get("source", ""),
-                    "metadata": {"tags": tags}, "id": cell_id if isinstance(cell_id, str) else None})
-    return out
-
-
-class RenameHandler(MlopsHandler):
-    """Lab renamed or moved a notebook (or a folder): its runs, schedules and kernel follow it."""
-
-    @tornado.web.authenticated
-    @maps_errors
-    def post(self) -> None:
-        from ..scheduling.renames import rename_notebook  # lazy: jupyter server start-up
-
-        body = self.json_body()
-        old_api, new_api = body.get("from") or "", body.get("to") or ""
-        old = resolve_in_root(self.root_dir, old_api, must_exist=False)
-        new = resolve_in_root(self.root_dir, new_api, must_exist=False)
-        if not new.exists():
-            raise NotFoundError(f"no such file or folder under the server root: {str(new_api)[:200]}")
-        store = self.existing_store_at(new if new.is_dir() else new.parent)
-        moved = rename_notebook(store, old, new) if store is not None else {"runs": 0, "schedules": 0}
-        self.reply({"from": to_api_path(self.root_dir, old), "to": to_api_path(self.root_dir, new), **moved})
 
 
 # -- models and aliases (mlops_magic.registry.versions) -------------------------------------------------
@@ -296,8 +238,9 @@ class SchedulesHandler(MlopsHandler):
 
         body = self.json_body()
         notebook = self.notebook_path(body.pop("notebook", None))
-        if isinstance(body.get("after"), str) and body["after"].strip():
-            body["after"] = str(self.notebook_path(body["after"].strip()))
+        after = body.get("after")
+        if not (after is None or (isinstance(after, str) and not after.strip())):  # "" is no "after"
+            body["after"] = str(self.notebook_path(after, '"after"'))
         if isinstance(body.get("on_change"), list):
             for pattern in body["on_change"]:
                 check_relative_glob(pattern)
@@ -374,8 +317,6 @@ ROUTES: list[tuple[str, type[MlopsHandler]]] = [
     (rf"runs/{_RUN}/metrics/(?P<key>.+)", MetricHandler),
     (rf"runs/{_RUN}/artifacts/(?P<name>.+)", ArtifactHandler),
     (rf"runs/{_RUN}/report", ReportHandler),
-    (r"lifecycle", LifecycleHandler),
-    (r"notebooks/rename", RenameHandler),
     (r"models", ModelsHandler),
     (r"models/(?P<name>[^/]+)", ModelHandler),
     (r"models/(?P<name>[^/]+)/aliases/(?P<alias>[^/]+)", AliasHandler),

@@ -14,14 +14,15 @@ import logging
 import random
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInputError, MlopsError
+from ..monitoring.request_ids import header_value, request_ids
 from ..registry.versions import get_version, load, parse_ref, resolve_version_number
 from ..store import open_store
-from .inputs import parse_body, prepare
+from .body import parse_body
+from .inputs import label_pairs, prepare, request_ids_of
 
 log = logging.getLogger("mlops_magic.serving.app")
 INLINE_ROWS = 256  # smaller batches predict on the event loop: a thread hop costs more than they do
@@ -132,8 +133,6 @@ class ModelHolder:
 
     def flush(self) -> int:
         """Write the buffered samples: inputs, predictions, class probabilities, request ids."""
-        from ..monitoring.served import record_served  # lazy: pulls numpy
-
         with self._lock:
             batch, self._buffer, self._buffered_rows = self._buffer, [], 0
         by_version: dict[int, list[Sample]] = {}
@@ -141,15 +140,32 @@ class ModelHolder:
             by_version.setdefault(sample.served.version.version, []).append(sample)
         written = 0
         for version, samples in by_version.items():
-            records = [r for s in samples for r in s.prepared.records()]
-            probabilities = _probabilities(samples)
-            answered = [(rid, pred) for s in samples for rid, pred in zip(s.request_ids, s.predictions)]
-            outputs: list[tuple[str | None, Any, Any]] = [
-                (rid, pred, probabilities[i] if probabilities else None) for i, (rid, pred) in enumerate(answered)]
-            record_served(self.store, self.current.version.name, version, records, self.keep, outputs=outputs)
-            written += len(records)
+            try:
+                written += self._write(version, samples)
+            except Exception as exc:  # one bad sample must not cost the others: write them one by one
+                log.warning("could not record %d served samples together (%s); recording them one by one",
+                            len(samples), type(exc).__name__)
+                for sample in samples:
+                    try:
+                        written += self._write(version, [sample])
+                    except Exception as one:  # the sample itself is not logged: it may be what is wrong
+                        self.dropped += sample.prepared.rows
+                        log.warning("dropped a served sample of %d rows the store refused: %s",
+                                    sample.prepared.rows, type(one).__name__)
         self.logged += written
         return written
+
+    def _write(self, version: int, samples: list[Sample]) -> int:
+        """Record these samples of one version in one transaction; how many rows."""
+        from ..monitoring.served import record_served  # lazy: pulls numpy
+
+        records = [r for s in samples for r in s.prepared.records()]
+        probabilities = _probabilities(samples)
+        answered = [(rid, pred) for s in samples for rid, pred in zip(s.request_ids, s.predictions)]
+        outputs: list[tuple[str | None, Any, Any]] = [
+            (rid, pred, probabilities[i] if probabilities else None) for i, (rid, pred) in enumerate(answered)]
+        record_served(self.store, self.current.version.name, version, records, self.keep, outputs=outputs)
+        return len(records)
 
 
 class AliasWatcher(threading.Thread):
@@ -196,14 +212,6 @@ def _probabilities(samples: list[Sample]) -> list[list[float]] | None:
         return None
 
 
-def _request_ids(header: str | None, prepared: Any) -> list[str]:
-    """Per row: the body's id column, else the X-Request-Id header (``ID`` or ``ID:ROW``), else new ids."""
-    if prepared.ids is not None:
-        return list(prepared.ids)
-    base = (header or "").strip()[:200] or uuid.uuid4().hex[:16]
-    return [base] if prepared.rows == 1 else [f"{base}:{i}" for i in range(prepared.rows)]
-
-
 def _jsonable(values: Any) -> list[Any]:
     return values.tolist() if hasattr(values, "tolist") else list(values)
 
@@ -238,6 +246,7 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
             return error(400, str(exc))
         try:
             prepared = prepare(payload, served.version.input_schema, id_column=id_column)
+            ids = request_ids_of(request.headers.get("x-request-id"), prepared)
         except InvalidInputError as exc:
             return error(422, str(exc))
         except Exception as exc:  # a body shape nobody foresaw is still the client's, in one line
@@ -252,17 +261,17 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
         except Exception as exc:
             return error(500, f"{served.version} failed to predict: {type(exc).__name__}: {exc}")
         predictions = _jsonable(out)
-        request_ids = _request_ids(request.headers.get("x-request-id"), prepared)
-        holder.remember(Sample(served, prepared, predictions, request_ids))
-        body: dict[str, Any] = {"predictions": predictions, "request_ids": request_ids,
+        body: dict[str, Any] = {"predictions": predictions, "request_ids": ids,
                                 "model": served.version.name, "version": served.version.version}
         if prepared.ignored:
             body["ignored_columns"] = prepared.ignored
         try:
-            return JSONResponse(body, headers={"X-Request-Id": request_ids[0]} if len(request_ids) == 1 else None)
+            reply = JSONResponse(body, headers={"X-Request-Id": header_value(ids[0])} if len(ids) == 1 else None)
         except (TypeError, ValueError) as exc:  # NaN/inf (JSON has none) or an object predict() returned
             return error(500, f"{served.version} returned predictions JSON cannot carry "
                               f"({type(exc).__name__}: {str(exc)[:200]}); check the inputs' range")
+        holder.remember(Sample(served, prepared, predictions, ids))  # only what was answered is kept
+        return reply
 
     async def health(request: Request) -> Response:
         v = holder.current.version
@@ -286,10 +295,14 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
             return error(413, f"the body is larger than {max_body} bytes (mlops serve --max-body)")
         except InvalidInputError as exc:
             return error(400, str(exc))
-        ids, values = _label_pairs(payload)
+        ids, values = label_pairs(payload)
         if ids is None:
             return error(422, 'send {"labels": [{"request_id": "...", "label": ...}, ...]} '
                               'or {"ids": [...], "labels": [...]}')
+        try:  # the request-id rule first: on the event loop, cheap, and nothing is stored when it fails
+            ids = request_ids(ids)
+        except InvalidInputError as exc:
+            return error(422, str(exc))
         try:
             result = await run_in_threadpool(log_labels, holder.store, holder.current.version.name, ids, values)
         except MlopsError as exc:
@@ -310,16 +323,6 @@ def create_app(ref: str, *, store: Any = None, poll_interval: float = 1.0, sampl
                     lifespan=asynccontextmanager(lifespan))
     app.state.holder = holder
     return app
-
-
-def _label_pairs(payload: Any) -> tuple[list[Any] | None, list[Any]]:
-    if isinstance(payload, dict) and isinstance(payload.get("ids"), list) and isinstance(payload.get("labels"), list):
-        return payload["ids"], payload["labels"]
-    rows = payload.get("labels") if isinstance(payload, dict) else payload
-    if isinstance(rows, list) and rows and all(isinstance(r, dict) and "request_id" in r and "label" in r
-                                               for r in rows):
-        return [r["request_id"] for r in rows], [r["label"] for r in rows]
-    return None, []
 
 
 def serve(ref: str, *, host: str = "127.0.0.1", port: int = 8080, poll_interval: float = 1.0,

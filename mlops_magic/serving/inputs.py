@@ -1,4 +1,6 @@
 """Prediction input: JSON checked against a version's input schema, then a DataFrame; and its sample kept.
+Also what else a request carries: its request ids (body column or ``X-Request-Id``) and, for ``/labels``,
+the ids and labels.
 
 Validation is strict on purpose: a string where the model was trained on
 numbers is a client bug to report (422), not a value to coerce silently.
@@ -7,12 +9,13 @@ Each message names the column, the row and what was expected.
 
 from __future__ import annotations
 
-import json
 import math
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..monitoring.request_ids import request_id, request_ids
 
 _FORMS = ('{"records": [{"col": value, ...}, ...]}, {"columns": {"col": [values], ...}} '
           "or a bare list of records")
@@ -29,20 +32,6 @@ class Prepared:
     def records(self) -> list[dict[str, Any]]:
         names = list(self.raw)
         return [dict(zip(names, values)) for values in zip(*self.raw.values())]
-
-
-def parse_body(body: bytes | str) -> Any:
-    """The JSON of a request body, or InvalidInputError (a 400) in one line: never a RecursionError.
-
-    ``NaN`` and ``Infinity`` (which Python's json accepts) are read as floats so the column check can
-    name the cell that holds them.
-    """
-    try:
-        return json.loads(body, parse_constant=float)
-    except RecursionError:
-        raise InvalidInputError("the body is nested too deeply; send flat records") from None
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, too many digits, not UTF-8
-        raise InvalidInputError(f"the body is not JSON: {str(exc).splitlines()[0][:200]}") from None
 
 
 _SCALARS = (str, int, float, bool)
@@ -178,9 +167,9 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
     ids = None
     if id_column and id_column in columns:
         raw_ids = columns.pop(id_column)
-        if any(v is _MISSING or v is None or isinstance(v, (dict, list, bool)) for v in raw_ids):
-            raise InvalidInputError(f"column {id_column!r} holds the request ids: give every row a string or number")
-        ids = [str(v) for v in raw_ids]
+        if any(v is _MISSING for v in raw_ids):
+            raise InvalidInputError(f"column {id_column!r} holds the request ids: give every row one")
+        ids = request_ids(raw_ids, f"column {id_column!r}, row")
         if not columns:
             raise InvalidInputError(f"the request has only ids (column {id_column!r}); send the model's inputs too")
     if not schema or not schema.get("columns"):
@@ -202,3 +191,38 @@ def prepare(payload: Any, schema: dict[str, Any] | None, *, id_column: str | Non
     known = {c["name"] for c in wanted}
     return Prepared(pd.DataFrame(data, copy=False), rows, [n for n in columns if n not in known],
                     {c["name"]: columns[c["name"]] for c in wanted}, ids)
+
+
+# -- request ids and labels --------------------------------------------------------------------------------
+def request_ids_of(header: str | None, prepared: Prepared) -> list[str]:
+    """Per row: the body's id column, else the X-Request-Id header (``ID`` or ``ID:ROW``), else new ids.
+
+    The header's id follows the one request-id rule (``monitoring.request_ids``), and so does each
+    ``ID:ROW`` made from it, since a label arrives for exactly that id."""
+    if prepared.ids is not None:
+        return list(prepared.ids)
+    text = _utf8(header or "").strip()  # an empty header (a proxy's) is no id: a new one is made
+    base = request_id(text, "the X-Request-Id header") if text else uuid.uuid4().hex[:16]
+    if prepared.rows == 1:
+        return [base]
+    return request_ids([f"{base}:{i}" for i in range(prepared.rows)], "the X-Request-Id header's id of row")
+
+
+def _utf8(header: str) -> str:
+    """A header as the client wrote it: Starlette decodes header bytes as Latin-1; UTF-8 bytes (an id in
+    another script) are read as UTF-8."""
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header
+
+
+def label_pairs(payload: Any) -> tuple[list[Any] | None, list[Any]]:
+    """(ids, labels) of a ``/labels`` body, either form; ids None when it is neither."""
+    if isinstance(payload, dict) and isinstance(payload.get("ids"), list) and isinstance(payload.get("labels"), list):
+        return payload["ids"], payload["labels"]
+    rows = payload.get("labels") if isinstance(payload, dict) else payload
+    if isinstance(rows, list) and rows and all(isinstance(r, dict) and "request_id" in r and "label" in r
+                                               for r in rows):
+        return [r["request_id"] for r in rows], [r["label"] for r in rows]
+    return None, []

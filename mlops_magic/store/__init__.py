@@ -16,15 +16,22 @@ from .facade import Store
 from .location import StoreLocation, find_project_dir, resolve_location
 from .postgres import PostgresDatabase
 
-_cache: dict[tuple[str, int], Store] = {}
+_cache: dict[tuple[str, str, int], Store] = {}
 _cache_lock = threading.Lock()
 
 
 def open_store(url: str | None = None, *, start: str | os.PathLike[str] | None = None,
                create: bool = True) -> Store:
     """The store for ``url`` (or the resolved default), creating ``.mlops/`` on first use."""
-    location = resolve_location(url, start=start)
-    key = (location.url, os.getpid())  # a forked child must not share its parent's connection
+    return open_location(resolve_location(url, start=start), create=create)
+
+
+def open_location(location: StoreLocation, *, create: bool = True) -> Store:
+    """The store at ``location`` as resolved (its project folder included, which a bare URL does not
+    carry: notebooks are recorded relative to it), shared by every caller in this process."""
+    # A forked child must not share its parent's connection; the same database named by URL (no project
+    # folder) and found from a folder (notebooks recorded relative to it) are two stores to their callers.
+    key = (location.url, str(location.project_dir), os.getpid())
     with _cache_lock:
         store = _cache.get(key)
         if store is None:
@@ -79,4 +86,4 @@ def clear_cache() -> None:
 
 
 __all__ = ["ArtifactStore", "Database", "LocalArtifactStore", "SQLiteDatabase", "Store", "StoreLocation", "Transaction",
-           "clear_cache", "find_project_dir", "open_existing_store", "open_store", "resolve_location"]
+           "clear_cache", "find_project_dir", "open_existing_store", "open_location", "open_store", "resolve_location"]

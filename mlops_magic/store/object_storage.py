@@ -19,11 +19,9 @@ is imported when such a store is first used; when it is missing the error names 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import os
 import random
-import re
 import shutil
 import tempfile
 import time
@@ -43,53 +41,16 @@ from .artifact_files import (
     hash_stream,
     object_key,
 )
-from .location import REMOTE_SCHEMES
+from .object_backends import CHAINS, backend_extra, modified_of, refused, require_backend, scrub
 
 T = TypeVar("T")
 
-#: The fsspec backend each extra installs, by extra name.
-BACKENDS = {"s3": "s3fs", "gcs": "gcsfs", "azure": "adlfs"}
-#: Where each backend reads its credentials from: said in errors, never a credential itself.
-CHAINS = {
-    "s3": "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws, or an instance role",
-    "gcs": "GOOGLE_APPLICATION_CREDENTIALS, gcloud's application-default login, or the VM's service account",
-    "azure": "AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_ACCOUNT_NAME with a key or Azure AD login, "
-             "or a managed identity",
-}
 READ_BLOCK = 8 << 20  # bytes per ranged read of open(): large enough to stream at bandwidth
 #: Parts of a large upload or download, and how many move at once: memory in flight is their product
 #: (64 MiB), whatever the artifact's size. ``MLOPS_ARTIFACT_PART_MB`` / ``MLOPS_ARTIFACT_CONCURRENCY`` tune them.
 PART_MB, CONCURRENCY = 16, 4
 #: Objects up to this size are read into memory and sent in one PUT (the bytes hashed are the bytes sent).
 SINGLE_PUT = 8 << 20
-_CREDENTIAL_ERRORS = ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError",
-                      "ClientAuthenticationError", "DefaultCredentialsError", "RefreshError")
-_REFUSALS = re.compile(r"InvalidAccessKeyId|SignatureDoesNotMatch|ExpiredToken|AccessDenied|Forbidden|"
-                       r"AuthorizationFailure|AuthenticationFailed|InvalidToken|Unauthorized|\b40[13]\b")
-_SECRET_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|_KEY|CONNECTION_STRING|CREDENTIAL|SAS", re.IGNORECASE)
-
-
-def scrub(text: str) -> str:
-    """``text`` with every credential value the environment holds replaced by ``***`` (error messages of
-    a backend may quote a key id or a signature; none of it reaches a log, a report or the store)."""
-    for name, value in os.environ.items():
-        if len(value) >= 6 and _SECRET_NAME.search(name) and value in text:
-            text = text.replace(value, "***")
-    return text
-
-
-def backend_extra(url: str) -> str:
-    """The extra (s3, gcs, azure) an artifacts URL needs."""
-    return REMOTE_SCHEMES[url.split("://", 1)[0].lower()]
-
-
-def require_backend(url: str) -> None:
-    """One clear error naming the pip command when the URL's fsspec backend is not installed."""
-    extra = backend_extra(url)
-    missing = [m for m in ("fsspec", BACKENDS[extra]) if importlib.util.find_spec(m) is None]
-    if missing:
-        raise StoreError(f"artifacts at {url} need {missing[-1]}, which is not installed: "
-                         f'pip install "mlops-magic[{extra}]"')
 
 
 class ObjectArtifactStore(ArtifactStore):
@@ -364,25 +325,3 @@ class _Joined(io.RawIOBase):
             out, self._head = bytes(self._head[:n]), self._head[n:]
             return out
         return self._stream.read(size)
-
-
-def refused(exc: BaseException) -> bool:
-    """Whether ``exc`` says the storage refused (or could not find) credentials: retrying cannot help."""
-    if isinstance(exc, PermissionError) or type(exc).__name__ in _CREDENTIAL_ERRORS:
-        return True
-    return bool(_REFUSALS.search(f"{type(exc).__name__} {exc}"))
-
-
-def modified_of(info: dict[str, Any], default: float) -> float:
-    """When an object was last written, from a listing's details (each backend names it its own way);
-    ``default`` (now: too young to delete) when the listing does not say."""
-    for field in ("LastModified", "last_modified", "updated", "mtime", "created"):
-        value = info.get(field)
-        if isinstance(value, datetime):
-            return value.timestamp()
-        if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    return default

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from . import artifacts, autolog, events, fingerprints, metrics, params, registry, runs, stages
+from . import artifacts, autolog, cache, events, fingerprints, metrics, params, registry, runs, stages
 from .artifact_files import REFRESH_AFTER
 from .columns import chunks
 from .db import Reader, Transaction
@@ -54,6 +54,7 @@ def parse_duration(text: str, what: str = "duration", hint: str = "") -> float:
 #: its own adds its reader here, or the sweep removes its bytes.
 DIGEST_REFERENCES: tuple[Callable[[Reader], set[str]], ...] = (
     lambda q: registry.version_references(q)[1],
+    cache.digests,
 )
 #: The grace period's floor: shorter, and an object re-used just before REFRESH_AFTER could go.
 MIN_GRACE = 2 * REFRESH_AFTER
@@ -140,6 +141,7 @@ def _remove(tx: Transaction, batch: list[str], dry_run: bool) -> tuple[Counter[s
             "events": events.delete_of_runs(tx, ids),
             "autologged": autolog.delete_of_runs(tx, ids),
             "gate results": registry.delete_gate_results_of_runs(tx, ids),
+            "cache restores": cache.delete_restores_of_runs(tx, ids),
         })
         counts["runs"] = runs.delete(tx, ids)
     if dry_run:

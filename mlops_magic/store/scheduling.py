@@ -21,7 +21,7 @@ from .processes import current_user
 SCHEDULE_COLUMNS = ("id", "notebook", "base_dir", "params", "stages", "from_stage", "cron", "timezone", "on_change",
                     "after", "on_drift", "timeout", "retries", "catchup", "max_concurrency", "paused", "notify",
                     "kernel", "created", "cron_cursor", "event_cursor", "on_performance_drop", "executor", "resources",
-                    "queue_timeout", "cron_next", "username", "changed_by", "changed")
+                    "queue_timeout", "cron_next", "cache", "username", "changed_by", "changed")
 _SELECT = f"SELECT {', '.join(SCHEDULE_COLUMNS)} FROM schedules"
 ACTIVE = (FireState.CLAIMED, FireState.RUNNING)  # fire states that hold a place of the schedule's max concurrency
 

@@ -380,7 +380,47 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, kind, key)
     );
     """,
-    # 12: who — who started each run, moved an alias, or added or changed a schedule (MLOPS_USER, else
+    # 12: the stage cache (store/cache.py) — an entry is a key's saved outputs (a manifest artifact and the
+    # objects it names, listed in cache_objects so eviction knows what else still uses a file), and a stage
+    # restored from one is recorded beside its stage row: the run and stage it came from, the time saved;
+    # a schedule may run its notebooks with the cache (`mlops schedule add --cache`)
+    """
+    CREATE TABLE cache_entries (
+        key TEXT PRIMARY KEY,
+        manifest TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        run_id TEXT NOT NULL,
+        stage_id BIGINT NOT NULL,
+        stage TEXT NOT NULL,
+        notebook TEXT,
+        seconds DOUBLE PRECISION NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        last_used DOUBLE PRECISION NOT NULL,
+        hits INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX cache_entries_used ON cache_entries (last_used);
+    CREATE TABLE cache_objects (
+        key TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        PRIMARY KEY (key, digest)
+    );
+    CREATE INDEX cache_objects_digest ON cache_objects (digest);
+    CREATE TABLE cached_stages (
+        stage_id BIGINT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        source_run_id TEXT NOT NULL,
+        source_stage_id BIGINT NOT NULL,
+        source_seconds DOUBLE PRECISION NOT NULL,
+        restore_seconds DOUBLE PRECISION NOT NULL,
+        restored TEXT,
+        created DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX cached_stages_run ON cached_stages (run_id);
+    CREATE INDEX cached_stages_source ON cached_stages (source_run_id);
+    ALTER TABLE schedules ADD COLUMN cache INTEGER;
+    """,
+    # 13: who — who started each run, moved an alias, or added or changed a schedule (MLOPS_USER, else
     # JUPYTERHUB_USER, else the OS user). The column is `username`: PostgreSQL reserves `user`. Retention
     # (`mlops gc`) deletes a run's events by run id.
     """

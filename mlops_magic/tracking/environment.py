@@ -68,6 +68,16 @@ def detect_notebook_path(user_ns: dict[str, Any] | None = None) -> str | None:
     return None
 
 
+def detect_script_path() -> str | None:
+    """The plain Python script this process runs (``python train.py``), named by the same rule as a
+    notebook: relative to its project when inside one, so runs of scripts and notebooks move with it."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path and os.path.isfile(path) and not path.endswith(("ipykernel_launcher.py", "__main__.py")):
+        return _relative(os.path.abspath(path))
+    return None
+
+
 @dataclass(frozen=True)
 class PapermillRun:
     """A kernel started by the ``papermill`` command: the notebooks it reads and writes."""

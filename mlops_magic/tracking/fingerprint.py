@@ -145,11 +145,13 @@ def _series(s: Any, name: str | None, role: str | None) -> Fingerprint:
 
 
 def fingerprint_path(path: str | os.PathLike[str], *, name: str | None = None, role: str | None = None,
-                     base: str | os.PathLike[str] | None = None) -> Fingerprint:
+                     base: str | os.PathLike[str] | None = None, count_rows: bool = True) -> Fingerprint:
     """A file's bytes, or every file a glob matches (names relative to ``base`` and contents).
 
     ``schema["path"]`` keeps the path or glob as given, so the input can be fingerprinted again later
-    (``mlops reproduce`` checks recorded inputs before re-running); it is not part of the digest.
+    (``mlops reproduce`` checks recorded inputs before re-running); it is not part of the digest, and
+    neither is the row count, which ``count_rows=False`` skips (the stage cache's key needs only the
+    digest, and counting newlines costs as much as hashing).
     """
     text = os.fspath(path)
     base_dir = Path(base or os.getcwd())
@@ -162,22 +164,22 @@ def fingerprint_path(path: str | os.PathLike[str], *, name: str | None = None, r
         _put_str(h, "files")
         total, rows = 0, 0
         for file in files:
-            digest, size, lines = _file_digest(file)
+            digest, size, lines = _file_digest(file, count_rows)
             _put_str(h, os.path.relpath(file, base_dir))
             _put_str(h, digest)
             total += size
             rows += lines
-        return Fingerprint(digest=h.hexdigest(), kind="files", rows=rows, size=total,
+        return Fingerprint(digest=h.hexdigest(), kind="files", rows=rows if count_rows else None, size=total,
                            schema={"files": str(len(files)), "path": text}, name=name or text,
                            role=role)
     if not os.path.isfile(pattern):
         raise NotFoundError(f"no such file to fingerprint: {text}")
-    digest, size, lines = _file_digest(pattern)
-    return Fingerprint(digest=digest, kind="file", rows=lines, size=size, schema={"path": text}, name=name or text,
-                       role=role)
+    digest, size, lines = _file_digest(pattern, count_rows)
+    return Fingerprint(digest=digest, kind="file", rows=lines if count_rows else None, size=size,
+                       schema={"path": text}, name=name or text, role=role)
 
 
-def _file_digest(path: str) -> tuple[str, int, int]:
+def _file_digest(path: str, count_rows: bool = True) -> tuple[str, int, int]:
     """(digest, bytes, newline count) of one file, streamed."""
     h = _hasher()
     _put_str(h, "file")
@@ -186,7 +188,8 @@ def _file_digest(path: str) -> tuple[str, int, int]:
         while chunk := fh.read(_FILE_CHUNK):
             h.update(chunk)
             size += len(chunk)
-            lines += chunk.count(b"\n")
+            if count_rows:
+                lines += chunk.count(b"\n")
     h.update(size.to_bytes(8, "little"))
     return h.hexdigest(), size, lines
 

@@ -6,6 +6,7 @@ The magic, the CLI, the widgets and the REST API all call these, so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from ..entities import ACTIVE_STATUSES, STAGE_KINDS, Run, StageRun, StageStatus,
 from ..errors import NotFoundError
 from ..store import Store
 from ..store import autolog as autolog_table
+from ..store import cache as cache_tables
 from .stages import combined_digest, scan_stages
 
 if TYPE_CHECKING:
@@ -170,23 +172,48 @@ def run_lifecycle(store: Store, run_ref: str) -> Lifecycle:
     return lifecycle(store.list_stages(run_id), run_id)
 
 
+def cached_from(store: Store, *, run_ids: Sequence[str] = (),
+                stage_ids: Sequence[int] = ()) -> dict[int, dict[str, Any]]:
+    """Stage id → where that stage was restored from by the stage cache (the run and stage that computed
+    it, the seconds that took, the seconds the restore took, what it restored), for the stages of
+    ``run_ids`` or the stages ``stage_ids``. A stage not in it ran its code."""
+    out = {}
+    for r in cache_tables.restores(store.db, run_ids=run_ids, stage_ids=stage_ids):
+        out[r["stage_id"]] = {"run_id": r["source_run_id"], "stage_id": r["source_stage_id"], "key": r["key"],
+                              "seconds": r["source_seconds"], "restore_seconds": r["restore_seconds"],
+                              "saved_seconds": max(0.0, r["source_seconds"] - r["restore_seconds"]),
+                              "restored": r["restored"]}
+    return out
+
+
+def stage_records(store: Store, stages: list[StageRun],
+                  cached: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Stage runs as JSON-ready dicts (``GET runs/ID``, ``GET runs/ID/stages``): the entity, its duration,
+    and ``cached_from`` (None unless the stage cache restored it; ``cached``: :func:`cached_from`, if read)."""
+    if cached is None:
+        cached = cached_from(store, stage_ids=[s.id for s in stages])
+    return [s.to_dict() | {"duration": s.duration, "cached_from": cached.get(s.id)} for s in stages]
+
+
 def run_detail(store: Store, run_ref: str) -> dict[str, Any]:
     """Everything ``show`` prints about a run, as JSON-ready data."""
     run = store.get_run(run_ref)
     stages = store.list_stages(run.id)
     history = store.metric_history(run.id)
+    cached = cached_from(store, run_ids=[run.id])
     latest: dict[str, Any] = {}
     series: dict[str, int] = {}
     for m in history:
-        latest[m.key] = {"value": m.value, "step": m.step}
+        source = cached.get(m.stage_id) if m.stage_id is not None else None
+        latest[m.key] = {"value": m.value, "step": m.step, "cached_from": source["run_id"] if source else None}
         series[m.key] = series.get(m.key, 0) + 1
     record = run_record(run, {k: v["value"] for k, v in latest.items()})
     record.update({
         "environment": run.environment,
-        "stages": [s.to_dict() | {"duration": s.duration} for s in stages],
+        "stages": stage_records(store, stages, cached),
         "lifecycle": lifecycle(stages, run.id).to_dict(),
         "metrics_latest": {k: {"value": json_safe(v["value"]), "step": v["step"],
-                               "points": series[k]} for k, v in latest.items()},
+                               "points": series[k], "cached_from": v["cached_from"]} for k, v in latest.items()},
         "artifacts": [a.to_dict() for a in store.list_artifacts(run.id)],
         "fingerprints": [f.to_dict() for f in store.list_fingerprints(run.id)],
     })

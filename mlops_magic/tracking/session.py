@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -23,7 +22,7 @@ from ..entities import Artifact, Fingerprint, Run, RunStatus, StageRun, StageSta
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..store import Store, find_project_dir, open_store
 from ..store.processes import process_started
-from .environment import detect_notebook_path, environment, git_state
+from .environment import detect_notebook_path, detect_script_path, environment, git_state
 from .fingerprint import fingerprint
 from .queries import notebook_file
 from .stage_hooks import KernelExit, Observers, StageContext, StageObserver
@@ -146,7 +145,7 @@ class Session:
 
     def _new_run(self, *, trigger: str, name: str | None = None, notebook: str | None = None,
                  params: Mapping[str, Any] | None = None, parent_run_id: str | None = None) -> Run:
-        notebook = notebook or self.notebook_now() or _script_path()
+        notebook = notebook or self.notebook_now() or detect_script_path()
         commit, dirty = git_state()
         return self.store.create_run(notebook=notebook, trigger=trigger, name=name, params=params,
                                      code_version=commit, git_dirty=dirty, environment=environment(),
@@ -452,12 +451,6 @@ class ActiveRun:
         return f"<ActiveRun {self.id}>"
 
 
-def _script_path() -> str | None:
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if path and os.path.isfile(path) and not path.endswith(("ipykernel_launcher.py", "__main__.py")):
-        return path
-    return None
 
 
 def _error_line(error: BaseException) -> int | None:

@@ -11,21 +11,29 @@ import hashlib
 import json
 import os
 import re
-import shlex
 from dataclasses import dataclass
 from typing import Any
 
 from ..entities import STAGE_KINDS
 from ..errors import InvalidInputError, NotFoundError
+from .values import is_text
 
 HEADER_RE = re.compile(r"^[ \t]*%%mlops[ \t]+stage(?:[ \t]+(?P<args>.*))?$")
 TAG_PREFIX = "mlops:"
+#: What a stage header accepts (its errors, ``%mlops?`` and the cell magic say it in these words).
+STAGE_USAGE = "%%mlops stage KIND [--name NAME] [--cache] [--inputs GLOB ...] [--outputs PATH ...]"
 
 
 @dataclass(frozen=True)
 class StageSpec:
     kind: str
     name: str
+    #: ``--cache``: restore the stage from the stage cache when nothing it depends on changed (docs/cache.md)
+    cache: bool = False
+    #: ``--inputs GLOB ...``: files the stage reads, fingerprinted into its cache key
+    inputs: tuple[str, ...] = ()
+    #: ``--outputs PATH ...``: files the stage writes, kept in its cache entry and written back on a restore
+    outputs: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -46,32 +54,119 @@ class CellStage:
 
 def check_kind(kind: str) -> str:
     if kind not in STAGE_KINDS:
-        raise InvalidInputError(f"unknown stage kind {kind!r}; use one of: {', '.join(STAGE_KINDS)}")
+        raise InvalidInputError(f"unknown stage kind {_shown(kind)}; use one of: {', '.join(STAGE_KINDS)}")
     return kind
 
 
+#: Characters of a stage header's arguments (after ``%%mlops stage``) that are read at most. A real one
+#: (``train --name gbm-v2``) is tens of characters; a longer one is refused as an invalid header, so a
+#: megabyte first line costs the kernel, the runner and the server no more than reading its length.
+MAX_HEADER_ARGS = 4096
+
+_BLANKS = " \t\r\n"  # shlex's whitespace: other characters (\v, no-break space) belong to a word
+
+
+def split_args(args: str) -> list[str]:
+    """``args`` split as ``shlex.split`` splits it (POSIX: quotes, backslash escapes, no comments), in
+    one pass: shlex grows each token by string concatenation, quadratic in a long token."""
+    tokens: list[str] = []
+    token: list[str] = []
+    in_token = False
+    quote = ""
+    i, n = 0, len(args)
+    while i < n:
+        c = args[i]
+        if quote:
+            if c == quote:
+                quote = ""
+            elif c == "\\" and quote == '"' and (i + 1 >= n or args[i + 1] in '"\\'):
+                if i + 1 >= n:
+                    raise ValueError("No escaped character")
+                i += 1
+                token.append(args[i])
+            else:
+                token.append(c)
+        elif c in _BLANKS:
+            if in_token:
+                tokens.append("".join(token))
+                token, in_token = [], False
+        elif c in "'\"":
+            quote, in_token = c, True
+        elif c == "\\":
+            if i + 1 >= n:
+                raise ValueError("No escaped character")
+            i += 1
+            token.append(args[i])
+            in_token = True
+        else:
+            token.append(c)
+            in_token = True
+        i += 1
+    if quote:
+        raise ValueError("No closing quotation")
+    if in_token:
+        tokens.append("".join(token))
+    return tokens
+
+
+def _shown(token: str) -> str:
+    return repr(token if len(token) <= 60 else token[:60] + "…")
+
+
 def parse_stage_args(args: str) -> StageSpec:
-    """``KIND [--name NAME]`` as written after ``%%mlops stage``."""
+    """:data:`STAGE_USAGE` as written after ``%%mlops stage`` (at most :data:`MAX_HEADER_ARGS` characters),
+    in one pass: ``--inputs`` and ``--outputs`` take the words after them up to the next ``--`` option
+    (``--inputs=GLOB`` one), and may be repeated."""
+    if len(args or "") > MAX_HEADER_ARGS:
+        raise InvalidInputError(f"the %%mlops stage arguments are {len(args):,} characters long; at most "
+                                f"{MAX_HEADER_ARGS:,} are read (usage: {STAGE_USAGE})")
     try:
-        tokens = shlex.split(args or "")
+        tokens = split_args(args or "")
     except ValueError as exc:
-        raise InvalidInputError(f"cannot read stage arguments {args!r}: {exc}") from None
+        raise InvalidInputError(f"cannot read stage arguments {_shown(args)}: {exc}") from None
     if not tokens:
         raise InvalidInputError(f"%%mlops stage needs a kind: one of {', '.join(STAGE_KINDS)}")
-    kind, name, rest = tokens[0], None, tokens[1:]
-    while rest:
-        token = rest.pop(0)
-        if token in ("--name", "-n") and rest:
-            name = rest.pop(0)
-        elif token.startswith("--name="):
-            name = token.split("=", 1)[1]
+    kind, name, cache = tokens[0], None, False
+    files: dict[str, list[str]] = {"--inputs": [], "--outputs": []}
+    i = 1
+    while i < len(tokens):
+        token = tokens[i]
+        flag, eq, value = token.partition("=")
+        if token in ("--name", "-n") and i + 1 < len(tokens):
+            name = tokens[i + 1]
+            i += 1
+        elif flag == "--name" and eq:
+            name = value
+        elif token == "--cache":
+            cache = True
+        elif token in files:
+            start = i
+            while i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
+                i += 1
+                files[token].append(_file_arg(token, tokens[i]))
+            if i == start:
+                raise InvalidInputError(f"{token} needs a path or glob; usage: {STAGE_USAGE}")
+        elif flag in files and eq:
+            files[flag].append(_file_arg(flag, value))
         else:
-            raise InvalidInputError(
-                f"unexpected {token!r} after the stage kind; usage: %%mlops stage KIND [--name NAME]")
+            raise InvalidInputError(f"unexpected {_shown(token)} after the stage kind; usage: {STAGE_USAGE}")
+        i += 1
     check_kind(kind)
     if name is not None and not name.strip():
         raise InvalidInputError("--name needs a non-empty value")
-    return StageSpec(kind=kind, name=name or kind)
+    if name is not None and not is_text(name):
+        raise InvalidInputError(f"--name {_shown(name)} holds a lone surrogate; give a name of real characters")
+    return StageSpec(kind=kind, name=name or kind, cache=cache, inputs=tuple(files["--inputs"]),
+                     outputs=tuple(files["--outputs"]))
+
+
+def _file_arg(flag: str, value: str) -> str:
+    """A path or glob of ``--inputs``/``--outputs``: some real text."""
+    if not value.strip():
+        raise InvalidInputError(f"{flag} needs a non-empty path or glob")
+    if not is_text(value):
+        raise InvalidInputError(f"{flag} {_shown(value)} holds a lone surrogate; give a path of real characters")
+    return value
 
 
 def split_header(source: str) -> tuple[str | None, str]:
@@ -106,7 +201,9 @@ def code_digest(source: str) -> str:
     _, body = split_header(source)
     lines = [line.rstrip() for line in body.replace("\r\n", "\n").split("\n")]
     text = "\n".join(lines).strip("\n")
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    # surrogatepass: a cell may hold a lone surrogate (a JSON "\ud800" from a client); valid text is
+    # encoded exactly as before, so no digest of a stored stage changes.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def combined_digest(digests: list[str]) -> str:

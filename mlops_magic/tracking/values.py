@@ -17,6 +17,18 @@ from ..errors import InvalidInputError
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def is_text(text: str) -> bool:
+    """Whether ``text`` is valid Unicode: no lone surrogate (a JSON ``"\\ud800"`` makes one), so a store,
+    a file name, a digest or a header can hold it as UTF-8."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def is_param_name(name: Any) -> bool:
     """The one rule for parameter names: a Python identifier (any script, ``学习率``) that is no keyword."""
     return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
