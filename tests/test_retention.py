@@ -27,7 +27,7 @@ DAY = 86400.0
 #: Tables naming a run, and the column that does: a removed run must leave no row in any of them.
 RUN_TABLES = {"params": "run_id", "tags": "run_id", "stage_runs": "run_id", "metric_series": "run_id",
               "artifacts": "run_id", "fingerprints": "run_id", "events": "run_id", "autologged": "run_id",
-              "gate_results": "run_id", "runs": "id"}
+              "gate_results": "run_id", "cached_stages": "run_id", "runs": "id"}
 
 
 @pytest.fixture(params=BACKENDS)
@@ -214,3 +214,40 @@ def test_bytes_re_used_after_the_sweep_listed_them_are_not_removed(tmp_path: Pat
     assert store.artifacts.delete([digest], written_before=grace_line) == 0 and store.artifacts.exists(digest)
     os.utime(store.artifacts.path_for(digest), (old, old))
     assert store.artifacts.delete([digest], written_before=grace_line) == 1  # untouched, it would have gone
+
+
+def test_gc_keeps_the_stage_caches_bytes_and_removes_a_removed_runs_restores(store_url: str) -> None:
+    """The cache's manifests and objects are named by its own tables, not by ``artifacts`` rows: the sweep
+    keeps them (the cache evicts its own); a removed run's restore records go with it."""
+    from mlops_magic.cache.entries import load_entry, save_entry
+    from mlops_magic.store import cache as cache_tables
+
+    store = open_store(store_url)
+    source = store.create_run(notebook="a.ipynb")
+    stage = store.start_stage(source.id, "data")
+    key = "c" * 64
+    saved = save_entry(store, key, values={"rows": list(range(500))}, deleted=[], files=[], cwd=Path.cwd(),
+                       outputs=[], fingerprints={}, run_id=source.id, stage_id=stage.id, stage="data",
+                       notebook="a.ipynb", seconds=2.0)
+    assert saved.saved
+    store.finish_stage(stage.id, "succeeded")
+    store.finish_run(source.id, "succeeded")
+    restoring = store.create_run(notebook="a.ipynb")
+    restored_stage = store.start_stage(restoring.id, "data")
+    store.db.run_in_transaction(lambda tx: cache_tables.record_restore(tx, {
+        "stage_id": restored_stage.id, "run_id": restoring.id, "key": key, "source_run_id": source.id,
+        "source_stage_id": stage.id, "source_seconds": 2.0, "restore_seconds": 0.1, "restored": ["rows"],
+        "created": time.time()}))
+    store.finish_stage(restored_stage.id, "succeeded")
+    store.finish_run(restoring.id, "succeeded")
+    newest = store.create_run(notebook="a.ipynb")
+    store.finish_run(newest.id, "succeeded")
+    cached = cache_tables.digests(store.db)
+    assert cached and not cached & {a.digest for r in (source, restoring) for a in store.list_artifacts(r.id)}
+
+    report = collect(store, RetentionRule(older_than=DAY, keep_last=1), now=time.time() + 3 * DAY)
+    assert sorted(report.runs) == sorted([source.id, restoring.id])
+    assert report.rows["cache restores"] == 1 and cache_tables.restores(store.db, run_ids=[restoring.id]) == []
+    assert report.objects == 0 and all(store.artifacts.exists(d) for d in cached)
+    entry = load_entry(store, key)  # the entry outlives the run that made it, bytes and all
+    assert entry is not None and entry.values["rows"] == list(range(500))

@@ -9,11 +9,12 @@ transaction per batch of runs, in the order the foreign keys need (a run's rows,
 
 Safe while others write: the runs it removes ended long ago, and each batch reads their status and
 protections again inside its own transaction. The artifact sweep removes only objects that no
-``artifacts`` row and no model version names, *and* that were last written more than ``grace`` before
-the sweep started; a writer puts an object before it inserts the row naming it, and a writer that
-re-uses an object older than :data:`~.artifact_files.REFRESH_AFTER` writes it again first, so nothing
-written or re-used after gc started is ever removed (``grace`` must exceed REFRESH_AFTER plus the time
-between a put and its row, seconds in practice).
+``artifacts`` row, no model version and no stage-cache entry names (the cache evicts its own), *and*
+that were last written more than ``grace`` before the sweep started; a writer puts an object before it
+inserts the row naming it, and a writer that re-uses an object older than
+:data:`~.artifact_files.REFRESH_AFTER` writes it again first, so nothing written or re-used after gc
+started is ever removed (``grace`` must exceed REFRESH_AFTER plus the time between a put and its row,
+seconds in practice).
 
 ``dry_run`` runs the same deletes and rolls each batch back, so the counts it prints are exactly what
 a real run would remove at that moment.
