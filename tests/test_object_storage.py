@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _support import PYTHON, python_env
@@ -366,3 +367,43 @@ def test_a_forked_child_uses_the_bucket_with_a_client_of_its_own(s3_project: tup
     _, url = s3_project
     done = subprocess.run([PYTHON, "-c", FORK, url], env=python_env(), capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "0 from the parent", done.stdout + done.stderr[-2000:]
+
+
+# -- the stage cache over the bucket ---------------------------------------------------------------------
+@pytest.fixture
+def s3_shell(request: pytest.FixtureRequest, store_dir: Path, s3_artifacts: str,  # noqa: F811
+             monkeypatch: pytest.MonkeyPatch):
+    """A real IPython shell with the extension loaded, on a folder store whose artifacts are in the bucket."""
+    from mlops_magic.tracking.session import reset_session
+
+    monkeypatch.setenv("MLOPS_ARTIFACTS", s3_artifacts)
+    monkeypatch.setenv("MLOPS_CACHE", "1")
+    clear_cache()
+    reset_session()
+    return request.getfixturevalue("ip")
+
+
+def test_the_stage_cache_keeps_its_entries_in_the_bucket_and_a_restore_names_the_same_bytes(
+        s3_shell: Any, moto_server: MotoServer, s3_artifacts: str) -> None:  # noqa: F811
+    from IPython.utils.capture import capture_output
+
+    from mlops_magic.cache.entries import list_entries
+    from mlops_magic.store import cache as cache_tables
+    from mlops_magic.tracking.session import get_session
+
+    cell = ("%%mlops stage data\nfrom pathlib import Path\nPath('notes.txt').write_text('kept ' * 300)\n"
+            "%mlops artifact notes.txt\nrows = list(range(1000))")
+    for _ in range(2):
+        with capture_output() as out:
+            assert s3_shell.run_cell(cell).success, out.stdout + out.stderr
+    assert out.stdout.startswith("data: cached from run"), out.stdout
+    store = get_session().store
+    assert len(list_entries(store)) == 1
+    keys = _keys(moto_server, s3_artifacts)
+    digests = cache_tables.digests(store.db)  # the entry's manifest and the objects it lists
+    assert {d for d in digests if any(k.endswith(d) for k in keys)} == digests  # every cache object in the bucket
+    _, second = [s for s in store.list_stages(get_session().active_run_id()) if s.name == "data"]
+    rows = store.db.query("SELECT stage_id, digest FROM artifacts WHERE name = 'notes.txt'")
+    assert [r[0] for r in rows] == [second.id]  # the restored stage names the bytes the first stage stored
+    assert store.artifacts.read_bytes(rows[0][1]) == b"kept " * 300
+    assert s3_shell.user_ns["rows"] == list(range(1000))

@@ -218,6 +218,15 @@ class Store:
         self.db.run_in_transaction(lambda tx: artifacts.upsert(tx, run_id, name, digest, size, stage_id))
         return self.get_artifact(run_id, name)
 
+    def name_artifact(self, run_id: str, name: str, digest: str, size: int, stage_id: int | None = None) -> Artifact:
+        """Give a run an artifact whose bytes the store already holds (a restored stage re-using its source
+        stage's files): a row, no upload. Wherever the bytes live, nothing is read from a path."""
+        name = check_name("artifact name", name)
+        if not self.artifacts.exists(digest):
+            raise NotFoundError(f"artifact {digest[:12]} is missing from {self.artifacts.url}")
+        self.db.run_in_transaction(lambda tx: artifacts.upsert(tx, run_id, name, digest, size, stage_id))
+        return self.get_artifact(run_id, name)
+
     def get_artifact(self, run_id: str, name: str) -> Artifact:
         found = artifacts.rows(self.db, self.artifacts, run_id, name)
         if not found:
