@@ -108,6 +108,7 @@ mlops.register_model(model, "churn")
 print("trained in a kernel")"""
 
 
+@pytest.mark.filterwarnings("ignore:X has feature names")  # the model was fitted on lists, served records
 def test_a_headless_run_keeps_everything_in_the_bucket(s3_project: tuple[Path, str],
                                                         moto_server: MotoServer,  # noqa: F811
                                                         s3_artifacts: str) -> None:  # noqa: F811
@@ -138,7 +139,21 @@ def test_a_headless_run_keeps_everything_in_the_bucket(s3_project: tuple[Path, s
     assert list(load(store, "churn@1").predict([[0.0], [3.0]])) == [0, 1]
     again = _cli(project, "reproduce", run.id)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert store.get_run("latest").status == "succeeded" and store.get_run("latest").id != run.id
+    rerun = store.get_run("latest")
+    assert rerun.status == "succeeded" and rerun.id != run.id
+    # the other readers: diff, lineage, the model card, and mlops serve loading the model from the bucket
+    for args in (("diff", run.id, rerun.id), ("lineage", "churn@1"), ("models", "card", "churn@1")):
+        done = _cli(project, *args)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stdout + done.stderr)
+    assert "churn" in _cli(project, "models", "card", "churn@1").stdout
+    from serving_support import running
+
+    from mlops_magic.serving.app import create_app
+
+    with running(create_app("churn@1", store=store, poll_interval=0.2)) as client:
+        assert client.get("/health").json()["version"] == 1
+        answer = client.post("/predict", json=[{"x": 0.0}, {"x": 3.0}])
+        assert answer.json()["predictions"] == [0, 1], answer.text
     # who: the runs filter of every face reads the same column
     assert [r["id"] for r in json.loads(_cli(project, "runs", "--user", "alice", "--format", "json").stdout)]
     assert json.loads(_cli(project, "runs", "--user", "bob", "--format", "json").stdout) == []
