@@ -170,6 +170,7 @@ with open(path, "wb") as fh:  # 1 GiB, sparse but for a random block every 64 Mi
     fh.truncate(1 << 30)
 store = open_store(url)
 run = store.create_run(notebook="big.ipynb")
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the interpreter, s3fs and the store
 t0 = time.monotonic()
 artifact = store.log_artifact(run.id, path, name="big.bin")
 put = time.monotonic() - t0
@@ -182,20 +183,26 @@ with store.artifacts.open(artifact.digest) as fh, open(path, "rb") as local:  # 
     fh.seek((1 << 30) - (2 << 20)); local.seek((1 << 30) - (2 << 20))
     streamed = head and fh.read() == local.read()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"size": artifact.size, "same": same, "streamed": streamed, "peak_mb": peak, "put_s": put,
-                  "get_s": get}))
+print(json.dumps({"size": artifact.size, "same": same, "streamed": streamed, "peak_mb": peak, "base_mb": base,
+                  "put_s": put, "get_s": get}))
 """
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # 2 GiB through moto's one Python process on a loaded machine
 def test_a_1gb_artifact_round_trips_in_bounded_memory(s3_project: tuple[Path, str]) -> None:
     project, url = s3_project
-    done = subprocess.run([PYTHON, "-c", BIG, str(project / "big.bin"), url], env=python_env(),
+    # What the transfers add to the process's peak is parts in flight (four 16 MiB parts each way) and their
+    # copies in the client, whatever the artifact's size; an artifact held whole would add 1 GiB. Absolute
+    # peaks of 200-440 MB were measured: they vary with how far the client's buffers run ahead of a busy
+    # machine, so the bound is on what the transfers add, with room for that.
+    env = python_env()
+    done = subprocess.run([PYTHON, "-c", BIG, str(project / "big.bin"), url], env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["size"] == 1 << 30 and result["same"] and result["streamed"]
-    assert result["peak_mb"] < 400, result  # parts in flight, never the artifact: far below its 1024 MiB
+    assert result["peak_mb"] - result["base_mb"] < 512, result  # never the artifact: half of it at most
 
 
 # -- faults --------------------------------------------------------------------------------------------
