@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import InvalidInputError
@@ -66,6 +66,12 @@ def chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
 def marks(count: int) -> str:
     """``?,?,?`` for an ``IN`` list of ``count`` values."""
     return ",".join("?" * count)
+
+
+def changed_in_chunks(tx: Any, statement: str, ids: Sequence[Any]) -> int:
+    """Run ``statement`` (whose ``{ids}`` is an ``IN`` list) once per chunk of ``ids``; rows changed in all.
+    Each table's owner passes its own statement: retention deletes a batch of runs this way."""
+    return sum(tx.execute_count(statement.format(ids=marks(len(chunk))), chunk) for chunk in chunks(list(ids)))
 
 
 _checked_names: set[str] = set()  # metric keys repeat; validating each once keeps batches fast

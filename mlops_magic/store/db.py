@@ -36,6 +36,10 @@ class Transaction(ABC):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
 
     @abstractmethod
+    def execute_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement that changes rows; how many it changed (retention reports what it freed)."""
+
+    @abstractmethod
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
     @abstractmethod
@@ -95,6 +99,9 @@ class _SQLiteTx(Transaction):
         """The new row's id for an INSERT into a table with a serial id, else None (as PostgreSQL answers)."""
         rowid = self._conn.execute(sql, params).lastrowid
         return rowid if schema.inserts_into(sql) in self._serial else None
+
+    def execute_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return int(self._conn.execute(sql, params).rowcount)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._conn.executemany(sql, rows)

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..entities import Metric, utc_from_ts
 from ..errors import InvalidInputError
-from .columns import check_name, chunks, marks
+from .columns import changed_in_chunks, check_name, chunks, marks
 from .db import Database, Transaction
 
 _INSERT_POINT = "INSERT INTO metric_points (series_id, step, value, is_nan, timestamp, stage_id) VALUES (?,?,?,?,?,?)"
@@ -190,3 +190,10 @@ class MetricLog:
         if row is not None and row[0] is not None:
             steps.append(int(row[0]))
         return max(steps) if steps else None
+
+
+def delete_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: every point (single or packed) and series of these runs; rows removed."""
+    return (changed_in_chunks(tx, "DELETE FROM metric_points WHERE series_id IN "
+                                  "(SELECT id FROM metric_series WHERE run_id IN ({ids}))", run_ids)
+            + changed_in_chunks(tx, "DELETE FROM metric_series WHERE run_id IN ({ids})", run_ids))

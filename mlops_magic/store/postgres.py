@@ -74,6 +74,10 @@ class _PgTx(Transaction):
             return None if row is None else row[0]
         return None
 
+    def execute_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        text, _ = translate(sql)
+        return int(self._conn.execute(text, bind_params(params)).rowcount)
+
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         rows = [bind_params(r) for r in rows]
         if not rows:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store.location import find_project_dir
+from ..store.processes import current_user
 
 #: Packages whose versions decide whether a result can be reproduced.
 KEY_PACKAGES = ("mlops-magic", "numpy", "pandas", "scikit-learn", "scipy", "ipython", "ipykernel",
@@ -39,17 +41,10 @@ def environment() -> dict[str, Any]:
 
 
 def who() -> str:
-    """Who is acting, for audit lines (``alice@build-01``): ``MLOPS_USER`` when set (a CI job names the
-    person or pipeline it acts for), else the login name, at this host."""
-    import getpass
-    import socket
-
-    user = os.environ.get("MLOPS_USER", "").strip()
-    if not user:
-        try:
-            user = getpass.getuser()
-        except Exception:  # no login name (a container's numeric uid): the uid says enough
-            user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    """Who is acting, for audit lines (``alice@build-01``): the user the store records
+    (:func:`~mlops_magic.store.processes.current_user`: ``MLOPS_USER``, else ``JUPYTERHUB_USER``, else the
+    login), at this host."""
+    user = current_user()
     return user if "@" in user else f"{user}@{socket.gethostname()}"
 
 

@@ -48,24 +48,27 @@ def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, A
         "executor": run.executor,
         "worker": run.worker,
         "waiting": run.waiting,
+        "user": run.user,
     }
 
 
 def list_run_records(store: Store, *, notebook: str | None = None, status: str | None = None,
-                     trigger: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+                     trigger: str | None = None, user: str | None = None, limit: int | None = None,
+                     offset: int = 0) -> list[dict[str, Any]]:
     """Runs newest first with their latest metrics, as dicts."""
-    runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, limit=limit, offset=offset)
+    runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, user=user, limit=limit, offset=offset)
     metrics = store.latest_metrics([r.id for r in runs])
     return [run_record(r, result_metrics(metrics[r.id])) for r in runs]
 
 
 def runs_frame(store: Store, *, notebook: str | None = None, status: str | None = None,
-               trigger: str | None = None, limit: int | None = None) -> DataFrame:
+               trigger: str | None = None, user: str | None = None, limit: int | None = None) -> DataFrame:
     """A pandas DataFrame of runs, newest first, with ``params.*`` and ``metrics.*`` columns."""
     import pandas as pd
 
-    rows, params, metrics = store.run_table(notebook=notebook, status=status, trigger=trigger, limit=limit)
-    names = ["id", "notebook", "name", "status", "trigger", "started", "ended", "parent_run_id", "code_version"]
+    rows, params, metrics = store.run_table(notebook=notebook, status=status, trigger=trigger, user=user, limit=limit)
+    names = ["id", "notebook", "name", "status", "trigger", "started", "ended", "parent_run_id", "code_version",
+             "user"]
     columns: dict[str, Any] = {n: [r[i] for r in rows] for i, n in enumerate(names)}
     started = pd.to_datetime(pd.Series(columns["started"], dtype="float64"), unit="s", utc=True)
     ended = pd.to_datetime(pd.Series(columns["ended"], dtype="float64"), unit="s", utc=True)
@@ -268,11 +271,11 @@ def notebook_file(store: Store, recorded: str | None) -> Path | None:
 
 
 def runs_page(store: Store, *, notebook: str | None, status: str | None, trigger: str | None,
-              limit: int, offset: int) -> dict[str, Any]:
+              limit: int, offset: int, user: str | None = None) -> dict[str, Any]:
     """One page of runs with the total and the next offset (the runs panel pages through these)."""
-    runs = list_run_records(store, notebook=notebook, status=status, trigger=trigger,
+    runs = list_run_records(store, notebook=notebook, status=status, trigger=trigger, user=user,
                             limit=limit, offset=offset)
-    total = store.count_runs(notebook=notebook, status=status, trigger=trigger)
+    total = store.count_runs(notebook=notebook, status=status, trigger=trigger, user=user)
     more = offset + len(runs) < total
     return {"runs": runs, "total": total, "limit": limit, "offset": offset,
             "next_offset": offset + len(runs) if more else None}

@@ -205,8 +205,12 @@ class Session:
             for s in stages:
                 latest[s.name] = s
             failed = [s for s in latest.values() if s.status == StageStatus.FAILED]
+            not_kept = None
             if self.executed_notebook and os.path.isfile(self.executed_notebook):
-                self.store.log_artifact(run_id, self.executed_notebook, name="executed.ipynb")
+                try:
+                    self.store.log_artifact(run_id, self.executed_notebook, name="executed.ipynb")
+                except MlopsError as exc:  # the artifact store is unreachable or refuses us: say so, end the run
+                    not_kept = f"the executed notebook could not be stored: {exc}"[:2000]
             unfinished = [s for s in latest.values() if s.status == StageStatus.RUNNING]
             if unfinished:  # the kernel is exiting mid-cell: shut down, or papermill's --execution-timeout
                 for s in unfinished:
@@ -216,6 +220,8 @@ class Session:
                 self.end_run(run_id, RunStatus.KILLED, f"the kernel exited while stage {unfinished[-1].name} ran")
             elif self.failed_cell:
                 self.end_run(run_id, RunStatus.FAILED, self.failed_cell)
+            elif not_kept and not failed:
+                self.end_run(run_id, RunStatus.FAILED, not_kept)
             else:
                 self.end_run(run_id, RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
                              f"stage {failed[-1].name} failed" if failed else None)

@@ -42,6 +42,7 @@ function row(id: string, over: Partial<RunRow> = {}): RunRow {
     notebook: 'a.ipynb',
     notebookPath: 'a.ipynb',
     trigger: 'manual',
+    user: 'alice',
     started: T0,
     ended: T0 + 3,
     params: {},
@@ -63,7 +64,8 @@ const table: RunsTable = {
     status: ['running', 'failed', 'succeeded'],
     trigger: ['schedule', 'manual', 'manual'],
     started: [T0 + 20, T0 + 10, T0],
-    ended: [null, T0 + 12, T0 + 5]
+    ended: [null, T0 + 12, T0 + 5],
+    user: ['bob', 'alice', null]
   },
   params: { lr: [0.1, null, 0.01], opt: ['adam', 'sgd', null] },
   metrics: { acc: [null, 0.7, 0.9], loss: ['nan', 0.5, 0.2] }
@@ -78,12 +80,14 @@ test('the columnar answer decodes to rows with missing values left out', () => {
     notebook: 'b.ipynb',
     notebookPath: null,
     trigger: 'schedule',
+    user: 'bob',
     started: T0 + 20,
     ended: null,
     params: { lr: 0.1, opt: 'adam' },
     metrics: { loss: 'nan' }
   });
   assert.deepEqual(rows[1].params, { opt: 'sgd' });
+  assert.equal(rows[2].user, null); // a run recorded before runs recorded who started them
   assert.deepEqual(decodeTable({ version: 'v1', unchanged: true }), []);
 });
 
@@ -91,7 +95,8 @@ test('columns: the run, then params, then metrics; hiding keeps the run id', () 
   const cols = columnsFor(decodeTable(table));
   assert.deepEqual(
     cols.map(c => c.id),
-    ['id', 'status', 'notebook', 'trigger', 'started', 'duration', 'metric:acc', 'metric:loss', 'param:lr', 'param:opt']
+    ['id', 'status', 'notebook', 'trigger', 'started', 'duration', 'user', 'metric:acc', 'metric:loss', 'param:lr',
+      'param:opt']
   );
   const hidden = toggleColumn(toggleColumn([], 'metric:loss'), 'notebook');
   assert.deepEqual(hidden, ['metric:loss', 'notebook']);
@@ -99,7 +104,7 @@ test('columns: the run, then params, then metrics; hiding keeps the run id', () 
   assert.deepEqual(toggleColumn(hidden, 'id'), hidden);
   assert.deepEqual(
     visibleColumns(cols, ['id', ...hidden]).map(c => c.id),
-    ['id', 'status', 'trigger', 'started', 'duration', 'metric:acc', 'param:lr', 'param:opt']
+    ['id', 'status', 'trigger', 'started', 'duration', 'user', 'metric:acc', 'param:lr', 'param:opt']
   );
 });
 
@@ -142,7 +147,7 @@ test('a running run has a duration counting to now; a queued one has none', () =
 });
 
 test('a header click sorts numbers descending first and flips on the second click', () => {
-  const [, , , , started, , , , lr] = columnsFor(decodeTable(table));
+  const [, , , , started, , , , , lr] = columnsFor(decodeTable(table));
   const notebook = columnsFor([])[2];
   assert.deepEqual(nextSort({ column: 'started', dir: 'desc' }, lr), { column: 'param:lr', dir: 'desc' });
   assert.deepEqual(nextSort({ column: 'started', dir: 'desc' }, started), { column: 'started', dir: 'asc' });
@@ -164,13 +169,17 @@ test('filters: status (queued and skipped too), notebook, words of free text', (
   assert.deepEqual(filterIndex(rows, { ...NO_FILTER, text: 'LR=0.01 FAILED' }), [2]);
   assert.deepEqual(filterIndex(rows, { ...NO_FILTER, text: 'bbb schedule' }), [1]);
   assert.deepEqual(filterIndex(rows, { ...NO_FILTER, status: 'failed', text: 'bbb' }), []);
+  const who = [row('u1', { user: 'alice' }), row('u2', { user: 'bob' }), row('u3', { user: null })];
+  assert.deepEqual(filterIndex(who, { ...NO_FILTER, user: 'bob' }), [1]);
+  assert.deepEqual(filterIndex(who, { ...NO_FILTER, text: 'alice' }), [0]);
+  assert.equal(emptyMessage(3, { ...NO_FILTER, user: 'carol' }), 'No runs match by carol');
 });
 
 test('empty states say whether nothing ran or nothing matches', () => {
   assert.match(emptyMessage(0, NO_FILTER), /^No runs recorded yet/);
   assert.match(emptyMessage(0, { ...NO_FILTER, status: 'failed' }), /^No runs recorded yet/);
   assert.equal(emptyMessage(5, { ...NO_FILTER, status: 'failed' }), "No runs match 'failed'");
-  assert.equal(emptyMessage(5, { status: 'queued', notebook: 'b.ipynb', text: ' lr=3 ' }), "No runs match 'queued' in b.ipynb 'lr=3'");
+  assert.equal(emptyMessage(5, { status: 'queued', notebook: 'b.ipynb', user: '', text: ' lr=3 ' }), "No runs match 'queued' in b.ipynb 'lr=3'");
 });
 
 test('a poll patches in place: unchanged runs keep their objects', () => {
@@ -188,8 +197,10 @@ test('a poll patches in place: unchanged runs keep their objects', () => {
   next.columns!.trigger.unshift('manual');
   next.columns!.started.unshift(T0 + 40);
   next.columns!.ended.unshift(null);
+  next.columns!.user.unshift('carol');
   next.columns!.id.pop();
-  for (const col of [next.columns!.notebook, next.columns!.status, next.columns!.trigger, next.columns!.started, next.columns!.ended]) {
+  for (const col of [next.columns!.notebook, next.columns!.status, next.columns!.trigger, next.columns!.started, next.columns!.ended,
+    next.columns!.user]) {
     col.pop();
   }
   next.params = { lr: [null, 0.1, null], opt: [null, 'adam', 'sgd'] };

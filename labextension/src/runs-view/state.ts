@@ -52,6 +52,8 @@ export class RunsViewModel {
 
   rows: RunRow[] = [];
   notebooks: string[] = [];
+  /** who started the runs held, for the user filter */
+  users: string[] = [];
   filter: Filter = NO_FILTER;
   selected: ReadonlySet<string> = new Set();
   /** Seconds since the epoch when the rows last changed (durations of running runs count to it). */
@@ -147,6 +149,7 @@ export class RunsViewModel {
     this.rows = patch.rows;
     this.now = Date.now() / 1000;
     this.notebooks = (table.notebooks ?? []).filter((n): n is string => !!n).sort();
+    this.users = [...new Set(this.rows.map(r => r.user).filter((u): u is string => !!u))].sort();
     this._view = null;
     this._changed.emit();
   }
