@@ -173,6 +173,35 @@ def test_drift_report_is_recorded_with_an_event(store) -> None:
     assert len(drift_history(store, "churn")) == 1
 
 
+def test_the_change_marker_moves_with_every_commit_here_or_in_another_process(store, store_url: str) -> None:
+    run = store.create_run(notebook="nb.ipynb", params={"lr": 0.1})
+    marker = store.change_marker()
+    assert marker
+    if store.db.dialect == "sqlite":  # a PostgreSQL snapshot also moves with the cluster's own work (autovacuum)
+        store.list_runs(), store.run_table(), store.latest_metrics([run.id])
+        assert store.change_marker() == marker, "reads moved the marker"
+    changes = [
+        lambda: store.log_metric(run.id, "acc", 0.5),
+        lambda: store.log_metric(run.id, "acc", 0.6, step=1),  # a known series: the one-insert path
+        lambda: store.log_metrics(run.id, [(f"m{i}", float(i), 0) for i in range(150)]),  # one packed row
+        lambda: store.log_params(run.id, {"lr": 0.2}),  # an upsert keeps its row id
+        lambda: store.set_tags(run.id, {"team": "risk"}),
+        lambda: store.finish_run(run.id, "succeeded"),  # an update keeps its row id
+        lambda: store.create_run(notebook="nb.ipynb"),
+    ]
+    for change in changes:
+        change()
+        assert store.change_marker() != marker
+        marker = store.change_marker()
+    child = _spawn("""
+        import sys
+        from mlops_magic.store import open_store
+        open_store(sys.argv[1]).log_params(sys.argv[2], {"lr": 0.3})
+    """, store_url, run.id)
+    _wait_all([child])
+    assert store.change_marker() != marker, "another process's commit left the marker where it was"
+
+
 # -- schema ---------------------------------------------------------------------------------------
 def _bump_version(store_url: str, store, version: int) -> None:
     if store.db.dialect == "sqlite":
