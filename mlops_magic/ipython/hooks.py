@@ -20,13 +20,14 @@ import ast
 import os
 from typing import Any
 
-from ..autolog import ensure_registered as ensure_autolog
+from ..autolog import NAME as AUTOLOG
 from ..cache.observer import NAME as CACHE
 from ..cache.observer import CacheState, StageCache
 from ..cache.replay import replay_module
 from ..entities import Fingerprint, StageRun, VariableInfo
 from ..errors import MlopsError
 from ..tracking.session import Session
+from ..tracking.stage_hooks import LazyObserver, StageObserver
 from ..tracking.stages import (
     HEADER_RE,
     MAX_HEADER_ARGS,
@@ -39,6 +40,13 @@ from ..tracking.stages import (
     split_header,
 )
 from ..tracking.system import ensure_registered as ensure_system_metrics
+
+
+def _autolog(session: Session) -> StageObserver:
+    from ..autolog.observer import AutologObserver  # lazy: %load_ext stays light (the first stage imports it)
+
+    return AutologObserver(session)
+
 
 _SKIP_TYPES = ("module", "function", "builtin_function_or_method", "type", "method")
 
@@ -63,7 +71,8 @@ class StageCellTracker:
 
     # -- registration -------------------------------------------------------------------------
     def register(self) -> None:
-        ensure_autolog(self.session)
+        if AUTOLOG not in self.session.observers.names():
+            self.session.add_observer(LazyObserver(AUTOLOG, lambda: _autolog(self.session)))
         ensure_system_metrics(self.session)
         self.shell.input_transformers_cleanup.insert(0, self.transform)
         self.shell.ast_transformers.append(self.skipper)

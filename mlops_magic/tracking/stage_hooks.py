@@ -23,7 +23,7 @@ Rules every observer can rely on:
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,6 +65,32 @@ class StageObserver(Protocol):
     def stage_started(self, ctx: StageContext) -> None: ...
 
     def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None: ...
+
+
+class LazyObserver:
+    """An observer made when a stage first needs it: ``%load_ext`` registers one without importing what it
+    needs (autolog's wrappers), and the first stage pays that import once."""
+
+    def __init__(self, name: str, make: Callable[[], StageObserver]) -> None:
+        self.name = name
+        self._make = make
+        self._made: StageObserver | None = None
+
+    def observer(self) -> StageObserver:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def stage_started(self, ctx: StageContext) -> None:
+        self.observer().stage_started(ctx)
+
+    def stage_settle(self, ctx: StageContext) -> None:
+        settle = getattr(self.observer(), "stage_settle", None)
+        if settle is not None:
+            settle(ctx)
+
+    def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None:
+        self.observer().stage_finished(ctx, error)
 
 
 class Observers:
