@@ -143,10 +143,16 @@ def test_lifecycle_view_and_runs_frame(store) -> None:
     view = {s.kind: s for s in run_lifecycle(store, run.id).stages}
     assert view["data"].attempts == 2 and view["evaluate"].status == "not run"
     assert any("stale" in w for w in view["train"].warnings)
+    store.log_metric(run.id, "system.cpu", 12.5)  # a sampled system series is not a result column
+    other = store.create_run(notebook="pipe.ipynb", params={"lr": 0.2, "layers": [64, 32]})
     frame = runs_frame(store)
-    assert list(frame["id"]) == [run.id] and frame["metrics.auc"].iloc[0] == 0.9
-    assert frame["params.lr"].iloc[0] == 0.1
-    assert list_run_records(store)[0]["metrics"] == {"auc": 0.9}
+    assert list(frame["id"]) == [other.id, run.id] and frame["metrics.auc"].iloc[1] == 0.9
+    assert list(frame["params.lr"]) == [0.2, 0.1] and "metrics.system.cpu" not in frame.columns
+    assert frame["params.layers"].iloc[0] == [64, 32] and frame["params.layers"].iloc[1] is None
+    frame["params.layers"].iloc[0].append(16)  # each run's list is its own
+    assert runs_frame(store)["params.layers"].iloc[0] == [64, 32]
+    store.finish_run(other.id, "succeeded")
+    assert list_run_records(store)[1]["metrics"] == {"auc": 0.9}
     detail = run_detail(store, run.id[:5])
     assert detail["id"] == run.id and len(detail["stages"]) == 3 and detail["metrics_latest"]["auc"]["points"] == 1
 
