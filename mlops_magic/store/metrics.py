@@ -48,24 +48,6 @@ def as_metric_value(key: str, value: Any) -> float:
     return float(value)
 
 
-def _checked(rows: Iterable[tuple[str, Any, int]]) -> tuple[list[str], list[float], list[int]]:
-    """(keys, values, steps) of (key, value, step) rows, every row checked before anything is written.
-
-    A batch of names already checked, float values and int steps (what a training loop logs) is
-    checked as three columns at C speed; anything else row by row, the first bad row raising."""
-    rows = rows if isinstance(rows, list) else list(rows)
-    if not rows:
-        return [], [], []
-    names, values, steps = (list(column) for column in zip(*rows, strict=True))
-    if checked_names(names) and set(map(type, values)) == {float} and set(map(type, steps)) == {int}:
-        return names, values, steps
-    for i, (key, value, step) in enumerate(rows):
-        names[i] = check_name("metric name", key)
-        values[i] = value if type(value) is float else as_metric_value(key, value)
-        steps[i] = int(step)
-    return names, values, steps
-
-
 class MetricLog:
     """The metric tables of one store, with the series ids committed so far (so a point is one insert)."""
 
@@ -196,3 +178,21 @@ class MetricLog:
         if row is not None and row[0] is not None:
             steps.append(int(row[0]))
         return max(steps) if steps else None
+
+
+def _checked(rows: Iterable[tuple[str, Any, int]]) -> tuple[list[str], list[float], list[int]]:
+    """(keys, values, steps) of (key, value, step) rows, every row checked before anything is written.
+
+    A batch of names already checked, float values and int steps (what a training loop logs) is
+    checked as three columns at C speed; anything else row by row, the first bad row raising."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        return [], [], []
+    names, values, steps = (list(column) for column in zip(*rows, strict=True))
+    if checked_names(names) and set(map(type, values)) == {float} and set(map(type, steps)) == {int}:
+        return names, values, steps
+    for i, (key, value, step) in enumerate(rows):
+        names[i] = check_name("metric name", key)
+        values[i] = value if type(value) is float else as_metric_value(key, value)
+        steps[i] = int(step)
+    return names, values, steps
