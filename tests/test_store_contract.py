@@ -178,10 +178,16 @@ def test_lifecycle_view_and_runs_frame(store) -> None:
     view = {s.kind: s for s in run_lifecycle(store, run.id).stages}
     assert view["data"].attempts == 2 and view["evaluate"].status == "not run"
     assert any("stale" in w for w in view["train"].warnings)
+    store.log_metric(run.id, "system.cpu", 12.5)  # a sampled system series is not a result column
+    other = store.create_run(notebook="pipe.ipynb", params={"lr": 0.2, "layers": [64, 32]})
     frame = runs_frame(store)
-    assert list(frame["id"]) == [run.id] and frame["metrics.auc"].iloc[0] == 0.9
-    assert frame["params.lr"].iloc[0] == 0.1
-    assert list_run_records(store)[0]["metrics"] == {"auc": 0.9}
+    assert list(frame["id"]) == [other.id, run.id] and frame["metrics.auc"].iloc[1] == 0.9
+    assert list(frame["params.lr"]) == [0.2, 0.1] and "metrics.system.cpu" not in frame.columns
+    assert frame["params.layers"].iloc[0] == [64, 32] and frame["params.layers"].iloc[1] is None
+    frame["params.layers"].iloc[0].append(16)  # each run's list is its own
+    assert runs_frame(store)["params.layers"].iloc[0] == [64, 32]
+    store.finish_run(other.id, "succeeded")
+    assert list_run_records(store)[1]["metrics"] == {"auc": 0.9}
     detail = run_detail(store, run.id[:5])
     assert detail["id"] == run.id and len(detail["stages"]) == 3 and detail["metrics_latest"]["auc"]["points"] == 1
 
@@ -206,6 +212,35 @@ def test_drift_report_is_recorded_with_an_event(store) -> None:
     [event] = store.list_events("drift")
     assert event["subject"] == "churn" and event["payload"]["report_id"] == report_id
     assert len(drift_history(store, "churn")) == 1
+
+
+def test_the_change_marker_moves_with_every_commit_here_or_in_another_process(store, store_url: str) -> None:
+    run = store.create_run(notebook="nb.ipynb", params={"lr": 0.1})
+    marker = store.change_marker()
+    assert marker
+    if store.db.dialect == "sqlite":  # a PostgreSQL snapshot also moves with the cluster's own work (autovacuum)
+        store.list_runs(), store.run_table(), store.latest_metrics([run.id])
+        assert store.change_marker() == marker, "reads moved the marker"
+    changes = [
+        lambda: store.log_metric(run.id, "acc", 0.5),
+        lambda: store.log_metric(run.id, "acc", 0.6, step=1),  # a known series: the one-insert path
+        lambda: store.log_metrics(run.id, [(f"m{i}", float(i), 0) for i in range(150)]),  # one packed row
+        lambda: store.log_params(run.id, {"lr": 0.2}),  # an upsert keeps its row id
+        lambda: store.set_tags(run.id, {"team": "risk"}),
+        lambda: store.finish_run(run.id, "succeeded"),  # an update keeps its row id
+        lambda: store.create_run(notebook="nb.ipynb"),
+    ]
+    for change in changes:
+        change()
+        assert store.change_marker() != marker
+        marker = store.change_marker()
+    child = _spawn("""
+        import sys
+        from mlops_magic.store import open_store
+        open_store(sys.argv[1]).log_params(sys.argv[2], {"lr": 0.3})
+    """, store_url, run.id)
+    _wait_all([child])
+    assert store.change_marker() != marker, "another process's commit left the marker where it was"
 
 
 # -- schema ---------------------------------------------------------------------------------------

@@ -90,3 +90,8 @@ def check_name(kind: str, name: str) -> str:
     if len(_checked_names) < 100_000:
         _checked_names.add(name)
     return name
+
+
+def checked_names(names: Iterable[str]) -> bool:
+    """Whether every one of ``names`` passed :func:`check_name` before (a batch of known keys needs no check)."""
+    return _checked_names.issuperset(names)

@@ -129,6 +129,11 @@ class Store:
         ids = [r[0] for r in rows]
         return rows, params_table.params_of(self.db, ids), self.latest_metrics(ids)
 
+    def change_marker(self) -> str | None:
+        """A value that differs whenever anything was committed to the store since it was last read
+        (see :meth:`Database.change_marker`); None when the backend cannot tell."""
+        return self.db.change_marker()
+
     def count_runs(self, *, notebook: str | None = None, status: str | None = None,
                    trigger: str | None = None, user: str | None = None) -> int:
         return runs.count(self.db, notebook=notebook, status=status, trigger=trigger, user=user)

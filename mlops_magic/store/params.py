@@ -12,6 +12,9 @@ from typing import Any
 from .columns import changed_in_chunks, check_name, chunks, dumps, loads, marks
 from .db import Reader, Transaction
 
+_MISSING = object()
+_IMMUTABLE = (str, int, float, bool)  # a decoded list or dict is each run's own: never shared
+
 
 def insert_params(tx: Transaction, run_id: str, params: Mapping[str, Any]) -> None:
     """The parameters a run starts with (a new run: nothing to replace)."""
@@ -35,9 +38,16 @@ def upsert_tags(tx: Transaction, run_id: str, tags: Mapping[str, Any]) -> None:
 def params_of(q: Reader, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """run id -> {key: value} for each of ``run_ids`` (an empty dict for a run without parameters)."""
     out: dict[str, dict[str, Any]] = {i: {} for i in run_ids}
+    scalars: dict[str, Any] = {}  # JSON text -> its value, when immutable: runs repeat their values
     for chunk in chunks(list(run_ids)):
-        for r in q.query(f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks(len(chunk))})", chunk):
-            out[r[0]][r[1]] = loads(r[2])
+        for run_id, key, text in q.query(f"SELECT run_id, key, value FROM params WHERE run_id IN "
+                                         f"({marks(len(chunk))})", chunk):
+            value = scalars.get(text, _MISSING)
+            if value is _MISSING:
+                value = loads(text)
+                if value is None or type(value) in _IMMUTABLE:
+                    scalars[text] = value
+            out[run_id][key] = value
     return out
 
 

@@ -262,6 +262,16 @@ class PostgresDatabase(Database):
                 _backoff(attempt)
         raise AssertionError("unreachable")
 
+    def change_marker(self) -> str | None:
+        """The server's current snapshot (xmin:xmax:in-progress ids): any transaction that commits between
+        two reads, here or anywhere in the cluster, moves ``xmax`` or leaves the in-progress list. Serial
+        ids are not enough: they are taken before commit, so a lower one can land after a higher one."""
+        try:
+            row = self.query_one("SELECT pg_current_snapshot()::text")
+        except StoreError:  # a server before PostgreSQL 13 has no pg_current_snapshot: every read looks
+            return None
+        return str(row[0]) if row else None
+
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One atomic block at READ COMMITTED (the block cannot be re-run, so nothing here asks for it)."""

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ KEY_PACKAGES = ("mlops-magic", "numpy", "pandas", "scikit-learn", "scipy", "ipyt
 
 
 def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
+    from importlib import metadata  # lazy: %load_ext stays light (it brings the email package, ~20 ms)
+
     out: dict[str, str] = {}
     for name in names:
         try:

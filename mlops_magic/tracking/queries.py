@@ -75,10 +75,11 @@ def runs_frame(store: Store, *, notebook: str | None = None, status: str | None 
     columns["started"], columns["ended"] = started, ended
     columns["duration_s"] = (ended - started).dt.total_seconds()
     ids = columns["id"]
-    metrics = {run_id: result_metrics(values) for run_id, values in metrics.items()}
     for prefix, values in (("params.", params), ("metrics.", metrics)):
-        keys = sorted({k for run_id in ids for k in values[run_id]})
-        for key in keys:
+        keys = {k for run_id in ids for k in values[run_id]}
+        if prefix == "metrics.":  # the system series are not results: the keys decide, not each run's dict
+            keys = set(result_metrics(dict.fromkeys(keys)))
+        for key in sorted(keys):
             columns[prefix + key] = [values[run_id].get(key) for run_id in ids]
     order = [*names[:7], "duration_s", *names[7:]]
     frame = pd.DataFrame({k: columns[k] for k in order + [c for c in columns if c not in order]})
