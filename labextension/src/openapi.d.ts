@@ -1626,6 +1626,8 @@ export interface components {
                 /** @description seconds since the epoch */
                 started: number[];
                 ended: (number | null)[];
+                /** @description the run this one came from: a sweep's point names its sweep (trigger sweep) */
+                parent_run_id: (string | null)[];
             };
             params?: {
                 [key: string]: unknown[];

@@ -44,6 +44,7 @@ function row(id: string, over: Partial<RunRow> = {}): RunRow {
     trigger: 'manual',
     started: T0,
     ended: T0 + 3,
+    parent: null,
     params: {},
     metrics: {},
     ...over
@@ -63,7 +64,8 @@ const table: RunsTable = {
     status: ['running', 'failed', 'succeeded'],
     trigger: ['schedule', 'manual', 'manual'],
     started: [T0 + 20, T0 + 10, T0],
-    ended: [null, T0 + 12, T0 + 5]
+    ended: [null, T0 + 12, T0 + 5],
+    parent_run_id: [null, null, 'r0']
   },
   params: { lr: [0.1, null, 0.01], opt: ['adam', 'sgd', null] },
   metrics: { acc: [null, 0.7, 0.9], loss: ['nan', 0.5, 0.2] }
@@ -80,10 +82,12 @@ test('the columnar answer decodes to rows with missing values left out', () => {
     trigger: 'schedule',
     started: T0 + 20,
     ended: null,
+    parent: null,
     params: { lr: 0.1, opt: 'adam' },
     metrics: { loss: 'nan' }
   });
   assert.deepEqual(rows[1].params, { opt: 'sgd' });
+  assert.deepEqual(rows.map(r => r.parent), [null, null, 'r0']);
   assert.deepEqual(decodeTable({ version: 'v1', unchanged: true }), []);
 });
 
@@ -188,8 +192,10 @@ test('a poll patches in place: unchanged runs keep their objects', () => {
   next.columns!.trigger.unshift('manual');
   next.columns!.started.unshift(T0 + 40);
   next.columns!.ended.unshift(null);
+  next.columns!.parent_run_id.unshift(null);
   next.columns!.id.pop();
-  for (const col of [next.columns!.notebook, next.columns!.status, next.columns!.trigger, next.columns!.started, next.columns!.ended]) {
+  const cols = next.columns!;
+  for (const col of [cols.notebook, cols.status, cols.trigger, cols.started, cols.ended, cols.parent_run_id]) {
     col.pop();
   }
   next.params = { lr: [null, 0.1, null], opt: [null, 'adam', 'sgd'] };

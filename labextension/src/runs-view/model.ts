@@ -21,6 +21,8 @@ export interface RunRow {
   /** seconds since the epoch */
   started: number;
   ended: number | null;
+  /** The run this one came from (a sweep's point: its sweep); null for most runs. */
+  parent: string | null;
   params: Record<string, unknown>;
   metrics: Record<string, number | string>;
 }
@@ -60,7 +62,7 @@ export const DEFAULT_SORT: SortSpec = { column: 'started', dir: 'desc' };
 export const NO_FILTER: Filter = { status: '', notebook: '', text: '' };
 
 export const RUN_COLUMNS: Column[] = [
-  { id: 'id', label: 'run', group: 'run', kind: 'text', width: 84 },
+  { id: 'id', label: 'run', group: 'run', kind: 'text', width: 108 },
   { id: 'status', label: 'status', group: 'run', kind: 'text', width: 104 },
   { id: 'notebook', label: 'notebook', group: 'run', kind: 'text', width: 150 },
   { id: 'trigger', label: 'trigger', group: 'run', kind: 'text', width: 112 },
@@ -104,6 +106,7 @@ export function decodeTable(table: RunsTable): RunRow[] {
       trigger: cols.trigger[i],
       started: cols.started[i],
       ended: cols.ended[i] ?? null,
+      parent: cols.parent_run_id?.[i] ?? null,
       params: p,
       metrics: m
     };
@@ -282,10 +285,11 @@ export function sortIndex(rows: readonly RunRow[], indices: readonly number[], s
   return order.map(j => indices[j]);
 }
 
-/** What free text searches in a run: its id, notebook, trigger, status and `key=value` params. */
+/** What free text searches in a run: its id, notebook, trigger, status and `key=value` params, and the
+ * id of the run it came from (so a sweep's id finds the sweep and its points). */
 export function searchText(row: RunRow): string {
   const params = Object.entries(row.params).map(([k, v]) => `${k}=${formatParam(v)}`);
-  return [row.id, row.notebook ?? '', row.trigger, row.status, ...params].join(' ').toLowerCase();
+  return [row.id, row.notebook ?? '', row.trigger, row.status, row.parent ?? '', ...params].join(' ').toLowerCase();
 }
 
 /** Whether a filter restricts anything. */
@@ -358,6 +362,7 @@ export function sameRow(a: RunRow, b: RunRow): boolean {
     a.ended === b.ended &&
     a.started === b.started &&
     a.trigger === b.trigger &&
+    a.parent === b.parent &&
     a.notebook === b.notebook &&
     a.notebookPath === b.notebookPath &&
     sameRecord(a.params, b.params) &&

@@ -161,7 +161,13 @@ function Toolbar({ model, actions, onRefresh }: { model: RunsViewModel; actions:
 function Body({ model, actions, onRefresh }: { model: RunsViewModel; actions: ViewActions; onRefresh(): void }) {
   useModel(model);
   const rowActions = React.useMemo<RowActions>(
-    () => ({ openNotebook: actions.openNotebook, reportUrl: actions.reportUrl, toggle: id => model.toggleSelected(id) }),
+    () => ({
+      openNotebook: actions.openNotebook,
+      reportUrl: actions.reportUrl,
+      toggle: id => model.toggleSelected(id),
+      toggleFolded: id => model.toggleFolded(id),
+      comparePoints: id => actions.compare(model.pointsOf(id))
+    }),
     [model, actions]
   );
   return (
