@@ -65,7 +65,7 @@ function IdCell({ row, depth, points, folded, actions }: Pick<RowProps, 'row' | 
           title={`${folded ? 'Show' : 'Hide'} its ${points} points`}
           onClick={() => actions.toggleFolded(row.id)}
         >
-          <Icon.react tag="span" elementSize="small" />
+          <Icon.react tag="span" elementSize="normal" />
         </button>
         {id}
       </>

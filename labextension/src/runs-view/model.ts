@@ -65,7 +65,7 @@ export const RUN_COLUMNS: Column[] = [
   { id: 'id', label: 'run', group: 'run', kind: 'text', width: 108 },
   { id: 'status', label: 'status', group: 'run', kind: 'text', width: 104 },
   { id: 'notebook', label: 'notebook', group: 'run', kind: 'text', width: 150 },
-  { id: 'trigger', label: 'trigger', group: 'run', kind: 'text', width: 112 },
+  { id: 'trigger', label: 'trigger', group: 'run', kind: 'text', width: 136 },
   { id: 'started', label: 'started', group: 'run', kind: 'date', width: 148 },
   { id: 'duration', label: 'duration', group: 'run', kind: 'duration', width: 96 }
 ];
