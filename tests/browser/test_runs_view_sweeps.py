@@ -99,7 +99,8 @@ def test_a_sweeps_points_are_grouped_under_it_folded_and_compared(page: Any, lab
     compare = page.locator(".mlops-runs-compare:visible")
     compare.locator(".mlops-rv-params tr").first.wait_for(timeout=15_000)
     heads = compare.locator(".mlops-rv-runs-head th[data-run-id]")
-    assert [heads.nth(i).get_attribute("data-run-id") for i in range(heads.count())] == [points[1], points[2], points[0]]
+    compared = [heads.nth(i).get_attribute("data-run-id") for i in range(heads.count())]
+    assert compared == [points[1], points[2], points[0]]  # the view's order: best objective first
     assert compare.locator(".mlops-rv-params tr[data-key='lr'] td").all_inner_texts() == ["0.2", "0.3", "0.1"]
     assert compare.locator(".mlops-rv-metrics tr[data-key='auc'] td").all_inner_texts() == ["0.9", "0.85", "0.8"]
     assert compare.locator(".mlops-rv-metrics tr.mlops-rv-differs[data-key='auc']").count() == 1

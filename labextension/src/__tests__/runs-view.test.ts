@@ -25,7 +25,6 @@ import {
   parseConfig,
   patchRows,
   RunDetail,
-  RunRow,
   RunsTable,
   sortIndex,
   stepTicks,
@@ -33,23 +32,7 @@ import {
   visibleColumns
 } from '../runs-view/model';
 
-const T0 = Date.parse('2026-03-01T10:00:00Z') / 1000;
-
-function row(id: string, over: Partial<RunRow> = {}): RunRow {
-  return {
-    id,
-    status: 'succeeded',
-    notebook: 'a.ipynb',
-    notebookPath: 'a.ipynb',
-    trigger: 'manual',
-    started: T0,
-    ended: T0 + 3,
-    parent: null,
-    params: {},
-    metrics: {},
-    ...over
-  };
-}
+import { row, T0 } from './run-rows';
 
 const table: RunsTable = {
   version: 'v1',

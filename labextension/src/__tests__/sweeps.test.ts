@@ -4,23 +4,7 @@ import { test } from 'node:test';
 import { filterIndex, NO_FILTER, patchRows, RunRow, sortIndex } from '../runs-view/model';
 import { groupSweeps, isPoint, isSweep, pointsOf, sweepGroups } from '../runs-view/sweeps';
 
-const T0 = Date.parse('2026-03-01T10:00:00Z') / 1000;
-
-function row(id: string, over: Partial<RunRow> = {}): RunRow {
-  return {
-    id,
-    status: 'succeeded',
-    notebook: 'train.ipynb',
-    notebookPath: 'train.ipynb',
-    trigger: 'manual',
-    started: T0,
-    ended: T0 + 3,
-    parent: null,
-    params: {},
-    metrics: {},
-    ...over
-  };
-}
+import { row, T0 } from './run-rows';
 
 /** Newest first, as the server sends them: a manual run, a 3-point sweep S (its points started after it),
  * a reproduction of the manual run (a parent, but no sweep), an older 2-point sweep R, and an old run. */

@@ -144,18 +144,23 @@ export function visibleColumns(all: readonly Column[], hidden: Iterable<string>)
   return all.filter(c => !off.has(c.id));
 }
 
+/** A copy of `set` with `item` added, or removed when it was in (a selection, the folded sweeps). */
+export function toggled<T>(set: Iterable<T>, item: T): Set<T> {
+  const next = new Set(set);
+  if (next.has(item)) {
+    next.delete(item);
+  } else {
+    next.add(item);
+  }
+  return next;
+}
+
 /** Show or hide one column; returns the new hidden list (sorted, so the stored state is stable). */
 export function toggleColumn(hidden: readonly string[], id: string): string[] {
   if (id === 'id') {
     return [...hidden];
   }
-  const set = new Set(hidden);
-  if (set.has(id)) {
-    set.delete(id);
-  } else {
-    set.add(id);
-  }
-  return [...set].sort();
+  return [...toggled(hidden, id)].sort();
 }
 
 /** A stored view config, or the default for anything malformed (state from an older version). */

@@ -24,6 +24,7 @@ import {
   sortIndex,
   SortSpec,
   toggleColumn,
+  toggled,
   ViewConfig,
   visibleColumns
 } from './model';
@@ -115,13 +116,7 @@ export class RunsViewModel {
 
   /** Fold a sweep to its one row, or unfold it. */
   toggleFolded(id: string): void {
-    const next = new Set(this.folded);
-    if (next.has(id)) {
-      next.delete(id);
-    } else {
-      next.add(id);
-    }
-    this.folded = next;
+    this.folded = toggled(this.folded, id);
     this._display = null;
     this._changed.emit();
   }
@@ -207,13 +202,7 @@ export class RunsViewModel {
   }
 
   toggleSelected(id: string): void {
-    const next = new Set(this.selected);
-    if (next.has(id)) {
-      next.delete(id);
-    } else {
-      next.add(id);
-    }
-    this.selected = next;
+    this.selected = toggled(this.selected, id);
     this._changed.emit();
   }
 
