@@ -1,5 +1,6 @@
 """A sweep in the runs view, in a real JupyterLab and Chromium: its points listed under it, indented,
-folded and unfolded with JupyterLab's caret, and compared side by side with *Compare points*.
+folded and unfolded with JupyterLab's caret, and compared side by side with *Compare points* (the objective
+charted against each parameter).
 
 The sweep is recorded through the store API as `mlops sweep` records one (a parent run with trigger
 `sweep`, one child run per point naming it as its parent): no kernels needed to draw it."""
@@ -104,6 +105,13 @@ def test_a_sweeps_points_are_grouped_under_it_folded_and_compared(page: Any, lab
     assert compare.locator(".mlops-rv-params tr[data-key='lr'] td").all_inner_texts() == ["0.2", "0.3", "0.1"]
     assert compare.locator(".mlops-rv-metrics tr[data-key='auc'] td").all_inner_texts() == ["0.9", "0.85", "0.8"]
     assert compare.locator(".mlops-rv-metrics tr.mlops-rv-differs[data-key='auc']").count() == 1
+    # The objective (what the sweep logged itself) against each parameter: one dot per point.
+    chart = compare.locator(".mlops-rv-objective .mlops-rv-chart[data-metric='auc'][data-against='lr']")
+    chart.wait_for(timeout=15_000)
+    assert chart.locator(".mlops-rv-axis-title").text_content() == "lr"
+    assert chart.locator(".mlops-rv-series circle").count() == 3 and chart.locator("path").count() == 0
+    assert chart.locator(".mlops-rv-axis-x text").count() >= 3
+    assert page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"Sweep {sweep_id[:8]}: 3 points").count() == 1
     screenshot(page, "runs-view-sweep-compare")
 
     errors = [e for e in page.console_errors if "mlops" in e.lower() or "runs-view" in e.lower()]

@@ -1,8 +1,17 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { filterIndex, NO_FILTER, patchRows, RunRow, sortIndex } from '../runs-view/model';
-import { groupSweeps, isPoint, isSweep, pointsOf, sweepGroups } from '../runs-view/sweeps';
+import { filterIndex, NO_FILTER, patchRows, RunDetail, RunRow, sortIndex } from '../runs-view/model';
+import {
+  groupSweeps,
+  isPoint,
+  isSweep,
+  MAX_OBJECTIVE_CHARTS,
+  objectiveCharts,
+  objectivesOf,
+  pointsOf,
+  sweepGroups
+} from '../runs-view/sweeps';
 
 import { row, T0 } from './run-rows';
 
@@ -92,4 +101,34 @@ test('a run moved into a sweep is a changed row (the grid redraws it indented)',
   const patch = patchRows(before, [row('x', { trigger: 'sweep', parent: 'S' })]);
   assert.equal(patch.changed, 1);
   assert.equal(patchRows(before, [row('x', { trigger: 'sweep' })]).rows[0], before[0]);
+});
+
+function detail(id: string, params: Record<string, unknown>, metrics: Record<string, number | string>, steps = 1): RunDetail {
+  const latest = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, { value: v, step: 0, points: steps }]));
+  return { id, params, metrics, metrics_latest: latest } as unknown as RunDetail;
+}
+
+test("the objective is what the sweep logged itself: charted against each numeric parameter that varies", () => {
+  assert.deepEqual(objectivesOf(rows[4]), ['auc']);
+  assert.deepEqual(objectivesOf(rows[8]), []);
+  assert.deepEqual(objectivesOf(undefined), []);
+  const points = [
+    detail('aaaaaaaa11', { lr: 0.1, depth: 3, opt: 'adam', seed: 7 }, { auc: 0.8, loss: 0.5 }),
+    detail('bbbbbbbb22', { lr: 0.2, depth: 3, opt: 'sgd', seed: 7 }, { auc: 0.9, loss: 0.4 }),
+    detail('cccccccc33', { lr: 0.3, depth: 5, opt: 'adam', seed: 7 }, { auc: 'nan', loss: 0.3 })
+  ];
+  const charts = objectiveCharts(points, ['auc']);
+  // depth and lr vary and are numbers; opt is text and seed is fixed: no axis for either.
+  assert.deepEqual(charts.map(c => `${c.metric}~${c.param}`), ['auc~depth', 'auc~lr']);
+  // One dot per point with a finite objective (the NaN point is left out), x the parameter's value.
+  assert.deepEqual(charts[1].series, [
+    { label: 'aaaaaaaa', points: [{ step: 0.1, value: 0.8 }] },
+    { label: 'bbbbbbbb', points: [{ step: 0.2, value: 0.9 }] }
+  ]);
+  // Without an objective, each single-valued metric that varies stands in; one logged over steps does not.
+  assert.deepEqual(objectiveCharts(points, []).map(c => `${c.metric}~${c.param}`), ['auc~depth', 'auc~lr', 'loss~depth', 'loss~lr']);
+  const curves = points.map(p => detail(p.id as string, p.params as Record<string, unknown>, { loss: 1 }, 5));
+  assert.deepEqual(objectiveCharts(curves, []), []);
+  const wide = [0, 1].map(i => detail(`r${i}`, Object.fromEntries([...'abcdefghijklmn'].map(k => [k, i])), { auc: i }));
+  assert.equal(objectiveCharts(wide, ['auc']).length, MAX_OBJECTIVE_CHARTS);
 });
