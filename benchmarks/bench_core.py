@@ -135,11 +135,13 @@ def query_runs(n: int) -> float:
         store.log_metrics(run.id, [("accuracy", i / n, 0), ("auc", 0.5, 0)])
         store.finish_run(run.id, "succeeded")
     mlops.runs(limit=10)  # warm imports (pandas) so both sides are timed hot
-    t = time.perf_counter()
-    frame = mlops.runs()
-    elapsed = time.perf_counter() - t
-    assert len(frame) >= n
-    return elapsed
+    times = []
+    for _ in range(5):  # median of 5: one read is at the mercy of whatever else the machine does
+        t = time.perf_counter()
+        frame = mlops.runs()
+        times.append(time.perf_counter() - t)
+        assert len(frame) >= n
+    return statistics.median(times)
 
 
 def fingerprint_speed(rows: int) -> tuple[float, float]:
@@ -161,14 +163,24 @@ def fingerprint_speed(rows: int) -> tuple[float, float]:
     return statistics.median(ours), statistics.median(peer)
 
 
-def load_ext_time(repeats: int) -> float:
+def load_ext_time(repeats: int) -> tuple[float, float]:
+    """Medians of ``%load_ext mlops_magic`` and of ``import pandas``, each in a fresh process, taken in
+    turns so both see the same load on the machine (the goal is a ratio of the two)."""
     code = ("import time; from IPython.core.interactiveshell import InteractiveShell;"
             "ip = InteractiveShell.instance(); t = time.perf_counter();"
             "ip.run_line_magic('load_ext', 'mlops_magic'); print(time.perf_counter() - t)")
+    pandas = "import time; t = time.perf_counter(); import pandas; print(time.perf_counter() - t)"
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
-    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                                  check=True).stdout.strip().splitlines()[-1]) for _ in range(repeats)]
-    return statistics.median(times)
+
+    def timed(source: str) -> float:
+        out = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, env=env, check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    ours, peer = [], []
+    for _ in range(repeats):
+        ours.append(timed(code))
+        peer.append(timed(pandas))
+    return statistics.median(ours), statistics.median(peer)
 
 
 WRITER = """
@@ -227,9 +239,9 @@ def main() -> None:
     print(f"  mlops log_metrics    {batch} rows in {batch_s * 1e3:.2f} ms = {batch / batch_s:,.0f} rows/s")
     if peer:
         print(f"  MLflow {peer['version']} log_metric  {peer['log_metric_s'] * 1e3:.3f} ms/call  "
-              f"→ ratio {peer['log_metric_s'] / per_call:,.0f}x (goal >= 50x)")
+              f"→ ratio {peer['log_metric_s'] / per_call:,.0f}x (goal >= 200x)")
         print(f"  MLflow log_batch     {batch} rows in {peer['log_batch_s'] * 1e3:.1f} ms  "
-              f"→ ratio {peer['log_batch_s'] / batch_s:,.0f}x (goal >= 50x)")
+              f"→ ratio {peer['log_batch_s'] / batch_s:,.0f}x (goal >= 200x)")
 
     print(f"== querying {nruns} runs into a DataFrame")
     fresh_store(tempfile.mkdtemp())
@@ -237,7 +249,7 @@ def main() -> None:
     print(f"  mlops.runs()         {q * 1e3:.1f} ms")
     if peer:
         print(f"  mlflow.search_runs   {peer['search_s'] * 1e3:.1f} ms ({peer['search_rows']} rows)  "
-              f"→ ratio {peer['search_s'] / q:,.1f}x (goal >= 20x)")
+              f"→ ratio {peer['search_s'] / q:,.1f}x (goal >= 60x)")
 
     rows = 100_000 if args.quick else 1_000_000
     print(f"== fingerprint of a {rows:,} x 12 float DataFrame")
@@ -245,8 +257,10 @@ def main() -> None:
     print(f"  mlops fingerprint    {ours * 1e3:.1f} ms   hash_pandas_object+sha256 {peer_fp * 1e3:.1f} ms  "
           f"→ ratio {peer_fp / ours:.1f}x (goal >= 10x)")
 
-    print("== %load_ext mlops_magic (fresh process, median of 5)")
-    print(f"  {load_ext_time(5) * 1e3:.1f} ms (goal < 150 ms)")
+    print("== %load_ext mlops_magic vs import pandas (fresh processes in turns, medians of 7)")
+    load_ext, pandas = load_ext_time(7)
+    print(f"  {load_ext * 1e3:.1f} ms; import pandas {pandas * 1e3:.1f} ms  → {load_ext / pandas:.2f}x of it "
+          "(goal <= 0.35x; <= 30 ms on a quiet developer machine)")
 
     procs, count = (8, 1000) if args.quick else (8, 10_000)
     print(f"== concurrency: {procs} processes x {count:,} metrics into one store")

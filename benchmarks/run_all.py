@@ -33,6 +33,7 @@ def main() -> int:
         ["bench_ci.py"],
         ["bench_system.py"],
         ["bench_lab.py", *(["--no-browser"] if args.no_browser else [])],
+        ["bench_artifacts.py"],
     ]
     failed = []
     for script, *extra in plan:

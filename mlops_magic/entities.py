@@ -152,6 +152,7 @@ class Run(_Entity):
     executor: str | None = None  # where it executes: local, local:N, dask://HOST:PORT
     worker: str | None = None  # the cluster worker's address, once one started it
     waiting: str | None = None  # why a queued run waits
+    user: str | None = None  # who started it (MLOPS_USER, JUPYTERHUB_USER or the OS user)
 
     @property
     def duration(self) -> float | None:

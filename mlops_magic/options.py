@@ -76,6 +76,8 @@ RUN_FILTERS: tuple[Arg, ...] = (
     arg("--notebook", metavar="NB", help="Only runs of this notebook."),
     arg("--status", metavar="S", help="Only these statuses, comma-separated, e.g. failed or succeeded,failed."),
     arg("--trigger", metavar="T", help="Only these triggers, comma-separated, e.g. schedule."),
+    arg("--user", metavar="U", help="Only runs these users started, comma-separated (MLOPS_USER, JUPYTERHUB_USER "
+        "or the OS user at the time)."),
     arg("--limit", type=int, minimum=1, metavar="N", help="At most this many runs, newest first (default: all)."),
 )
 #: ``mlops runs --sweep ID`` and ``%mlops runs --sweep ID``: a sweep's parent run and its points only.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures, for store_url
+from store_backends import backend_url
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
@@ -36,28 +37,11 @@ def store(store_dir: Path):
     return open_store()
 
 
-BACKENDS = ["sqlite", "postgres"]
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory."""
-    from mlops_magic.store import clear_cache
-    from mlops_magic.tracking.session import reset_session
-
-    monkeypatch.chdir(tmp_path)
-    for var in ("MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE", "JPY_SESSION_NAME", "MLOPS_ARTIFACTS"):
-        monkeypatch.delenv(var, raising=False)
-    if request.param == "sqlite":
-        url = str(tmp_path / "project")
-    else:
-        url = request.getfixturevalue("postgres_url") + f"?artifacts={tmp_path / 'shared-artifacts'}"
-    monkeypatch.setenv("MLOPS_STORE", url)
-    clear_cache()
-    reset_session()
-    yield url
-    clear_cache()
-    reset_session()
+    """The URL of an empty store of each backend; also MLOPS_STORE, with tmp_path as working directory.
+    The store contract and retention override it with artifacts in S3 as well (tests/store_backends.py)."""
+    yield from backend_url(request, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -41,6 +41,8 @@ class LocalCluster:
     log_dir: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     seen: set[int] = field(default_factory=set)  # every pid started, directly or by a nanny
+    worker_env: dict[str, str] = field(default_factory=dict)  # e.g. the bucket's endpoint and credentials
+    worker_dirs: Path | None = None  # each worker in a folder of its own (cwd and TMPDIR), else the test's cwd
 
     @property
     def url(self) -> str:
@@ -50,12 +52,19 @@ class LocalCluster:
     def address(self) -> str:
         return f"tcp://127.0.0.1:{self.port}"
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
+    def _spawn(self, name: str, argv: list[str], *, worker: bool = False) -> None:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it
         env = python_env()
         env.pop("MLOPS_EXECUTOR", None)
         env.pop("MLOPS_STORE", None)
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        cwd = None
+        if worker:
+            env.update(self.worker_env)
+            if self.worker_dirs is not None:
+                cwd = self.worker_dirs / name
+                cwd.mkdir(parents=True, exist_ok=True)
+                env["TMPDIR"] = str(cwd)
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, cwd=cwd)
         self.procs[name] = proc
         self.seen.add(proc.pid)
 
@@ -64,7 +73,7 @@ class LocalCluster:
                                   "--no-dashboard"])
         for name, extra in (("gpu", ["--resources", "GPU=1"]), ("cpu", [])):
             self._spawn(name, [DASK, "worker", self.address, "--nworkers", "1", "--nthreads", "1",
-                               "--no-dashboard", "--name", name, *extra])
+                               "--no-dashboard", "--name", name, *extra], worker=True)
         wait_for(lambda: len(self.workers()) == 2, 60, "two Dask workers to join")
         self.record_children()
         return self
@@ -126,9 +135,11 @@ class LocalCluster:
                 pass
 
 
-def start_cluster(log_dir: Path) -> Iterator[LocalCluster]:
+def start_cluster(log_dir: Path, *, worker_env: dict[str, str] | None = None,
+                  worker_dirs: Path | None = None) -> Iterator[LocalCluster]:
     log_dir.mkdir(parents=True, exist_ok=True)
-    cluster = LocalCluster(port=free_port(), log_dir=log_dir)
+    cluster = LocalCluster(port=free_port(), log_dir=log_dir, worker_env=dict(worker_env or {}),
+                           worker_dirs=worker_dirs)
     try:
         yield cluster.start()
     finally:

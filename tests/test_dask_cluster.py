@@ -2,6 +2,10 @@
 
 One cluster serves the module (``cluster``); worker ``gpu`` offers ``GPU=1``, worker ``cpu`` nothing.
 Tests that kill a worker wait until its nanny has brought it back, so later tests see two workers.
+
+The module runs twice (``artifacts_kind``): with the artifacts in the project's folder, and with them in
+S3 (moto's server on 127.0.0.1), the workers then each in a working folder of their own (cwd and TMPDIR)
+with nothing but the store URL and the bucket's endpoint and credentials: no shared artifacts folder.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pytest
 from _support import python_env
 from dask_support import LocalCluster, kernels_of, notebook, start_cluster, wait_for
 from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures
+from s3_support import moto_server, s3_artifacts  # noqa: F401 - fixtures
 
 from mlops_magic.runner import RunRequest, RunResult, run_notebooks
 from mlops_magic.store import clear_cache, open_store
@@ -30,16 +35,31 @@ from mlops_magic.tracking.queries import run_detail
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module", params=["folder", "s3"])
+def artifacts_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    yield from start_cluster(tmp_path_factory.mktemp("dask-logs"))
+def cluster(tmp_path_factory: pytest.TempPathFactory, artifacts_kind: str,
+            request: pytest.FixtureRequest) -> Iterator[LocalCluster]:
+    if artifacts_kind == "folder":
+        yield from start_cluster(tmp_path_factory.mktemp("dask-logs"))
+        return
+    server = request.getfixturevalue("moto_server")
+    yield from start_cluster(tmp_path_factory.mktemp("dask-logs"), worker_env=server.env(),
+                             worker_dirs=tmp_path_factory.mktemp("workers"))
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, artifacts_kind: str,
+            request: pytest.FixtureRequest) -> Path:
     monkeypatch.chdir(tmp_path)
-    for var in ("MLOPS_STORE", "MLOPS_EXECUTOR", "MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE"):
+    for var in ("MLOPS_STORE", "MLOPS_EXECUTOR", "MLOPS_RUN_ID", "MLOPS_NOTEBOOK", "MLOPS_NOTEBOOK_SOURCE",
+                "MLOPS_ARTIFACTS"):
         monkeypatch.delenv(var, raising=False)
+    if artifacts_kind == "s3":  # the project's store names the bucket (written into its URL for the workers)
+        monkeypatch.setenv("MLOPS_ARTIFACTS", request.getfixturevalue("s3_artifacts"))
     clear_cache()
     (tmp_path / ".mlops").mkdir()
     yield tmp_path
@@ -371,11 +391,16 @@ def test_a_scheduler_that_cannot_reach_the_cluster_records_the_fire_failed(proje
 
 # -- stores --------------------------------------------------------------------------------------
 def test_a_postgresql_store_with_the_cluster(cluster: LocalCluster, tmp_path: Path, postgres_url: str,  # noqa: F811
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                             monkeypatch: pytest.MonkeyPatch, artifacts_kind: str,
+                                             request: pytest.FixtureRequest) -> None:
+    """The team set-up: PostgreSQL, and artifacts in a shared folder or (the second pass) in a bucket the
+    workers reach with only the store URL and the bucket's credentials."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLOPS_ARTIFACTS", raising=False)
     clear_cache()
     shared = tmp_path / "shared-artifacts"
-    url = f"{postgres_url}{'&' if '?' in postgres_url else '?'}artifacts={shared}"
+    place = request.getfixturevalue("s3_artifacts") if artifacts_kind == "s3" else str(shared)
+    url = f"{postgres_url}{'&' if '?' in postgres_url else '?'}artifacts={place}"
     store = open_store(url)
     requests = [RunRequest(notebook=str(quick(tmp_path, f"pg{i}.ipynb", sleep=0.5)), store_url=store.url)
                 for i in range(4)]
@@ -383,9 +408,15 @@ def test_a_postgresql_store_with_the_cluster(cluster: LocalCluster, tmp_path: Pa
     assert [r.status for r in results] == ["succeeded"] * 4, [r.line() for r in results]
     runs = [store.get_run(r.run_id) for r in results]
     assert len({r.worker for r in runs}) == 2 and {r.executor for r in runs} == {cluster.url}
-    assert all(a.name == "executed.ipynb" and Path(a.path).is_relative_to(shared)
-               for r in runs for a in store.list_artifacts(r.id))
+    kept = [a for r in runs for a in store.list_artifacts(r.id)]
+    assert [a.name for a in kept] == ["executed.ipynb"] * 4
+    assert all(a.path.startswith(place) and b"kernel_pid" in store.artifacts.read_bytes(a.digest) for a in kept)
     assert [s.name for s in store.list_stages(runs[0].id)] == ["train"]
+    if artifacts_kind == "s3":  # each worker kept its working copies in its own folder; nobody shared one
+        assert cluster.worker_dirs is not None and not shared.exists()
+        copies = {p.parent.name for p in cluster.worker_dirs.glob("*/mlops-work-*/runs/*/output.ipynb")}
+        assert copies == {r.id for r in runs}
+        assert not list(cluster.worker_dirs.rglob("objects"))
 
 
 # -- without Dask, and staying light -------------------------------------------------------------

@@ -218,6 +218,24 @@ def test_load_ext_imports_nothing_heavy(store_dir) -> None:
     assert all(m not in loaded for m in ("'pandas'", "'sklearn'", "'papermill'", "'ipywidgets'")), loaded
 
 
+def test_autolog_and_the_stage_cache_load_with_the_first_stage_that_needs_them(store_dir) -> None:
+    code = ("import sys; from IPython.core.interactiveshell import InteractiveShell;"
+            "ip = InteractiveShell.instance(); ip.run_line_magic('load_ext', 'mlops_magic');"
+            "mods = ['mlops_magic.autolog.observer', 'mlops_magic.cache.observer', 'importlib.metadata'];"
+            "print([m in sys.modules for m in mods]);"
+            "ip.run_cell('%%mlops stage data\\nx = 1');"
+            "print([m in sys.modules for m in mods]);"
+            "ip.run_cell('%%mlops stage train --cache\\ny = x + 1');"
+            "print([m in sys.modules for m in mods], ip.user_ns['y'])")
+    out = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, env=python_env(), timeout=120,
+                         cwd=store_dir)
+    assert out.returncode == 0, out.stderr
+    loaded, first, cached = out.stdout.strip().splitlines()[-3:]
+    assert loaded == "[False, False, False]"
+    assert first.startswith("[True, False")  # every stage may autolog; only --cache needs the cache
+    assert cached.startswith("[True, True") and cached.endswith(" 2")
+
+
 def test_extension_loads_through_config(store_dir, tmp_path) -> None:
     code = ("from traitlets.config import Config; from IPython.testing.globalipapp import start_ipython;"
             "from IPython.terminal.ipapp import TerminalIPythonApp;"

@@ -103,6 +103,61 @@ async def test_since_the_same_version_answers_unchanged_until_a_run_changes(
     assert changed["metrics"]["acc"][-1] == 9.0
 
 
+@pytest.mark.parametrize("change", ["metric", "batch", "new run", "status", "param", "renamed notebook"])
+async def test_every_change_the_table_shows_changes_the_answer(jp_fetch: Any, store: Any, runs: list[str],
+                                                              jp_root_dir: Path, change: str) -> None:
+    first = await table(jp_fetch)
+    assert (await table(jp_fetch, since=first["version"]))["unchanged"] is True
+    if change == "metric":
+        store.log_metric(runs[0], "acc", 9.0, step=3)
+    elif change == "batch":
+        store.log_metrics(runs[0], [(f"m{i}", float(i), 0) for i in range(150)])
+    elif change == "new run":
+        store.create_run(notebook="demo.ipynb")
+    elif change == "status":
+        store.finish_run(store.create_run(notebook="demo.ipynb").id, "succeeded")
+        first = await table(jp_fetch)
+        store.finish_run(runs[3], "failed")
+    elif change == "param":
+        store.log_params(runs[0], {"lr": 5})
+    else:
+        from mlops_magic.scheduling.renames import rename_notebook
+
+        rename_notebook(store, jp_root_dir / "demo.ipynb", jp_root_dir / "renamed.ipynb")
+    changed = await table(jp_fetch, since=first["version"])
+    assert changed["unchanged"] is False and changed["version"] != first["version"]
+
+
+async def test_a_commit_from_another_process_changes_the_answer(jp_fetch: Any, store: Any, runs: list[str]) -> None:
+    import subprocess
+    import sys
+
+    first = await table(jp_fetch)
+    subprocess.run([sys.executable, "-c", "import sys; from mlops_magic.store import open_store; "
+                    "open_store(sys.argv[1]).finish_run(sys.argv[2], 'killed')", store.url, runs[3]],
+                   check=True, capture_output=True)
+    changed = await table(jp_fetch, since=first["version"])
+    assert changed["unchanged"] is False and changed["columns"]["status"][0] == "killed"
+    assert (await table(jp_fetch, since=changed["version"]))["unchanged"] is True
+
+
+async def test_an_unchanged_poll_reads_no_table(jp_fetch: Any, store: Any, runs: list[str]) -> None:
+    first = await table(jp_fetch, status="succeeded")
+    statements: list[str] = []
+    store.db._conn.set_trace_callback(statements.append)  # every statement SQLite runs for this store
+    try:
+        again = await table(jp_fetch, status="succeeded", since=first["version"])
+    finally:
+        store.db._conn.set_trace_callback(None)
+    assert again == {"version": first["version"], "unchanged": True}
+    # The orphan check (queued and running runs only) and the change marker: nothing reads the metrics.
+    assert statements and not any("metric" in s or "params" in s for s in statements), statements
+    assert "PRAGMA data_version" in statements
+    # Other filters are answers of their own: the kept version is not theirs.
+    other = await table(jp_fetch, since=first["version"])
+    assert other["unchanged"] is False and other["total"] == 4
+
+
 async def test_no_runs_yet(jp_fetch: Any, store: Any) -> None:
     body = await table(jp_fetch)
     assert body["total"] == 0 and body["columns"]["id"] == [] and body["metrics"] == {}

@@ -1,4 +1,5 @@
-"""One store contract, two backends: every test here runs on SQLite and on a real PostgreSQL server.
+"""One store contract, two backends: every test here runs on SQLite and on a real PostgreSQL server, each
+with artifacts in a folder and in S3 (a real S3-compatible server on 127.0.0.1, tests/s3_support.py).
 
 The PostgreSQL server is a throwaway cluster (tests/postgres_support.py). Without the server
 binaries the postgres cases fail with a hint to run `bash .ci/setup-postgres`; set
@@ -19,6 +20,8 @@ from pathlib import Path
 import pytest
 from _support import PYTHON, python_env
 from postgres_support import postgres_cluster, postgres_url  # noqa: F401 - fixtures
+from s3_support import moto_server, s3_artifacts  # noqa: F401 - fixtures
+from store_backends import BACKENDS, backend_url
 
 from mlops_magic.entities import Fingerprint, RunStatus
 from mlops_magic.errors import (
@@ -37,7 +40,13 @@ from mlops_magic.store.location import parse_store_url
 FIXTURES = Path(__file__).parent / "notebooks"
 
 
-# ``store_url`` (each backend's empty store) is a conftest fixture: tests/test_hostile_serving.py uses it too.
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The URL of an empty store of each backend, artifacts in S3 too (conftest's has SQLite and PostgreSQL
+    with artifacts in folders, which tests/test_hostile_serving.py uses)."""
+    yield from backend_url(request, tmp_path, monkeypatch)
+
+
 @pytest.fixture
 def store(store_url: str):
     return open_store(store_url)
@@ -108,9 +117,35 @@ def test_artifacts_are_content_addressed(store, tmp_path: Path) -> None:
     a = store.log_artifact(run.id, f)
     b = store.log_artifact(run.id, f, name="copy.txt")
     c = store.log_artifact_bytes(run.id, "copy.txt", b"other")  # same name again: replaced
-    assert a.digest == b.digest and Path(a.path).read_text() == "weights"
+    assert a.digest == b.digest and store.artifacts.read_bytes(a.digest) == b"weights"
     assert {x.name: x.digest for x in store.list_artifacts(run.id)} == {"model.txt": a.digest, "copy.txt": c.digest}
     assert store.get_artifact(run.id, "copy.txt").size == 5
+    assert {o.digest: o.size for o in store.artifacts.objects()} == {a.digest: 7, c.digest: 5}
+
+
+def test_artifact_bytes_stream_through_the_seam(store, tmp_path: Path) -> None:
+    """Puts from a file, bytes or a stream and reads as a stream or a local file, whatever holds the bytes."""
+    import hashlib
+    import io
+
+    data = os.urandom(3 << 20) + b"tail"
+    digest, size = store.artifacts.put_stream(io.BytesIO(data))
+    assert (digest, size) == (hashlib.sha256(data).hexdigest(), len(data))
+    assert store.artifacts.put_bytes(data) == (digest, size)  # the same bytes are one object
+    assert store.artifacts.exists(digest) and not store.artifacts.exists("0" * 64)
+    with store.artifacts.open(digest) as fh:
+        assert fh.read(4) == data[:4] and fh.read() == data[4:]
+    with store.artifacts.local_copy(digest) as path:
+        assert path.read_bytes() == data
+    with pytest.raises(NotFoundError, match="missing"):
+        store.artifacts.open("0" * 64)
+    with pytest.raises(NotFoundError, match="missing"), store.artifacts.local_copy("1" * 64):
+        pass
+    with pytest.raises(InvalidInputError, match="not an artifact digest"):
+        store.artifacts.open("../../etc/passwd")
+    assert [o.digest for o in store.artifacts.objects()] == [digest]
+    assert store.artifacts.remove(digest) and not store.artifacts.exists(digest)
+    assert not store.artifacts.remove(digest) and store.artifacts.delete([digest]) == 0
 
 
 def test_fingerprints_and_events(store) -> None:
@@ -143,10 +178,16 @@ def test_lifecycle_view_and_runs_frame(store) -> None:
     view = {s.kind: s for s in run_lifecycle(store, run.id).stages}
     assert view["data"].attempts == 2 and view["evaluate"].status == "not run"
     assert any("stale" in w for w in view["train"].warnings)
+    store.log_metric(run.id, "system.cpu", 12.5)  # a sampled system series is not a result column
+    other = store.create_run(notebook="pipe.ipynb", params={"lr": 0.2, "layers": [64, 32]})
     frame = runs_frame(store)
-    assert list(frame["id"]) == [run.id] and frame["metrics.auc"].iloc[0] == 0.9
-    assert frame["params.lr"].iloc[0] == 0.1
-    assert list_run_records(store)[0]["metrics"] == {"auc": 0.9}
+    assert list(frame["id"]) == [other.id, run.id] and frame["metrics.auc"].iloc[1] == 0.9
+    assert list(frame["params.lr"]) == [0.2, 0.1] and "metrics.system.cpu" not in frame.columns
+    assert frame["params.layers"].iloc[0] == [64, 32] and frame["params.layers"].iloc[1] is None
+    frame["params.layers"].iloc[0].append(16)  # each run's list is its own
+    assert runs_frame(store)["params.layers"].iloc[0] == [64, 32]
+    store.finish_run(other.id, "succeeded")
+    assert list_run_records(store)[1]["metrics"] == {"auc": 0.9}
     detail = run_detail(store, run.id[:5])
     assert detail["id"] == run.id and len(detail["stages"]) == 3 and detail["metrics_latest"]["auc"]["points"] == 1
 
@@ -171,6 +212,35 @@ def test_drift_report_is_recorded_with_an_event(store) -> None:
     [event] = store.list_events("drift")
     assert event["subject"] == "churn" and event["payload"]["report_id"] == report_id
     assert len(drift_history(store, "churn")) == 1
+
+
+def test_the_change_marker_moves_with_every_commit_here_or_in_another_process(store, store_url: str) -> None:
+    run = store.create_run(notebook="nb.ipynb", params={"lr": 0.1})
+    marker = store.change_marker()
+    assert marker
+    if store.db.dialect == "sqlite":  # a PostgreSQL snapshot also moves with the cluster's own work (autovacuum)
+        store.list_runs(), store.run_table(), store.latest_metrics([run.id])
+        assert store.change_marker() == marker, "reads moved the marker"
+    changes = [
+        lambda: store.log_metric(run.id, "acc", 0.5),
+        lambda: store.log_metric(run.id, "acc", 0.6, step=1),  # a known series: the one-insert path
+        lambda: store.log_metrics(run.id, [(f"m{i}", float(i), 0) for i in range(150)]),  # one packed row
+        lambda: store.log_params(run.id, {"lr": 0.2}),  # an upsert keeps its row id
+        lambda: store.set_tags(run.id, {"team": "risk"}),
+        lambda: store.finish_run(run.id, "succeeded"),  # an update keeps its row id
+        lambda: store.create_run(notebook="nb.ipynb"),
+    ]
+    for change in changes:
+        change()
+        assert store.change_marker() != marker
+        marker = store.change_marker()
+    child = _spawn("""
+        import sys
+        from mlops_magic.store import open_store
+        open_store(sys.argv[1]).log_params(sys.argv[2], {"lr": 0.3})
+    """, store_url, run.id)
+    _wait_all([child])
+    assert store.change_marker() != marker, "another process's commit left the marker where it was"
 
 
 # -- schema ---------------------------------------------------------------------------------------
@@ -604,7 +674,7 @@ def test_imported_runs_are_written_whole_with_their_times_and_links(store) -> No
         1_700_000_003.0, 1_700_000_004.0, 1_700_000_005.0]
     assert store.latest_metrics([parent.id])[parent.id]["loss"] == 0.5
     [artifact] = store.list_artifacts(parent.id)
-    assert Path(artifact.path).read_bytes() == b"hello\n" and artifact.created.timestamp() == 1_700_000_100.5
+    assert store.artifacts.read_bytes(artifact.digest) == b"hello\n" and artifact.created.timestamp() == 1_700_000_100.5
     assert store.get_run(child.id).parent_run_id == parent.id and store.get_run(child.id).status == "failed"
     assert interop.linked(store.db, "mlflow", "run", ["a" * 32, "b" * 32, "z" * 32]) == {"a" * 32: parent.id,
                                                                                         "b" * 32: child.id}

@@ -65,6 +65,8 @@ export interface paths {
                     status?: string;
                     /** @description comma-separated: interactive, papermill, manual, schedule, data-change, drift, performance, ci, after */
                     trigger?: string;
+                    /** @description comma-separated: only runs these users started (MLOPS_USER, JUPYTERHUB_USER or the OS user) */
+                    user?: string;
                 };
                 header?: never;
                 path?: never;
@@ -1292,6 +1294,8 @@ export interface components {
             worker: string | null;
             /** @description why a queued run waits */
             waiting: string | null;
+            /** @description who started it: MLOPS_USER, JUPYTERHUB_USER or the OS user (null for runs recorded before runs recorded it) */
+            user: string | null;
         };
         RunsPage: {
             runs: components["schemas"]["Run"][];
@@ -1528,6 +1532,8 @@ export interface components {
             comparison?: {
                 [key: string]: unknown;
             } | null;
+            /** @description who made the change */
+            user?: string | null;
         };
         /** @description the newest drift and performance checks of the model (mlops_magic.monitoring.health) */
         ModelHealth: {
@@ -1590,6 +1596,10 @@ export interface components {
             cache?: boolean;
             /** Format: date-time */
             created: string;
+            /** @description who added the schedule */
+            user?: string | null;
+            /** @description who changed it last (added, paused, resumed, moved) */
+            changed_by?: string | null;
             last_run: {
                 id: string;
                 status: string;
@@ -1626,6 +1636,8 @@ export interface components {
                 /** @description seconds since the epoch */
                 started: number[];
                 ended: (number | null)[];
+                /** @description who started each run */
+                user: (string | null)[];
                 /** @description the run this one came from: a sweep's point names its sweep (trigger sweep) */
                 parent_run_id: (string | null)[];
             };

@@ -8,6 +8,20 @@ what is captured, how it is named, and how to turn it off.
 
 from __future__ import annotations
 
-from .observer import AutologObserver, ensure_registered
+from typing import Any
 
-__all__ = ["AutologObserver", "ensure_registered"]
+#: The autolog observer's name among the session's stage observers.
+NAME = "autolog"
+
+
+def __getattr__(name: str) -> Any:
+    """The observer module is imported when first asked for: ``%load_ext`` registers autolog without it
+    (``tracking.stage_hooks.LazyObserver``), and ``ipython/autolog.py`` needs only :mod:`.control`."""
+    if name in ("AutologObserver", "ensure_registered"):
+        from . import observer  # lazy: %load_ext stays light
+
+        return getattr(observer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["NAME", "AutologObserver", "ensure_registered"]

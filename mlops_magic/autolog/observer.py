@@ -15,12 +15,11 @@ from typing import Any
 
 from ..tracking.session import Session
 from ..tracking.stage_hooks import KernelExit, StageContext
-from . import boosting, control, figures, flush, metrics, sklearn
+from . import NAME, boosting, control, figures, flush, metrics, sklearn
 from .naming import Namer
 from .patching import ImportWatcher, Patches, close_scope, open_scope, scope_open
 from .recorder import Recorder
 
-NAME = "autolog"
 #: Top-level packages whose import during a stage wraps what they bring.
 WATCHED = ("sklearn", "xgboost", "lightgbm", "matplotlib")
 

@@ -6,3 +6,8 @@ outputs into Arrow, npy, JSON and skops bytes; ``entries`` keeps
 them in the store as content-addressed artifacts; ``observer`` hangs all of it on the stage hooks, and
 ``records`` copies what the source stage recorded into a restored one. ``docs/cache.md`` is the guide.
 """
+
+from __future__ import annotations
+
+#: The stage cache's name among the session's stage observers (and its key in a stage's scratch state).
+NAME = "cache"

@@ -27,13 +27,13 @@ from ..display.html import fmt_duration
 from ..errors import MlopsError
 from ..tracking.session import Session
 from ..tracking.stage_hooks import StageContext
+from . import NAME
 from .codecs import Unstorable, kind_of
 from .entries import EntryError, Restored, drop, load_entry, save_entry, touch
 from .fingerprints import Digester, Unseeable
 from .key import StageKey, stage_key
 from .records import copy_records, record_restore
 
-NAME = "cache"
 #: The lines the cache prints into a stage's output (``STAGE: cached from run …``), which a diff of two
 #: runs' outputs leaves out: they say how the output came about, not what the stage showed.
 CACHE_LINE = re.compile(r"^[^\n]{1,250}?: (cached from run [0-9a-f]{8} \(|not cached: |--cache: |"

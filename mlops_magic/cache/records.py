@@ -39,7 +39,7 @@ def copy_records(session: Session, source_run: str, source_stage: int, target: S
             session.log_metric(key, value, None if counted else step)
     for artifact in store.list_artifacts(source_run):
         if artifact.stage_id == source_stage:
-            store.log_artifact(target.run_id, artifact.path, artifact.name, target.id)
+            store.name_artifact(target.run_id, artifact.name, artifact.digest, artifact.size, target.id)
     skip = set(skip_outputs)
     for fp in store.list_fingerprints(source_run):
         if fp.stage_id == source_stage and not (fp.role == "output" and fp.name in skip):

@@ -44,6 +44,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "ci": "mlops_magic.cli.ci:ci",
     "alert": "mlops_magic.cli.alert:alert",
     "sweep": "mlops_magic.cli.sweep:sweep",
+    "gc": "mlops_magic.cli.gc:gc",
 }
 
 
@@ -123,21 +124,26 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @declared(*RUN_FILTERS)
 @declared(SWEEP_FILTER)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.pass_context
-def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None,
+def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: str | None, user: str | None,
          limit: int | None, sweep: str | None, fmt: str) -> None:
     """List runs, newest first, each sweep's points under it. JSON is an array of run objects (id, notebook,
-    status, trigger, started, …)."""
+    status, trigger, started, user, …).
+
+    `mlops runs keep RUN` marks a run that `mlops gc` must never remove.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     from ..tracking.queries import list_run_records  # lazy: mlops --help imports every command
     from ..tracking.sweeps import group_by_sweep, sweep_points_only  # lazy: mlops --help imports every command
 
     store = open_cli_store(ctx)
     store.reap_orphans()  # a run whose process is gone (a killed kernel) is listed as killed, not running
-    records = list_run_records(store, notebook=notebook, status=status, trigger=trigger,
+    records = list_run_records(store, notebook=notebook, status=status, trigger=trigger, user=user,
                                limit=None if sweep else limit)
     if sweep:
         records = sweep_points_only(store, records, sweep)[:limit]
@@ -145,21 +151,37 @@ def runs(ctx: click.Context, notebook: str | None, status: str | None, trigger: 
         click.echo(json.dumps(records, indent=2))
     elif fmt == "csv":
         writer = csv.writer(sys.stdout)
-        writer.writerow(["id", "notebook", "name", "status", "trigger", "started", "ended", "duration", "metrics"])
+        writer.writerow(["id", "notebook", "name", "status", "trigger", "started", "ended", "duration", "metrics",
+                         "user"])
         for r in records:
             writer.writerow([r["id"], r["notebook"] or "", r["name"] or "", r["status"], r["trigger"], r["started"],
                              r["ended"] or "", r["duration"] if r["duration"] is not None else "",
-                             json.dumps(r["metrics"])])
+                             json.dumps(r["metrics"]), r["user"] or ""])
     elif not records:
         click.echo("no runs yet")
     else:
         where = any(r["worker"] or r["status"] == RunStatus.QUEUED for r in records)
-        print_table(["id", "status", "trigger", "notebook", "started", "duration", "metrics"]
+        print_table(["id", "status", "trigger", "notebook", "user", "started", "duration", "metrics"]
                     + (["worker"] if where else []), [
             [("└ " if r["depth"] else "") + r["id"][:8], r["status"], r["trigger"], r["notebook"] or "",
-             _fmt_time(r["started"]),
+             r["user"] or "", _fmt_time(r["started"]),
              f"{r['duration']:.1f}s" if r["duration"] is not None else "", _fmt_metrics(r["metrics"])]
             + ([_where(r)] if where else []) for r in group_by_sweep(store, records)])
+
+
+@runs.command("keep")
+@click.argument("run_refs", nargs=-1, required=True, metavar="RUN...")
+@click.option("--undo", is_flag=True, help="Let retention remove the run again (when old enough).")
+@click.pass_context
+def keep(ctx: click.Context, run_refs: tuple[str, ...], undo: bool) -> None:
+    """Mark RUN (an id, a unique prefix or 'latest') so that `mlops gc` never removes it (tag mlops.keep)."""
+    from ..store.params import KEEP_TAG  # lazy: mlops --help imports every command
+
+    store = open_cli_store(ctx)
+    for ref in run_refs:
+        run_id = store.resolve_run_id(ref)
+        store.set_tags(run_id, {KEEP_TAG: "false" if undo else "true"})
+        click.echo(f"{run_id[:8]}: {'no longer kept' if undo else 'kept: mlops gc will never remove it'}")
 
 
 def _where(record: dict[str, Any]) -> str:

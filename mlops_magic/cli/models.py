@@ -94,7 +94,7 @@ def _detail(mv: Any, sources: list[dict[str, Any]]) -> str:
 @_FORMAT
 @click.pass_context
 def history(ctx: click.Context, name: str, alias: str | None, fmt: str) -> None:
-    """The audit history of NAME's aliases, newest first: from, to, when, run, reason."""
+    """The audit history of NAME's aliases, newest first: from, to, when, who, run, reason."""
     from ..registry.aliases import history as alias_history  # lazy: mlops --help imports every command
 
     changes = alias_history(open_cli_store(ctx), name, alias)
@@ -103,9 +103,9 @@ def history(ctx: click.Context, name: str, alias: str | None, fmt: str) -> None:
     elif not changes:
         click.echo(f"{name}: no alias has been set yet")
     else:
-        print_table(["when", "alias", "action", "from", "to", "run", "reason"], [
+        print_table(["when", "alias", "action", "from", "to", "user", "run", "reason"], [
             [_fmt_time(c.created.isoformat()), c.alias, c.action, f"v{c.from_version}" if c.from_version else "-",
-             f"v{c.to_version}" if c.to_version else "-", (c.run_id or "")[:8], c.reason or ""]
+             f"v{c.to_version}" if c.to_version else "-", c.user or "", (c.run_id or "")[:8], c.reason or ""]
             for c in changes])
 
 

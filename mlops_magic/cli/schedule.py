@@ -82,7 +82,7 @@ def add(ctx: click.Context, notebook: str, cron: str | None, tz: str | None, on_
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.pass_context
 def list_cmd(ctx: click.Context, fmt: str) -> None:
-    """Schedules with their triggers, next cron time and last run."""
+    """Schedules with their triggers, next cron time, last run and who changed them last."""
     from ..scheduling.overview import list_schedules_view  # lazy: mlops --help imports every command
     from .main import print_table  # lazy: mlops --help imports every command
 
@@ -93,10 +93,11 @@ def list_cmd(ctx: click.Context, fmt: str) -> None:
         click.echo("no schedules; add one with `mlops schedule add NOTEBOOK --cron '0 2 * * *'`")
     else:
         where = any(r.get("executor") or r.get("resources") for r in rows)
-        print_table(["id", "notebook", "triggers", "state", "next", "last run"] + (["executor"] if where else []), [
+        print_table(["id", "notebook", "triggers", "state", "next", "last run", "changed by"]
+                    + (["executor"] if where else []), [
             [r["id"], r["notebook"], r["triggers"], "paused" if r["paused"] else "active",
              (r["next_due"] or "")[:16].replace("T", " "),
-             f"{r['last_run']['id'][:8]} {r['last_run']['status']}" if r["last_run"] else ""]
+             f"{r['last_run']['id'][:8]} {r['last_run']['status']}" if r["last_run"] else "", r["changed_by"] or ""]
             + ([_executor_cell(r)] if where else []) for r in rows])
 
 

@@ -200,7 +200,8 @@ class _Writer:
                     continue
                 dest = Path(tmp, *name.parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(artifact.path, dest)
+                with self.store.artifacts.open(artifact.digest) as src, dest.open("wb") as out:  # a bucket too
+                    shutil.copyfileobj(src, out)
                 self.summary.artifacts += 1
             with self.target.errors(f"uploading the artifacts of run {run_id}"):
                 self.client.log_artifacts(run_id, tmp)

@@ -22,9 +22,10 @@ from .._version import __version__
 from ..errors import InvalidInputError, MlopsError
 from ..registry import model_files as model_io
 from ..registry.versions import ModelVersion, get_version
-from ..store import ArtifactStore, SQLiteDatabase, Store, resolve_location
+from ..store import SQLiteDatabase, Store, resolve_location
 from ..store import monitoring as monitoring_tables
 from ..store import registry as registry_tables
+from ..store.artifact_files import LocalArtifactStore
 from .requirements import pins, python_version
 
 PORT = 8080
@@ -102,8 +103,8 @@ def _copy_version(store: Store, mv: ModelVersion, target_dir: Path, data: bytes)
     """A store at ``target_dir`` holding this one version under its own number, its aliases, and its
     reference profile and performance reference (what monitoring the served traffic compares with)."""
     location = resolve_location(str(target_dir))
-    assert location.db_path is not None
-    target = Store(SQLiteDatabase(location.db_path, create=True), ArtifactStore(location.artifacts_root),
+    assert location.db_path is not None and location.artifacts_root is not None  # a folder: resolve_location(str)
+    target = Store(SQLiteDatabase(location.db_path, create=True), LocalArtifactStore(location.artifacts_root),
                    location.project_dir)
     try:
         target.artifacts.put_bytes(data)

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import ast
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..autolog import ensure_registered as ensure_autolog
-from ..cache.observer import NAME as CACHE
-from ..cache.observer import CacheState, StageCache
-from ..cache.replay import replay_module
+from ..autolog import NAME as AUTOLOG
+from ..cache import NAME as CACHE
 from ..entities import Fingerprint, StageRun, VariableInfo
 from ..errors import MlopsError
 from ..tracking.session import Session
+from ..tracking.stage_hooks import LazyObserver, StageObserver
 from ..tracking.stages import (
     HEADER_RE,
     MAX_HEADER_ARGS,
@@ -39,6 +38,22 @@ from ..tracking.stages import (
     split_header,
 )
 from ..tracking.system import ensure_registered as ensure_system_metrics
+
+if TYPE_CHECKING:
+    from ..cache.observer import CacheState
+
+
+def _stage_cache(session: Session, to_python: Any) -> StageObserver:
+    from ..cache.observer import StageCache  # lazy: %load_ext stays light (the first --cache stage imports it)
+
+    return StageCache(session, to_python=to_python)
+
+
+def _autolog(session: Session) -> StageObserver:
+    from ..autolog.observer import AutologObserver  # lazy: %load_ext stays light (the first stage imports it)
+
+    return AutologObserver(session)
+
 
 _SKIP_TYPES = ("module", "function", "builtin_function_or_method", "type", "method")
 
@@ -63,13 +78,15 @@ class StageCellTracker:
 
     # -- registration -------------------------------------------------------------------------
     def register(self) -> None:
-        ensure_autolog(self.session)
+        if AUTOLOG not in self.session.observers.names():
+            self.session.add_observer(LazyObserver(AUTOLOG, lambda: _autolog(self.session)))
         ensure_system_metrics(self.session)
         self.shell.input_transformers_cleanup.insert(0, self.transform)
         self.shell.ast_transformers.append(self.skipper)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
-        self.session.add_observer(StageCache(self.session, to_python=self.shell.transform_cell))
+        self.session.add_observer(LazyObserver(CACHE, lambda: _stage_cache(self.session, self.shell.transform_cell),
+                                               wanted=lambda ctx: bool(ctx.options.get("cache"))))
 
     def unregister(self) -> None:
         if self.transform in self.shell.input_transformers_cleanup:
@@ -138,8 +155,7 @@ class StageCellTracker:
     def _start_cache(self) -> None:
         """Act on the cache's decision: skip a restored cell and show its outputs, or record a missed one's."""
         ctx = self.session.stage_context(self._open.id) if self._open is not None else None
-        state = ctx.state.get(CACHE) if ctx is not None else None
-        self._cache = state if isinstance(state, CacheState) else None
+        self._cache = ctx.state.get(CACHE) if ctx is not None else None  # only the cache keeps state there
         if self._cache is None:
             return
         _print_lines(self._cache)
@@ -239,6 +255,8 @@ class SkipRestoredCell:
         if not self.armed or not isinstance(node, ast.Module):
             return node
         self.armed = False
+        from ..cache.replay import replay_module  # lazy: %load_ext stays light (only a restored stage replays)
+
         return ast.fix_missing_locations(replay_module(node, self.to_python))
 
 

@@ -31,7 +31,7 @@ def cmd_status(ctx: MagicContext, args: Namespace) -> Any:
 
 def cmd_runs(ctx: MagicContext, args: Namespace) -> Any:
     """The core's DataFrame; ``--widget``: the runs table panel, sorted by ``--sort``."""
-    filters = {"notebook": args.notebook, "status": args.status, "trigger": args.trigger}
+    filters = {"notebook": args.notebook, "status": args.status, "trigger": args.trigger, "user": args.user}
     ctx.session.store.reap_orphans()  # a run whose kernel is gone is listed as killed, not running
     if not args.widget:
         if args.ascending or args.sort != "started":

@@ -11,7 +11,6 @@ the bar (the version's reference value less ``max_drop``, or an absolute ``thres
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from ..registry.versions import check_model_name, get_version, load, require_mod
 from ..stats import performance as P
 from ..store import Store
 from ..store import monitoring as tables
+from ..store.retention import parse_duration
 from ..tracking.session import get_session
 from .records import resolve_data
 from .request_ids import request_ids
@@ -32,18 +32,11 @@ from .request_ids import request_ids
 LOWER_IS_BETTER = {"mae", "rmse"}
 DEFAULT_MAX_DROP = 0.05
 DEFAULT_MIN_ROWS = 100
-_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$")
-_UNIT = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
 def parse_window(text: str | None) -> float | None:
     """``1d``, ``6h``, ``30m``, ``2w`` → seconds; None for one window over everything."""
     if text is None or str(text).strip() in ("", "all"):
         return None
-    match = _WINDOW.match(str(text))
-    if not match or float(match.group(1)) <= 0:
-        raise InvalidInputError(f"window {text!r}: write a length such as 30m, 6h, 1d or 1w (or 'all')")
-    return float(match.group(1)) * _UNIT[match.group(2)]
+    return parse_duration(str(text), "window", " (or 'all')")
 
 
 @dataclass

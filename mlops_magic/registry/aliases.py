@@ -53,6 +53,7 @@ class AliasChange(_Entity):
     run_id: str | None = None
     reason: str | None = None
     comparison: dict[str, Any] | None = None
+    user: str | None = None  # who made the change (MLOPS_USER, JUPYTERHUB_USER or the OS user)
 
     def __str__(self) -> str:
         if not self.moved:
@@ -214,7 +215,7 @@ def history(store: Store, name: str, alias: str | None = None, *, limit: int | N
     check_model_name(name)
     require_model(store, name)
     return [AliasChange(r[0], r[1], r[2], r[3], r[4], bool(r[5]), utc_from_ts(r[6]),  # type: ignore[arg-type]
-                        r[7], r[8], json.loads(r[9]) if r[9] else None)
+                        r[7], r[8], json.loads(r[9]) if r[9] else None, r[10])
             for r in tables.alias_history_rows(store.db, name, alias, limit=limit)]
 
 

@@ -287,7 +287,7 @@ def _model_file(store: Store, model: Any, fmt: str, label: str) -> model_io.Stor
     """The model's file in the store: the one autolog saved at the end of its stage when the model has
     not changed since (no second serialisation), else saved now."""
     stored = model_io.kept(model, fmt)
-    if stored is not None and store.artifacts.path_for(stored.digest).is_file():
+    if stored is not None and store.artifacts.exists(stored.digest):
         model_io.warn_custom_types(stored.trusted_types, label)
         return stored
     saved = model_io.dump(model, fmt, label)
@@ -317,7 +317,7 @@ def load(store: Store, ref: str, *, trust: bool = False) -> Any:
         with store.artifacts.open(mv.digest) as fh:
             data = fh.read()
     except NotFoundError:
-        raise MlopsError(f"the model file of {label} is missing from {store.artifacts.root}; "
+        raise MlopsError(f"the model file of {label} is missing from {store.artifacts.url}; "
                          "register the model again") from None
     if hashlib.sha256(data).hexdigest() != mv.digest:
         raise MlopsError(f"the model file of {label} is corrupt (its checksum does not match); "

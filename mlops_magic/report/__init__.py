@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..entities import ACTIVE_STATUSES
-from .data import index_data, run_data
+from .data import executed_notebook, index_data, run_data
 from .html import index_html, run_html
 from .markdown import index_markdown, run_markdown
 
@@ -20,12 +20,13 @@ def run_report(store: Any, ref: str, fmt: str = "html", *, include_notebook: boo
     data = run_data(store, ref)
     if fmt == "markdown":
         return run_markdown(data)
-
+    if include_notebook:
+        data["executed_notebook"] = executed_notebook(store, data["executed_digest"])
     return run_html(data, include_notebook=include_notebook)
 
 
 def default_report_path(store: Any, run_id: str) -> Path:
-    return Path(store.artifacts.root).parent / "runs" / run_id / "report.html"
+    return Path(store.work_dir) / "runs" / run_id / "report.html"
 
 
 def write_run_report(store: Any, ref: str, path: str | os.PathLike[str] | None = None) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..entities import result_metrics
+from ..errors import MlopsError
 from ..registry.gates import run_gates
 from ..store import Store
 from ..tracking.queries import run_detail
@@ -20,8 +21,21 @@ def run_data(store: Store, ref: str) -> dict[str, Any]:
     detail["gates"] = _gates(store, run_id)
     detail["drift_reports"] = _drift_reports(store, run_id)
     detail["performance_reports"] = _performance_reports(store, run_id)
-    detail["executed_path"] = next((a["path"] for a in detail["artifacts"] if a["name"] == "executed.ipynb"), None)
+    executed = next((a for a in detail["artifacts"] if a["name"] == "executed.ipynb"), None)
+    detail["executed_path"] = executed["path"] if executed else None  # where it lives: shown, never opened
+    detail["executed_digest"] = executed["digest"] if executed else None
     return detail
+
+
+def executed_notebook(store: Store, digest: str | None) -> str | None:
+    """The kept notebook's text, read through the store's artifact seam (a folder or a bucket); None
+    when the run kept none or its bytes cannot be read (a report without the notebook beats no report)."""
+    if not digest:
+        return None
+    try:
+        return store.artifacts.read_bytes(digest).decode("utf-8")
+    except (MlopsError, OSError, UnicodeDecodeError):
+        return None
 
 
 def _drift_reports(store: Store, run_id: str) -> list[Any]:

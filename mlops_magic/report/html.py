@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 from ..display.charts import STATUS_COLOURS, line_chart, status_strip, timeline, value_card
@@ -61,15 +60,16 @@ def _page(title: str, body: str) -> str:
             f"<style>{CSS}</style></head><body>{body}</body></html>")
 
 
-def notebook_html(path: str | None) -> str:
-    """The executed notebook rendered by nbconvert, without any script that would need the network."""
-    if not path or not Path(path).exists():
+def notebook_html(text: str | None) -> str:
+    """The executed notebook (its JSON text) rendered by nbconvert, without any script that would need the
+    network."""
+    if not text:
         return '<p class="muted">no executed notebook was kept for this run</p>'
     try:
         import nbformat
         from nbconvert import HTMLExporter
 
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.reads(text, as_version=4)
         body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
     except Exception as exc:  # a report without the notebook beats no report
         return f'<p class="muted">the notebook could not be rendered: {esc(str(exc))}</p>'
@@ -131,7 +131,7 @@ def run_html(d: dict[str, Any], *, include_notebook: bool = True) -> str:
     if d.get("performance_reports"):
         sections += ["<h2>Performance</h2>", *(r._repr_html_() for r in d["performance_reports"])]
     if include_notebook:
-        sections += ["<h2>Executed notebook</h2>", notebook_html(d.get("executed_path"))]
+        sections += ["<h2>Executed notebook</h2>", notebook_html(d.get("executed_notebook"))]
     return _page(f"run {d['id'][:8]} — {d.get('notebook') or ''}", "".join(sections))
 
 

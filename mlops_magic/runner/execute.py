@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..entities import RETRYABLE_STATUSES, RunStatus
-from ..errors import RunInterrupted
+from ..errors import MlopsError, RunInterrupted
 from ..report import write_run_report
 from ..store import Store
 from ..tracking.environment import environment, git_state
@@ -48,7 +48,8 @@ class Outcome:
 
 
 def runs_dir(store: Store) -> Path:
-    return Path(store.artifacts.root).parent / "runs"
+    """The local folder of headless runs' working copies (never in an object store: kernels need files)."""
+    return store.work_dir / "runs"
 
 
 def kernel_env(prep: PreparedRun, store: Store, input_path: Path) -> dict[str, str]:
@@ -212,7 +213,12 @@ def execute_created(prep: PreparedRun, store: Store, slot: KernelSlot | None, *,
         raise
     if attempts > 1:
         store.set_tags(prep.run_id, {"mlops.attempts": attempts})
-    kept = keep_output(store, prep, output)
+    try:
+        kept = keep_output(store, prep, output)
+    except MlopsError as exc:  # the artifact store is unreachable or refuses us: the run says so, once
+        kept = None
+        if outcome.status == RunStatus.SUCCEEDED:
+            outcome = Outcome(RunStatus.FAILED, f"the executed notebook could not be stored: {exc}"[:2000])
     finish(store, prep.run_id, outcome.status, outcome.error)
     report = None
     if req.report:

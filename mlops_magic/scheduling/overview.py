@@ -56,6 +56,7 @@ def schedule_view(store: Store, s: Schedule, now: datetime | None = None, *,
         "timeout": s.timeout, "retries": s.retries, "catchup": s.catchup, "max_concurrency": s.max_concurrency,
         "executor": s.executor, "resources": s.resources, "queue_timeout": s.queue_timeout, "cache": s.cache,
         "created": datetime.fromtimestamp(s.created).astimezone().isoformat(),
+        "user": s.user, "changed_by": s.changed_by,
         "last_run": {"id": last[0].id, "status": last[0].status, "started": last[0].started.isoformat()}
         if last else None,
     }

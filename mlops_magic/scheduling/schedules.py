@@ -60,6 +60,8 @@ class Schedule:
     queue_timeout: float | None = None
     cron_next: float | None = None  # the first cron time after the cursor (None: not known yet)
     cache: bool = False  # run with the stage cache on every stage (`--cache`)
+    user: str | None = None  # who added it
+    changed_by: str | None = None  # who changed it last (added, paused, resumed, moved)
 
     @property
     def notebook_path(self) -> Path:
@@ -124,6 +126,7 @@ def _row_to_schedule(r: Any) -> Schedule:
         cron_cursor=r["cron_cursor"], event_cursor=r["event_cursor"] or 0,
         executor=r["executor"], resources=json.loads(r["resources"]) if r["resources"] else {},
         queue_timeout=r["queue_timeout"], cron_next=r["cron_next"], cache=bool(r["cache"]),
+        user=r["username"], changed_by=r["changed_by"],
     )
 
 

@@ -9,6 +9,7 @@ The OpenAPI description of these routes is ``labextension/openapi.yaml``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import tornado.escape
@@ -70,7 +71,8 @@ class RunsHandler(MlopsHandler):
             return
         key = queries.notebook_key(store, self.notebook_path(notebook)) if notebook else None
         page = queries.runs_page(store, notebook=key, status=self.str_arg("status"),
-                                  trigger=self.str_arg("trigger"), limit=limit, offset=offset)
+                                  trigger=self.str_arg("trigger"), user=self.str_arg("user"), limit=limit,
+                                  offset=offset)
         for run in page["runs"]:
             self.add_api_path(run, store)
         self.reply(page)
@@ -116,16 +118,24 @@ class ArtifactHandler(MlopsHandler):
 
     @tornado.web.authenticated
     @maps_errors
-    def get(self, run_id: str, name: str) -> None:
+    async def get(self, run_id: str, name: str) -> None:
         store = self.store
         artifact = store.get_artifact(store.resolve_run_id(run_id), name)
-        path = store.artifacts.path_for(artifact.digest)
         quoted = tornado.escape.url_escape(name, plus=False)
+        loop = asyncio.get_running_loop()
+        # through the store's artifact seam (a folder or a bucket), in chunks read off the event loop; the
+        # client never sees where the bytes live
+        fh = await loop.run_in_executor(None, store.artifacts.open, artifact.digest)
         self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quoted}")
         self.set_header("X-Content-Type-Options", "nosniff")
-        with open(path, "rb") as fh:
-            # APIHandler.finish would label every body JSON; a download is bytes.
-            self.finish(fh.read(), set_content_type="application/octet-stream")
+        # APIHandler.finish would label every body JSON; a download is bytes.
+        self.set_header("Content-Type", "application/octet-stream")
+        self.set_header("Content-Length", str(artifact.size))
+        with fh:
+            while chunk := await loop.run_in_executor(None, fh.read, 1 << 20):
+                self.write(chunk)
+                await self.flush()
+        self.finish(set_content_type="application/octet-stream")
 
 
 class ReportHandler(MlopsHandler):

@@ -6,6 +6,11 @@ with one array per column (``store.run_table``, the same fast path as ``runs_fra
 notebooks dictionary-encoded, and a ``version`` (a digest of the answer) the view sends back
 on its next poll as ``since``: when nothing changed it gets ``{"unchanged": true}`` and has
 nothing to parse or redraw. ``benchmarks/bench_lab.py`` measures both ways.
+
+An unchanged poll does not even read the tables: the version last answered for the same store and
+filters is kept with the store's change marker (``Store.change_marker``, moved by any commit) read
+before that answer's query. While the marker stands, the answer would be the same, so ``since``
+equal to the kept version is "unchanged" at the cost of one marker read.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import tornado.web
@@ -25,6 +32,28 @@ from .paths import to_api_path
 
 #: At most this many runs in one answer (newest first); ``limit`` may ask for fewer.
 MAX_ROWS = 100_000
+#: (store url, filters) -> (change marker read before the answer, its version); the newest few only.
+_answered: OrderedDict[tuple[Any, ...], tuple[str, str]] = OrderedDict()
+_answered_lock = threading.Lock()
+_ANSWERED_MAX = 64
+
+
+def _remember(key: tuple[Any, ...], marker: str | None, version: str) -> None:
+    if marker is None:
+        return
+    with _answered_lock:
+        _answered[key] = (marker, version)
+        _answered.move_to_end(key)
+        while len(_answered) > _ANSWERED_MAX:
+            _answered.popitem(last=False)
+
+
+def _still(key: tuple[Any, ...], marker: str | None, since: str | None) -> bool:
+    """Whether the answer for ``key`` is still version ``since``: nothing committed since it was computed."""
+    if marker is None or not since:
+        return False
+    with _answered_lock:
+        return _answered.get(key) == (marker, since)
 
 
 def _number(value: Any) -> Any:
@@ -65,6 +94,7 @@ def runs_columns(rows: list[Any], params: dict[str, dict[str, Any]], metrics: di
             "trigger": [r[4] for r in rows],
             "started": [r[5] for r in rows],
             "ended": [r[6] for r in rows],
+            "user": [r[9] for r in rows],
             # The run this one belongs to (a sweep's point names its sweep): the view groups by it.
             "parent_run_id": [r[7] for r in rows],
         },
@@ -83,6 +113,8 @@ class RunsTableHandler(MlopsHandler):
         limit = self.int_arg("limit", MAX_ROWS, 1, MAX_ROWS)
         notebook = self.str_arg("notebook")
         status, trigger = self.str_arg("status"), self.str_arg("trigger")
+        since, marker = self.str_arg("since"), None
+        memo: tuple[Any, ...] = ()
         if store is None:
             filter_values(status, trigger)
             if notebook:
@@ -91,6 +123,11 @@ class RunsTableHandler(MlopsHandler):
         else:
             key = queries.notebook_key(store, self.notebook_path(notebook)) if notebook else None
             store.reap_orphans()  # a run whose kernel is gone is listed as killed, not running
+            marker = store.change_marker()  # read before the tables: a commit after it moves it
+            memo = (store.url, str(self.root_dir), key, status, trigger, limit)
+            if _still(memo, marker, since):
+                self._unchanged(str(since))
+                return
             rows, params, metrics = store.run_table(notebook=key, status=status, trigger=trigger, limit=limit)
 
         def locate(recorded: str | None) -> str | None:
@@ -100,12 +137,18 @@ class RunsTableHandler(MlopsHandler):
         table = runs_columns(rows, params, {k: result_metrics(v) for k, v in metrics.items()}, locate)
         body = json.dumps(table, default=str, separators=(",", ":"))
         version = hashlib.sha1(body.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
-        self.set_header("Content-Type", "application/json")
-        if self.str_arg("since") == version:
-            self.finish(json.dumps({"version": version, "unchanged": True}))
+        if store is not None:
+            _remember(memo, marker, version)
+        if since == version:
+            self._unchanged(version)
             return
+        self.set_header("Content-Type", "application/json")
         # The version is the digest of the rest, so it goes in after it: splice it into the object.
         self.finish('{"version":' + json.dumps(version) + ',"unchanged":false,' + body[1:])
+
+    def _unchanged(self, version: str) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"version": version, "unchanged": True}))
 
 
 ROUTES: list[tuple[str, type[MlopsHandler]]] = [

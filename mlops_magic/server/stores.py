@@ -77,7 +77,8 @@ def find_location(folder: Path, root: Path, allowed: frozenset[str], named: str 
     location = resolve_location(None, start=folder)
     if location.url in allowed:
         return location
-    files = [location.artifacts_root] + ([location.db_path] if location.db_path is not None else [])
+    # artifacts in an object store are no path on this machine: only folders are held to the root
+    files = [f for f in (location.artifacts_root, location.db_path) if f is not None]
     if location.conninfo is None and _inside(project, root) and all(_inside(f, root) for f in files):
         return location
     raise StoreOutsideRootError(

@@ -10,7 +10,7 @@ import os
 import threading
 
 from ..errors import StoreError
-from .artifacts import ArtifactStore
+from .artifact_files import ArtifactStore, LocalArtifactStore
 from .db import Database, SQLiteDatabase, Transaction
 from .facade import Store
 from .location import StoreLocation, find_project_dir, resolve_location
@@ -60,9 +60,18 @@ def _open(location: StoreLocation, *, create: bool) -> Store:
         db = SQLiteDatabase(location.db_path, create=create)
     else:  # pragma: no cover - parse_store_url gives one or the other
         raise StoreError(f"unsupported store {location.display_url}")
-    artifacts = ArtifactStore(location.artifacts_root)
-    artifacts.clean_stale_uploads()  # uploads a killed process left behind
-    return Store(db, artifacts, location.project_dir)
+    return Store(db, artifact_store(location), location.project_dir, url=location.url, work_dir=location.work_dir)
+
+
+def artifact_store(location: StoreLocation) -> ArtifactStore:
+    """The artifact bytes of ``location``: a folder, or an object store (imported only when named)."""
+    if location.artifacts_root is None:
+        from .object_storage import ObjectArtifactStore  # lazy: imports fsspec's machinery only when used
+
+        return ObjectArtifactStore(location.artifacts)
+    files = LocalArtifactStore(location.artifacts_root)
+    files.clean_stale_uploads()  # uploads a killed process left behind
+    return files
 
 
 def clear_cache() -> None:
@@ -76,5 +85,5 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-__all__ = ["ArtifactStore", "Database", "SQLiteDatabase", "Store", "StoreLocation", "Transaction",
+__all__ = ["ArtifactStore", "Database", "LocalArtifactStore", "SQLiteDatabase", "Store", "StoreLocation", "Transaction",
            "clear_cache", "find_project_dir", "open_existing_store", "open_location", "open_store", "resolve_location"]

@@ -8,10 +8,10 @@ them and a later autolog knows a key whose value differs was set by the user sin
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .columns import loads
+from .columns import changed_in_chunks, loads
 from .db import Reader, Transaction
 
 KINDS = ("param", "metric", "artifact")
@@ -47,3 +47,8 @@ def timing_metrics(q: Reader, run_ids: Iterable[str]) -> set[str]:
                        (run_id, TIMING))
         found.update(r[0] for r in rows)
     return found
+
+
+def delete_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: what autolog recorded it wrote for these runs; rows removed."""
+    return changed_in_chunks(tx, "DELETE FROM autologged WHERE run_id IN ({ids})", run_ids)

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from .columns import changed_in_chunks
 from .db import Reader, Row, Transaction
 
 _ENTRY = ("key, manifest, size, run_id, stage_id, stage, notebook, seconds, created, last_used, hits")
@@ -81,6 +82,13 @@ def delete_entries(tx: Transaction, keys: Sequence[str]) -> list[str]:
     return sorted(freed - still)
 
 
+def digests(q: Reader) -> set[str]:
+    """Every artifact digest the cache names (manifests and the objects they list): retention keeps them,
+    the cache evicts its own."""
+    found = {r[0] for r in q.query("SELECT manifest FROM cache_entries")}
+    return found | {r[0] for r in q.query("SELECT DISTINCT digest FROM cache_objects")}
+
+
 def object_in_use(q: Reader, digest: str) -> bool:
     return q.query_one("SELECT 1 FROM cache_objects WHERE digest = ?", (digest,)) is not None
 
@@ -108,6 +116,12 @@ def restores(q: Reader, *, run_ids: Sequence[str] = (), stage_ids: Sequence[int]
             out += [_restore(r) for r in rows]
     unique = {r["stage_id"]: r for r in out}
     return sorted(unique.values(), key=lambda r: (r["created"], r["stage_id"]))
+
+
+def delete_restores_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention removing runs: the restore records of their stages go with them (the entries stay: they
+    hold their own bytes, and the cache evicts them by use)."""
+    return changed_in_chunks(tx, "DELETE FROM cached_stages WHERE run_id IN ({ids})", run_ids)
 
 
 def _restore(r: Row) -> dict[str, Any]:

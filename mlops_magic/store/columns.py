@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..errors import InvalidInputError
@@ -68,6 +68,12 @@ def marks(count: int) -> str:
     return ",".join("?" * count)
 
 
+def changed_in_chunks(tx: Any, statement: str, ids: Sequence[Any]) -> int:
+    """Run ``statement`` (whose ``{ids}`` is an ``IN`` list) once per chunk of ``ids``; rows changed in all.
+    Each table's owner passes its own statement: retention deletes a batch of runs this way."""
+    return sum(tx.execute_count(statement.format(ids=marks(len(chunk))), chunk) for chunk in chunks(list(ids)))
+
+
 _checked_names: set[str] = set()  # metric keys repeat; validating each once keeps batches fast
 
 
@@ -84,3 +90,8 @@ def check_name(kind: str, name: str) -> str:
     if len(_checked_names) < 100_000:
         _checked_names.add(name)
     return name
+
+
+def checked_names(names: Iterable[str]) -> bool:
+    """Whether every one of ``names`` passed :func:`check_name` before (a batch of known keys needs no check)."""
+    return _checked_names.issuperset(names)

@@ -12,6 +12,7 @@ the driver's exception as the cause.
 from __future__ import annotations
 
 import random
+import secrets
 import sqlite3
 import threading
 import time
@@ -34,6 +35,10 @@ class Transaction(ABC):
 
     @abstractmethod
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+
+    @abstractmethod
+    def execute_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement that changes rows; how many it changed (retention reports what it freed)."""
 
     @abstractmethod
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
@@ -71,6 +76,15 @@ class Database(ABC):
         """The URL to show people: the same as :attr:`url` without any password."""
         return self.url
 
+    def change_marker(self) -> str | None:
+        """A value that differs whenever anything was committed to the store since it was last read,
+        from this process or any other (None: this backend cannot tell, so every read must look).
+
+        It may also differ when nothing a reader cares about changed (any table, any commit); it never
+        stays the same across a commit. Cheap (microseconds to one round trip): what lets a poll that
+        finds nothing new answer "unchanged" without reading the tables."""
+        return None
+
     def write(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement in its own transaction; returns the new row id where there is one."""
         with self.transaction() as tx:
@@ -95,6 +109,9 @@ class _SQLiteTx(Transaction):
         """The new row's id for an INSERT into a table with a serial id, else None (as PostgreSQL answers)."""
         rowid = self._conn.execute(sql, params).lastrowid
         return rowid if schema.inserts_into(sql) in self._serial else None
+
+    def execute_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return int(self._conn.execute(sql, params).rowcount)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._conn.executemany(sql, rows)
@@ -146,6 +163,7 @@ class SQLiteDatabase(Database):
         self.url = f"sqlite:///{self.path}"
         self._lock = threading.RLock()
         self._serial = schema.serial_tables(schema.MIGRATIONS)
+        self._token = secrets.token_hex(4)  # this connection's: its counters mean nothing to another one
         exists = self.path.exists()
         if not exists and not create:
             raise StoreError(f"no store at {self.path}; create one with `mlops init`")
@@ -269,6 +287,29 @@ class SQLiteDatabase(Database):
         except sqlite3.Error as exc:
             self._conn.execute("ROLLBACK")
             raise store_error(exc, self.path) from exc
+
+    def write(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """One statement is its own transaction in autocommit mode: atomic without ``BEGIN``/``COMMIT``.
+
+        A writing statement takes the write lock before it reads anything (waiting on the busy timeout
+        as ``BEGIN IMMEDIATE`` does), so this is the same transaction in one call instead of three, the
+        most of what a single ``log_metric`` costs beyond its commit."""
+        with self._lock:
+            try:
+                rowid = self._while_busy(lambda: self._conn.execute(sql, params).lastrowid)
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from exc
+        return rowid if schema.inserts_into(sql) in self._serial else None
+
+    def change_marker(self) -> str:
+        """``PRAGMA data_version`` moves when another connection (any process) commits, ``total_changes``
+        when this one writes; both count per connection, hence the connection's own token."""
+        with self._lock:
+            try:
+                row = self._while_busy(lambda: self._conn.execute("PRAGMA data_version").fetchone())
+            except sqlite3.Error as exc:
+                raise store_error(exc, self.path) from exc
+            return f"{self._token}:{row[0]}:{self._conn.total_changes}"
 
     def close(self) -> None:
         with self._lock:

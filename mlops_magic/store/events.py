@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..entities import utc_from_ts
+from .columns import changed_in_chunks
 from .db import Reader, Transaction
 
 #: Called with the kind of each event this process writes (see the module docstring).
@@ -89,3 +90,8 @@ def _payload(text: str | None) -> Any:
         return json.loads(text) if text else {}
     except ValueError:
         return text
+
+
+def delete_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: the events about these runs; rows removed (schedules' cursors only move forward)."""
+    return changed_in_chunks(tx, "DELETE FROM events WHERE run_id IN ({ids})", run_ids)

@@ -31,30 +31,37 @@ from ..entities import (
 from ..errors import NotFoundError
 from . import artifacts, events, fingerprints, notebooks, orphans, runs, stages
 from . import params as params_table
-from .artifacts import ArtifactStore
+from .artifact_files import ArtifactStore
 from .columns import check_name
 from .db import Database, Row, Transaction
+from .location import redact_url
 from .metrics import MetricLog
+from .processes import current_user
 
 
 class Store:
     """One project's store: a :class:`Database` plus an :class:`ArtifactStore`."""
 
-    def __init__(self, db: Database, files: ArtifactStore, project_dir: Path | None = None) -> None:
+    def __init__(self, db: Database, files: ArtifactStore, project_dir: Path | None = None, *,
+                 url: str | None = None, work_dir: Path | None = None) -> None:
         self.db = db
         self.artifacts = files
         self.project_dir = project_dir
+        self._url = url
+        #: The local folder whose ``runs/`` keeps headless runs' working copies (see StoreLocation.work_dir).
+        self.work_dir = Path(work_dir) if work_dir is not None else Path(getattr(files, "root", ".")).parent
         self._metrics = MetricLog(db)
 
     @property
     def url(self) -> str:
-        """The URL that reopens this store (a PostgreSQL one keeps its password: show display_url)."""
-        return self.db.url
+        """The URL that reopens this store with the same artifacts (a PostgreSQL one keeps its password: show
+        display_url)."""
+        return self._url or self.db.url
 
     @property
     def display_url(self) -> str:
         """:attr:`url` fit to show people: any password replaced by ``***``."""
-        return self.db.display_url
+        return redact_url(self.url)
 
     def ping(self) -> None:
         """Raise unless the database answers: a worker's check before it starts."""
@@ -80,6 +87,7 @@ class Store:
             "environment": environment, "parent_run_id": parent_run_id, "schedule_id": schedule_id,
             "error": error, "host": host, "pid": pid or os.getpid(), "run_params": dict(params or {}),
             "executor": executor, "waiting": waiting, "submitted_by": f"{host}:{os.getpid()}",
+            "username": current_user(),
         }
 
         def write(tx: Transaction) -> None:
@@ -107,21 +115,28 @@ class Store:
         return runs.get(self.db, ref)
 
     def list_runs(self, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
-                  schedule_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[Run]:
+                  schedule_id: str | None = None, user: str | None = None, limit: int | None = None,
+                  offset: int = 0) -> list[Run]:
         """Runs newest first, each with its params and tags. Reading never reaps: see :meth:`reap_orphans`."""
         return runs.listing(self.db, notebook=notebook, status=status, trigger=trigger, schedule_id=schedule_id,
-                            limit=limit, offset=offset)
+                            user=user, limit=limit, offset=offset)
 
     def run_table(self, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
-                  limit: int | None = None) -> tuple[list[Row], dict[str, dict[str, Any]], dict[str, dict[str, float]]]:
+                  user: str | None = None, limit: int | None = None,
+                  ) -> tuple[list[Row], dict[str, dict[str, Any]], dict[str, dict[str, float]]]:
         """Runs (summary columns only), their params and latest metrics: the fast path behind tables."""
-        rows = runs.summary_rows(self.db, notebook=notebook, status=status, trigger=trigger, limit=limit)
+        rows = runs.summary_rows(self.db, notebook=notebook, status=status, trigger=trigger, user=user, limit=limit)
         ids = [r[0] for r in rows]
         return rows, params_table.params_of(self.db, ids), self.latest_metrics(ids)
 
+    def change_marker(self) -> str | None:
+        """A value that differs whenever anything was committed to the store since it was last read
+        (see :meth:`Database.change_marker`); None when the backend cannot tell."""
+        return self.db.change_marker()
+
     def count_runs(self, *, notebook: str | None = None, status: str | None = None,
-                   trigger: str | None = None) -> int:
-        return runs.count(self.db, notebook=notebook, status=status, trigger=trigger)
+                   trigger: str | None = None, user: str | None = None) -> int:
+        return runs.count(self.db, notebook=notebook, status=status, trigger=trigger, user=user)
 
     def run_requested_params(self, run_id: str) -> dict[str, Any]:
         """The parameters a run was started with (headless ``-p``), as opposed to ones logged later."""
@@ -205,6 +220,15 @@ class Store:
     def log_artifact_bytes(self, run_id: str, name: str, data: bytes, stage_id: int | None = None) -> Artifact:
         name = check_name("artifact name", name)
         digest, size = self.artifacts.put_bytes(data)
+        self.db.run_in_transaction(lambda tx: artifacts.upsert(tx, run_id, name, digest, size, stage_id))
+        return self.get_artifact(run_id, name)
+
+    def name_artifact(self, run_id: str, name: str, digest: str, size: int, stage_id: int | None = None) -> Artifact:
+        """Give a run an artifact whose bytes the store already holds (a restored stage re-using its source
+        stage's files): a row, no upload. Wherever the bytes live, nothing is read from a path."""
+        name = check_name("artifact name", name)
+        if not self.artifacts.exists(digest):
+            raise NotFoundError(f"artifact {digest[:12]} is missing from {self.artifacts.url}")
         self.db.run_in_transaction(lambda tx: artifacts.upsert(tx, run_id, name, digest, size, stage_id))
         return self.get_artifact(run_id, name)
 

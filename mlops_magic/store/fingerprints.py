@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..entities import Fingerprint, utc_from_ts
-from .columns import chunks, dumps, loads, marks, starts_with
+from .columns import changed_in_chunks, chunks, dumps, loads, marks, starts_with
 from .db import Reader, Transaction
 
 
@@ -79,3 +79,8 @@ def of_runs(q: Reader, run_ids: Sequence[str]) -> list[dict[str, Any]]:
                  "kind": r[6], "created": utc_from_ts(r[7]), "data_kind": r[8], "schema": loads(r[9])}
                 for r in found]
     return sorted(out, key=lambda r: r["created"])
+
+
+def delete_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: the fingerprints these runs took; rows removed."""
+    return changed_in_chunks(tx, "DELETE FROM fingerprints WHERE run_id IN ({ids})", run_ids)

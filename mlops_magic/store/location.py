@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,13 +24,17 @@ DB_FILENAME = "mlops.db"
 CONFIG_FILENAME = "config.json"
 
 
+#: Object-store URL schemes artifacts may live under, and the extra that installs each one's fsspec backend.
+REMOTE_SCHEMES = {"s3": "s3", "gs": "gcs", "gcs": "gcs", "az": "azure", "abfs": "azure", "abfss": "azure"}
+
+
 @dataclass(frozen=True)
 class StoreLocation:
-    """A resolved store: how to reach the database, and where artifact files go."""
+    """A resolved store: how to reach the database, and where artifact bytes go."""
 
     url: str
     db_path: Path | None  # for sqlite
-    artifacts_root: Path
+    artifacts: str  # a folder path, or an object URL (s3://bucket/prefix, gs://…, az://…)
     project_dir: Path | None  # the folder holding .mlops/, when there is one
     conninfo: str | None = None  # for postgresql: the URL libpq is given (without our own parameters)
 
@@ -37,6 +42,29 @@ class StoreLocation:
     def display_url(self) -> str:
         """:attr:`url` fit to show: any password replaced by ``***``."""
         return redact_url(self.url)
+
+    @property
+    def remote_artifacts(self) -> bool:
+        return "://" in self.artifacts
+
+    @property
+    def artifacts_root(self) -> Path | None:
+        """The artifacts folder, or None when they live in an object store."""
+        return None if self.remote_artifacts else Path(self.artifacts)
+
+    @property
+    def work_dir(self) -> Path:
+        """The local folder whose ``runs/`` holds headless runs' working copies (input and output notebooks,
+        kernel logs): beside a local artifacts folder as always; with object storage, beside the SQLite
+        file, else in the project's ``.mlops/``, else (a cluster worker with no project) in a temp folder."""
+        if self.artifacts_root is not None:
+            return self.artifacts_root.parent
+        if self.db_path is not None:
+            return self.db_path.parent
+        if self.project_dir is not None:
+            return self.project_dir / PROJECT_DIRNAME
+        uid = os.getuid() if hasattr(os, "getuid") else 0
+        return Path(tempfile.gettempdir()) / f"mlops-work-{uid}"
 
 
 def find_project_dir(start: str | os.PathLike[str] | None = None) -> Path | None:
@@ -49,7 +77,8 @@ def find_project_dir(start: str | os.PathLike[str] | None = None) -> Path | None
 
 
 def parse_store_url(url: str, *, base: Path | None = None) -> StoreLocation:
-    """Turn ``sqlite:///path.db``, a folder, or ``postgresql://…[?artifacts=/folder]`` into a location."""
+    """Turn ``sqlite:///path.db``, a folder, or ``postgresql://…`` (each ``[?artifacts=FOLDER|URL]``) into a
+    location."""
     url = url.strip()
     if not url:
         raise InvalidInputError("empty store URL; use sqlite:///path/to/mlops.db or a folder path")
@@ -57,11 +86,9 @@ def parse_store_url(url: str, *, base: Path | None = None) -> StoreLocation:
     if url.startswith(("postgresql://", "postgres://", "postgresql+", "postgres+")):
         return _postgres_location(url, base)
     if url.startswith("sqlite:///"):
-        raw = url[len("sqlite:///") :]
+        raw, _, query = url[len("sqlite:///") :].partition("?")
         db_path = Path(raw) if raw.startswith("/") else (base / raw)
-        db_path = db_path.resolve()
-        return StoreLocation(url=f"sqlite:///{db_path}", db_path=db_path,
-                             artifacts_root=db_path.parent / "artifacts", project_dir=None)
+        return _sqlite_location(db_path.resolve(), None, query, base)
     if "://" in url:
         scheme = url.split("://", 1)[0]
         raise InvalidInputError(
@@ -71,12 +98,65 @@ def parse_store_url(url: str, *, base: Path | None = None) -> StoreLocation:
     path = Path(url).expanduser()
     path = (path if path.is_absolute() else base / path).resolve()
     if path.suffix == ".db":
-        return StoreLocation(url=f"sqlite:///{path}", db_path=path,
-                             artifacts_root=path.parent / "artifacts", project_dir=None)
+        return _sqlite_location(path, None, "", base)
     mlops_dir = path if path.name == PROJECT_DIRNAME else path / PROJECT_DIRNAME
-    db_path = mlops_dir / DB_FILENAME
-    return StoreLocation(url=f"sqlite:///{db_path}", db_path=db_path,
-                         artifacts_root=mlops_dir / "artifacts", project_dir=mlops_dir.parent)
+    return _sqlite_location(mlops_dir / DB_FILENAME, mlops_dir.parent, "", base)
+
+
+def _sqlite_location(db_path: Path, project: Path | None, query: str, base: Path) -> StoreLocation:
+    """A SQLite store; its artifacts beside the file unless ``?artifacts=`` or ``MLOPS_ARTIFACTS`` say where
+    (then written back into the URL as ``?artifacts=``, so a run started from this store uses the same)."""
+    given = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "artifacts"]
+    unknown = [k for k, _ in parse_qsl(query, keep_blank_values=True) if k != "artifacts"]
+    if unknown:
+        raise InvalidInputError(f"unknown store URL parameter {unknown[0]!r}; a SQLite URL takes ?artifacts= only")
+    default = db_path.parent / "artifacts"
+    artifacts = artifacts_location(given[-1] if given else None, default=default, base=base)
+    url = f"sqlite:///{db_path}"
+    if artifacts != str(default):
+        url += "?" + urlencode([("artifacts", artifacts)], safe="/:")
+    return StoreLocation(url=url, db_path=db_path, artifacts=artifacts, project_dir=project)
+
+
+def artifacts_location(given: str | None, *, default: Path, base: Path, given_base: Path | None = None) -> str:
+    """Where artifacts go: ``given`` (the URL's ``?artifacts=``), else ``MLOPS_ARTIFACTS``, else ``default``.
+
+    An object URL (``s3://bucket/prefix``, ``gs://``, ``az://``) is kept as a URL; ``file://`` and plain
+    paths become absolute folders (relative ones against ``given_base`` for the URL's, ``base`` for the
+    environment's).
+    """
+    if given:
+        return _artifacts_spec(given, given_base or base)
+    if os.environ.get("MLOPS_ARTIFACTS"):
+        return _artifacts_spec(os.environ["MLOPS_ARTIFACTS"], base)
+    return str(default.resolve())
+
+
+def _artifacts_spec(value: str, base: Path) -> str:
+    value = value.strip()
+    if "://" not in value:
+        path = Path(value).expanduser()
+        return str((path if path.is_absolute() else base / path).resolve())
+    scheme = value.split("://", 1)[0].lower()
+    if scheme == "file":
+        return _artifacts_spec(urlsplit(value).path or "/", base)
+    if scheme not in REMOTE_SCHEMES:
+        raise InvalidInputError(f"unknown artifacts URL scheme {scheme!r}; use s3://bucket/prefix, gs://bucket/prefix, "
+                                "az://container/prefix, file:///folder or a folder path")
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError as exc:
+        raise InvalidInputError(f"malformed artifacts URL {redact_url(value)!r}: {exc}") from None
+    if password is not None:
+        raise InvalidInputError(
+            f"the artifacts URL {redact_url(value)!r} carries a credential; remove it and give credentials the way "
+            "the storage's own tools read them (environment, config files, instance roles)")
+    if not parts.netloc:
+        raise InvalidInputError(f"the artifacts URL {value!r} names no bucket; use {scheme}://bucket/prefix")
+    if parts.query or parts.fragment:
+        raise InvalidInputError(f"the artifacts URL {value!r} takes no ?query or #fragment")
+    return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}"
 
 
 def redact_url(url: str) -> str:
@@ -93,12 +173,12 @@ def redact_url(url: str) -> str:
 
 
 def _postgres_location(url: str, base: Path) -> StoreLocation:
-    """``postgresql://user:pass@host:port/db?sslmode=…&artifacts=/shared/folder``.
+    """``postgresql://user:pass@host:port/db?sslmode=…&artifacts=s3://bucket/prefix``.
 
-    Artifact files go to ``?artifacts=`` in the URL, else ``MLOPS_ARTIFACTS``, else the
-    ``.mlops/artifacts`` folder of the project (found from ``base``). The resolved folder is
-    written back into :attr:`StoreLocation.url`, so a headless run started from this store
-    (which gets the URL in ``MLOPS_STORE``) uses the very same files.
+    Artifacts go to ``?artifacts=`` in the URL (a folder or an object URL), else ``MLOPS_ARTIFACTS``,
+    else the ``.mlops/artifacts`` folder of the project (found from ``base``). The resolved place is
+    written back into :attr:`StoreLocation.url`, so a headless run started from this store (which gets
+    the URL in ``MLOPS_STORE``) and a cluster worker use the very same artifacts.
     """
     scheme, rest = url.split("://", 1)
     scheme = scheme.split("+", 1)[0]
@@ -117,18 +197,11 @@ def _postgres_location(url: str, base: Path) -> StoreLocation:
     given = [v for k, v in query if k == "artifacts"]
     others = [(k, v) for k, v in query if k != "artifacts"]
     project = find_project_dir(base)
-    if given and given[-1]:
-        artifacts = Path(given[-1]).expanduser()
-        artifacts = artifacts if artifacts.is_absolute() else (project or base) / artifacts
-    elif os.environ.get("MLOPS_ARTIFACTS"):
-        artifacts = Path(os.environ["MLOPS_ARTIFACTS"]).expanduser()
-        artifacts = artifacts if artifacts.is_absolute() else base / artifacts
-    else:
-        artifacts = (project or base) / PROJECT_DIRNAME / "artifacts"
-    artifacts = artifacts.resolve()
+    artifacts = artifacts_location(given[-1] if given else None, base=base, given_base=project or base,
+                                   default=(project or base) / PROJECT_DIRNAME / "artifacts")
     conninfo = urlunsplit(parts._replace(query=urlencode(others)))
-    full = urlunsplit(parts._replace(query=urlencode([*others, ("artifacts", str(artifacts))], safe="/")))
-    return StoreLocation(url=full, db_path=None, artifacts_root=artifacts, project_dir=project, conninfo=conninfo)
+    full = urlunsplit(parts._replace(query=urlencode([*others, ("artifacts", artifacts)], safe="/:")))
+    return StoreLocation(url=full, db_path=None, artifacts=artifacts, project_dir=project, conninfo=conninfo)
 
 
 def resolve_location(url: str | None = None, *, start: str | os.PathLike[str] | None = None) -> StoreLocation:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..entities import Metric, utc_from_ts
 from ..errors import InvalidInputError
-from .columns import check_name, chunks, marks
+from .columns import changed_in_chunks, check_name, checked_names, chunks, marks
 from .db import Database, Transaction
 
 _INSERT_POINT = "INSERT INTO metric_points (series_id, step, value, is_nan, timestamp, stage_id) VALUES (?,?,?,?,?,?)"
@@ -72,60 +72,67 @@ class MetricLog:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._series: dict[tuple[str, str], int] = {}  # (run id, metric key) -> committed series id
+        self._series: dict[str, dict[str, int]] = {}  # run id -> {metric key: committed series id}
+        self._known = 0  # how many series ids the cache holds
 
     def log_metric(self, run_id: str, key: str, value: Any, step: int = 0, timestamp: float | None = None,
                    stage_id: int | None = None) -> None:
         number = value if type(value) is float else as_metric_value(key, value)
-        series = self._series.get((run_id, key))
+        series = self._series.get(run_id, {}).get(key)
         if series is None:
             self.log_metrics(run_id, [(key, number, step)], timestamp, stage_id)
             return
         nan = number != number
-        self.db.write(_INSERT_POINT, (series, int(step), None if nan else number, int(nan),
-                                      timestamp or time.time(), stage_id))
+        self.db.write(_INSERT_POINT, (series, step if type(step) is int else int(step), None if nan else number,
+                                      int(nan), timestamp or time.time(), stage_id))
 
     def log_metrics(self, run_id: str, rows: Iterable[tuple[str, Any, int]], timestamp: float | None = None,
                     stage_id: int | None = None) -> int:
         """Batch insert of (key, value, step) rows in one transaction; all or nothing."""
         ts = timestamp or time.time()
-        checked: list[tuple[str, float, int]] = []
-        for key, value, step in rows:  # every row is checked before anything is written
-            checked.append((check_name("metric name", key),
-                            value if type(value) is float else as_metric_value(key, value), int(step)))
-        if not checked:
+        checked = _checked(rows)
+        if not checked[0]:
             return 0
-        keys = {key for key, _, _ in checked}
-        packed = len(checked) >= PACK_MIN
+        names, numbers, steps = checked
+        keys = set(names)
+        packed = len(names) >= PACK_MIN
 
         def write(tx: Transaction) -> dict[str, int]:
             ids = self._series_ids(tx, run_id, keys | {BATCH_KEY} if packed else keys)
             if packed:
-                body = json.dumps({"s": [ids[k] for k, _, _ in checked], "t": [t for _, _, t in checked],
-                                   "v": [n for _, n, _ in checked]}, separators=(",", ":"))
-                tx.execute(_INSERT_PACKED, (ids[BATCH_KEY], max(t for _, _, t in checked), None, 0, ts, stage_id,
-                                            body))
+                body = json.dumps({"s": list(map(ids.__getitem__, names)), "t": steps, "v": numbers},
+                                  separators=(",", ":"))
+                tx.execute(_INSERT_PACKED, (ids[BATCH_KEY], max(steps), None, 0, ts, stage_id, body))
             else:
                 tx.executemany(_INSERT_POINT, [(ids[k], step, None if n != n else n, int(n != n), ts, stage_id)
-                                               for k, n, step in checked])
+                                               for k, n, step in zip(names, numbers, steps)])
             return ids
 
         ids = self.db.run_in_transaction(write)
-        if len(self._series) > 100_000:
-            self._series.clear()
-        self._series.update({(run_id, k): i for k, i in ids.items()})  # only what committed
-        return len(checked)
+        current = self._series.get(run_id)
+        if ids is not current:  # series created: remember them, only now that they committed
+            if self._known > 100_000:
+                self._series.clear()
+                self._known, current = 0, None
+            merged = {**current, **ids} if current else ids  # another thread may have added some meanwhile
+            self._known += len(merged) - len(current or ())
+            self._series[run_id] = merged
+        return len(names)
 
     def _series_ids(self, tx: Transaction, run_id: str, keys: set[str]) -> dict[str, int]:
-        ids = {k: self._series[(run_id, k)] for k in keys if (run_id, k) in self._series}
-        missing = sorted(keys - ids.keys())
-        if missing:
-            tx.executemany("INSERT INTO metric_series (run_id, key) VALUES (?, ?) ON CONFLICT (run_id, key) DO NOTHING",
-                           [(run_id, k) for k in missing])
-            for chunk in chunks(missing):
-                rows = tx.query(f"SELECT key, id FROM metric_series WHERE run_id = ? AND key IN "
-                                f"({marks(len(chunk))})", [run_id, *chunk])
-                ids.update({r[0]: int(r[1]) for r in rows})
+        """key -> series id for ``keys``: the run's committed ids when it has them all (no query), else a
+        new dict with the missing series created."""
+        known = self._series.get(run_id, {})
+        missing = sorted(keys - known.keys())
+        if not missing:
+            return known
+        ids = dict(known)
+        tx.executemany("INSERT INTO metric_series (run_id, key) VALUES (?, ?) ON CONFLICT (run_id, key) DO NOTHING",
+                       [(run_id, k) for k in missing])
+        for chunk in chunks(missing):
+            rows = tx.query(f"SELECT key, id FROM metric_series WHERE run_id = ? AND key IN "
+                            f"({marks(len(chunk))})", [run_id, *chunk])
+            ids.update({r[0]: int(r[1]) for r in rows})
         return ids
 
     # -- reads ------------------------------------------------------------------------------------
@@ -190,3 +197,26 @@ class MetricLog:
         if row is not None and row[0] is not None:
             steps.append(int(row[0]))
         return max(steps) if steps else None
+
+
+def delete_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: every point (single or packed) and series of these runs; rows removed."""
+    return (changed_in_chunks(tx, "DELETE FROM metric_points WHERE series_id IN "
+                                  "(SELECT id FROM metric_series WHERE run_id IN ({ids}))", run_ids)
+            + changed_in_chunks(tx, "DELETE FROM metric_series WHERE run_id IN ({ids})", run_ids))
+def _checked(rows: Iterable[tuple[str, Any, int]]) -> tuple[list[str], list[float], list[int]]:
+    """(keys, values, steps) of (key, value, step) rows, every row checked before anything is written.
+
+    A batch of names already checked, float values and int steps (what a training loop logs) is
+    checked as three columns at C speed; anything else row by row, the first bad row raising."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    if not rows:
+        return [], [], []
+    names, values, steps = (list(column) for column in zip(*rows, strict=True))
+    if checked_names(names) and set(map(type, values)) == {float} and set(map(type, steps)) == {int}:
+        return names, values, steps
+    for i, (key, value, step) in enumerate(rows):
+        names[i] = check_name("metric name", key)
+        values[i] = value if type(value) is float else as_metric_value(key, value)
+        steps[i] = int(step)
+    return names, values, steps

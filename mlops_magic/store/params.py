@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .columns import check_name, chunks, dumps, loads, marks
+from .columns import changed_in_chunks, check_name, chunks, dumps, loads, marks
 from .db import Reader, Transaction
+
+_MISSING = object()
+_IMMUTABLE = (str, int, float, bool)  # a decoded list or dict is each run's own: never shared
 
 
 def insert_params(tx: Transaction, run_id: str, params: Mapping[str, Any]) -> None:
@@ -35,9 +38,16 @@ def upsert_tags(tx: Transaction, run_id: str, tags: Mapping[str, Any]) -> None:
 def params_of(q: Reader, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """run id -> {key: value} for each of ``run_ids`` (an empty dict for a run without parameters)."""
     out: dict[str, dict[str, Any]] = {i: {} for i in run_ids}
+    scalars: dict[str, Any] = {}  # JSON text -> its value, when immutable: runs repeat their values
     for chunk in chunks(list(run_ids)):
-        for r in q.query(f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks(len(chunk))})", chunk):
-            out[r[0]][r[1]] = loads(r[2])
+        for run_id, key, text in q.query(f"SELECT run_id, key, value FROM params WHERE run_id IN "
+                                         f"({marks(len(chunk))})", chunk):
+            value = scalars.get(text, _MISSING)
+            if value is _MISSING:
+                value = loads(text)
+                if value is None or type(value) in _IMMUTABLE:
+                    scalars[text] = value
+            out[run_id][key] = value
     return out
 
 
@@ -59,3 +69,19 @@ def params_with_stages(q: Reader, run_id: str) -> dict[str, tuple[Any, int | Non
     """Every parameter of a run with the stage that logged it last (None: the run's own)."""
     rows = q.query("SELECT key, value, stage_id FROM params WHERE run_id = ?", (run_id,))
     return {r[0]: (loads(r[1]), r[2]) for r in rows}
+
+
+def delete_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: the params and tags of these runs; rows removed."""
+    return (changed_in_chunks(tx, "DELETE FROM params WHERE run_id IN ({ids})", run_ids)
+            + changed_in_chunks(tx, "DELETE FROM tags WHERE run_id IN ({ids})", run_ids))
+
+
+#: The tag that marks a run retention must keep (``mlops runs keep RUN``, ``%mlops tag mlops.keep=true``).
+KEEP_TAG = "mlops.keep"
+
+
+def kept_runs(q: Reader) -> set[str]:
+    """Runs tagged :data:`KEEP_TAG` with a value that does not say no."""
+    rows = q.query("SELECT run_id, value FROM tags WHERE key = ?", (KEEP_TAG,))
+    return {r[0] for r in rows if str(r[1]).strip().lower() not in ("", "0", "false", "no", "off")}

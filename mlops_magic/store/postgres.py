@@ -74,6 +74,10 @@ class _PgTx(Transaction):
             return None if row is None else row[0]
         return None
 
+    def execute_count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        text, _ = translate(sql)
+        return int(self._conn.execute(text, bind_params(params)).rowcount)
+
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         rows = [bind_params(r) for r in rows]
         if not rows:
@@ -257,6 +261,16 @@ class PostgresDatabase(Database):
                         raise self._store_error(exc) from exc
                 _backoff(attempt)
         raise AssertionError("unreachable")
+
+    def change_marker(self) -> str | None:
+        """The server's current snapshot (xmin:xmax:in-progress ids): any transaction that commits between
+        two reads, here or anywhere in the cluster, moves ``xmax`` or leaves the in-progress list. Serial
+        ids are not enough: they are taken before commit, so a lower one can land after a higher one."""
+        try:
+            row = self.query_one("SELECT pg_current_snapshot()::text")
+        except StoreError:  # a server before PostgreSQL 13 has no pg_current_snapshot: every read looks
+            return None
+        return str(row[0]) if row else None
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

@@ -1,11 +1,27 @@
-"""Whether a process still runs: how the store tells a crashed writer's leftovers from live work.
+"""Who and which process writes: the user a change is recorded under, and whether a process still runs
+(how the store tells a crashed writer's leftovers from live work).
 
 Runs left ``running``, scheduler claims and half-written uploads all carry their host and pid.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+
+
+def current_user() -> str:
+    """Who this process acts for: ``MLOPS_USER``, else ``JUPYTERHUB_USER`` (a hub's single-user server and its
+    kernels), else the OS user. Runs, alias moves and schedule changes record it; it is a label people
+    read and filter on, not an authentication."""
+    for var in ("MLOPS_USER", "JUPYTERHUB_USER"):
+        value = os.environ.get(var, "").strip()
+        if value:
+            return value[:200]
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry (a container's arbitrary uid)
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 def pid_alive(pid: int) -> bool:

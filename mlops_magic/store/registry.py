@@ -13,8 +13,10 @@ from typing import Any
 
 from ..entities import Fingerprint
 from . import events
+from .columns import changed_in_chunks
 from .db import Reader, Row, Transaction
 from .fingerprints import insert as insert_fingerprint
+from .processes import current_user
 
 VERSION_COLUMNS = ("model", "version", "created", "flavour", "format", "model_type", "digest", "size",
                    "trusted_types", "input_schema", "metrics", "gates", "gates_passed", "run_id", "stage_id",
@@ -101,20 +103,21 @@ def aliases_of(q: Reader, names: Sequence[str]) -> list[tuple[str, int, str]]:
 def record_alias_change(tx: Transaction, name: str, alias: str, action: str, old: int | None, new: int | None,
                         *, moved: bool, run_id: str | None, reason: str | None,
                         comparison: dict[str, Any] | None, created: float, by: str | None = None) -> None:
-    """The audit row of a decision and, when the alias moved, the move itself and its event (saying ``by``
-    whom: alerts name who moved production)."""
+    """The audit row of a decision (with who made it: :func:`current_user`) and, when the alias moved, the
+    move itself and its event (saying ``by`` whom, host included: alerts name who moved production)."""
+    user = current_user()
     tx.execute(
         "INSERT INTO alias_history (model, alias, action, from_version, to_version, moved, run_id, reason, "
-        "comparison, created) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "comparison, created, username) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (name, alias, action, old, new, int(moved), run_id, reason,
-         json.dumps(comparison) if comparison else None, created))
+         json.dumps(comparison) if comparison else None, created, user))
     if moved:
         tx.execute("INSERT INTO aliases (model, alias, version, updated) VALUES (?,?,?,?) "
                    "ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, "
                    "updated = excluded.updated", (name, alias, new, created))
         events.insert(tx, "alias-moved", subject=name, run_id=run_id,
-                      payload={"alias": alias, "from": old, "to": new, "action": action, "by": by,
-                               "reason": reason, "comparison": comparison}, created=created)
+                      payload={"alias": alias, "from": old, "to": new, "action": action, "by": by or user,
+                               "user": user, "reason": reason, "comparison": comparison}, created=created)
 
 
 def alias_moves(q: Reader, name: str, alias: str) -> list[tuple[str, int]]:
@@ -125,9 +128,10 @@ def alias_moves(q: Reader, name: str, alias: str) -> list[tuple[str, int]]:
 
 
 def alias_history_rows(q: Reader, name: str, alias: str | None = None, *, limit: int | None = None) -> list[Row]:
-    """Audit rows, newest first: model, alias, action, from, to, moved, created, run_id, reason, comparison."""
-    sql = ("SELECT model, alias, action, from_version, to_version, moved, created, run_id, reason, comparison "
-           "FROM alias_history WHERE model = ?")
+    """Audit rows, newest first: model, alias, action, from, to, moved, created, run_id, reason, comparison,
+    username."""
+    sql = ("SELECT model, alias, action, from_version, to_version, moved, created, run_id, reason, comparison, "
+           "username FROM alias_history WHERE model = ?")
     args: list[Any] = [name]
     if alias:
         sql += " AND alias = ?"
@@ -154,3 +158,14 @@ def gate_rows(q: Reader, run_id: str) -> list[tuple[str, bool, bool, list[dict[s
     rows = q.query("SELECT expression, passed, soft, clauses, stage_id FROM gate_results WHERE run_id = ? "
                    "ORDER BY id", (run_id,))
     return [(r[0], bool(r[1]), bool(r[2]), json.loads(r[3]), r[4]) for r in rows]
+
+
+def delete_gate_results_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: the gate results of these runs; rows removed."""
+    return changed_in_chunks(tx, "DELETE FROM gate_results WHERE run_id IN ({ids})", run_ids)
+
+
+def version_references(q: Reader) -> tuple[set[str], set[str]]:
+    """(runs, model file digests) that model versions name: retention keeps both, whatever their age."""
+    rows = q.query("SELECT run_id, digest FROM model_versions")
+    return {r[0] for r in rows if r[0]}, {r[1] for r in rows if r[1]}

@@ -16,15 +16,15 @@ from typing import Any
 from ..entities import ACTIVE_STATUSES, RUN_STATUSES, TRIGGERS, Run, RunStatus, Trigger, utc_from_ts
 from ..errors import InvalidInputError, NotFoundError
 from . import events, params, stages
-from .columns import chunks, dumps, ends_with, loads, marks, starts_with
+from .columns import changed_in_chunks, chunks, dumps, ends_with, loads, marks, starts_with
 from .db import Reader, Row, Transaction
 
 RUN_COLUMNS = (
     "id, notebook, name, trigger, status, started, ended, code_version, git_dirty, environment, "
-    "parent_run_id, schedule_id, error, host, pid, run_params, executor, worker, waiting, submitted_by"
+    "parent_run_id, schedule_id, error, host, pid, run_params, executor, worker, waiting, submitted_by, username"
 )
 #: The columns of a runs table (``run_table``): what a listing shows, without params and environment.
-SUMMARY_COLUMNS = "id, notebook, name, status, trigger, started, ended, parent_run_id, code_version"
+SUMMARY_COLUMNS = "id, notebook, name, status, trigger, started, ended, parent_run_id, code_version, username"
 _ACTIVE = f"status IN ({marks(len(ACTIVE_STATUSES))})"  # with *ACTIVE_STATUSES as its parameters
 #: The event a run that ended badly writes, in the transaction that ends it (``mlops alert add --on failed``).
 RUN_FAILED = "run-failed"
@@ -173,7 +173,7 @@ def filter_values(status: str | None, trigger: str | None) -> dict[str, list[str
 
 
 def _filters(notebook: str | None, status: str | None, trigger: str | None,
-             schedule_id: str | None = None) -> tuple[str, list[Any]]:
+             schedule_id: str | None = None, user: str | None = None) -> tuple[str, list[Any]]:
     clauses, args = [], []
     for column, values in filter_values(status, trigger).items():
         if values:
@@ -186,6 +186,10 @@ def _filters(notebook: str | None, status: str | None, trigger: str | None,
     if schedule_id:
         clauses.append("schedule_id = ?")
         args.append(schedule_id)
+    users = [u.strip() for u in (user or "").split(",") if u.strip()]
+    if users:  # who started them: one user or several, comma-separated
+        clauses.append(f"username IN ({marks(len(users))})")
+        args.extend(users)
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -197,9 +201,10 @@ def get(q: Reader, ref: str) -> Run:
 
 
 def listing(q: Reader, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
-            schedule_id: str | None = None, limit: int | None = None, offset: int = 0) -> list[Run]:
+            schedule_id: str | None = None, user: str | None = None, limit: int | None = None,
+            offset: int = 0) -> list[Run]:
     """Runs newest first, each with its params and tags."""
-    where, args = _filters(notebook, status, trigger, schedule_id)
+    where, args = _filters(notebook, status, trigger, schedule_id, user)
     page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     rows = q.query(f"SELECT {RUN_COLUMNS} FROM runs{where} ORDER BY started DESC, id{page}", args)
     ids = [r["id"] for r in rows]
@@ -208,15 +213,16 @@ def listing(q: Reader, *, notebook: str | None = None, status: str | None = None
 
 
 def summary_rows(q: Reader, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
-                 limit: int | None = None) -> list[Row]:
+                 user: str | None = None, limit: int | None = None) -> list[Row]:
     """The :data:`SUMMARY_COLUMNS` of runs, newest first: the fast path behind tables."""
-    where, args = _filters(notebook, status, trigger)
+    where, args = _filters(notebook, status, trigger, user=user)
     page = f" LIMIT {int(limit)}" if limit is not None else ""
     return q.query(f"SELECT {SUMMARY_COLUMNS} FROM runs{where} ORDER BY started DESC, id{page}", args)
 
 
-def count(q: Reader, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None) -> int:
-    where, args = _filters(notebook, status, trigger)
+def count(q: Reader, *, notebook: str | None = None, status: str | None = None, trigger: str | None = None,
+          user: str | None = None) -> int:
+    where, args = _filters(notebook, status, trigger, user=user)
     row = q.query_one(f"SELECT COUNT(*) FROM runs{where}", args)
     return int(row[0]) if row else 0
 
@@ -265,5 +271,41 @@ def _run(row: Row, values: dict[str, Any], tags: dict[str, str]) -> Run:
         git_dirty=None if row["git_dirty"] is None else bool(row["git_dirty"]),
         environment=loads(row["environment"], {}), parent_run_id=row["parent_run_id"],
         schedule_id=row["schedule_id"], error=row["error"], host=row["host"], pid=row["pid"],
-        executor=row["executor"], worker=row["worker"], waiting=row["waiting"],
+        executor=row["executor"], worker=row["worker"], waiting=row["waiting"], user=row["username"],
     )
+
+
+# -- retention --------------------------------------------------------------------------------------
+def expired(q: Reader, *, started_before: float, keep_last: int) -> list[str]:
+    """Ended runs started before ``started_before`` that are not among the ``keep_last`` newest of their
+    notebook, oldest first: what retention may remove (before it leaves out what must be kept)."""
+    rows = q.query(
+        "SELECT id FROM (SELECT id, status, started, ROW_NUMBER() OVER (PARTITION BY COALESCE(notebook, '') "
+        "ORDER BY started DESC, id) AS newest FROM runs) r "
+        f"WHERE newest > ? AND started < ? AND status NOT IN ({marks(len(ACTIVE_STATUSES))}) ORDER BY started, id",
+        (int(keep_last), started_before, *ACTIVE_STATUSES))
+    return [r[0] for r in rows]
+
+
+def last_of_schedules(q: Reader) -> set[str]:
+    """Each schedule's newest run (retention keeps it: ``--if-changed`` and the schedule list read it)."""
+    rows = q.query("SELECT r.id FROM runs r JOIN (SELECT schedule_id, MAX(started) AS last FROM runs "
+                   "WHERE schedule_id IS NOT NULL GROUP BY schedule_id) m "
+                   "ON m.schedule_id = r.schedule_id AND m.last = r.started")
+    return {r[0] for r in rows}
+
+
+def still_expired(q: Reader, run_ids: Sequence[str]) -> list[str]:
+    """Those of ``run_ids`` that still exist and are not queued or running (read again inside the deleting
+    transaction, so a run that was resumed or re-queued meanwhile is left alone)."""
+    out: list[str] = []
+    for chunk in chunks(list(run_ids)):
+        rows = q.query(f"SELECT id FROM runs WHERE id IN ({marks(len(chunk))}) "
+                       f"AND status NOT IN ({marks(len(ACTIVE_STATUSES))})", (*chunk, *ACTIVE_STATUSES))
+        out.extend(r[0] for r in rows)
+    return out
+
+
+def delete(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: the runs themselves, after their owners removed every row that names them."""
+    return changed_in_chunks(tx, "DELETE FROM runs WHERE id IN ({ids})", run_ids)

@@ -6,27 +6,40 @@ time, so any number of schedulers on one store start each due time once (see :fu
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from ..entities import ACTIVE_STATUSES, FireState
 from ..errors import StoreDuplicate
+from . import events
 from .columns import marks, starts_with
 from .db import Database, Reader, Row, Transaction
+from .processes import current_user
 
 SCHEDULE_COLUMNS = ("id", "notebook", "base_dir", "params", "stages", "from_stage", "cron", "timezone", "on_change",
                     "after", "on_drift", "timeout", "retries", "catchup", "max_concurrency", "paused", "notify",
                     "kernel", "created", "cron_cursor", "event_cursor", "on_performance_drop", "executor", "resources",
-                    "queue_timeout", "cron_next", "cache")
+                    "queue_timeout", "cron_next", "cache", "username", "changed_by", "changed")
 _SELECT = f"SELECT {', '.join(SCHEDULE_COLUMNS)} FROM schedules"
 ACTIVE = (FireState.CLAIMED, FireState.RUNNING)  # fire states that hold a place of the schedule's max concurrency
 
 
 # -- schedules ------------------------------------------------------------------------------------------
 def insert_schedule(tx: Transaction, values: dict[str, Any]) -> None:
+    """A new schedule, recorded as made by :func:`current_user`, with a ``schedule-changed`` event."""
+    user = current_user()
+    values = {**values, "username": user, "changed_by": user, "changed": values.get("created")}
     tx.execute(f"INSERT INTO schedules ({', '.join(SCHEDULE_COLUMNS)}) "
                f"VALUES ({','.join('?' * len(SCHEDULE_COLUMNS))})", [values.get(c) for c in SCHEDULE_COLUMNS])
+    _changed(tx, values["id"], "added", user)
+
+
+def _changed(tx: Transaction, schedule_id: str, action: str, user: str, **detail: Any) -> None:
+    """Who changed a schedule, and how: an event in the change's own transaction (the audit trail that
+    outlives a removed schedule)."""
+    events.insert(tx, "schedule-changed", subject=schedule_id, payload={"action": action, "user": user, **detail})
 
 
 def schedule_rows(q: Reader) -> list[Row]:
@@ -49,17 +62,24 @@ def schedules_by_prefix(q: Reader, prefix: str, limit: int = 2) -> list[Row]:
 
 
 def set_paused(tx: Transaction, schedule_id: str, paused: bool) -> None:
-    tx.execute("UPDATE schedules SET paused = ? WHERE id = ?", (int(paused), schedule_id))
+    user = current_user()
+    tx.execute("UPDATE schedules SET paused = ?, changed_by = ?, changed = ? WHERE id = ?",
+               (int(paused), user, time.time(), schedule_id))
+    _changed(tx, schedule_id, "paused" if paused else "resumed", user)
 
 
 def set_schedule_notebook(tx: Transaction, schedule_id: str, base_dir: str, notebook: str) -> None:
     """Point a schedule at its notebook's new place (a rename in Lab)."""
-    tx.execute("UPDATE schedules SET base_dir = ?, notebook = ? WHERE id = ?", (base_dir, notebook, schedule_id))
+    user = current_user()
+    tx.execute("UPDATE schedules SET base_dir = ?, notebook = ?, changed_by = ?, changed = ? WHERE id = ?",
+               (base_dir, notebook, user, time.time(), schedule_id))
+    _changed(tx, schedule_id, "moved", user, notebook=notebook)
 
 
 def delete_schedule(tx: Transaction, schedule_id: str) -> None:
     tx.execute("DELETE FROM schedule_fires WHERE schedule_id = ?", (schedule_id,))
     tx.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
+    _changed(tx, schedule_id, "removed", current_user())
 
 
 def advance_cursors(tx: Transaction, schedule_id: str, *, cron_cursor: float | None,

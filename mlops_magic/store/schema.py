@@ -486,6 +486,18 @@ MIGRATIONS: list[str] = [
         created DOUBLE PRECISION NOT NULL
     );
     """,
+    # 16: who — who started each run, moved an alias, or added or changed a schedule (MLOPS_USER, else
+    # JUPYTERHUB_USER, else the OS user). The column is `username`: PostgreSQL reserves `user`. Retention
+    # (`mlops gc`) deletes a run's events by run id.
+    """
+    ALTER TABLE runs ADD COLUMN username TEXT;
+    CREATE INDEX runs_username ON runs (username, started);
+    CREATE INDEX events_run ON events (run_id);
+    ALTER TABLE alias_history ADD COLUMN username TEXT;
+    ALTER TABLE schedules ADD COLUMN username TEXT;
+    ALTER TABLE schedules ADD COLUMN changed_by TEXT;
+    ALTER TABLE schedules ADD COLUMN changed DOUBLE PRECISION;
+    """,
 ]
 
 SCHEMA_VERSION: int = len(MIGRATIONS)

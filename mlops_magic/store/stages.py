@@ -14,7 +14,7 @@ from typing import Any
 from ..entities import STAGE_KINDS, StageRun, StageStatus, VariableInfo, utc_from_ts
 from ..errors import InvalidInputError, NotFoundError
 from . import fingerprints
-from .columns import check_name, dumps, loads
+from .columns import changed_in_chunks, check_name, dumps, loads
 from .db import Reader, Transaction
 
 _COLUMNS = ("id, run_id, kind, name, attempt, status, started, ended, code_digest, error_type, error_message, "
@@ -85,3 +85,8 @@ def rows(q: Reader, where: str, args: list[Any]) -> list[StageRun]:
         )
         for r in found
     ]
+
+
+def delete_of_runs(tx: Transaction, run_ids: Sequence[str]) -> int:
+    """Retention: every stage attempt of these runs; rows removed."""
+    return changed_in_chunks(tx, "DELETE FROM stage_runs WHERE run_id IN ({ids})", run_ids)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from ..store.location import find_project_dir
+from ..store.processes import current_user
 
 #: Packages whose versions decide whether a result can be reproduced.
 KEY_PACKAGES = ("mlops-magic", "numpy", "pandas", "scikit-learn", "scipy", "ipython", "ipykernel",
@@ -19,6 +20,8 @@ KEY_PACKAGES = ("mlops-magic", "numpy", "pandas", "scikit-learn", "scipy", "ipyt
 
 
 def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str]:
+    from importlib import metadata  # lazy: %load_ext stays light (it brings the email package, ~20 ms)
+
     out: dict[str, str] = {}
     for name in names:
         try:
@@ -39,17 +42,10 @@ def environment() -> dict[str, Any]:
 
 
 def who() -> str:
-    """Who is acting, for audit lines (``alice@build-01``): ``MLOPS_USER`` when set (a CI job names the
-    person or pipeline it acts for), else the login name, at this host."""
-    import getpass
-    import socket
-
-    user = os.environ.get("MLOPS_USER", "").strip()
-    if not user:
-        try:
-            user = getpass.getuser()
-        except Exception:  # no login name (a container's numeric uid): the uid says enough
-            user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    """Who is acting, for audit lines (``alice@build-01``): the user the store records
+    (:func:`~mlops_magic.store.processes.current_user`: ``MLOPS_USER``, else ``JUPYTERHUB_USER``, else the
+    login), at this host."""
+    user = current_user()
     return user if "@" in user else f"{user}@{socket.gethostname()}"
 
 

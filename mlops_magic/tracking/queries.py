@@ -48,34 +48,38 @@ def run_record(run: Run, metrics: dict[str, float] | None = None) -> dict[str, A
         "executor": run.executor,
         "worker": run.worker,
         "waiting": run.waiting,
+        "user": run.user,
     }
 
 
 def list_run_records(store: Store, *, notebook: str | None = None, status: str | None = None,
-                     trigger: str | None = None, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+                     trigger: str | None = None, user: str | None = None, limit: int | None = None,
+                     offset: int = 0) -> list[dict[str, Any]]:
     """Runs newest first with their latest metrics, as dicts."""
-    runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, limit=limit, offset=offset)
+    runs = store.list_runs(notebook=notebook, status=status, trigger=trigger, user=user, limit=limit, offset=offset)
     metrics = store.latest_metrics([r.id for r in runs])
     return [run_record(r, result_metrics(metrics[r.id])) for r in runs]
 
 
 def runs_frame(store: Store, *, notebook: str | None = None, status: str | None = None,
-               trigger: str | None = None, limit: int | None = None) -> DataFrame:
+               trigger: str | None = None, user: str | None = None, limit: int | None = None) -> DataFrame:
     """A pandas DataFrame of runs, newest first, with ``params.*`` and ``metrics.*`` columns."""
     import pandas as pd
 
-    rows, params, metrics = store.run_table(notebook=notebook, status=status, trigger=trigger, limit=limit)
-    names = ["id", "notebook", "name", "status", "trigger", "started", "ended", "parent_run_id", "code_version"]
+    rows, params, metrics = store.run_table(notebook=notebook, status=status, trigger=trigger, user=user, limit=limit)
+    names = ["id", "notebook", "name", "status", "trigger", "started", "ended", "parent_run_id", "code_version",
+             "user"]
     columns: dict[str, Any] = {n: [r[i] for r in rows] for i, n in enumerate(names)}
     started = pd.to_datetime(pd.Series(columns["started"], dtype="float64"), unit="s", utc=True)
     ended = pd.to_datetime(pd.Series(columns["ended"], dtype="float64"), unit="s", utc=True)
     columns["started"], columns["ended"] = started, ended
     columns["duration_s"] = (ended - started).dt.total_seconds()
     ids = columns["id"]
-    metrics = {run_id: result_metrics(values) for run_id, values in metrics.items()}
     for prefix, values in (("params.", params), ("metrics.", metrics)):
-        keys = sorted({k for run_id in ids for k in values[run_id]})
-        for key in keys:
+        keys = {k for run_id in ids for k in values[run_id]}
+        if prefix == "metrics.":  # the system series are not results: the keys decide, not each run's dict
+            keys = set(result_metrics(dict.fromkeys(keys)))
+        for key in sorted(keys):
             columns[prefix + key] = [values[run_id].get(key) for run_id in ids]
     order = [*names[:7], "duration_s", *names[7:]]
     frame = pd.DataFrame({k: columns[k] for k in order + [c for c in columns if c not in order]})
@@ -268,11 +272,11 @@ def notebook_file(store: Store, recorded: str | None) -> Path | None:
 
 
 def runs_page(store: Store, *, notebook: str | None, status: str | None, trigger: str | None,
-              limit: int, offset: int) -> dict[str, Any]:
+              limit: int, offset: int, user: str | None = None) -> dict[str, Any]:
     """One page of runs with the total and the next offset (the runs panel pages through these)."""
-    runs = list_run_records(store, notebook=notebook, status=status, trigger=trigger,
+    runs = list_run_records(store, notebook=notebook, status=status, trigger=trigger, user=user,
                             limit=limit, offset=offset)
-    total = store.count_runs(notebook=notebook, status=status, trigger=trigger)
+    total = store.count_runs(notebook=notebook, status=status, trigger=trigger, user=user)
     more = offset + len(runs) < total
     return {"runs": runs, "total": total, "limit": limit, "offset": offset,
             "next_offset": offset + len(runs) if more else None}

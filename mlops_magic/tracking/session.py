@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from ..entities import Artifact, Fingerprint, Run, RunStatus, StageRun, StageStatus, VariableInfo
@@ -56,7 +57,7 @@ class Session:
         self.run_stack: list[str] = []
         self.stage_stack: list[StageRun] = []
         self.listeners: list[Listener] = []
-        self._steps: dict[tuple[str, str], int] = {}
+        self._steps: dict[str, dict[str, int]] = {}  # run id -> {metric key: highest step logged here}
         self._cell_groups: dict[tuple[str, str], _CellGroup] = {}
         self.failed_cell: str | None = None  # headless without the runner (plain papermill): where it stopped
         self.executed_notebook: str | None = None  # kept with the run when it closes (papermill's output)
@@ -205,8 +206,12 @@ class Session:
             for s in stages:
                 latest[s.name] = s
             failed = [s for s in latest.values() if s.status == StageStatus.FAILED]
+            not_kept = None
             if self.executed_notebook and os.path.isfile(self.executed_notebook):
-                self.store.log_artifact(run_id, self.executed_notebook, name="executed.ipynb")
+                try:
+                    self.store.log_artifact(run_id, self.executed_notebook, name="executed.ipynb")
+                except MlopsError as exc:  # the artifact store is unreachable or refuses us: say so, end the run
+                    not_kept = f"the executed notebook could not be stored: {exc}"[:2000]
             unfinished = [s for s in latest.values() if s.status == StageStatus.RUNNING]
             if unfinished:  # the kernel is exiting mid-cell: shut down, or papermill's --execution-timeout
                 for s in unfinished:
@@ -216,6 +221,8 @@ class Session:
                 self.end_run(run_id, RunStatus.KILLED, f"the kernel exited while stage {unfinished[-1].name} ran")
             elif self.failed_cell:
                 self.end_run(run_id, RunStatus.FAILED, self.failed_cell)
+            elif not_kept and not failed:
+                self.end_run(run_id, RunStatus.FAILED, not_kept)
             else:
                 self.end_run(run_id, RunStatus.FAILED if failed else RunStatus.SUCCEEDED,
                              f"stage {failed[-1].name} failed" if failed else None)
@@ -372,7 +379,9 @@ class Session:
         run_id = self.recording_run_id()
         step = self._next_step(run_id, key) if step is None else int(step)
         self.store.log_metric(run_id, key, value, step, stage_id=self._stage_id())
-        self._steps[(run_id, key)] = max(step, self._steps.get((run_id, key), -1))
+        steps = self._steps.setdefault(run_id, {})
+        if steps.get(key, -1) < step:
+            steps[key] = step
         self._notify("metric", {"run_id": run_id, "key": key})
 
     def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
@@ -380,16 +389,19 @@ class Session:
         if step is None:
             rows = [(key, value, self._next_step(run_id, key)) for key, value in metrics.items()]
         else:
-            rows = [(key, value, int(step)) for key, value in metrics.items()]
+            rows = list(zip(metrics, metrics.values(), repeat(int(step))))
         self.store.log_metrics(run_id, rows, stage_id=self._stage_id())
-        steps = self._steps
-        for key, _, s in rows:
-            if steps.get((run_id, key), -1) < s:
-                steps[(run_id, key)] = s
+        steps = self._steps.setdefault(run_id, {})
+        if step is not None and max(map(steps.get, metrics, repeat(-1)), default=-1) < int(step):
+            steps.update(dict.fromkeys(metrics, int(step)))  # one step, above every one so far: at C speed
+        else:
+            for key, _, s in rows:
+                if steps.get(key, -1) < s:
+                    steps[key] = s
         self._notify("metric", {"run_id": run_id, "keys": list(metrics)})
 
     def _next_step(self, run_id: str, key: str) -> int:
-        last = self._steps.get((run_id, key))
+        last = self._steps.get(run_id, {}).get(key)
         if last is None:
             stored = self.store.last_step(run_id, key)
             last = -1 if stored is None else stored

@@ -23,7 +23,7 @@ Rules every observer can rely on:
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -65,6 +65,44 @@ class StageObserver(Protocol):
     def stage_started(self, ctx: StageContext) -> None: ...
 
     def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None: ...
+
+
+class LazyObserver:
+    """An observer made when a stage first needs it: ``%load_ext`` registers one without importing what it
+    needs (autolog's wrappers), and the first stage pays that import once."""
+
+    def __init__(self, name: str, make: Callable[[], StageObserver],
+                 wanted: Callable[[StageContext], bool] | None = None) -> None:
+        self.name = name
+        self._make = make
+        self._wanted = wanted  # None: every stage; else the stages the observer would act on at all
+        self._made: StageObserver | None = None
+
+    def observer(self) -> StageObserver:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def _for(self, ctx: StageContext) -> StageObserver | None:
+        """The observer for this stage: made now if the stage wants it; None while it is not made and
+        the stage would be left alone by it anyway."""
+        if self._made is None and self._wanted is not None and not self._wanted(ctx):
+            return None
+        return self.observer()
+
+    def stage_started(self, ctx: StageContext) -> None:
+        made = self._for(ctx)
+        if made is not None:
+            made.stage_started(ctx)
+
+    def stage_settle(self, ctx: StageContext) -> None:
+        settle = getattr(self._made, "stage_settle", None)  # nothing to settle before it started
+        if settle is not None:
+            settle(ctx)
+
+    def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None:
+        if self._made is not None:  # it started this stage, or it was not made and did nothing
+            self._made.stage_finished(ctx, error)
 
 
 class Observers:

@@ -55,11 +55,11 @@ class RunsTable(Panel):
     title = "Runs"
 
     def __init__(self, session: Session, *, notebook: str | None = None, status: str | None = None,
-                 trigger: str | None = None, limit: int = 25, sort: str = "started",
+                 trigger: str | None = None, user: str | None = None, limit: int = 25, sort: str = "started",
                  descending: bool = True) -> None:
         super().__init__()
         self.session = session
-        self.notebook, self.status, self.trigger = notebook, status, trigger
+        self.notebook, self.status, self.trigger, self.user = notebook, status, trigger, user
         self.limit = limit
         self.sort, self.descending = sort, descending
         self.selected: list[str] = []
@@ -73,7 +73,7 @@ class RunsTable(Panel):
     def reload(self) -> None:
         """Query with the current filters, then sort and cut to ``limit`` rows."""
         records = list_run_records(self.session.store, notebook=self.notebook, status=self.status,
-                                   trigger=self.trigger, limit=max(self.limit, 500))
+                                   trigger=self.trigger, user=self.user, limit=max(self.limit, 500))
         records.sort(key=lambda r: _sort_key(r, "started"), reverse=True)
         if self.sort != "started" or not self.descending:
             present = [r for r in records if _sort_key(r, self.sort)[0] == 0]

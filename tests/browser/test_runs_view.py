@@ -4,6 +4,7 @@ compare (params, fingerprints, charts), live updates in place, and the dark them
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,7 +71,7 @@ def write_notebook(path: Path) -> None:
 def runs(lab: Lab) -> dict[str, Any]:
     """12 runs of rv.ipynb: `score` logged once (0, 1.5, ... 16.5: 9 and 10.5 sort numerically), `loss`
     over 5 steps, lr and depth params, a data-stage fingerprint that changes every 4th run; run 5
-    failed, run 7 is still queued (no metrics at all)."""
+    failed, run 7 is still queued (no metrics at all); every third run started by alice, the others by bob."""
     from mlops_magic.entities import Fingerprint
     from mlops_magic.store import clear_cache, open_store
 
@@ -78,7 +79,9 @@ def runs(lab: Lab) -> dict[str, Any]:
     clear_cache()
     store = open_store(str(lab.root))
     ids = []
+    before = os.environ.get("MLOPS_USER")
     for i in range(12):
+        os.environ["MLOPS_USER"] = "alice" if i % 3 == 0 else "bob"
         run = store.create_run(notebook=NOTEBOOK, trigger="manual" if i % 2 else "schedule",
                                params={"lr": 0.1 if i < 6 else 0.01, "depth": i % 3},
                                status="queued" if i == 7 else "running")
@@ -95,6 +98,10 @@ def runs(lab: Lab) -> dict[str, Any]:
         store.log_metrics(run.id, [("score", 1.5 * i, 0)])
         store.log_metrics(run.id, [("loss", 1.0 / (s + 1 + i / 10), s) for s in range(5)])
         store.finish_run(run.id, "failed" if i == 5 else "succeeded")
+    if before is None:
+        os.environ.pop("MLOPS_USER", None)
+    else:
+        os.environ["MLOPS_USER"] = before
     clear_cache()
     return {"ids": ids, "store": str(lab.root)}
 
@@ -186,6 +193,21 @@ def test_sort_filter_columns_compare_and_live_update(page: Any, lab: Lab, runs: 
     view.locator(".mlops-rv-search").fill("lr=0.01 schedule")
     page.wait_for_function("document.querySelectorAll('.mlops-rv-row').length === 3")  # runs 6, 8, 10
     view.locator(".mlops-rv-search").fill("")
+    page.wait_for_function("document.querySelectorAll('.mlops-rv-row').length === 12")
+
+    # Filter by who started the runs: the users offered are those of the runs held (issue 23).
+    user = view.locator(".mlops-rv-user-filter select")
+    assert user.locator("option").all_inner_texts() == ["all users", "alice", "bob"]
+    user.select_option("alice")
+    page.wait_for_function("document.querySelectorAll('.mlops-rv-row').length === 4")  # runs 0, 3, 6, 9
+    assert set(column(page, "user")) == {"alice"}
+    shown = {r.get_attribute("data-run-id") for r in view.locator(".mlops-rv-row").all()}
+    assert shown == {ids[i] for i in (0, 3, 6, 9)}
+    status.select_option("failed")  # run 5 failed, and bob started it
+    view.locator(".mlops-rv-empty").wait_for()
+    assert view.locator(".mlops-rv-empty").inner_text() == f"No runs match 'failed' in {NOTEBOOK} by alice"
+    status.select_option("")
+    user.select_option("")
     page.wait_for_function("document.querySelectorAll('.mlops-rv-row').length === 12")
 
     # Hide a column; the choice is the widget's state (restored with the view).

@@ -10,6 +10,7 @@ export function row(id: string, over: Partial<RunRow> = {}): RunRow {
     notebook: 'a.ipynb',
     notebookPath: 'a.ipynb',
     trigger: 'manual',
+    user: 'alice',
     started: T0,
     ended: T0 + 3,
     parent: null,

@@ -48,6 +48,7 @@ const table: RunsTable = {
     trigger: ['schedule', 'manual', 'manual'],
     started: [T0 + 20, T0 + 10, T0],
     ended: [null, T0 + 12, T0 + 5],
+    user: ['bob', 'alice', null],
     parent_run_id: [null, null, 'r0']
   },
   params: { lr: [0.1, null, 0.01], opt: ['adam', 'sgd', null] },
@@ -63,6 +64,7 @@ test('the columnar answer decodes to rows with missing values left out', () => {
     notebook: 'b.ipynb',
     notebookPath: null,
     trigger: 'schedule',
+    user: 'bob',
     started: T0 + 20,
     ended: null,
     parent: null,
@@ -70,6 +72,7 @@ test('the columnar answer decodes to rows with missing values left out', () => {
     metrics: { loss: 'nan' }
   });
   assert.deepEqual(rows[1].params, { opt: 'sgd' });
+  assert.equal(rows[2].user, null); // a run recorded before runs recorded who started them
   assert.deepEqual(rows.map(r => r.parent), [null, null, 'r0']);
   assert.deepEqual(decodeTable({ version: 'v1', unchanged: true }), []);
 });
@@ -78,7 +81,8 @@ test('columns: the run, then params, then metrics; hiding keeps the run id', () 
   const cols = columnsFor(decodeTable(table));
   assert.deepEqual(
     cols.map(c => c.id),
-    ['id', 'status', 'notebook', 'trigger', 'started', 'duration', 'metric:acc', 'metric:loss', 'param:lr', 'param:opt']
+    ['id', 'status', 'notebook', 'trigger', 'started', 'duration', 'user', 'metric:acc', 'metric:loss', 'param:lr',
+      'param:opt']
   );
   const hidden = toggleColumn(toggleColumn([], 'metric:loss'), 'notebook');
   assert.deepEqual(hidden, ['metric:loss', 'notebook']);
@@ -86,7 +90,7 @@ test('columns: the run, then params, then metrics; hiding keeps the run id', () 
   assert.deepEqual(toggleColumn(hidden, 'id'), hidden);
   assert.deepEqual(
     visibleColumns(cols, ['id', ...hidden]).map(c => c.id),
-    ['id', 'status', 'trigger', 'started', 'duration', 'metric:acc', 'param:lr', 'param:opt']
+    ['id', 'status', 'trigger', 'started', 'duration', 'user', 'metric:acc', 'param:lr', 'param:opt']
   );
 });
 
@@ -129,7 +133,7 @@ test('a running run has a duration counting to now; a queued one has none', () =
 });
 
 test('a header click sorts numbers descending first and flips on the second click', () => {
-  const [, , , , started, , , , lr] = columnsFor(decodeTable(table));
+  const [, , , , started, , , , , lr] = columnsFor(decodeTable(table));
   const notebook = columnsFor([])[2];
   assert.deepEqual(nextSort({ column: 'started', dir: 'desc' }, lr), { column: 'param:lr', dir: 'desc' });
   assert.deepEqual(nextSort({ column: 'started', dir: 'desc' }, started), { column: 'started', dir: 'asc' });
@@ -151,13 +155,17 @@ test('filters: status (queued and skipped too), notebook, words of free text', (
   assert.deepEqual(filterIndex(rows, { ...NO_FILTER, text: 'LR=0.01 FAILED' }), [2]);
   assert.deepEqual(filterIndex(rows, { ...NO_FILTER, text: 'bbb schedule' }), [1]);
   assert.deepEqual(filterIndex(rows, { ...NO_FILTER, status: 'failed', text: 'bbb' }), []);
+  const who = [row('u1', { user: 'alice' }), row('u2', { user: 'bob' }), row('u3', { user: null })];
+  assert.deepEqual(filterIndex(who, { ...NO_FILTER, user: 'bob' }), [1]);
+  assert.deepEqual(filterIndex(who, { ...NO_FILTER, text: 'alice' }), [0]);
+  assert.equal(emptyMessage(3, { ...NO_FILTER, user: 'carol' }), 'No runs match by carol');
 });
 
 test('empty states say whether nothing ran or nothing matches', () => {
   assert.match(emptyMessage(0, NO_FILTER), /^No runs recorded yet/);
   assert.match(emptyMessage(0, { ...NO_FILTER, status: 'failed' }), /^No runs recorded yet/);
   assert.equal(emptyMessage(5, { ...NO_FILTER, status: 'failed' }), "No runs match 'failed'");
-  assert.equal(emptyMessage(5, { status: 'queued', notebook: 'b.ipynb', text: ' lr=3 ' }), "No runs match 'queued' in b.ipynb 'lr=3'");
+  assert.equal(emptyMessage(5, { status: 'queued', notebook: 'b.ipynb', user: '', text: ' lr=3 ' }), "No runs match 'queued' in b.ipynb 'lr=3'");
 });
 
 test('a poll patches in place: unchanged runs keep their objects', () => {
@@ -175,10 +183,11 @@ test('a poll patches in place: unchanged runs keep their objects', () => {
   next.columns!.trigger.unshift('manual');
   next.columns!.started.unshift(T0 + 40);
   next.columns!.ended.unshift(null);
+  next.columns!.user.unshift('carol');
   next.columns!.parent_run_id.unshift(null);
   next.columns!.id.pop();
   const cols = next.columns!;
-  for (const col of [cols.notebook, cols.status, cols.trigger, cols.started, cols.ended, cols.parent_run_id]) {
+  for (const col of [cols.notebook, cols.status, cols.trigger, cols.started, cols.ended, cols.user, cols.parent_run_id]) {
     col.pop();
   }
   next.params = { lr: [null, 0.1, null], opt: [null, 'adam', 'sgd'] };

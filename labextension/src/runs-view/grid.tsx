@@ -7,7 +7,7 @@
 import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { Column, emptyMessage, formatCell, isFiltered, nextSort, RunRow, SortSpec } from './model';
+import { Column, emptyMessage, formatCell, isFiltered, nextSort, NO_FILTER, RunRow, SortSpec } from './model';
 import type { RunsViewModel } from './state';
 import { isSweep } from './sweeps';
 
@@ -246,7 +246,7 @@ export function Grid({ model, actions }: { model: RunsViewModel; actions: RowAct
   if (!model.loaded) {
     empty = model.error ? `Could not load runs: ${model.error}` : 'Loading runs…';
   } else if (!view.length) {
-    empty = emptyMessage(rows.length, isFiltered(model.filter) ? model.filter : { status: '', notebook: '', text: '' });
+    empty = emptyMessage(rows.length, isFiltered(model.filter) ? model.filter : NO_FILTER);
   }
   return (
     <div

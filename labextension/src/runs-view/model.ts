@@ -18,6 +18,8 @@ export interface RunRow {
   notebook: string | null;
   notebookPath: string | null;
   trigger: string;
+  /** who started it (MLOPS_USER, JUPYTERHUB_USER or the OS user); null for runs recorded before */
+  user: string | null;
   /** seconds since the epoch */
   started: number;
   ended: number | null;
@@ -50,6 +52,8 @@ export interface Filter {
   status: string;
   /** recorded notebook name; empty: every notebook */
   notebook: string;
+  /** who started the run; empty: everyone */
+  user: string;
   text: string;
 }
 
@@ -59,7 +63,7 @@ export interface ViewConfig {
 }
 
 export const DEFAULT_SORT: SortSpec = { column: 'started', dir: 'desc' };
-export const NO_FILTER: Filter = { status: '', notebook: '', text: '' };
+export const NO_FILTER: Filter = { status: '', notebook: '', user: '', text: '' };
 
 export const RUN_COLUMNS: Column[] = [
   { id: 'id', label: 'run', group: 'run', kind: 'text', width: 108 },
@@ -67,7 +71,8 @@ export const RUN_COLUMNS: Column[] = [
   { id: 'notebook', label: 'notebook', group: 'run', kind: 'text', width: 150 },
   { id: 'trigger', label: 'trigger', group: 'run', kind: 'text', width: 136 },
   { id: 'started', label: 'started', group: 'run', kind: 'date', width: 148 },
-  { id: 'duration', label: 'duration', group: 'run', kind: 'duration', width: 96 }
+  { id: 'duration', label: 'duration', group: 'run', kind: 'duration', width: 96 },
+  { id: 'user', label: 'user', group: 'run', kind: 'text', width: 96 }
 ];
 
 // -- decoding ---------------------------------------------------------------------------------
@@ -104,6 +109,7 @@ export function decodeTable(table: RunsTable): RunRow[] {
       notebook: notebooks[nb] ?? null,
       notebookPath: paths[nb] ?? null,
       trigger: cols.trigger[i],
+      user: cols.user?.[i] ?? null,
       started: cols.started[i],
       ended: cols.ended[i] ?? null,
       parent: cols.parent_run_id?.[i] ?? null,
@@ -210,6 +216,8 @@ export function cellValue(row: RunRow, columnId: string, now: number): unknown {
       return row.notebook;
     case 'trigger':
       return row.trigger;
+    case 'user':
+      return row.user;
     case 'started':
       return row.started;
     case 'duration':
@@ -290,16 +298,16 @@ export function sortIndex(rows: readonly RunRow[], indices: readonly number[], s
   return order.map(j => indices[j]);
 }
 
-/** What free text searches in a run: its id, notebook, trigger, status and `key=value` params, and the
- * id of the run it came from (so a sweep's id finds the sweep and its points). */
+/** What free text searches in a run: its id, notebook, trigger, status, user and `key=value` params, and
+ * the id of the run it came from (so a sweep's id finds the sweep and its points). */
 export function searchText(row: RunRow): string {
   const params = Object.entries(row.params).map(([k, v]) => `${k}=${formatParam(v)}`);
-  return [row.id, row.notebook ?? '', row.trigger, row.status, row.parent ?? '', ...params].join(' ').toLowerCase();
+  return [row.id, row.notebook ?? '', row.trigger, row.status, row.user ?? '', row.parent ?? '', ...params].join(' ').toLowerCase();
 }
 
 /** Whether a filter restricts anything. */
 export function isFiltered(filter: Filter): boolean {
-  return !!(filter.status || filter.notebook || filter.text.trim());
+  return !!(filter.status || filter.notebook || filter.user || filter.text.trim());
 }
 
 /** The indices of the rows the filter keeps, in their order. `text` may hold several words (all must match). */
@@ -312,6 +320,9 @@ export function filterIndex(rows: readonly RunRow[], filter: Filter, haystack: (
       continue;
     }
     if (filter.notebook && row.notebook !== filter.notebook) {
+      continue;
+    }
+    if (filter.user && row.user !== filter.user) {
       continue;
     }
     if (words.length) {
@@ -336,6 +347,9 @@ export function emptyMessage(total: number, filter: Filter): string {
   }
   if (filter.notebook) {
     terms.push(`in ${filter.notebook}`);
+  }
+  if (filter.user) {
+    terms.push(`by ${filter.user}`);
   }
   if (filter.text.trim()) {
     terms.push(`'${filter.text.trim()}'`);
@@ -367,6 +381,7 @@ export function sameRow(a: RunRow, b: RunRow): boolean {
     a.ended === b.ended &&
     a.started === b.started &&
     a.trigger === b.trigger &&
+    a.user === b.user &&
     a.parent === b.parent &&
     a.notebook === b.notebook &&
     a.notebookPath === b.notebookPath &&

@@ -54,6 +54,8 @@ export class RunsViewModel {
 
   rows: RunRow[] = [];
   notebooks: string[] = [];
+  /** who started the runs held, for the user filter */
+  users: string[] = [];
   filter: Filter = NO_FILTER;
   selected: ReadonlySet<string> = new Set();
   /** The sweeps folded to their one row (their points hidden). */
@@ -173,6 +175,7 @@ export class RunsViewModel {
     this.rows = patch.rows;
     this.now = Date.now() / 1000;
     this.notebooks = (table.notebooks ?? []).filter((n): n is string => !!n).sort();
+    this.users = [...new Set(this.rows.map(r => r.user).filter((u): u is string => !!u))].sort();
     this._view = null;
     this._changed.emit();
   }

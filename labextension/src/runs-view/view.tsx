@@ -1,5 +1,5 @@
 /**
- * The main-area runs view: a toolbar (status, notebook and free-text filters, columns, compare)
+ * The main-area runs view: a toolbar (status, notebook, user and free-text filters, columns, compare)
  * over the virtualized grid, polled with @lumino/polling. The model is patched in place; React
  * redraws only what changed, and an unchanged poll redraws nothing.
  */
@@ -93,7 +93,7 @@ function ColumnsMenu({ model }: { model: RunsViewModel }): JSX.Element {
 /** A toolbar select keeping the runs whose `field` is the word chosen; the first option keeps all. */
 function FilterSelect(props: {
   model: RunsViewModel;
-  field: 'status' | 'notebook';
+  field: 'status' | 'notebook' | 'user';
   label: string;
   title: string;
   all: string;
@@ -121,6 +121,8 @@ function Toolbar({ model, actions, onRefresh }: { model: RunsViewModel; actions:
         words={model.statuses} />
       <FilterSelect model={model} field="notebook" label="Notebook" title="Only runs of this notebook" all="all notebooks"
         words={model.notebooks} />
+      <FilterSelect model={model} field="user" label="User" title="Only runs this user started" all="all users"
+        words={model.users} />
       <input
         className="jp-mod-styled mlops-rv-search"
         type="search"
