@@ -81,6 +81,17 @@ async def test_filters_and_limit(jp_fetch: Any, runs: list[str]) -> None:
     assert empty["total"] == 0 and empty["columns"]["id"] == [] and empty["params"] == {}
 
 
+async def test_a_sweeps_points_name_their_sweep(jp_fetch: Any, store: Any, runs: list[str]) -> None:
+    """The view groups a sweep's points under it: each row says which run it belongs to (null for most)."""
+    sweep = store.create_run(notebook="demo.ipynb", trigger="sweep")
+    points = [store.create_run(notebook="demo.ipynb", trigger="sweep", parent_run_id=sweep.id, params={"lr": lr}).id
+              for lr in (0.1, 0.2)]
+    body = await table(jp_fetch)
+    parent = dict(zip(body["columns"]["id"], body["columns"]["parent_run_id"], strict=True))
+    assert parent == {**{r: None for r in runs}, sweep.id: None, points[0]: sweep.id, points[1]: sweep.id}
+    assert [body["columns"]["trigger"][body["columns"]["id"].index(p)] for p in points] == ["sweep", "sweep"]
+
+
 async def test_since_the_same_version_answers_unchanged_until_a_run_changes(
         jp_fetch: Any, store: Any, runs: list[str]) -> None:
     first = await table(jp_fetch)

@@ -1638,6 +1638,8 @@ export interface components {
                 ended: (number | null)[];
                 /** @description who started each run */
                 user: (string | null)[];
+                /** @description the run this one came from: a sweep's point names its sweep (trigger sweep) */
+                parent_run_id: (string | null)[];
             };
             params?: {
                 [key: string]: unknown[];

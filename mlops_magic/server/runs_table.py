@@ -95,6 +95,8 @@ def runs_columns(rows: list[Any], params: dict[str, dict[str, Any]], metrics: di
             "started": [r[5] for r in rows],
             "ended": [r[6] for r in rows],
             "user": [r[9] for r in rows],
+            # The run this one belongs to (a sweep's point names its sweep): the view groups by it.
+            "parent_run_id": [r[7] for r in rows],
         },
         "params": {k: [params[i].get(k) for i in ids] for k in param_keys},
         "metrics": {k: [_number(metrics[i].get(k)) for i in ids] for k in metric_keys},

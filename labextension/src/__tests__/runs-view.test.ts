@@ -25,7 +25,6 @@ import {
   parseConfig,
   patchRows,
   RunDetail,
-  RunRow,
   RunsTable,
   sortIndex,
   stepTicks,
@@ -33,23 +32,7 @@ import {
   visibleColumns
 } from '../runs-view/model';
 
-const T0 = Date.parse('2026-03-01T10:00:00Z') / 1000;
-
-function row(id: string, over: Partial<RunRow> = {}): RunRow {
-  return {
-    id,
-    status: 'succeeded',
-    notebook: 'a.ipynb',
-    notebookPath: 'a.ipynb',
-    trigger: 'manual',
-    user: 'alice',
-    started: T0,
-    ended: T0 + 3,
-    params: {},
-    metrics: {},
-    ...over
-  };
-}
+import { row, T0 } from './run-rows';
 
 const table: RunsTable = {
   version: 'v1',
@@ -65,7 +48,8 @@ const table: RunsTable = {
     trigger: ['schedule', 'manual', 'manual'],
     started: [T0 + 20, T0 + 10, T0],
     ended: [null, T0 + 12, T0 + 5],
-    user: ['bob', 'alice', null]
+    user: ['bob', 'alice', null],
+    parent_run_id: [null, null, 'r0']
   },
   params: { lr: [0.1, null, 0.01], opt: ['adam', 'sgd', null] },
   metrics: { acc: [null, 0.7, 0.9], loss: ['nan', 0.5, 0.2] }
@@ -83,11 +67,13 @@ test('the columnar answer decodes to rows with missing values left out', () => {
     user: 'bob',
     started: T0 + 20,
     ended: null,
+    parent: null,
     params: { lr: 0.1, opt: 'adam' },
     metrics: { loss: 'nan' }
   });
   assert.deepEqual(rows[1].params, { opt: 'sgd' });
   assert.equal(rows[2].user, null); // a run recorded before runs recorded who started them
+  assert.deepEqual(rows.map(r => r.parent), [null, null, 'r0']);
   assert.deepEqual(decodeTable({ version: 'v1', unchanged: true }), []);
 });
 
@@ -198,9 +184,10 @@ test('a poll patches in place: unchanged runs keep their objects', () => {
   next.columns!.started.unshift(T0 + 40);
   next.columns!.ended.unshift(null);
   next.columns!.user.unshift('carol');
+  next.columns!.parent_run_id.unshift(null);
   next.columns!.id.pop();
-  for (const col of [next.columns!.notebook, next.columns!.status, next.columns!.trigger, next.columns!.started, next.columns!.ended,
-    next.columns!.user]) {
+  const cols = next.columns!;
+  for (const col of [cols.notebook, cols.status, cols.trigger, cols.started, cols.ended, cols.user, cols.parent_run_id]) {
     col.pop();
   }
   next.params = { lr: [null, 0.1, null], opt: [null, 'adam', 'sgd'] };

@@ -1,6 +1,6 @@
 /**
- * A metric over steps as an SVG line chart with axes, ticks and a legend: one line per run.
- * Transparent, and every colour a JupyterLab CSS variable (runs-view.css), so it follows the theme.
+ * A metric over steps as an SVG line chart with axes, ticks and a legend: one line per run; or, with
+ * `against` (a parameter's name), a metric against that parameter, one dot per run. Transparent, and every colour a JupyterLab CSS variable (runs-view.css), so it follows the theme.
  */
 import * as React from 'react';
 
@@ -15,14 +15,16 @@ const W = 520;
 const H = 240;
 const M = { left: 58, right: 14, top: 12, bottom: 40 };
 
-export function MetricChart({ metric, series }: { metric: string; series: ChartSeries[] }): JSX.Element {
+/** `points[].step` is the x value: the step, or the parameter's value when the chart is `against` one. */
+export function MetricChart({ metric, series, against }: { metric: string; series: ChartSeries[]; against?: string }): JSX.Element {
   const all = series.flatMap(s => s.points).filter(p => Number.isFinite(p.value));
   if (!all.length) {
     return <p className="mlops-rv-note">No finite values of {metric} to draw.</p>;
   }
   const steps = all.map(p => p.step);
   const values = all.map(p => p.value);
-  const xTicks = stepTicks(Math.min(...steps), Math.max(...steps));
+  const xTicks = (against ? niceTicks : stepTicks)(Math.min(...steps), Math.max(...steps));
+  const xName = against ?? 'step';
   const yTicks = niceTicks(Math.min(...values), Math.max(...values));
   const [x0, x1] = [xTicks[0], xTicks[xTicks.length - 1]];
   const [y0, y1] = [yTicks[0], yTicks[yTicks.length - 1]];
@@ -31,8 +33,8 @@ export function MetricChart({ metric, series }: { metric: string; series: ChartS
   const x = (s: number) => M.left + ((s - x0) / (x1 - x0 || 1)) * plotW;
   const y = (v: number) => M.top + plotH - ((v - y0) / (y1 - y0 || 1)) * plotH;
   return (
-    <figure className="mlops-rv-chart" data-metric={metric}>
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${metric} over steps, one line per run`}>
+    <figure className="mlops-rv-chart" data-metric={metric} data-against={against}>
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={against ? `${metric} against ${against}, one dot per run` : `${metric} over steps, one line per run`}>
         <g className="mlops-rv-grid-lines">
           {yTicks.map(t => (
             <line key={t} x1={M.left} x2={W - M.right} y1={y(t)} y2={y(t)} />
@@ -52,12 +54,12 @@ export function MetricChart({ metric, series }: { metric: string; series: ChartS
             <g key={t}>
               <line x1={x(t)} x2={x(t)} y1={M.top + plotH} y2={M.top + plotH + 4} />
               <text x={x(t)} y={M.top + plotH + 16} textAnchor="middle">
-                {t}
+                {against ? formatNumber(t) : t}
               </text>
             </g>
           ))}
           <text className="mlops-rv-axis-title" x={M.left + plotW / 2} y={H - 4} textAnchor="middle">
-            step
+            {xName}
           </text>
         </g>
         {series.map((s, i) => {
@@ -65,11 +67,11 @@ export function MetricChart({ metric, series }: { metric: string; series: ChartS
           const d = pts.map((p, j) => `${j ? 'L' : 'M'}${x(p.step).toFixed(1)},${y(p.value).toFixed(1)}`).join('');
           return (
             <g key={s.label} className={`mlops-rv-series mlops-rv-series-${i % 6}`} data-run={s.label}>
-              {pts.length > 1 ? <path d={d} /> : null}
+              {pts.length > 1 && !against ? <path d={d} /> : null}
               {pts.length <= 60
                 ? pts.map(p => (
-                    <circle key={p.step} cx={x(p.step)} cy={y(p.value)} r={2.5}>
-                      <title>{`${s.label} step ${p.step}: ${formatNumber(p.value)}`}</title>
+                    <circle key={p.step} cx={x(p.step)} cy={y(p.value)} r={against ? 4 : 2.5}>
+                      <title>{`${s.label} ${xName} ${formatNumber(p.step)}: ${formatNumber(p.value)}`}</title>
                     </circle>
                   ))
                 : null}

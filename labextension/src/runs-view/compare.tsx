@@ -20,6 +20,7 @@ import {
   formatStarted,
   RunDetail
 } from './model';
+import { objectiveCharts } from './sweeps';
 
 export interface CompareActions {
   openNotebook(path: string): void;
@@ -116,7 +117,28 @@ interface Store {
   at: At;
 }
 
-function CompareBody({ store, ids, actions }: { store: Store; ids: string[]; actions: CompareActions }) {
+/** A sweep's points compared (*Compare points*): the objective against each parameter, one dot per point. */
+function ObjectiveSection({ runs, objectives }: { runs: RunDetail[]; objectives: string[] }) {
+  const charts = objectiveCharts(runs, objectives);
+  return (
+    <section className="mlops-rv-section mlops-rv-objective">
+      <h3>{objectives.length ? objectives.join(', ') : 'Metrics'} against each parameter</h3>
+      {!charts.length ? <p className="mlops-rv-note">No parameter is a number that varies between these points.</p> : null}
+      <div className="mlops-rv-chart-grid">
+        {charts.map(c => (
+          <div key={`${c.metric}/${c.param}`} className="mlops-rv-chart-box">
+            <h4>
+              {c.metric} against {c.param}
+            </h4>
+            <MetricChart metric={c.metric} series={c.series} against={c.param} />
+          </div>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+function CompareBody({ store, ids, objectives, actions }: { store: Store; ids: string[]; objectives?: string[]; actions: CompareActions }) {
   const { client, at } = store;
   const [runs, setRuns] = React.useState<RunDetail[] | null>(null);
   const [error, setError] = React.useState<string | null>(null);
@@ -236,6 +258,7 @@ function CompareBody({ store, ids, actions }: { store: Store; ids: string[]; act
           </tr>
         </tbody>
       </table>
+      {objectives ? <ObjectiveSection runs={runs} objectives={objectives} /> : null}
       <Section title="Parameters" className="mlops-rv-params" rows={params} runs={runs} onlyDiffs={onlyDiffs} none="No parameters recorded." />
       <Section title="Metrics (latest)" className="mlops-rv-metrics" rows={metrics} runs={runs} onlyDiffs={onlyDiffs} none="No metrics recorded." />
       <Section
@@ -272,13 +295,15 @@ export class CompareView extends ReactWidget {
   constructor(
     private readonly store: Store,
     readonly ids: string[],
-    private readonly actions: CompareActions
+    private readonly actions: CompareActions,
+    /** A sweep's points: its objective (possibly none), charted against each parameter. */
+    private readonly objectives?: string[]
   ) {
     super();
     this.addClass('mlops-runs-compare');
   }
 
   render(): JSX.Element {
-    return <CompareBody store={this.store} ids={this.ids} actions={this.actions} />;
+    return <CompareBody store={this.store} ids={this.ids} objectives={this.objectives} actions={this.actions} />;
   }
 }

@@ -1,22 +1,29 @@
 /**
  * The runs table: a virtualized grid (only the rows in sight are in the DOM, so 10,000 runs
- * cost what 40 do), sortable headers, a checkbox per run for compare, report and notebook links.
+ * cost what 40 do), sortable headers, a checkbox per run for compare, report and notebook links,
+ * each sweep's points indented under it with a toggle to fold them and *Compare points*.
  * Rows are memoized on the run object: a poll that changed one run redraws that row only.
  */
+import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { Column, emptyMessage, formatCell, isFiltered, nextSort, NO_FILTER, RunRow, SortSpec } from './model';
 import type { RunsViewModel } from './state';
+import { isSweep } from './sweeps';
 
 export const ROW_HEIGHT = 28;
 const OVERSCAN = 8;
 const CHECK_WIDTH = 36;
-const ACTIONS_WIDTH = 140;
+const ACTIONS_WIDTH = 240;
 
 export interface RowActions {
   openNotebook(path: string): void;
   reportUrl(id: string): string;
   toggle(id: string): void;
+  /** Fold a sweep to its one row, or unfold it. */
+  toggleFolded(id: string): void;
+  /** Open the compare view on a sweep's points. */
+  comparePoints(id: string): void;
 }
 
 const ARIA_SORT = { asc: 'ascending', desc: 'descending' } as const;
@@ -37,9 +44,46 @@ interface RowProps {
   now: number;
   index: number;
   actions: RowActions;
+  /** 1 for a sweep's point listed under its sweep */
+  depth: number;
+  /** a sweep's points in view (0 for any other run) */
+  points: number;
+  folded: boolean;
 }
 
-const Row = React.memo(function Row({ row, columns, selected, now, index, actions }: RowProps) {
+/** The run id cell: a sweep's fold toggle (JupyterLab's carets) before its id, a point indented under it. */
+function IdCell({ row, depth, points, folded, actions }: Pick<RowProps, 'row' | 'depth' | 'points' | 'folded' | 'actions'>) {
+  const id = row.id.slice(0, 8);
+  if (isSweep(row) && points) {
+    const Icon = folded ? caretRightIcon : caretDownIcon;
+    return (
+      <>
+        <button
+          className="mlops-rv-fold"
+          aria-expanded={!folded}
+          aria-label={`${folded ? 'Show' : 'Hide'} the ${points} points of sweep ${id}`}
+          title={`${folded ? 'Show' : 'Hide'} its ${points} points`}
+          onClick={() => actions.toggleFolded(row.id)}
+        >
+          <Icon.react tag="span" elementSize="normal" />
+        </button>
+        {id}
+      </>
+    );
+  }
+  return depth ? (
+    <>
+      <span className="mlops-rv-branch" aria-hidden="true">
+        └
+      </span>
+      {id}
+    </>
+  ) : (
+    <>{id}</>
+  );
+}
+
+const Row = React.memo(function Row({ row, columns, selected, now, index, actions, depth, points, folded }: RowProps) {
   const onClick = (event: React.MouseEvent) => {
     if ((event.target as HTMLElement).closest('a, button, input')) {
       return;
@@ -48,12 +92,13 @@ const Row = React.memo(function Row({ row, columns, selected, now, index, action
   };
   return (
     <div
-      className={`mlops-rv-row${selected ? ' mlops-rv-selected' : ''}`}
+      className={`mlops-rv-row${selected ? ' mlops-rv-selected' : ''}${points ? ' mlops-rv-sweep' : ''}${depth ? ' mlops-rv-point' : ''}`}
       role="row"
       aria-rowindex={index + 2}
       aria-selected={selected}
       data-run-id={row.id}
       data-status={row.status}
+      data-sweep={depth ? (row.parent ?? undefined) : undefined}
       onClick={onClick}
     >
       <div role="gridcell" className="mlops-rv-cell mlops-rv-check">
@@ -65,9 +110,19 @@ const Row = React.memo(function Row({ row, columns, selected, now, index, action
         />
       </div>
       {columns.map(c => {
-        const text = formatCell(row, c, now);
+        if (c.id === 'id') {
+          return (
+            <div key={c.id} role="gridcell" {...columnAttrs(c)} title={depth && row.parent ? `${row.id}, a point of sweep ${row.parent}` : row.id}>
+              <IdCell row={row} depth={depth} points={points} folded={folded} actions={actions} />
+            </div>
+          );
+        }
+        let text = formatCell(row, c, now);
+        if (c.id === 'trigger' && points) {
+          text = `${text} · ${points} point${points === 1 ? '' : 's'}`;
+        }
         return (
-          <div key={c.id} role="gridcell" {...columnAttrs(c)} title={c.id === 'id' ? row.id : text}>
+          <div key={c.id} role="gridcell" {...columnAttrs(c)} title={text}>
             {c.id === 'status' ? <span className={`mlops-rv-dot mlops-rv-status-${row.status}`} aria-hidden="true" /> : null}
             {c.id === 'status' && row.ended === null && row.status === 'running' ? `${text}…` : text}
           </div>
@@ -85,6 +140,16 @@ const Row = React.memo(function Row({ row, columns, selected, now, index, action
         >
           Notebook
         </button>
+        {points ? (
+          <button
+            className="mlops-rv-link mlops-rv-compare-points"
+            disabled={points < 2}
+            title={points < 2 ? 'One point: nothing to compare it with' : `Compare the ${points} points of this sweep side by side`}
+            onClick={() => actions.comparePoints(row.id)}
+          >
+            Compare points
+          </button>
+        ) : null}
       </div>
     </div>
   );
@@ -152,7 +217,7 @@ export function Grid({ model, actions }: { model: RunsViewModel; actions: RowAct
   }, []);
 
   const columns = model.columns;
-  const view = model.view;
+  const view = model.display;
   const rows = model.rows;
   const start = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
   const end = Math.min(view.length, Math.ceil((scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
@@ -160,7 +225,8 @@ export function Grid({ model, actions }: { model: RunsViewModel; actions: RowAct
   const gridTemplate = template(columns);
   const shown: JSX.Element[] = [];
   for (let j = start; j < end; j++) {
-    const row = rows[view[j]];
+    const line = view[j];
+    const row = rows[line.index];
     shown.push(
       <Row
         key={row.id}
@@ -170,6 +236,9 @@ export function Grid({ model, actions }: { model: RunsViewModel; actions: RowAct
         now={row.ended === null ? model.now : 0}
         index={j}
         actions={actions}
+        depth={line.depth}
+        points={line.points}
+        folded={model.folded.has(row.id)}
       />
     );
   }

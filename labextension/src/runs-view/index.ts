@@ -44,10 +44,11 @@ function activate(
 
   const openNotebook = (path: string) => void app.commands.execute('docmanager:open', { path });
 
-  const compare = (at: At, ids: string[], beside: string) => {
-    const content = new CompareView({ client, at }, ids, { openNotebook });
-    const caption = ids.map(id => id.slice(0, 8)).join(' vs ');
-    const widget = tab(content, `mlops-runs-compare-${++compares}`, `Compare ${ids.length} runs`, caption);
+  const compare = (at: At, ids: string[], beside: string, sweep?: { id: string; objectives: string[] }) => {
+    const content = new CompareView({ client, at }, ids, { openNotebook }, sweep?.objectives);
+    const caption = (sweep ? `The points of sweep ${sweep.id.slice(0, 8)}: ` : '') + ids.map(id => id.slice(0, 8)).join(' vs ');
+    const label = sweep ? `Sweep ${sweep.id.slice(0, 8)}: ${ids.length} points` : `Compare ${ids.length} runs`;
+    const widget = tab(content, `mlops-runs-compare-${++compares}`, label, caption);
     app.shell.add(widget, 'main', { mode: 'tab-after', ref: beside });
     app.shell.activateById(widget.id);
   };
@@ -60,7 +61,7 @@ function activate(
     const content = new RunsView(model, {
       openNotebook,
       reportUrl: id => client.reportUrl(id, at),
-      compare: ids => compare(at, ids, widget.id)
+      compare: (ids, sweep) => compare(at, ids, widget.id, sweep)
     });
     const caption = at ? `Runs in the store of ${at}` : 'Runs in the store of the server root';
     const widget = tab(content, 'mlops-runs-view', 'MLOps Runs', caption);

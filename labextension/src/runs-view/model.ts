@@ -23,6 +23,8 @@ export interface RunRow {
   /** seconds since the epoch */
   started: number;
   ended: number | null;
+  /** The run this one came from (a sweep's point: its sweep); null for most runs. */
+  parent: string | null;
   params: Record<string, unknown>;
   metrics: Record<string, number | string>;
 }
@@ -64,10 +66,10 @@ export const DEFAULT_SORT: SortSpec = { column: 'started', dir: 'desc' };
 export const NO_FILTER: Filter = { status: '', notebook: '', user: '', text: '' };
 
 export const RUN_COLUMNS: Column[] = [
-  { id: 'id', label: 'run', group: 'run', kind: 'text', width: 84 },
+  { id: 'id', label: 'run', group: 'run', kind: 'text', width: 108 },
   { id: 'status', label: 'status', group: 'run', kind: 'text', width: 104 },
   { id: 'notebook', label: 'notebook', group: 'run', kind: 'text', width: 150 },
-  { id: 'trigger', label: 'trigger', group: 'run', kind: 'text', width: 112 },
+  { id: 'trigger', label: 'trigger', group: 'run', kind: 'text', width: 136 },
   { id: 'started', label: 'started', group: 'run', kind: 'date', width: 148 },
   { id: 'duration', label: 'duration', group: 'run', kind: 'duration', width: 96 },
   { id: 'user', label: 'user', group: 'run', kind: 'text', width: 96 }
@@ -110,6 +112,7 @@ export function decodeTable(table: RunsTable): RunRow[] {
       user: cols.user?.[i] ?? null,
       started: cols.started[i],
       ended: cols.ended[i] ?? null,
+      parent: cols.parent_run_id?.[i] ?? null,
       params: p,
       metrics: m
     };
@@ -147,18 +150,23 @@ export function visibleColumns(all: readonly Column[], hidden: Iterable<string>)
   return all.filter(c => !off.has(c.id));
 }
 
+/** A copy of `set` with `item` added, or removed when it was in (a selection, the folded sweeps). */
+export function toggled<T>(set: Iterable<T>, item: T): Set<T> {
+  const next = new Set(set);
+  if (next.has(item)) {
+    next.delete(item);
+  } else {
+    next.add(item);
+  }
+  return next;
+}
+
 /** Show or hide one column; returns the new hidden list (sorted, so the stored state is stable). */
 export function toggleColumn(hidden: readonly string[], id: string): string[] {
   if (id === 'id') {
     return [...hidden];
   }
-  const set = new Set(hidden);
-  if (set.has(id)) {
-    set.delete(id);
-  } else {
-    set.add(id);
-  }
-  return [...set].sort();
+  return [...toggled(hidden, id)].sort();
 }
 
 /** A stored view config, or the default for anything malformed (state from an older version). */
@@ -290,10 +298,11 @@ export function sortIndex(rows: readonly RunRow[], indices: readonly number[], s
   return order.map(j => indices[j]);
 }
 
-/** What free text searches in a run: its id, notebook, trigger, status, user and `key=value` params. */
+/** What free text searches in a run: its id, notebook, trigger, status, user and `key=value` params, and
+ * the id of the run it came from (so a sweep's id finds the sweep and its points). */
 export function searchText(row: RunRow): string {
   const params = Object.entries(row.params).map(([k, v]) => `${k}=${formatParam(v)}`);
-  return [row.id, row.notebook ?? '', row.trigger, row.status, row.user ?? '', ...params].join(' ').toLowerCase();
+  return [row.id, row.notebook ?? '', row.trigger, row.status, row.user ?? '', row.parent ?? '', ...params].join(' ').toLowerCase();
 }
 
 /** Whether a filter restricts anything. */
@@ -373,6 +382,7 @@ export function sameRow(a: RunRow, b: RunRow): boolean {
     a.started === b.started &&
     a.trigger === b.trigger &&
     a.user === b.user &&
+    a.parent === b.parent &&
     a.notebook === b.notebook &&
     a.notebookPath === b.notebookPath &&
     sameRecord(a.params, b.params) &&

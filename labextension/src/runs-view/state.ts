@@ -24,9 +24,11 @@ import {
   sortIndex,
   SortSpec,
   toggleColumn,
+  toggled,
   ViewConfig,
   visibleColumns
 } from './model';
+import { DisplayRow, groupSweeps, pointsOf } from './sweeps';
 
 export class RunsViewModel {
   /**
@@ -56,6 +58,8 @@ export class RunsViewModel {
   users: string[] = [];
   filter: Filter = NO_FILTER;
   selected: ReadonlySet<string> = new Set();
+  /** The sweeps folded to their one row (their points hidden). */
+  folded: ReadonlySet<string> = new Set();
   /** Seconds since the epoch when the rows last changed (durations of running runs count to it). */
   now = Date.now() / 1000;
   loaded = false;
@@ -98,6 +102,27 @@ export class RunsViewModel {
     return this._compute();
   }
 
+  /** The grid's lines: the view with each sweep's points under their sweep (unless it is folded). */
+  get display(): DisplayRow[] {
+    const view = this._compute();
+    if (!this._display) {
+      this._display = groupSweeps(this.rows, view, this.folded);
+    }
+    return this._display;
+  }
+
+  /** The ids of a sweep's points in view, in the view's order. */
+  pointsOf(sweepId: string): string[] {
+    return pointsOf(this.rows, this.view, sweepId);
+  }
+
+  /** Fold a sweep to its one row, or unfold it. */
+  toggleFolded(id: string): void {
+    this.folded = toggled(this.folded, id);
+    this._display = null;
+    this._changed.emit();
+  }
+
   private _compute(): number[] {
     if (!this._view) {
       const kept = filterIndex(this.rows, this.filter, row => this._haystack(row));
@@ -107,6 +132,7 @@ export class RunsViewModel {
         this._columns = null;
       }
       this._view = sortIndex(this.rows, kept, this._config.sort, this.now);
+      this._display = null;
     }
     return this._view;
   }
@@ -179,13 +205,7 @@ export class RunsViewModel {
   }
 
   toggleSelected(id: string): void {
-    const next = new Set(this.selected);
-    if (next.has(id)) {
-      next.delete(id);
-    } else {
-      next.add(id);
-    }
-    this.selected = next;
+    this.selected = toggled(this.selected, id);
     this._changed.emit();
   }
 
@@ -220,6 +240,7 @@ export class RunsViewModel {
   private _config: ViewConfig;
   private _version: string | null = null;
   private _view: number[] | null = null;
+  private _display: DisplayRow[] | null = null;
   private _columns: Column[] | null = null;
   private _allColumns: Column[] = RUN_COLUMNS;
   private _search = new WeakMap<RunRow, string>();

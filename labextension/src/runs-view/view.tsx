@@ -10,6 +10,7 @@ import * as React from 'react';
 
 import { Grid, RowActions } from './grid';
 import { Column } from './model';
+import { objectivesOf } from './sweeps';
 import type { RunsViewModel } from './state';
 
 /** Poll every 5 s while the view is in sight, once a minute when the tab or the browser is hidden;
@@ -20,7 +21,8 @@ export const SLOW = { interval: 60_000, backoff: true, max: 300_000 };
 export interface ViewActions {
   openNotebook(path: string): void;
   reportUrl(id: string): string;
-  compare(ids: string[]): void;
+  /** `sweep`: the runs are its points, charted as its objective against each parameter. */
+  compare(ids: string[], sweep?: { id: string; objectives: string[] }): void;
 }
 
 function useModel(model: RunsViewModel): void {
@@ -163,7 +165,13 @@ function Toolbar({ model, actions, onRefresh }: { model: RunsViewModel; actions:
 function Body({ model, actions, onRefresh }: { model: RunsViewModel; actions: ViewActions; onRefresh(): void }) {
   useModel(model);
   const rowActions = React.useMemo<RowActions>(
-    () => ({ openNotebook: actions.openNotebook, reportUrl: actions.reportUrl, toggle: id => model.toggleSelected(id) }),
+    () => ({
+      openNotebook: actions.openNotebook,
+      reportUrl: actions.reportUrl,
+      toggle: id => model.toggleSelected(id),
+      toggleFolded: id => model.toggleFolded(id),
+      comparePoints: id => actions.compare(model.pointsOf(id), { id, objectives: objectivesOf(model.rows.find(r => r.id === id)) })
+    }),
     [model, actions]
   );
   return (
