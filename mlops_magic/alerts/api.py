@@ -17,7 +17,7 @@ from ..errors import ExecutionError, InvalidInputError, NotFoundError
 from ..store import Store
 from ..store import alerts as tables
 from ..store import events as events_table
-from ..tracking.environment import who
+from ..store.processes import who
 from . import settings as alert_settings
 from .delivery import send_one
 from .messages import sample_event

@@ -21,7 +21,6 @@ from ..entities import Trigger, _Entity, utc_from_ts
 from ..errors import ConflictError, GateFailedError, InvalidInputError, NotFoundError
 from ..store import Store
 from ..store import registry as tables
-from ..tracking.environment import who
 from .versions import (
     ModelVersion,
     check_alias,
@@ -146,7 +145,6 @@ def promote(store: Store, name: str, to: str, *, version: int | None = None, if_
     frozen = _frozen(store, run_id)
     if frozen and run_id is not None:
         return _refuse(store, run_id, name, to, challenger.version, frozen)
-    by = who()
     higher = metric_direction(if_better, higher_is_better) if if_better else None
     if if_better and if_better not in challenger.metrics:
         raise InvalidInputError(f"{challenger} has no metric {if_better!r} to compare on; its metrics: "
@@ -168,7 +166,7 @@ def promote(store: Store, name: str, to: str, *, version: int | None = None, if_
             why = (f"challenger v{challenger.version} {if_better}={fmt_number(comparison['challenger_value'], 6)} "
                    f"is not {sign} champion v{current} {if_better}={fmt_number(comparison['champion_value'], 6)}")
         tables.record_alias_change(tx, name, to, action, current, challenger.version, moved=moved, run_id=run_id,
-                                   reason=why, comparison=comparison, created=time.time(), by=by)
+                                   reason=why, comparison=comparison, created=time.time())
         return moved, current, comparison
 
     moved, current, comparison = store.db.run_in_transaction(decide)
@@ -188,7 +186,6 @@ def rollback(store: Store, name: str, alias: str, *, reason: str | None = None,
     frozen = _frozen(store, run_id)
     if frozen and run_id is not None:
         return _refuse(store, run_id, name, alias, None, frozen)
-    by = who()
 
     def move(tx: Any) -> None:
         stack: list[int] = []
@@ -204,7 +201,7 @@ def rollback(store: Store, name: str, alias: str, *, reason: str | None = None,
                                 f"back to; see `mlops models history {name}`")
         target = stack[-2]
         tables.record_alias_change(tx, name, alias, "rollback", current, target, moved=True, run_id=run_id,
-                                   reason=reason, comparison=None, created=time.time(), by=by)
+                                   reason=reason, comparison=None, created=time.time())
 
     store.db.run_in_transaction(move)
     return PromotionResult(True, history(store, name, alias, limit=1)[0], None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 
 
 def current_user() -> str:
@@ -22,6 +23,13 @@ def current_user() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry (a container's arbitrary uid)
         return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def who() -> str:
+    """:func:`current_user` at this host (``alice@build-01``), for audit lines people read in an alert; a
+    ``MLOPS_USER`` that already names a host is kept as it is."""
+    user = current_user()
+    return user if "@" in user else f"{user}@{socket.gethostname()}"
 
 
 def pid_alive(pid: int) -> bool:

@@ -16,7 +16,7 @@ from . import events
 from .columns import changed_in_chunks
 from .db import Reader, Row, Transaction
 from .fingerprints import insert as insert_fingerprint
-from .processes import current_user
+from .processes import current_user, who
 
 VERSION_COLUMNS = ("model", "version", "created", "flavour", "format", "model_type", "digest", "size",
                    "trusted_types", "input_schema", "metrics", "gates", "gates_passed", "run_id", "stage_id",
@@ -102,7 +102,7 @@ def aliases_of(q: Reader, names: Sequence[str]) -> list[tuple[str, int, str]]:
 
 def record_alias_change(tx: Transaction, name: str, alias: str, action: str, old: int | None, new: int | None,
                         *, moved: bool, run_id: str | None, reason: str | None,
-                        comparison: dict[str, Any] | None, created: float, by: str | None = None) -> None:
+                        comparison: dict[str, Any] | None, created: float) -> None:
     """The audit row of a decision (with who made it: :func:`current_user`) and, when the alias moved, the
     move itself and its event (saying ``by`` whom, host included: alerts name who moved production)."""
     user = current_user()
@@ -116,7 +116,7 @@ def record_alias_change(tx: Transaction, name: str, alias: str, action: str, old
                    "ON CONFLICT (model, alias) DO UPDATE SET version = excluded.version, "
                    "updated = excluded.updated", (name, alias, new, created))
         events.insert(tx, "alias-moved", subject=name, run_id=run_id,
-                      payload={"alias": alias, "from": old, "to": new, "action": action, "by": by or user,
+                      payload={"alias": alias, "from": old, "to": new, "action": action, "by": who(),
                                "user": user, "reason": reason, "comparison": comparison}, created=created)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from ..store.location import find_project_dir
-from ..store.processes import current_user
 
 #: Packages whose versions decide whether a result can be reproduced.
 KEY_PACKAGES = ("mlops-magic", "numpy", "pandas", "scikit-learn", "scipy", "ipython", "ipykernel",
@@ -39,14 +37,6 @@ def environment() -> dict[str, Any]:
         "executable": sys.executable,
         "packages": package_versions(),
     }
-
-
-def who() -> str:
-    """Who is acting, for audit lines (``alice@build-01``): the user the store records
-    (:func:`~mlops_magic.store.processes.current_user`: ``MLOPS_USER``, else ``JUPYTERHUB_USER``, else the
-    login), at this host."""
-    user = current_user()
-    return user if "@" in user else f"{user}@{socket.gethostname()}"
 
 
 def git_state(folder: str | os.PathLike[str] | None = None) -> tuple[str | None, bool | None]:
