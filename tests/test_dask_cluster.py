@@ -100,6 +100,43 @@ def wait_restarted(cluster: LocalCluster, name: str, old_address: str) -> None:
 
 
 # -- spreading, routing, waiting -------------------------------------------------------------------
+def probe(folder: Path, name: str) -> Path:
+    """A notebook whose stage writes what its kernel is: pid, run id, working folder and a shipped setting."""
+    out = folder / (name + ".json")
+    return notebook(folder / name, ["import json, os", "%%mlops stage train\n"
+                    f"json.dump({{'pid': os.getpid(), 'run': os.environ['MLOPS_RUN_ID'], 'cwd': os.getcwd(), "
+                    f"'probe': os.environ.get('MLOPS_PROBE')}}, open({str(out)!r}, 'w'))"])
+
+
+def test_a_run_adopts_its_workers_warm_kernel_which_serves_no_other_run(
+        cluster: LocalCluster, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = open_store(str(project))
+    on_gpu = {"GPU": 1}  # both runs on worker ``gpu``
+    [first] = run_notebooks([RunRequest(notebook=str(probe(project, "a.ipynb")), store_url=store.url,
+                                        resources=on_gpu)], store=store, executor=cluster.url)
+    assert first.status == "succeeded", first.line()
+    worker_pid = cluster.worker_pid("gpu")
+    # the worker boots a kernel for its next run once a run took the last one: exactly one, and it stays
+    warm = wait_for(lambda: (k := kernels_of(worker_pid)) and len(k) == 1 and k, 60, "a warm kernel on the worker")
+    time.sleep(1.0)
+    assert kernels_of(worker_pid) == warm
+    weird = 'a "quoted" \\ value\nover two lines; import os; os._exit(3) #'
+    monkeypatch.setenv("MLOPS_PROBE", weird)  # a submitter's MLOPS_* setting travels to the worker's kernel
+    [second] = run_notebooks([RunRequest(notebook=str(probe(project, "b.ipynb")), store_url=store.url,
+                                         resources=on_gpu)], store=store, executor=cluster.url)
+    assert second.status == "succeeded", second.line()
+    seen = json.loads((project / "b.ipynb.json").read_text())
+    first_seen = json.loads((project / "a.ipynb.json").read_text())
+    assert seen["pid"] == warm[0] != first_seen["pid"]  # the booted kernel ran it, and it was not the first run's
+    assert seen["run"] == second.run_id and seen["cwd"] == str(project) and seen["probe"] == weird
+    assert [s.name for s in store.list_stages(second.run_id)] == ["train"]  # its stage recorded, as in any kernel
+    # killed after its run, and the next warm kernel is another process
+    wait_for(lambda: not psutil.pid_exists(seen["pid"]) or psutil.Process(seen["pid"]).status() == psutil.STATUS_ZOMBIE,
+             30, "the adopted kernel to be killed after its run")
+    nxt = wait_for(lambda: kernels_of(worker_pid), 60, "the next warm kernel")
+    assert seen["pid"] not in nxt
+
+
 def test_six_notebooks_spread_over_both_workers(cluster: LocalCluster, project: Path) -> None:
     paths = [quick(project, f"nb{i}.ipynb", sleep=1.0) for i in range(6)]
     proc = subprocess.run([sys.executable, "-m", "mlops_magic.cli", "run", *map(str, paths), "--executor", cluster.url],
@@ -240,7 +277,8 @@ def test_a_timeout_is_enforced_on_the_worker(cluster: LocalCluster, project: Pat
 
 def test_ctrl_c_on_mlops_run_cancels_its_cluster_task(cluster: LocalCluster, project: Path) -> None:
     store = open_store(str(project))
-    nb = notebook(project / "forever.ipynb", ["import time", "%%mlops stage train\ntime.sleep(300)"])
+    nb = notebook(project / "forever.ipynb", ["import os, time", "%%mlops stage train\n"
+                  f"open({str(project / 'kernel.pid')!r}, 'w').write(str(os.getpid()))\ntime.sleep(300)"])
     proc = subprocess.Popen([sys.executable, "-m", "mlops_magic.cli", "run", str(nb), "--executor", cluster.url],
                             cwd=project, env=python_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -248,7 +286,9 @@ def test_ctrl_c_on_mlops_run_cancels_its_cluster_task(cluster: LocalCluster, pro
                        "the run to start")
         name = next(n for n, w in cluster.workers().items() if w["address"] == run.worker)
         worker_pid = cluster.worker_pid(name)
-        wait_for(lambda: kernels_of(worker_pid), 30, "the kernel to start")
+        kernel = int(wait_for(lambda: (project / "kernel.pid").exists() and (project / "kernel.pid").read_text(),
+                              60, "the notebook to be executing"))
+        assert kernel in kernels_of(worker_pid)
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     finally:
@@ -257,7 +297,8 @@ def test_ctrl_c_on_mlops_run_cancels_its_cluster_task(cluster: LocalCluster, pro
     assert proc.returncode != 0
     ended = store.get_run(run.id)
     assert ended.status == "killed" and "cancelled" in ended.error and "Ctrl-C" in ended.error, ended.error
-    wait_for(lambda: not kernels_of(worker_pid), 15, "the worker to kill the cancelled run's kernel")
+    # (the worker's warm kernel for its next run stays; the run's own kernel goes)
+    wait_for(lambda: kernel not in kernels_of(worker_pid), 15, "the worker to kill the cancelled run's kernel")
     # the worker is free again: a quick run on it finishes
     gpu_only = {"GPU": 1} if name == "gpu" else {}
     [after] = run_notebooks([RunRequest(notebook=str(quick(project, "after.ipynb")), store_url=store.url,

@@ -24,6 +24,7 @@ state both sides share:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import socket
 import threading
@@ -41,6 +42,7 @@ from .execute import create_run, execute_created, launch_kernel, runs_dir, skip_
 from .executors import Executor
 from .prepare import PreparedRun
 from .request import RunResult
+from .warm import adopt
 
 INSTALL_HINT = 'pip install "mlops-magic[dask]"'
 #: Environment variables a run never takes from its submitter (the worker sets them per run).
@@ -78,6 +80,19 @@ def connect(url: str, timeout: float | None = None) -> Any:
             raise ClusterError(f"cannot reach the Dask scheduler at {url}: {first}") from None
         _clients[address] = client
         return client
+
+
+def warm_workers(client: Any, label: str) -> None:
+    """Have each worker keep a kernel booted for its next run (``warm.py``); a cluster that refuses still runs."""
+    if os.environ.get("MLOPS_DASK_WARM_KERNEL", "1").strip().lower() in ("0", "false", "no", "off"):
+        return
+    try:
+        from .warm_plugin import register  # lazy: imports distributed
+
+        register(client)
+    except Exception as exc:
+        logging.getLogger("mlops_magic.runner").warning(
+            "the workers of %s keep no warm kernel (%s): each run starts its own", label, exc)
 
 
 def shipped_env() -> dict[str, str]:
@@ -120,6 +135,7 @@ class DaskExecutor(Executor):
         self._closed = False
         self._monitor: threading.Thread | None = None
         reconcile(store, self.client, self.label)
+        warm_workers(self.client, self.label)
 
     # -- submitting ------------------------------------------------------------------------------
     def submit(self, prep: PreparedRun) -> Future[RunResult]:
@@ -405,7 +421,7 @@ def execute_on_worker(prep: PreparedRun, store: Store, address: str, env: dict[s
     watcher = threading.Thread(target=watch, name=f"mlops-watch-{prep.run_id[:8]}", daemon=True)
     watcher.start()
     try:
-        slot = launch_kernel(prep, store)
+        slot = adopted_kernel(prep, store) or launch_kernel(prep, store)
         return execute_created(prep, store, slot, started=started, first_attempt=attempt, finish=finish,
                                on_slot=on_slot, stopped=lambda: current["stopped"])
     except Exception as exc:  # a broken run must not take the worker down; the store says why
@@ -414,3 +430,11 @@ def execute_on_worker(prep: PreparedRun, store: Store, address: str, env: dict[s
         return _result(prep, RunStatus.FAILED, error)
     finally:
         done.set()
+
+
+def adopted_kernel(prep: PreparedRun, store: Store) -> Any:
+    """This worker's warm kernel set up for the run, or None (no plugin, another kernel, a failed set-up)."""
+    from .warm_plugin import worker_pool  # lazy: imports distributed
+
+    pool = worker_pool()
+    return adopt(pool, prep, store) if pool is not None else None

@@ -24,7 +24,7 @@ from ..report import write_run_report
 from ..store import Store
 from ..tracking.environment import environment, git_state
 from ..tracking.stages import stage_of_cell
-from .engine import register
+from .engine import import_papermill, register
 from .kernels import KernelSlot
 from .liblog import LibraryLog
 from .notify import notify_all
@@ -253,6 +253,7 @@ def keep_output(store: Store, prep: PreparedRun, output: Path) -> str | None:
 
 def execute_once(prep: PreparedRun, slot: KernelSlot, input_path: Path, output: Path) -> Outcome:
     """One attempt on one kernel; the kernel is dead when this returns."""
+    import_papermill()
     import papermill
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..entities import RunStatus
 from ..store import Store, open_store
-from .engine import register
+from .engine import import_papermill, register
 from .execute import launch_kernel, run_prepared, unchanged_since
 from .kernels import KernelSlot, kill_all
 from .prepare import PreparedRun
@@ -176,9 +176,7 @@ class LocalProcessExecutor(Executor):
         self._results: Any = None
 
     def _start(self) -> None:
-        import papermill  # noqa: F401 - imported once here so forked workers start warm
-
-
+        import_papermill()  # imported once here so forked workers start warm
         register()
         self._jobs = self._ctx.Queue()
         self._results = self._ctx.Queue()

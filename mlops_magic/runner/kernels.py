@@ -26,6 +26,11 @@ from .engine import cell_id_client_class
 AUTOLOAD = "__import__('mlops_magic').load_ipython_extension(get_ipython())"
 
 
+#: A warm kernel (``warm.py``) imports mlops_magic's IPython side ahead of its run (~0.1 s), binding no name;
+#: no module of it reads the environment at import, so the run's variables, set later, are the ones used.
+PRELOAD = "__import__('mlops_magic.ipython.extension') and None"
+
+
 #: With ``MLOPS_PARENT_PID`` in its environment (cluster workers set it) the kernel exits when that
 #: process dies, so a worker killed mid-run never leaves its notebook executing on its own.
 WATCH_PARENT = "__import__('mlops_magic.runner.kernels', fromlist=['watch_parent']).watch_parent()"
@@ -36,10 +41,13 @@ WATCH_PARENT = "__import__('mlops_magic.runner.kernels', fromlist=['watch_parent
 IN_MEMORY_HISTORY = "--HistoryManager.hist_file=:memory:"
 
 
-def autoload_arguments(argv: list[str], env: dict[str, str] | None = None) -> list[str]:
-    """Extra kernel arguments that load mlops_magic and keep the history in memory, for IPython kernels only."""
+def autoload_arguments(argv: list[str], env: dict[str, str] | None = None, autoload: bool = True) -> list[str]:
+    """Extra kernel arguments that load mlops_magic and keep the history in memory, for IPython kernels only.
+
+    ``autoload=False`` only imports mlops_magic: a warm kernel (``warm.py``) loads it once it knows its run.
+    """
     if any("ipykernel" in part for part in argv):
-        lines = [AUTOLOAD] + ([WATCH_PARENT] if (env or {}).get("MLOPS_PARENT_PID") else [])
+        lines = [AUTOLOAD if autoload else PRELOAD] + ([WATCH_PARENT] if (env or {}).get("MLOPS_PARENT_PID") else [])
         return [IN_MEMORY_HISTORY] + [f"--InteractiveShellApp.exec_lines={line}" for line in lines]
     return []
 
@@ -94,9 +102,10 @@ class KernelSlot:
     """One kernel process reserved for one run."""
 
     def __init__(self, kernel_name: str | None, env: dict[str, str], cwd: Path, log_path: Path | None,
-                 native: bool = False) -> None:
+                 native: bool = False, autoload: bool = True) -> None:
         self.kernel_name = resolve_kernel_name(kernel_name or "python3")
         self.native = native  # this interpreter's ipykernel, not a kernelspec found by name
+        self.autoload = autoload  # mlops_magic loaded at start (a warm kernel loads it when adopted)
         self.env = env
         self.cwd = cwd
         self.log_path = log_path
@@ -125,10 +134,15 @@ class KernelSlot:
             self._log = stream = open(self.log_path, "ab")  # noqa: SIM115 - closed in kill()
         run_sync(km.start_kernel)(env=self.env, cwd=str(self.cwd), stdout=stream, stderr=stream,
                                   extra_arguments=autoload_arguments(km.kernel_spec.argv if km.kernel_spec else [],
-                                                                     self.env))
+                                                                     self.env, self.autoload))
         self.km = km
         _live.add(self)
         return self
+
+    @property
+    def kind(self) -> tuple[str, bool]:
+        """(kernelspec name, native): what a run asks for when it could use this kernel."""
+        return self.kernel_name, self.native
 
     @property
     def pid(self) -> int | None:

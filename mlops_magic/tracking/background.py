@@ -44,9 +44,16 @@ if TYPE_CHECKING:
 
 #: Outputs bigger than this are not fingerprinted automatically (``%mlops fingerprint VAR`` still does
 #: it): hashing runs at memory speed for numbers but ~0.1 µs per string, and it must stay cheap next to
-#: the cell even off its path (a later read waits for it).
-AUTO_FINGERPRINT_MAX_BYTES = int(os.environ.get("MLOPS_FINGERPRINT_MAX_BYTES", str(1 << 30)))
+#: the cell even off its path (a later read waits for it). ``MLOPS_FINGERPRINT_MAX_BYTES`` overrides the
+#: byte limit; it is read when used, not at import (a cluster worker's warm kernel imports this module
+#: before its run's environment is set).
+AUTO_FINGERPRINT_MAX_BYTES = 1 << 30
 AUTO_FINGERPRINT_MAX_OBJECTS = 5_000_000
+
+
+def auto_fingerprint_max_bytes() -> int:
+    text = os.environ.get("MLOPS_FINGERPRINT_MAX_BYTES", "").strip()
+    return int(text) if text.isdigit() else AUTO_FINGERPRINT_MAX_BYTES
 
 
 class Pending:
@@ -222,7 +229,7 @@ def cheap_to_fingerprint(value: Any) -> bool:
     else:
         nbytes = int(value.nbytes)
         kinds = [getattr(value.dtype, "kind", "O")]
-    if nbytes > AUTO_FINGERPRINT_MAX_BYTES:
+    if nbytes > auto_fingerprint_max_bytes():
         return False
     objects = sum(1 for k in kinds if k not in "biufcmM") * (len(value) if getattr(value, "ndim", 1) else 1)
     return objects <= AUTO_FINGERPRINT_MAX_OBJECTS
