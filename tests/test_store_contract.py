@@ -630,6 +630,40 @@ def test_a_large_batch_is_one_packed_row_read_back_like_single_points(store) -> 
     assert store.db.query_one("SELECT COUNT(*) FROM metrics WHERE run_id = ?", (run.id,))[0] == 2
 
 
+def test_the_whole_store_table_reads_as_the_per_run_reads(store) -> None:
+    """``run_table()`` with no filter scans params and metrics once; it must say what the per-run reads say."""
+    from mlops_magic.store.metrics import PACK_MIN
+
+    runs = []
+    for i in range(4):
+        run = store.create_run(trigger="manual", params={"i": i, "name": f"r{i}"})
+        store.log_metric(run.id, "loss", 1.0 / (i + 1), step=0)
+        if i % 2:
+            store.log_metrics(run.id, [(f"k{j}", float(j + i), 1) for j in range(PACK_MIN)] + [("loss", math.nan, 1)])
+        if i == 3:
+            store.log_metric(run.id, "loss", 0.01, step=2)
+        runs.append(run.id)
+    bare = store.create_run(trigger="manual").id  # no params, no metrics
+    rows, params, metrics = store.run_table()
+    ids = [r[0] for r in rows]
+    assert set(ids) >= {*runs, bare}
+    by_run = store.latest_metrics(ids)
+    assert metrics.keys() == by_run.keys() and params.keys() == set(ids)
+    for run_id in ids:
+        assert params[run_id] == params_of_run(store, run_id)
+        assert metrics[run_id].keys() == by_run[run_id].keys()
+        assert all(math.isnan(v) if math.isnan(by_run[run_id][k]) else v == by_run[run_id][k]
+                   for k, v in metrics[run_id].items())
+    assert math.isnan(metrics[runs[1]]["loss"]) and metrics[runs[3]]["loss"] == 0.01 and metrics[runs[3]]["k5"] == 8.0
+    assert params[bare] == {} and metrics[bare] == {} and params[runs[2]] == {"i": 2, "name": "r2"}
+    limited = store.run_table(limit=len(ids))  # the IN-list path, for the same runs
+    assert limited[1] == params and limited[2].keys() == metrics.keys()
+
+
+def params_of_run(store, run_id: str) -> dict:
+    return store.get_run(run_id).params
+
+
 def test_a_rename_moves_runs_and_is_followed_by_older_kernels(store, tmp_path: Path) -> None:
     from mlops_magic.scheduling.renames import rename_notebook
     from mlops_magic.tracking.queries import notebook_key

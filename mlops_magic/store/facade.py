@@ -127,7 +127,8 @@ class Store:
         """Runs (summary columns only), their params and latest metrics: the fast path behind tables."""
         rows = runs.summary_rows(self.db, notebook=notebook, status=status, trigger=trigger, user=user, limit=limit)
         ids = [r[0] for r in rows]
-        return rows, params_table.params_of(self.db, ids), self.latest_metrics(ids)
+        every = limit is None and not (notebook or status or trigger or user)  # all the runs: scans, no IN lists
+        return rows, params_table.params_of(self.db, ids, every_run=every), self.latest_metrics(ids, every_run=every)
 
     def change_marker(self) -> str | None:
         """A value that differs whenever anything was committed to the store since it was last read
@@ -170,10 +171,10 @@ class Store:
         """Batch insert of (key, value, step) rows in one transaction; all or nothing."""
         return self._metrics.log_metrics(run_id, rows, timestamp, stage_id)
 
-    def latest_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, float]]:
-        """The last logged value of every metric of each run."""
+    def latest_metrics(self, run_ids: Sequence[str], *, every_run: bool = False) -> dict[str, dict[str, float]]:
+        """The last logged value of every metric of each run (``every_run``: the ids are all the runs)."""
         out: dict[str, dict[str, float]] = {i: {} for i in run_ids}
-        for (run_id, key), (value, _) in self._metrics.latest(run_ids).items():
+        for (run_id, key), (value, _) in self._metrics.latest(run_ids, every_run=every_run).items():
             out[run_id][key] = value
         return out
 

@@ -136,38 +136,46 @@ class MetricLog:
         return ids
 
     # -- reads ------------------------------------------------------------------------------------
-    def latest(self, run_ids: Sequence[str]) -> dict[tuple[str, str], tuple[float, int | None]]:
-        """(run, key) -> (value, stage_id) of the last logged value, over single points and packed batches."""
+    def latest(self, run_ids: Sequence[str], *, every_run: bool = False
+               ) -> dict[tuple[str, str], tuple[float, int | None]]:
+        """(run, key) -> (value, stage_id) of the last logged value, over single points and packed batches.
+
+        ``every_run``: the ids are all the store's runs, so each table is read in one scan (no ``IN`` lists).
+        """
+        wanted = set(run_ids)
         best: dict[tuple[str, str], tuple[tuple[int, int], float, int | None]] = {}
-        for chunk in chunks(list(run_ids)):
-            rows = self.db.query(
-                "SELECT s.run_id, s.key, p.value, p.is_nan, p.stage_id, p.id FROM metric_points p "
-                "JOIN metric_series s ON s.id = p.series_id JOIN ("
-                " SELECT series_id, MAX(id) AS id FROM metric_points WHERE packed IS NULL AND series_id IN "
-                f"  (SELECT id FROM metric_series WHERE run_id IN ({marks(len(chunk))})) GROUP BY series_id"
-                ") last ON last.id = p.id", chunk)
+        last = "SELECT series_id, MAX(id) AS id FROM metric_points WHERE packed IS NULL"
+        selects = [(f"{last} GROUP BY series_id", [])] if every_run else [
+            (f"{last} AND series_id IN (SELECT id FROM metric_series WHERE run_id IN ({marks(len(c))})) "
+             "GROUP BY series_id", c) for c in chunks(list(run_ids))]
+        for inner, args in selects:
+            rows = self.db.query("SELECT s.run_id, s.key, p.value, p.is_nan, p.stage_id, p.id FROM metric_points p "
+                                 f"JOIN metric_series s ON s.id = p.series_id JOIN ({inner}) last ON last.id = p.id",
+                                 args)
             for r in rows:
-                best[(r[0], r[1])] = ((int(r[5]), 0), math.nan if r[3] else r[2], r[4])
-        for run_id, key, value, _step, _ts, stage_id, order in self._packed_points(run_ids):
+                if r[0] in wanted:
+                    best[(r[0], r[1])] = ((int(r[5]), 0), math.nan if r[3] else r[2], r[4])
+        for run_id, key, value, _step, _ts, stage_id, order in self._packed_points(run_ids, every_run=every_run):
             seen = best.get((run_id, key))
-            if seen is None or order > seen[0]:
+            if run_id in wanted and (seen is None or order > seen[0]):
                 best[(run_id, key)] = (order, value, stage_id)
         return {k: (v[1], v[2]) for k, v in best.items()}
 
-    def _packed_points(self, run_ids: Sequence[str], key: str | None = None) -> list[tuple[Any, ...]]:
+    def _packed_points(self, run_ids: Sequence[str], key: str | None = None, *,
+                       every_run: bool = False) -> list[tuple[Any, ...]]:
         """The values of these runs' packed batches as (run_id, key, value, step, timestamp, stage_id, order),
         ``order`` = (row id, place in the batch): the order they were logged in, comparable with a point's id."""
         out: list[tuple[Any, ...]] = []
-        for chunk in chunks(list(run_ids)):
-            in_runs = f"run_id IN ({marks(len(chunk))})"
+        groups = [("", [])] if every_run else \
+            [(f" AND s.run_id IN ({marks(len(c))})", c) for c in chunks(list(run_ids))]
+        for in_runs, chunk in groups:
             rows = self.db.query(
                 "SELECT s.run_id, p.id, p.timestamp, p.stage_id, p.packed FROM metric_points p JOIN metric_series s "
-                f"ON s.id = p.series_id WHERE s.key = ? AND s.{in_runs} AND p.packed IS NOT NULL",
-                [BATCH_KEY, *chunk])
+                f"ON s.id = p.series_id WHERE s.key = ?{in_runs} AND p.packed IS NOT NULL", [BATCH_KEY, *chunk])
             if not rows:
                 continue
-            names = {int(r[0]): r[1] for r in self.db.query(f"SELECT id, key FROM metric_series WHERE {in_runs}",
-                                                              chunk)}
+            names = {int(r[0]): r[1] for r in self.db.query(
+                f"SELECT s.id, s.key FROM metric_series s WHERE 1 = 1{in_runs}", chunk)}
             for run_id, row_id, ts, stage_id, body in rows:
                 batch = json.loads(body)
                 for i, (sid, step, value) in enumerate(zip(batch["s"], batch["t"], batch["v"])):

@@ -35,19 +35,25 @@ def upsert_tags(tx: Transaction, run_id: str, tags: Mapping[str, Any]) -> None:
                    "ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value", rows)
 
 
-def params_of(q: Reader, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """run id -> {key: value} for each of ``run_ids`` (an empty dict for a run without parameters)."""
+def params_of(q: Reader, run_ids: Sequence[str], *, every_run: bool = False) -> dict[str, dict[str, Any]]:
+    """run id -> {key: value} for each of ``run_ids`` (an empty dict for a run without parameters).
+
+    ``every_run``: the ids are all the store's runs, so the table is read in one scan (no ``IN`` lists).
+    """
     out: dict[str, dict[str, Any]] = {i: {} for i in run_ids}
     scalars: dict[str, Any] = {}  # JSON text -> its value, when immutable: runs repeat their values
-    for chunk in chunks(list(run_ids)):
-        for run_id, key, text in q.query(f"SELECT run_id, key, value FROM params WHERE run_id IN "
-                                         f"({marks(len(chunk))})", chunk):
+    selects = [("SELECT run_id, key, value FROM params", [])] if every_run else \
+        [(f"SELECT run_id, key, value FROM params WHERE run_id IN ({marks(len(c))})", c) for c in chunks(list(run_ids))]
+    for sql, args in selects:
+        for run_id, key, text in q.query(sql, args):
             value = scalars.get(text, _MISSING)
             if value is _MISSING:
                 value = loads(text)
                 if value is None or type(value) in _IMMUTABLE:
                     scalars[text] = value
-            out[run_id][key] = value
+            params = out.get(run_id)
+            if params is not None:  # (a run created after the ids were read)
+                params[key] = value
     return out
 
 
