@@ -18,8 +18,8 @@ from dask_support import notebook
 from mlops_magic.cli.main import main
 from mlops_magic.display.runs import RunView, fmt_system
 from mlops_magic.entities import Metric
-from mlops_magic.tracking.queries import run_detail
 from mlops_magic.tracking import system
+from mlops_magic.tracking.queries import run_detail
 from mlops_magic.tracking.system import ProcessTree, descendant_pids, sampling_interval
 from mlops_magic.tracking.system_summary import flat, summarize
 
