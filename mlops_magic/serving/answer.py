@@ -190,20 +190,30 @@ def _nulled(values: Any) -> tuple[list[Any], int]:
         listed = [listed]
     if dtype is not None and getattr(dtype, "kind", "O") in "biuSU":  # no float in there
         return listed, 0
-    count = _count_nonfinite(listed)
-    plain = count == 0 and set(map(type, listed)) <= _PLAIN  # the set of types is made in C
-    return (listed if plain else json_safe(listed, non_finite="null")), count
+    count, plain = _scan(listed)
+    return (listed if plain and not count else json_safe(listed, non_finite="null")), count
 
 
-_PLAIN = {bool, int, float, str, type(None)}
+_SCALARS = {bool, int, str, type(None)}
 
 
-def _count_nonfinite(values: Any) -> int:
-    """NaN and infinities in (nested) lists and records, numpy's float32 and float16 among them."""
-    if isinstance(values, Mapping):
-        values = list(values.values())
-    return sum(_count_nonfinite(v) if isinstance(v, (list, tuple, Mapping)) else
-               int(isinstance(v, Real) and not isinstance(v, Integral) and not math.isfinite(v)) for v in values)
+def _scan(values: Any) -> tuple[int, bool]:
+    """How many NaN or infinities (nested) lists and records hold, numpy's float32 among them; and whether
+    they hold only what ``json.dumps`` takes as it is (Python scalars, lists, tuples, dicts)."""
+    count, plain = 0, True
+    for v in (values.values() if isinstance(values, Mapping) else values):
+        kind = type(v)
+        if kind is float:
+            count += not math.isfinite(v)
+        elif kind in _SCALARS:
+            continue
+        elif isinstance(v, (list, tuple, Mapping)):
+            inner, inner_plain = _scan(v)
+            count, plain = count + inner, plain and inner_plain and isinstance(v, (list, tuple, dict))
+        else:  # a numpy scalar, or what json_safe leaves as it is (and to_json refuses, in one line)
+            plain = False
+            count += isinstance(v, Real) and not isinstance(v, Integral) and not math.isfinite(v)
+    return count, plain
 
 
 _warned: set[tuple[str, int]] = set()
