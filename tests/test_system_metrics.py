@@ -3,6 +3,10 @@ interactive shell's stage cells from inside; peaks and averages in show."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,8 +18,9 @@ from dask_support import notebook
 from mlops_magic.cli.main import main
 from mlops_magic.display.runs import RunView, fmt_system
 from mlops_magic.entities import Metric
+from mlops_magic.tracking import system
 from mlops_magic.tracking.queries import run_detail
-from mlops_magic.tracking.system import sampling_interval
+from mlops_magic.tracking.system import ProcessTree, descendant_pids, sampling_interval
 from mlops_magic.tracking.system_summary import flat, summarize
 
 BURN = """\
@@ -82,10 +87,11 @@ def test_stage_cells_are_sampled_inside_the_stage_only(ip, monkeypatch) -> None:
     from mlops_magic.tracking.session import get_session
 
     monkeypatch.setenv("MLOPS_SYSTEM_METRICS_INTERVAL", "0.05")
-    # A pure-Python busy loop holds the GIL: each of the sampler's /proc reads waits a switch interval, so
-    # a read of the host's process list takes ~0.5 s here; 2.5 s leaves room for a CPU figure within the stage.
+    # A pure-Python busy loop holds the GIL: each of the sampler's /proc reads may wait a switch interval, so
+    # a sample takes up to ~50 ms here (it read the host's whole process list, ~0.5 s, before it walked the
+    # tree's own children files); 1 s leaves room for CPU figures within the stage.
     ip.run_cell("%%mlops stage train\nimport time, psutil\nme = psutil.Process()\nc0, t0 = sum(me.cpu_times()[:2]), "
-                "time.time()\nwhile time.time() - t0 < 2.5:\n    pass\n"
+                "time.time()\nwhile time.time() - t0 < 1.0:\n    pass\n"
                 "seen = (sum(me.cpu_times()[:2]) - c0) / (time.time() - t0)")
     session = get_session()
     store, run_id = session.store, session.active_run_id()
@@ -135,3 +141,57 @@ def test_summary_and_the_system_line() -> None:
     assert summarize(points, start=t0 + timedelta(seconds=3))["cpu"] == {"avg": 2.0, "peak": 2.0}
     assert flat(summary)["system.gpu.0.util_peak"] == 87.0 and summarize([point("auc", 1.0, 0)]) == {}
     assert fmt_system({}) == ""
+
+
+#: A process tree: each process says its pid, then (at depth > 0) starts two children of one less depth, one
+#: from its main thread and one from another thread, which stays (so its own children file lists it); all wait.
+SPAWN = """\
+import os, subprocess, sys, threading, time
+os.write(1, f'{os.getpid()}\\n'.encode())  # one write: the tree's lines never interleave
+depth = int(sys.argv[1])
+if depth:
+    def start(wait=0):
+        subprocess.Popen([sys.executable, __file__, str(depth - 1)])
+        time.sleep(wait)
+    start()
+    threading.Thread(target=start, args=(120,), daemon=True).start()
+time.sleep(120)
+"""
+CHILDREN_FILE = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+
+
+@pytest.mark.skipif(not CHILDREN_FILE.exists(), reason="no /proc/PID/task/TID/children (not Linux, or no "
+                                                        "CONFIG_PROC_CHILDREN): psutil lists the tree there")
+def test_the_process_tree_is_walked_through_its_own_children_files(tmp_path: Path, monkeypatch) -> None:
+    """Grandchildren are found by the /proc walk, the same set psutil's children(recursive=True) finds; the
+    tree a sampler reads is the same by either; processes that ended are not in it."""
+    import psutil
+
+    script = tmp_path / "spawn.py"
+    script.write_text(SPAWN)
+    child = subprocess.Popen([sys.executable, str(script), "2"], stdout=subprocess.PIPE, text=True)
+    pids = [int(child.stdout.readline()) for _ in range(7)]  # the child, 2 children, 4 grandchildren
+    try:
+        walked = descendant_pids(child.pid)
+        assert walked is not None and sorted(walked) == sorted(pids[1:])
+        assert set(walked) == {p.pid for p in psutil.Process(child.pid).children(recursive=True)}
+        assert set(walked[:2]) == {p.pid for p in psutil.Process(child.pid).children()}  # breadth-first
+        mine = descendant_pids(os.getpid())
+        assert mine is not None and set(pids) <= set(mine)
+        tree = ProcessTree(child.pid)
+        assert sorted(p.pid for p in tree.processes()) == sorted(pids)
+        monkeypatch.setattr(system, "descendant_pids", lambda pid: None)  # a kernel without the files
+        assert sorted(p.pid for p in tree.processes()) == sorted(pids)
+        monkeypatch.undo()
+        assert descendant_pids(child.pid, proc=str(tmp_path)) is None  # no such file: psutil's turn
+        child.kill()
+        child.wait()  # its children are reparented out of the tree
+        after = descendant_pids(os.getpid())
+        assert after is not None and not set(pids) & set(after)
+        assert descendant_pids(child.pid) is None and tree.processes() == []
+    finally:
+        child.kill()
+        child.wait()
+        for pid in pids:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(pid).kill()

@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Any, Protocol
 
+from ..entities import json_safe
 from ..errors import InvalidInputError, MlopsError
 from ..monitoring.request_ids import header_value
 from .holder import ModelHolder, Sample, Served, floats_of
@@ -162,13 +165,17 @@ def _nulled(values: Any) -> tuple[list[Any], int]:
     """``values`` as (nested) lists of Python scalars with each NaN or infinity as None; how many were.
 
     A numpy float array is checked in C (the usual regressor or ``predict_proba`` answer); other output
-    (object arrays, lists) is walked only to find one, and copied only when one is there."""
+    is walked only to find one, and converted by :func:`~mlops_magic.entities.json_safe` only when it holds
+    one or a value that is not plain (a list of numpy scalars, an object array's). A pandas DataFrame is
+    one record per row, as MLflow's scoring server answers it; a 0-d array is one prediction."""
+    if hasattr(values, "columns") and hasattr(values, "to_dict"):  # a DataFrame: it has no tolist
+        values = values.to_dict("records")
     dtype = getattr(values, "dtype", None)
     if dtype is not None and getattr(dtype, "kind", "O") in "fc":
         import numpy as np
 
         try:
-            array = np.asarray(values)
+            array = np.atleast_1d(np.asarray(values))
             bad = ~np.isfinite(array)
         except TypeError:  # a pandas extension dtype with missing values: walked below
             pass
@@ -179,20 +186,34 @@ def _nulled(values: Any) -> tuple[list[Any], int]:
                 array[bad] = None
             return array.tolist(), count
     listed = values.tolist() if hasattr(values, "tolist") else list(values)
+    if not isinstance(listed, list):  # a 0-d array's tolist is its one value
+        listed = [listed]
     if dtype is not None and getattr(dtype, "kind", "O") in "biuSU":  # no float in there
         return listed, 0
-    count = _count_nonfinite(listed)
-    return (_null_nonfinite(listed) if count else listed), count
+    count, plain = _scan(listed)
+    return (listed if plain and not count else json_safe(listed, non_finite="null")), count
 
 
-def _count_nonfinite(values: list[Any]) -> int:
-    return sum(_count_nonfinite(v) if isinstance(v, list) else
-               int(isinstance(v, float) and not math.isfinite(v)) for v in values)
+_SCALARS = {bool, int, str, type(None)}
 
 
-def _null_nonfinite(values: list[Any]) -> list[Any]:
-    return [_null_nonfinite(v) if isinstance(v, list) else
-            None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
+def _scan(values: Any) -> tuple[int, bool]:
+    """How many NaN or infinities (nested) lists and records hold, numpy's float32 among them; and whether
+    they hold only what ``json.dumps`` takes as it is (Python scalars, lists, tuples, dicts)."""
+    count, plain = 0, True
+    for v in (values.values() if isinstance(values, Mapping) else values):
+        kind = type(v)
+        if kind is float:
+            count += not math.isfinite(v)
+        elif kind in _SCALARS:
+            continue
+        elif isinstance(v, (list, tuple, Mapping)):
+            inner, inner_plain = _scan(v)
+            count, plain = count + inner, plain and inner_plain and isinstance(v, (list, tuple, dict))
+        else:  # a numpy scalar, or what json_safe leaves as it is (and to_json refuses, in one line)
+            plain = False
+            count += isinstance(v, Real) and not isinstance(v, Integral) and not math.isfinite(v)
+    return count, plain
 
 
 _warned: set[tuple[str, int]] = set()

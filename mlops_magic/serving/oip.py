@@ -280,7 +280,7 @@ def infer_reply(done: Answer, call: Call) -> Reply:
     outputs, blobs = [], []
     for name, binary in call.extra["outputs"]:
         values = done.predictions if name == "predict" else done.probabilities
-        array = np.asarray(values)
+        array = np.atleast_1d(np.asarray(values))  # a 0-d answer is one prediction, as on every surface
         if array.dtype == object:  # labels of an object array: strings, or numbers that lost their type
             array = np.asarray(array.tolist())
         datatype = array_datatype(array.dtype)

@@ -57,6 +57,43 @@ def sampling_interval(store: Store | None = None) -> float | None:
         return DEFAULT_INTERVAL
 
 
+def descendant_pids(pid: int, proc: str = "/proc") -> list[int] | None:
+    """The pids of ``pid``'s descendants, breadth-first, from ``/proc/PID/task/TID/children`` (Linux with
+    CONFIG_PROC_CHILDREN); None when ``pid`` has no such file (not Linux, an older kernel, ``pid`` gone).
+
+    Why not psutil's ``children(recursive=True)``: it reads every process's ``/proc/PID/stat`` on the
+    machine, and a sampler thread in a kernel running a Python loop waits a GIL switch interval after each
+    read; this reads only the tree's own files. A process that ends mid-walk is skipped, its subtree too
+    (its children are reparented out of the tree), as psutil skips it.
+    """
+    if not os.path.exists(f"{proc}/{pid}/task/{pid}/children"):
+        return None
+    tree, seen = [pid], {pid}
+    for parent in tree:  # grows while it is walked: breadth-first
+        for child in _children(parent, proc):
+            if child not in seen:  # a pid cannot recur in a tree read at once, but a walk takes time
+                seen.add(child)
+                tree.append(child)
+    return tree[1:]
+
+
+def _children(pid: int, proc: str) -> list[int]:
+    """The children of every thread of ``pid`` (each thread lists the processes it forked); none once it ended."""
+    tasks = f"{proc}/{pid}/task"
+    try:
+        threads = os.listdir(tasks)
+    except OSError:
+        return []
+    out: list[int] = []
+    for tid in threads:
+        try:
+            with open(f"{tasks}/{tid}/children", "rb") as f:
+                out += map(int, f.read().split())
+        except OSError:  # the thread ended
+            continue
+    return out
+
+
 class ProcessTree:
     """CPU cores busy and resident memory of a process and its descendants, between two reads."""
 
@@ -69,10 +106,26 @@ class ProcessTree:
         self._last: float | None = None
 
     def processes(self) -> list[Any]:
+        """The root and its descendants now, as psutil's ``children(recursive=True)`` finds them (the root
+        gone or its pid reused: none), listed through :func:`descendant_pids` where the kernel has it."""
+        psutil = self._psutil
         try:
-            return [self.root, *self.root.children(recursive=True)]
-        except self._psutil.Error:
+            pids = descendant_pids(self.root.pid)
+            if pids is None:
+                return [self.root, *self.root.children(recursive=True)]
+            if not self.root.is_running():
+                return []
+        except psutil.Error:
             return []
+        found = [self.root]
+        for pid in pids:
+            try:
+                child = psutil.Process(pid)
+            except psutil.NoSuchProcess:  # ended since it was listed
+                continue
+            if child.create_time() >= self.root.create_time():  # else its pid was reused: as psutil's check
+                found.append(child)
+        return found
 
     def read(self) -> tuple[float | None, int, list[int]]:
         """(cores busy since the previous read (None at the first), RSS bytes, the pids now in the tree).
