@@ -167,16 +167,25 @@ class Gpus:
     """Per GPU: utilisation and the memory the given processes hold (device memory in use when the driver
     does not list processes). Empty without pynvml or a driver: then nothing is sampled."""
 
+    #: pynvml missing in this process: known after the first look (each failed import costs ~0.3 ms,
+    #: and a sampler starts with every stage)
+    _absent = False
+
     def __init__(self) -> None:
         self.nvml: Any = None
         self.handles: list[Any] = []
+        if Gpus._absent:
+            return
         try:
-            import pynvml
-
+            import pynvml  # lazy: optional, and only where a stage is sampled
+        except ImportError:
+            Gpus._absent = True
+            return
+        try:
             pynvml.nvmlInit()
             self.nvml = pynvml
             self.handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
-        except Exception:  # no pynvml, no driver, no device: CPU and memory only
+        except Exception:  # no driver, no device: CPU and memory only
             self.handles = []
 
     def read(self, pids: list[int]) -> list[tuple[str, float]]:
@@ -224,7 +233,8 @@ class SystemSampler:
         except Exception as exc:
             self._fail(exc)
             return
-        self._sample()
+        if not self._stop.is_set():  # (stopped already: ``stop`` takes the one sample of a short stage)
+            self._sample()
         while not self._stop.wait(self.interval):
             self._sample()
 
@@ -294,8 +304,8 @@ class SystemObserver:
 
     def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None:
         sampler = ctx.state.pop(self.name, None)
-        if sampler is not None:
-            sampler.stop()
+        if sampler is not None:  # its last sample (and the wait for its thread) off the cell's path
+            self.session.outputs.after_cell(sampler.stop)
 
 
 def ensure_registered(session: Any) -> None:
