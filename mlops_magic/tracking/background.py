@@ -121,13 +121,8 @@ class OutputFingerprints:
             self._submit(job)
         return handles
 
-    def after_cell(self, job: Callable[[], None]) -> None:
-        """Run ``job`` on the worker, after what is queued: other end-of-stage work that need not hold the
-        cell's reply (a stage's last system-metrics sample). Reads through the session wait for it too."""
-        self._submit(job)
-
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every job submitted so far is done; False if ``timeout`` passed first."""
+        """Wait until every fingerprint submitted so far is in the store; False if ``timeout`` passed first."""
         if not self.pending or threading.current_thread() is self._thread:
             return True
         if os.getpid() != self._pid:

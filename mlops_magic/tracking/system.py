@@ -304,8 +304,8 @@ class SystemObserver:
 
     def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None:
         sampler = ctx.state.pop(self.name, None)
-        if sampler is not None:  # its last sample (and the wait for its thread) off the cell's path
-            self.session.outputs.after_cell(sampler.stop)
+        if sampler is not None:
+            sampler.stop()
 
 
 def ensure_registered(session: Any) -> None:
