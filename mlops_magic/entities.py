@@ -7,6 +7,7 @@ change its layout without breaking callers. Times are timezone-aware UTC.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -103,6 +104,7 @@ def json_safe(value: Any, *, non_finite: Literal["name", "null"] = "name") -> An
     JSON has no NaN or infinity: by default they travel as their names ``"nan"``, ``"inf"``, ``"-inf"``
     (a metric's value, readable rather than invalid; the REST API and the lab read them so);
     ``non_finite="null"`` sends None instead, for a report whose fields are "a number or none".
+    pandas' missing value ``pd.NA`` is None either way: it is no number, only a missing one.
     """
     if isinstance(value, datetime):
         return value.isoformat()
@@ -120,7 +122,14 @@ def json_safe(value: Any, *, non_finite: Literal["name", "null"] = "name") -> An
         return {k: json_safe(v, non_finite=non_finite) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v, non_finite=non_finite) for v in value]
-    return value
+    return None if is_pandas_na(value) else value
+
+
+def is_pandas_na(value: Any) -> bool:
+    """Whether ``value`` is pandas' missing value ``pd.NA`` (a nullable column's, or a model's answer), which
+    JSON carries as null; checked without importing pandas: no ``pd.NA`` exists before pandas is imported."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and value is getattr(pandas, "NA", None)
 
 
 class _Entity:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any, Protocol
 
-from ..entities import json_safe
+from ..entities import is_pandas_na, json_safe
 from ..errors import InvalidInputError, MlopsError
 from ..monitoring.request_ids import header_value
 from .holder import ModelHolder, Sample, Served, floats_of
@@ -70,7 +70,8 @@ class Answer:
 
     def predictions_list(self) -> list[Any]:
         """The predictions as JSON values, converted once for the answer and the sample alike: a NaN or
-        infinite prediction is null (no number to answer, and no prediction to judge performance by)."""
+        infinite prediction, or pandas' ``pd.NA``, is null (no number to answer, and no prediction to judge
+        performance by)."""
         if self._listed is None:
             self._listed, nulled = _nulled(self.predictions)
             if nulled:
@@ -128,7 +129,37 @@ async def answer(served: Served, call: Call, *, id_column: str | None, forms: st
             out, proba = await run_in_threadpool(_predict, served.model, prepared.frame, call.proba)
     except Exception as exc:
         raise ModelFailed(f"{served.version} failed to predict: {type(exc).__name__}: {exc}") from None
+    _one_per_row(served, "prediction", out, prepared.rows)
+    if proba is not None:
+        _one_per_row(served, "class-probability row", proba, prepared.rows)
     return Answer(served, prepared, out, request_id, ids, proba)
+
+
+def _one_per_row(served: Served, what: str, values: Any, rows: int) -> None:
+    """:class:`ModelFailed` unless ``values`` holds one answer per row: a model that answers more or
+    fewer would pair predictions with the wrong rows (in the answer and in the monitoring log)."""
+    count = _count_rows(values)
+    if count is None:
+        raise ModelFailed(f"{served.version} returned a {type(values).__name__} for {_counted(rows, 'row')}, "
+                          "not one answer per row (a list, an array, a Series or a DataFrame)")
+    if count != rows:
+        raise ModelFailed(f"{served.version} returned {_counted(count, what)} for {_counted(rows, 'row')}; "
+                          "it must return one per row")
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _count_rows(values: Any) -> int | None:
+    """How many rows a model's answer holds (a DataFrame's rows, a 2-D array's first axis), 1 for a 0-d
+    array (one prediction); None when it has no length."""
+    if getattr(values, "ndim", None) == 0:
+        return 1
+    try:
+        return len(values)
+    except TypeError:
+        return None
 
 
 def _predict(model: Any, frame: Any, proba: bool) -> tuple[Any, Any]:
@@ -157,12 +188,12 @@ def json_reply(value: Any, status: int = 200) -> Reply:
 
 
 def jsonable(values: Any) -> list[Any]:
-    """Model output as JSON values; NaN and infinity, which JSON cannot carry, as null."""
+    """Model output as JSON values; NaN, infinity and ``pd.NA``, which JSON cannot carry, as null."""
     return _nulled(values)[0]
 
 
 def _nulled(values: Any) -> tuple[list[Any], int]:
-    """``values`` as (nested) lists of Python scalars with each NaN or infinity as None; how many were.
+    """``values`` as (nested) lists of Python scalars with each NaN, infinity or ``pd.NA`` as None; how many were.
 
     A numpy float array is checked in C (the usual regressor or ``predict_proba`` answer); other output
     is walked only to find one, and converted by :func:`~mlops_magic.entities.json_safe` only when it holds
@@ -188,8 +219,8 @@ def _nulled(values: Any) -> tuple[list[Any], int]:
     listed = values.tolist() if hasattr(values, "tolist") else list(values)
     if not isinstance(listed, list):  # a 0-d array's tolist is its one value
         listed = [listed]
-    if dtype is not None and getattr(dtype, "kind", "O") in "biuSU":  # no float in there
-        return listed, 0
+    if dtype is not None and getattr(dtype, "kind", "O") in "biuSU" and not hasattr(dtype, "na_value"):
+        return listed, 0  # numpy's integers, booleans or text: no NaN (pandas' nullable ones may hold pd.NA)
     count, plain = _scan(listed)
     return (listed if plain and not count else json_safe(listed, non_finite="null")), count
 
@@ -198,7 +229,7 @@ _SCALARS = {bool, int, str, type(None)}
 
 
 def _scan(values: Any) -> tuple[int, bool]:
-    """How many NaN or infinities (nested) lists and records hold, numpy's float32 among them; and whether
+    """How many NaN, infinities or ``pd.NA`` (nested) lists and records hold, numpy's float32 among them; and whether
     they hold only what ``json.dumps`` takes as it is (Python scalars, lists, tuples, dicts)."""
     count, plain = 0, True
     for v in (values.values() if isinstance(values, Mapping) else values):
@@ -210,9 +241,9 @@ def _scan(values: Any) -> tuple[int, bool]:
         elif isinstance(v, (list, tuple, Mapping)):
             inner, inner_plain = _scan(v)
             count, plain = count + inner, plain and inner_plain and isinstance(v, (list, tuple, dict))
-        else:  # a numpy scalar, or what json_safe leaves as it is (and to_json refuses, in one line)
+        else:  # a numpy scalar, pd.NA, or what json_safe leaves as it is (and to_json refuses, in one line)
             plain = False
-            count += isinstance(v, Real) and not isinstance(v, Integral) and not math.isfinite(v)
+            count += (isinstance(v, Real) and not isinstance(v, Integral) and not math.isfinite(v)) or is_pandas_na(v)
     return count, plain
 
 
@@ -220,9 +251,9 @@ _warned: set[tuple[str, int]] = set()
 
 
 def _warn_nonfinite(served: Served, count: int, rows: int) -> None:
-    """Say once per served version that it answered NaN or infinity (as null): the model's own doing."""
+    """Say once per served version that it answered NaN, infinity or pd.NA (as null): the model's own doing."""
     key = (served.version.name, served.version.version)
     if key not in _warned:
         _warned.add(key)
-        log.warning("%s predicted NaN or infinity (%d values in a request of %d rows); answered null, "
+        log.warning("%s predicted NaN, infinity or pd.NA (%d values in a request of %d rows); answered null, "
                     "and logged no prediction for those rows (said once per version)", served.version, count, rows)

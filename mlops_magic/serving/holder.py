@@ -197,6 +197,10 @@ def _predict_proba(model: Any, frames: list[Any]) -> list[list[list[float] | Non
     except Exception as exc:  # probabilities are for monitoring: never lose the sample over them
         log.warning("could not compute class probabilities for monitoring: %s", exc)
         return None
+    if len(rows) != len(joined):  # they would be paired with the wrong rows
+        log.warning("could not compute class probabilities for monitoring: predict_proba returned %d rows "
+                    "for %d", len(rows), len(joined))
+        return None
     out, start = [], 0
     for frame in frames:
         out.append(rows[start:start + len(frame)])

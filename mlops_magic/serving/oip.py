@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from ..entities import json_safe
 from ..errors import InvalidInputError, NotFoundError
 from .answer import Answer, Call, Reply, json_reply, jsonable, to_json
 from .body import parse_body
@@ -282,7 +283,9 @@ def infer_reply(done: Answer, call: Call) -> Reply:
         values = done.predictions if name == "predict" else done.probabilities
         array = np.atleast_1d(np.asarray(values))  # a 0-d answer is one prediction, as on every surface
         if array.dtype == object:  # labels of an object array: strings, or numbers that lost their type
-            array = np.asarray(array.tolist())
+            array = np.asarray(json_safe(array.tolist(), non_finite="null"))  # pd.NA as None
+            if array.dtype == object and all(v is None or type(v) in (int, float) for v in array.flat):
+                array = array.astype(float)  # numbers and missing ones (NaN, answered null as every NaN is)
         datatype = array_datatype(array.dtype)
         tensor: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
         if binary:

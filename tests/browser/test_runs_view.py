@@ -248,6 +248,8 @@ def test_sort_filter_columns_compare_and_live_update(page: Any, lab: Lab, runs: 
     assert fingerprint.count() == 1 and "mlops-rv-differs" in (fingerprint.get_attribute("class") or "")
     assert "1,000 rows" in fingerprint.inner_text() and "1,200 rows" in fingerprint.inner_text()
     assert compare.locator(".mlops-rv-metrics tr.mlops-rv-differs[data-key='score']").count() == 1
+    head = compare.locator(".mlops-rv-runs-head tbody th[scope='row']").all_inner_texts()
+    assert head == ["notebook", "status", "trigger", "started", "duration", "open"]  # nothing sampled: no system row
     assert compare.locator(".mlops-rv-diff-mark[aria-label='differs']").count() >= 3
 
     # The chart of loss over 5 steps has axes with ticks, a step label and one line per run;

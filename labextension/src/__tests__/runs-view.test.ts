@@ -8,6 +8,7 @@ import {
   chartedMetrics,
   columnsFor,
   compareFingerprints,
+  compareHead,
   compareMetrics,
   compareParams,
   decodeTable,
@@ -252,6 +253,22 @@ test('compare marks the params and metrics that differ (missing differs too)', (
   assert.equal(differs([{ a: 1 }, { a: 1 }]), false);
   assert.equal(differs([null, undefined]), false);
   assert.equal(differs([0, null]), true);
+});
+
+test('compare shows the system row only when some run sampled what it cost the machine', () => {
+  const unsampled = [detail('a', { status: 'succeeded', duration: 3 }), detail('b', { status: 'failed', system: {} })];
+  assert.deepEqual(
+    compareHead(unsampled).map(r => r.key),
+    ['notebook', 'status', 'trigger', 'started', 'duration']
+  );
+  const sampled = detail('c', { system: { samples: 2, cpu: { avg: 1.83, peak: 2 } } as RunDetail['system'] });
+  const head = compareHead([...unsampled, sampled]);
+  assert.deepEqual(
+    head.map(r => r.key),
+    ['notebook', 'status', 'trigger', 'started', 'duration', 'system']
+  );
+  assert.deepEqual(head[5].values, ['', '', 'cpu 1.8 cores avg (peak 2)']);
+  assert.deepEqual(head[1].values, ['succeeded', 'failed', '']);
 });
 
 test('fingerprints by stage: the data that changed between two runs is marked', () => {

@@ -8,16 +8,14 @@ import * as React from 'react';
 
 import type { At, MlopsClient } from '../api';
 
-import { formatSystem } from '../format';
 import { MetricChart, ChartSeries } from './chart';
 import {
   chartedMetrics,
   CompareRow,
   compareFingerprints,
+  compareHead,
   compareMetrics,
   compareParams,
-  formatDuration,
-  formatStarted,
   RunDetail
 } from './model';
 import { objectiveCharts } from './sweeps';
@@ -214,20 +212,11 @@ function CompareBody({ store, ids, objectives, actions }: { store: Store; ids: s
           </tr>
         </thead>
         <tbody>
-          {(
-            [
-              ['notebook', (r: RunDetail) => r.notebook ?? ''],
-              ['status', (r: RunDetail) => r.status ?? ''],
-              ['trigger', (r: RunDetail) => r.trigger ?? ''],
-              ['started', (r: RunDetail) => (r.started ? formatStarted(Date.parse(r.started) / 1000) : '')],
-              ['duration', (r: RunDetail) => formatDuration(r.duration ?? null)],
-              ['system', (r: RunDetail) => formatSystem(r.system)]
-            ] as [string, (r: RunDetail) => string][]
-          ).map(([name, get]) => (
-            <tr key={name}>
-              <th scope="row">{name}</th>
-              {runs.map(r => (
-                <td key={r.id}>{get(r)}</td>
+          {compareHead(runs).map(({ key, values }) => (
+            <tr key={key}>
+              <th scope="row">{key}</th>
+              {values.map((v, i) => (
+                <td key={runs[i].id}>{v}</td>
               ))}
             </tr>
           ))}

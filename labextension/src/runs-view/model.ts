@@ -4,7 +4,7 @@
  * and chart ticks. No DOM and no JupyterLab here, so `jlpm test` runs all of it in Node.
  */
 import type { RunDetail, RunsTable } from '../api';
-import { formatDuration as formatSeconds, formatNumber } from '../format';
+import { formatDuration as formatSeconds, formatNumber, formatSystem } from '../format';
 
 export { formatNumber };
 import { lifecycleIndex } from '../stages';
@@ -494,6 +494,22 @@ function keysOf(records: Record<string, unknown>[]): string[] {
     }
   }
   return [...keys].sort((a, b) => a.localeCompare(b));
+}
+
+/** The compare view's head: what each run is (notebook, status, trigger, started, duration) and what it
+ * cost the machine (`system`), that row only when some run sampled it: a row of blanks says nothing. */
+export function compareHead(details: readonly RunDetail[]): { key: string; values: string[] }[] {
+  const rows: [string, (d: RunDetail) => string][] = [
+    ['notebook', d => d.notebook ?? ''],
+    ['status', d => d.status ?? ''],
+    ['trigger', d => d.trigger ?? ''],
+    ['started', d => (d.started ? formatStarted(Date.parse(d.started) / 1000) : '')],
+    ['duration', d => formatDuration(d.duration ?? null)],
+    ['system', d => formatSystem(d.system)]
+  ];
+  return rows
+    .map(([key, get]) => ({ key, values: details.map(get) }))
+    .filter(row => row.key !== 'system' || row.values.some(v => v));
 }
 
 /** Params side by side, values as given, differences marked. */
