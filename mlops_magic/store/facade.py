@@ -173,10 +173,7 @@ class Store:
 
     def latest_metrics(self, run_ids: Sequence[str], *, every_run: bool = False) -> dict[str, dict[str, float]]:
         """The last logged value of every metric of each run (``every_run``: the ids are all the runs)."""
-        out: dict[str, dict[str, float]] = {i: {} for i in run_ids}
-        for (run_id, key), (value, _) in self._metrics.latest(run_ids, every_run=every_run).items():
-            out[run_id][key] = value
-        return out
+        return self._metrics.latest_values(run_ids, every_run=every_run)
 
     def metric_history(self, run_id: str, key: str | None = None) -> list[Metric]:
         return self._metrics.history(run_id, key)

@@ -144,22 +144,41 @@ class MetricLog:
         """
         wanted = set(run_ids)
         best: dict[tuple[str, str], tuple[tuple[int, int], float, int | None]] = {}
-        last = "SELECT series_id, MAX(id) AS id FROM metric_points WHERE packed IS NULL"
-        selects = [(f"{last} GROUP BY series_id", [])] if every_run else [
-            (f"{last} AND series_id IN (SELECT id FROM metric_series WHERE run_id IN ({marks(len(c))})) "
-             "GROUP BY series_id", c) for c in chunks(list(run_ids))]
-        for inner, args in selects:
-            rows = self.db.query("SELECT s.run_id, s.key, p.value, p.is_nan, p.stage_id, p.id FROM metric_points p "
-                                 f"JOIN metric_series s ON s.id = p.series_id JOIN ({inner}) last ON last.id = p.id",
-                                 args)
-            for r in rows:
-                if r[0] in wanted:
-                    best[(r[0], r[1])] = ((int(r[5]), 0), math.nan if r[3] else r[2], r[4])
+        for sql, args in self._last_points(run_ids, every_run):
+            for run_id, key, value, is_nan, stage_id, point_id in self.db.query(sql, args):
+                if run_id in wanted:
+                    best[(run_id, key)] = ((int(point_id), 0), math.nan if is_nan else value, stage_id)
         for run_id, key, value, _step, _ts, stage_id, order in self._packed_points(run_ids, every_run=every_run):
             seen = best.get((run_id, key))
             if run_id in wanted and (seen is None or order > seen[0]):
                 best[(run_id, key)] = (order, value, stage_id)
         return {k: (v[1], v[2]) for k, v in best.items()}
+
+    def latest_values(self, run_ids: Sequence[str], *, every_run: bool = False) -> dict[str, dict[str, float]]:
+        """run -> {key: last value}: :meth:`latest` without stages, in one pass when no run has a packed batch
+        (each series' last single point is then its last value; the runs table reads this for every run)."""
+        out: dict[str, dict[str, float]] = {i: {} for i in run_ids}
+        if self._packed_points(run_ids, every_run=every_run):
+            for (run_id, key), (value, _) in self.latest(run_ids, every_run=every_run).items():
+                out[run_id][key] = value
+            return out
+        nan = math.nan
+        for sql, args in self._last_points(run_ids, every_run):
+            for run_id, key, value, is_nan, _stage, _id in self.db.query(sql, args):
+                values = out.get(run_id)
+                if values is not None:  # (a run created after the ids were read)
+                    values[key] = nan if is_nan else value
+        return out
+
+    def _last_points(self, run_ids: Sequence[str], every_run: bool) -> list[tuple[str, list[Any]]]:
+        """The queries (SQL, args) of the last single point of each series of ``run_ids`` (of every run)."""
+        last = "SELECT series_id, MAX(id) AS id FROM metric_points WHERE packed IS NULL"
+        inners = [(f"{last} GROUP BY series_id", [])] if every_run else [
+            (f"{last} AND series_id IN (SELECT id FROM metric_series WHERE run_id IN ({marks(len(c))})) "
+             "GROUP BY series_id", c) for c in chunks(list(run_ids))]
+        return [("SELECT s.run_id, s.key, p.value, p.is_nan, p.stage_id, p.id FROM metric_points p "
+                 f"JOIN metric_series s ON s.id = p.series_id JOIN ({inner}) last ON last.id = p.id", args)
+                for inner, args in inners]
 
     def _packed_points(self, run_ids: Sequence[str], key: str | None = None, *,
                        every_run: bool = False) -> list[tuple[Any, ...]]:

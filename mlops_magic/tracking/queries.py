@@ -69,7 +69,8 @@ def runs_frame(store: Store, *, notebook: str | None = None, status: str | None 
     rows, params, metrics = store.run_table(notebook=notebook, status=status, trigger=trigger, user=user, limit=limit)
     names = ["id", "notebook", "name", "status", "trigger", "started", "ended", "parent_run_id", "code_version",
              "user"]
-    columns: dict[str, Any] = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    transposed = list(zip(*rows)) if rows else [()] * len(names)  # one pass over the rows, not one a column
+    columns: dict[str, Any] = {n: list(transposed[i]) for i, n in enumerate(names)}
     started = pd.to_datetime(pd.Series(columns["started"], dtype="float64"), unit="s", utc=True)
     ended = pd.to_datetime(pd.Series(columns["ended"], dtype="float64"), unit="s", utc=True)
     columns["started"], columns["ended"] = started, ended
