@@ -255,7 +255,7 @@ def main() -> None:
     print(f"== fingerprint of a {rows:,} x 12 float DataFrame")
     ours, peer_fp = fingerprint_speed(rows)
     print(f"  mlops fingerprint    {ours * 1e3:.1f} ms   hash_pandas_object+sha256 {peer_fp * 1e3:.1f} ms  "
-          f"→ ratio {peer_fp / ours:.1f}x (goal >= 10x)")
+          f"→ ratio {peer_fp / ours:.1f}x (goal >= 25x)")
 
     print("== %load_ext mlops_magic vs import pandas (fresh processes in turns, medians of 7)")
     load_ext, pandas = load_ext_time(7)
