@@ -96,6 +96,15 @@ def result_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metrics.items() if not k.startswith(SYSTEM_PREFIX)}
 
 
+#: What a yes/no setting (an environment variable, a tag's value) says when it says no.
+NO_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def says_no(value: Any) -> bool:
+    """Whether a yes/no setting's text says no: ``0``, ``false``, ``no`` or ``off``, in any case and spacing."""
+    return str(value).strip().lower() in NO_WORDS
+
+
 def json_safe(value: Any, *, non_finite: Literal["name", "null"] = "name") -> Any:
     """``value`` as plain values ``json.dumps`` accepts (``allow_nan=False`` too), the one rule for every
     JSON answer: ISO 8601 times, enums as their values, numpy scalars and arrays as Python numbers and

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..entities import says_no
 from ..errors import InvalidInputError
 from ..store import Store
 from ..store.location import read_project_config, redact_url, write_project_config
@@ -132,7 +133,7 @@ def _flag(value: Any, *, default: bool) -> bool:
         return default
     if isinstance(value, bool):
         return value
-    return str(value).strip().lower() not in ("0", "false", "no", "off")
+    return not says_no(value)
 
 
 def keep_secret(store: Store, channel: str, value: str) -> str:

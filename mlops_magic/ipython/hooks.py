@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..autolog import NAME as AUTOLOG
 from ..cache import NAME as CACHE
-from ..entities import Fingerprint, StageRun, VariableInfo
+from ..entities import Fingerprint, StageRun, VariableInfo, says_no
 from ..errors import MlopsError
 from ..tracking.session import Session
 from ..tracking.stage_hooks import LazyObserver, StageObserver
@@ -264,7 +264,7 @@ def cache_options(spec: StageSpec) -> dict[str, Any]:
     """The stage's cache options: its header's (``--cache``, ``--inputs``, ``--outputs``), with
     ``MLOPS_CACHE=1`` caching every stage (``mlops run --cache``) and ``MLOPS_CACHE=0`` none (reproduce)."""
     mode = os.environ.get("MLOPS_CACHE", "").strip().lower()
-    if mode in ("0", "false", "no", "off"):
+    if says_no(mode):
         return {}
     if not spec.cache and mode not in ("1", "true", "yes", "on"):
         return {}

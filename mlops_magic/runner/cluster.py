@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..entities import ACTIVE_STATUSES, RunStatus
+from ..entities import ACTIVE_STATUSES, RunStatus, says_no
 from ..errors import ClusterError
 from ..store import Store, dispatch, open_store, runs
 from ..store.location import redact_url
@@ -84,7 +84,7 @@ def connect(url: str, timeout: float | None = None) -> Any:
 
 def warm_workers(client: Any, label: str) -> None:
     """Have each worker keep a kernel booted for its next run (``warm.py``); a cluster that refuses still runs."""
-    if os.environ.get("MLOPS_DASK_WARM_KERNEL", "1").strip().lower() in ("0", "false", "no", "off"):
+    if says_no(os.environ.get("MLOPS_DASK_WARM_KERNEL", "1")):
         return
     try:
         from .warm_plugin import register  # lazy: imports distributed

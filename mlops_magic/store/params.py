@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..entities import says_no
 from .columns import changed_in_chunks, check_name, chunks, dumps, loads, marks
 from .db import Reader, Transaction
 
@@ -90,4 +91,4 @@ KEEP_TAG = "mlops.keep"
 def kept_runs(q: Reader) -> set[str]:
     """Runs tagged :data:`KEEP_TAG` with a value that does not say no."""
     rows = q.query("SELECT run_id, value FROM tags WHERE key = ?", (KEEP_TAG,))
-    return {r[0] for r in rows if str(r[1]).strip().lower() not in ("", "0", "false", "no", "off")}
+    return {r[0] for r in rows if str(r[1]).strip() and not says_no(r[1])}

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..display.html import STATUS_ICON, Html, esc, status_style
+from ..entities import says_no
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -28,7 +29,7 @@ def frontend_available() -> bool:
     ``MLOPS_WIDGETS=0`` forces the static views, ``MLOPS_WIDGETS=1`` forces widgets.
     """
     forced = os.environ.get("MLOPS_WIDGETS", "").strip().lower()
-    if forced in ("0", "false", "no", "off"):
+    if says_no(forced):
         return False
     try:
         import ipywidgets  # noqa: F401
