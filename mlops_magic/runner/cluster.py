@@ -40,6 +40,7 @@ from ..store import Store, dispatch, open_store, runs
 from ..store.location import redact_url
 from .execute import create_run, execute_created, launch_kernel, runs_dir, skip_run, unchanged_since
 from .executors import Executor
+from .kernels import KernelSlot
 from .prepare import PreparedRun
 from .request import RunResult
 from .warm import adopt
@@ -432,7 +433,7 @@ def execute_on_worker(prep: PreparedRun, store: Store, address: str, env: dict[s
         done.set()
 
 
-def adopted_kernel(prep: PreparedRun, store: Store) -> Any:
+def adopted_kernel(prep: PreparedRun, store: Store) -> KernelSlot | None:
     """This worker's warm kernel set up for the run, or None (no plugin, another kernel, a failed set-up)."""
     from .warm_plugin import worker_pool  # lazy: imports distributed
 

@@ -142,24 +142,15 @@ class MetricLog:
 
         ``every_run``: the ids are all the store's runs, so each table is read in one scan (no ``IN`` lists).
         """
-        wanted = set(run_ids)
-        best: dict[tuple[str, str], tuple[tuple[int, int], float, int | None]] = {}
-        for sql, args in self._last_points(run_ids, every_run):
-            for run_id, key, value, is_nan, stage_id, point_id in self.db.query(sql, args):
-                if run_id in wanted:
-                    best[(run_id, key)] = ((int(point_id), 0), math.nan if is_nan else value, stage_id)
-        for run_id, key, value, _step, _ts, stage_id, order in self._packed_points(run_ids, every_run=every_run):
-            seen = best.get((run_id, key))
-            if run_id in wanted and (seen is None or order > seen[0]):
-                best[(run_id, key)] = (order, value, stage_id)
-        return {k: (v[1], v[2]) for k, v in best.items()}
+        return self._latest(run_ids, every_run, self._packed_points(run_ids, every_run=every_run))
 
     def latest_values(self, run_ids: Sequence[str], *, every_run: bool = False) -> dict[str, dict[str, float]]:
         """run -> {key: last value}: :meth:`latest` without stages, in one pass when no run has a packed batch
         (each series' last single point is then its last value; the runs table reads this for every run)."""
         out: dict[str, dict[str, float]] = {i: {} for i in run_ids}
-        if self._packed_points(run_ids, every_run=every_run):
-            for (run_id, key), (value, _) in self.latest(run_ids, every_run=every_run).items():
+        packed = self._packed_points(run_ids, every_run=every_run)
+        if packed:
+            for (run_id, key), (value, _) in self._latest(run_ids, every_run, packed).items():
                 out[run_id][key] = value
             return out
         nan = math.nan
@@ -169,6 +160,21 @@ class MetricLog:
                 if values is not None:  # (a run created after the ids were read)
                     values[key] = nan if is_nan else value
         return out
+
+    def _latest(self, run_ids: Sequence[str], every_run: bool, packed: list[tuple[Any, ...]]
+                ) -> dict[tuple[str, str], tuple[float, int | None]]:
+        """:meth:`latest`, given the runs' packed values: single points and batches merged in logging order."""
+        wanted = set(run_ids)
+        best: dict[tuple[str, str], tuple[tuple[int, int], float, int | None]] = {}
+        for sql, args in self._last_points(run_ids, every_run):
+            for run_id, key, value, is_nan, stage_id, point_id in self.db.query(sql, args):
+                if run_id in wanted:
+                    best[(run_id, key)] = ((int(point_id), 0), math.nan if is_nan else value, stage_id)
+        for run_id, key, value, _step, _ts, stage_id, order in packed:
+            seen = best.get((run_id, key))
+            if run_id in wanted and (seen is None or order > seen[0]):
+                best[(run_id, key)] = (order, value, stage_id)
+        return {k: (v[1], v[2]) for k, v in best.items()}
 
     def _last_points(self, run_ids: Sequence[str], every_run: bool) -> list[tuple[str, list[Any]]]:
         """The queries (SQL, args) of the last single point of each series of ``run_ids`` (of every run)."""
