@@ -103,10 +103,13 @@ def test_stage_attempts_and_finish(store) -> None:
     first = store.start_stage(run.id, "train", "gbm")
     second = store.start_stage(run.id, "train", "gbm")
     assert (first.attempt, second.attempt) == (1, 2) and isinstance(first.id, int)
+    assert store.get_stage(second.id) == second  # what start_stage answers (built, not read back) is what is stored
+    noted = store.start_stage(run.id, "problem", code_digest="abc", notes="why: 50% ?off")
+    assert store.get_stage(noted.id) == noted and noted.name == "problem" and noted.status == "running"
     store.finish_stage(first.id, "failed", error_type="ValueError", error_message="bad")
     store.finish_stage(second.id, "succeeded")
     stages = store.list_stages(run.id)
-    assert [(s.attempt, s.status) for s in stages] == [(1, "failed"), (2, "succeeded")]
+    assert [(s.attempt, s.status) for s in stages] == [(1, "failed"), (2, "succeeded"), (1, "running")]
     assert store.get_stage(first.id).error_type == "ValueError"
 
 

@@ -18,8 +18,9 @@ from dask_support import notebook
 from mlops_magic.cli.main import main
 from mlops_magic.display.runs import RunView, fmt_system
 from mlops_magic.entities import Metric
-from mlops_magic.tracking import system
+from mlops_magic.tracking import stage_sampling, system
 from mlops_magic.tracking.queries import run_detail
+from mlops_magic.tracking.stage_sampling import THREAD_NAME, stage_sampler
 from mlops_magic.tracking.system import ProcessTree, descendant_pids, sampling_interval
 from mlops_magic.tracking.system_summary import flat, summarize
 
@@ -95,21 +96,57 @@ def test_stage_cells_are_sampled_inside_the_stage_only(ip, monkeypatch) -> None:
                 "time.time()\nwhile time.time() - t0 < 2.5:\n    pass\n"
                 "seen = (sum(me.cpu_times()[:2]) - c0) / (time.time() - t0)")
     session = get_session()
-    store, run_id = session.store, session.active_run_id()
-    assert _sampler_threads() == []
+    store, run_id = session.store, session.active_run_id()  # a read through the session: the last sample is in
+    assert stage_sampler().watching() == 0  # the kernel's sampler sleeps between stages
     [stage] = store.list_stages(run_id)
     points = [m for m in store.metric_history(run_id) if m.key.startswith("system.")]
     assert {m.key for m in points} == {"system.cpu", "system.rss"} and {m.stage_id for m in points} == {stage.id}
     count = len(points)
     ip.run_cell("import time\ntime.sleep(0.3)")  # not a stage: not sampled
     assert len([m for m in store.metric_history(run_id) if m.key.startswith("system.")]) == count
-    ip.run_cell("%%mlops stage evaluate\nraise ValueError('fails')")  # a failing stage stops its sampler too
-    assert _sampler_threads() == []
+    ip.run_cell("%%mlops stage evaluate\nraise ValueError('fails')")  # a failing stage is sampled to its end too
+    assert stage_sampler().watching() == 0
+    assert [t.name for t in threading.enumerate()].count(THREAD_NAME) == 1  # one thread for every stage
     steps = [m.step for m in store.metric_history(run_id, "system.rss")]
     assert steps == sorted(steps) and len(set(steps)) == len(steps)  # the second stage continued the series
     detail = run_detail(store, run_id)
     assert detail["stages"][0]["system"]["cpu"]["peak"] >= 0.8 * ip.user_ns["seen"]  # what psutil saw in the cell
     assert "system" in RunView(detail)._repr_html_()
+
+
+def test_nested_stages_share_one_series_off_the_cells_path(ip, monkeypatch) -> None:
+    """A stage inside a stage cell: each point carries the innermost stage running when it was taken, the
+    run's series stays one (steps unique and ascending), and every sample, the last ones included, is
+    taken by the kernel's sampler thread, never on the cell's own thread."""
+    from mlops_magic.tracking.session import get_session
+
+    monkeypatch.setenv("MLOPS_SYSTEM_METRICS_INTERVAL", "0.05")
+    taken_on: list[str] = []
+    original = system.take_sample
+
+    def spy(*args, **kwargs):
+        taken_on.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(stage_sampling, "take_sample", spy)
+    result = ip.run_cell("%%mlops stage train\nimport time\nimport mlops_magic as mlops\n"
+                         "def burn(s):\n    t0 = time.time()\n    while time.time() - t0 < s:\n        pass\n"
+                         "burn(0.4)\nwith mlops.stage('evaluate'):\n    burn(0.4)\nburn(0.4)")
+    assert result.success
+    session = get_session()
+    store, run_id = session.store, session.active_run_id()
+    stages = {s.name: s.id for s in store.list_stages(run_id)}
+    points = store.metric_history(run_id, "system.rss")
+    steps = [m.step for m in points]
+    assert steps == sorted(steps) and len(set(steps)) == len(steps)
+    by_stage = [m.stage_id for m in sorted(points, key=lambda m: m.step)]
+    assert set(by_stage) == {stages["train"], stages["evaluate"]}
+    first_inner, last_inner = by_stage.index(stages["evaluate"]), len(by_stage) - 1 - by_stage[::-1].index(
+        stages["evaluate"])
+    assert stages["train"] in by_stage[:first_inner] and stages["train"] in by_stage[last_inner + 1:]
+    assert set(by_stage[first_inner:last_inner + 1]) == {stages["evaluate"]}  # the inner stage's stretch is its own
+    assert taken_on and set(taken_on) == {THREAD_NAME}
+    assert stage_sampler().watching() == 0 and stage_sampler().pending == 0
 
 
 def test_sampling_can_be_turned_off_or_tuned(monkeypatch, ip) -> None:

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager
 
 from ..entities import StageRun
 from ..tracking.session import get_session
-from ..tracking.system import ensure_registered as ensure_system_metrics
+from ..tracking.stage_sampling import ensure_registered as ensure_system_metrics
 from .observer import ensure_registered
 
 

@@ -89,7 +89,7 @@ def settings(project_dir: Path | None = None, options: Mapping[str, Any] | None 
 def _from_config(project_dir: Path | None) -> Settings:
     if project_dir is None:
         return Settings()
-    value = read_project_config(Path(project_dir)).get("autolog")
+    value = read_project_config(project_dir).get("autolog")
     source = ".mlops/config.json"
     if value is None:
         return Settings()

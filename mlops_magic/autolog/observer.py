@@ -101,10 +101,12 @@ class AutologObserver:
 
     def _write(self, ctx: StageContext, active: _Active, error: BaseException | None, *, final: bool) -> list[str]:
         rec, stage = active.rec, ctx.stage
+        notes: list[str] = []
+        if not (rec.fits or rec.calls or rec.figures):  # the stage used none of the libraries: nothing to write
+            return self._failures(rec, notes)
         store = self.session.store
         names = flush.estimators_by_name(active.namespace, rec.fits)
         namer = self._namers.setdefault(stage.run_id, Namer())
-        notes: list[str] = []
         try:
             batch = flush.collect(rec, stage, namer, names)
             kept = flush.write(store, stage, batch)
@@ -116,6 +118,11 @@ class AutologObserver:
                 notes += flush.save_models(store, stage, rec, names)
         except Exception as exc:
             rec.failed("recording", exc)
+        return self._failures(rec, notes)
+
+    @staticmethod
+    def _failures(rec: Recorder, notes: list[str]) -> list[str]:
+        """``notes`` and one line for what autolog could not record since the last write."""
         if rec.failures:
             notes.append("not recorded: " + rec.failures[0]
                          + (f" (and {len(rec.failures) - 1} more)" if len(rec.failures) > 1 else ""))

@@ -26,6 +26,7 @@ from ..entities import Fingerprint, StageRun, VariableInfo, says_no
 from ..errors import MlopsError
 from ..tracking.session import Session
 from ..tracking.stage_hooks import LazyObserver, StageObserver
+from ..tracking.stage_sampling import ensure_registered as ensure_system_metrics
 from ..tracking.stages import (
     HEADER_RE,
     MAX_HEADER_ARGS,
@@ -37,7 +38,6 @@ from ..tracking.stages import (
     spec_from_tags,
     split_header,
 )
-from ..tracking.system import ensure_registered as ensure_system_metrics
 
 if TYPE_CHECKING:
     from ..cache.observer import CacheState
@@ -196,7 +196,7 @@ class StageCellTracker:
                 pending = self.session.log_outputs(stage, outputs, known)
                 cache.fingerprints = {p.name: fp.to_dict() for p in pending if (fp := p.result()) is not None}
             self.session.end_stage(stage, error, variables=variables,
-                                   error_line=_cell_error_line(error) if error else None)
+                                   error_line=_cell_error_line(error) if error else None, after_cell=True)
             if pending is None:  # fingerprints: after the cell when that is safe
                 self.session.log_outputs(stage, outputs, known)
         except MlopsError as exc:

@@ -184,8 +184,7 @@ class Store:
     # -- stages -------------------------------------------------------------------------------------
     def start_stage(self, run_id: str, kind: str, name: str | None = None, code_digest: str | None = None,
                     notes: str | None = None) -> StageRun:
-        stage_id = self.db.run_in_transaction(lambda tx: stages.insert(tx, run_id, kind, name, code_digest, notes))
-        return self.get_stage(stage_id)
+        return self.db.run_in_transaction(lambda tx: stages.insert(tx, run_id, kind, name, code_digest, notes))
 
     def resume_stage(self, stage_id: int, code_digest: str | None) -> StageRun:
         """Reopen a stage run that continues in another cell (same stage, same execution)."""
@@ -195,9 +194,8 @@ class Store:
     def finish_stage(self, stage_id: int, status: StageStatus | str, *, error_type: str | None = None,
                      error_message: str | None = None, error_line: int | None = None,
                      variables: Sequence[VariableInfo] = ()) -> None:
-        self.db.run_in_transaction(lambda tx: stages.finish(
-            tx, stage_id, StageStatus(status), error_type=error_type, error_message=error_message,
-            error_line=error_line, variables=variables))
+        stages.finish(self.db, stage_id, StageStatus(status), error_type=error_type, error_message=error_message,
+                      error_line=error_line, variables=variables)
 
     def get_stage(self, stage_id: int) -> StageRun:
         return stages.get(self.db, stage_id)

@@ -220,15 +220,29 @@ def resolve_location(url: str | None = None, *, start: str | os.PathLike[str] | 
     return parse_store_url(str(Path(start or os.getcwd())))
 
 
-def read_project_config(project: Path) -> dict[str, object]:
-    path = project / PROJECT_DIRNAME / CONFIG_FILENAME
-    if not path.exists():
-        return {}
+_config_cache: dict[str, tuple[tuple[int, int, int], dict[str, object]]] = {}
+
+
+def read_project_config(project: str | os.PathLike[str]) -> dict[str, object]:
+    """The project's ``.mlops/config.json`` (empty without one). Read again only when the file changed
+    (a stat, not a read and a parse: every stage asks it for the autolog and sampling settings)."""
+    path = os.path.join(project, PROJECT_DIRNAME, CONFIG_FILENAME)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        st = os.stat(path)
+    except OSError:
+        return {}
+    version = (st.st_mtime_ns, st.st_size, st.st_ino)
+    cached = _config_cache.get(path)
+    if cached is not None and cached[0] == version:
+        return dict(cached[1])
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.loads(f.read())
     except (OSError, ValueError) as exc:
         raise StoreError(f"cannot read {path}: {exc}; fix or delete it") from None
-    return data if isinstance(data, dict) else {}
+    config = data if isinstance(data, dict) else {}
+    _config_cache[path] = (version, config)
+    return dict(config)
 
 
 def write_project_config(project: Path, config: dict[str, object], *, private: bool = False) -> Path:

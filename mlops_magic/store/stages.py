@@ -15,24 +15,29 @@ from ..entities import STAGE_KINDS, StageRun, StageStatus, VariableInfo, utc_fro
 from ..errors import InvalidInputError, NotFoundError
 from . import fingerprints
 from .columns import changed_in_chunks, check_name, dumps, loads
-from .db import Reader, Transaction
+from .db import Database, Reader, Transaction
 
 _COLUMNS = ("id, run_id, kind, name, attempt, status, started, ended, code_digest, error_type, error_message, "
             "error_line, variables, notes")
 
 
 def insert(tx: Transaction, run_id: str, kind: str, name: str | None, code_digest: str | None,
-           notes: str | None) -> int:
-    """The next attempt of stage ``name`` (default: its kind) of a run, running from now; its id."""
+           notes: str | None) -> StageRun:
+    """The next attempt of stage ``name`` (default: its kind) of a run, running from now, as stored (built
+    from what was written, not read back: a stage cell opens one on its path)."""
     if kind not in STAGE_KINDS:
         raise InvalidInputError(f"unknown stage kind {kind!r}; use one of {', '.join(STAGE_KINDS)}")
     name = check_name("stage name", name or kind)
     row = tx.query_one("SELECT MAX(attempt) FROM stage_runs WHERE run_id = ? AND name = ?", (run_id, name))
     attempt = (row[0] or 0) + 1 if row else 1
-    return int(tx.execute(
+    started = time.time()
+    stage_id = int(tx.execute(
         "INSERT INTO stage_runs (run_id, kind, name, attempt, status, started, code_digest, notes) "
         "VALUES (?,?,?,?,?,?,?,?)",
-        (run_id, kind, name, attempt, StageStatus.RUNNING, time.time(), code_digest, notes)))
+        (run_id, kind, name, attempt, StageStatus.RUNNING, started, code_digest, notes)))
+    return StageRun(id=stage_id, run_id=run_id, kind=kind, name=name, attempt=attempt,
+                    status=StageStatus.RUNNING, started=utc_from_ts(started),  # type: ignore[arg-type]
+                    code_digest=code_digest, notes=notes)
 
 
 def resume(tx: Transaction, stage_id: int, code_digest: str | None) -> None:
@@ -41,9 +46,10 @@ def resume(tx: Transaction, stage_id: int, code_digest: str | None) -> None:
                (StageStatus.RUNNING, code_digest, stage_id))
 
 
-def finish(tx: Transaction, stage_id: int, status: StageStatus, *, error_type: str | None,
+def finish(db: Database, stage_id: int, status: StageStatus, *, error_type: str | None,
            error_message: str | None, error_line: int | None, variables: Sequence[VariableInfo]) -> None:
-    tx.execute(
+    """Close a stage run: one statement, its own transaction (a stage cell closes one on its path)."""
+    db.write(
         "UPDATE stage_runs SET status = ?, ended = ?, error_type = ?, error_message = ?, error_line = ?, "
         "variables = ? WHERE id = ?",
         (StageStatus(status), time.time(), error_type, (error_message or "")[:4000] or None, error_line,

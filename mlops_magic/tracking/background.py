@@ -103,20 +103,22 @@ class OutputFingerprints:
                 _write(store, stage, handle.result())
                 continue
             try:
-                if not cheap_to_fingerprint(value):
-                    handle.set(None)
-                    continue
                 snapshot = frozen(value) if defer else None
             except Exception:  # an exotic object must not fail the user's cell: hash it now, or not at all
                 snapshot = None
-            if snapshot is None:
+            if snapshot is not None:
+                later.append((handle, snapshot))  # the worker checks its size too
+            elif _cheap(value):
                 _compute(store, stage, handle, value)
             else:
-                later.append((handle, snapshot))
+                handle.set(None)
         if later:
             def job() -> None:
                 for handle, value in later:
-                    _compute(store, stage, handle, value)
+                    if _cheap(value):
+                        _compute(store, stage, handle, value)
+                    else:
+                        handle.set(None)
 
             self._submit(job)
         return handles
@@ -130,6 +132,11 @@ class OutputFingerprints:
             return True
         with self._lock:
             return self._lock.wait_for(lambda: self.pending == 0, self.FLUSH_TIMEOUT if timeout is None else timeout)
+
+    def later(self, job: Callable[[], None]) -> None:
+        """Run ``job`` on the worker after what was submitted before (a stage cell's status write, which
+        must land before its fingerprints); it reports its own failures."""
+        self._submit(job)
 
     def _submit(self, job: Callable[[], None]) -> None:
         if os.getpid() != self._pid:
@@ -164,6 +171,13 @@ class OutputFingerprints:
         self._jobs, self.pending, self._thread, self._pid = [], 0, None, os.getpid()
 
 
+def _cheap(value: Any) -> bool:
+    try:
+        return cheap_to_fingerprint(value)
+    except Exception:  # an exotic object: not fingerprinted automatically
+        return False
+
+
 def _compute(store: Store, stage: StageRun, handle: Pending, value: Any) -> None:
     try:
         fp = fingerprint(value, name=handle.name, role="output")
@@ -192,7 +206,7 @@ def frozen(value: Any) -> Any | None:
         if not _copy_on_write(pd):
             return None
         if isinstance(value, pd.DataFrame):
-            if any(array.dtype == object for array in column_arrays(value)):  # df.dtypes costs a Series
+            if any(array.dtype == object for array, _ in _stored_arrays(value)):  # df.dtypes costs a Series
                 return None
         elif not isinstance(value, pd.Series) or value.dtype == object:
             return None
@@ -223,13 +237,27 @@ def cheap_to_fingerprint(value: Any) -> bool:
     that Series costs about a millisecond, longer than the rest of a stage's bookkeeping.
     """
     if hasattr(value, "columns"):  # a DataFrame
-        arrays = list(column_arrays(value))
-        nbytes = sum(int(a.nbytes) for a in arrays) + int(value.index.nbytes)
-        kinds = [getattr(a.dtype, "kind", "O") for a in arrays]
+        arrays = _stored_arrays(value)
+        nbytes = sum(int(a.nbytes) for a, _ in arrays) + int(value.index.nbytes)
+        kinds = [(getattr(a.dtype, "kind", "O"), columns) for a, columns in arrays]
     else:
         nbytes = int(value.nbytes)
-        kinds = [getattr(value.dtype, "kind", "O")]
+        kinds = [(getattr(value.dtype, "kind", "O"), 1)]
     if nbytes > auto_fingerprint_max_bytes():
         return False
-    objects = sum(1 for k in kinds if k not in "biufcmM") * (len(value) if getattr(value, "ndim", 1) else 1)
-    return objects <= AUTO_FINGERPRINT_MAX_OBJECTS
+    columns = sum(n for k, n in kinds if k not in "biufcmM")
+    return columns * (len(value) if getattr(value, "ndim", 1) else 1) <= AUTO_FINGERPRINT_MAX_OBJECTS
+
+
+def _stored_arrays(df: Any) -> list[tuple[Any, int]]:
+    """(array, columns it holds) for the arrays a DataFrame stores: its blocks (one 2-D array for many
+    columns of a dtype; a stage asks this of every frame it made, so not one view per column), else
+    each column's array when the frame has no blocks to ask (another pandas)."""
+    try:
+        blocks = df._mgr.blocks
+        found = [(b.values, b.shape[0] if getattr(b.values, "ndim", 1) == 2 else 1) for b in blocks]
+        if sum(n for _, n in found) == df.shape[1]:
+            return found
+    except Exception:  # pandas internals moved: the public way
+        pass
+    return [(array, 1) for array in column_arrays(df)]

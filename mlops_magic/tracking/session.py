@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any
+from typing import Any, Protocol
 
 from ..entities import Artifact, Fingerprint, Run, RunStatus, StageRun, StageStatus, VariableInfo
 from ..errors import InvalidInputError, MlopsError, NotFoundError
@@ -45,6 +46,15 @@ class _CellGroup:
     failure: tuple[str, str, int | None] | None = None  # (type, message, line) of the first failed cell
 
 
+class Background(Protocol):
+    """Something writing a stage's records after its cell returned, that reads must wait for."""
+
+    @property
+    def pending(self) -> int: ...
+
+    def flush(self, timeout: float | None = None) -> bool: ...
+
+
 class Session:
     """Process-wide state: which store, which run, which stage is open."""
 
@@ -68,17 +78,24 @@ class Session:
         self.observers = Observers()  # what hangs on every stage: autolog, the stage cache (stage_hooks.py)
         self._contexts: dict[int, StageContext] = {}  # stage id -> its execution now running
         self.outputs = OutputFingerprints()  # stage cells' output fingerprints, hashed after the cell
+        self._background: list[Background] = [self.outputs]  # what reads wait for (:meth:`wait_on`)
 
     # -- store --------------------------------------------------------------------------------
     @property
     def store(self) -> Store:
         """The session's store, resolved once: a kernel keeps recording where it started.
 
-        Output fingerprints still being hashed land first, so whatever reads or writes through the session
-        (a magic, a gate, the next stage, the end of the run) sees every stage complete.
+        What the session still writes in the background lands first (:meth:`flush`: output fingerprints
+        being hashed, the last system sample of a stage that ended), so whatever reads or writes through
+        the session (a magic, a gate, the next stage, the end of the run) sees every stage complete.
         """
-        if self.outputs.pending:
-            self.outputs.flush()
+        if any(work.pending for work in self._background):
+            self.flush()
+        return self._resolved_store()
+
+    def _resolved_store(self) -> Store:
+        """The store without waiting for the background: for the writes that close a stage, which those
+        background writers complete (waiting there would put them back on the cell's path)."""
         key = (self.store_url, os.environ.get("MLOPS_STORE"), os.getpid(), self.store_start)
         cached = self._store
         if cached is not None and self._closing:
@@ -88,6 +105,20 @@ class Session:
                                       start=self.store_start))
             self._store = cached
         return cached[1]
+
+    def wait_on(self, work: Background) -> None:
+        """Make every read through :attr:`store` wait for ``work`` (once; something that completes a stage's
+        records after its cell returned, as the output fingerprints do)."""
+        if not any(w is work for w in self._background):
+            self._background.append(work)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything written in the background so far is in the store; False on a timeout."""
+        done = True
+        for work in list(self._background):
+            if work.pending:
+                done = work.flush(timeout) and done
+        return done
 
     def store_exists(self) -> bool:
         """Whether :attr:`store` would open an existing store rather than create ``.mlops/``."""
@@ -239,9 +270,10 @@ class Session:
     def current_stage(self) -> StageRun | None:
         return self.stage_stack[-1] if self.stage_stack else None
 
-    def add_observer(self, observer: StageObserver) -> None:
-        """Call ``observer`` around every stage from now on (see :mod:`.stage_hooks`)."""
-        self.observers.add(observer)
+    def add_observer(self, observer: StageObserver, *, first: bool = False) -> None:
+        """Call ``observer`` around every stage from now on (see :mod:`.stage_hooks`); ``first``: started
+        before the others and finished after them."""
+        self.observers.add(observer, first=first)
 
     def remove_observer(self, name: str) -> None:
         self.observers.remove(name)
@@ -309,34 +341,40 @@ class Session:
         return stage
 
     def end_stage(self, stage: StageRun, error: BaseException | None = None, *,
-                  variables: list[VariableInfo] | None = None, error_line: int | None = None) -> None:
+                  variables: list[VariableInfo] | None = None, error_line: int | None = None,
+                  after_cell: bool = False) -> None:
+        """Close ``stage``: its observers, then its status, error and variables.
+
+        ``after_cell`` (a stage cell's own end): the status is written by the session's worker once the
+        cell has returned, as its output fingerprints are, unless this kernel runs a headless run (the
+        runner kills it as soon as the notebook is saved); every read through :attr:`store` waits for it.
+        """
         self._finish_observers(stage.id, error)  # before the status is written: what they record is the stage's
         with self._lock:
             if stage in self.stage_stack:
                 self.stage_stack.remove(stage)
+        status = StageStatus.FAILED if error is not None else StageStatus.SUCCEEDED
+        failure: dict[str, Any] = {}
+        if error is not None:
+            failure = {"error_type": type(error).__name__, "error_message": str(error) or repr(error),
+                       "error_line": error_line if error_line is not None else _error_line(error)}
         group = self._cell_groups.get((stage.run_id, stage.name))
         if group is not None and group.stage_id == stage.id:  # a stage spread over cells: merge them
             group.variables.update({v.name: v for v in variables or []})
             variables = list(group.variables.values())
             if error is not None and group.failure is None:
-                group.failure = (type(error).__name__, str(error) or repr(error),
-                                 error_line if error_line is not None else _error_line(error))
+                group.failure = (failure["error_type"], failure["error_message"], failure["error_line"])
             if group.failure is not None:  # one failed cell fails the stage run, whatever comes after
-                etype, message, line = group.failure
-                self.store.finish_stage(stage.id, StageStatus.FAILED, error_type=etype, error_message=message,
-                                        error_line=line, variables=variables)
-                self._notify("stage-finished", {"run_id": stage.run_id, "stage_id": stage.id,
-                                                "name": stage.name, "status": StageStatus.FAILED})
-                return
-        if error is None:
-            self.store.finish_stage(stage.id, StageStatus.SUCCEEDED, variables=variables or [])
+                status = StageStatus.FAILED
+                failure = dict(zip(("error_type", "error_message", "error_line"), group.failure))
+        store = self._resolved_store()  # not waiting for what completes the stage in the background
+        kept = list(variables or [])
+        if after_cell and not self.attached_run_id:
+            self.outputs.later(lambda: _finish_later(store, stage, status, kept, failure))
         else:
-            self.store.finish_stage(stage.id, StageStatus.FAILED, error_type=type(error).__name__,
-                                    error_message=str(error) or repr(error),
-                                    error_line=error_line if error_line is not None else _error_line(error),
-                                    variables=variables or [])
+            store.finish_stage(stage.id, status, variables=kept, **failure)
         self._notify("stage-finished", {"run_id": stage.run_id, "stage_id": stage.id, "name": stage.name,
-                                        "status": StageStatus.FAILED if error else StageStatus.SUCCEEDED})
+                                        "status": status})
 
     @contextmanager
     def stage(self, kind: str, name: str | None = None, *, notes: str | None = None,
@@ -418,7 +456,8 @@ class Session:
         """Fingerprint what a stage cell produced (name, value): after the cell, on the session's worker,
         when the values cannot change meanwhile (``tracking/background.py``); inline in a run the runner
         started, whose kernel is killed once the notebook is saved."""
-        return self.outputs.record(self.store, stage, outputs, defer=not self.attached_run_id, known=known)
+        return self.outputs.record(self._resolved_store(), stage, outputs, defer=not self.attached_run_id,
+                                   known=known)
 
     def log_fingerprint(self, data: Any, name: str | None = None, role: str = "input") -> Fingerprint:
         if role not in ("input", "output"):
@@ -474,6 +513,15 @@ class ActiveRun:
 
 
 
+def _finish_later(store: Store, stage: StageRun, status: StageStatus, variables: list[VariableInfo],
+                  failure: dict[str, Any]) -> None:
+    """A stage cell's status, written by the session's worker: a failure is one line, as on the cell."""
+    try:
+        store.finish_stage(stage.id, status, variables=variables, **failure)
+    except MlopsError as exc:
+        print(f"mlops: stage {stage.name} result not recorded: {exc}", file=sys.stderr)
+
+
 def _error_line(error: BaseException) -> int | None:
     """Line of the innermost frame that is the user's: the last frame not in site-packages or stdlib."""
     frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
@@ -503,7 +551,7 @@ def reset_session() -> Session:
     global _session
     with _session_lock:
         if _session is not None:
-            _session.outputs.flush()  # what the old session still hashes lands in its store
+            _session.flush()  # what the old session still writes in the background lands in its store
         _session = None
     return get_session()
 

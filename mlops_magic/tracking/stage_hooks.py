@@ -111,9 +111,11 @@ class Observers:
     def __init__(self) -> None:
         self._items: list[StageObserver] = []
 
-    def add(self, observer: StageObserver) -> None:
-        """Register ``observer``; one with the same name is replaced (loading an extension twice)."""
-        self._items = [o for o in self._items if o.name != observer.name] + [observer]
+    def add(self, observer: StageObserver, *, first: bool = False) -> None:
+        """Register ``observer`` (``first``: before the others); one with the same name is replaced
+        (loading an extension twice)."""
+        others = [o for o in self._items if o.name != observer.name]
+        self._items = [observer, *others] if first else [*others, observer]
 
     def remove(self, name: str) -> None:
         self._items = [o for o in self._items if o.name != name]

@@ -5,9 +5,9 @@ memory of a process and all its descendants (psutil; a kernel's ``multiprocessin
 count) and, when NVML answers (``pip install "mlops-magic[gpu]"``), each GPU's utilisation and the
 memory the tree's processes hold on it, and logs them as the run's ``system.*`` metric series through
 the store (the points carry the stage when a stage is being sampled). It samples only between
-``start()`` and ``stop()``: the runner brackets a headless run's execution (``runner/system.py``), and
-:class:`SystemObserver` brackets each stage cell of a kernel that owns its run. ``stop()`` is idempotent
-and always ends the thread.
+``start()`` and ``stop()``: the runner brackets a headless run's execution (``runner/system.py``).
+``stop()`` is idempotent and always ends the thread. A kernel that owns its run samples its own stages
+with one thread for its whole life (``tracking/stage_sampling.py``), with the same readers.
 
 Series (one point per sample): ``system.cpu`` (cores busy since the previous sample: 1.0 is one core),
 ``system.rss`` (bytes), ``system.gpu.N.util`` (percent), ``system.gpu.N.mem`` (bytes).
@@ -24,7 +24,6 @@ from typing import Any
 
 from ..store import Store
 from ..store.project import project_config
-from .stage_hooks import StageContext
 
 log = logging.getLogger("mlops_magic.system")
 
@@ -205,6 +204,18 @@ class Gpus:
         return rows
 
 
+def take_sample(store: Store, run_id: str, stage_id: int | None, tree: ProcessTree, gpus: Gpus, step: int) -> bool:
+    """Read ``tree`` (and the GPUs) once and write the points at ``step``; False when the process is gone
+    (nothing is said about that stretch)."""
+    cores, rss, pids = tree.read()
+    if not pids or not rss:
+        return False
+    rows = [(RSS, float(rss), step)] + ([(CPU, round(cores, 4), step)] if cores is not None else [])
+    rows += [(key, value, step) for key, value in gpus.read(pids)]
+    store.log_metrics(run_id, rows, time.time(), stage_id)
+    return True
+
+
 class SystemSampler:
     """Samples a process tree into a run's ``system.*`` series every ``interval`` seconds until stopped."""
 
@@ -241,15 +252,9 @@ class SystemSampler:
     def _sample(self) -> None:
         try:
             assert self._tree is not None and self._gpus is not None
-            cores, rss, pids = self._tree.read()
-            if not pids or not rss:
-                return  # the process is gone: nothing to say about this interval
-            rows = [(RSS, float(rss), self._step)] + ([(CPU, round(cores, 4), self._step)] if cores is not None
-                                                      else [])
-            rows += [(key, value, self._step) for key, value in self._gpus.read(pids)]
-            self.store.log_metrics(self.run_id, rows, time.time(), self.stage_id)
-            self._step += 1
-            self.samples += 1
+            if take_sample(self.store, self.run_id, self.stage_id, self._tree, self._gpus, self._step):
+                self._step += 1
+                self.samples += 1
         except Exception as exc:  # sampling never fails the run; say so once in the log
             self._fail(exc)
 
@@ -281,34 +286,3 @@ def start_sampler(store: Store, run_id: str, pid: int | None, *, stage_id: int |
     except Exception as exc:
         log.warning("mlops: no system metrics for run %s: %s", run_id[:8], exc)
         return None
-
-
-class SystemObserver:
-    """A stage observer sampling this process's tree while each stage of a run this kernel owns runs.
-
-    A headless run's kernel (attached to the runner's run) does not sample: the runner samples the whole
-    kernel from outside, and each stage's share is read from the run's series by time.
-    """
-
-    name = "system"
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-
-    def stage_started(self, ctx: StageContext) -> None:
-        if ctx.stage.run_id == self.session.attached_run_id:
-            return
-        sampler = start_sampler(self.session.store, ctx.stage.run_id, os.getpid(), stage_id=ctx.stage.id)
-        if sampler is not None:
-            ctx.state[self.name] = sampler
-
-    def stage_finished(self, ctx: StageContext, error: BaseException | None) -> None:
-        sampler = ctx.state.pop(self.name, None)
-        if sampler is not None:
-            sampler.stop()
-
-
-def ensure_registered(session: Any) -> None:
-    """Sample system metrics around ``session``'s stages (once; a second call changes nothing)."""
-    if SystemObserver.name not in session.observers.names():
-        session.add_observer(SystemObserver(session))
