@@ -1,6 +1,6 @@
 """A sweep in the runs view, in a real JupyterLab and Chromium: its points listed under it, indented,
-folded and unfolded with JupyterLab's caret, and compared side by side with *Compare points* (the objective
-charted against each parameter).
+folded and unfolded with JupyterLab's caret, and compared side by side from the sweep's point count
+(the objective charted against each parameter).
 
 The sweep is recorded through the store API as `mlops sweep` records one (a parent run with trigger
 `sweep`, one child run per point naming it as its parent): no kernels needed to draw it."""
@@ -67,6 +67,13 @@ def test_a_sweeps_points_are_grouped_under_it_folded_and_compared(page: Any, lab
     for p in points:
         assert view.locator(f".mlops-rv-row[data-run-id='{p}']").get_attribute("data-sweep") == sweep_id
     assert view.locator(".mlops-rv-point .mlops-rv-branch").count() == 3
+    # The point count compares the points: in the trigger column, in sight without scrolling sideways
+    # (as a link among the row's actions, past the metric columns, it was off the view at 1400 px).
+    compare_points = row.locator("[data-column='trigger'] button.mlops-rv-compare-points")
+    assert compare_points.inner_text() == "3 points" and compare_points.is_enabled()
+    grid, button = view.locator(".mlops-rv-scroll").bounding_box(), compare_points.bounding_box()
+    assert grid and button and grid["x"] <= button["x"] and button["x"] + button["width"] <= grid["x"] + grid["width"]
+    assert view.locator(".mlops-rv-compare-points").count() == 1  # the sweep's row only
     screenshot(page, "runs-view-sweep")
 
     # Sorting by the objective sorts the points within their group: the best point first under the sweep.
@@ -95,8 +102,8 @@ def test_a_sweeps_points_are_grouped_under_it_folded_and_compared(page: Any, lab
     view.locator(".mlops-rv-search").fill("")
     page.wait_for_function(f"document.querySelectorAll({ROWS!r}).length === 6")
 
-    # Compare points: the compare view on the three points, lr and the objective side by side.
-    row.locator(".mlops-rv-compare-points").click()
+    # Its points compared: the compare view on the three points, lr and the objective side by side.
+    compare_points.click()
     compare = page.locator(".mlops-runs-compare:visible")
     compare.locator(".mlops-rv-params tr").first.wait_for(timeout=15_000)
     heads = compare.locator(".mlops-rv-runs-head th[data-run-id]")

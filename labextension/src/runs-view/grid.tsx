@@ -1,7 +1,8 @@
 /**
  * The runs table: a virtualized grid (only the rows in sight are in the DOM, so 10,000 runs
  * cost what 40 do), sortable headers, a checkbox per run for compare, report and notebook links,
- * each sweep's points indented under it with a toggle to fold them and *Compare points*.
+ * each sweep's points indented under it with a toggle to fold them, and its point count (in the trigger
+ * column, always in sight) a link comparing them.
  * Rows are memoized on the run object: a poll that changed one run redraws that row only.
  */
 import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
@@ -117,9 +118,22 @@ const Row = React.memo(function Row({ row, columns, selected, now, index, action
             </div>
           );
         }
-        let text = formatCell(row, c, now);
+        const text = formatCell(row, c, now);
         if (c.id === 'trigger' && points) {
-          text = `${text} · ${points} point${points === 1 ? '' : 's'}`;
+          const count = `${points} point${points === 1 ? '' : 's'}`;
+          return (
+            <div key={c.id} role="gridcell" {...columnAttrs(c)} title={`${text} · ${count}`}>
+              {`${text} · `}
+              <button
+                className="mlops-rv-link mlops-rv-compare-points"
+                disabled={points < 2}
+                title={points < 2 ? 'One point: nothing to compare it with' : `Compare the ${points} points of this sweep side by side`}
+                onClick={() => actions.comparePoints(row.id)}
+              >
+                {count}
+              </button>
+            </div>
+          );
         }
         return (
           <div key={c.id} role="gridcell" {...columnAttrs(c)} title={text}>
@@ -140,16 +154,6 @@ const Row = React.memo(function Row({ row, columns, selected, now, index, action
         >
           Notebook
         </button>
-        {points ? (
-          <button
-            className="mlops-rv-link mlops-rv-compare-points"
-            disabled={points < 2}
-            title={points < 2 ? 'One point: nothing to compare it with' : `Compare the ${points} points of this sweep side by side`}
-            onClick={() => actions.comparePoints(row.id)}
-          >
-            Compare points
-          </button>
-        ) : null}
       </div>
     </div>
   );
