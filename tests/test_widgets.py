@@ -215,6 +215,42 @@ def test_runs_table_fits_a_notebook_name_column_only_when_named_params_as_given(
     table.close()
 
 
+def test_runs_table_lists_a_sweeps_points_under_it_in_the_tables_sort(store, store_dir) -> None:
+    """As `mlops runs` and the lab's runs view: each point right under its sweep (``└``), the sweep's row
+    counting them, the points in the table's sort; other runs in place."""
+    from mlops_magic.store import sweeps as sweep_table
+
+    before = store.create_run(notebook="nb.ipynb", trigger="manual")
+    store.finish_run(before.id, "succeeded")
+    parent = store.create_run(notebook="nb.ipynb", trigger="sweep")
+    store.db.run_in_transaction(lambda tx: sweep_table.insert(
+        tx, parent.id, notebook="nb.ipynb", method="grid", space={"lr": [0.1, 0.2, 0.3]}, points=3, seed=None,
+        select_rule="max auc", created=time.time()))
+    points = []
+    for lr, auc in ((0.1, 0.8), (0.2, 0.9), (0.3, 0.85)):
+        point = store.create_run(notebook="nb.ipynb", trigger="sweep", parent_run_id=parent.id, params={"lr": lr})
+        store.log_metrics(point.id, [("auc", auc, 0)])
+        store.finish_run(point.id, "succeeded")
+        points.append(point.id)
+        time.sleep(0.01)
+    store.finish_run(parent.id, "succeeded")
+    after = store.create_run(notebook="nb.ipynb", trigger="manual")
+    store.finish_run(after.id, "succeeded")
+
+    table = RunsTable(get_session())
+    assert [(r["id"], r["depth"]) for r in table.records] == [
+        (after.id, 0), (parent.id, 0), *[(p, 1) for p in points[::-1]], (before.id, 0)]  # newest first, within
+    table.sort_by("metrics.auc")  # the best point first under its sweep
+    assert [r["id"] for r in table.records if r["depth"]] == [points[1], points[2], points[0]]
+    table.widget  # noqa: B018
+    cells = [c.value for c in table._grid.children if type(c).__name__ == "HTML"]
+    assert sum("sweep · 3 points" in c for c in cells) == 1 and sum("└ " in c for c in cells) == 3
+    assert f"a point of sweep {parent.id}" in table.html()
+    text = table.text().splitlines()
+    assert [line.startswith("  └ ") for line in text[1:]].count(True) == 3
+    table.close()
+
+
 def test_runs_table_empty_states_say_what_is_empty(store, store_dir) -> None:
     table = RunsTable(get_session())
     assert "No runs yet" in table.html() and "No runs yet" in table.text()

@@ -45,7 +45,8 @@ def cmd_runs(ctx: MagicContext, args: Namespace) -> Any:
             return sweep_frame(ctx.session.store, args.sweep, limit=args.limit, **filters)
         return runs_frame(ctx.session.store, limit=args.limit, **filters)
     if args.sweep:
-        raise InvalidInputError("--sweep filters the DataFrame; the --widget table groups every sweep's points")
+        raise InvalidInputError("--sweep filters the DataFrame; the --widget table lists each sweep's points "
+                                "under it")
     from ..widgets.runs_table import RunsTable  # lazy: %load_ext stays light
 
     page = {"limit": args.limit} if args.limit is not None else {}  # else the table's own page size

@@ -28,9 +28,10 @@ def sweep_detail(store: Store, ref: str) -> dict[str, Any]:
     return {"run": run, "sweep": row, "points": points}
 
 
-def group_by_sweep(store: Store, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def group_by_sweep(store: Store, records: list[dict[str, Any]], *, keep_order: bool = False) -> list[dict[str, Any]]:
     """``records`` (run dicts, newest first) with each sweep's points moved right after their sweep, each
-    with ``"depth": 1`` (the sweep and every other run: 0). Points whose sweep is not listed stay in place."""
+    with ``"depth": 1`` (the sweep and every other run: 0), oldest point first (``keep_order``: in the
+    order ``records`` has them, a table's sort). Points whose sweep is not listed stay in place."""
     sweeps = sweep_table.sweep_ids(store.db, [r["id"] for r in records])
     children: dict[str, list[dict[str, Any]]] = {s: [] for s in sweeps}
     for r in records:
@@ -41,7 +42,8 @@ def group_by_sweep(store: Store, records: list[dict[str, Any]]) -> list[dict[str
         if r.get("parent_run_id") in children:
             continue
         out.append({**r, "depth": 0})
-        for child in sorted(children.get(r["id"], []), key=lambda c: (c["started"], c["id"])):
+        points = children.get(r["id"], [])
+        for child in points if keep_order else sorted(points, key=lambda c: (c["started"], c["id"])):
             out.append({**child, "depth": 1})
     return out
 

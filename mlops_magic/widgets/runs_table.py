@@ -7,18 +7,21 @@ arguments, sorting is presentation only.
 Made to fit a notebook's width: the ``name`` column appears only when some shown run has a name, the
 start time is short (the full one is its tooltip), parameters share one wrapping column, and each metric
 (up to :data:`MAX_METRIC_COLUMNS`) is a narrow column. Clicking a column's header sorts by it; clicking
-it again reverses the order.
+it again reverses the order. A sweep's points are listed right under it (``└``), in the table's sort, and
+its row counts them (``sweep · 3 points``), as ``mlops runs`` and the lab's runs view list them.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 from ..display.html import MUTED, NOWRAP, Html, esc, fmt_duration, fmt_number, fmt_param, html_table
 from ..entities import RUN_STATUSES, TRIGGERS
 from ..tracking.queries import list_run_records
 from ..tracking.session import Session
+from ..tracking.sweeps import group_by_sweep
 from .base import Panel, close_tree, status_badge
 from .compare_panel import ComparePanel
 from .data import notebooks
@@ -67,6 +70,7 @@ class RunsTable(Panel):
         self.compare: ComparePanel | None = None
         self.message = ""
         self._headers: dict[str, Any] = {}
+        self._point_counts: Counter[str] = Counter()
         self.reload()
 
     # -- data ---------------------------------------------------------------------------------
@@ -80,7 +84,8 @@ class RunsTable(Panel):
             absent = [r for r in records if _sort_key(r, self.sort)[0] == 1]
             present.sort(key=lambda r: _sort_key(r, self.sort)[1], reverse=self.descending)
             records = present + absent
-        self.records = records[: self.limit]
+        self.records = group_by_sweep(self.session.store, records[: self.limit], keep_order=True)
+        self._point_counts = Counter(r["parent_run_id"] for r in self.records if r.get("depth"))
         shown = {r["id"] for r in self.records}
         self.selected = [i for i in self.selected if i in shown]
         if self._widget is not None:
@@ -236,11 +241,20 @@ class RunsTable(Panel):
         self._message.value = (f"<i style='color:{MUTED}'>{esc(self.empty_message())}</i>" if not self.records
                                else esc(self.message))
 
+    def _points(self, run_id: str) -> int:
+        """How many points of sweep ``run_id`` are listed under it (0: not a sweep, or none shown)."""
+        return self._point_counts.get(run_id, 0)
+
     def _cells(self, r: dict[str, Any], columns: list[str]) -> list[Html]:
         out: list[str] = []
         for c in columns:
             if c == "run":
-                out.append(f"<code title='{esc(r['id'])}'>{esc(r['id'][:8])}</code>")
+                branch = f"<span style='color:{MUTED}'>└ </span>" if r.get("depth") else ""
+                title = f"{r['id']}, a point of sweep {r['parent_run_id']}" if r.get("depth") else r["id"]
+                code = f"<code title='{esc(title)}'>{esc(r['id'][:8])}</code>"
+                out.append(f"<span style='{NOWRAP}'>{branch}{code}</span>")
+            elif c == "trigger" and (points := self._points(r["id"])):
+                out.append(esc(f"{r['trigger']} · {points} point{'' if points == 1 else 's'}"))
             elif c == "status":
                 out.append(status_badge(r["status"]))
             elif c == "started":
@@ -285,6 +299,7 @@ class RunsTable(Panel):
         for r in self.records:
             metrics = "  ".join(f"{k}={fmt_number(r['metrics'].get(k))}" for k in self.metric_columns
                                 if k in r["metrics"])
-            lines.append(f"  {r['id'][:8]}  {r['status']:<9} {r['trigger']:<11} {r['started'][:19]}  "
+            run = f"└ {r['id'][:6]}" if r.get("depth") else r["id"][:8]
+            lines.append(f"  {run}  {r['status']:<9} {r['trigger']:<11} {r['started'][:19]}  "
                          f"{r['notebook'] or '-'}  {metrics}".rstrip())
         return "\n".join(lines)
