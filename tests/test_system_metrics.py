@@ -121,6 +121,8 @@ def test_nested_stages_share_one_series_off_the_cells_path(ip, monkeypatch) -> N
     from mlops_magic.tracking.session import get_session
 
     monkeypatch.setenv("MLOPS_SYSTEM_METRICS_INTERVAL", "0.05")
+    # The outer stage burns 1 s before the inner one starts: its first sample is due 50 ms in, and a sample
+    # in a kernel running a Python loop can take a while (see the test above) on a busy machine.
     taken_on: list[str] = []
     original = system.take_sample
 
@@ -131,7 +133,7 @@ def test_nested_stages_share_one_series_off_the_cells_path(ip, monkeypatch) -> N
     monkeypatch.setattr(stage_sampling, "take_sample", spy)
     result = ip.run_cell("%%mlops stage train\nimport time\nimport mlops_magic as mlops\n"
                          "def burn(s):\n    t0 = time.time()\n    while time.time() - t0 < s:\n        pass\n"
-                         "burn(0.4)\nwith mlops.stage('evaluate'):\n    burn(0.4)\nburn(0.4)")
+                         "burn(1.0)\nwith mlops.stage('evaluate'):\n    burn(0.4)\nburn(0.4)")
     assert result.success
     session = get_session()
     store, run_id = session.store, session.active_run_id()
