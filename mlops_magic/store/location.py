@@ -225,7 +225,10 @@ _config_cache: dict[str, tuple[tuple[int, int, int], dict[str, object]]] = {}
 
 def read_project_config(project: str | os.PathLike[str]) -> dict[str, object]:
     """The project's ``.mlops/config.json`` (empty without one). Read again only when the file changed
-    (a stat, not a read and a parse: every stage asks it for the autolog and sampling settings)."""
+    (a stat, not a read and a parse: every stage asks it for the autolog and sampling settings).
+
+    The answer is a shallow copy of the cached parse: copy a nested section before changing it (as
+    ``alerts/settings.py`` does), or the next read in this process sees the change."""
     path = os.path.join(project, PROJECT_DIRNAME, CONFIG_FILENAME)
     try:
         st = os.stat(path)
